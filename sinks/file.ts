@@ -1,0 +1,55 @@
+/**
+ * `file` sink: NDJSON, one formatted record per line, appended to `path` (`-` = stdout). For demos, debugging and
+ * hand-offs to a log shipper. A batch is one write; it counts as delivered once the OS has it.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { PermanentError, RetryableError, type Sink, type SinkFactory } from './types.js';
+
+export interface FileSinkOptions {
+  name: string;
+  path: string;
+}
+
+/** Errors that a person must fix (a path that is a folder, missing, or not writable): retrying will not help. */
+const PERMANENT_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG']);
+
+export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, format }) => {
+  let handle: FileHandle | undefined;
+  let closed = false;
+  const target = config.path === '-' ? 'stdout' : config.path;
+
+  const classify = (err: unknown): Error => {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const message = `writing batch to file '${config.name}' (${target}): ${(err as Error).message}`;
+    return PERMANENT_CODES.has(code) ? new PermanentError(message, { cause: err }) : new RetryableError(message, { cause: err });
+  };
+
+  const writeStdout = (text: string): Promise<void> =>
+    new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+
+  const sink: Sink = {
+    name: config.name,
+    type: 'file',
+    async start() {},
+    async send(records) {
+      if (closed) throw new RetryableError(`file sink '${config.name}' is closed`);
+      const lines = records.map((r) => JSON.stringify(format(r))).join('\n') + '\n';
+      try {
+        if (config.path === '-') return await writeStdout(lines);
+        handle ??= await open(config.path, 'a');
+        await handle.appendFile(lines, 'utf8');
+      } catch (err) {
+        await handle?.close().catch(() => undefined);
+        handle = undefined;
+        throw classify(err);
+      }
+    },
+    async close() {
+      closed = true;
+      const h = handle;
+      handle = undefined;
+      await h?.close();
+    },
+  };
+  return sink;
+};

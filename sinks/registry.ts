@@ -1,0 +1,29 @@
+/**
+ * The sink registry: the only way the app reaches a sink. Adding a sink is one new file and one line here.
+ */
+import type { Logger } from 'pino';
+import { createFileSink } from './file.js';
+import type { Sink, SinkFactory } from './types.js';
+import type { Formatter } from '../src/record/format.js';
+
+// Each factory takes its own config section; the registry is keyed by the config's `type`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const FACTORIES: Record<string, SinkFactory<any>> = {
+  file: createFileSink,
+};
+
+export class UnknownSinkTypeError extends Error {
+  override name = 'UnknownSinkTypeError';
+}
+
+export function sinkTypes(): string[] {
+  return Object.keys(FACTORIES);
+}
+
+export function createSink(config: { name: string; type: string }, logger: Logger, format: Formatter): Sink {
+  const factory = FACTORIES[config.type];
+  if (!factory) {
+    throw new UnknownSinkTypeError(`sink '${config.name}': type "${config.type}" is not available in this version (available: ${sinkTypes().join(', ')})`);
+  }
+  return factory({ config, logger: logger.child({ component: 'sink', sink: config.name }), format });
+}

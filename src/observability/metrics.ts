@@ -1,0 +1,108 @@
+/**
+ * The CONTRACT.md metrics. One registry per app (not prom-client's global one), so tests can run several apps in
+ * one process. Gauges that reflect Redis state (queue depth, dead letters) are read from Redis at scrape time, so
+ * every replica reports the same shared truth.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly ingested = new Counter({
+    name: 'alertbridge_records_ingested_total',
+    help: 'Records received from sources, before dedup',
+    labelNames: ['source', 'resource', 'via'] as const,
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: 'alertbridge_records_duplicate_total',
+    help: 'Records dropped by dedup: a revision already delivered, or older than the one delivered',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly delivered = new Counter({
+    name: 'alertbridge_records_delivered_total',
+    help: 'Records acknowledged by a sink',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveryErrors = new Counter({
+    name: 'alertbridge_delivery_errors_total',
+    help: 'Failed delivery attempts, by kind: retryable, permanent, bug (a programming error), exhausted',
+    labelNames: ['sink', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly deadLettered = new Counter({
+    name: 'alertbridge_dead_lettered_total',
+    help: 'Records this process moved to a dead-letter queue',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly deadLetterFull = new Counter({
+    name: 'alertbridge_dead_letter_full_total',
+    help: 'Times a dead letter could not be written because the queue held dead_letter.max_entries (records stay queued)',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'alertbridge_delivery_latency_seconds',
+    help: 'Time from ingest to sink acknowledgement',
+    labelNames: ['sink'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly graphRequests = new Counter({
+    name: 'alertbridge_graph_requests_total',
+    help: 'Requests to Microsoft Graph by HTTP status code',
+    labelNames: ['source', 'resource', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly graphThrottled = new Counter({
+    name: 'alertbridge_graph_throttled_total',
+    help: 'Graph responses 429/503/504 (throttled or unavailable)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly pollLag = new Gauge({
+    name: 'alertbridge_poll_lag_seconds',
+    help: 'Age of the newest record a poller has seen (now minus its watermark)',
+    labelNames: ['source', 'resource'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkReady = new Gauge({
+    name: 'alertbridge_sink_ready',
+    help: '1 when the sink is started and not paused',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'alertbridge_process_' });
+  }
+
+  /** Registers gauges whose values are read (asynchronously) at scrape time. */
+  addAsyncGauges(readers: {
+    queueDepth: () => Promise<Record<string, number>>;
+    deadLetters: () => Promise<Record<string, number>>;
+  }): void {
+    new Gauge({
+      name: 'alertbridge_queue_depth',
+      help: 'Records waiting: `inbox` (accepted, not yet fanned out) and `sink:{name}` (queued, delayed or in flight)',
+      labelNames: ['queue'] as const,
+      registers: [this.registry],
+      async collect() {
+        const depths = await readers.queueDepth();
+        for (const [queue, value] of Object.entries(depths)) this.set({ queue }, value);
+      },
+    });
+    new Gauge({
+      name: 'alertbridge_dead_letters',
+      help: 'Entries in each sink dead-letter queue',
+      labelNames: ['sink'] as const,
+      registers: [this.registry],
+      async collect() {
+        const counts = await readers.deadLetters();
+        for (const [sink, value] of Object.entries(counts)) this.set({ sink }, value);
+      },
+    });
+  }
+}

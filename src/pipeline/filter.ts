@@ -1,0 +1,26 @@
+/** Per-sink record filter (`sinks[].filter`): every given condition must hold. */
+import { SEVERITIES, type AlertRecord, type Resource, type Severity } from '../record/types.js';
+
+export interface RecordFilter {
+  /** Records below it, and records of unknown severity, are skipped. */
+  min_severity?: Exclude<Severity, 'unknown'>;
+  resources?: readonly Resource[];
+  /** Compared case-insensitively. */
+  providers?: readonly string[];
+  sources?: readonly string[];
+}
+
+export type RecordPredicate = (record: AlertRecord) => boolean;
+
+export function compileFilter(filter: RecordFilter | undefined): RecordPredicate {
+  if (!filter) return () => true;
+  const minRank = filter.min_severity ? SEVERITIES.indexOf(filter.min_severity) : -1;
+  const resources = filter.resources?.length ? new Set<string>(filter.resources) : null;
+  const providers = filter.providers?.length ? new Set(filter.providers.map((p) => p.toLowerCase())) : null;
+  const sources = filter.sources?.length ? new Set(filter.sources) : null;
+  return (r) =>
+    (minRank < 0 || (r.severity !== 'unknown' && SEVERITIES.indexOf(r.severity) >= minRank)) &&
+    (!resources || resources.has(r.resource)) &&
+    (!providers || providers.has(r.provider.toLowerCase())) &&
+    (!sources || sources.has(r.source));
+}

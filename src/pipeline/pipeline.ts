@@ -1,0 +1,169 @@
+/**
+ * The pipeline: emit → dedup (atomic with staging) → inbox → dispatcher → one BullMQ queue per sink → a worker per
+ * sink. Sources call `emit`; when it resolves, the records are durably in Redis.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Sink } from '../../sinks/types.js';
+import type { AlertRecord } from '../record/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import { DeadLetterStore } from './dead-letter.js';
+import { Deduplicator, type Verdict } from './dedup.js';
+import { Dispatcher } from './dispatcher.js';
+import { compileFilter, type RecordFilter } from './filter.js';
+import { keysFor, type Keys } from './keys.js';
+import { SinkWorker, type SinkJobData, type SinkRuntimeOptions } from './sink-worker.js';
+
+export interface PipelineSink {
+  sink: Sink;
+  filter?: RecordFilter;
+  maxRecords: number;
+  runtime: SinkRuntimeOptions;
+}
+
+export interface PipelineOptions {
+  prefix: string;
+  dedupTtlMs: number;
+  dispatchBatchMax: number;
+  /** Command connection (emit, dead letters, inbox bookkeeping). */
+  redis: Redis;
+  /** Connection for BullMQ queues and workers (maxRetriesPerRequest: null); workers duplicate it for blocking. */
+  queueRedis: Redis;
+  /** Dedicated connection for the dispatcher's blocking reads. */
+  dispatchRedis: Redis;
+  sinks: PipelineSink[];
+  metrics: Metrics;
+  logger: Logger;
+  /** Run the dispatcher and sink workers (false for tools that only inspect or replay). @defaultValue true */
+  consume?: boolean;
+}
+
+export interface EmitResult {
+  accepted: number;
+  duplicates: number;
+  stale: number;
+  verdicts: Verdict[];
+}
+
+export class Pipeline {
+  readonly keys: Keys;
+  readonly deadLetters: DeadLetterStore;
+  private readonly dedup: Deduplicator;
+  private readonly queues = new Map<string, Queue<SinkJobData>>();
+  private readonly workers: SinkWorker[] = [];
+  private readonly dispatcher: Dispatcher;
+  private started = false;
+
+  constructor(private readonly opts: PipelineOptions) {
+    this.keys = keysFor(opts.prefix);
+    this.dedup = new Deduplicator(opts.redis, this.keys, opts.dedupTtlMs);
+    this.deadLetters = new DeadLetterStore(opts.redis, this.keys);
+    const log = opts.logger.child({ component: 'pipeline' });
+    for (const s of opts.sinks) {
+      const queue = new Queue<SinkJobData>(this.keys.sinkQueue(s.sink.name), {
+        connection: opts.queueRedis,
+        prefix: opts.prefix,
+        defaultJobOptions: {
+          removeOnComplete: true,
+          removeOnFail: false,
+          // Delivery retries are counted in the job data; these attempts only cover failures of the machinery
+          // itself (Redis errors while recording an outcome).
+          attempts: 50,
+          backoff: { type: 'exponential', delay: 1000 },
+        },
+      });
+      this.queues.set(s.sink.name, queue);
+      this.workers.push(new SinkWorker(s.sink, this.keys.sinkQueue(s.sink.name), opts.queueRedis, opts.prefix,
+        s.runtime, this.deadLetters, opts.metrics, opts.logger.child({ component: 'sink', sink: s.sink.name })));
+    }
+    this.dispatcher = new Dispatcher(opts.dispatchRedis, this.keys,
+      opts.sinks.map((s) => ({ name: s.sink.name, queue: this.queues.get(s.sink.name)!, accepts: compileFilter(s.filter), maxRecords: s.maxRecords })),
+      { readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)), blockMs: 1000, claimIdleMs: 30_000 }, log);
+    opts.metrics.addAsyncGauges({ queueDepth: () => this.queueDepth(), deadLetters: () => this.deadLetterCounts() });
+  }
+
+  async start(): Promise<void> {
+    await this.dispatcher.init();
+    if (this.opts.consume === false) return;
+    for (const w of this.workers) w.start();
+    this.dispatcher.start();
+    this.started = true;
+  }
+
+  /**
+   * Dedups and stages records; resolves when the accepted ones are durably in Redis. Throws when Redis cannot be
+   * reached (the caller then must not acknowledge its sender or advance its cursor).
+   */
+  async emit(records: readonly AlertRecord[]): Promise<EmitResult> {
+    const verdicts = records.length ? await this.dedup.markAndStage(records) : [];
+    const result: EmitResult = { accepted: 0, duplicates: 0, stale: 0, verdicts };
+    records.forEach((r, i) => {
+      this.opts.metrics.ingested.inc({ source: r.source, resource: r.resource, via: r.via });
+      const v = verdicts[i];
+      if (v === 'accepted') result.accepted++;
+      else {
+        if (v === 'stale') result.stale++;
+        else result.duplicates++;
+        this.opts.metrics.duplicates.inc({ source: r.source });
+      }
+    });
+    return result;
+  }
+
+  sinkNames(): string[] {
+    return [...this.queues.keys()];
+  }
+
+  /** Re-queues up to `limit` dead letters of a sink (oldest first), bypassing dedup; returns how many. */
+  async replay(sink: string, limit = Number.POSITIVE_INFINITY): Promise<number> {
+    const queue = this.queue(sink);
+    const max = this.opts.sinks.find((s) => s.sink.name === sink)!.maxRecords;
+    let replayed = 0;
+    while (replayed < limit) {
+      const entries = await this.deadLetters.list(sink, 0, Math.min(max, limit - replayed));
+      if (!entries.length) break;
+      await queue.add('deliver', { records: entries.map((e) => e.record), attempt: 0 });
+      await this.deadLetters.dropHead(sink, entries.length);
+      replayed += entries.length;
+    }
+    return replayed;
+  }
+
+  async queueDepth(): Promise<Record<string, number>> {
+    const out: Record<string, number> = { inbox: await this.opts.redis.xlen(this.keys.inbox) };
+    for (const [name, q] of this.queues) {
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+      out[`sink:${name}`] = Object.values(c).reduce((a, b) => a + b, 0);
+    }
+    return out;
+  }
+
+  async deadLetterCounts(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const name of this.queues.keys()) out[name] = await this.deadLetters.count(name);
+    return out;
+  }
+
+  /** True when nothing is waiting anywhere (used by tests, `demo` and drain). */
+  async idle(): Promise<boolean> {
+    const depth = await this.queueDepth();
+    return Object.values(depth).every((n) => n === 0);
+  }
+
+  /** Stops fan-out and the workers; in-flight batches finish first. Idempotent. */
+  async close(): Promise<void> {
+    if (this.started) {
+      this.started = false;
+      await this.dispatcher.close();
+      await Promise.all(this.workers.map((w) => w.close()));
+    }
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+
+  private queue(sink: string): Queue<SinkJobData> {
+    const q = this.queues.get(sink);
+    if (!q) throw new Error(`unknown sink "${sink}" (configured: ${this.sinkNames().join(', ') || 'none'})`);
+    return q;
+  }
+}

@@ -1,0 +1,66 @@
+/** Redis connections and the start-up check of what alertbridge needs from the server. */
+import { readFileSync } from 'node:fs';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface RedisConnectionConfig {
+  url: string;
+  password?: string;
+  tls?: { ca_file?: string; reject_unauthorized?: boolean };
+}
+
+/**
+ * `blocking` connections (BullMQ workers, the dispatcher) wait forever for Redis to come back; command connections
+ * fail a request after a few retries so that a webhook can answer 503 and its sender retries.
+ */
+export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string } = {}): Redis {
+  const options: RedisOptions = {
+    maxRetriesPerRequest: opts.blocking ? null : 3,
+    enableReadyCheck: true,
+    connectionName: opts.name,
+    retryStrategy: (times) => Math.min(times * 200, 5000),
+    lazyConnect: false,
+  };
+  if (cfg.password) options.password = cfg.password;
+  if (cfg.url.startsWith('rediss://') || cfg.tls?.ca_file) {
+    options.tls = {
+      ca: cfg.tls?.ca_file ? readFileSync(cfg.tls.ca_file) : undefined,
+      rejectUnauthorized: cfg.tls?.reject_unauthorized ?? true,
+    };
+  }
+  return new Redis(cfg.url, options);
+}
+
+export class RedisRequirementError extends Error {
+  override name = 'RedisRequirementError';
+}
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+/**
+ * Redis ≥ 6.2 is required (XAUTOCLAIM, LMOVE). `maxmemory-policy` must be `noeviction`: any other policy lets
+ * Redis silently delete queued alerts under memory pressure — warned loudly, since managed Redis offerings do not
+ * always let users change it. Without AOF a Redis restart loses what was queued: warned too.
+ */
+export async function checkRedis(redis: Redis, log: Logger): Promise<{ version: string; warnings: string[] }> {
+  const server = await redis.info('server');
+  const version = infoField(server, 'redis_version') ?? '0.0.0';
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  if (major < 6 || (major === 6 && minor < 2)) {
+    throw new RedisRequirementError(`Redis ${version} is too old: alertbridge needs Redis 6.2 or newer`);
+  }
+  const warnings: string[] = [];
+  const memory = await redis.info('memory');
+  const policy = infoField(memory, 'maxmemory_policy');
+  if (policy && policy !== 'noeviction') {
+    warnings.push(`Redis maxmemory-policy is "${policy}": queued alerts can be evicted under memory pressure; set it to noeviction`);
+  }
+  const persistence = await redis.info('persistence');
+  if (infoField(persistence, 'aof_enabled') === '0') {
+    warnings.push('Redis append-only file (AOF) is off: a Redis restart loses queued alerts; enable appendonly yes');
+  }
+  for (const w of warnings) log.warn(w);
+  return { version, warnings };
+}

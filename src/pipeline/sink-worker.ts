@@ -1,0 +1,161 @@
+/**
+ * One BullMQ worker per sink: takes a batch job, hands it to the sink, and applies the shared policy to the
+ * outcome — delivered records are counted, permanent failures are isolated (a failing batch is bisected so one
+ * bad record never sinks its neighbours) and dead-lettered, retryable ones are rescheduled with backoff, and
+ * records out of attempts are dead-lettered with their last error.
+ */
+import { DelayedError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AlertRecord } from '../record/types.js';
+import type { Sink } from '../../sinks/types.js';
+import type { Metrics } from '../observability/metrics.js';
+import { DeadLetterFullError, type DeadLetter, type DeadLetterStore } from './dead-letter.js';
+import { backoffMs, classify, errorMessage, type RetryPolicy } from './retry.js';
+
+export interface SinkJobData {
+  records: AlertRecord[];
+  /** Failed delivery attempts so far. */
+  attempt: number;
+}
+
+export interface SinkRuntimeOptions {
+  retry: RetryPolicy;
+  concurrency: number;
+  deadLetterMax: number;
+  /** BullMQ lock: a job whose worker died is taken over after this long. @defaultValue 30000 */
+  lockMs: number;
+}
+
+interface Outcome {
+  delivered: AlertRecord[];
+  dead: Array<{ record: AlertRecord; error: unknown }>;
+  retry: AlertRecord[];
+  retryError?: unknown;
+}
+
+/** Delay used while the dead-letter queue is full: the batch waits in its queue, it is never dropped. */
+const DLQ_FULL_DELAY_MS = 30_000;
+
+export class SinkWorker {
+  private worker?: Worker<SinkJobData>;
+
+  constructor(
+    readonly sink: Sink,
+    private readonly queueName: string,
+    private readonly connection: Redis,
+    private readonly prefix: string,
+    private readonly opts: SinkRuntimeOptions,
+    private readonly deadLetters: DeadLetterStore,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.worker = new Worker<SinkJobData>(this.queueName, (job, token) => this.process(job, token), {
+      connection: this.connection,
+      prefix: this.prefix,
+      concurrency: this.opts.concurrency,
+      lockDuration: this.opts.lockMs,
+      stalledInterval: Math.max(1000, Math.floor(this.opts.lockMs / 2)),
+      // A job whose worker keeps dying is kept in the failed set (visible, replayable), never deleted.
+      maxStalledCount: 20,
+      autorun: true,
+    });
+    this.worker.on('error', (err) => this.log.error({ err }, 'sink worker error'));
+    this.worker.on('failed', (job, err) => {
+      if (err instanceof DelayedError || err?.name === 'DelayedError') return;
+      this.log.error({ err, jobId: job?.id }, 'sink job failed outside delivery (kept in the failed set)');
+    });
+  }
+
+  /** Stops taking jobs and waits for in-flight batches to finish. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  private async process(job: Job<SinkJobData>, token?: string): Promise<void> {
+    const { records, attempt } = job.data;
+    const outcome = await this.attempt(records);
+    const name = this.sink.name;
+    const now = Date.now();
+    if (outcome.delivered.length) {
+      this.metrics.delivered.inc({ sink: name }, outcome.delivered.length);
+      for (const r of outcome.delivered) this.metrics.latency.observe({ sink: name }, Math.max(0, now - Date.parse(r.ingested_at)) / 1000);
+    }
+
+    const dead: DeadLetter[] = outcome.dead.map(({ record, error }) => this.deadLetter(record, error, attempt + 1));
+    let retry = outcome.retry;
+    let nextAttempt = attempt + 1;
+    if (retry.length) {
+      const kind = classify(outcome.retryError);
+      this.metrics.deliveryErrors.inc({ sink: name, kind }, 1);
+      if (nextAttempt >= this.opts.retry.max_attempts) {
+        this.metrics.deliveryErrors.inc({ sink: name, kind: 'exhausted' }, 1);
+        this.log.warn({ records: retry.length, attempts: nextAttempt, err: outcome.retryError }, 'out of attempts: dead-lettering');
+        dead.push(...retry.map((r) => this.deadLetter(r, outcome.retryError, nextAttempt)));
+        retry = [];
+      }
+    }
+    if (outcome.dead.length) this.metrics.deliveryErrors.inc({ sink: name, kind: 'permanent' }, outcome.dead.length);
+
+    let delay = retry.length ? backoffMs(this.opts.retry, nextAttempt, outcome.retryError) : 0;
+    if (dead.length) {
+      try {
+        await this.deadLetters.add(name, dead, this.opts.deadLetterMax);
+        this.metrics.deadLettered.inc({ sink: name }, dead.length);
+        this.log.warn({ records: dead.length, error: dead[0]?.error }, 'dead-lettered');
+      } catch (err) {
+        if (!(err instanceof DeadLetterFullError)) throw err;
+        // Never silent loss: keep the records in the queue and try again later, loudly.
+        this.metrics.deadLetterFull.inc({ sink: name });
+        this.log.error({ err }, 'DEAD-LETTER QUEUE FULL: records kept queued; replay or purge the dead letters');
+        retry = [...retry, ...dead.map((d) => d.record)];
+        nextAttempt = Math.min(nextAttempt, this.opts.retry.max_attempts - 1);
+        delay = Math.max(delay, DLQ_FULL_DELAY_MS);
+      }
+    }
+    if (!retry.length) return;
+    this.log.info({ records: retry.length, attempt: nextAttempt, delay_ms: delay, err: outcome.retryError }, 'delivery failed, will retry');
+    await job.updateData({ records: retry, attempt: nextAttempt });
+    await job.moveToDelayed(Date.now() + delay, token);
+    throw new DelayedError();
+  }
+
+  /** Sends a batch; on a whole-batch permanent error, bisects to find the offending record(s). */
+  private async attempt(records: AlertRecord[]): Promise<Outcome> {
+    let result;
+    try {
+      result = await this.sink.send(records);
+    } catch (err) {
+      const kind = classify(err);
+      if (kind !== 'permanent') {
+        if (kind === 'bug') this.log.error({ err }, 'sink threw a programming error (will retry, then dead-letter)');
+        return { delivered: [], dead: [], retry: records, retryError: err };
+      }
+      if (records.length === 1) return { delivered: [], dead: [{ record: records[0]!, error: err }], retry: [] };
+      const mid = Math.ceil(records.length / 2);
+      const left = await this.attempt(records.slice(0, mid));
+      if (left.retry.length) return { ...left, retry: [...left.retry, ...records.slice(mid)] };
+      const right = await this.attempt(records.slice(mid));
+      return { delivered: [...left.delivered, ...right.delivered], dead: [...left.dead, ...right.dead], retry: right.retry, retryError: right.retryError };
+    }
+    if (!result || result.failed.length === 0) return { delivered: records, dead: [], retry: [] };
+    const failed = new Map(result.failed.map((f) => [f.index, f.error]));
+    const outcome: Outcome = { delivered: [], dead: [], retry: [] };
+    records.forEach((record, i) => {
+      const error = failed.get(i);
+      if (error === undefined) outcome.delivered.push(record);
+      else if (classify(error) === 'permanent') outcome.dead.push({ record, error });
+      else {
+        outcome.retry.push(record);
+        outcome.retryError ??= error;
+      }
+    });
+    return outcome;
+  }
+
+  private deadLetter(record: AlertRecord, error: unknown, attempts: number): DeadLetter {
+    return { record, sink: this.sink.name, error: errorMessage(error), attempts, failed_at: new Date().toISOString() };
+  }
+}

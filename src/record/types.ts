@@ -1,0 +1,42 @@
+/**
+ * The alertbridge record: one Graph object (alert, incident, secure score, …) normalized for delivery.
+ * Field names are the public contract (CONTRACT.md "The record"); SIEM searches depend on them.
+ */
+
+/** Graph resources alertbridge ingests. */
+export const RESOURCES = ['alerts_v2', 'incidents', 'alerts', 'secure_scores', 'secure_score_control_profiles'] as const;
+export type Resource = (typeof RESOURCES)[number];
+
+/** Normalized severities, ordered from least to most severe (`unknown` sorts lowest for filtering). */
+export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** How a record entered alertbridge. */
+export type Via = 'poll' | 'webhook' | 'push';
+
+export const RECORD_SCHEMA = 'alertbridge.record/v1';
+
+export interface AlertRecord {
+  schema: typeof RECORD_SCHEMA;
+  /** `{tenant_id}/{resource}/{provider}/{id}`: the dedup identity. */
+  key: string;
+  /** The Graph object's own update time, verbatim, or `sha256:<hex>` of its content when it has none. */
+  revision: string;
+  tenant_id: string;
+  /** The configured source name that ingested it. */
+  source: string;
+  resource: Resource;
+  provider: string;
+  id: string;
+  severity: Severity;
+  /** lowercase camelCase (`new`, `inProgress`, `resolved`, …), `unknown` when absent or a placeholder. */
+  status: string;
+  title: string | null;
+  created_at: string | null;
+  updated_at: string | null;
+  /** When alertbridge accepted it (ISO 8601, UTC). */
+  ingested_at: string;
+  via: Via;
+  /** The Graph object verbatim, unknown fields included. */
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,72 @@
+/** Builds a real Pipeline on the test Redis with fast retry settings. */
+import pino from 'pino';
+import { Metrics } from '../../src/observability/metrics.js';
+import { Pipeline, type PipelineSink } from '../../src/pipeline/pipeline.js';
+import { connect } from '../../src/pipeline/redis.js';
+import type { Sink } from '../../sinks/types.js';
+import type { RecordFilter } from '../../src/pipeline/filter.js';
+import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
+
+export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface TestSinkSpec {
+  sink: Sink;
+  filter?: RecordFilter;
+  maxRecords?: number;
+  maxAttempts?: number;
+  deadLetterMax?: number;
+  concurrency?: number;
+}
+
+export interface TestPipeline {
+  pipeline: Pipeline;
+  metrics: Metrics;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number } = {}): Promise<TestPipeline> {
+  const prefix = opts.prefix ?? uniquePrefix('pipe');
+  const cfg = { url: redisUrl() };
+  const redis = connect(cfg);
+  const queueRedis = connect(cfg, { blocking: true });
+  const dispatchRedis = connect(cfg, { blocking: true });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const sinks: PipelineSink[] = specs.map((s) => ({
+    sink: s.sink,
+    filter: s.filter,
+    maxRecords: s.maxRecords ?? 100,
+    runtime: {
+      retry: { max_attempts: s.maxAttempts ?? 5, initial_backoff_ms: 20, max_backoff_ms: 200 },
+      concurrency: s.concurrency ?? 1,
+      deadLetterMax: s.deadLetterMax ?? 10_000,
+      lockMs: 5000,
+    },
+  }));
+  const pipeline = new Pipeline({
+    prefix, dedupTtlMs: opts.dedupTtlMs ?? 60_000, dispatchBatchMax: 1000,
+    redis, queueRedis, dispatchRedis, sinks, metrics, logger: silentLogger, consume: opts.consume,
+  });
+  if (opts.consume !== false) await Promise.all(specs.map((s) => s.sink.start()));
+  await pipeline.start();
+  return {
+    pipeline, metrics, prefix,
+    async close() {
+      await pipeline.close();
+      await Promise.all(specs.map((s) => s.sink.close()));
+      for (const c of [redis, queueRedis, dispatchRedis]) await c.quit().catch(() => c.disconnect());
+    },
+  };
+}
+
+export async function cleanup(tp: TestPipeline | undefined): Promise<void> {
+  if (!tp) return;
+  await tp.close();
+  await deletePrefix(tp.prefix);
+}
+
+export async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await metrics.registry.getSingleMetric(name)?.get();
+  if (!m) return 0;
+  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+}
