@@ -1,0 +1,63 @@
+/**
+ * The HTTP server: health, readiness, metrics, and the routes sources register (partner push, later Graph
+ * webhooks). Errors answer `{"error": "..."}` with no stack trace; bodies are JSON only and size-limited.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.js';
+
+export interface ServerOptions {
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+  metrics: Metrics;
+  logger: Logger;
+  /** Readiness: every check must be true. */
+  readiness: () => Promise<Record<string, boolean>>;
+}
+
+export function buildServer(opts: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'server' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: opts.maxBodyBytes,
+    requestTimeout: opts.requestTimeoutMs,
+    connectionTimeout: opts.requestTimeoutMs,
+    return503OnClosing: true,
+  });
+
+  // JSON only, kept raw: the push route verifies HMAC signatures over the exact bytes, then parses.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/, { parseAs: 'buffer' },
+    (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    let message = status >= 500 ? 'internal error' : err.message;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is larger than ${opts.maxBodyBytes} bytes`;
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json`;
+    if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
+    void reply.code(status).type('application/json').send({ error: message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const checks = await opts.readiness().catch(() => ({ readiness: false }));
+    const ready = Object.values(checks).every(Boolean);
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    const body = await opts.metrics.registry.metrics();
+    return reply.type(opts.metrics.registry.contentType).send(body);
+  });
+  return app;
+}
+
+/** `host:port` → listen options; `[::]:8080` and `:8080` accepted. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen);
+  if (!m) throw new Error(`invalid listen address "${listen}" (expected host:port)`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port: Number(m[3]) };
+}

@@ -1,0 +1,87 @@
+/**
+ * `POST /ingest/{source}`: authenticated push of Graph-shaped alerts by partner tools. The body is one alert, an
+ * array, or `{value: [...]}`; v1 (legacy) and v2 shapes are told apart per item. All items are validated first:
+ * if any is invalid, the answer is 422 with every problem by index and nothing is enqueued, so nothing invalid
+ * reaches a sink. Otherwise 202 `{accepted, duplicates}` once the records are durably in Redis; 503 (with
+ * Retry-After) when they could not be persisted, so the sender retries.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { detectResource, normalize } from '../../record/normalize.js';
+import type { AlertRecord } from '../../record/types.js';
+import type { EmitResult } from '../../pipeline/pipeline.js';
+import { checkPushAuth, type PushAuthConfig } from './auth.js';
+
+export interface PushSource extends PushAuthConfig {
+  name: string;
+  tenant_id?: string;
+}
+
+export interface PushRouteOptions {
+  sources: readonly PushSource[];
+  emit: (records: AlertRecord[]) => Promise<EmitResult>;
+  logger: Logger;
+  onRejected?: (source: string, reason: string) => void;
+}
+
+function itemsOf(body: unknown): unknown[] | null {
+  if (Array.isArray(body)) return body;
+  if (body && typeof body === 'object') {
+    const value = (body as { value?: unknown }).value;
+    if (Array.isArray(value)) return value;
+    return [body];
+  }
+  return null;
+}
+
+export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions): void {
+  const byName = new Map(opts.sources.map((s) => [s.name, s]));
+  const log = opts.logger.child({ component: 'push' });
+
+  app.post<{ Params: { source: string } }>('/ingest/:source', async (req, reply) => {
+    const source = byName.get(req.params.source);
+    if (!source) return reply.code(404).send({ error: `no push source named "${req.params.source}"` });
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const auth = checkPushAuth(source, req.headers, raw);
+    if (!auth.ok) {
+      log.warn({ source: source.name, reason: auth.reason, ip: req.ip }, 'push refused: authentication');
+      opts.onRejected?.(source.name, 'auth');
+      return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: auth.reason });
+    }
+    if (raw.length === 0) return reply.code(400).send({ error: 'empty body: send one Graph alert, an array, or {"value": [...]}' });
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      return reply.code(400).send({ error: `invalid JSON: ${(err as Error).message}` });
+    }
+    const items = itemsOf(body);
+    if (!items) return reply.code(400).send({ error: 'body must be a Graph alert object, an array, or {"value": [...]}' });
+    if (items.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0 });
+
+    const now = new Date();
+    const records: AlertRecord[] = [];
+    const errors: Array<{ index: number; error: string }> = [];
+    items.forEach((item, index) => {
+      const resource = detectResource(item);
+      if (!resource) {
+        errors.push({ index, error: 'not a Graph security alert (neither the alerts_v2 nor the legacy alert shape)' });
+        return;
+      }
+      const res = normalize(resource, item, { source: source.name, via: 'push', tenantId: source.tenant_id, now });
+      if (res.ok) records.push(res.record);
+      else errors.push({ index, error: res.reason });
+    });
+    if (errors.length) {
+      opts.onRejected?.(source.name, 'invalid');
+      return reply.code(422).send({ error: `${errors.length} of ${items.length} item(s) invalid; nothing was accepted`, errors });
+    }
+    try {
+      const result = await opts.emit(records);
+      return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates + result.stale });
+    } catch (err) {
+      log.error({ err, source: source.name }, 'push: could not persist records');
+      return reply.code(503).header('Retry-After', '5').send({ error: 'could not persist the records; retry later' });
+    }
+  });
+}

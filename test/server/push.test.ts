@@ -1,0 +1,130 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../../src/server/server.js';
+import { registerPushRoute } from '../../src/sources/push/route.js';
+import { signPush } from '../../src/sources/push/auth.js';
+import { RecordingSink } from '../peers/recording-sink.js';
+import { cleanup, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { alertV2 } from '../helpers/records.js';
+import { loadSample } from '../helpers/samples.js';
+import { waitFor } from '../helpers/wait.js';
+
+let tp: TestPipeline;
+let sink: RecordingSink;
+let app: FastifyInstance;
+const TOKEN = 'partner-token-123';
+const HMAC = 'hmac-secret-456';
+
+beforeEach(async () => {
+  sink = new RecordingSink('out');
+  tp = await startTestPipeline([{ sink }]);
+  app = buildServer({ maxBodyBytes: 4096, requestTimeoutMs: 5000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({ ok: true }) });
+  registerPushRoute(app, {
+    sources: [
+      { name: 'partner', token: TOKEN, hmac_replay_window_ms: 300_000 },
+      { name: 'signed', hmac_secret: HMAC, hmac_replay_window_ms: 300_000, tenant_id: 'fallback-tenant' },
+    ],
+    emit: (r) => tp.pipeline.emit(r),
+    logger: silentLogger,
+  });
+  await app.ready();
+});
+afterEach(async () => {
+  await app.close();
+  await cleanup(tp);
+});
+
+const post = (source: string, payload: unknown, headers: Record<string, string> = {}) =>
+  app.inject({
+    method: 'POST', url: `/ingest/${source}`,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
+
+describe('POST /ingest/{source}', () => {
+  it('accepts one alert, an array, or {value: [...]}, v1 and v2 shapes, and reports duplicates', async () => {
+    const v1 = { ...loadSample('alert-resource-representation.v1.json'), id: 'legacy-1', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' } };
+    expect((await post('partner', alertV2(1))).json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await post('partner', [alertV2(1), alertV2(2)])).json()).toEqual({ accepted: 1, duplicates: 1 });
+    const res = await post('partner', { value: [alertV2(3), v1] });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ accepted: 2, duplicates: 0 });
+    await waitFor(() => sink.received.length >= 4);
+    expect(sink.received.map((r) => [r.resource, r.via, r.source])).toContainEqual(['alerts', 'push', 'partner']);
+    expect(sink.received.every((r) => r.via === 'push')).toBe(true);
+  });
+
+  it('accepts an HMAC-signed push within the replay window and uses the fallback tenant', async () => {
+    const body = JSON.stringify({ ...alertV2(9), tenantId: undefined });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const res = await post('signed', body, { authorization: '', 'x-alertbridge-timestamp': ts, 'x-alertbridge-signature': signPush(HMAC, ts, body) });
+    expect(res.statusCode).toBe(202);
+    await waitFor(() => sink.received.length >= 1);
+    expect(sink.received[0]!.tenant_id).toBe('fallback-tenant');
+  });
+
+  it.each([
+    ['wrong token', 'partner', { authorization: 'Bearer nope' }, 401, 'invalid bearer token'],
+    ['no credentials', 'partner', { authorization: '' }, 401, 'missing credentials (send Authorization: Bearer)'],
+    ['bad signature', 'signed', { authorization: '', 'x-alertbridge-timestamp': String(Math.floor(Date.now() / 1000)), 'x-alertbridge-signature': 'sha256=00' }, 401, 'invalid signature'],
+    ['replayed signature', 'signed', { authorization: '', 'x-alertbridge-timestamp': '1000000000', 'x-alertbridge-signature': signPush(HMAC, '1000000000', JSON.stringify(alertV2(1))) }, 401, 'timestamp outside the replay window'],
+    ['unknown source', 'nobody', {}, 404, 'no push source named "nobody"'],
+    ['wrong content type', 'partner', { 'content-type': 'text/plain' }, 415, 'unsupported content type "text/plain": send application/json'],
+  ])('refuses %s', async (_what, source, headers, status, error) => {
+    const res = await post(source, alertV2(1), headers as Record<string, string>);
+    expect(res.statusCode).toBe(status);
+    expect(res.json()).toEqual({ error });
+  });
+
+  it('refuses invalid JSON, an oversized body, and invalid items, and nothing reaches the sink', async () => {
+    const bad = await post('partner', '{"id": ');
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(/^invalid JSON: /);
+    const big = await post('partner', { ...alertV2(1), description: 'x'.repeat(5000) });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toEqual({ error: 'request body is larger than 4096 bytes' });
+    const { id: _id, ...noId } = alertV2(2);
+    const items = await post('partner', [alertV2(3), noId, 42]);
+    expect(items.statusCode).toBe(422);
+    expect(items.json()).toEqual({
+      error: '2 of 3 item(s) invalid; nothing was accepted',
+      errors: [{ index: 1, error: 'record has no id' }, { index: 2, error: 'not a Graph security alert (neither the alerts_v2 nor the legacy alert shape)' }],
+    });
+    const scalar = await post('partner', '"hello"');
+    expect(scalar.statusCode).toBe(400);
+    // a valid push afterwards proves the process is fine and the pipeline only ever saw that one
+    expect((await post('partner', alertV2(4))).statusCode).toBe(202);
+    await waitFor(() => sink.received.length >= 1);
+    await waitFor(() => tp.pipeline.idle());
+    expect(sink.received.map((r) => r.id)).toEqual([alertV2(4).id]);
+  });
+
+  it('answers 503 when the records cannot be persisted', async () => {
+    const failing = buildServer({ maxBodyBytes: 4096, requestTimeoutMs: 5000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({}) });
+    registerPushRoute(failing, {
+      sources: [{ name: 'partner', token: TOKEN, hmac_replay_window_ms: 1 }],
+      emit: () => Promise.reject(new Error('Connection is closed.')),
+      logger: silentLogger,
+    });
+    const res = await failing.inject({ method: 'POST', url: '/ingest/partner', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, payload: alertV2(1) });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toEqual({ error: 'could not persist the records; retry later' });
+    await failing.close();
+  });
+});
+
+describe('health, readiness, metrics', () => {
+  it('serves /healthz, /readyz and Prometheus metrics, with no stack traces on errors', async () => {
+    expect((await app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    expect((await app.inject('/readyz')).json()).toEqual({ ready: true, checks: { ok: true } });
+    await post('partner', alertV2(1));
+    const metrics = await app.inject('/metrics');
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.body).toContain('alertbridge_records_ingested_total{source="partner",resource="alerts_v2",via="push"} 1');
+    expect(metrics.body).toMatch(/alertbridge_queue_depth\{queue="inbox"\} \d+/);
+    const missing = await app.inject('/nope');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: 'no route GET /nope' });
+  });
+});
