@@ -37,6 +37,8 @@ export interface PipelineOptions {
   logger: Logger;
   /** Run the dispatcher and sink workers (false for tools that only inspect or replay). @defaultValue true */
   consume?: boolean;
+  /** How long work held by a replica that stopped answering waits before another takes it over. @defaultValue 30000 */
+  takeoverMs?: number;
 }
 
 export interface EmitResult {
@@ -79,7 +81,7 @@ export class Pipeline {
     }
     this.dispatcher = new Dispatcher(opts.dispatchRedis, this.keys,
       opts.sinks.map((s) => ({ name: s.sink.name, queue: this.queues.get(s.sink.name)!, accepts: compileFilter(s.filter), maxRecords: s.maxRecords })),
-      { readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)), blockMs: 1000, claimIdleMs: 30_000 }, log);
+      { readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)), blockMs: 1000, claimIdleMs: opts.takeoverMs ?? 30_000 }, log);
     opts.metrics.addAsyncGauges({ queueDepth: () => this.queueDepth(), deadLetters: () => this.deadLetterCounts() });
   }
 

@@ -1,0 +1,139 @@
+/**
+ * buildApp(config) wires the pieces — Redis, pipeline, sinks, sources, HTTP server — without starting anything,
+ * so tests can drive it (`app.server.inject()`) and the CLI can start and stop it. No process globals here.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { createSink } from '../sinks/registry.js';
+import type { Sink } from '../sinks/types.js';
+import { formatterFor } from './record/format.js';
+import { Metrics } from './observability/metrics.js';
+import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
+import { checkRedis, connect } from './pipeline/redis.js';
+import { buildServer, parseListen } from './server/server.js';
+import { registerPushRoute } from './sources/push/route.js';
+
+export interface AppOptions {
+  logger: Logger;
+  /** Sinks built by the caller instead of the registry (tests, `demo`), keyed by sink name. */
+  sinkOverrides?: Record<string, Sink>;
+  /** Run the dispatcher and sink workers. False for `dlq` and other inspection commands. @defaultValue true */
+  consume?: boolean;
+  /** BullMQ lock duration: how soon a dead replica's in-flight batch is taken over. @defaultValue 30000 */
+  lockMs?: number;
+  metrics?: Metrics;
+}
+
+export interface App {
+  config: Readonly<Config>;
+  pipeline: Pipeline;
+  server: FastifyInstance;
+  metrics: Metrics;
+  redis: Redis;
+  /** Connects, checks Redis, starts sinks and workers, and listens (when `server.enabled`). */
+  start(opts?: { listen?: boolean }): Promise<void>;
+  /** Stops ingest, drains in-flight deliveries (bounded by `pipeline.drain_timeout_ms`), closes everything. */
+  stop(): Promise<void>;
+  /** The address the server listens on, once started. */
+  address(): string | undefined;
+}
+
+export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
+  const log = opts.logger;
+  const metrics = opts.metrics ?? new Metrics();
+  const redisCfg = { url: config.redis.url, password: config.redis.password, tls: config.redis.tls };
+  const redis = connect(redisCfg, { name: 'alertbridge' });
+  const queueRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-queues' });
+  const dispatchRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-dispatch' });
+  for (const [name, conn] of [['commands', redis], ['queues', queueRedis], ['dispatch', dispatchRedis]] as const) {
+    conn.on('error', (err) => log.warn({ component: 'redis', connection: name, err: err.message }, 'redis connection error'));
+  }
+
+  const sinks: PipelineSink[] = config.sinks.map((s) => ({
+    sink: opts.sinkOverrides?.[s.name] ?? createSink(s, log, formatterFor(s.format)),
+    filter: s.filter,
+    maxRecords: s.batch.max_records,
+    runtime: {
+      retry: s.retry,
+      concurrency: s.concurrency,
+      deadLetterMax: s.dead_letter.max_entries,
+      lockMs: opts.lockMs ?? 30_000,
+    },
+  }));
+  const pipeline = new Pipeline({
+    prefix: config.redis.key_prefix,
+    dedupTtlMs: config.pipeline.dedup_ttl_ms,
+    dispatchBatchMax: config.pipeline.dispatch_batch_max,
+    redis, queueRedis, dispatchRedis, sinks, metrics, logger: log,
+    consume: opts.consume,
+    takeoverMs: opts.lockMs,
+  });
+
+  let started = false;
+  let stopping = false;
+  const sinksStarted = new Set<string>();
+  const server = buildServer({
+    maxBodyBytes: config.server.max_body_bytes,
+    requestTimeoutMs: config.server.request_timeout_ms,
+    metrics,
+    logger: log,
+    readiness: async () => {
+      const ping = await Promise.race([
+        redis.ping().then(() => true, () => false),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
+      ]);
+      const checks: Record<string, boolean> = { started: started && !stopping, redis: ping };
+      for (const s of sinks) checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name);
+      return checks;
+    },
+  });
+  registerPushRoute(server, {
+    sources: config.sources.flatMap((s) => (s.type === 'webhook' ? [s] : [])),
+    emit: (records) => pipeline.emit(records),
+    logger: log,
+  });
+
+  const app: App = {
+    config, pipeline, server, metrics, redis,
+    async start(startOpts = {}) {
+      await checkRedis(redis, log.child({ component: 'redis' }));
+      if (opts.consume !== false) {
+        await Promise.all(sinks.map(async (s) => {
+          await s.sink.start();
+          sinksStarted.add(s.sink.name);
+          metrics.sinkReady.set({ sink: s.sink.name }, 1);
+        }));
+      }
+      await pipeline.start();
+      started = true;
+      if (config.server.enabled && startOpts.listen !== false) {
+        const { host, port } = parseListen(config.server.listen);
+        await server.listen({ host, port });
+      } else {
+        await server.ready();
+      }
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
+      const drain = (async () => {
+        await pipeline.close();
+        await Promise.all(sinks.map((s) => s.sink.close().catch((err) => log.warn({ err, sink: s.sink.name }, 'closing sink'))));
+      })();
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.pipeline.drain_timeout_ms).unref());
+      if ((await Promise.race([drain, timeout])) === 'timeout') {
+        log.warn({ drain_timeout_ms: config.pipeline.drain_timeout_ms }, 'drain timed out; unfinished batches stay queued and are retried on restart');
+      }
+      for (const conn of [redis, queueRedis, dispatchRedis]) await conn.quit().catch(() => conn.disconnect());
+    },
+    address() {
+      const addr = server.server.address();
+      if (!addr || typeof addr === 'string') return addr ?? undefined;
+      return `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+    },
+  };
+  return app;
+}

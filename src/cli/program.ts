@@ -1,0 +1,76 @@
+/** The `alertbridge` command line (CONTRACT.md). Exit codes: 0 success, 1 invalid configuration or usage, 2 runtime failure. */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { loadConfigFile, summarizeConfig } from '../config/load.js';
+import { CliExit, EXIT, loadOrExit, loggerFor } from './common.js';
+import { dlqCommand } from './dlq.js';
+import { demoCommand } from './demo.js';
+import { runCommand } from './run.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+export function buildCli(): Command {
+  const program = new Command('alertbridge')
+    .description('Streams Microsoft Graph Security alerts into SIEMs through a deduplicating Redis queue')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program.command('run')
+    .description('run the daemon')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .action(async (o: { config: string }) => {
+      const config = await loadOrExit(o.config);
+      await runCommand(config, loggerFor(config));
+    });
+
+  program.command('validate')
+    .description('check a configuration file: every problem as `path: message`')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .action(async (o: { config: string }) => {
+      const res = await loadConfigFile(o.config);
+      if (!res.ok) throw new CliExit(EXIT.usage, res.errors.join('\n'));
+      process.stdout.write(summarizeConfig(res.config) + '\n');
+    });
+
+  program.command('demo')
+    .description('the embedded default: a local Redis, alertbridge, and alerts flowing to stdout')
+    .option('--rate <n>', 'alerts per second', positiveInt, 5)
+    .option('--count <n>', 'stop after this many alerts (0 = until interrupted)', positiveInt, 0)
+    .option('--out <file>', 'write records to this file instead of stdout')
+    .action(async (o: { rate: number; count: number; out?: string }) => demoCommand(o));
+
+  const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");
+  for (const action of ['list', 'replay', 'purge'] as const) {
+    dlq.command(action)
+      .description({ list: 'print dead letters as JSON lines', replay: 'move dead letters back to the sink queue', purge: 'delete all dead letters of the sink' }[action])
+      .requiredOption('-c, --config <file>', 'YAML configuration file')
+      .requiredOption('-s, --sink <name>', 'sink name')
+      .option('--limit <n>', 'at most this many entries', positiveInt)
+      .option('--offset <n>', 'skip this many entries (list)', positiveInt)
+      .action(async (o: { config: string; sink: string; limit?: number; offset?: number }) => {
+        const config = await loadOrExit(o.config);
+        await dlqCommand(action, config, loggerFor(config), o);
+      });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv);
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof CliExit) {
+      process.stderr.write(err.message + '\n');
+      return err.code;
+    }
+    process.stderr.write(`alertbridge: ${(err as Error)?.stack ?? String(err)}\n`);
+    return EXIT.runtime;
+  }
+}
