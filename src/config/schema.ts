@@ -1,0 +1,210 @@
+/**
+ * The configuration schema: the single source of truth for parsing, defaults, secrets, the generated JSON Schema
+ * (`config/schema.json`) and the reference (`docs/configuration.md`). Keys are snake_case with units in their names;
+ * every object is strict (unknown keys are errors); every field has a description.
+ *
+ * Sources are in `sources.ts`, sinks in `sinks.ts`, field helpers in `fields.ts`. Load files with `load.ts`, which
+ * adds `${VAR}` expansion, `*_file` secrets and readable error messages around `ConfigSchema`.
+ */
+import { z } from 'zod';
+import {
+  SECRET_KEYS,
+  count,
+  crossCheck,
+  filePath,
+  hostPort,
+  httpsUrl,
+  isRecord,
+  millis,
+  secretPair,
+  type AddIssue,
+  type SecretKey,
+} from './fields.js';
+import { GraphSourceSchema, SourceSchema, WebhookSourceSchema } from './sources.js';
+import {
+  EventHubsSinkSchema,
+  FileSinkSchema,
+  KafkaSinkSchema,
+  SinkCommonSchema,
+  SinkSchema,
+  SplunkHecSinkSchema,
+} from './sinks.js';
+import { secretLeafPaths } from './schema-walk.js';
+
+export { AUTH_METHODS, CLOUDS, SECRET_KEYS, type AuthMethod, type Cloud, type SecretKey } from './fields.js';
+export {
+  EventHubsSinkSchema,
+  FileSinkSchema,
+  GraphSourceSchema,
+  KafkaSinkSchema,
+  SinkSchema,
+  SourceSchema,
+  SplunkHecSinkSchema,
+  WebhookSourceSchema,
+};
+
+export const RedisSchema = z
+  .strictObject({
+    url: z
+      .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
+      .default('redis://127.0.0.1:6379/0')
+      .describe('Redis holding the queues, dedup state and cursors: `redis://host:port/db`, or `rediss://` for TLS.'),
+    key_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]+$/, { error: 'must be letters, digits, "_", ".", ":" or "-"' })
+      .max(100)
+      .default('alertbridge')
+      .describe('Prefix of every Redis key, so that several deployments can share one Redis.'),
+    ...secretPair('password', 'Redis password (AUTH), unless given in `url`.'),
+    tls: z
+      .strictObject({
+        ca_file: filePath('Extra trusted CA certificates (PEM) for a `rediss://` URL.').optional(),
+        reject_unauthorized: z.boolean().default(true).describe('Verify the Redis server certificate.'),
+      })
+      .prefault({})
+      .describe('TLS settings, used with a `rediss://` URL.'),
+  })
+  .superRefine(
+    ...crossCheck((value, addIssue) => {
+      const tls = value.tls;
+      if (typeof value.url === 'string' && value.url.startsWith('redis://') && isRecord(tls) && tls.ca_file !== undefined) {
+        addIssue(['tls', 'ca_file'], 'only used with a rediss:// url');
+      }
+    }),
+  )
+  .describe('The Redis server.');
+
+export const ServerSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Serve HTTP: webhooks, partner push, `/healthz`, `/readyz`, `/metrics`.'),
+    listen: hostPort('Address to listen on, `host:port` (`[::]:8080` for IPv6; port 0 picks a free port).', '0.0.0.0:8080').default(
+      '0.0.0.0:8080',
+    ),
+    public_url: httpsUrl(
+      'The https URL at which Microsoft Graph reaches this server (e.g. through an ingress); needed for webhook subscriptions.',
+    ).optional(),
+    max_body_bytes: count(1_048_576, 1024, 104_857_600, 'Largest accepted request body.'),
+    request_timeout_ms: millis(10_000, 'Time allowed to receive a request and answer it.'),
+  })
+  .describe('The HTTP server.');
+
+export const LogSchema = z
+  .strictObject({
+    level: z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
+      .default('info')
+      .describe('Least severe level logged.'),
+    format: z
+      .enum(['auto', 'json', 'pretty'])
+      .default('auto')
+      .describe('`json` (one object per line), `pretty` (for people), or `auto`: pretty on a terminal, JSON otherwise.'),
+  })
+  .describe('Logging (to standard error).');
+
+export const PipelineSchema = z
+  .strictObject({
+    dedup_ttl_ms: millis(
+      604_800_000,
+      'How long a delivered `(key, revision)` is remembered (default seven days); a revision older than this may be delivered again.',
+    ),
+    dispatch_batch_max: count(1000, 1, 100_000, 'Most records moved from the ingest queue to the sink queues at once.'),
+    drain_timeout_ms: millis(
+      30_000,
+      'On SIGTERM/SIGINT, how long in-flight deliveries may finish before the process exits.',
+      { min: 0 },
+    ),
+  })
+  .describe('The queue between sources and sinks.');
+
+export const ConfigSchema = z
+  .strictObject({
+    redis: RedisSchema.prefault({}),
+    server: ServerSchema.prefault({}),
+    log: LogSchema.prefault({}),
+    pipeline: PipelineSchema.prefault({}),
+    sources: z
+      .array(SourceSchema)
+      .default(() => [])
+      .describe('Where records come from: Graph Security tenants (`graph_security`) and partner push (`webhook`).'),
+    sinks: z
+      .array(SinkSchema)
+      .min(1, { error: 'at least one sink is required' })
+      .describe('Where records go. Every record goes to every sink whose `filter` it passes.'),
+  })
+  .superRefine(...crossCheck(checkReferences))
+  .describe('alertbridge configuration');
+
+/** Rules that span sections. Runs on partly invalid data too, so that one pass reports everything. */
+function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): void {
+  const sourceNames = uniqueNames(value.sources, 'sources', 'source', addIssue);
+  uniqueNames(value.sinks, 'sinks', 'sink', addIssue);
+
+  const known = [...sourceNames];
+  const knownText = known.length > 0 ? `configured sources: ${known.join(', ')}` : 'no sources are configured';
+  elements(value.sinks).forEach((sink, i) => {
+    const filter = isRecord(sink) ? sink.filter : undefined;
+    if (!isRecord(filter)) return;
+    elements(filter.sources).forEach((name, j) => {
+      if (typeof name === 'string' && !sourceNames.has(name)) {
+        addIssue(['sinks', i, 'filter', 'sources', j], `unknown source "${name}" (${knownText})`);
+      }
+    });
+  });
+
+  const server = isRecord(value.server) ? value.server : {};
+  elements(value.sources).forEach((source, i) => {
+    if (!isRecord(source) || source.type !== 'graph_security' || !isRecord(source.webhook)) return;
+    if (source.webhook.enabled === true && server.public_url === undefined) {
+      addIssue(['sources', i, 'webhook', 'enabled'], 'needs server.public_url (the https URL Graph sends notifications to)');
+    }
+  });
+}
+
+function elements(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function uniqueNames(list: unknown, key: string, kind: string, addIssue: AddIssue): Set<string> {
+  const seen = new Set<string>();
+  elements(list).forEach((item, i) => {
+    const name = isRecord(item) ? item.name : undefined;
+    if (typeof name !== 'string') return;
+    if (seen.has(name)) addIssue([key, i, 'name'], `duplicate ${kind} name "${name}"`);
+    seen.add(name);
+  });
+  return seen;
+}
+
+/** The validated configuration, defaults applied. */
+export type Config = z.output<typeof ConfigSchema>;
+/** The configuration as written (before defaults), e.g. for tests that build one in code. */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type RedisConfig = z.output<typeof RedisSchema>;
+export type ServerConfig = z.output<typeof ServerSchema>;
+export type LogConfig = z.output<typeof LogSchema>;
+export type PipelineConfig = z.output<typeof PipelineSchema>;
+export type SourceConfig = z.output<typeof SourceSchema>;
+export type GraphSourceConfig = z.output<typeof GraphSourceSchema>;
+export type WebhookSourceConfig = z.output<typeof WebhookSourceSchema>;
+export type SinkConfig = z.output<typeof SinkSchema>;
+export type SinkCommonConfig = z.output<typeof SinkCommonSchema>;
+export type FileSinkConfig = z.output<typeof FileSinkSchema>;
+export type SplunkHecSinkConfig = z.output<typeof SplunkHecSinkSchema>;
+export type KafkaSinkConfig = z.output<typeof KafkaSinkSchema>;
+export type EventHubsSinkConfig = z.output<typeof EventHubsSinkSchema>;
+export type SourceType = SourceConfig['type'];
+export type SinkType = SinkConfig['type'];
+
+/**
+ * Where secrets sit in a `Config`, as pino `redact` paths (`sources[*].client_secret`, `sinks[*].sasl.password`, …).
+ * Derived from the schema, so a new secret field is redacted without touching the logger.
+ */
+export const SECRET_PATHS: readonly string[] = Object.freeze(secretLeafPaths(ConfigSchema));
+
+/** Whether a key name holds a secret (`token`, `client_secret`, …), wherever it appears. */
+export function isSecretKey(key: string): key is SecretKey {
+  return (SECRET_KEYS as readonly string[]).includes(key);
+}

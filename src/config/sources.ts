@@ -1,0 +1,147 @@
+/** Schemas of the sources: where records come from (CONTRACT.md "Configuration"). */
+import { z } from 'zod';
+import { RESOURCES, type Resource } from '../record/types.js';
+import { checkEntraAuth, entraShape, inferAuth } from './entra.js';
+import {
+  CLOUDS,
+  componentName,
+  count,
+  crossCheck,
+  cronExpression,
+  filePath,
+  hasSecret,
+  httpsUrl,
+  isRecord,
+  millis,
+  secretPair,
+  tenantId,
+  type AuthMethod,
+} from './fields.js';
+
+/** Graph change notifications for the source (legacy `alerts` only; polling stays on as the safety net). */
+export const GraphWebhookSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Subscribe to Graph change notifications for legacy `alerts`, delivered to `server.public_url`. Needs `SecurityEvents.ReadWrite.All`, `alerts` in `resources` and `server.public_url`.',
+      ),
+    ...secretPair(
+      'client_state',
+      'Shared value Graph echoes in every notification, checked on receipt (at most 128 characters). Required when `enabled`.',
+      { maxLength: 128 },
+    ),
+    resource_filter: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "OData `$filter` for the subscription resource, e.g. `vendorInformation/provider eq 'ASC'`. Default: all alerts.",
+      ),
+  })
+  .superRefine(
+    ...crossCheck((value, addIssue) => {
+      if (value.enabled === true && !hasSecret(value, 'client_state')) {
+        addIssue(['client_state'], 'required when webhook.enabled is true (or set client_state_file)');
+      }
+    }),
+  )
+  .describe('Graph change notifications (webhooks).');
+
+const GRAPH_DEFAULT_POLL_INTERVAL_MS = 60_000;
+
+const GraphSourceObject = z
+  .strictObject({
+    type: z.literal('graph_security').describe('Polls the Microsoft Graph Security API of one tenant.'),
+    name: componentName('source'),
+    tenant_id: tenantId('Entra ID tenant to read alerts from: its GUID or a verified domain.'),
+    ...entraShape(' (one app can serve many tenants once each has granted admin consent)'),
+    graph_url: httpsUrl('Microsoft Graph endpoint override. Default: from `cloud` (https://graph.microsoft.com for `global`).', {
+      allowLoopbackHttp: true,
+    }).optional(),
+    ca_file: filePath('Extra trusted CA certificates (PEM) for `graph_url` and `authority_url`.').optional(),
+    resources: z
+      .array(z.enum(RESOURCES))
+      .min(1)
+      .default((): Resource[] => ['alerts_v2', 'incidents'])
+      .describe(
+        'Graph resources to ingest: `alerts_v2`, `incidents`, `alerts` (legacy, federated; the only one with change notifications), `secure_scores`, `secure_score_control_profiles`.',
+      ),
+    poll_interval_ms: z
+      .number()
+      .int()
+      .min(1000)
+      .max(86_400_000)
+      .optional()
+      .describe(`Time between polls of each resource. Default: ${GRAPH_DEFAULT_POLL_INTERVAL_MS} (one minute) unless \`poll_schedule\` is set; not both.`),
+    poll_schedule: cronExpression(
+      'Poll on a cron schedule instead of an interval, e.g. `*/5 * * * *` (5 fields, or 6 with seconds first). Not with `poll_interval_ms`.',
+    ).optional(),
+    initial_lookback_ms: millis(86_400_000, 'How far back the very first poll of a resource reaches (default one day).'),
+    overlap_ms: millis(
+      300_000,
+      'Each poll re-reads this much before the last watermark, to catch late-indexed alerts; the overlap is deduplicated.',
+      { min: 0 },
+    ),
+    page_size: count(500, 1, 1000, 'Objects requested per page (`$top`). Legacy alerts apply it per provider.'),
+    request_budget_per_minute: count(
+      150,
+      1,
+      10_000,
+      'Graph requests per minute this source may make. Graph allows 150 per minute per app per tenant on security resources.',
+    ),
+    request_timeout_ms: millis(30_000, 'Timeout of one Graph or token request.'),
+    webhook: GraphWebhookSchema.prefault({}),
+  })
+  .superRefine(
+    ...crossCheck((value, addIssue) => {
+      checkEntraAuth(value, addIssue);
+      if (value.poll_interval_ms !== undefined && value.poll_schedule !== undefined) {
+        addIssue(['poll_schedule'], 'set either poll_interval_ms or poll_schedule, not both');
+      }
+      const resources = value.resources;
+      if (Array.isArray(resources)) {
+        resources.forEach((resource, i) => {
+          if (resources.indexOf(resource) < i) addIssue(['resources', i], `duplicate resource "${String(resource)}"`);
+        });
+        const webhook = value.webhook;
+        if (isRecord(webhook) && webhook.enabled === true && !resources.includes('alerts')) {
+          addIssue(['webhook', 'enabled'], 'change notifications exist only for legacy alerts: add alerts to resources');
+        }
+      }
+    }),
+  );
+
+/** Fills what the user may leave out: the auth method, the cloud's endpoints, the poll interval. */
+export const GraphSourceSchema = GraphSourceObject.transform((value) => ({
+  ...value,
+  auth: inferAuth(value) as AuthMethod,
+  graph_url: value.graph_url ?? CLOUDS[value.cloud].graph_url,
+  authority_url: value.authority_url ?? CLOUDS[value.cloud].authority_url,
+  poll_interval_ms: value.poll_schedule === undefined ? (value.poll_interval_ms ?? GRAPH_DEFAULT_POLL_INTERVAL_MS) : undefined,
+}));
+
+export const WebhookSourceSchema = z
+  .strictObject({
+    type: z.literal('webhook').describe('Accepts Graph-shaped alerts pushed by a partner to `POST /ingest/{name}`.'),
+    name: componentName('source'),
+    ...secretPair('token', 'Bearer token the partner sends (`Authorization: Bearer …`).'),
+    ...secretPair('hmac_secret', 'Key of an HMAC-SHA256 signature of the request body sent by the partner.'),
+    hmac_replay_window_ms: millis(
+      300_000,
+      'Signed requests whose timestamp is further than this from now are rejected (replay protection).',
+    ),
+    tenant_id: tenantId('Tenant assigned to pushed alerts that carry none.').optional(),
+  })
+  .superRefine(
+    ...crossCheck((value, addIssue) => {
+      if (!hasSecret(value, 'token') && !hasSecret(value, 'hmac_secret')) {
+        addIssue([], 'needs token or hmac_secret (or their _file forms), or both');
+      }
+    }),
+  );
+
+export const SourceSchema = z
+  .discriminatedUnion('type', [GraphSourceSchema, WebhookSourceSchema])
+  .describe('A source of records, by `type`.');
