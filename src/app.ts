@@ -14,6 +14,7 @@ import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
 import { checkRedis, connect } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
 import { registerPushRoute } from './sources/push/route.js';
+import { GraphSource } from './sources/graph/source.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -32,6 +33,7 @@ export interface App {
   server: FastifyInstance;
   metrics: Metrics;
   redis: Redis;
+  graphSources: GraphSource[];
   /** Connects, checks Redis, starts sinks and workers, and listens (when `server.enabled`). */
   start(opts?: { listen?: boolean }): Promise<void>;
   /** Stops ingest, drains in-flight deliveries (bounded by `pipeline.drain_timeout_ms`), closes everything. */
@@ -95,8 +97,12 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     logger: log,
   });
 
+  const graphSources = config.sources.flatMap((s) => (s.type === 'graph_security'
+    ? [new GraphSource(s, { redis, prefix: config.redis.key_prefix, emit: (records) => pipeline.emit(records), metrics, logger: log, leaseMs: opts.lockMs })]
+    : []));
+
   const app: App = {
-    config, pipeline, server, metrics, redis,
+    config, pipeline, server, metrics, redis, graphSources,
     async start(startOpts = {}) {
       await checkRedis(redis, log.child({ component: 'redis' }));
       if (opts.consume !== false) {
@@ -107,6 +113,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         }));
       }
       await pipeline.start();
+      if (opts.consume !== false) for (const g of graphSources) g.start();
       started = true;
       if (config.server.enabled && startOpts.listen !== false) {
         const { host, port } = parseListen(config.server.listen);
@@ -118,6 +125,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     async stop() {
       if (stopping) return;
       stopping = true;
+      // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
+      await Promise.all(graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))));
       await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
       const drain = (async () => {
         await pipeline.close();

@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfigFile, summarizeConfig } from '../config/load.js';
 import { CliExit, EXIT, loadOrExit, loggerFor } from './common.js';
+import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
 import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
@@ -41,6 +42,17 @@ export function buildCli(): Command {
     .option('--count <n>', 'stop after this many alerts (0 = until interrupted)', positiveInt, 0)
     .option('--out <file>', 'write records to this file instead of stdout')
     .action(async (o: { rate: number; count: number; out?: string }) => demoCommand(o));
+
+  program.command('backfill')
+    .description('one-off historical pull of a Graph source (the cursor is left alone)')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .requiredOption('-s, --source <name>', 'graph_security source name')
+    .requiredOption('--since <iso>', 'start of the window, ISO 8601 (e.g. 2026-01-01T00:00:00Z)')
+    .option('--resource <name...>', 'only these resources (default: all of the source)')
+    .action(async (o: { config: string; source: string; since: string; resource?: string[] }) => {
+      const config = await loadOrExit(o.config);
+      await backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource });
+    });
 
   const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");
   for (const action of ['list', 'replay', 'purge'] as const) {

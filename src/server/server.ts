@@ -2,7 +2,7 @@
  * The HTTP server: health, readiness, metrics, and the routes sources register (partner push, later Graph
  * webhooks). Errors answer `{"error": "..."}` with no stack trace; bodies are JSON only and size-limited.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -18,7 +18,7 @@ export interface ServerOptions {
 export function buildServer(opts: ServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'server' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: opts.maxBodyBytes,
     requestTimeout: opts.requestTimeoutMs,
     connectionTimeout: opts.requestTimeoutMs,

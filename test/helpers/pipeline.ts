@@ -20,6 +20,8 @@ export interface TestSinkSpec {
 
 export interface TestPipeline {
   pipeline: Pipeline;
+  /** The command connection (also usable by sources under test). */
+  redis: import('ioredis').Redis;
   metrics: Metrics;
   prefix: string;
   close(): Promise<void>;
@@ -50,7 +52,7 @@ export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: 
   if (opts.consume !== false) await Promise.all(specs.map((s) => s.sink.start()));
   await pipeline.start();
   return {
-    pipeline, metrics, prefix,
+    pipeline, metrics, prefix, redis,
     async close() {
       await pipeline.close();
       await Promise.all(specs.map((s) => s.sink.close()));

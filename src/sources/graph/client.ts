@@ -1,0 +1,187 @@
+/**
+ * The Graph HTTP client of one source (one tenant): tokens from @azure/identity, the shared per-tenant request
+ * budget, request timeouts, and Graph's throttling rules — 429/503/504 wait for `Retry-After` (fractional seconds
+ * or an HTTP date), else back off exponentially with jitter. 206 Partial Content is success with a gap: the
+ * `Warning` headers name the providers that failed, and the caller decides what that means for its cursor.
+ */
+import type { TokenCredential } from '@azure/identity';
+import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
+import { parseRetryAfter } from '../../../sinks/types.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { sleep, type RequestBudget } from './budget.js';
+
+export interface PartialWarning {
+  vendor: string;
+  provider: string;
+  status: string;
+  latencyMs: number;
+}
+
+export interface GraphResponse<T = unknown> {
+  status: number;
+  body: T;
+  /** Providers that failed (206 Partial Content). */
+  partial: PartialWarning[];
+}
+
+/** A Graph request that failed for good (or ran out of retries); names the source and tenant. */
+export class GraphRequestError extends Error {
+  override name = 'GraphRequestError';
+  constructor(message: string, readonly status: number, readonly code: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export interface GraphClientOptions {
+  source: string;
+  tenantId: string;
+  graphUrl: string;
+  credential: TokenCredential;
+  budget: RequestBudget;
+  metrics: Metrics;
+  logger: Logger;
+  ca?: string[];
+  timeoutMs: number;
+  /** Retries of one request on throttling or 5xx. @defaultValue 8 */
+  maxRetries?: number;
+  /** First backoff when no Retry-After is given. @defaultValue 1000 */
+  backoffMs?: number;
+}
+
+/** `Warning: 199 - "Microsoft/IPC/504/10000"`, possibly several, comma-separated or repeated. */
+export function parseWarnings(header: string | string[] | undefined): PartialWarning[] {
+  const text = Array.isArray(header) ? header.join(', ') : (header ?? '');
+  const out: PartialWarning[] = [];
+  for (const m of text.matchAll(/199\s+\S+\s+"([^"]*)"/g)) {
+    const parts = m[1]!.split('/');
+    if (parts.length < 2) continue;
+    const latency = Number(parts.at(-1));
+    const status = parts.length >= 4 ? parts.at(-2)! : '';
+    const provider = parts.length >= 4 ? parts.slice(1, -2).join('/') : parts[1]!;
+    out.push({ vendor: parts[0]!, provider, status, latencyMs: Number.isFinite(latency) ? latency : 0 });
+  }
+  return out;
+}
+
+export class GraphClient {
+  /** Throttling waits so far (429/503/504 and budget), for progress reports. */
+  readonly stats = { throttled: 0, waitedMs: 0 };
+  private readonly agent: Agent;
+  private readonly scope: string;
+  private readonly base: string;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: GraphClientOptions) {
+    this.base = opts.graphUrl.replace(/\/+$/, '');
+    this.scope = `${new URL(this.base).origin}/.default`;
+    this.agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, keepAliveTimeout: 30_000, connections: 4 });
+    this.log = opts.logger;
+  }
+
+  /** An absolute URL (a nextLink, followed as an opaque string) or a path under `{graph_url}/v1.0`. */
+  url(pathOrUrl: string): string {
+    return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}/v1.0${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
+  }
+
+  async get<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
+    const url = this.url(pathOrUrl);
+    const { source, tenantId, metrics } = this.opts;
+    const maxRetries = this.opts.maxRetries ?? 8;
+    let freshToken = false;
+    for (let attempt = 0; ; attempt++) {
+      const budgetWait = await this.opts.budget.take(signal);
+      if (budgetWait) {
+        this.stats.throttled++;
+        this.stats.waitedMs += budgetWait;
+      }
+      const token = await this.token(signal, freshToken);
+      let status: number;
+      let text: string;
+      let resHeaders: Record<string, string | string[] | undefined>;
+      try {
+        const res = await request(url, {
+          method: 'GET',
+          dispatcher: this.agent,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...headers },
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.timeoutMs,
+          signal,
+        });
+        status = res.statusCode;
+        resHeaders = res.headers;
+        text = await res.body.text();
+      } catch (err) {
+        signal?.throwIfAborted();
+        metrics.graphRequests.inc({ source, resource, code: 'network' });
+        if (attempt >= maxRetries) throw new GraphRequestError(`GET ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`, 0, 'network', { cause: err });
+        await sleep(this.backoff(attempt), signal);
+        continue;
+      }
+      metrics.graphRequests.inc({ source, resource, code: String(status) });
+      if (status === 200 || status === 206) {
+        const partial = status === 206 ? parseWarnings(resHeaders['warning']) : [];
+        return { status, body: (text ? JSON.parse(text) : {}) as T, partial };
+      }
+      const code = graphErrorCode(text);
+      if (status === 401 && !freshToken) {
+        freshToken = true; // an expired or revoked token: get a new one once
+        continue;
+      }
+      const retryable = status === 429 || status === 503 || status === 504 || status === 502 || status === 500;
+      if (status === 429 || status === 503 || status === 504) metrics.graphThrottled.inc({ source });
+      if (!retryable || attempt >= maxRetries) {
+        throw new GraphRequestError(`GET ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP ${status} ${code}${retryable ? ` after ${attempt + 1} attempts` : ''}`, status, code);
+      }
+      const retryAfter = parseRetryAfter(firstHeader(resHeaders['retry-after']));
+      const wait = retryAfter ?? this.backoff(attempt);
+      this.stats.throttled++;
+      this.stats.waitedMs += wait;
+      this.log.warn({ source, tenant: tenantId, resource, status, retry_in_ms: wait, retry_after: retryAfter !== undefined }, 'Graph throttled or unavailable; waiting');
+      await sleep(wait, signal);
+    }
+  }
+
+  private closed = false;
+
+  /** Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.agent.close();
+  }
+
+  private backoff(attempt: number): number {
+    const base = Math.min(60_000, (this.opts.backoffMs ?? 1000) * 2 ** attempt);
+    return Math.round(base / 2 + Math.random() * (base / 2));
+  }
+
+  private async token(signal: AbortSignal | undefined, fresh: boolean): Promise<string> {
+    try {
+      const t = await this.opts.credential.getToken(this.scope, { abortSignal: signal, ...(fresh ? { claims: undefined } : {}) });
+      if (!t) throw new Error('no token returned');
+      return t.token;
+    } catch (err) {
+      signal?.throwIfAborted();
+      this.opts.metrics.graphRequests.inc({ source: this.opts.source, resource: 'token', code: 'auth_error' });
+      throw new GraphRequestError(`getting a token for source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed: ${firstLine((err as Error).message)}`, 401, 'auth_error', { cause: err });
+    }
+  }
+}
+
+function firstHeader(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.slice(0, 500);
+}
+
+function graphErrorCode(text: string): string {
+  try {
+    const err = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+    return [err?.code, err?.message].filter(Boolean).join(': ');
+  } catch {
+    return '';
+  }
+}

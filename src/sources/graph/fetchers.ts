@@ -1,0 +1,173 @@
+/**
+ * How each Graph resource is read, as `fetchPage(state)`: the schedule, lease, checkpoint and emit around it are
+ * the poller's. A window starts at `since` (the watermark minus the overlap) and ends when the resource says so.
+ */
+import type { Resource } from '../../record/types.js';
+import { revisionOrder } from '../../record/revision.js';
+import type { GraphClient, PartialWarning } from './client.js';
+
+export type GraphObject = Record<string, unknown>;
+
+export interface WindowState {
+  /** Start of the window (inclusive), ISO 8601. */
+  since: string;
+  /** Newest update time seen in the window (sortable form), for the next watermark. */
+  maxSeen?: string;
+  /** Providers that failed somewhere in the window (206): the watermark must not move past it. */
+  gaps: string[];
+  /** v2 paging: the opaque nextLink. */
+  nextLink?: string;
+  /** Legacy paging: the sliding lower bound and the $skip at it. */
+  slideSince?: string;
+  skip?: number;
+  pages: number;
+}
+
+export interface Page {
+  objects: GraphObject[];
+  state: WindowState;
+  done: boolean;
+  partial: PartialWarning[];
+}
+
+export interface Fetcher {
+  resource: Resource;
+  /** Graph path of the collection, also used for GET by id. */
+  path: string;
+  /** The field whose value is the object's update time (the watermark field). */
+  timeField: string;
+  /** Extra delay between polls for slowly changing resources. */
+  minIntervalMs: number;
+  fetchPage(client: GraphClient, state: WindowState, signal: AbortSignal): Promise<Page>;
+}
+
+const V2_HEADERS = { Prefer: 'include-unknown-enum-members' };
+/** The legacy API refuses `$skip` above 500. */
+export const LEGACY_MAX_SKIP = 500;
+
+function maxOrder(objects: GraphObject[], field: string, current?: string): string | undefined {
+  let max = current;
+  for (const o of objects) {
+    const v = typeof o[field] === 'string' ? revisionOrder(o[field] as string) : null;
+    if (v && (!max || v > max)) max = v;
+  }
+  return max;
+}
+
+function odataTime(order: string): string {
+  return order; // revisionOrder's form, YYYY-MM-DDTHH:MM:SS.fffffffZ, is what Graph accepts in $filter
+}
+
+interface ListBody {
+  value?: GraphObject[];
+  '@odata.nextLink'?: string;
+}
+
+/** alerts_v2 and incidents: a watermark filter plus opaque nextLink paging. */
+function v2Fetcher(resource: Resource, path: string, pageSize: number): Fetcher {
+  return {
+    resource, path, timeField: 'lastUpdateDateTime', minIntervalMs: 0,
+    async fetchPage(client, state, signal) {
+      const url = state.nextLink ?? `${path}?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${odataTime(state.since)}`)}&$top=${pageSize}`;
+      const res = await client.get<ListBody>(url, resource, signal, V2_HEADERS);
+      const objects = res.body.value ?? [];
+      const next = res.body['@odata.nextLink'];
+      const newState: WindowState = {
+        ...state,
+        nextLink: next,
+        maxSeen: maxOrder(objects, 'lastUpdateDateTime', state.maxSeen),
+        gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
+        pages: state.pages + 1,
+      };
+      return { objects, state: newState, done: !next, partial: res.partial };
+    },
+  };
+}
+
+/**
+ * Legacy alerts are federated: `$top` applies per provider, `$skip` stops at 500 and nextLinks stop at 6,000. A deep
+ * window is read by sliding the time filter: ordered by lastModifiedDateTime, each page moves the lower bound to
+ * the newest time among providers that filled their page. Providers that did not are re-read (dedup absorbs it).
+ * `$skip` is only used when a whole page shares one timestamp, and never above 500.
+ */
+function legacyFetcher(pageSize: number): Fetcher {
+  const top = Math.min(pageSize, 1000);
+  return {
+    resource: 'alerts', path: '/security/alerts', timeField: 'lastModifiedDateTime', minIntervalMs: 0,
+    async fetchPage(client, state, signal) {
+      const since = state.slideSince ?? state.since;
+      const skip = state.skip ?? 0;
+      const url = `/security/alerts?$filter=${encodeURIComponent(`lastModifiedDateTime ge ${odataTime(since)}`)}&$orderby=${encodeURIComponent('lastModifiedDateTime asc')}&$top=${top}${skip ? `&$skip=${skip}` : ''}`;
+      const res = await client.get<ListBody>(url, 'alerts', signal);
+      const objects = res.body.value ?? [];
+      const byProvider = new Map<string, GraphObject[]>();
+      for (const o of objects) {
+        const p = String((o.vendorInformation as { provider?: string } | undefined)?.provider ?? 'unknown');
+        byProvider.set(p, [...(byProvider.get(p) ?? []), o]);
+      }
+      const full = [...byProvider.values()].filter((list) => list.length >= top);
+      const base: WindowState = {
+        ...state,
+        maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen),
+        gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
+        pages: state.pages + 1,
+      };
+      if (full.length === 0) return { objects, state: base, done: true, partial: res.partial };
+      const bound = full.map((list) => maxOrder(list, 'lastModifiedDateTime')!).sort()[0]!;
+      if (bound > since) return { objects, state: { ...base, slideSince: bound, skip: 0 }, done: false, partial: res.partial };
+      // A full page at one single timestamp: step with $skip, within the API's limit.
+      if (skip + top <= LEGACY_MAX_SKIP) return { objects, state: { ...base, skip: skip + top }, done: false, partial: res.partial };
+      return { objects, state: { ...base, slideSince: nextTick(since), skip: 0 }, done: false, partial: res.partial };
+    },
+  };
+}
+
+/** One .NET tick (100 ns) later, in the sortable form. */
+export function nextTick(order: string): string {
+  const m = /^(.*\.)(\d{7})Z$/.exec(order);
+  if (!m) return order;
+  const n = Number(m[2]) + 1;
+  if (n < 10_000_000) return `${m[1]}${String(n).padStart(7, '0')}Z`;
+  const d = new Date(Date.parse(order.slice(0, 19) + 'Z') + 1000).toISOString().slice(0, 19);
+  return `${d}.0000000Z`;
+}
+
+/** Secure scores: one snapshot a day; `$top=n` returns the n most recent days. */
+function secureScoresFetcher(): Fetcher {
+  return {
+    resource: 'secure_scores', path: '/security/secureScores', timeField: 'createdDateTime', minIntervalMs: 3_600_000,
+    async fetchPage(client, state, signal) {
+      const days = Math.min(90, Math.max(1, Math.ceil((Date.now() - Date.parse(state.since)) / 86_400_000) + 1));
+      const res = await client.get<ListBody>(`/security/secureScores?$top=${days}`, 'secure_scores', signal);
+      const objects = (res.body.value ?? []).filter((o) => {
+        const t = typeof o.createdDateTime === 'string' ? revisionOrder(o.createdDateTime) : null;
+        return !t || t >= state.since;
+      });
+      return { objects, state: { ...state, maxSeen: maxOrder(objects, 'createdDateTime', state.maxSeen), pages: state.pages + 1 }, done: true, partial: res.partial };
+    },
+  };
+}
+
+/** Control profiles: a small catalogue, read whole; unchanged profiles are duplicates by revision. */
+function controlProfilesFetcher(pageSize: number): Fetcher {
+  return {
+    resource: 'secure_score_control_profiles', path: '/security/secureScoreControlProfiles', timeField: 'lastModifiedDateTime', minIntervalMs: 3_600_000,
+    async fetchPage(client, state, signal) {
+      const url = state.nextLink ?? `/security/secureScoreControlProfiles?$top=${pageSize}`;
+      const res = await client.get<ListBody>(url, 'secure_score_control_profiles', signal);
+      const objects = res.body.value ?? [];
+      const next = res.body['@odata.nextLink'];
+      return { objects, state: { ...state, nextLink: next, maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen), pages: state.pages + 1 }, done: !next, partial: res.partial };
+    },
+  };
+}
+
+export function fetcherFor(resource: Resource, pageSize: number): Fetcher {
+  switch (resource) {
+    case 'alerts_v2': return v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize);
+    case 'incidents': return v2Fetcher('incidents', '/security/incidents', pageSize);
+    case 'alerts': return legacyFetcher(pageSize);
+    case 'secure_scores': return secureScoresFetcher();
+    case 'secure_score_control_profiles': return controlProfilesFetcher(pageSize);
+  }
+}
