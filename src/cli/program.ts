@@ -6,6 +6,7 @@ import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
 import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
+import { simulateCommand } from '../simulator/cli.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -38,8 +39,8 @@ export function buildCli(): Command {
 
   program.command('demo')
     .description('the embedded default: a local Redis, alertbridge, and alerts flowing to stdout')
-    .option('--rate <n>', 'alerts per second', positiveInt, 5)
-    .option('--count <n>', 'stop after this many alerts (0 = until interrupted)', positiveInt, 0)
+    .option('--rate <n>', 'new alerts per second in the simulator', positiveInt, 2)
+    .option('--count <n>', 'stop once this many records were delivered (0 = until interrupted)', positiveInt, 0)
     .option('--out <file>', 'write records to this file instead of stdout')
     .action(async (o: { rate: number; count: number; out?: string }) => demoCommand(o));
 
@@ -52,6 +53,18 @@ export function buildCli(): Command {
     .action(async (o: { config: string; source: string; since: string; resource?: string[] }) => {
       const config = await loadOrExit(o.config);
       await backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource });
+    });
+
+  program.command('simulate')
+    .description('the Graph Security API simulator on its own (HTTPS; prints where its CA certificate is)')
+    .option('--port <n>', 'port (0 = a free one)', positiveInt, 8443)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--rate <n>', 'new alerts per second per tenant', positiveInt, 1)
+    .option('--seed <n>', 'seed of the generated data', positiveInt, 1)
+    .option('--initial <n>', 'alerts created per resource at start', positiveInt, 25)
+    .option('--dir <dir>', 'where the CA certificate is written (default: a temp folder)')
+    .action(async (o: { port: number; host: string; rate: number; seed: number; initial: number; dir?: string }) => {
+      await simulateCommand({ port: o.port, host: o.host, rate: o.rate, seed: o.seed, initial: o.initial, dir: o.dir });
     });
 
   const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");

@@ -267,14 +267,18 @@ describe('shipped configurations', () => {
 
   it('config/demo.yaml is valid with no environment, and follows REDIS_URL and ALERTBRIDGE_PORT', async () => {
     const plain = ok(await loadConfigFile(join(repo, 'config/demo.yaml'), { env: {} }));
-    expect(summarizeConfig(plain)).toBe('config OK: 1 source (demo-push: webhook), 1 sink (stdout: file)');
+    expect(summarizeConfig(plain)).toBe('config OK: 2 sources (demo-graph: graph_security, demo-push: webhook), 1 sink (stdout: file)');
     expect(plain.server.listen).toBe('127.0.0.1:8080');
-    expect(plain.sources[0]).toMatchObject({ token: 'demo-token' });
+    expect(plain.sources[0]).toMatchObject({ graph_url: 'https://127.0.0.1:8443', auth: 'client_secret', resources: ['alerts_v2', 'incidents', 'alerts'] });
+    expect(plain.sources[1]).toMatchObject({ token: 'demo-token' });
+    expect(plain.sinks[0]).toMatchObject({ path: '-' });
     const custom = ok(
       await loadConfigFile(join(repo, 'config/demo.yaml'), { env: { REDIS_URL: 'redis://10.0.0.1:6380/2', ALERTBRIDGE_PORT: '9999' } }),
     );
     expect(custom.redis.url).toBe('redis://10.0.0.1:6380/2');
     expect(custom.server.listen).toBe('127.0.0.1:9999');
+    const sim = ok(await loadConfigFile(join(repo, 'config/demo.yaml'), { env: { SIM_URL: 'https://127.0.0.1:4443', SIM_CA_FILE: '/tmp/ca.pem' } }));
+    expect(sim.sources[0]).toMatchObject({ graph_url: 'https://127.0.0.1:4443', authority_url: 'https://127.0.0.1:4443', ca_file: '/tmp/ca.pem' });
   });
 });
 
