@@ -1,0 +1,103 @@
+/**
+ * Fault injection for Graph routes: random 429s and 503s at configured rates (drawn from a seeded PRNG, so a run is
+ * repeatable), Graph's 150-requests-per-minute budget per app per tenant, and the list of failing legacy providers.
+ * Knobs change at run time; a change applies to the next request.
+ */
+import { Random } from './generate-random.js';
+import { graphError, type SimRequest, type SimResponse } from './http-util.js';
+import type { SimulatorFaults, SimulatorFaultsUpdate } from './types.js';
+
+/** Graph's documented example value: fractional, to catch clients that parse `Retry-After` as an integer. */
+export const DEFAULT_RETRY_AFTER_S = 2.128;
+const WINDOW_MS = 60_000;
+
+export class FaultState {
+  private current: SimulatorFaults = {};
+  private readonly rnd: Random;
+  /** Request times (ms) per `tenant/client` in the last minute, for the budget. */
+  private readonly windows = new Map<string, number[]>();
+
+  constructor(seed: number, initial: SimulatorFaults = {}) {
+    this.rnd = new Random(seed ^ 0x5eed);
+    this.set(initial);
+  }
+
+  get faults(): Readonly<SimulatorFaults> {
+    return this.current;
+  }
+
+  /** Merges `faults` in; keys set to null or undefined are reset. Throws RangeError on out-of-range values. */
+  set(faults: SimulatorFaultsUpdate): void {
+    for (const key of ['throttleRate', 'unavailableRate'] as const) {
+      const v = faults[key];
+      if (v != null && !(v >= 0 && v <= 1)) throw new RangeError(`${key} must be between 0 and 1, got ${String(v)}`);
+    }
+    for (const key of ['retryAfterS', 'slowMs', 'tokenLifetimeS', 'requestBudgetPerMinute'] as const) {
+      const v = faults[key];
+      if (v != null && !(typeof v === 'number' && v >= 0)) throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
+    }
+    const next: Record<string, unknown> = { ...this.current };
+    for (const [k, v] of Object.entries(faults)) {
+      if (v === null || v === undefined) delete next[k];
+      else next[k] = v;
+    }
+    this.current = next as SimulatorFaults;
+  }
+
+  /** Legacy providers whose results are left out (206). */
+  partialProviders(): string[] {
+    const p = this.current.partialProvider;
+    return p ? (Array.isArray(p) ? p : [p]) : [];
+  }
+
+  slowMs(): number {
+    return this.current.slowMs ?? 0;
+  }
+
+  /**
+   * The fault that answers this Graph request instead of the route, or null. The budget is checked first (every
+   * request counts, throttled ones too, as in Graph); then the random 429 and 503 draws.
+   */
+  intercept(req: SimRequest, tenantId: string, clientId: string): SimResponse | null {
+    const budget = this.current.requestBudgetPerMinute;
+    if (budget) {
+      const now = req.now.getTime();
+      const key = `${tenantId}/${clientId}`;
+      const times = (this.windows.get(key) ?? []).filter((t) => t > now - WINDOW_MS);
+      times.push(now);
+      this.windows.set(key, times);
+      if (times.length > budget) {
+        const waitS = Math.max(0.001, ((times[times.length - budget - 1] as number) + WINDOW_MS - now) / 1000);
+        return this.throttled(req, waitS, 'budget');
+      }
+    }
+    const throttle = this.current.throttleRate ?? 0;
+    if (throttle > 0 && this.rnd.next() < throttle) return this.throttled(req, this.current.retryAfterS ?? DEFAULT_RETRY_AFTER_S, 'throttle');
+    const unavailable = this.current.unavailableRate ?? 0;
+    if (unavailable > 0 && this.rnd.next() < unavailable) {
+      const retryAfter = formatSeconds(this.current.retryAfterS ?? DEFAULT_RETRY_AFTER_S);
+      const r = graphError(req, 503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry later.', { 'retry-after': retryAfter });
+      return { ...r, log: { fault: 'unavailable' } };
+    }
+    return null;
+  }
+
+  /** A 429 shaped like Graph's documented sample (`throttling-429-response.json`). */
+  private throttled(req: SimRequest, retryAfterS: number, fault: string): SimResponse {
+    const r = graphError(req, 429, 'TooManyRequests', 'Please retry again later.', { 'retry-after': formatSeconds(retryAfterS) });
+    const body = r.body as { error: { innerError: Record<string, string> } };
+    body.error.innerError = {
+      code: '429',
+      date: req.now.toISOString().slice(0, 19),
+      message: 'Please retry after',
+      'request-id': req.requestId,
+      status: '429',
+    };
+    return { ...r, log: { fault } };
+  }
+}
+
+/** Seconds as Graph writes them: up to three decimals, no trailing zeros (`2.128`, `30`). */
+function formatSeconds(s: number): string {
+  return String(Math.round(s * 1000) / 1000);
+}

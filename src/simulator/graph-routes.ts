@@ -1,0 +1,74 @@
+/**
+ * Graph routes (`/v1.0/…`, `/beta/…`): bearer-token check (tenant and app come from the token), fault injection,
+ * then the security collections and subscriptions. Every answer carries Graph's error shape and headers.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Authority } from './auth.js';
+import { getItem, listCollection, type CollectionContext } from './collections.js';
+import type { FaultState } from './faults.js';
+import { graphError, type SimRequest, type SimResponse } from './http-util.js';
+import { ODataError } from './odata.js';
+import { patchItem } from './patch.js';
+import { collectionBySegment } from './resources.js';
+import type { SimStore } from './store.js';
+import type { SubscriptionManager } from './subscriptions.js';
+
+export interface GraphRouteDeps {
+  authority: Authority;
+  store: SimStore;
+  faults: FaultState;
+  subscriptions: SubscriptionManager;
+  pageSize: number;
+}
+
+const GRAPH_PATH = /^\/(v1\.0|beta)\/(.*)$/;
+
+/** True for paths this module answers. */
+export function isGraphPath(path: string): boolean {
+  return GRAPH_PATH.test(path);
+}
+
+export async function handleGraph(req: SimRequest, deps: GraphRouteDeps): Promise<SimResponse> {
+  const [, version, rest = ''] = GRAPH_PATH.exec(req.path) as RegExpExecArray;
+  const slow = deps.faults.slowMs();
+  if (slow > 0) await sleep(slow);
+  const auth = deps.authority.verify(req.headers.authorization, req.now);
+  if (!auth.ok) {
+    return graphError(req, 401, 'InvalidAuthenticationToken', auth.message, {
+      'www-authenticate': `Bearer realm="", authorization_uri="${req.origin}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
+    });
+  }
+  const { tid: tenantId, appid: clientId } = auth.claims;
+  const withIdentity = (r: SimResponse): SimResponse => ({ ...r, log: { ...r.log, tenant: tenantId, clientId } });
+  const fault = deps.faults.intercept(req, tenantId, clientId);
+  if (fault) return withIdentity({ ...fault, log: { ...fault.log, resource: resourceOf(rest) } });
+  try {
+    return withIdentity(await route(req, deps, `/${version}`, rest, tenantId, clientId));
+  } catch (err) {
+    if (err instanceof ODataError) return withIdentity({ ...graphError(req, 400, 'BadRequest', err.message), log: { resource: resourceOf(rest) } });
+    throw err;
+  }
+}
+
+async function route(req: SimRequest, deps: GraphRouteDeps, version: string, rest: string, tenantId: string, clientId: string): Promise<SimResponse> {
+  const segments = rest.split('/').filter(Boolean).map(decodeURIComponent);
+  if (segments[0] === 'subscriptions') return deps.subscriptions.handle(req, tenantId, clientId, segments.slice(1));
+  const spec = segments[0] === 'security' && segments[1] ? collectionBySegment(segments[1]) : undefined;
+  if (!spec || segments.length > 3) {
+    return graphError(req, 400, 'BadRequest', `Resource not found for the segment '${segments.slice(0, 3).join('/')}'.`);
+  }
+  const ctx: CollectionContext = {
+    req, store: deps.store, tenantId, spec, version, pageSize: deps.pageSize, partialProviders: deps.faults.partialProviders(),
+  };
+  const id = segments[2];
+  if (req.method === 'GET') return id === undefined ? listCollection(ctx) : getItem(ctx, id);
+  if (req.method === 'PATCH' && id !== undefined) return patchItem(ctx, id);
+  return { ...graphError(req, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource.`), log: { resource: spec.resource } };
+}
+
+/** The resource named by a Graph path, for the request log. */
+function resourceOf(rest: string): string | undefined {
+  const [first, second] = rest.split('/');
+  if (first === 'subscriptions') return 'subscriptions';
+  return second ? (collectionBySegment(second.split('?')[0] as string)?.resource ?? undefined) : undefined;
+}

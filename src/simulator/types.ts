@@ -1,0 +1,183 @@
+/**
+ * The public shape of the Graph Security API simulator: its options, its handle, fault knobs and log entries.
+ * Kept apart from the server so that tests and the CLI can import the types without pulling in the HTTP code.
+ */
+import type { Resource } from '../record/types.js';
+import type { GraphObject } from './generate.js';
+
+/** An app registration the simulated Entra ID accepts: one per tenant (an MSSP runs one app across tenants). */
+export interface TenantCredentials {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /**
+   * PEM certificate (or public key) of the app, to accept `client_assertion` (certificate credentials). Without it a
+   * well-formed assertion naming the client is accepted unverified.
+   */
+  certificatePem?: string;
+}
+
+/**
+ * The demo tenant and app: fixed, so that `alertbridge demo`, docs and tests can name them. Not a secret: it only
+ * opens the local simulator.
+ */
+export const DEMO_TENANT: Readonly<TenantCredentials> = Object.freeze({
+  tenantId: '8f6e4d2c-1a3b-4c5d-9e7f-0a1b2c3d4e5f',
+  clientId: '3c9b1a7e-5d2f-4e8a-b6c4-d1e2f3a4b5c6',
+  clientSecret: 'sim~demo-secret-do-not-use-in-production',
+});
+
+/**
+ * Failure modes Graph shows in production, to make clients prove they cope. All default to off; change them at run
+ * time with `sim.setFaults()` or `POST /_sim/faults`.
+ */
+export interface SimulatorFaults {
+  /** Share (0..1) of Graph requests answered 429 TooManyRequests. @defaultValue 0 */
+  throttleRate?: number;
+  /** `Retry-After` of 429s, in seconds; fractional like Graph's `2.128`. @defaultValue 2.128 */
+  retryAfterS?: number;
+  /** Share (0..1) of Graph requests answered 503 ServiceUnavailable (with `Retry-After`). @defaultValue 0 */
+  unavailableRate?: number;
+  /**
+   * Legacy-alert provider(s) (`vendorInformation.provider`, e.g. `MCAS`) that "time out": their alerts are left out
+   * and the answer is 206 with `Warning: 199 - "{Vendor}/{Provider}/504/10000"`. @defaultValue none
+   */
+  partialProvider?: string | string[] | null;
+  /** Delay before every Graph response, in ms. @defaultValue 0 */
+  slowMs?: number;
+  /** Lifetime of tokens issued from now on, in seconds (short values exercise refresh). @defaultValue the option */
+  tokenLifetimeS?: number;
+  /**
+   * Graph's documented security budget, per app per tenant per rolling minute (Graph: 150). Requests beyond it get
+   * 429 (and still count, as in Graph). 0 or unset: no budget.
+   */
+  requestBudgetPerMinute?: number;
+}
+
+/** A change of fault knobs: `null` resets a knob to its default. */
+export type SimulatorFaultsUpdate = { [K in keyof SimulatorFaults]?: SimulatorFaults[K] | null };
+
+/** One request the simulator answered: what tests assert on (`sim.requestLog`, `GET /_sim/log`). */
+export interface RequestLogEntry {
+  /** When the request arrived (the simulator clock), ISO 8601. */
+  at: string;
+  method: string;
+  path: string;
+  /** Decoded query parameters (`$filter`, `$top`, …). */
+  query: Record<string, string>;
+  /** From the token (Graph routes) or the path (token routes); null when unknown. */
+  tenant: string | null;
+  clientId?: string;
+  status: number;
+  /** The Graph resource (`alerts_v2`, `alerts`, …), `token`, `openid-configuration`, `subscriptions`, …. */
+  resource?: string;
+  /** Legacy provider or v2 serviceSource, when the request concerned one. */
+  provider?: string;
+  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`. */
+  fault?: string;
+  /** Items in the response page, for list requests. */
+  items?: number;
+  ms: number;
+}
+
+/** One outgoing call of the subscription machinery (validation handshake, notification, lifecycle). */
+export interface DeliveryLogEntry {
+  at: string;
+  kind: 'validation' | 'notification' | 'lifecycle';
+  subscriptionId: string | null;
+  url: string;
+  /** HTTP status, or 0 for a network error / timeout. */
+  status: number;
+  /** Notifications in the POST. */
+  items: number;
+  attempt: number;
+  ms: number;
+  error?: string;
+}
+
+/** Tuning of change-notification delivery; short values under test, Graph-like ones by default. */
+export interface SubscriptionOptions {
+  /** How long the validation endpoint has to answer. @defaultValue 10000 (Graph: 10 s) */
+  validationTimeoutMs?: number;
+  /** Notifications are gathered this long and sent together (several per POST). @defaultValue 200 */
+  batchMs?: number;
+  /** Most notifications per POST. @defaultValue 50 */
+  maxBatch?: number;
+  /** First retry delay after a failed delivery; doubles each time. @defaultValue 5000 */
+  retryBaseMs?: number;
+  /** A notification not delivered within this window is dropped. @defaultValue 14400000 (Graph: 4 h) */
+  retryWindowMs?: number;
+  /** A delivery slower than this counts as failed. @defaultValue 3000 (Graph expects 2xx within 3 s) */
+  deliveryTimeoutMs?: number;
+  /**
+   * Providers whose alerts send no notifications (Graph cannot subscribe to them).
+   * @defaultValue `['Microsoft Defender ATP', 'Office 365 Security and Compliance']`
+   */
+  unsubscribableProviders?: string[];
+}
+
+export interface SimulatorOptions {
+  /** 0 picks a free port. @defaultValue 0 */
+  port?: number;
+  /** @defaultValue 127.0.0.1 */
+  host?: string;
+  /** Extra DNS names / IPs for the server certificate (besides 127.0.0.1, localhost, ::1). */
+  hostnames?: string[];
+  /** Where the CA certificate (`graph-simulator-ca.pem`) is written. @defaultValue a new temp dir, removed on close */
+  dir?: string;
+  /** @defaultValue one tenant: {@link DEMO_TENANT} */
+  tenants?: TenantCredentials[];
+  /** Seed of generated data and of fault draws. @defaultValue 1 */
+  seed?: number;
+  /** New alerts per second per tenant from a timer; 0: only what tests create. @defaultValue 0 */
+  rate?: number;
+  /** Share (0..1) of timer events that update an existing alert instead of creating one. @defaultValue 0.3 */
+  updateRatio?: number;
+  /**
+   * Objects pre-created per tenant: a number for every resource, or per resource. Alerts are spread over the last
+   * day (secure scores: one per day up to today). @defaultValue 0
+   */
+  initial?: number | Partial<Record<Resource, number>>;
+  /** Page size of alerts_v2 / incidents / legacy (per provider) when no `$top` is given. @defaultValue 100 */
+  pageSize?: number;
+  /** @defaultValue 3599 */
+  tokenLifetimeS?: number;
+  faults?: SimulatorFaults;
+  /** Time source for tokens, update times and the log. @defaultValue the wall clock */
+  clock?: () => Date;
+  /** Oldest entries are dropped past this many (long demo runs). @defaultValue 10000 */
+  logLimit?: number;
+  /** Most objects kept per tenant and resource; the oldest are forgotten past it. @defaultValue 50000 */
+  retain?: number;
+  subscriptions?: SubscriptionOptions;
+}
+
+export interface Simulator {
+  /** Graph base: `${url}/v1.0/security/alerts_v2`. */
+  readonly url: string;
+  /** Entra ID authority host (same server): tokens at `${authorityHost}/{tenant}/oauth2/v2.0/token`. */
+  readonly authorityHost: string;
+  readonly port: number;
+  /** Path of the PEM CA certificate that signed the server certificate. */
+  readonly caFile: string;
+  readonly caPem: string;
+  readonly tenants: readonly TenantCredentials[];
+  /** Every request answered, oldest first (the same array for the simulator's life). */
+  readonly requestLog: RequestLogEntry[];
+  /** Every validation, notification and lifecycle call made to subscribers. */
+  readonly deliveryLog: DeliveryLogEntry[];
+  clearLog(): void;
+  /** Creates one object (no incident grouping) as the current revision; returns it. */
+  create(tenantId: string, resource: Resource, overrides?: GraphObject): GraphObject;
+  /** Stores and returns the next revision of an object (update time bumped, state moved on). */
+  update(tenantId: string, resource: Resource, id: string): GraphObject;
+  /** Current revisions, in creation order. */
+  list(tenantId: string, resource: Resource): GraphObject[];
+  /** Merges into the current faults; `null`/`undefined` values reset a knob. */
+  setFaults(faults: SimulatorFaultsUpdate): void;
+  readonly faults: Readonly<SimulatorFaults>;
+  /** Sends a lifecycle notification (`reauthorizationRequired`, …) to the subscription's lifecycle URL. */
+  lifecycle(subscriptionId: string, event: string): Promise<number>;
+  /** Stops the timer, pending deliveries and the server; idempotent. */
+  close(): Promise<void>;
+}
