@@ -15,6 +15,8 @@ import { checkRedis, connect } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
 import { registerPushRoute } from './sources/push/route.js';
 import { GraphSource } from './sources/graph/source.js';
+import { registerNotificationRoutes } from './sources/graph/notifications.js';
+import { NotificationWorker } from './sources/graph/notification-worker.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -22,7 +24,7 @@ export interface AppOptions {
   sinkOverrides?: Record<string, Sink>;
   /** Run the dispatcher and sink workers. False for `dlq` and other inspection commands. @defaultValue true */
   consume?: boolean;
-  /** BullMQ lock duration: how soon a dead replica's in-flight batch is taken over. @defaultValue 30000 */
+  /** Overrides `pipeline.takeover_ms` (the demo uses a short one). */
   lockMs?: number;
   metrics?: Metrics;
 }
@@ -46,6 +48,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const log = opts.logger;
   const metrics = opts.metrics ?? new Metrics();
   const redisCfg = { url: config.redis.url, password: config.redis.password, tls: config.redis.tls };
+  const takeoverMs = opts.lockMs ?? config.pipeline.takeover_ms;
   const redis = connect(redisCfg, { name: 'alertbridge' });
   const queueRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-queues' });
   const dispatchRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-dispatch' });
@@ -61,7 +64,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       retry: s.retry,
       concurrency: s.concurrency,
       deadLetterMax: s.dead_letter.max_entries,
-      lockMs: opts.lockMs ?? 30_000,
+      lockMs: takeoverMs,
     },
   }));
   const pipeline = new Pipeline({
@@ -70,7 +73,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     dispatchBatchMax: config.pipeline.dispatch_batch_max,
     redis, queueRedis, dispatchRedis, sinks, metrics, logger: log,
     consume: opts.consume,
-    takeoverMs: opts.lockMs,
+    takeoverMs,
   });
 
   let started = false;
@@ -98,8 +101,24 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   });
 
   const graphSources = config.sources.flatMap((s) => (s.type === 'graph_security'
-    ? [new GraphSource(s, { redis, prefix: config.redis.key_prefix, emit: (records) => pipeline.emit(records), metrics, logger: log, leaseMs: opts.lockMs })]
+    ? [new GraphSource(s, { redis, prefix: config.redis.key_prefix, emit: (records) => pipeline.emit(records), metrics, logger: log, leaseMs: takeoverMs, publicUrl: config.server.public_url })]
     : []));
+  // Graph change notifications: routes for webhook-enabled sources, and the worker that fetches notified alerts.
+  const notifying = graphSources.filter((g) => g.config.webhook.enabled && g.config.webhook.client_state);
+  const notificationStream = `${config.redis.key_prefix}:notifications`;
+  registerNotificationRoutes(server, {
+    sources: notifying.map((g) => ({
+      name: g.config.name, tenantId: g.config.tenant_id, clientState: g.config.webhook.client_state!,
+      onLifecycle: (event, id) => g.subscriptions?.lifecycle(event, id),
+    })),
+    redis, streamKey: notificationStream, metrics, logger: log,
+  });
+  const notificationRedis = notifying.length ? connect(redisCfg, { blocking: true, name: 'alertbridge-notifications' }) : undefined;
+  const notificationWorker = notificationRedis && new NotificationWorker({
+    redis: notificationRedis, streamKey: notificationStream,
+    clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
+    emit: (records) => pipeline.emit(records), logger: log, takeoverMs,
+  });
 
   const app: App = {
     config, pipeline, server, metrics, redis, graphSources,
@@ -113,7 +132,10 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         }));
       }
       await pipeline.start();
-      if (opts.consume !== false) for (const g of graphSources) g.start();
+      if (opts.consume !== false) {
+        for (const g of graphSources) g.start();
+        await notificationWorker?.start();
+      }
       started = true;
       if (config.server.enabled && startOpts.listen !== false) {
         const { host, port } = parseListen(config.server.listen);
@@ -127,6 +149,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       stopping = true;
       // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
       await Promise.all(graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))));
+      await notificationWorker?.close();
       await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
       const drain = (async () => {
         await pipeline.close();
@@ -136,7 +159,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       if ((await Promise.race([drain, timeout])) === 'timeout') {
         log.warn({ drain_timeout_ms: config.pipeline.drain_timeout_ms }, 'drain timed out; unfinished batches stay queued and are retried on restart');
       }
-      for (const conn of [redis, queueRedis, dispatchRedis]) await conn.quit().catch(() => conn.disconnect());
+      for (const conn of [redis, queueRedis, dispatchRedis, notificationRedis]) await conn?.quit().catch(() => conn.disconnect());
     },
     address() {
       const addr = server.server.address();

@@ -41,7 +41,6 @@ export function stopOnSignals(app: App, log: Logger): Promise<void> {
 }
 
 export async function runCommand(config: Readonly<Config>, log: Logger): Promise<void> {
-  const lockMs = process.env.ALERTBRIDGE_LOCK_MS ? Number(process.env.ALERTBRIDGE_LOCK_MS) : undefined;
-  const app = await startDaemon(config, log, { lockMs });
+  const app = await startDaemon(config, log);
   await stopOnSignals(app, log);
 }

@@ -84,7 +84,8 @@ export const ServerSchema = z
       '0.0.0.0:8080',
     ),
     public_url: httpsUrl(
-      'The https URL at which Microsoft Graph reaches this server (e.g. through an ingress); needed for webhook subscriptions.',
+      'The https URL at which Microsoft Graph reaches this server (e.g. through an ingress); needed for webhook subscriptions. http:// is accepted for loopback addresses only (the simulator).',
+      { allowLoopbackHttp: true },
     ).optional(),
     max_body_bytes: count(1_048_576, 1024, 104_857_600, 'Largest accepted request body.'),
     request_timeout_ms: millis(10_000, 'Time allowed to receive a request and answer it.'),
@@ -115,6 +116,11 @@ export const PipelineSchema = z
       30_000,
       'On SIGTERM/SIGINT, how long in-flight deliveries may finish before the process exits.',
       { min: 0 },
+    ),
+    takeover_ms: millis(
+      30_000,
+      'How long work held by a replica that stopped answering (a batch in delivery, a poll lease, a subscription lease) waits before another replica takes it over. Shorter means faster failover, longer tolerates longer pauses (GC, slow sinks).',
+      { min: 1000 },
     ),
   })
   .describe('The queue between sources and sinks.');

@@ -39,6 +39,15 @@ export const GraphWebhookSchema = z
       .describe(
         "OData `$filter` for the subscription resource, e.g. `vendorInformation/provider eq 'ASC'`. Default: all alerts.",
       ),
+    expiration_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(43_200)
+      .default(4320)
+      .describe(
+        'Lifetime asked for each subscription (Graph allows at most 43200 minutes for security alerts). It is renewed once half of it has passed, and recreated when Graph no longer knows it.',
+      ),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

@@ -68,6 +68,18 @@ export class Metrics {
     labelNames: ['source', 'resource'] as const,
     registers: [this.registry],
   });
+  readonly webhookNotifications = new Counter({
+    name: 'alertbridge_webhook_notifications_total',
+    help: 'Graph change notifications persisted for fetching',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookRejected = new Counter({
+    name: 'alertbridge_webhook_rejected_total',
+    help: 'Notification items or pushes refused, by reason: client_state (forged), invalid, auth',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly sinkReady = new Gauge({
     name: 'alertbridge_sink_ready',
     help: '1 when the sink is started and not paused',

@@ -2,7 +2,7 @@
  * The HTTP server: health, readiness, metrics, and the routes sources register (partner push, later Graph
  * webhooks). Errors answer `{"error": "..."}` with no stack trace; bodies are JSON only and size-limited.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -25,10 +25,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return503OnClosing: true,
   });
 
-  // JSON only, kept raw: the push route verifies HMAC signatures over the exact bytes, then parses.
+  // Bodies are kept raw: the push route verifies HMAC signatures over the exact bytes, and Graph's validation
+  // handshake arrives as text/plain. Each route checks the content type it accepts (requireJson) and parses.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([a-z0-9.+-]*\+)?json$/, { parseAs: 'buffer' },
-    (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -53,6 +53,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
     return reply.type(opts.metrics.registry.contentType).send(body);
   });
   return app;
+}
+
+/** Answers 415 unless the request is JSON; true when it is. */
+export function requireJson(req: FastifyRequest, reply: FastifyReply): boolean {
+  if (/^application\/(?:[a-z0-9.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '')) return true;
+  void reply.code(415).send({ error: `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json` });
+  return false;
 }
 
 /** `host:port` → listen options; `[::]:8080` and `:8080` accepted. */

@@ -24,6 +24,7 @@ function writeConfig(port: number, out: string): string {
   writeFileSync(path, `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
+pipeline: { takeover_ms: 2000 }
 log: { level: info, format: json }
 sources:
   - { name: feed, type: webhook, token: crash-test-token }
@@ -62,7 +63,7 @@ describe('crash safety', () => {
     const port = await freePort();
     const out = join(dir, 'out.ndjson');
     const config = writeConfig(port, out);
-    const env = { ALERTBRIDGE_LOCK_MS: '2000' };
+    const env = {};
     let daemon = spawnCli(['run', '--config', config], env);
     await ready(port, daemon);
 

@@ -84,7 +84,18 @@ export class GraphClient {
     return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}/v1.0${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
   }
 
-  async get<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
+  get<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
+    return this.request<T>('GET', pathOrUrl, resource, { signal, headers });
+  }
+
+  /**
+   * Any Graph call, with the same budget, token and throttling rules. 2xx resolves (204 with an empty body);
+   * other statuses throw GraphRequestError (its `status` tells 404 from the rest).
+   */
+  async request<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', pathOrUrl: string, resource: string,
+    opts: { signal?: AbortSignal; headers?: Record<string, string>; body?: unknown } = {}): Promise<GraphResponse<T>> {
+    const { signal } = opts;
+    const headers = { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
     const url = this.url(pathOrUrl);
     const { source, tenantId, metrics } = this.opts;
     const maxRetries = this.opts.maxRetries ?? 8;
@@ -101,7 +112,8 @@ export class GraphClient {
       let resHeaders: Record<string, string | string[] | undefined>;
       try {
         const res = await request(url, {
-          method: 'GET',
+          method,
+          body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
           dispatcher: this.agent,
           headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...headers },
           headersTimeout: this.opts.timeoutMs,
@@ -114,12 +126,12 @@ export class GraphClient {
       } catch (err) {
         signal?.throwIfAborted();
         metrics.graphRequests.inc({ source, resource, code: 'network' });
-        if (attempt >= maxRetries) throw new GraphRequestError(`GET ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`, 0, 'network', { cause: err });
+        if (attempt >= maxRetries) throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`, 0, 'network', { cause: err });
         await sleep(this.backoff(attempt), signal);
         continue;
       }
       metrics.graphRequests.inc({ source, resource, code: String(status) });
-      if (status === 200 || status === 206) {
+      if (status >= 200 && status < 300) {
         const partial = status === 206 ? parseWarnings(resHeaders['warning']) : [];
         return { status, body: (text ? JSON.parse(text) : {}) as T, partial };
       }
@@ -131,7 +143,7 @@ export class GraphClient {
       const retryable = status === 429 || status === 503 || status === 504 || status === 502 || status === 500;
       if (status === 429 || status === 503 || status === 504) metrics.graphThrottled.inc({ source });
       if (!retryable || attempt >= maxRetries) {
-        throw new GraphRequestError(`GET ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP ${status} ${code}${retryable ? ` after ${attempt + 1} attempts` : ''}`, status, code);
+        throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP ${status} ${code}${retryable ? ` after ${attempt + 1} attempts` : ''}`, status, code);
       }
       const retryAfter = parseRetryAfter(firstHeader(resHeaders['retry-after']));
       const wait = retryAfter ?? this.backoff(attempt);

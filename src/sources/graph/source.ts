@@ -15,6 +15,7 @@ import { GraphClient } from './client.js';
 import { createCredential, trustedCa } from './credential.js';
 import { fetcherFor } from './fetchers.js';
 import { Poller } from './poller.js';
+import { SubscriptionManager } from './subscriptions.js';
 
 export interface GraphSourceDeps {
   redis: Redis;
@@ -24,11 +25,14 @@ export interface GraphSourceDeps {
   logger: Logger;
   /** How long a dead replica's poll lease blocks the others. @defaultValue 30000 */
   leaseMs?: number;
+  /** `server.public_url`: with `webhook.enabled`, the subscription's notification URL is built from it. */
+  publicUrl?: string;
 }
 
 export class GraphSource {
   readonly client: GraphClient;
   readonly pollers: Poller[];
+  readonly subscriptions?: SubscriptionManager;
 
   constructor(readonly config: GraphSourceConfig, deps: GraphSourceDeps) {
     const log = deps.logger.child({ component: 'graph', source: config.name, tenant: config.tenant_id });
@@ -62,13 +66,22 @@ export class GraphSource {
       initialLookbackMs: config.initial_lookback_ms,
       leaseMs: deps.leaseMs ?? 30_000,
     }));
+    if (config.webhook.enabled && deps.publicUrl && config.webhook.client_state) {
+      this.subscriptions = new SubscriptionManager({
+        source: config.name, tenantId: config.tenant_id, client: this.client, redis: deps.redis, prefix: deps.prefix, owner,
+        publicUrl: deps.publicUrl, clientState: config.webhook.client_state, resourceFilter: config.webhook.resource_filter,
+        expirationMinutes: config.webhook.expiration_minutes, leaseMs: deps.leaseMs ?? 30_000, logger: deps.logger,
+      });
+    }
   }
 
   start(): void {
     for (const p of this.pollers) p.start();
+    this.subscriptions?.start();
   }
 
   async close(): Promise<void> {
+    await this.subscriptions?.close();
     await Promise.all(this.pollers.map((p) => p.close()));
     await this.client.close();
   }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { detectResource, normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
+import { requireJson } from '../../server/server.js';
 import { checkPushAuth, type PushAuthConfig } from './auth.js';
 
 export interface PushSource extends PushAuthConfig {
@@ -41,6 +42,7 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
   app.post<{ Params: { source: string } }>('/ingest/:source', async (req, reply) => {
     const source = byName.get(req.params.source);
     if (!source) return reply.code(404).send({ error: `no push source named "${req.params.source}"` });
+    if (!requireJson(req, reply)) return reply;
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const auth = checkPushAuth(source, req.headers, raw);
     if (!auth.ok) {
