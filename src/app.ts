@@ -114,6 +114,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     redis, streamKey: notificationStream, metrics, logger: log,
   });
   const notificationRedis = notifying.length ? connect(redisCfg, { blocking: true, name: 'alertbridge-notifications' }) : undefined;
+  notificationRedis?.on('error', (err) => log.warn({ component: 'redis', connection: 'notifications', err: err.message }, 'redis connection error'));
   const notificationWorker = notificationRedis && new NotificationWorker({
     redis: notificationRedis, streamKey: notificationStream,
     clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
