@@ -1,8 +1,8 @@
 /**
  * Output formats a sink can be configured with (`format`). `envelope` is the record itself; `graph` is the Graph
- * object verbatim. `ocsf` (OCSF Detection Finding) is not in this release: the config loader accepts the key, and
- * `formatterFor` refuses it at start with a clear error rather than emitting something half-mapped.
+ * object verbatim; `ocsf` is an OCSF Detection Finding (see `ocsf.ts`).
  */
+import { toOcsf } from './ocsf.js';
 import type { AlertRecord } from './types.js';
 
 export type FormatName = 'envelope' | 'graph' | 'ocsf';
@@ -15,6 +15,7 @@ export class UnsupportedFormatError extends Error {
 const FORMATS: Partial<Record<FormatName, Formatter>> = {
   envelope: (record) => record,
   graph: (record) => record.data,
+  ocsf: (record) => toOcsf(record),
 };
 
 export function formatterFor(name: FormatName): Formatter {

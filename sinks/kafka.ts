@@ -1,0 +1,201 @@
+/**
+ * `kafka` sink: one message per record, produced with kafkajs by an idempotent producer with `acks: -1`, so a
+ * batch counts as delivered only once every in-sync replica has it.
+ *
+ * Message key = the record `key`, so every revision of an alert lands on one partition, in order; value = the
+ * formatted record (JSON); headers `alertbridge-key`, `-revision`, `-resource`, `-provider`, `-tenant` let
+ * consumers route without parsing the value (CONTRACT.md). The topic may be templated by `{resource}`.
+ */
+import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { kafkaLogCreator, saslOptions, tlsOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './kafka-client.js';
+import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkFactory } from './types.js';
+
+/** The `kafka` section of a sink config (see `KafkaSinkSchema`); defaults apply when built without the loader. */
+export interface KafkaSinkOptions {
+  name: string;
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** `{resource}` is replaced by the record's resource. @defaultValue 'security-alerts' */
+  topic?: string;
+  /** @defaultValue 'alertbridge' */
+  client_id?: string;
+  /** `snappy`, `lz4` and `zstd` need a kafkajs codec package, which this build does not ship. @defaultValue 'gzip' */
+  compression?: 'gzip' | 'none' | 'snappy' | 'lz4' | 'zstd';
+  /** A larger record is dead-lettered on its own instead of failing its batch. @defaultValue 1000000 */
+  max_message_bytes?: number;
+  /** @defaultValue 30000 */
+  request_timeout_ms?: number;
+  tls?: KafkaTlsOptions;
+  sasl?: KafkaSaslOptions;
+}
+
+// kafkajs is CommonJS and builds some exports in ways Node's ESM loader cannot see by name: take them off the module.
+const { CompressionCodecs, CompressionTypes, Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+
+const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
+
+/**
+ * kafkajs's own retries stay few and quick: they ride out a leader move or a topic being auto-created within one
+ * delivery; anything longer is the pipeline's business (backoff, metrics, dead letters).
+ */
+const RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 };
+
+/** Errors a person must fix: retrying the same records cannot succeed. */
+const PERMANENT_TYPES = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED',
+  'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TOPIC_EXCEPTION', 'POLICY_VIOLATION', 'UNSUPPORTED_COMPRESSION_TYPE']);
+/** Idempotent-producer state errors, final for kafkajs but cured by a fresh producer (which the next send gets). */
+const PRODUCER_STATE_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'DUPLICATE_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_ID_MAPPING']);
+/** kafkajs wraps the real error in these when its retrier gives up; the wrapper's `retriable: false` says nothing. */
+const WRAPPERS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
+
+type KafkaError = Error & { retriable?: boolean; type?: string };
+
+/** Kafka's v2 record format, upper bound: batch header 61 B, record varints ≤ 36 B, ≤ 10 B of lengths per header. */
+function encodedSize(key: string, value: Buffer, headers: Record<string, string>): number {
+  let size = 61 + 36 + Buffer.byteLength(key) + value.length;
+  for (const [k, v] of Object.entries(headers)) size += 10 + Buffer.byteLength(k) + Buffer.byteLength(v);
+  return size;
+}
+
+/** The kafkajs error that says what happened, under the retrier's wrappers. */
+function rootCause(err: unknown): KafkaError {
+  if (!(err instanceof Error)) return new Error(String(err));
+  let e: KafkaError = err;
+  while (WRAPPERS.has(e.name) && e.cause instanceof Error && e.cause !== e) e = e.cause as KafkaError;
+  return e;
+}
+
+export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger, format }) => {
+  const topic = config.topic ?? 'security-alerts';
+  const maxBytes = config.max_message_bytes ?? 1_000_000;
+  const timeout = config.request_timeout_ms ?? 30_000;
+  const compressionName = config.compression ?? 'gzip';
+  const compression = CODECS[compressionName];
+  let kafka: Kafka | undefined;
+  let connected: Promise<Producer> | undefined;
+  /** The send in progress (sends are serialized) and the disconnects of producers retired by `reset`. */
+  let tail: Promise<unknown> = Promise.resolve();
+  let retired: Promise<unknown> = Promise.resolve();
+  let closing: Promise<void> | undefined;
+
+  /** Validates the settings that need the runtime (codec, TLS files) and builds the client; throws what to fix. */
+  const client = (): Kafka => {
+    if (kafka) return kafka;
+    if (compression !== CompressionTypes.None) {
+      try {
+        CompressionCodecs[compression]();
+      } catch {
+        throw new Error(`kafka sink '${config.name}': compression '${compressionName}' needs a kafkajs codec package registered in ` +
+          `CompressionCodecs, and this build has none; use compression: gzip or none`);
+      }
+    }
+    return (kafka = new KafkaClient({
+      clientId: config.client_id ?? 'alertbridge',
+      brokers: config.brokers,
+      ssl: tlsOptions(config.tls, config.name),
+      sasl: saslOptions(config.sasl, config.brokers, config.name, logger),
+      connectionTimeout: Math.min(timeout, 10_000),
+      requestTimeout: timeout,
+      retry: RETRY,
+      logLevel: logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.INFO,
+      logCreator: kafkaLogCreator(logger),
+    }));
+  };
+
+  const connect = (): Promise<Producer> => {
+    if (connected) return connected;
+    const producer = client().producer({ idempotent: true, maxInFlightRequests: 1, retry: RETRY, createPartitioner: Partitioners.DefaultPartitioner });
+    const attempt: Promise<Producer> = producer.connect().then(() => producer, (err: unknown) => {
+      if (connected === attempt) connected = undefined;
+      throw err;
+    });
+    return (connected = attempt);
+  };
+
+  /**
+   * After a failed send the idempotent producer's sequence numbers cannot be trusted: kafkajs rolls them back even
+   * for partitions the broker may have written, and the broker would then take the next batch for a duplicate and
+   * drop it. A fresh producer (new producer id) re-sends what failed, at worst twice, never losing a record.
+   */
+  const reset = (): void => {
+    const old = connected;
+    connected = undefined;
+    retired = Promise.all([retired, old?.then((p) => p.disconnect()).catch(() => undefined)]);
+  };
+
+  const classify = (err: unknown, what: string): Error => {
+    const root = rootCause(err);
+    if (root instanceof PermanentError || root instanceof RetryableError) return root;
+    if ((root instanceof TypeError || root instanceof ReferenceError) && root.retriable === undefined) return root;
+    const message = `${what}: ${root.message}${root.type ? ` [${root.type}]` : ''}`;
+    if (root.type && PRODUCER_STATE_TYPES.has(root.type)) return new RetryableError(message, { cause: err });
+    if ((root.type && PERMANENT_TYPES.has(root.type)) || root.retriable === false) return new PermanentError(message, { cause: err });
+    return new RetryableError(message, { cause: err });
+  };
+
+  const produce = async (topicMessages: TopicMessages[], count: number): Promise<void> => {
+    const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topicMessages.map((t) => t.topic).join(', ')})`;
+    try {
+      const producer = await connect();
+      await producer.sendBatch({ topicMessages, acks: -1, timeout, compression });
+    } catch (err) {
+      reset();
+      throw classify(err, what);
+    }
+  };
+
+  const sink: Sink = {
+    name: config.name,
+    type: 'kafka',
+    /** Checks the settings, then connects in the background: a broker that is down must not stop the daemon. */
+    async start() {
+      client();
+      connect().catch((err: unknown) => logger.warn({ err: rootCause(err).message }, 'connecting to kafka failed; trying again on the first delivery'));
+    },
+    async send(records: readonly AlertRecord[]): Promise<void | SendResult> {
+      if (closing) throw new RetryableError(`kafka sink '${config.name}' is closed`);
+      const failed: SendResult['failed'] = [];
+      const byTopic = new Map<string, TopicMessages>();
+      records.forEach((r, index) => {
+        let value: Buffer;
+        try {
+          value = Buffer.from(JSON.stringify(format(r)));
+        } catch (err) {
+          failed.push({ index, error: new PermanentError(`formatting record ${r.key} for kafka '${config.name}': ${(err as Error).message}`, { cause: err }) });
+          return;
+        }
+        const headers = { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
+          'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id };
+        const size = encodedSize(r.key, value, headers);
+        if (size > maxBytes) {
+          failed.push({ index, error: new PermanentError(`record ${r.key} (revision ${r.revision}) is ${size} bytes as a Kafka message, ` +
+            `over max_message_bytes ${maxBytes} of kafka sink '${config.name}'`) });
+          return;
+        }
+        const name = topic.replaceAll('{resource}', r.resource);
+        const group = byTopic.get(name) ?? { topic: name, messages: [] };
+        group.messages.push({ key: r.key, value, headers: headers as IHeaders });
+        byTopic.set(name, group);
+      });
+      if (byTopic.size > 0) {
+        // One send at a time per producer: concurrent sends would share (and roll back) its sequence numbers.
+        const run = tail.then(() => produce([...byTopic.values()], records.length - failed.length));
+        tail = run.catch(() => undefined);
+        await run;
+      }
+      return failed.length ? { failed } : undefined;
+    },
+    close() {
+      closing ??= (async () => {
+        await tail;
+        await retired;
+        const c = connected;
+        connected = undefined;
+        await c?.then((p) => p.disconnect(), () => undefined);
+      })();
+      return closing;
+    },
+  };
+  return sink;
+};

@@ -1,0 +1,124 @@
+/**
+ * The HEC protocol client of the `splunk_hec` sink: HTTP(S) with one keep-alive agent, the token and channel
+ * headers, gzip, and indexer-acknowledgement polling. It reports what HEC answered; deciding what an answer means
+ * for each record is the sink's job.
+ *
+ * Why node:https and not the global `fetch`: fetch cannot take an extra CA or turn verification off without an
+ * undici `Agent`, and undici is not a dependency. Why cookies are echoed: acknowledgement only works when every
+ * request of a channel reaches the same indexer, and load balancers in front of HEC (Splunk Cloud's included) make
+ * that sticky with a cookie (peers-lessons #4).
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+/** HEC's JSON answer: `{text, code}`, plus `ackId` on success with acks, `invalid-event-number` on code 6, `acks`. */
+export interface HecReply {
+  text?: string;
+  code?: number;
+  ackId?: number;
+  'invalid-event-number'?: number;
+  acks?: Record<string, boolean>;
+}
+
+export interface HecResponse {
+  status: number;
+  reply: HecReply;
+  retryAfter: string | undefined;
+}
+
+export interface HecClientOptions {
+  /** Base URL (`https://splunk:8088`, possibly with a path prefix behind a proxy). */
+  url: string;
+  /** Extra trusted CA certificates (PEM), added to Node's bundled roots rather than replacing them. */
+  ca?: string;
+  tlsVerify: boolean;
+  timeoutMs: number;
+  /** `X-Splunk-Request-Channel`: required by HEC when the token has acks on; ackIds are counted per channel. */
+  channel: string;
+  gzip: boolean;
+}
+
+/** Bodies of HEC answers are tiny; anything longer is a proxy's error page, kept only as a hint. */
+const MAX_REPLY_BYTES = 64 * 1024;
+const gzipAsync = promisify(gzip);
+
+export class HecClient {
+  /** Read on every request, so a rotated token applies to the next one. */
+  token = '';
+  private readonly base: URL;
+  private readonly agent: HttpAgent;
+  private readonly cookies = new Map<string, string>();
+
+  constructor(private readonly opts: HecClientOptions) {
+    this.base = new URL(opts.url);
+    this.agent = this.base.protocol === 'https:'
+      ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: opts.tlsVerify, ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}) })
+      : new HttpAgent({ keepAlive: true });
+  }
+
+  /** POSTs concatenated JSON events to `/services/collector/event` (gzipped when configured). */
+  async postEvents(events: string): Promise<HecResponse> {
+    return this.post('/services/collector/event', this.opts.gzip ? await gzipAsync(events) : Buffer.from(events), this.opts.gzip);
+  }
+
+  /**
+   * Asks `/services/collector/ack` about `ackIds` every `pollMs` until all are true, `timeoutMs` passes or `signal`
+   * aborts. Returns the ackIds never confirmed. A failed query is only reported: the next one may succeed.
+   */
+  async awaitAcks(ackIds: number[], o: { timeoutMs: number; pollMs: number; signal: AbortSignal; onError(err: unknown): void }): Promise<number[]> {
+    const deadline = Date.now() + o.timeoutMs;
+    let waiting = ackIds;
+    while (waiting.length && !o.signal.aborted && Date.now() < deadline) {
+      await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: o.signal }).catch(() => undefined);
+      if (o.signal.aborted) break;
+      const res = await this.post('/services/collector/ack', Buffer.from(JSON.stringify({ acks: waiting })), false).catch((err: unknown) => void o.onError(err));
+      if (res && res.status !== 200) o.onError(new Error(`ack query answered ${res.status} ${res.reply.text ?? ''}`));
+      const acks = res?.reply.acks ?? {};
+      waiting = waiting.filter((id) => acks[String(id)] !== true);
+    }
+    return waiting;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  /** Rejects on network errors and timeouts only; every HTTP answer resolves. */
+  private post(path: string, body: Buffer, gzipped: boolean): Promise<HecResponse> {
+    const url = new URL(this.base.pathname.replace(/\/+$/, '') + path, this.base);
+    const cookie = [...this.cookies.values()].join('; ');
+    const headers = {
+      authorization: `Splunk ${this.token}`, 'x-splunk-request-channel': this.opts.channel, 'content-type': 'application/json',
+      'content-length': String(body.length), ...(gzipped ? { 'content-encoding': 'gzip' } : {}), ...(cookie ? { cookie } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'POST', agent: this.agent, headers }, (res) => this.read(res).then(resolve, reject));
+      req.setTimeout(this.opts.timeoutMs, () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  private async read(res: IncomingMessage): Promise<HecResponse> {
+    for (const c of res.headers['set-cookie'] ?? []) {
+      const pair = c.split(';', 1)[0]!.trim();
+      const eq = pair.indexOf('=');
+      if (eq > 0) this.cookies.set(pair.slice(0, eq), pair);
+    }
+    let text = '';
+    for await (const chunk of res) if (text.length < MAX_REPLY_BYTES) text += String(chunk);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    const reply: HecReply = typeof parsed === 'object' && parsed !== null ? parsed : { text: text.trim().slice(0, 200) || res.statusMessage };
+    const retryAfter = res.headers['retry-after'];
+    return { status: res.statusCode ?? 0, reply, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * `splunk_hec` sink: Splunk HTTP Event Collector, with optional indexer acknowledgement (docs/splunk.md).
+ *
+ * A batch becomes one or more `POST /services/collector/event` requests of concatenated JSON events, cut by
+ * `max_events` and `max_bytes` (that is encoding: HEC refuses what is too big). HEC's answer is classified per
+ * record, so that one bad event never sinks its neighbours (peers-lessons #5): on code 6 only the event HEC names
+ * fails for good; on 413 the request is halved until the offender stands alone. A refused token pauses the sink
+ * instead of dead-lettering anything (#7); with acks on, `send` resolves only once the indexers confirm (#4).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { HecClient, type HecResponse } from './splunk-hec-client.js';
+import { PermanentError, RetryableError, classifyHttpStatus, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
+
+/** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
+export interface SplunkHecSinkOptions {
+  name: string;
+  url: string;
+  /** The token, or `token_file` to read it from (re-read while the sink is paused, so a rotation needs no restart). */
+  token?: string;
+  token_file?: string;
+  index?: string;
+  /** @defaultValue 'alertbridge:record' */
+  sourcetype?: string;
+  /** @defaultValue `alertbridge:{record.source}` */
+  source?: string;
+  /** @defaultValue os.hostname() */
+  host?: string;
+  gzip?: boolean;
+  ca_file?: string;
+  /** @defaultValue true */
+  tls_verify?: boolean;
+  /** @defaultValue 500 */
+  max_events?: number;
+  /** Largest request body before gzip. @defaultValue 1000000 */
+  max_bytes?: number;
+  /** @defaultValue 30000 */
+  request_timeout_ms?: number;
+  ack?: { enabled?: boolean; timeout_ms?: number; poll_interval_ms?: number };
+  /** Not in the config schema (code and tests): how long a refused token holds deliveries. @defaultValue 60000 */
+  auth_pause_ms?: number;
+}
+
+export interface SplunkHecSink extends Sink {
+  /** False while HEC refuses the token (401/403): for `/readyz` and a metric. */
+  ready(): boolean;
+}
+
+/** A refused token holds deliveries this long: an operator has to act, and hammering HEC will not help. */
+export const AUTH_PAUSE_MS = 60_000;
+/** HEC codes of a disabled, missing, malformed or unknown token. */
+const AUTH_CODES = new Set([1, 2, 3, 4]);
+
+type Failure = PermanentError | RetryableError;
+/** One `send`: its encoded events, per-record failures, and its ackIds (sends run concurrently; nothing is shared). */
+interface SendState {
+  events: string[];
+  failed: Map<number, Failure>;
+  acks: Array<{ ackId: number; idx: number[] }>;
+}
+
+const epochSeconds = (iso: string | null): number | undefined => {
+  const ms = iso === null ? NaN : Date.parse(iso);
+  return Number.isNaN(ms) ? undefined : ms / 1000;
+};
+
+export const createSplunkHecSink = ({ config, logger, format }: SinkContext<SplunkHecSinkOptions>): SplunkHecSink => {
+  const maxEvents = config.max_events ?? 500;
+  const maxBytes = config.max_bytes ?? 1_000_000;
+  const ack = { enabled: config.ack?.enabled ?? false, timeoutMs: config.ack?.timeout_ms ?? 300_000, pollMs: config.ack?.poll_interval_ms ?? 1000 };
+  const host = config.host ?? hostname();
+  const action = `sending batch to splunk_hec '${config.name}'`;
+  const channel = randomUUID();
+  const stopping = new AbortController();
+  const inFlight = new Set<Promise<unknown>>();
+  let client: Promise<HecClient> | undefined;
+  let paused = false;
+  let closed = false;
+  let warnedNoAckId = false;
+
+  /** The token file again: a rotated token is picked up without a restart (peers-lessons #7). */
+  const readToken = async (file: string): Promise<string> => {
+    try {
+      return (await readFile(file, 'utf8')).replace(/[\r\n]+$/, '');
+    } catch (cause) {
+      throw new RetryableError(`${action}: reading token_file: ${(cause as Error).message}`, { cause });
+    }
+  };
+
+  const connect = (): Promise<HecClient> => (client ??= (async () => {
+    if (config.tls_verify === false) logger.warn({ url: config.url }, 'splunk_hec: TLS certificate verification is OFF (tls_verify: false)');
+    const ca = config.ca_file ? await readFile(config.ca_file, 'utf8') : undefined;
+    const c = new HecClient({ url: config.url, ca, tlsVerify: config.tls_verify ?? true, timeoutMs: config.request_timeout_ms ?? 30_000, channel, gzip: config.gzip ?? false });
+    c.token = config.token ?? (config.token_file ? await readToken(config.token_file) : '');
+    return c;
+  })());
+
+  const encode = (r: AlertRecord): string => JSON.stringify({
+    time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at), host, source: config.source ?? `alertbridge:${r.source}`,
+    sourcetype: config.sourcetype ?? 'alertbridge:record', ...(config.index ? { index: config.index } : {}),
+    event: format(r), fields: { tenant_id: r.tenant_id, provider: r.provider, resource: r.resource },
+  });
+
+  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
+  const setPaused = (value: boolean, why = ''): void => {
+    if (value === paused) return;
+    paused = value;
+    if (value) logger.error({ url: config.url }, `splunk_hec '${config.name}' paused: HEC refused the token (${why}); records stay queued until it is fixed`);
+    else logger.info(`splunk_hec '${config.name}' resumed: HEC accepts the token`);
+  };
+
+  /** Sends events `idx` as one request (halving on 413). Returns the error that should stop this send, if any. */
+  const deliver = async (idx: number[], st: SendState): Promise<RetryableError | undefined> => {
+    const fail = <E extends Failure>(list: number[], err: E): E => {
+      for (const i of list) st.failed.set(i, err);
+      return err;
+    };
+    let res: HecResponse;
+    try {
+      res = await (await connect()).postEvents(idx.map((i) => st.events[i]).join('\n'));
+    } catch (cause) {
+      return fail(idx, new RetryableError(`${action}: ${(cause as Error).message}`, { cause }));
+    }
+    const { status, reply } = res;
+    const text = `${status} ${reply.text ?? ''}${reply.code === undefined ? '' : ` (code ${reply.code})`}`;
+    if (status >= 200 && status < 300) {
+      setPaused(false);
+      if (ack.enabled && typeof reply.ackId === 'number') st.acks.push({ ackId: reply.ackId, idx });
+      else if (ack.enabled && !warnedNoAckId) {
+        warnedNoAckId = true;
+        logger.warn('splunk_hec: ack.enabled but HEC returned no ackId (acknowledgement off on the token?); counting HTTP 200 as delivered');
+      }
+      return;
+    }
+    if (status === 401 || status === 403 || AUTH_CODES.has(reply.code ?? -1)) {
+      setPaused(true, text);
+      return fail(idx, new RetryableError(`${action}: ${text}; sink paused until the token is fixed`, { retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS }));
+    }
+    if (status === 413) {
+      if (idx.length === 1) return void fail(idx, new PermanentError(`${action}: event too large for HEC: ${text}`));
+      const mid = Math.ceil(idx.length / 2);
+      const left = await deliver(idx.slice(0, mid), st);
+      return left ? fail(idx.slice(mid), left) : deliver(idx.slice(mid), st);
+    }
+    const n = reply['invalid-event-number'];
+    if (status === 400 && typeof n === 'number' && n >= 0 && n < idx.length) {
+      // HEC indexed the events before event n and none after it.
+      const bad = new PermanentError(`${action}: ${reply.text ?? 'invalid event'} (code ${reply.code}, event ${n} of the request)`);
+      if (reply.code === 7) return void fail(idx.slice(n), bad); // the index is the same for every event
+      fail([idx[n]!], bad);
+      return void fail(idx.slice(n + 1), new RetryableError(`${action}: not indexed (it followed an invalid event in the same request)`));
+    }
+    const err = fail(idx, (classifyHttpStatus(status, `${action}: ${text}`, res.retryAfter) ?? new RetryableError(`${action}: unexpected ${text}`)) as Failure);
+    return err instanceof RetryableError ? err : undefined;
+  };
+
+  /** Waits for this send's acks; records of requests never confirmed are retryable (resent: duplicates possible). */
+  const awaitAcks = async (st: SendState): Promise<void> => {
+    const unconfirmed = new Set(await (await connect()).awaitAcks(st.acks.map((a) => a.ackId), {
+      timeoutMs: ack.timeoutMs, pollMs: ack.pollMs, signal: stopping.signal, onError: (err) => logger.debug({ err }, 'splunk_hec: ack query failed'),
+    }));
+    if (!unconfirmed.size) return;
+    const late = st.acks.filter((a) => unconfirmed.has(a.ackId));
+    const why = closed ? 'sink closed before the indexers acknowledged' : `ack timed out after ${ack.timeoutMs} ms`;
+    logger.warn({ ackIds: [...unconfirmed], channel, records: late.reduce((n, a) => n + a.idx.length, 0) }, `splunk_hec: ${why}; resending (the SIEM may see duplicates)`);
+    const err = new RetryableError(`${action}: ${why} (ackIds ${[...unconfirmed].join(',')})`);
+    for (const a of late) for (const i of a.idx) st.failed.set(i, err);
+  };
+
+  const sendBatch = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
+    if (paused && config.token_file) (await connect()).token = await readToken(config.token_file);
+    const st: SendState = { events: [], failed: new Map(), acks: [] };
+    // Cut into requests by max_events and max_bytes (events are joined by '\n'; -1: the first one has no separator).
+    let current: number[] = [];
+    const requests = [current];
+    let bytes = -1;
+    records.forEach((r, i) => {
+      try {
+        st.events[i] = encode(r);
+      } catch (cause) {
+        return st.failed.set(i, new PermanentError(`${action}: cannot encode record ${r.key}: ${(cause as Error).message}`, { cause }));
+      }
+      const size = Buffer.byteLength(st.events[i]!);
+      if (size > maxBytes) return st.failed.set(i, new PermanentError(`${action}: event of ${size} bytes exceeds max_bytes (${maxBytes})`));
+      if (current.length && (current.length >= maxEvents || bytes + 1 + size > maxBytes)) {
+        requests.push((current = []));
+        bytes = -1;
+      }
+      current.push(i);
+      bytes += 1 + size;
+    });
+
+    let stop: RetryableError | undefined;
+    for (const idx of requests.filter((q) => q.length)) {
+      if (stop) for (const i of idx) st.failed.set(i, stop); // HEC is busy or refuses us: do not insist
+      else stop = await deliver(idx, st);
+    }
+    if (st.acks.length) await awaitAcks(st);
+
+    if (!st.failed.size) return;
+    const errors = [...st.failed.values()];
+    if (st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
+    return { failed: [...st.failed].sort(([a], [b]) => a - b).map(([index, error]) => ({ index, error })) };
+  };
+
+  return {
+    name: config.name,
+    type: 'splunk_hec',
+    ready: () => !paused,
+    async start() {
+      await connect();
+    },
+    async send(records) {
+      if (closed) throw new RetryableError(`splunk_hec sink '${config.name}' is closed`);
+      const p = sendBatch(records);
+      inFlight.add(p);
+      return p.finally(() => inFlight.delete(p));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      stopping.abort();
+      await Promise.allSettled([...inFlight]);
+      (await client?.catch(() => undefined))?.close();
+    },
+  };
+};

@@ -1,0 +1,342 @@
+/**
+ * The `kafka` sink against a real Apache Kafka broker (KRaft, started from Maven Central jars by
+ * test/peers/kafka/broker.ts): the conformance suite, authentication and authorization, and the real pipeline
+ * end to end — 20,000 records read back exactly, a broker killed with -9 mid-stream, an oversize record, a topic
+ * per resource. One broker for the whole file; each test uses its own topics.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import kafkajs from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createKafkaSink, type KafkaSinkOptions } from '../../sinks/kafka.js';
+import { createSink } from '../../sinks/registry.js';
+import { KafkaSinkSchema } from '../../src/config/sinks.js';
+import type { AlertRecord, Sink } from '../../sinks/types.js';
+import { classify } from '../../src/pipeline/retry.js';
+import { formatterFor } from '../../src/record/format.js';
+import { normalize } from '../../src/record/normalize.js';
+import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { record, records } from '../helpers/records.js';
+import { loadSample } from '../helpers/samples.js';
+import { waitFor } from '../helpers/wait.js';
+import { KAFKA_USERS, startKafkaBroker, unsecuredJwt, type KafkaBroker } from '../peers/kafka/broker.js';
+import { createTopics, readAll, TopicReader, type ReadMessage } from '../peers/kafka/reader.js';
+import { sinkConformance } from './conformance.js';
+
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes } = kafkajs;
+
+let broker: KafkaBroker;
+const tmp = mkdtempSync(join(tmpdir(), 'ab-kafka-test-'));
+
+beforeAll(async () => {
+  // Cold, this downloads Kafka's jars with Maven once (~50 MB); warm, it is a JVM start of ~10 s.
+  broker = await startKafkaBroker();
+  // bob may write to `bob-only` and nothing else: the broker's authorizer refuses him everywhere else.
+  const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createAcls({ acl: [{ resourceType: AclResourceTypes.TOPIC, resourceName: 'bob-only', resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal: 'User:bob', host: '*', operation: AclOperationTypes.WRITE, permissionType: AclPermissionTypes.ALLOW }] });
+  await admin.disconnect();
+}, 15 * 60_000);
+
+afterAll(async () => {
+  await broker?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const uniqueTopic = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+const ident = (r: { key: string; revision: string }) => `${r.key}@${r.revision}`;
+const identOf = (m: ReadMessage) => `${m.key}@${m.headers['alertbridge-revision']}`;
+
+function kafkaSink(config: Partial<KafkaSinkOptions> & { name?: string } = {}): Sink {
+  return createKafkaSink({
+    config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
+    logger: silentLogger,
+    format: formatterFor('envelope'),
+  });
+}
+
+/** A record with its own update time: revision `rev` of alert `i`. */
+const revision = (i: number, rev: number) => record(i, { updated: `2026-11-01T1${rev}:00:00.0000000Z` });
+
+sinkConformance('kafka', {
+  async healthy(name) {
+    const topic = uniqueTopic('conf');
+    await createTopics(broker.brokers, [topic], 1); // one partition: arrival order is send order
+    return {
+      sink: kafkaSink({ name, topic }),
+      delivered: async () => (await readAll(broker.brokers, [topic])).map(identOf),
+    };
+  },
+  async permanentlyFailing(name) {
+    // Authenticated, but the broker's authorizer does not let bob write there: TOPIC_AUTHORIZATION_FAILED.
+    const sink = kafkaSink({ name, brokers: broker.saslBrokers, topic: uniqueTopic('denied'), sasl: { mechanism: 'scram-sha-512', ...KAFKA_USERS.bob } });
+    return { sink, delivered: async () => [] };
+  },
+  async retryablyFailing(name) {
+    // Nothing listens there (a broker that is down): connection refused, retried by the pipeline.
+    return { sink: kafkaSink({ name, brokers: ['127.0.0.1:1'], request_timeout_ms: 1000 }), delivered: async () => [] };
+  },
+});
+
+describe('kafka sink', () => {
+  const sinks: Sink[] = [];
+  let tp: TestPipeline | undefined;
+  const open = (config: Parameters<typeof kafkaSink>[0] = {}) => {
+    const s = kafkaSink(config);
+    sinks.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    await cleanup(tp);
+    tp = undefined;
+    for (const s of sinks.splice(0)) await s.close();
+  });
+
+  it('produces key, value and the five alertbridge headers; all revisions of an alert on one partition', async () => {
+    const topic = uniqueTopic('shape');
+    await createTopics(broker.brokers, [topic], 3);
+    const sink = open({ topic });
+    await sink.start();
+    const batch = [...records(10), ...Array.from({ length: 10 }, (_, i) => revision(i, 2))];
+    await sink.send(batch);
+    const got = await readAll(broker.brokers, [topic]);
+    expect(got).toHaveLength(20);
+    const r = batch[3]!;
+    const m = got.find((x) => identOf(x) === ident(r))!;
+    expect(m.key).toBe(r.key);
+    expect(JSON.parse(m.value)).toEqual(r);
+    expect(m.headers).toEqual({ 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': 'alerts_v2',
+      'alertbridge-provider': 'microsoftDefenderForEndpoint', 'alertbridge-tenant': r.tenant_id });
+    const partitionOf = new Map<string, Set<number>>();
+    for (const x of got) partitionOf.set(x.key, (partitionOf.get(x.key) ?? new Set()).add(x.partition));
+    expect([...partitionOf.values()].every((p) => p.size === 1)).toBe(true);
+    expect(new Set(got.map((x) => x.partition)).size).toBeGreaterThan(1);
+  });
+
+  it('is reached through the registry with a config the schema validated', async () => {
+    const topic = uniqueTopic('registry');
+    await createTopics(broker.brokers, [topic], 1);
+    const config = KafkaSinkSchema.parse({ type: 'kafka', name: 'from-config', brokers: broker.brokers, topic, compression: 'gzip' });
+    const sink = createSink(config, silentLogger, formatterFor(config.format));
+    sinks.push(sink);
+    expect(sink.type).toBe('kafka');
+    await sink.start();
+    await sink.send(records(4));
+    expect((await readAll(broker.brokers, [topic])).map(identOf)).toEqual(records(4).map(ident));
+  });
+
+  it('classifies an invalid topic name as permanent', async () => {
+    const sink = open({ topic: '..' });
+    await sink.start();
+    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e);
+    expect(classify(err)).toBe('permanent');
+    expect((err as Error).message).toMatch(/^sending 1 record\(s\) to kafka 'kafka' \(topic \.\.\): .*\[INVALID_TOPIC_EXCEPTION\]$/);
+  });
+
+  it('refuses a codec it does not have at start; sends uncompressed with compression: none', async () => {
+    await expect(open({ compression: 'zstd' }).start()).rejects.toThrow(
+      "kafka sink 'kafka': compression 'zstd' needs a kafkajs codec package registered in CompressionCodecs, and this build has none; use compression: gzip or none");
+    const topic = uniqueTopic('plain');
+    const sink = open({ topic, compression: 'none' });
+    await sink.start();
+    await sink.send(records(5));
+    expect(await readAll(broker.brokers, [topic])).toHaveLength(5);
+  });
+
+  describe('SASL', () => {
+    const tokenFile = join(tmp, 'token');
+    it.each([
+      ['plain', { mechanism: 'plain', ...KAFKA_USERS.alice }],
+      ['scram-sha-256', { mechanism: 'scram-sha-256', ...KAFKA_USERS.alice }],
+      ['scram-sha-512', { mechanism: 'scram-sha-512', ...KAFKA_USERS.alice }],
+      ['oauthbearer (token)', { mechanism: 'oauthbearer', oauth_token: unsecuredJwt('alice') }],
+      ['oauthbearer (token file)', { mechanism: 'oauthbearer', oauth_token_file: tokenFile }],
+    ] as const)('authenticates with %s', async (_label, sasl) => {
+      writeFileSync(tokenFile, `${unsecuredJwt('alice')}\n`);
+      const topic = uniqueTopic('sasl');
+      const sink = open({ brokers: broker.saslBrokers, topic, sasl });
+      await sink.start();
+      await sink.send(records(3));
+      expect((await readAll(broker.brokers, [topic])).map(identOf)).toHaveLength(3);
+    });
+
+    it('re-reads password_file: a bad password is permanent, the rotated one works without a restart', async () => {
+      const file = join(tmp, 'password');
+      writeFileSync(file, 'wrong\n');
+      const topic = uniqueTopic('rotate');
+      const sink = open({ brokers: broker.saslBrokers, topic, sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'wrong', password_file: file } });
+      await sink.start();
+      const err = await sink.send(records(2)).then(() => null, (e: unknown) => e);
+      expect(classify(err)).toBe('permanent');
+      expect((err as Error).message).toMatch(/SASL SCRAM SHA256 authentication failed/);
+      writeFileSync(file, `${KAFKA_USERS.alice.password}\n`);
+      await sink.send(records(2));
+      expect(await readAll(broker.brokers, [topic])).toHaveLength(2);
+    });
+
+    it('classifies a topic the authorizer refuses as permanent, and writes where an ACL allows', async () => {
+      await createTopics(broker.brokers, ['bob-only'], 1).catch(() => undefined);
+      const allowed = open({ brokers: broker.saslBrokers, topic: 'bob-only', sasl: { mechanism: 'plain', ...KAFKA_USERS.bob } });
+      await allowed.start();
+      await allowed.send(records(2));
+      const denied = open({ brokers: broker.saslBrokers, topic: uniqueTopic('not-bobs'), sasl: { mechanism: 'plain', ...KAFKA_USERS.bob } });
+      const err = await denied.send(records(2)).then(() => null, (e: unknown) => e);
+      expect(classify(err)).toBe('permanent');
+      expect((err as Error).message).toMatch(/\[TOPIC_AUTHORIZATION_FAILED\]$/);
+    });
+  });
+
+  describe('TLS', () => {
+    it('produces over mutual TLS with ca_file, cert_file and key_file', async () => {
+      const topic = uniqueTopic('tls');
+      const { caFile, certFile, keyFile } = broker.tls;
+      const sink = open({ brokers: broker.tlsBrokers, topic, tls: { enabled: true, ca_file: caFile, cert_file: certFile, key_file: keyFile } });
+      await sink.start();
+      await sink.send(records(3));
+      expect(await readAll(broker.brokers, [topic])).toHaveLength(3);
+    });
+
+    it('refuses a broker certificate it cannot verify (retryable: the records stay queued)', async () => {
+      const { certFile, keyFile } = broker.tls;
+      const sink = open({ brokers: broker.tlsBrokers, tls: { enabled: true, cert_file: certFile, key_file: keyFile } });
+      const err = await sink.send(records(1)).then(() => null, (e: unknown) => e);
+      expect(classify(err)).toBe('retryable');
+      expect((err as Error).message).toMatch(/self.signed certificate in certificate chain/i);
+    });
+
+    it('says which TLS file it cannot read, at start', async () => {
+      await expect(open({ brokers: broker.tlsBrokers, tls: { enabled: true, ca_file: join(tmp, 'missing.pem') } }).start())
+        .rejects.toThrow(`kafka sink 'kafka': cannot read tls.ca_file ${join(tmp, 'missing.pem')}: ENOENT`);
+    });
+  });
+
+  describe('through the pipeline', () => {
+    it('delivers 20,000 records (5,000 alerts × 4 revisions) exactly once each, in order per alert', async () => {
+      const topic = uniqueTopic('e2e');
+      await createTopics(broker.brokers, [topic], 3);
+      const sink = open({ topic });
+      tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
+      const all: AlertRecord[] = [];
+      const t0 = Date.now();
+      for (let rev = 1; rev <= 4; rev++) {
+        for (let start = 0; start < 5000; start += 1000) {
+          const chunk = Array.from({ length: 1000 }, (_, i) => revision(start + i, rev));
+          all.push(...chunk);
+          expect((await tp.pipeline.emit(chunk)).accepted).toBe(1000);
+        }
+      }
+      await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 20_000,
+        { timeoutMs: 90_000, intervalMs: 100, what: '20,000 deliveries' });
+      const seconds = (Date.now() - t0) / 1000;
+      const got = await readAll(broker.brokers, [topic]);
+      console.log(`[kafka] 20,000 records through the pipeline in ${seconds.toFixed(1)} s (${Math.round(20_000 / seconds)} records/s)`);
+
+      expect(got).toHaveLength(20_000);
+      expect(new Set(got.map(identOf))).toEqual(new Set(all.map(ident)));
+      expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
+      const byKey = new Map<string, ReadMessage[]>();
+      for (const m of got) byKey.set(m.key, [...(byKey.get(m.key) ?? []), m]);
+      expect(byKey.size).toBe(5000);
+      for (const [key, ms] of byKey) {
+        expect(new Set(ms.map((m) => m.partition)).size, key).toBe(1);
+        const revisions = ms.sort((a, b) => a.offset - b.offset).map((m) => m.headers['alertbridge-revision']);
+        expect(revisions, key).toEqual([1, 2, 3, 4].map((rev) => `2026-11-01T1${rev}:00:00.0000000Z`));
+      }
+      const wrong = got.filter((m) => {
+        const r = JSON.parse(m.value) as AlertRecord;
+        const expected = { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
+          'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id };
+        return m.key !== r.key || JSON.stringify(m.headers) !== JSON.stringify(expected);
+      });
+      expect(wrong, 'messages whose key or headers do not match their value').toEqual([]);
+    }, 120_000);
+
+    it('loses nothing when the broker is killed (-9) and restarted mid-stream', async () => {
+      const topic = uniqueTopic('chaos');
+      await createTopics(broker.brokers, [topic], 3);
+      const sink = open({ topic, request_timeout_ms: 3000 });
+      tp = await startTestPipeline([{ sink, maxRecords: 200, maxAttempts: 10_000 }]);
+      const batch = records(10_000);
+      for (let i = 0; i < batch.length; i += 1000) await tp.pipeline.emit(batch.slice(i, i + 1000));
+      const delivered = () => metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' });
+      await waitFor(async () => (await delivered()) >= 2000, { timeoutMs: 30_000, what: '2,000 deliveries before the kill' });
+      await broker.kill();
+      const atKill = await delivered();
+      await new Promise((r) => setTimeout(r, 1000));
+      await broker.restart();
+      await waitFor(async () => (await delivered()) >= 10_000, { timeoutMs: 90_000, intervalMs: 100, what: '10,000 deliveries after the restart' });
+      await waitFor(() => tp!.pipeline.idle());
+      const got = await readAll(broker.brokers, [topic]);
+      const unique = new Set(got.map(identOf));
+      const failures = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
+      console.log(`[kafka] kill -9 after ${atKill} deliveries: ${failures} failed attempt(s) while it was down; ` +
+        `${got.length} messages on the topic, ${unique.size} distinct, ${got.length - unique.size} duplicate(s)`);
+      expect(failures).toBeGreaterThan(0);
+      expect(unique).toEqual(new Set(batch.map(ident)));
+      expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
+    }, 150_000);
+
+    it('dead-letters only an oversize record, with the reason, and delivers the rest', async () => {
+      const topic = uniqueTopic('big');
+      await createTopics(broker.brokers, [topic], 1);
+      const sink = open({ topic });
+      tp = await startTestPipeline([{ sink, maxRecords: 50 }]);
+      const batch = records(50);
+      const big = { ...batch[20]!, data: { ...batch[20]!.data, blob: 'x'.repeat(1_100_000) } };
+      batch[20] = big;
+      await tp.pipeline.emit(batch);
+      await waitFor(async () => (await tp!.pipeline.deadLetters.count('kafka')) === 1, { what: 'the dead letter' });
+      await waitFor(() => tp!.pipeline.idle());
+      const [dl] = await tp.pipeline.deadLetters.list('kafka');
+      expect(dl!.record.key).toBe(big.key);
+      expect(dl!.error).toMatch(new RegExp(`^record ${big.key} \\(revision ${big.revision}\\) is \\d+ bytes as a Kafka message, over max_message_bytes 1000000 of kafka sink 'kafka'$`));
+      const got = await readAll(broker.brokers, [topic]);
+      expect(new Set(got.map(identOf))).toEqual(new Set(batch.filter((r) => r !== big).map(ident)));
+      expect(got).toHaveLength(49);
+    });
+
+    it('dead-letters a record the broker refuses as too large (MESSAGE_TOO_LARGE), bisecting its batch', async () => {
+      const topic = uniqueTopic('broker-big');
+      await createTopics(broker.brokers, [topic], 1);
+      const sink = open({ topic, max_message_bytes: 5_000_000, compression: 'none' }); // above the broker's 1 MB message.max.bytes
+      tp = await startTestPipeline([{ sink, maxRecords: 20 }]);
+      const batch = records(20);
+      batch[7] = { ...batch[7]!, data: { ...batch[7]!.data, blob: 'x'.repeat(1_200_000) } };
+      await tp.pipeline.emit(batch);
+      await waitFor(async () => (await tp!.pipeline.deadLetters.count('kafka')) === 1, { what: 'the dead letter' });
+      await waitFor(() => tp!.pipeline.idle());
+      const [dl] = await tp.pipeline.deadLetters.list('kafka');
+      expect(dl!.record.key).toBe(batch[7]!.key);
+      expect(dl!.error).toMatch(/\[MESSAGE_TOO_LARGE\]$/);
+      expect(await readAll(broker.brokers, [topic])).toHaveLength(19);
+    });
+
+    it('routes records to a topic per resource with {resource}', async () => {
+      const prefix = uniqueTopic('per');
+      const sink = open({ topic: `${prefix}.{resource}` });
+      tp = await startTestPipeline([{ sink, maxRecords: 100 }]);
+      const incident = loadSample('incident-resource-representation.json');
+      const incidents = Array.from({ length: 10 }, (_, i) => {
+        const res = normalize('incidents', { ...incident, id: `inc-${i}` }, { source: 'test', via: 'poll' });
+        if (!res.ok) throw new Error(res.reason);
+        return res.record;
+      });
+      const alerts = records(15);
+      await tp.pipeline.emit([...alerts, ...incidents]);
+      await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 25, { what: '25 deliveries' });
+      const reader = await TopicReader.open(broker.brokers, [`${prefix}.alerts_v2`, `${prefix}.incidents`]);
+      try {
+        const got = await reader.caughtUp();
+        const topicOf = (r: AlertRecord) => got.find((m) => identOf(m) === ident(r))?.topic;
+        expect(alerts.map(topicOf)).toEqual(alerts.map(() => `${prefix}.alerts_v2`));
+        expect(incidents.map(topicOf)).toEqual(incidents.map(() => `${prefix}.incidents`));
+        expect(got).toHaveLength(25);
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * The splunk_hec sink through the real pipeline (Redis, BullMQ, retry, dead letters) against the HEC peer over real
+ * HTTP: exactly-once without faults, at-least-once under busy indexers and lost acks, one invalid event dead-lettered
+ * alone, and a refused token that holds records instead of dead-lettering them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SplunkHecSink } from '../../sinks/splunk-hec.js';
+import { cleanup, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { record, records } from '../helpers/records.js';
+import { waitFor } from '../helpers/wait.js';
+import { startHecPeer, type HecPeer, type HecPeerOptions } from '../peers/hec/server.js';
+import { TOKEN, hecSink, ident, identOf } from '../peers/hec/sink.js';
+
+const FAST_ACKS = { enabled: true, poll_interval_ms: 10, timeout_ms: 10_000 };
+
+describe('splunk_hec through the pipeline', () => {
+  const peers: HecPeer[] = [];
+  let tp: TestPipeline | undefined;
+  afterEach(async () => {
+    await cleanup(tp);
+    tp = undefined;
+    for (const p of peers.splice(0)) await p.close();
+  });
+  const peer = async (opts: HecPeerOptions): Promise<HecPeer> => {
+    const p = await startHecPeer(opts);
+    peers.push(p);
+    return p;
+  };
+  const emitAll = async (batch: ReturnType<typeof records>) => {
+    for (let i = 0; i < batch.length; i += 1000) await tp!.pipeline.emit(batch.slice(i, i + 1000));
+  };
+
+  it('delivers 10,000 records, each indexed and acknowledged exactly once', async () => {
+    const hec = await peer({ ackDelayMs: 20 });
+    const sink = hecSink(hec, { ack: FAST_ACKS, max_events: 200 });
+    tp = await startTestPipeline([{ sink, maxRecords: 500, concurrency: 4 }]);
+    const batch = records(10_000);
+    await emitAll(batch);
+    await waitFor(() => hec.indexed.length >= 10_000, { what: '10,000 events indexed', timeoutMs: 120_000 });
+    await waitFor(() => tp!.pipeline.idle(), { timeoutMs: 30_000 });
+    const got = hec.indexed.map(identOf);
+    expect(got).toHaveLength(10_000);
+    expect(new Set(got)).toEqual(new Set(batch.map(ident)));
+    expect(hec.indexed.every((e) => hec.acknowledged(e))).toBe(true);
+    expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+  }, 180_000);
+
+  it('under 20% "Server is busy" and 10% lost acks, indexes every record (duplicates allowed, counted)', async () => {
+    const hec = await peer({ busyRate: 0.2, ackLossRate: 0.1, ackDelayMs: 5, seed: 42 });
+    const sink = hecSink(hec, { ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 300 }, max_events: 50 });
+    tp = await startTestPipeline([{ sink, maxRecords: 100, concurrency: 4, maxAttempts: 1000 }]);
+    const batch = records(2000);
+    await emitAll(batch);
+    const want = new Set(batch.map(ident));
+    // Done when every record has a copy whose ack came (the sink resent the others) and nothing is left queued.
+    const confirmed = () => new Set(hec.indexed.filter((e) => hec.acknowledged(e)).map(identOf));
+    await waitFor(() => confirmed().size >= want.size, { what: 'every record acknowledged', timeoutMs: 120_000 });
+    await waitFor(() => tp!.pipeline.idle(), { timeoutMs: 30_000 });
+    expect(confirmed()).toEqual(want);
+    expect(new Set(hec.indexed.map(identOf))).toEqual(want);
+    const busy = hec.requests.filter((q) => q.code === 9).length;
+    const lost = new Set(hec.indexed.filter((e) => e.ackLost).map((e) => e.ackId)).size;
+    const duplicates = hec.indexed.length - want.size;
+    console.log(`splunk_hec chaos: ${want.size} records, ${hec.indexed.length} indexed, ${duplicates} duplicates ` +
+      `(${(100 * duplicates / want.size).toFixed(1)}%), ${busy} busy answers, ${lost} lost acks, ${hec.requests.length} requests`);
+    expect(busy).toBeGreaterThan(0);
+    expect(lost).toBeGreaterThan(0);
+    // Every duplicate comes from a resend after a lost ack, never from a 503 (HEC indexed nothing then).
+    expect(duplicates).toBeLessThanOrEqual(hec.indexed.filter((e) => e.ackLost).length);
+    expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+  }, 180_000);
+
+  it('dead-letters the one invalid event of a batch of 500 with HEC\'s reason; the other 499 are indexed once', async () => {
+    const bad = record(321);
+    const hec = await peer({ ackDelayMs: 5, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id });
+    const sink = hecSink(hec, { ack: FAST_ACKS, max_events: 500 });
+    tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
+    const batch = records(500);
+    await tp.pipeline.emit(batch);
+    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && hec.indexed.length >= 499, { what: '499 indexed + 1 dead letter' });
+    await waitFor(() => tp!.pipeline.idle());
+    const [dl] = await tp.pipeline.deadLetters.list('hec');
+    expect(dl!.record.id).toBe(bad.id);
+    expect(dl!.error).toContain('Invalid data format (code 6, event 321 of the request)');
+    expect(dl!.attempts).toBe(1);
+    const got = hec.indexed.map(identOf);
+    expect(got).toHaveLength(499);
+    expect(new Set(got)).toEqual(new Set(batch.filter((r) => r.id !== bad.id).map(ident)));
+  });
+
+  it('holds records while the token is refused (paused, nothing dead-lettered), and delivers them once it is fixed', async () => {
+    const hec = await peer({ tokens: ['another-token'], ackDelayMs: 5 });
+    const sink: SplunkHecSink = hecSink(hec, { ack: FAST_ACKS, auth_pause_ms: 100 });
+    tp = await startTestPipeline([{ sink, maxRecords: 50, maxAttempts: 1000 }]);
+    const batch = records(120);
+    await tp.pipeline.emit(batch);
+    await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 5, { what: 'several refused attempts' });
+    expect(sink.ready()).toBe(false);
+    expect(hec.indexed).toHaveLength(0);
+    expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+
+    hec.setFaults({ tokens: [TOKEN] }); // the operator fixes the token in Splunk
+    await waitFor(() => hec.indexed.length >= 120, { what: 'held records delivered' });
+    await waitFor(() => tp!.pipeline.idle());
+    expect(sink.ready()).toBe(true);
+    expect(new Set(hec.indexed.map(identOf))).toEqual(new Set(batch.map(ident)));
+    expect(hec.indexed).toHaveLength(120);
+    expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+  });
+
+  it('a new sink with the right token on the same queue prefix delivers what a paused one held', async () => {
+    const hec = await peer({ ackDelayMs: 5 });
+    const wrong = hecSink(hec, { token: 'wrong', ack: FAST_ACKS, auth_pause_ms: 100 });
+    tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 1000 }]);
+    const prefix = tp.prefix;
+    await tp.pipeline.emit(records(80));
+    await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 2, { what: 'refused attempts' });
+    expect(wrong.ready()).toBe(false);
+    await tp.close(); // keep the prefix: the queue survives, as across a restart with a fixed config
+    tp = await startTestPipeline([{ sink: hecSink(hec, { ack: FAST_ACKS }), maxRecords: 50 }], { prefix });
+    await waitFor(() => hec.indexed.length >= 80, { what: 'records delivered by the new sink' });
+    await waitFor(() => tp!.pipeline.idle());
+    expect(new Set(hec.indexed.map(identOf))).toEqual(new Set(records(80).map(ident)));
+    expect(hec.indexed).toHaveLength(80);
+    expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+  });
+});

@@ -1,0 +1,283 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { classify } from '../../src/pipeline/retry.js';
+import type { SplunkHecSink } from '../../sinks/splunk-hec.js';
+import { record, records } from '../helpers/records.js';
+import { waitFor } from '../helpers/wait.js';
+import { makeTestCertificates } from '../peers/hec/certs.js';
+import { startHecPeer, type HecPeer, type HecPeerOptions } from '../peers/hec/server.js';
+import { sinkConformance } from './conformance.js';
+import { TOKEN, capturingLogger, hecSink, ident, identOf } from '../peers/hec/sink.js';
+
+sinkConformance('splunk_hec', {
+  async healthy(name) {
+    const peer = await startHecPeer({ ackDelayMs: 5 });
+    return {
+      sink: hecSink(peer, { name, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 10_000 } }),
+      delivered: async () => peer.indexed.map(identOf),
+      dispose: () => peer.close(),
+    };
+  },
+  async permanentlyFailing(name) {
+    // An index the token may not write to: every event is refused with code 7 "Incorrect index".
+    const peer = await startHecPeer({ indexes: ['main'] });
+    return { sink: hecSink(peer, { name, index: 'no_such_index' }), delivered: async () => peer.indexed.map(identOf), dispose: () => peer.close() };
+  },
+  async retryablyFailing(name) {
+    const peer = await startHecPeer({ busyRate: 1 });
+    return { sink: hecSink(peer, { name }), delivered: async () => peer.indexed.map(identOf), dispose: () => peer.close() };
+  },
+});
+
+describe('splunk_hec sink', () => {
+  const peers: HecPeer[] = [];
+  const sinks: SplunkHecSink[] = [];
+  afterEach(async () => {
+    for (const s of sinks.splice(0)) await s.close();
+    for (const p of peers.splice(0)) await p.close();
+  });
+  const setup = async (peerOpts: HecPeerOptions = {}, sinkOpts: Parameters<typeof hecSink>[1] = {}) => {
+    const peer = await startHecPeer(peerOpts);
+    peers.push(peer);
+    const sink = hecSink(peer, sinkOpts);
+    sinks.push(sink);
+    await sink.start();
+    return { peer, sink };
+  };
+
+  it('sends the contract event format with the token and a channel', async () => {
+    const { peer, sink } = await setup({ ack: false }, { sourcetype: 'ms:graph', host: 'collector-1', index: 'security' });
+    const r = record(1, { source: 'contoso' });
+    expect(await sink.send([r])).toBeUndefined();
+    expect(peer.indexed).toHaveLength(1);
+    const e = peer.indexed[0]!.event;
+    expect(e).toEqual({
+      time: Date.parse(r.updated_at!) / 1000,
+      host: 'collector-1',
+      source: 'alertbridge:contoso',
+      sourcetype: 'ms:graph',
+      index: 'security',
+      event: r,
+      fields: { tenant_id: r.tenant_id, provider: r.provider, resource: 'alerts_v2' },
+    });
+    expect(peer.requests[0]).toMatchObject({ path: '/services/collector/event', status: 200, gzip: false });
+    expect(peer.requests[0]!.channel).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('omits index when unset, takes source from config, falls back to ingested_at for time', async () => {
+    const { peer, sink } = await setup({ ack: false }, { source: 'graph' });
+    const r = { ...record(2), updated_at: null };
+    await sink.send([r]);
+    const e = peer.indexed[0]!.event;
+    expect('index' in e).toBe(false);
+    expect(e.source).toBe('graph');
+    expect(e.sourcetype).toBe('alertbridge:record');
+    expect(e.time).toBe(Date.parse(r.ingested_at) / 1000);
+  });
+
+  it('splits a batch into requests by max_events and max_bytes', async () => {
+    const { peer, sink } = await setup({ ack: false }, { max_events: 10 });
+    await sink.send(records(25));
+    expect(peer.requests.map((q) => q.events)).toEqual([10, 10, 5]);
+
+    // Seven events of the same size, and room for three (plus their two separators) per request.
+    const batch = records(7, {}, 100);
+    const one = Math.max(...batch.map((r) => { const e = { ...peer.indexed[0]!.event, event: r }; return Buffer.byteLength(JSON.stringify(e)); }));
+    const bySize = await setup({ ack: false }, { max_bytes: one * 3 + 2 });
+    await bySize.sink.send(batch);
+    expect(bySize.peer.requests.map((q) => q.events)).toEqual([3, 3, 1]);
+    expect(bySize.peer.indexed.map(identOf)).toEqual(batch.map(ident));
+  });
+
+  it('fails an event larger than max_bytes alone, without sending it', async () => {
+    const { peer, sink } = await setup({ ack: false }, { max_bytes: 4096 });
+    const batch = records(3);
+    batch[1] = { ...batch[1]!, data: { ...batch[1]!.data, blob: 'x'.repeat(5000) } };
+    const res = await sink.send(batch);
+    expect(res?.failed).toHaveLength(1);
+    expect(res!.failed[0]!.index).toBe(1);
+    expect(classify(res!.failed[0]!.error)).toBe('permanent');
+    expect(res!.failed[0]!.error.message).toMatch(/exceeds max_bytes \(4096\)/);
+    expect(peer.indexed.map(identOf)).toEqual([ident(batch[0]!), ident(batch[2]!)]);
+  });
+
+  it('on 413, halves the request until it fits; an event too large on its own fails alone', async () => {
+    const { peer, sink } = await setup({ ack: false, maxContentLength: 3000 });
+    const batch = records(40);
+    batch[17] = { ...batch[17]!, data: { ...batch[17]!.data, blob: 'y'.repeat(4000) } };
+    const res = await sink.send(batch);
+    expect(res?.failed.map((f) => f.index)).toEqual([17]);
+    expect(classify(res!.failed[0]!.error)).toBe('permanent');
+    expect(res!.failed[0]!.error.message).toContain('too large');
+    expect(peer.requests.some((q) => q.status === 413)).toBe(true);
+    expect(peer.requests.filter((q) => q.status === 200).every((q) => q.bytes <= 3000)).toBe(true);
+    const expected = batch.filter((_, i) => i !== 17).map(ident);
+    expect(peer.indexed.map(identOf).sort()).toEqual(expected.sort());
+  });
+
+  it('on code 6, fails only the invalid event; those before it are indexed, those after are retryable', async () => {
+    const bad = record(7);
+    const { peer, sink } = await setup({ ack: false, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id });
+    const batch = records(12);
+    const res = await sink.send(batch);
+    const failed = new Map(res!.failed.map((f) => [f.index, f.error]));
+    expect(classify(failed.get(7))).toBe('permanent');
+    expect(failed.get(7)!.message).toContain('Invalid data format');
+    expect([...failed.keys()].sort((a, b) => a - b)).toEqual([7, 8, 9, 10, 11]);
+    for (const i of [8, 9, 10, 11]) expect(classify(failed.get(i))).toBe('retryable');
+    expect(peer.indexed.map(identOf)).toEqual(batch.slice(0, 7).map(ident));
+  });
+
+  it('compresses with gzip when asked', async () => {
+    const { peer, sink } = await setup({}, { gzip: true, ack: { enabled: true, poll_interval_ms: 5 } });
+    const batch = records(50);
+    expect(await sink.send(batch)).toBeUndefined();
+    const events = peer.requests.filter((q) => q.path === '/services/collector/event');
+    expect(events.every((q) => q.gzip)).toBe(true);
+    const raw = Buffer.byteLength(batch.map((r) => JSON.stringify(r)).join(''));
+    expect(events[0]!.bytes).toBeLessThan(raw / 3);
+    expect(peer.indexed.map(identOf)).toEqual(batch.map(ident));
+  });
+
+  it('resolves only once the indexers acknowledge every request (ackId 0 included)', async () => {
+    const { peer, sink } = await setup({ ackDelayMs: 3_600_000 }, { max_events: 5, ack: { enabled: true, poll_interval_ms: 10 } });
+    const batch = records(12);
+    let settled = false;
+    const sent = sink.send(batch).finally(() => { settled = true; });
+    await waitFor(() => peer.requests.filter((q) => q.path === '/services/collector/ack').length >= 3, { what: 'ack polling' });
+    expect(settled).toBe(false);
+    expect(peer.indexed.map((e) => e.ackId)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2]);
+    peer.setFaults({ ackDelayMs: 0 }); // the indexers catch up
+    expect(await sent).toBeUndefined();
+    expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
+  });
+
+  it('resends only the requests whose ack never came, and logs their ackIds', async () => {
+    const { logger, lines } = capturingLogger();
+    const { peer, sink } = await setup({ ackLossRate: 1 }, { logger, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 100 } });
+    const err = await sink.send(records(3)).then(() => null, (e: unknown) => e as Error);
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/ack timed out after 100 ms \(ackIds 0\)/);
+    expect(lines.find((l) => l.level === 40 && /ack timed out/.test(l.msg))).toMatchObject({ ackIds: [0], records: 3 });
+
+    peer.setFaults({ ackLossRate: 0 });
+    const mixed = await setup({ seed: 7 }, { max_events: 2, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 100 } });
+    mixed.peer.setFaults({ ackLossRate: 0.5 });
+    const batch = records(10);
+    const res = await mixed.sink.send(batch);
+    const lost = new Set(mixed.peer.indexed.filter((e) => e.ackLost).map(identOf));
+    expect(lost.size).toBeGreaterThan(0);
+    expect(lost.size).toBeLessThan(10);
+    expect(new Set(res!.failed.map((f) => ident(batch[f.index]!)))).toEqual(lost);
+  });
+
+  it('counts HTTP 200 as delivered when the token has acks off (one warning)', async () => {
+    const { logger, lines } = capturingLogger();
+    const { peer, sink } = await setup({ ack: false }, { logger, ack: { enabled: true, poll_interval_ms: 5 } });
+    expect(await sink.send(records(3))).toBeUndefined();
+    expect(await sink.send(records(3, {}, 3))).toBeUndefined();
+    expect(peer.indexed).toHaveLength(6);
+    expect(lines.filter((l) => /returned no ackId/.test(l.msg))).toHaveLength(1);
+  });
+
+  it('close() stops waiting for acks: the unacknowledged records stay retryable', async () => {
+    const { sink } = await setup({ ackDelayMs: 60_000 }, { ack: { enabled: true, poll_interval_ms: 10 } });
+    const pending = sink.send(records(4)).then(() => null, (e: unknown) => e as Error);
+    await new Promise((r) => setTimeout(r, 50));
+    await sink.close();
+    const err = await pending;
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toContain('sink closed before the indexers acknowledged');
+    await expect(sink.send(records(1))).rejects.toThrow(/is closed/);
+  });
+
+  it('classifies 503 "Server is busy" as retryable, honouring Retry-After', async () => {
+    const { sink } = await setup({ busyRate: 1, busyRetryAfter: '7' });
+    const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+    expect(classify(err)).toBe('retryable');
+    expect(err!.retryAfterMs).toBe(7000);
+    expect(err!.message).toContain('Server is busy (code 9)');
+  });
+
+  it('pauses on a disabled or invalid token (retryable, ready() false, logged once) and resumes', async () => {
+    const { logger, lines } = capturingLogger();
+    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { logger, auth_pause_ms: 1234 });
+    expect(sink.ready()).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+      expect(classify(err)).toBe('retryable');
+      expect(err!.retryAfterMs).toBe(1234);
+      expect(err!.message).toContain('Token disabled (code 1)');
+    }
+    expect(sink.ready()).toBe(false);
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+    peer.setFaults({ disabledTokens: [], tokens: ['another'] });
+    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+    expect(err!.message).toContain('Invalid token (code 4)');
+    peer.setFaults({ tokens: [TOKEN] });
+    expect(await sink.send(records(2))).toBeUndefined();
+    expect(sink.ready()).toBe(true);
+    expect(lines.filter((l) => /resumed/.test(l.msg))).toHaveLength(1);
+    expect(peer.indexed).toHaveLength(2);
+  });
+
+  it('re-reads token_file while paused, so a rotated token needs no restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-hec-'));
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, 'old-token\n');
+      const { peer, sink } = await setup({}, { token: 'old-token', token_file: file, ack: { enabled: true, poll_interval_ms: 5 } });
+      peer.setFaults({ tokens: ['new-token'], disabledTokens: ['old-token'] });
+      await expect(sink.send(records(1))).rejects.toThrow(/Token disabled/);
+      expect(sink.ready()).toBe(false);
+      writeFileSync(file, 'new-token\n');
+      expect(await sink.send(records(1))).toBeUndefined();
+      expect(sink.ready()).toBe(true);
+      expect(peer.indexed).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('classifies an unreachable HEC as retryable', async () => {
+    const { peer, sink } = await setup();
+    await peer.close();
+    peers.splice(0);
+    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/sending batch to splunk_hec 'hec': .*ECONNREFUSED/);
+  });
+
+  describe('TLS', () => {
+    const certs = makeTestCertificates();
+    const dir = mkdtempSync(join(tmpdir(), 'ab-hec-tls-'));
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, certs.caCert);
+
+    it('verifies the server against ca_file', async () => {
+      const { peer, sink } = await setup({ tls: certs }, { ca_file: caFile, ack: { enabled: true, poll_interval_ms: 5 } });
+      expect(peer.url).toMatch(/^https:/);
+      expect(await sink.send(records(5))).toBeUndefined();
+      expect(peer.indexed).toHaveLength(5);
+    });
+
+    it('refuses an untrusted certificate (retryable: records stay queued)', async () => {
+      const { peer, sink } = await setup({ tls: certs });
+      const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+      expect(classify(err)).toBe('retryable');
+      expect(err!.message).toMatch(/self.signed|unable to verify|issuer certificate/i);
+      expect(peer.indexed).toHaveLength(0);
+    });
+
+    it('skips verification only with tls_verify: false, and warns at start', async () => {
+      const { logger, lines } = capturingLogger();
+      const { peer, sink } = await setup({ tls: certs, ack: false }, { tls_verify: false, logger });
+      expect(lines.find((l) => l.level === 40)?.msg).toMatch(/TLS certificate verification is OFF/);
+      await sink.send(records(2));
+      expect(peer.indexed).toHaveLength(2);
+      rmSync(dir, { recursive: true, force: true });
+    });
+  });
+});
