@@ -48,6 +48,12 @@ export interface Sink {
   send(records: readonly AlertRecord[]): Promise<void | SendResult>;
   /** Idempotent, safe without start(); flushes and releases resources. */
   close(): Promise<void>;
+  /**
+   * False while the sink is paused by a condition only an operator can fix (a disabled or invalid token): the
+   * pipeline then holds its records without spending their attempts, `/readyz` reports it, and
+   * `alertbridge_sink_ready{sink}` is 0. Sinks without such a state leave it out.
+   */
+  ready?(): boolean;
 }
 
 /** What a sink factory receives: its own validated config section, a logger, and the record formatter. */

@@ -90,7 +90,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
       ]);
       const checks: Record<string, boolean> = { started: started && !stopping, redis: ping };
-      for (const s of sinks) checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name);
+      for (const s of sinks) checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name) && s.sink.ready?.() !== false;
       return checks;
     },
   });

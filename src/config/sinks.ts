@@ -102,6 +102,11 @@ export const SplunkHecSinkSchema = z
     max_events: count(500, 1, 100_000, 'Most events per HEC request; larger batches are split.'),
     max_bytes: count(1_000_000, 1024, 1_000_000_000, 'Largest HEC request body (before gzip); larger batches are split.'),
     request_timeout_ms: millis(30_000, 'Timeout of one HEC request.'),
+    auth_pause_ms: millis(
+      60_000,
+      'While HEC refuses the token (401/403), the sink pauses: records stay queued without spending attempts, /readyz is false, and delivery is retried this often (token_file is re-read each time).',
+      { min: 100 },
+    ),
     ack: z
       .strictObject({
         enabled: z

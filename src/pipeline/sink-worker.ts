@@ -86,7 +86,10 @@ export class SinkWorker {
 
     const dead: DeadLetter[] = outcome.dead.map(({ record, error }) => this.deadLetter(record, error, attempt + 1));
     let retry = outcome.retry;
-    let nextAttempt = attempt + 1;
+    // A paused sink (say, a revoked token) is not the records' fault: holding them costs no attempt.
+    const paused = this.sink.ready?.() === false;
+    let nextAttempt = paused ? attempt : attempt + 1;
+    this.metrics.sinkReady.set({ sink: name }, paused ? 0 : 1);
     if (retry.length) {
       const kind = classify(outcome.retryError);
       this.metrics.deliveryErrors.inc({ sink: name, kind }, 1);
@@ -99,7 +102,7 @@ export class SinkWorker {
     }
     if (outcome.dead.length) this.metrics.deliveryErrors.inc({ sink: name, kind: 'permanent' }, outcome.dead.length);
 
-    let delay = retry.length ? backoffMs(this.opts.retry, nextAttempt, outcome.retryError) : 0;
+    let delay = retry.length ? backoffMs(this.opts.retry, Math.max(1, nextAttempt), outcome.retryError) : 0;
     if (dead.length) {
       try {
         await this.deadLetters.add(name, dead, this.opts.deadLetterMax);

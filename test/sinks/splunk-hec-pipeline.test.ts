@@ -91,13 +91,15 @@ describe('splunk_hec through the pipeline', () => {
   it('holds records while the token is refused (paused, nothing dead-lettered), and delivers them once it is fixed', async () => {
     const hec = await peer({ tokens: ['another-token'], ackDelayMs: 5 });
     const sink: SplunkHecSink = hecSink(hec, { ack: FAST_ACKS, auth_pause_ms: 100 });
-    tp = await startTestPipeline([{ sink, maxRecords: 50, maxAttempts: 1000 }]);
+    // Two attempts only: a paused sink must not spend them (five refusals below would otherwise dead-letter).
+    tp = await startTestPipeline([{ sink, maxRecords: 50, maxAttempts: 2 }]);
     const batch = records(120);
     await tp.pipeline.emit(batch);
     await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 5, { what: 'several refused attempts' });
     expect(sink.ready()).toBe(false);
     expect(hec.indexed).toHaveLength(0);
     expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+    expect((await tp.metrics.registry.getSingleMetric('alertbridge_sink_ready')!.get()).values).toContainEqual(expect.objectContaining({ labels: { sink: 'hec' }, value: 0 }));
 
     hec.setFaults({ tokens: [TOKEN] }); // the operator fixes the token in Splunk
     await waitFor(() => hec.indexed.length >= 120, { what: 'held records delivered' });
@@ -111,7 +113,7 @@ describe('splunk_hec through the pipeline', () => {
   it('a new sink with the right token on the same queue prefix delivers what a paused one held', async () => {
     const hec = await peer({ ackDelayMs: 5 });
     const wrong = hecSink(hec, { token: 'wrong', ack: FAST_ACKS, auth_pause_ms: 100 });
-    tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 1000 }]);
+    tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 2 }]);
     const prefix = tp.prefix;
     await tp.pipeline.emit(records(80));
     await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 2, { what: 'refused attempts' });
