@@ -1,0 +1,195 @@
+/**
+ * `azure_event_hubs` sink: one event per record, published with `@azure/event-hubs` (`EventHubProducerClient`).
+ *
+ * Body = the formatted record (JSON, `contentType: application/json`); partition key = the record `key`, so every
+ * revision of an alert lands on one partition, in order; application properties `alertbridge-key`, `-revision`,
+ * `-resource`, `-provider`, `-tenant` (CONTRACT.md); `messageId` = `key@revision` (or `sha256:<hex>` of it when
+ * longer than the 128 characters Event Hubs allows), so consumers can drop duplicates.
+ *
+ * An Event Hubs batch carries one partition key, so a delivery becomes one batch per distinct key (more when a
+ * key's events exceed `max_batch_bytes`). Those batches are built first, then all sent at once over the one AMQP
+ * link: the round trips overlap instead of adding up (docs/event-hubs.md has the figures).
+ */
+import { readFileSync } from 'node:fs';
+import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
+import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
+import { classifyEventHubsError, errorCode, rootCause, toEvent } from './azure-event-hubs-wire.js';
+import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkFactory } from './types.js';
+
+/** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
+export interface EventHubsSinkOptions extends Partial<EntraLogin> {
+  name: string;
+  /** `Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=…]`; or the `fully_qualified_namespace` + Entra ID. */
+  connection_string?: string;
+  /** Read again whenever the hub refuses the key, so a rotated Kubernetes Secret needs no restart. */
+  connection_string_file?: string;
+  fully_qualified_namespace?: string;
+  /** @defaultValue the connection string's `EntityPath` */
+  event_hub_name?: string;
+  /** Largest batch sent at once; the tier caps it (Basic 262144, Standard 1048576), and so does the link. @defaultValue 1048576 */
+  max_batch_bytes?: number;
+  /** Timeout of one SDK operation (not in the config schema: tests shorten it). @defaultValue 60000 */
+  request_timeout_ms?: number;
+  /** Wait before the SDK's single retry (not in the config schema). @defaultValue 1000 */
+  retry_delay_ms?: number;
+}
+
+/**
+ * How long a refused key or hub is remembered: the pipeline bisects a batch that fails permanently (2n−1 sends to
+ * find the offender), and without this each of those would wait for its own put-token refusal and SDK retry.
+ */
+const REFUSAL_MEMO_MS = 1000;
+
+type Group = { batch: EventDataBatch; members: number[] };
+
+export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config, logger, format }) => {
+  const configuredMax = config.max_batch_bytes ?? 1_048_576;
+  const hub = config.event_hub_name || undefined;
+  let producer: EventHubProducerClient | undefined;
+  /** min(max_batch_bytes, the link's max-message-size, what the hub refused): learned once per client. */
+  let limit: Promise<number> | undefined;
+  let refusedAbove = Infinity;
+  let closing: Promise<void> | undefined;
+  let refusal: { error: Error; until: number } | undefined;
+  const inFlight = new Set<Promise<unknown>>();
+
+  /** Builds the client (no I/O). A connection string the SDK cannot parse is a permanent configuration error. */
+  const client = (): EventHubProducerClient => {
+    if (producer) return producer;
+    // The pipeline retries with backoff and counts; the SDK's one retry only rides out a dropped link.
+    const options = { retryOptions: { maxRetries: 1, retryDelayInMs: config.retry_delay_ms ?? 1000, timeoutInMs: config.request_timeout_ms ?? 60_000 }, userAgent: 'alertbridge' };
+    try {
+      if (config.fully_qualified_namespace) {
+        const login = { ...config, auth: config.auth ?? 'client_secret', authority_url: config.authority_url ?? 'https://login.microsoftonline.com' };
+        return (producer = new EventHubProducerClient(config.fully_qualified_namespace, hub ?? '', createCredential(login), options));
+      }
+      const cs = config.connection_string_file ? readFileSync(config.connection_string_file, 'utf8').trim() : (config.connection_string ?? '');
+      return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));
+    } catch (err) {
+      // The SDK quotes the whole connection string in some of these messages: keep the key out of logs and dead letters.
+      const reason = (err as Error).message.replace(/(SharedAccessKey|SharedAccessSignature)=[^;"]*/gi, '$1=***');
+      throw new PermanentError(`azure_event_hubs sink '${config.name}': cannot use its connection settings: ${reason}`);
+    }
+  };
+
+  /** Opens the sender link (CBS auth included) and learns its max-message-size. */
+  const batchLimit = (c: EventHubProducerClient): Promise<number> => {
+    limit ??= c.createBatch().then((b) => {
+      if (configuredMax > b.maxSizeInBytes) logger.warn({ max_batch_bytes: configuredMax, link_max: b.maxSizeInBytes }, 'max_batch_bytes is above what the hub accepts; using the hub\'s limit');
+      return Math.min(configuredMax, b.maxSizeInBytes);
+    });
+    const mine = limit;
+    mine.catch(() => (limit === mine ? (limit = undefined) : undefined));
+    return mine.then((n) => Math.min(n, refusedAbove));
+  };
+
+  /** After a refused key: a fresh client next time, reading the connection string (file) again. */
+  const reset = (old: EventHubProducerClient | undefined): void => {
+    if (!old || producer !== old) return;
+    producer = undefined;
+    limit = undefined;
+    old.close().catch(() => undefined);
+  };
+
+  /** One batch per partition key, a new one whenever it is full; an event too big for an empty batch fails alone. */
+  const build = async (c: EventHubProducerClient, records: readonly AlertRecord[], max: number, failed: SendResult['failed']): Promise<Group[]> => {
+    const byKey = new Map<string, number[]>();
+    records.forEach((r, i) => (byKey.get(r.key) ?? byKey.set(r.key, []).get(r.key)!).push(i));
+    const groups: Group[] = [];
+    const open = async (partitionKey: string): Promise<Group> => ({ batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }), members: [] });
+    for (const [partitionKey, indices] of byKey) {
+      let group = await open(partitionKey);
+      for (const i of indices) {
+        const event = toEvent(records[i]!, format(records[i]!));
+        let added = group.batch.tryAdd(event);
+        if (!added && group.batch.count > 0) {
+          groups.push(group);
+          group = await open(partitionKey);
+          added = group.batch.tryAdd(event);
+        }
+        if (added) group.members.push(i);
+        else {
+          failed.push({ index: i, error: new PermanentError(`record ${partitionKey} (revision ${records[i]!.revision}) does not fit an empty Event Hubs batch ` +
+            `of ${max} bytes (body ${(event.body as Buffer).length} bytes) in azure_event_hubs sink '${config.name}'`) });
+        }
+      }
+      if (group.batch.count > 0) groups.push(group);
+    }
+    return groups;
+  };
+
+  /** Sends one batch; a failure applies to its records only. */
+  const sendGroup = async (c: EventHubProducerClient, { batch, members }: Group, failed: SendResult['failed']): Promise<Error | undefined> => {
+    try {
+      await c.sendBatch(batch);
+      return undefined;
+    } catch (err) {
+      const code = errorCode(err);
+      let error = classifyEventHubsError(err, `sending a batch of ${batch.count} event(s), ${batch.sizeInBytes} bytes, to azure_event_hubs '${config.name}'`);
+      if (code === 'UnauthorizedError') {
+        // The link was authorized when it opened: a claim lapsed. A fresh client authenticates again, and a key
+        // that was revoked meanwhile is refused there, permanently.
+        reset(c);
+        error = new RetryableError(error.message, { cause: err });
+      }
+      if ((code === 'MessageTooLargeError' || code === 'MessageSizeExceededError') && batch.count > 1) {
+        // The hub takes less than its link advertises: send smaller batches from now on, and these again — at the
+        // limit the service names in its refusal ("exceeds the limit (N bytes)"), else at half the refused size.
+        const named = Number(/limit \((\d+) bytes\)/.exec(rootCause(err).message)?.[1]);
+        refusedAbove = Math.min(refusedAbove, named > 0 && named < batch.sizeInBytes ? named : Math.floor(batch.sizeInBytes / 2));
+        logger.warn({ refused_bytes: batch.sizeInBytes }, 'the hub refused a batch as too large; sending smaller batches (lower max_batch_bytes)');
+        error = new RetryableError(error.message, { cause: err });
+      }
+      for (const index of members) failed.push({ index, error });
+      return error;
+    }
+  };
+
+  const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
+    if (refusal && Date.now() < refusal.until) throw refusal.error;
+    const failed: SendResult['failed'] = [];
+    let groups: Group[];
+    let c: EventHubProducerClient | undefined;
+    try {
+      c = client();
+      groups = await build(c, records, await batchLimit(c), failed);
+    } catch (err) {
+      if (errorCode(err) === 'UnauthorizedError') reset(c);
+      const error = classifyEventHubsError(err, `connecting azure_event_hubs sink '${config.name}' to its hub`);
+      if (error instanceof PermanentError) refusal = { error, until: Date.now() + REFUSAL_MEMO_MS };
+      throw error;
+    }
+    const oversize = failed.length;
+    const errors = (await Promise.all(groups.map((g) => sendGroup(c!, g, failed)))).filter((e) => e !== undefined);
+    // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
+    // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
+    if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;
+    return failed.length ? { failed } : undefined;
+  };
+
+  const sink: Sink = {
+    name: config.name,
+    type: 'azure_event_hubs',
+    /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
+    async start() {
+      const c = client();
+      batchLimit(c).catch((err: unknown) => logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery'));
+    },
+    async send(records) {
+      if (closing) throw new RetryableError(`azure_event_hubs sink '${config.name}' is closed`);
+      const run = deliver(records);
+      inFlight.add(run);
+      return run.finally(() => inFlight.delete(run));
+    },
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([...inFlight]);
+        const c = producer;
+        producer = undefined;
+        await c?.close().catch((err: unknown) => logger.warn({ err }, 'closing the event hubs client failed'));
+      })();
+      return closing;
+    },
+  };
+  return sink;
+};

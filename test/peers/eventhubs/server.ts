@@ -1,0 +1,422 @@
+/**
+ * An Azure Event Hubs peer for tests and benches: an AMQP 1.0 server on loopback, built on `rhea`, that speaks the
+ * part of the Event Hubs protocol a producer uses — SASL, claims-based security (`$cbs` put-token with SAS
+ * signatures checked for real), `$management` reads, sender links to a hub or one of its partitions, batched
+ * messages (format 0x80013700), partition keys, `max-message-size`, and the service's error conditions on demand.
+ * The real `@azure/event-hubs` client reaches it through a connection string with `UseDevelopmentEmulator=true`
+ * (plain TCP, port from the endpoint). It records what arrived so tests assert on the far end. See README.md.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import rhea from 'rhea';
+import type { AmqpError, Connection, Delivery, EventContext, Message, Sender } from 'rhea';
+
+/** Message format of an Event Hubs batch: the body is data sections, each an encoded AMQP message. */
+const BATCH_FORMAT = 0x80013700;
+const PARTITION_KEY = 'x-opt-partition-key';
+
+/** One event as the peer stored it. */
+export interface ReceivedEvent {
+  hub: string;
+  partition: string;
+  /** Per-partition sequence number, from 0. */
+  sequenceNumber: number;
+  partitionKey: string | undefined;
+  messageId: string | undefined;
+  contentType: string | undefined;
+  properties: Record<string, unknown>;
+  /** The body (the first data section); undefined when the peer runs with `keepBodies: false`. */
+  body: Buffer | undefined;
+  /** Index of the delivery (in `batches`) that carried it. */
+  batch: number;
+}
+
+/** One accepted delivery: what a `sendBatch` became on the wire. */
+export interface ReceivedBatch {
+  hub: string;
+  partition: string;
+  partitionKey: string | undefined;
+  /** Size of the delivery's payload, as the link's `max-message-size` counts it. */
+  bytes: number;
+  count: number;
+}
+
+export interface EventHubsPeerFaults {
+  /** Reject every delivery with `com.microsoft:server-busy`. @defaultValue false */
+  serverBusy: boolean;
+  /** Fraction (0–1) of deliveries rejected with `com.microsoft:server-busy`, drawn from a seeded die. @defaultValue 0 */
+  serverBusyRate: number;
+  /** Deliveries larger than this are rejected as too large. @defaultValue the advertised `maxMessageBytes` */
+  rejectAboveBytes: number;
+  /** Condition of that rejection (the service sends the first). @defaultValue 'amqp:link:message-size-exceeded' */
+  tooLargeCondition: 'amqp:link:message-size-exceeded' | 'com.microsoft:message-too-large';
+}
+
+export interface EventHubsPeerOptions extends Partial<EventHubsPeerFaults> {
+  /** Event hubs of the namespace and their partition counts. @defaultValue { alerts: 4 } */
+  hubs?: Record<string, number>;
+  /** Shared access policies: key name → key. @defaultValue { RootManageSharedAccessKey: <random> } */
+  keys?: Record<string, string>;
+  /** `max-message-size` advertised on sender links: 1 MB as on Standard (Basic: 262144). @defaultValue 1048576 */
+  maxMessageBytes?: number;
+  /** Keep event bodies (a 100,000-event bench may not want to). @defaultValue true */
+  keepBodies?: boolean;
+  /** Seed of the fault die. @defaultValue 1 */
+  seed?: number;
+}
+
+export interface EventHubsPeerStats {
+  connections: number;
+  /** Put-token requests answered 200 / refused (401, 404). */
+  tokensAccepted: number;
+  tokensRefused: number;
+  managementRequests: number;
+  /** Deliveries accepted / rejected busy / rejected too large / rejected otherwise. */
+  accepted: number;
+  busy: number;
+  tooLarge: number;
+  refused: number;
+}
+
+export interface EventHubsPeer {
+  host: string;
+  port: number;
+  /** The first key name and its key. */
+  keyName: string;
+  key: string;
+  /**
+   * `Endpoint=sb://127.0.0.1:<port>;SharedAccessKeyName=…;SharedAccessKey=…;UseDevelopmentEmulator=true;EntityPath=<hub>`.
+   * `hub: null` leaves EntityPath out; `key`/`keyName` override the credentials (a wrong key → 401 on put-token).
+   */
+  connectionString(hub?: string | null, creds?: { key?: string; keyName?: string }): string;
+  /** Every stored event, in arrival order. */
+  readonly received: ReceivedEvent[];
+  readonly batches: ReceivedBatch[];
+  readonly stats: EventHubsPeerStats;
+  setFaults(faults: Partial<EventHubsPeerFaults>): void;
+  /** Forgets what arrived (events, batches, stats). */
+  reset(): void;
+  /** Drops every client connection (a network cut); the server keeps listening. */
+  dropConnections(): void;
+  /** Stops listening and drops every connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A parsed and verified SAS token: the resource it covers (path of its `sr` URL, lowercase, no trailing slash). */
+type SasCheck = { ok: true; resource: string; expiresAt: number } | { ok: false; reason: string };
+
+/**
+ * Checks `SharedAccessSignature sr=<url-encoded resource>&sig=<url-encoded base64 HMAC-SHA256(key, sr + "\n" + se)>&se=<expiry>&skn=<key name>`,
+ * exactly as the service does: the HMAC key is the policy key's text, the signed string uses `sr` as sent (encoded).
+ */
+export function verifySasToken(token: string, keys: Record<string, string>, now = Date.now()): SasCheck {
+  const prefix = 'SharedAccessSignature ';
+  if (!token.startsWith(prefix)) return { ok: false, reason: 'not a SharedAccessSignature token' };
+  const fields = new Map(token.slice(prefix.length).split('&').map((kv) => {
+    const eq = kv.indexOf('=');
+    return [kv.slice(0, eq), kv.slice(eq + 1)] as const;
+  }));
+  const [sr, sig, se, skn] = ['sr', 'sig', 'se', 'skn'].map((k) => fields.get(k));
+  if (!sr || !sig || !se || !skn) return { ok: false, reason: 'token lacks sr, sig, se or skn' };
+  const key = keys[decodeURIComponent(skn)];
+  if (key === undefined) return { ok: false, reason: `unknown SharedAccessKeyName '${decodeURIComponent(skn)}'` };
+  const expected = Buffer.from(createHmac('sha256', key).update(`${sr}\n${se}`).digest('base64'));
+  const given = Buffer.from(decodeURIComponent(sig));
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'InvalidSignature: the token has an invalid signature' };
+  const expiresAt = Number(se) * 1000;
+  if (!(expiresAt > now)) return { ok: false, reason: 'ExpiredToken: the token is expired' };
+  return { ok: true, resource: resourcePath(decodeURIComponent(sr)), expiresAt };
+}
+
+/** `sb://host:port/Hub/Partitions/0` → `/hub/partitions/0`: what the service compares (case-insensitive, host-free). */
+function resourcePath(audience: string): string {
+  const path = audience.includes('://') ? audience.replace(/^[a-z]+:\/\/[^/]*/i, '') : audience;
+  return ('/' + path.replace(/^\/+|\/+$/g, '')).toLowerCase();
+}
+
+/** Does a token for `resource` cover `target`? The service allows any prefix on segment boundaries (namespace, hub, …). */
+const covers = (resource: string, target: string): boolean => resource === '/' || target === resource || target.startsWith(resource + '/');
+
+/** Java's String.hashCode: any stable hash will do for the peer (the service's own is not part of its contract). */
+function stableHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h >>> 0;
+}
+
+/** mulberry32: a seeded die, so a faulty run can be repeated. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type DecodedMessage = ReturnType<typeof rhea.message.decode>;
+
+/** The parts of a rhea link the typings leave out: the attach frame we answer with. */
+type RawLink = { local: { attach: { max_message_size?: number } } };
+
+/** Per-connection state: claims put on `$cbs`, and the links replies go out on (by name and by target address). */
+interface ConnectionState {
+  claims: Map<string, number>;
+  replyLinks: Map<string, Sender>;
+}
+
+export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promise<EventHubsPeer> {
+  const hubs = new Map(Object.entries(opts.hubs ?? { alerts: 4 }).map(([name, n]) => [name.toLowerCase(), { name, partitions: n, createdAt: new Date() }]));
+  const keys = opts.keys ?? { RootManageSharedAccessKey: randomBytes(32).toString('base64') };
+  const [keyName, key] = Object.entries(keys)[0]!;
+  const maxMessageBytes = opts.maxMessageBytes ?? 1_048_576;
+  const keepBodies = opts.keepBodies ?? true;
+  const random = seededRandom(opts.seed ?? 1);
+  const faults: EventHubsPeerFaults = {
+    serverBusy: opts.serverBusy ?? false,
+    serverBusyRate: opts.serverBusyRate ?? 0,
+    rejectAboveBytes: opts.rejectAboveBytes ?? maxMessageBytes,
+    tooLargeCondition: opts.tooLargeCondition ?? 'amqp:link:message-size-exceeded',
+  };
+  const received: ReceivedEvent[] = [];
+  const batches: ReceivedBatch[] = [];
+  const emptyStats = (): EventHubsPeerStats => ({ connections: 0, tokensAccepted: 0, tokensRefused: 0, managementRequests: 0, accepted: 0, busy: 0, tooLarge: 0, refused: 0 });
+  const stats = emptyStats();
+  const sequence = new Map<string, number>();
+  const lastEnqueued = new Map<string, Date>();
+  const states = new WeakMap<Connection, ConnectionState>();
+  const sockets = new Set<Socket>();
+  let roundRobin = 0;
+
+  const stateOf = (c: Connection): ConnectionState => {
+    let s = states.get(c);
+    if (!s) states.set(c, (s = { claims: new Map(), replyLinks: new Map() }));
+    return s;
+  };
+  const entityNotFound = (what: string): AmqpError => ({ condition: 'amqp:not-found', description: `The messaging entity '${what}' could not be found.` });
+  const authorized = (c: Connection, path: string): boolean => {
+    for (const [resource, expiresAt] of stateOf(c).claims) if (expiresAt > Date.now() && covers(resource, path)) return true;
+    return false;
+  };
+  /** `hub` or `hub/Partitions/n` → the hub and partition, or undefined for an address that names nothing. */
+  const parseAddress = (address: string): { hub: { name: string; partitions: number }; partition: string | undefined } | undefined => {
+    const m = /^\/?([^/]+)(?:\/Partitions\/(\d+))?\/?$/i.exec(address);
+    const hub = m ? hubs.get(m[1]!.toLowerCase()) : undefined;
+    if (!m || !hub || (m[2] !== undefined && Number(m[2]) >= hub.partitions)) return undefined;
+    return { hub, partition: m[2] };
+  };
+
+  const container = rhea.create_container({ id: 'eventhubs-peer' });
+  container.sasl_server_mechanisms.enable_anonymous();
+  container.sasl_server_mechanisms.enable_plain(() => true);
+
+  /** Replies on the link the request named in `reply_to`, once it has credit. */
+  const reply = (context: EventContext, request: Message, status: number, description: string, body?: unknown): void => {
+    const link = request.reply_to ? stateOf(context.connection).replyLinks.get(request.reply_to) : undefined;
+    if (!link) return;
+    const message = { correlation_id: request.message_id, application_properties: { 'status-code': status, 'status-description': description }, body };
+    if (link.sendable()) link.send(message);
+    else link.once('sendable', () => link.send(message));
+  };
+
+  const onCbs = (context: EventContext, request: Message): void => {
+    const props = request.application_properties ?? {};
+    const audience = String(props.name ?? '');
+    if (props.operation !== 'put-token') return reply(context, request, 400, `unsupported operation '${String(props.operation)}'`);
+    if (props.type !== 'servicebus.windows.net:sastoken') {
+      stats.tokensRefused++;
+      return reply(context, request, 401, `token type '${String(props.type)}' is not accepted here (SAS only)`);
+    }
+    const target = resourcePath(audience);
+    const hubName = target.split('/')[1] ?? '';
+    if (hubName && !hubs.has(hubName)) {
+      stats.tokensRefused++;
+      return reply(context, request, 404, entityNotFound(audience).description!);
+    }
+    const check = verifySasToken(String(request.body ?? ''), keys);
+    if (!check.ok || !covers(check.resource, target)) {
+      stats.tokensRefused++;
+      return reply(context, request, 401, check.ok ? `the token's resource does not cover '${audience}'` : check.reason);
+    }
+    stats.tokensAccepted++;
+    stateOf(context.connection).claims.set(target, check.expiresAt);
+    reply(context, request, 200, 'OK');
+  };
+
+  const onManagement = (context: EventContext, request: Message): void => {
+    stats.managementRequests++;
+    const props = request.application_properties ?? {};
+    const hub = hubs.get(String(props.name ?? '').toLowerCase());
+    if (props.operation !== 'READ') return reply(context, request, 400, `unsupported operation '${String(props.operation)}'`);
+    if (!hub) return reply(context, request, 404, entityNotFound(String(props.name)).description!);
+    const check = verifySasToken(String(props.security_token ?? ''), keys);
+    if (!check.ok || !covers(check.resource, `/${hub.name.toLowerCase()}`)) return reply(context, request, 401, check.ok ? 'the token does not cover this hub' : check.reason);
+    if (props.type === 'com.microsoft:eventhub') {
+      return reply(context, request, 200, 'OK', { name: hub.name, type: 'com.microsoft:eventhub', created_at: hub.createdAt,
+        partition_count: hub.partitions, partition_ids: Array.from({ length: hub.partitions }, (_, i) => String(i)) });
+    }
+    const partition = String(props.partition ?? '');
+    if (props.type !== 'com.microsoft:partition' || !(Number(partition) < hub.partitions)) return reply(context, request, 400, `bad READ of '${String(props.type)}' '${partition}'`);
+    const last = (sequence.get(`${hub.name}/${partition}`) ?? 0) - 1;
+    reply(context, request, 200, 'OK', { name: hub.name, type: 'com.microsoft:partition', partition, begin_sequence_number: 0,
+      last_enqueued_sequence_number: last, last_enqueued_offset: String(Math.max(last, 0)),
+      last_enqueued_time_utc: lastEnqueued.get(`${hub.name}/${partition}`) ?? new Date(0), is_partition_empty: last < 0 });
+  };
+
+  /**
+   * Settlement goes through a queue because rhea 3.0.5 writes dispositions wrongly when outcomes are mixed:
+   * `write_dispositions` (lib/session.js) opens a range with one delivery and then adds the next delivery to it
+   * without comparing outcomes (the comparison sits behind `first !== last`), so [accepted, rejected] leaves as
+   * one "accepted" range — a lost event — and [rejected, accepted] as one "rejected" range — a duplicate. rhea
+   * flushes dispositions on process.nextTick; settling only accepts, or a single reject, per turn keeps each range
+   * to one outcome.
+   */
+  const settling: Array<{ delivery: Delivery; error?: AmqpError }> = [];
+  const drain = (): void => {
+    let n = 0;
+    if (settling[0]?.error) n = 1;
+    else while (n < settling.length && !settling[n]!.error) n++;
+    for (const { delivery, error } of settling.splice(0, n)) {
+      if (error) delivery.reject(error);
+      else delivery.accept();
+    }
+    if (settling.length) setImmediate(drain);
+  };
+  const settle = (delivery: Delivery, error?: AmqpError): void => {
+    if (settling.push({ delivery, error }) === 1) setImmediate(drain);
+  };
+
+  /** Stores a delivery's events, or rejects it the way the service would. */
+  const onEvents = (context: EventContext, address: string): void => {
+    const delivery = context.delivery!;
+    const reject = (condition: string, description: string) => settle(delivery, { condition, description });
+    const target = parseAddress(address);
+    if (!target) return reject('amqp:not-found', entityNotFound(address).description!);
+    if (!authorized(context.connection, resourcePath(address))) {
+      stats.refused++;
+      return reject('amqp:unauthorized-access', `Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: '${address}'.`);
+    }
+    const raw = context.message as unknown;
+    const payload = Buffer.isBuffer(raw) ? raw : rhea.message.encode(raw);
+    if (faults.serverBusy || (faults.serverBusyRate > 0 && random() < faults.serverBusyRate)) {
+      stats.busy++;
+      return reject('com.microsoft:server-busy', 'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.');
+    }
+    if (payload.length > faults.rejectAboveBytes) {
+      stats.tooLarge++;
+      return reject(faults.tooLargeCondition, `The received message (delivery-id:${delivery.id}, size:${payload.length} bytes) exceeds the limit (${faults.rejectAboveBytes} bytes) currently allowed on the link.`);
+    }
+    let events: DecodedMessage[];
+    try {
+      const envelope = Buffer.isBuffer(raw) && context.delivery!.format === BATCH_FORMAT ? rhea.message.decode(payload) : undefined;
+      const section = envelope?.body as { content: Buffer | Buffer[]; multiple?: boolean } | undefined;
+      events = envelope ? (section?.multiple ? (section.content as Buffer[]) : [section!.content as Buffer]).map((b) => rhea.message.decode(b)) : [rhea.message.decode(payload)];
+    } catch (err) {
+      stats.refused++;
+      return reject('amqp:decode-error', `cannot decode the batch: ${(err as Error).message}`);
+    }
+    const partitionKey = events[0]?.message_annotations?.[PARTITION_KEY] as string | undefined;
+    if (events.some((e) => e.message_annotations?.[PARTITION_KEY] !== partitionKey)) {
+      stats.refused++;
+      return reject('com.microsoft:argument-error', 'every event of a batch must have the same partition key');
+    }
+    if (target.partition !== undefined && partitionKey !== undefined) {
+      stats.refused++;
+      return reject('com.microsoft:argument-error', 'a partition key cannot be used when sending to a partition');
+    }
+    const partition = target.partition ?? String(partitionKey !== undefined ? stableHash(partitionKey) % target.hub.partitions : roundRobin++ % target.hub.partitions);
+    const where = `${target.hub.name}/${partition}`;
+    const batch = batches.push({ hub: target.hub.name, partition, partitionKey, bytes: payload.length, count: events.length }) - 1;
+    for (const e of events) {
+      const seq = sequence.get(where) ?? 0;
+      sequence.set(where, seq + 1);
+      const body = e.body as { content?: unknown } | undefined;
+      received.push({ hub: target.hub.name, partition, sequenceNumber: seq, partitionKey, batch,
+        messageId: e.message_id === undefined ? undefined : String(e.message_id),
+        contentType: e.content_type, properties: { ...(e.application_properties ?? {}) },
+        body: keepBodies && Buffer.isBuffer(body?.content) ? body.content : undefined });
+    }
+    lastEnqueued.set(where, new Date());
+    stats.accepted++;
+    settle(delivery);
+  };
+
+  container.on('connection_open', () => {
+    stats.connections++;
+  });
+  // A client's sender: `$cbs`, `$management`, or a hub (or partition) it wants to publish to.
+  container.on('receiver_open', (context: EventContext) => {
+    const receiver = context.receiver!;
+    const address = receiver.target?.address ?? '';
+    if (address === '$cbs' || address === '$management') return;
+    const target = parseAddress(address);
+    if (!target) return receiver.close(entityNotFound(address));
+    if (!authorized(context.connection, resourcePath(address))) {
+      return receiver.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: '${address}'.` });
+    }
+    (receiver as unknown as RawLink).local.attach.max_message_size = maxMessageBytes;
+  });
+  // A client's receiver: where replies to its `$cbs` / `$management` requests go.
+  container.on('sender_open', (context: EventContext) => {
+    const sender = context.sender!;
+    const replies = stateOf(context.connection).replyLinks;
+    replies.set(sender.name, sender);
+    const target = (sender as unknown as { remote: { attach?: { target?: { address?: string } } } }).remote.attach?.target?.address;
+    if (target) replies.set(target, sender);
+  });
+  container.on('message', (context: EventContext) => {
+    const address = context.receiver?.target?.address ?? '';
+    if (address === '$cbs') return onCbs(context, context.message!);
+    if (address === '$management') return onManagement(context, context.message!);
+    onEvents(context, address);
+  });
+  container.on('error', () => undefined);
+  container.on('disconnected', () => undefined);
+
+  // Deliveries are settled by hand (accept, or reject with the service's condition); credit is the rhea default.
+  const server: Server = container.listen({ port: 0, host: '127.0.0.1', autoaccept: false } as never);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+
+  return {
+    host: '127.0.0.1',
+    port,
+    keyName,
+    key,
+    connectionString(hub = [...hubs.values()][0]!.name, creds = {}) {
+      return `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${creds.keyName ?? keyName};SharedAccessKey=${creds.key ?? key};` +
+        `UseDevelopmentEmulator=true${hub === null ? '' : `;EntityPath=${hub}`}`;
+    },
+    received,
+    batches,
+    stats,
+    setFaults(next) {
+      Object.assign(faults, next);
+    },
+    reset() {
+      received.length = 0;
+      batches.length = 0;
+      Object.assign(stats, emptyStats());
+    },
+    dropConnections() {
+      for (const s of sockets) s.destroy();
+    },
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * The `azure_event_hubs` sink with the real `@azure/event-hubs` client against the project's AMQP peer
+ * (test/peers/eventhubs): the conformance suite, the shape of each event, partition keys, batch sizes, and how
+ * refusals are classified. Each test starts its own peer (an in-process server: milliseconds).
+ */
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { AlertRecord, Sink } from '../../sinks/types.js';
+import { classify } from '../../src/pipeline/retry.js';
+import { freePort } from '../../src/util/redis-server.js';
+import { record, records } from '../helpers/records.js';
+import { startEventHubsPeer, verifySasToken, type EventHubsPeer, type EventHubsPeerOptions } from '../peers/eventhubs/server.js';
+import { eventHubsSink, ident, identOf } from '../peers/eventhubs/sink.js';
+import { sinkConformance } from './conformance.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ab-eh-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A record `bytes` larger than usual (its Graph object carries a blob). */
+const padded = (r: AlertRecord, bytes: number): AlertRecord => ({ ...r, data: { ...r.data, blob: 'x'.repeat(bytes) } });
+/** Revision `rev` (0–59) of alert `i`. */
+const revision = (i: number, rev: number) => record(i, { updated: `2026-11-01T10:${String(rev).padStart(2, '0')}:00.0000000Z` });
+const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error);
+
+sinkConformance('azure_event_hubs', {
+  async healthy(name) {
+    const peer = await startEventHubsPeer();
+    return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
+  },
+  async permanentlyFailing(name) {
+    // A key the namespace does not know: the put-token on $cbs is answered 401.
+    const peer = await startEventHubsPeer();
+    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString(undefined, { key: 'bm90LXRoZS1rZXk=' }) });
+    return { sink, delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
+  },
+  async retryablyFailing(name) {
+    // The hub is throttling: every delivery is rejected with com.microsoft:server-busy.
+    const peer = await startEventHubsPeer({ serverBusy: true });
+    return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
+  },
+});
+
+describe('azure_event_hubs sink', () => {
+  const open: Array<{ sink: Sink; peer?: EventHubsPeer }> = [];
+  afterEach(async () => {
+    for (const { sink, peer } of open.splice(0)) {
+      await sink.close();
+      await peer?.close();
+    }
+  });
+  const setup = async (peerOpts: EventHubsPeerOptions = {}, config: Parameters<typeof eventHubsSink>[1] = {}) => {
+    const peer = await startEventHubsPeer(peerOpts);
+    const sink = eventHubsSink(peer, config);
+    open.push({ sink, peer });
+    await sink.start();
+    return { peer, sink };
+  };
+
+  it('sends each record as an event: JSON body, partition key = key, message id, the five properties', async () => {
+    const { peer, sink } = await setup();
+    const batch = records(3);
+    expect(await sink.send(batch)).toBeUndefined();
+    expect(peer.received).toHaveLength(3);
+    peer.received.forEach((e, i) => {
+      const r = batch[i]!;
+      expect(JSON.parse(e.body!.toString('utf8'))).toEqual(r);
+      expect(e).toMatchObject({ hub: 'alerts', partitionKey: r.key, messageId: `${r.key}@${r.revision}`, contentType: 'application/json' });
+      expect(e.properties).toEqual({ 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
+        'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id });
+    });
+  });
+
+  it('keeps every revision of an alert on one partition, in order, and uses every partition', async () => {
+    const { peer, sink } = await setup({ hubs: { alerts: 4 } });
+    const batch = [0, 1, 2].flatMap((rev) => Array.from({ length: 40 }, (_, i) => revision(i, rev)));
+    await sink.send(batch);
+    const byKey = new Map<string, typeof peer.received>();
+    for (const e of peer.received) byKey.set(e.partitionKey!, [...(byKey.get(e.partitionKey!) ?? []), e]);
+    expect(byKey.size).toBe(40);
+    for (const [key, events] of byKey) {
+      expect(new Set(events.map((e) => e.partition)).size, key).toBe(1);
+      expect(events.map((e) => e.properties['alertbridge-revision'])).toEqual([0, 1, 2].map((rev) => revision(0, rev).revision));
+    }
+    expect(new Set(peer.received.map((e) => e.partition)).size).toBe(4);
+    // One batch per partition key: the three revisions of an alert travel together.
+    expect(peer.batches).toHaveLength(40);
+  });
+
+  it('uses a sha256 message id when key@revision is longer than the 128 characters Event Hubs allows', async () => {
+    const { peer, sink } = await setup();
+    const long = { ...record(1), key: `t/alerts_v2/provider/${'i'.repeat(120)}` };
+    await sink.send([long]);
+    expect(peer.received[0]!.messageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(peer.received[0]!.partitionKey).toBe(long.key);
+  });
+
+  it('never sends a batch above max_batch_bytes (262144, the Basic tier), starting new batches as they fill', async () => {
+    const { peer, sink } = await setup({}, { max_batch_bytes: 262_144 });
+    // 30 revisions of 2 alerts, ~40 KB each: 1.2 MB per partition key.
+    const batch = Array.from({ length: 30 }, (_, rev) => [padded(revision(1, rev), 40_000), padded(revision(2, rev), 40_000)]).flat();
+    expect(await sink.send(batch)).toBeUndefined();
+    expect(peer.received.map(identOf)).toHaveLength(60);
+    expect(new Set(peer.received.map(identOf))).toEqual(new Set(batch.map(ident)));
+    expect(Math.max(...peer.batches.map((b) => b.bytes))).toBeLessThanOrEqual(262_144);
+    expect(Math.max(...peer.batches.map((b) => b.count))).toBeGreaterThan(1);
+    expect(peer.batches.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('keeps to the link\'s max-message-size when it is below max_batch_bytes', async () => {
+    const { peer, sink } = await setup({ maxMessageBytes: 262_144 }); // a Basic namespace, max_batch_bytes left at 1 MB
+    const batch = Array.from({ length: 20 }, (_, rev) => padded(revision(1, rev), 40_000));
+    await sink.send(batch);
+    expect(peer.received).toHaveLength(20);
+    expect(Math.max(...peer.batches.map((b) => b.bytes))).toBeLessThanOrEqual(262_144);
+  });
+
+  it('fails only a record too large for an empty batch, permanently; the rest goes', async () => {
+    const { peer, sink } = await setup({}, { max_batch_bytes: 262_144 });
+    const batch = records(10);
+    batch[4] = padded(batch[4]!, 300_000);
+    const res = await sink.send(batch);
+    expect(res?.failed.map((f) => f.index)).toEqual([4]);
+    expect(classify(res!.failed[0]!.error)).toBe('permanent');
+    expect(res!.failed[0]!.error.message).toMatch(new RegExp(`^record ${batch[4]!.key} \\(revision .*\\) does not fit an empty Event Hubs batch of 262144 bytes`));
+    expect(peer.received.map(identOf)).toEqual(batch.filter((_, i) => i !== 4).map(ident));
+  });
+
+  it('sends smaller batches once the hub refuses one as too large (amqp:link:message-size-exceeded)', async () => {
+    // The link says 1 MB, the hub takes 200 KB: a batch above is refused; its records retry in smaller batches.
+    const { peer, sink } = await setup({ rejectAboveBytes: 200_000 });
+    const batch = Array.from({ length: 10 }, (_, rev) => padded(revision(1, rev), 40_000));
+    const err = await failure(sink.send(batch));
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/exceeds the limit \(200000 bytes\).*\[MessageTooLargeError\]$/);
+    expect(peer.stats.tooLarge).toBe(1);
+    expect(await sink.send(batch)).toBeUndefined();
+    expect(peer.stats.tooLarge).toBe(1);
+    expect(peer.received).toHaveLength(10);
+    expect(Math.max(...peer.batches.map((b) => b.bytes))).toBeLessThanOrEqual(200_000);
+  });
+
+  it('dead-letters a single event the hub refuses as too large', async () => {
+    const { peer, sink } = await setup({ rejectAboveBytes: 20_000 });
+    const batch = [record(1), padded(record(2), 30_000)];
+    const res = await sink.send(batch);
+    expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[1, 'permanent']]);
+    expect(res!.failed[0]!.error.message).toMatch(/\[MessageTooLargeError\]$/);
+    expect(peer.received.map(identOf)).toEqual([ident(batch[0]!)]);
+  });
+
+  it('classifies an unknown event hub as permanent (MessagingEntityNotFoundError)', async () => {
+    const peer = await startEventHubsPeer();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString('no-such-hub') });
+    open.push({ sink, peer });
+    const err = await failure(sink.send(records(2)));
+    expect(classify(err)).toBe('permanent');
+    expect(err!.message).toMatch(/could not be found.*\[MessagingEntityNotFoundError\]$/);
+  });
+
+  it('classifies a wrong key as permanent (UnauthorizedError), with the action in the message', async () => {
+    const peer = await startEventHubsPeer();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }) });
+    open.push({ sink, peer });
+    const err = await failure(sink.send(records(2)));
+    expect(classify(err)).toBe('permanent');
+    expect(err!.message).toMatch(/^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]$/);
+    expect(peer.stats.tokensRefused).toBeGreaterThan(0);
+    expect(peer.received).toHaveLength(0);
+  });
+
+  it('classifies a namespace nothing listens on as retryable, quickly', async () => {
+    const port = await freePort();
+    const sink = eventHubsSink(undefined, { connection_string: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true;EntityPath=alerts` });
+    open.push({ sink });
+    const t0 = Date.now();
+    const err = await failure(sink.send(records(2)));
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/ECONNREFUSED/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('classifies server busy as retryable, and delivers once the hub recovers', async () => {
+    const { peer, sink } = await setup({ serverBusy: true });
+    const batch = records(5);
+    const err = await failure(sink.send(batch));
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/\[ServerBusyError\]$/);
+    peer.setFaults({ serverBusy: false });
+    expect(await sink.send(batch)).toBeUndefined();
+    expect(peer.received.map(identOf)).toEqual(batch.map(ident));
+  });
+
+  it('reports exactly what the hub refused: with half the deliveries busy, the failed records are those not stored', async () => {
+    const { peer, sink } = await setup({ serverBusyRate: 0.5, seed: 3 });
+    const batch = records(300);
+    const res = await sink.send(batch);
+    const failed = new Set(res?.failed.map((f) => ident(batch[f.index]!)));
+    const stored = peer.received.map(identOf);
+    expect(peer.stats.busy).toBeGreaterThan(50);
+    expect(failed.size).toBeGreaterThan(0);
+    expect(new Set(stored).size).toBe(stored.length);
+    expect(stored.filter((id) => failed.has(id))).toEqual([]);
+    expect(new Set([...stored, ...failed])).toEqual(new Set(batch.map(ident)));
+    expect(res!.failed.every((f) => classify(f.error) === 'retryable')).toBe(true);
+  });
+
+  it('reconnects after the connection is cut', async () => {
+    const { peer, sink } = await setup();
+    await sink.send(records(5));
+    peer.dropConnections();
+    await new Promise((r) => setTimeout(r, 50));
+    const second = records(5, {}, 5);
+    // The SDK's one retry rides out the cut; at worst the pipeline would retry the whole batch.
+    const res = await sink.send(second).catch((e: unknown) => (classify(e) === 'retryable' ? sink.send(second) : Promise.reject(e)));
+    expect(res).toBeUndefined();
+    expect(new Set(peer.received.map(identOf))).toEqual(new Set([...records(5), ...second].map(ident)));
+    expect(peer.stats.connections).toBe(2);
+  });
+
+  it('reads connection_string_file again after the key is refused (a rotated Secret needs no restart)', async () => {
+    const peer = await startEventHubsPeer();
+    const file = join(tmp, 'eh-connection-string');
+    writeFileSync(file, peer.connectionString(undefined, { key: 'b2xkLWtleQ==' }) + '\n');
+    const sink = eventHubsSink(peer, { connection_string: undefined, connection_string_file: file });
+    open.push({ sink, peer });
+    await sink.start();
+    expect(classify(await failure(sink.send(records(1))))).toBe('permanent');
+    writeFileSync(file, peer.connectionString() + '\n');
+    await new Promise((r) => setTimeout(r, 1100)); // a refusal is remembered for a second
+    expect(await sink.send(records(1))).toBeUndefined();
+    expect(peer.received).toHaveLength(1);
+  });
+
+  it('refuses a connection string the SDK cannot use at start, permanently, without quoting the key', async () => {
+    const sink = eventHubsSink(undefined, { connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0' });
+    open.push({ sink });
+    const err = await failure(sink.start());
+    expect(classify(err)).toBe('permanent');
+    expect(err!.message).toMatch(/^azure_event_hubs sink 'eventhubs': cannot use its connection settings: .*EntityPath/);
+    expect(err!.message).not.toContain('c2VjcmV0');
+  });
+
+  it('refuses to send after close (retryable: the records stay queued)', async () => {
+    const { sink } = await setup();
+    await sink.close();
+    await expect(sink.send(records(1))).rejects.toMatchObject({ name: 'RetryableError' });
+  });
+});
+
+describe('Event Hubs peer: SAS tokens', () => {
+  const keys = { send: 'c2VjcmV0' };
+  const token = (sr: string, key: string, se: number) => {
+    const resource = encodeURIComponent(sr);
+    const sig = encodeURIComponent(createHmac('sha256', key).update(`${resource}\n${se}`).digest('base64'));
+    return `SharedAccessSignature sr=${resource}&sig=${sig}&se=${se}&skn=send`;
+  };
+  const future = Math.floor(Date.now() / 1000) + 3600;
+
+  it('accepts a well-signed token and reports the resource it covers', () => {
+    expect(verifySasToken(token('sb://ns.example/Alerts', 'c2VjcmV0', future), keys)).toMatchObject({ ok: true, resource: '/alerts' });
+  });
+
+  it('refuses a bad signature, an expired token and an unknown key name', () => {
+    expect(verifySasToken(token('sb://ns.example/alerts', 'other', future), keys)).toMatchObject({ ok: false, reason: /InvalidSignature/ });
+    expect(verifySasToken(token('sb://ns.example/alerts', 'c2VjcmV0', 1000), keys)).toMatchObject({ ok: false, reason: /ExpiredToken/ });
+    expect(verifySasToken(token('sb://ns.example/alerts', 'c2VjcmV0', future).replace('skn=send', 'skn=listen'), keys)).toMatchObject({ ok: false, reason: /unknown SharedAccessKeyName/ });
+  });
+});
