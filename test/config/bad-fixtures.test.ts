@@ -101,7 +101,7 @@ const EXPECTED: Record<string, string[]> = {
     'redis.url: must be a redis:// or rediss:// URL',
     'redis.key_prefix: must be letters, digits, "_", ".", ":" or "-"',
     'server.listen: must be host:port (e.g. 0.0.0.0:8080)',
-    'server.public_url: must be an https:// URL',
+    'server.public_url: must be an https:// URL (http:// only for localhost)',
     'sources[0].certificate_file: required with auth: certificate',
     'sources[0].name: must be lowercase letters, digits, "_" or "-", starting with a letter or digit',
     'sources[0].tenant_id: must be a tenant GUID or domain (e.g. contoso.onmicrosoft.com)',

@@ -40,7 +40,7 @@ describe('defaults', () => {
     expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379/0', key_prefix: 'alertbridge', tls: { reject_unauthorized: true } });
     expect(config.server).toEqual({ enabled: true, listen: '0.0.0.0:8080', max_body_bytes: 1_048_576, request_timeout_ms: 10_000 });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
-    expect(config.pipeline).toEqual({ dedup_ttl_ms: 604_800_000, dispatch_batch_max: 1000, drain_timeout_ms: 30_000 });
+    expect(config.pipeline).toEqual({ dedup_ttl_ms: 604_800_000, dispatch_batch_max: 1000, drain_timeout_ms: 30_000, takeover_ms: 30_000 });
     expect(config.sources).toEqual([]);
     expect(config.sinks[0]).toEqual({
       type: 'file',

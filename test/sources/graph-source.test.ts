@@ -104,7 +104,9 @@ describe('graph_security source', () => {
     sim.create(A.tenantId, 'alerts_v2'); // the newest: it sets the watermark
     const cfg = graphSourceConfig(sim, { name: 'contoso', ...A, extra: '    overlap_ms: 1000' });
     const before = h.source(cfg);
-    expect((await pollNow(before.pollers[0]!))!.accepted).toBe(31);
+    // (the tenant may hold alerts from earlier tests: the first window takes them all, the point is what follows)
+    const first = (await pollNow(before.pollers[0]!))!.accepted;
+    expect(first).toBeGreaterThanOrEqual(31);
     const watermark = (await before.pollers[0]!.cursor()).watermark!;
     await before.close();
     for (let i = 0; i < 7; i++) sim.create(A.tenantId, 'alerts_v2');
@@ -116,9 +118,9 @@ describe('graph_security source', () => {
     const filter = sim.requestLog.find((e) => e.resource === 'alerts_v2')!.query.$filter!;
     const since = /ge (\S+)/.exec(filter)![1]!;
     expect(Date.parse(watermark) - Date.parse(since)).toBe(1000);
-    await waitFor(() => h!.sink.received.length >= 38);
+    await waitFor(() => h!.sink.received.length >= first + 7);
     await waitFor(() => h!.tp.pipeline.idle());
-    expect(h.sink.received).toHaveLength(38);
+    expect(h.sink.received).toHaveLength(first + 7);
   });
 
   it('lets only one of two replicas poll a window', async () => {
