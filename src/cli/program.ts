@@ -4,6 +4,7 @@ import { loadConfigFile, summarizeConfig } from '../config/load.js';
 import { CliExit, EXIT, loadOrExit, loggerFor } from './common.js';
 import { backfillCommand } from './backfill.js';
 import { dlqCommand } from './dlq.js';
+import { subscriptionsCommand } from './subscriptions.js';
 import { demoCommand } from './demo.js';
 import { runCommand } from './run.js';
 import { simulateCommand } from '../simulator/cli.js';
@@ -78,6 +79,17 @@ export function buildCli(): Command {
       .action(async (o: { config: string; sink: string; limit?: number; offset?: number }) => {
         const config = await loadOrExit(o.config);
         await dlqCommand(action, config, loggerFor(config), o);
+      });
+  }
+  const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
+  for (const action of ['list', 'delete'] as const) {
+    subs.command(action)
+      .description(action === 'list' ? "list the app's subscriptions as JSON lines (this source's marked)" : "delete the source's managed subscription at Graph")
+      .requiredOption('-c, --config <file>', 'YAML configuration file')
+      .requiredOption('-s, --source <name>', 'graph_security source name')
+      .action(async (o: { config: string; source: string }) => {
+        const config = await loadOrExit(o.config);
+        await subscriptionsCommand(action, config, loggerFor(config), { source: o.source });
       });
   }
   return program;

@@ -6,6 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { subscriptionsCommand } from '../../src/cli/subscriptions.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort, startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
@@ -23,6 +25,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 interface Running {
+  config: Config;
   app: App;
   sink: RecordingSink;
   prefix: string;
@@ -64,7 +67,7 @@ sinks:
   const sink = new RecordingSink('out');
   const app = buildApp(res.config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), sinkOverrides: { out: sink } });
   await app.start();
-  const r = { app, sink, prefix, port };
+  const r = { config: res.config, app, sink, prefix, port };
   running.push(r);
   return r;
 }
@@ -100,6 +103,21 @@ describe('Graph change notifications', () => {
     expect(await sim.lifecycle(sub.id, 'reauthorizationRequired')).toBe(202);
     await waitFor(async () => (await manager.stored())?.renewed_at !== renewed.renewed_at, { what: 'reauthorized' });
     expect(sim.requestLog.some((e) => e.method === 'POST' && e.path.endsWith(`/subscriptions/${sub.id}/reauthorize`))).toBe(true);
+  });
+
+  it('lists and deletes the subscription with `alertbridge subscriptions`', async () => {
+    const r = await start();
+    const sub = await waitFor(() => r.app.graphSources[0]!.subscriptions!.stored());
+    const lines: string[] = [];
+    const quiet = pino({ level: 'silent' });
+    await subscriptionsCommand('list', r.config, quiet, { source: 'contoso', out: (l) => lines.push(l) });
+    const listed = lines.map((l) => JSON.parse(l) as { id: string; this_source: boolean; managed: boolean });
+    expect(listed).toContainEqual(expect.objectContaining({ id: sub.id, this_source: true, managed: true }));
+    lines.length = 0;
+    await subscriptionsCommand('delete', r.config, quiet, { source: 'contoso', out: (l) => lines.push(l) });
+    expect(JSON.parse(lines[0]!)).toEqual({ source: 'contoso', deleted: sub.id });
+    expect(sim.requestLog.some((e) => e.method === 'DELETE' && e.path.endsWith(`/subscriptions/${sub.id}`) && e.status === 204)).toBe(true);
+    await expect(subscriptionsCommand('list', r.config, quiet, { source: 'nope' })).rejects.toThrow('--source: no source named "nope" in the config');
   });
 
   it('recreates a subscription Graph no longer knows', async () => {

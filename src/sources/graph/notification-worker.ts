@@ -96,6 +96,11 @@ export class NotificationWorker {
         }
         try {
           const res = await src.client.get<Record<string, unknown>>(`/security/alerts/${encodeURIComponent(f.id)}`, 'alerts', this.abort.signal);
+          if (res.status === 206 && !res.body.id) {
+            // The alert's provider failed (206 with a Warning): leave the entry pending, it is fetched again later.
+            this.log.warn({ source: f.s, id: f.id, providers: res.partial.map((p) => p.provider) }, 'notified alert not returned (206): will retry');
+            continue;
+          }
           const n = normalize('alerts', res.body, { source: f.s!, via: 'webhook', tenantId: src.tenantId });
           if (n.ok) records.push(n.record);
           else this.log.warn({ source: f.s, id: f.id, reason: n.reason }, 'notified alert could not be normalized');
