@@ -16,6 +16,7 @@ export interface SourceSpec {
   clientSecret: string;
   resources?: string[];
   extra?: string;
+  pollIntervalMs?: number;
 }
 
 export function graphSourceConfig(sim: Simulator, spec: SourceSpec): GraphSourceConfig {
@@ -30,7 +31,7 @@ sources:
     authority_url: ${sim.authorityHost}
     ca_file: ${sim.caFile}
     resources: [${(spec.resources ?? ['alerts_v2']).join(', ')}]
-    poll_interval_ms: 1000
+    poll_interval_ms: ${spec.pollIntervalMs ?? 1000}
 ${spec.extra ?? ''}
 sinks:
   - { name: out, type: file, path: /dev/null }

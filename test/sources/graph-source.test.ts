@@ -126,10 +126,11 @@ describe('graph_security source', () => {
   it('lets only one of two replicas poll a window', async () => {
     h = await graphHarness();
     for (let i = 0; i < 40; i++) sim.create(A.tenantId, 'alerts_v2');
-    const cfg = graphSourceConfig(sim, { name: 'contoso', ...A, extra: '    page_size: 10' });
+    // A long interval: whichever replica gets the lease first polls; the other finds the window taken or done.
+    const cfg = graphSourceConfig(sim, { name: 'contoso', ...A, extra: '    page_size: 10', pollIntervalMs: 600_000 });
     const one = h.source(cfg);
     const two = h.source(cfg);
-    const results = await Promise.all([pollNow(one.pollers[0]!), pollNow(two.pollers[0]!)]);
+    const results = await Promise.all([one.pollers[0]!.tick(), two.pollers[0]!.tick()]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
     // each page was fetched once: one first page, and every nextLink once
     const urls = sim.requestLog.filter((e) => e.resource === 'alerts_v2').map((e) => `${e.path}?${JSON.stringify(e.query)}`);
