@@ -1,0 +1,130 @@
+{{/* Names, labels and the rendered configuration. */}}
+
+{{- define "alertbridge.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "alertbridge.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alertbridge.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "alertbridge.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "alertbridge.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "alertbridge.labels" -}}
+helm.sh/chart: {{ include "alertbridge.chart" . }}
+{{ include "alertbridge.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: alertbridge
+{{- end -}}
+
+{{/* The daemon's pods: selector labels plus the component. */}}
+{{- define "alertbridge.daemonSelectorLabels" -}}
+{{ include "alertbridge.selectorLabels" . }}
+app.kubernetes.io/component: daemon
+{{- end -}}
+
+{{- define "alertbridge.redisFullname" -}}
+{{- printf "%s-redis" (include "alertbridge.fullname" . | trunc 57 | trimSuffix "-") -}}
+{{- end -}}
+
+{{- define "alertbridge.redisSelectorLabels" -}}
+{{ include "alertbridge.selectorLabels" . }}
+app.kubernetes.io/component: redis
+{{- end -}}
+
+{{- define "alertbridge.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "alertbridge.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "alertbridge.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True ("true") when the chart's Redis password is passed to alertbridge as ALERTBRIDGE_REDIS_PASSWORD. */}}
+{{- define "alertbridge.redisPasswordEnv" -}}
+{{- if and .Values.redis.enabled .Values.redis.auth.enabled -}}
+{{- $redis := get (.Values.config | default dict) "redis" | default dict -}}
+{{- if not (or (get $redis "url") (get $redis "password") (get $redis "password_file")) -}}
+true
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The configuration file: .Values.config as written, plus the chart's Redis (URL, password) when redis.enabled and
+config.redis does not say otherwise.
+*/}}
+{{- define "alertbridge.config" -}}
+{{- $config := deepCopy (.Values.config | default dict) -}}
+{{- $redis := deepCopy (get $config "redis" | default dict) -}}
+{{- if .Values.redis.enabled -}}
+{{- if not (get $redis "url") -}}
+{{- $_ := set $redis "url" (printf "redis://%s:6379/0" (include "alertbridge.redisFullname" .)) -}}
+{{- end -}}
+{{- if include "alertbridge.redisPasswordEnv" . -}}
+{{- $_ := set $redis "password" "${ALERTBRIDGE_REDIS_PASSWORD}" -}}
+{{- end -}}
+{{- $_ := set $config "redis" $redis -}}
+{{- else if not (get $redis "url") -}}
+{{- fail "config.redis.url is required when redis.enabled is false: point it at your Redis (redis://host:6379/0, rediss:// for TLS)" -}}
+{{- end -}}
+{{- toYaml $config -}}
+{{- end -}}
+
+{{/* Milliseconds the daemon may spend draining after SIGTERM (config.pipeline.drain_timeout_ms, default 30000). */}}
+{{- define "alertbridge.drainTimeoutMs" -}}
+{{- $ms := dig "pipeline" "drain_timeout_ms" 30000 (.Values.config | default dict) -}}
+{{- if not (kindIs "string" $ms) -}}{{ int64 $ms }}{{- else -}}30000{{- end -}}
+{{- end -}}
+
+{{/* preStop sleep + drain + 10 s of margin, unless set; an explicit value too small to drain fails the render. */}}
+{{- define "alertbridge.terminationGracePeriodSeconds" -}}
+{{- $drain := div (add (include "alertbridge.drainTimeoutMs" . | int64) 999) 1000 -}}
+{{- $needed := add (int64 .Values.preStopSleepSeconds) $drain -}}
+{{- if kindIs "invalid" .Values.terminationGracePeriodSeconds -}}
+{{- add $needed 10 -}}
+{{- else if le (int64 .Values.terminationGracePeriodSeconds) $needed -}}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + config.pipeline.drain_timeout_ms (%d s), or the drain is cut short" .Values.terminationGracePeriodSeconds $needed) -}}
+{{- else -}}
+{{- int64 .Values.terminationGracePeriodSeconds -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The port of config.server.listen must be containerPort: probes, Service and Ingress use containerPort. */}}
+{{- define "alertbridge.checkListenPort" -}}
+{{- if eq (toString (dig "server" "enabled" true (.Values.config | default dict))) "false" -}}
+{{- fail "config.server.enabled must stay true in Kubernetes: the probes use /healthz and /readyz" -}}
+{{- end -}}
+{{- $listen := dig "server" "listen" "0.0.0.0:8080" (.Values.config | default dict) -}}
+{{- if and (kindIs "string" $listen) (not (contains "${" $listen)) -}}
+{{- $port := regexFind "[0-9]+$" $listen -}}
+{{- if ne $port (toString .Values.containerPort) -}}
+{{- fail (printf "config.server.listen (%s) must use containerPort (%v): the probes, the Service and the Ingress use containerPort" $listen .Values.containerPort) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
