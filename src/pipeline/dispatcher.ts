@@ -103,8 +103,13 @@ export class Dispatcher {
   private async dispatch(entries: StreamEntries): Promise<void> {
     const records: AlertRecord[] = [];
     for (const [, fields] of entries) {
-      const idx = fields.indexOf('r');
-      if (idx >= 0) records.push(...(JSON.parse(fields[idx + 1]!) as AlertRecord[]));
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        if (fields[i] !== 'r') continue;
+        const value = JSON.parse(fields[i + 1]!) as AlertRecord | AlertRecord[];
+        // (entries written before 0.1 held one JSON array)
+        if (Array.isArray(value)) records.push(...value);
+        else records.push(value);
+      }
     }
     const batchId = `${entries[0]![0]}_${entries.length}`;
     await Promise.all(this.targets.map((t) => {
