@@ -10,7 +10,6 @@
  *
  *   npx tsx bench/event-hubs.ts     # EH_BENCH_RECORDS=100000, EH_BENCH_SINK_RECORDS=20000, EH_BENCH_BATCH=500, EH_BENCH_CONCURRENCY=1
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import pino from 'pino';
 import { createEventHubsSink } from '../sinks/azure-event-hubs.js';
@@ -23,6 +22,7 @@ import { normalize } from '../src/record/normalize.js';
 import type { AlertRecord } from '../src/record/types.js';
 import { startRedisServer } from '../src/util/redis-server.js';
 import { forkEventHubsPeer, type PeerSummary } from '../test/peers/eventhubs/child.js';
+import { cpuMs as cpuMsOf, ownCpuMs } from './lib/proc.js';
 import { loadSample } from '../test/helpers/samples.js';
 
 const N = Number(process.env.EH_BENCH_RECORDS ?? 100_000);
@@ -48,21 +48,6 @@ function makeRecords(alerts: number, revisions: number, label: string, order: 'b
   }
   return out;
 }
-
-/** CPU milliseconds a process has used (Linux /proc; 100 ticks a second). */
-function cpuMsOf(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-const ownCpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 
 function check(label: string, expected: number, s: PeerSummary): void {
   const ok = s.distinct === expected && s.malformed === 0;

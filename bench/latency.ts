@@ -1,0 +1,170 @@
+/**
+ * Latency at an offered load: alerts are created in the Graph simulator at a fixed rate, the daemon (`alertbridge
+ * run`, a child process) picks them up, and the bench sees each record appear in the daemon's file sink.
+ *
+ * - notification: the simulator's subscription delivery POSTs change notifications to the daemon's webhook, which
+ *   persists them; its notification worker fetches each alert and emits it. Measured from the moment the bench
+ *   created the alert in the simulator to the moment the record is in the sink file (so the simulator's own
+ *   batching of notifications, 200 ms like Graph's, is included). Polling is off (one poll at start).
+ * - poll: the poller reads alerts_v2 every second. Measured from the record's `ingested_at` (the daemon normalized
+ *   the page it came in) to the sink write — and, for reference, from creation (which adds the wait for the next poll).
+ *
+ * Rates are offered loads; what was achieved (created, and delivered) is reported beside them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { normalize } from '../src/record/normalize.js';
+import type { Resource } from '../src/record/types.js';
+import { startSimulator } from '../src/simulator/server.js';
+import type { Simulator, TenantCredentials } from '../src/simulator/types.js';
+import { startDaemon, type Runtime } from './lib/daemon.js';
+import { CpuMeter } from './lib/proc.js';
+import type { BenchRedis } from './lib/redis.js';
+import { percentile, sleep, until } from './lib/stats.js';
+import { NdjsonTail } from './lib/tail.js';
+
+const TENANT: TenantCredentials = { tenantId: '5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f', clientId: 'bench-app', clientSecret: 'bench-secret' };
+const CLIENT_STATE = 'bench-client-state-4f9a';
+/** Legacy alerts from a provider Graph can notify about (Defender ATP and O365 alerts send no notifications). */
+const IPC = { vendorInformation: { provider: 'IPC', vendor: 'Microsoft', providerVersion: '2.0', subProvider: null } };
+
+export type LatencyMode = 'notification' | 'poll';
+
+export interface LatencyRow {
+  mode: LatencyMode;
+  offered_per_s: number;
+  /** Alerts the bench managed to create per second (the simulator runs in the bench process). */
+  created_per_s: number;
+  created: number;
+  delivered: number;
+  /** Delivered records ÷ (last arrival − first creation). */
+  delivered_per_s: number;
+  /** Creation → sink write (records never delivered count as infinitely late). */
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Among the records that did arrive (differs from the above only when some never did). */
+  delivered_p50_ms: number;
+  delivered_p99_ms: number;
+  /** Poll mode: `ingested_at` (page normalized) → sink write. */
+  ingest_p50_ms?: number;
+  ingest_p99_ms?: number;
+  cpu: Record<string, number>;
+  note?: string;
+}
+
+function config(mode: LatencyMode, sim: Simulator, redisUrl: string, prefix: string, out: string): string {
+  const common = `
+    tenant_id: ${TENANT.tenantId}
+    client_id: ${TENANT.clientId}
+    client_secret: ${TENANT.clientSecret}
+    graph_url: ${sim.url}
+    authority_url: ${sim.authorityHost}
+    ca_file: ${sim.caFile}
+    initial_lookback_ms: 60000
+    page_size: 1000
+    request_budget_per_minute: 10000`;
+  const source = mode === 'notification'
+    ? `${common}
+    resources: [alerts]
+    poll_interval_ms: 3600000
+    webhook: { enabled: true, client_state: "${CLIENT_STATE}" }`
+    : `${common}
+    resources: [alerts_v2]
+    poll_interval_ms: 1000
+    overlap_ms: 2000`;
+  return `
+redis: { url: "${redisUrl}", key_prefix: "${prefix}" }
+server: { listen: "127.0.0.1:\${PORT}"${mode === 'notification' ? ', public_url: "http://127.0.0.1:${PORT}"' : ''} }
+log: { level: warn, format: json }
+sources:
+  - name: graph
+    type: graph_security${source}
+sinks:
+  - { name: out, type: file, path: "${out}" }
+`;
+}
+
+async function one(mode: LatencyMode, rate: number, o: { redis: BenchRedis; seconds: number; drainMs: number; runtime: Runtime; log: (l: string) => void }): Promise<LatencyRow> {
+  const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-latency-'));
+  const sim = await startSimulator({ tenants: [TENANT], seed: rate, dir: join(dir, 'sim') });
+  const out = join(dir, 'out.ndjson');
+  const resource: Resource = mode === 'notification' ? 'alerts' : 'alerts_v2';
+  const created = new Map<string, number>();
+  const arrived = new Map<string, number>();
+  const ingestLatency: number[] = [];
+  const tail = new NdjsonTail(out, (recs, at) => {
+    for (const r of recs) {
+      if (arrived.has(r.key)) continue;
+      arrived.set(r.key, at);
+      if (mode === 'poll' && r.full) ingestLatency.push(at - Date.parse(String(r.full.ingested_at)));
+    }
+  }, { full: mode === 'poll', everyMs: 5 });
+  const daemon = await startDaemon({ config: config(mode, sim, o.redis.url, `lat-${mode}-${rate}`, out), dir, name: `latency-${mode}`, runtime: o.runtime });
+  try {
+    if (mode === 'notification') {
+      await until(() => sim.deliveryLog.some((d) => d.kind === 'validation' && d.status === 200), 30_000);
+      await sleep(1000); // the subscription is stored once Graph answered the create
+    } else {
+      await sleep(1500); // the first poll has run
+    }
+    const meter = new CpuMeter({ self: undefined, daemon: daemon.pid, redis: o.redis.pid() });
+    const t0 = Date.now();
+    const end = t0 + o.seconds * 1000;
+    let owed = 0;
+    let last = t0;
+    // Create alerts at `rate` per second in 10 ms ticks (fractions carry over), on the wall clock.
+    while (Date.now() < end) {
+      const now = Date.now();
+      owed += ((now - last) * rate) / 1000;
+      last = now;
+      for (; owed >= 1; owed--) {
+        const obj = sim.create(TENANT.tenantId, resource, mode === 'notification' ? IPC : undefined);
+        const n = normalize(resource, obj, { source: 'graph', via: 'poll', tenantId: TENANT.tenantId });
+        if (n.ok) created.set(n.record.key, Date.now());
+      }
+      await sleep(10);
+    }
+    const createdSecs = (Date.now() - t0) / 1000;
+    await until(() => [...created.keys()].every((k) => arrived.has(k)), o.drainMs, 100);
+    tail.poll();
+    const cpu = meter.stop();
+    const lat = [...created].map(([k, t]) => (arrived.has(k) ? arrived.get(k)! - t : Number.POSITIVE_INFINITY));
+    const delivered = [...created.keys()].filter((k) => arrived.has(k));
+    const lastArrival = Math.max(...delivered.map((k) => arrived.get(k)!));
+    const rowOut: LatencyRow = {
+      mode, offered_per_s: rate, created_per_s: Math.round(created.size / createdSecs), created: created.size, delivered: delivered.length,
+      delivered_per_s: Math.round(delivered.length / Math.max(0.001, (lastArrival - t0) / 1000)),
+      p50_ms: percentile(lat, 50), p99_ms: percentile(lat, 99), max_ms: percentile(lat, 100),
+      delivered_p50_ms: percentile(lat.filter(Number.isFinite), 50), delivered_p99_ms: percentile(lat.filter(Number.isFinite), 99), cpu,
+      ...(mode === 'poll' ? { ingest_p50_ms: percentile(ingestLatency, 50), ingest_p99_ms: percentile(ingestLatency, 99) } : {}),
+      ...(delivered.length < created.size ? { note: `${created.size - delivered.length} not delivered ${o.drainMs / 1000} s after the load stopped` } : {}),
+    };
+    o.log(`  ${mode} @ ${rate}/s: created ${rowOut.created_per_s}/s, delivered ${rowOut.delivered}/${rowOut.created} at ${rowOut.delivered_per_s}/s; ` +
+      `creation→sink p50 ${rowOut.p50_ms} ms p99 ${rowOut.p99_ms} ms (of those delivered: ${rowOut.delivered_p50_ms} / ${rowOut.delivered_p99_ms} ms)` +
+      (mode === 'poll' ? `; ingest→sink p50 ${rowOut.ingest_p50_ms} ms p99 ${rowOut.ingest_p99_ms} ms` : '') + `; CPU % ${JSON.stringify(cpu)}`);
+    return rowOut;
+  } finally {
+    tail.close();
+    await daemon.stop();
+    await sim.close();
+    await o.redis.flush();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function latency(o: { redis: BenchRedis; rates: number[]; seconds: number; drainMs?: number; runtime: Runtime; log: (l: string) => void }): Promise<LatencyRow[]> {
+  const rows: LatencyRow[] = [];
+  for (const mode of ['notification', 'poll'] as const) {
+    for (const rate of o.rates) {
+      o.log(`latency: ${mode} at ${rate} alerts/s for ${o.seconds} s`);
+      try {
+        rows.push(await one(mode, rate, { ...o, drainMs: o.drainMs ?? 30_000 }));
+      } catch (err) {
+        o.log(`  FAILED: ${(err as Error).stack}`);
+      }
+    }
+  }
+  return rows;
+}
