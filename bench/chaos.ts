@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const loadSummary = load.stop();
   const duration = Math.round((Date.now() - started) / 1000);
   console.log(`\n## alertbridge chaos, ${new Date(started).toISOString()}\n`);
-  console.log(`${machine.nproc} cores, ${machine.memory_gib} GiB, node ${machine.node}, redis ${machine.redis}; ${loadText(loadSummary)}; ${duration} s\n`);
+  console.log(`${machine.nproc} cores, ${machine.memory_gib} GiB, node ${machine.node}, redis ${machine.redis}, commit ${machine.commit}; ${loadText(loadSummary)}; ${duration} s\n`);
   console.log(table(['scenario', 'sent', 'delivered', 'lost', 'duplicated', 'seconds', 'notes'], results.map((r) => [
     r.scenario, int(r.sent), int(r.delivered), r.lost, int(r.duplicated), r.seconds, [...r.problems.map((p) => `PROBLEM: ${p}`), ...r.notes].join('; '),
   ])));

@@ -158,7 +158,7 @@ function targets(r: Results): Results['targets'] {
 function report(r: Results): void {
   const pct = (cpu: Record<string, number>) => Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ');
   console.log(`\n## alertbridge bench, ${r.started_at}\n`);
-  console.log(`${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, node ${r.machine.node}, redis ${r.machine.redis}; ${loadText(r.load.whole_run!)}; ${r.duration_s} s\n`);
+  console.log(`${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, node ${r.machine.node}, redis ${r.machine.redis}, commit ${r.machine.commit}; ${loadText(r.load.whole_run!)}; ${r.duration_s} s\n`);
   if (r.throughput) {
     console.log(`### Throughput, emit → sink acknowledgement (${int(r.data.records)} records, ${int(r.data.avg_record_bytes)} B each; ${loadText(r.load.throughput!)})\n`);
     console.log(table(['sink', 'mode', 'records/s', 'MiB/s', 'pipeline/raw', 'CPU % (one core = 100)', 'note'], r.throughput.rows.map((x) => [

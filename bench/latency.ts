@@ -129,7 +129,7 @@ async function one(mode: LatencyMode, rate: number, o: { redis: BenchRedis; seco
     const createdSecs = (Date.now() - t0) / 1000;
     await until(() => [...created.keys()].every((k) => arrived.has(k)), o.drainMs, 100);
     tail.poll();
-    const cpu = meter.stop();
+    const cpu = meter.stop('simulator');
     const lat = [...created].map(([k, t]) => (arrived.has(k) ? arrived.get(k)! - t : Number.POSITIVE_INFINITY));
     const delivered = [...created.keys()].filter((k) => arrived.has(k));
     const lastArrival = Math.max(...delivered.map((k) => arrived.get(k)!));

@@ -26,7 +26,7 @@ export interface ReplicaRow {
   mib_per_s: number;
   /** Records/s acknowledged by the push routes (ingest alone). */
   ingest_per_s: number;
-  /** Percent of one core: each replica, redis-server, and the pushing bench process. */
+  /** Percent of one core: each replica, redis-server, and the pushing bench process (`bench`). */
   cpu: Record<string, number>;
   /**
    * Older revisions that reached one replica after a newer one of the same alert had reached another: dropped as
@@ -91,7 +91,7 @@ sinks:
           s = await sums();
         }
         const ms = performance.now() - t0;
-        const cpu = meter.stop();
+        const cpu = meter.stop('bench');
         const row: ReplicaRow = {
           replicas: k, records: n, seconds: Math.round(ms) / 1000, records_per_s: Math.round(n / (ms / 1000)),
           mib_per_s: Math.round((o.bytes / MiB / (ms / 1000)) * 10) / 10, ingest_per_s: Math.round(n / (ingestMs / 1000)), cpu, stale: s.dropped,

@@ -82,10 +82,10 @@ export async function sinksDown(o: ScenarioOptions & { sinks?: DownSink[]; outag
       outages.push(`${s} ${((Date.now() - t) / 1000).toFixed(0)} s`);
       const healed = Date.now();
       healedAt.set(s, healed);
-      // How long the backlog of the outage takes to drain once the sink is back (at most one batch left in flight).
+      // How long the backlog of the outage takes to drain once the sink is back (no more than two batches left, as while keeping up).
       void until(async () => {
         const body = (await daemon!.get('/metrics')).body;
-        return metricSum(body, 'alertbridge_queue_depth', { queue: `sink:${s}` }) <= 1;
+        return metricSum(body, 'alertbridge_queue_depth', { queue: `sink:${s}` }) <= 2;
       }, 300_000, 250).then((ok) => ok && drainedAt.set(s, Date.now() - healed));
       await sleep(gapMs);
     }

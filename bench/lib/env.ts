@@ -12,11 +12,15 @@ export interface MachineInfo {
   node: string;
   redis: string;
   kernel: string;
+  /** The commit measured, `+` when the working tree had changes (other engineers' work in progress). */
+  commit: string;
 }
 
 export function machineInfo(): MachineInfo {
   const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout?.match(/v=(\S+)/)?.[1] ?? 'not installed';
   const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'sinks'], { encoding: 'utf8' }).stdout?.trim();
   return {
     nproc: availableParallelism(),
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -24,6 +28,7 @@ export function machineInfo(): MachineInfo {
     node: process.version,
     redis,
     kernel,
+    commit: `${head}${dirty ? '+' : ''}`,
   };
 }
 

@@ -45,13 +45,13 @@ export class CpuMeter {
     for (const [name, pid] of Object.entries(pids)) this.start.set(name, name === 'self' ? ownCpuMs() : cpuMs(pid));
   }
 
-  /** Percent of one core used by each process since construction. */
-  stop(): Record<string, number> {
+  /** Percent of one core used by each process since construction; `self` is reported as `selfName`. */
+  stop(selfName = 'self'): Record<string, number> {
     const wall = performance.now() - this.t0;
     const out: Record<string, number> = {};
     for (const [name, pid] of Object.entries(this.pids)) {
       const used = (name === 'self' ? ownCpuMs() : cpuMs(pid)) - (this.start.get(name) ?? 0);
-      out[name] = Math.round((100 * used) / Math.max(1, wall));
+      out[name === 'self' ? selfName : name] = Math.round((100 * used) / Math.max(1, wall));
     }
     return out;
   }
