@@ -2,6 +2,7 @@
  * The HTTP server: health, readiness, metrics, and the routes sources register (partner push, later Graph
  * webhooks). Errors answer `{"error": "..."}` with no stack trace; bodies are JSON only and size-limited.
  */
+import type { IncomingMessage } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
@@ -13,6 +14,35 @@ export interface ServerOptions {
   logger: Logger;
   /** Readiness: every check must be true. */
   readiness: () => Promise<Record<string, boolean>>;
+}
+
+/**
+ * An oversized body is read to its end and discarded (up to this many bytes) before the 413 goes out — a lingering
+ * close, as nginx does. Answering while the client is still sending, then closing, resets the connection, and the
+ * client sees EPIPE or ECONNRESET instead of the reason. Beyond this, the 413 is sent at once with `Connection: close`.
+ */
+export const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Reads and discards the rest of a request body; false when it is longer than `maxBytes` or takes too long. */
+function drain(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<boolean> {
+  if (req.readableEnded || req.complete) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      resolve(ok);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > maxBytes) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFail = () => finish(false);
+    const timer = setTimeout(onFail, timeoutMs);
+    req.on('data', onData).once('end', onEnd).once('error', onFail).once('close', onFail);
+    req.resume();
+  });
 }
 
 export function buildServer(opts: ServerOptions): FastifyInstance {
@@ -30,13 +60,18 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  app.setErrorHandler(async (err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     let message = status >= 500 ? 'internal error' : err.message;
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') message = `request body is larger than ${opts.maxBodyBytes} bytes`;
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      message = `request body is larger than ${opts.maxBodyBytes} bytes`;
+      const declared = Number(req.headers['content-length']);
+      const drained = !(declared > DRAIN_MAX_BYTES) && (await drain(req.raw, DRAIN_MAX_BYTES, opts.requestTimeoutMs));
+      if (!drained) void reply.header('connection', 'close');
+    }
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json`;
     if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
-    void reply.code(status).type('application/json').send({ error: message });
+    return reply.code(status).type('application/json').send({ error: message });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
