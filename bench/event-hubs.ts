@@ -17,7 +17,7 @@ import type { Sink } from '../sinks/types.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { connect } from '../src/pipeline/redis.js';
-import { formatterFor } from '../src/record/format.js';
+import { sinkFormat } from '../src/record/format.js';
 import { normalize } from '../src/record/normalize.js';
 import type { AlertRecord } from '../src/record/types.js';
 import { startRedisServer } from '../src/util/redis-server.js';
@@ -76,8 +76,8 @@ async function main(): Promise<void> {
     `${SINK_N.toLocaleString('en-US')} per sink-alone run; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const redis = await startRedisServer();
   const peer = await forkEventHubsPeer({ hubs: { alerts: 8 } });
-  const format = formatterFor('envelope');
-  const sinkFor = (name: string) => createEventHubsSink({ config: { name, connection_string: peer.connectionString }, logger: logger.child({ sink: name }), format });
+  const format = sinkFormat('envelope');
+  const sinkFor = (name: string) => createEventHubsSink({ config: { name, connection_string: peer.connectionString }, logger: logger.child({ sink: name }), ...format });
   const run = Date.now().toString(36);
 
   try {

@@ -13,7 +13,7 @@ import { createSplunkHecSink } from '../sinks/splunk-hec.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { connect } from '../src/pipeline/redis.js';
-import { formatterFor } from '../src/record/format.js';
+import { sinkFormat } from '../src/record/format.js';
 import { startRedisServer } from '../src/util/redis-server.js';
 import { records } from '../test/helpers/records.js';
 import { startHecPeer } from '../test/peers/hec/server.js';
@@ -46,7 +46,7 @@ const sink = createSplunkHecSink({
     name: 'hec', url: peer.url, token: 'test-token', gzip: args.gzip,
     ack: { enabled: !args['no-ack'], poll_interval_ms: 20, timeout_ms: Number(args['ack-timeout-ms']) },
   },
-  logger, format: formatterFor('envelope'),
+  logger, ...sinkFormat('envelope'),
 });
 const [redis, queueRedis, dispatchRedis] = [connect(redisCfg), connect(redisCfg, { blocking: true }), connect(redisCfg, { blocking: true })];
 const prefix = `abbench:hec:${Date.now()}`;

@@ -12,7 +12,7 @@ import { createKafkaSink, type KafkaSinkOptions } from '../sinks/kafka.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { connect } from '../src/pipeline/redis.js';
-import { formatterFor } from '../src/record/format.js';
+import { sinkFormat } from '../src/record/format.js';
 import { normalize } from '../src/record/normalize.js';
 import type { AlertRecord } from '../src/record/types.js';
 import { startRedisServer } from '../src/util/redis-server.js';
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   console.log(`redis + Kafka ${secs(Date.now() - t)} to start`);
   const run = randomBytes(3).toString('hex');
   const sinkConfig = (name: string, topic: string): KafkaSinkOptions => ({ name, brokers: broker.brokers, topic, compression: COMPRESSION });
-  const format = formatterFor('envelope');
+  const format = sinkFormat('envelope');
 
   try {
     // 1. The sink alone.
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     await createTopics(broker.brokers, [rawTopic], 3);
     const raw = makeRecords(N, `raw-${run}`);
     const bytes = raw.reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r)), 0);
-    const sink = createKafkaSink({ config: sinkConfig('raw', rawTopic), logger, format });
+    const sink = createKafkaSink({ config: sinkConfig('raw', rawTopic), logger, ...format });
     await sink.start();
     t = Date.now();
     for (let i = 0; i < raw.length; i += BATCH) await sink.send(raw.slice(i, i + BATCH));
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const cfg = { url: redis.url };
     const conns = [connect(cfg), connect(cfg, { blocking: true }), connect(cfg, { blocking: true })] as const;
     const metrics = new Metrics({ defaultMetrics: false });
-    const pipeSink = createKafkaSink({ config: sinkConfig('kafka', pipeTopic), logger: logger.child({ sink: 'kafka' }), format });
+    const pipeSink = createKafkaSink({ config: sinkConfig('kafka', pipeTopic), logger: logger.child({ sink: 'kafka' }), ...format });
     const pipeline = new Pipeline({
       prefix: `bench:${run}`, dedupTtlMs: 3_600_000, dispatchBatchMax: 1000,
       redis: conns[0], queueRedis: conns[1], dispatchRedis: conns[2], metrics, logger,

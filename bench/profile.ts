@@ -81,34 +81,34 @@ async function profileRun(): Promise<string> {
   const { startBenchRedis } = await import('./lib/redis.js');
   const { benchRecords } = await import('./lib/records.js');
   const { benchLogger, runPipeline } = await import('./lib/pipeline.js');
-  const { formatterFor } = await import('../src/record/format.js');
+  const { sinkFormat } = await import('../src/record/format.js');
   const n = Number(args.records);
   const records = benchRecords(n);
   const redis = await startBenchRedis();
-  const format = formatterFor('envelope');
+  const format = sinkFormat('envelope');
   let stop = async () => {};
   let sink;
   if (args.sink === 'file') {
     const { createFileSink } = await import('../sinks/file.js');
-    sink = createFileSink({ config: { name: 'file', path: '/dev/null' }, logger: benchLogger, format });
+    sink = createFileSink({ config: { name: 'file', path: '/dev/null' }, logger: benchLogger, ...format });
   } else if (args.sink === 'kafka') {
     const { startKafkaBroker } = await import('../test/peers/kafka/broker.js');
     const { createKafkaSink } = await import('../sinks/kafka.js');
     const broker = await startKafkaBroker();
     stop = () => broker.stop();
-    sink = createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, topic: 'profile', compression: 'gzip' }, logger: benchLogger, format });
+    sink = createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, topic: 'profile', compression: 'gzip' }, logger: benchLogger, ...format });
   } else {
     const { forkPeer } = await import('./lib/peer-child.js');
     if (args.sink === 'hec') {
       const peer = await forkPeer('hec', { ack: false });
       stop = () => peer.close();
       const { createSplunkHecSink } = await import('../sinks/splunk-hec.js');
-      sink = createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, format });
+      sink = createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, ...format });
     } else {
       const peer = await forkPeer('eventhubs', { hubs: { alerts: 8 } });
       stop = () => peer.close();
       const { createEventHubsSink } = await import('../sinks/azure-event-hubs.js');
-      sink = createEventHubsSink({ config: { name: 'eventhubs', connection_string: peer.address }, logger: benchLogger, format });
+      sink = createEventHubsSink({ config: { name: 'eventhubs', connection_string: peer.address }, logger: benchLogger, ...format });
     }
   }
   await sink.start();

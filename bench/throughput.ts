@@ -26,7 +26,7 @@ import { createFileSink } from '../sinks/file.js';
 import { createKafkaSink } from '../sinks/kafka.js';
 import { createSplunkHecSink } from '../sinks/splunk-hec.js';
 import type { Sink } from '../sinks/types.js';
-import { formatterFor } from '../src/record/format.js';
+import { sinkFormat } from '../src/record/format.js';
 import type { AlertRecord } from '../src/record/types.js';
 import { startKafkaBroker } from '../test/peers/kafka/broker.js';
 import { createTopics, highWatermarks } from '../test/peers/kafka/reader.js';
@@ -37,7 +37,8 @@ import type { BenchRedis } from './lib/redis.js';
 import { MiB } from './lib/stats.js';
 
 const { CompressionTypes, Kafka, logLevel } = kafkajs;
-const format = formatterFor('envelope');
+const formats = sinkFormat('envelope');
+const { format } = formats;
 const BATCH = 500;
 
 export const THROUGHPUT_SINKS = ['file', 'kafka', 'hec', 'eventhubs'] as const;
@@ -120,7 +121,7 @@ async function fileBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows
     }, {});
     await handle.close();
     const rawRow = row(ctx, 'file', 'raw', raw.ms, raw.cpu);
-    const pipe = await pipelineRow(ctx, 'file', (label) => createFileSink({ config: { name: 'file', path: join(dir, `${label}.ndjson`) }, logger: benchLogger, format }), {}, warm);
+    const pipe = await pipelineRow(ctx, 'file', (label) => createFileSink({ config: { name: 'file', path: join(dir, `${label}.ndjson`) }, logger: benchLogger, ...formats }), {}, warm);
     return { rows: [rawRow, pipe.row], emitRate: pipe.emitRate };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -154,7 +155,7 @@ async function kafkaBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ row
     await producer.disconnect();
     const rawNoneRow = row(ctx, 'kafka', 'raw, no compression', rawNone.ms, rawNone.cpu, 'information only');
     const sinkFor = (topic: string, compression: 'gzip' | 'none') => (label: string) =>
-      createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, topic: label === 'warm' ? 'bench-warm' : topic, compression }, logger: benchLogger, format });
+      createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, topic: label === 'warm' ? 'bench-warm' : topic, compression }, logger: benchLogger, ...formats });
     const pipe = await pipelineRow(ctx, 'kafka', sinkFor('bench-pipe', 'gzip'), { kafka: jvm }, warm);
     const pipeNone = await pipelineRow(ctx, 'kafka', sinkFor('bench-pipe-none', 'none'), { kafka: jvm }, warm, 'pipeline, no compression', 'information only; ');
     // The broker holds what each side sent (high watermarks: no read-back needed).
@@ -208,7 +209,7 @@ async function hecBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows:
     agent.destroy();
     const rawStats = await peer.stats(true);
     const rawRow = row(ctx, 'hec', 'raw', raw.ms, raw.cpu, `${bodies.length} requests`);
-    const pipe = await pipelineRow(ctx, 'hec', () => createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, format }), { peer: peer.pid }, warm);
+    const pipe = await pipelineRow(ctx, 'hec', () => createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, ...formats }), { peer: peer.pid }, warm);
     const s = await peer.stats(true);
     if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length) throw new Error(`HEC peer indexed ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`);
     return { rows: [rawRow, pipe.row], emitRate: pipe.emitRate };
@@ -221,7 +222,7 @@ async function eventHubsBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{
   const peer = await forkPeer('eventhubs', { hubs: { alerts: 8 } });
   try {
     const client = new EventHubProducerClient(peer.address);
-    const events = (rs: readonly AlertRecord[]) => rs.map((r) => ({ key: r.key, event: toEvent(r, format(r)) }));
+    const events = (rs: readonly AlertRecord[]) => rs.map((r) => ({ key: r.key, event: toEvent(r, JSON.stringify(format(r))) }));
     // Raw, keyed: the contract the sink keeps (partition key = record key, so one batch per distinct key in a
     // delivery), every batch of a delivery in flight at once — what the sink does, minus the pipeline.
     const keyed = async (list: Array<{ key: string; event: EventData }>) => {
@@ -262,7 +263,7 @@ async function eventHubsBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{
     const looseRow = row(ctx, 'eventhubs', 'raw, no partition key', loose.ms, loose.cpu, 'information only: breaks the partition-key contract');
     await peer.stats(true);
     await client.close();
-    const pipe = await pipelineRow(ctx, 'eventhubs', (label) => createEventHubsSink({ config: { name: label === 'warm' ? 'eventhubs-warm' : 'eventhubs', connection_string: peer.address }, logger: benchLogger, format }), { peer: peer.pid }, warm);
+    const pipe = await pipelineRow(ctx, 'eventhubs', (label) => createEventHubsSink({ config: { name: label === 'warm' ? 'eventhubs-warm' : 'eventhubs', connection_string: peer.address }, logger: benchLogger, ...formats }), { peer: peer.pid }, warm);
     const s = await peer.stats(true);
     if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length) throw new Error(`Event Hubs peer holds ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`);
     return { rows: [rawRow, looseRow, pipe.row], emitRate: pipe.emitRate };

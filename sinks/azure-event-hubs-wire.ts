@@ -10,14 +10,14 @@ import { PermanentError, RetryableError, type AlertRecord } from './types.js';
 const MAX_MESSAGE_ID = 128;
 
 /**
- * Body = the formatted record as JSON; application properties = the five `alertbridge-*` headers; `messageId` =
+ * Body = the formatted record as JSON text (`encode`); application properties = the five `alertbridge-*` headers; `messageId` =
  * `key@revision`, or `sha256:<hex>` of it when longer than Event Hubs allows, so consumers can drop duplicates.
  * The partition key (= `key`) is the batch's.
  */
-export function toEvent(r: AlertRecord, formatted: unknown): EventData {
+export function toEvent(r: AlertRecord, text: string): EventData {
   const id = `${r.key}@${r.revision}`;
   return {
-    body: Buffer.from(JSON.stringify(formatted)),
+    body: Buffer.from(text),
     contentType: 'application/json',
     messageId: id.length <= MAX_MESSAGE_ID ? id : `sha256:${createHash('sha256').update(id).digest('hex')}`,
     properties: { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,

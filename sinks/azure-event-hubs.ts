@@ -42,7 +42,7 @@ const REFUSAL_MEMO_MS = 1000;
 
 type Group = { batch: EventDataBatch; members: number[] };
 
-export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config, logger, format }) => {
+export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config, logger, encode }) => {
   const configuredMax = config.max_batch_bytes ?? 1_048_576;
   const hub = config.event_hub_name || undefined;
   let producer: EventHubProducerClient | undefined;
@@ -100,7 +100,7 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
     for (const [partitionKey, indices] of byKey) {
       let group = await open(partitionKey);
       for (const i of indices) {
-        const event = toEvent(records[i]!, format(records[i]!));
+        const event = toEvent(records[i]!, encode(records[i]!));
         let added = group.batch.tryAdd(event);
         if (!added && group.batch.count > 0) {
           groups.push(group);

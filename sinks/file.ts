@@ -13,7 +13,7 @@ export interface FileSinkOptions {
 /** Errors that a person must fix (a path that is a folder, missing, or not writable): retrying will not help. */
 const PERMANENT_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG']);
 
-export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, format }) => {
+export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, encode }) => {
   let handle: FileHandle | undefined;
   let closed = false;
   const target = config.path === '-' ? 'stdout' : config.path;
@@ -33,7 +33,7 @@ export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, format })
     async start() {},
     async send(records) {
       if (closed) throw new RetryableError(`file sink '${config.name}' is closed`);
-      const lines = records.map((r) => JSON.stringify(format(r))).join('\n') + '\n';
+      const lines = records.map(encode).join('\n') + '\n';
       try {
         if (config.path === '-') return await writeStdout(lines);
         handle ??= await open(config.path, 'a');

@@ -66,7 +66,7 @@ function rootCause(err: unknown): KafkaError {
   return e;
 }
 
-export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger, format }) => {
+export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger, encode }) => {
   const topic = config.topic ?? 'security-alerts';
   const maxBytes = config.max_message_bytes ?? 1_000_000;
   const timeout = config.request_timeout_ms ?? 30_000;
@@ -160,7 +160,7 @@ export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger,
       records.forEach((r, index) => {
         let value: Buffer;
         try {
-          value = Buffer.from(JSON.stringify(format(r)));
+          value = Buffer.from(encode(r));
         } catch (err) {
           failed.push({ index, error: new PermanentError(`formatting record ${r.key} for kafka '${config.name}': ${(err as Error).message}`, { cause: err }) });
           return;

@@ -7,7 +7,7 @@ import { createFileSink } from './file.js';
 import { createKafkaSink } from './kafka.js';
 import { createSplunkHecSink } from './splunk-hec.js';
 import type { Sink, SinkFactory } from './types.js';
-import type { Formatter } from '../src/record/format.js';
+import type { Encoder, Formatter } from '../src/record/format.js';
 
 // Each factory takes its own config section; the registry is keyed by the config's `type`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -26,10 +26,10 @@ export function sinkTypes(): string[] {
   return Object.keys(FACTORIES);
 }
 
-export function createSink(config: { name: string; type: string }, logger: Logger, format: Formatter): Sink {
+export function createSink(config: { name: string; type: string }, logger: Logger, { format, encode }: { format: Formatter; encode: Encoder }): Sink {
   const factory = FACTORIES[config.type];
   if (!factory) {
     throw new UnknownSinkTypeError(`sink '${config.name}': type "${config.type}" is not available in this version (available: ${sinkTypes().join(', ')})`);
   }
-  return factory({ config, logger: logger.child({ component: 'sink', sink: config.name }), format });
+  return factory({ config, logger: logger.child({ component: 'sink', sink: config.name }), format, encode });
 }

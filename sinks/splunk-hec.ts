@@ -65,7 +65,7 @@ const epochSeconds = (iso: string | null): number | undefined => {
   return Number.isNaN(ms) ? undefined : ms / 1000;
 };
 
-export const createSplunkHecSink = ({ config, logger, format }: SinkContext<SplunkHecSinkOptions>): SplunkHecSink => {
+export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: SinkContext<SplunkHecSinkOptions>): SplunkHecSink => {
   const maxEvents = config.max_events ?? 500;
   const maxBytes = config.max_bytes ?? 1_000_000;
   const ack = { enabled: config.ack?.enabled ?? false, timeoutMs: config.ack?.timeout_ms ?? 300_000, pollMs: config.ack?.poll_interval_ms ?? 1000 };
@@ -96,11 +96,15 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
     return c;
   })());
 
-  const encode = (r: AlertRecord): string => JSON.stringify({
-    time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at), host, source: config.source ?? `alertbridge:${r.source}`,
-    sourcetype: config.sourcetype ?? 'alertbridge:record', ...(config.index ? { index: config.index } : {}),
-    event: format(r), fields: { tenant_id: r.tenant_id, provider: r.provider, resource: r.resource },
-  });
+  /** The HEC event: its metadata, then the formatted record's text spliced in as `event` (never re-serialized). */
+  const encode = (r: AlertRecord): string => {
+    const meta = JSON.stringify({
+      time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at), host, source: config.source ?? `alertbridge:${r.source}`,
+      sourcetype: config.sourcetype ?? 'alertbridge:record', ...(config.index ? { index: config.index } : {}),
+    });
+    const fields = JSON.stringify({ tenant_id: r.tenant_id, provider: r.provider, resource: r.resource });
+    return `${meta.slice(0, -1)},"event":${encodeRecord(r)},"fields":${fields}}`;
+  };
 
   /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
   const setPaused = (value: boolean, why = ''): void => {

@@ -56,12 +56,18 @@ export interface Sink {
   ready?(): boolean;
 }
 
-/** What a sink factory receives: its own validated config section, a logger, and the record formatter. */
+/** What a sink factory receives: its own validated config section, a logger, and the record's formats. */
 export interface SinkContext<C> {
   config: C;
   logger: Logger;
   /** Formats a record per the sink's `format` (envelope | graph | ocsf) into a JSON-serializable value. */
   format: (record: AlertRecord) => unknown;
+  /**
+   * The same as JSON text: `JSON.stringify(format(record))`, but reusing the text the record was stored as when
+   * the format allows (envelope, graph) — a record is then never parsed or serialized again on its way out. What a
+   * sink puts on the wire.
+   */
+  encode: (record: AlertRecord) => string;
 }
 
 export type SinkFactory<C> = (ctx: SinkContext<C>) => Sink;

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { createSink } from '../sinks/registry.js';
 import type { Sink } from '../sinks/types.js';
-import { formatterFor } from './record/format.js';
+import { sinkFormat } from './record/format.js';
 import { Metrics } from './observability/metrics.js';
 import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
 import { checkRedis, connect } from './pipeline/redis.js';
@@ -57,7 +57,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   }
 
   const sinks: PipelineSink[] = config.sinks.map((s) => ({
-    sink: opts.sinkOverrides?.[s.name] ?? createSink(s, log, formatterFor(s.format)),
+    sink: opts.sinkOverrides?.[s.name] ?? createSink(s, log, sinkFormat(s.format)),
     filter: s.filter,
     maxRecords: s.batch.max_records,
     runtime: {

@@ -2,31 +2,36 @@
  * Dedup and staging as one atomic step.
  *
  * One Lua script per batch compares each record's revision with the last accepted one, marks the accepted ones, and
- * appends them to the inbox stream — in the same script, so no crash can leave a record marked as seen but not
+ * stages them in the inbox (inbox.ts) — in the same script, so no crash can leave a record marked as seen but not
  * queued (the failure Redpanda Connect's dedupe processor warns about). When the script returns, the records are in
  * Redis: that is the moment a source may acknowledge its sender or advance its cursor.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { storeRecord } from '../record/stored.js';
 import { revisionOrder } from '../record/revision.js';
 import type { AlertRecord } from '../record/types.js';
+import { encodeRoute } from './inbox.js';
 import type { Keys } from './keys.js';
 
 /** accepted: new key or newer revision; duplicate: same revision; stale: an older revision arriving late. */
 export type Verdict = 'accepted' | 'duplicate' | 'stale';
 
-// KEYS[1] = inbox stream, KEYS[2..n+1] = dedup keys. ARGV[1] = ttl ms, ARGV[2..n+1] = revision orders,
-// ARGV[n+2..2n+1] = record JSON. Accepted records become one stream entry with one `r` field per record (cheaper for
-// Redis than one concatenated string: measured 9.6k → 13.7k records/s of 4.6 KB). Orders of timestamps start with a digit and compare lexicographically; hash
+// KEYS[1] = inbox stream, KEYS[2] = the batch list, KEYS[3..n+2] = dedup keys. ARGV[1] = ttl ms, ARGV[2] = batch id,
+// ARGV[3..n+2] = revision orders, then per record three texts: route, head, data (ARGV[n+3+3(i-1)] …).
+// Accepted records go to the batch list (head, data, head, data, …) and become one inbox entry that names the batch
+// and carries each record's route. Orders of timestamps start with a digit and compare lexicographically; hash
 // revisions (or a mix) are only compared for equality. A duplicate refreshes the TTL so that an alert re-read on
 // every poll never expires into a redelivery.
 const SCRIPT = `
-local n = #KEYS - 1
+local n = #KEYS - 2
 local ttl = tonumber(ARGV[1])
 local out = {}
-local accepted = {}
+local texts = {}
+local entry = {'b', ARGV[2]}
 for i = 1, n do
-  local dk = KEYS[i + 1]
-  local order = ARGV[i + 1]
+  local dk = KEYS[i + 2]
+  local order = ARGV[i + 2]
   local prev = redis.call('GET', dk)
   local verdict = 1
   if prev then
@@ -38,15 +43,19 @@ for i = 1, n do
   end
   if verdict == 1 then
     redis.call('SET', dk, order, 'PX', ttl)
-    accepted[#accepted + 1] = 'r'
-    accepted[#accepted + 1] = ARGV[n + 1 + i]
+    local at = n + 3 * i
+    entry[#entry + 1] = 'm'
+    entry[#entry + 1] = ARGV[at]
+    texts[#texts + 1] = ARGV[at + 1]
+    texts[#texts + 1] = ARGV[at + 2]
   else
     redis.call('PEXPIRE', dk, ttl)
   end
   out[i] = verdict
 end
-if #accepted > 0 then
-  redis.call('XADD', KEYS[1], '*', unpack(accepted))
+if #texts > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(texts))
+  redis.call('XADD', KEYS[1], '*', unpack(entry))
 end
 return out
 `;
@@ -72,8 +81,13 @@ export class Deduplicator {
     const verdicts: Verdict[] = [];
     for (let start = 0; start < records.length; start += DEDUP_CHUNK) {
       const chunk = records.slice(start, start + DEDUP_CHUNK);
-      const keys = [this.keys.inbox, ...chunk.map((r) => this.keys.dedup(r.key))];
-      const args = [String(this.ttlMs), ...chunk.map(dedupOrder), ...chunk.map((r) => JSON.stringify(r))];
+      const batch = randomBytes(9).toString('base64url');
+      const keys = [this.keys.inbox, this.keys.batch(batch), ...chunk.map((r) => this.keys.dedup(r.key))];
+      const args = [String(this.ttlMs), batch, ...chunk.map(dedupOrder)];
+      for (const r of chunk) {
+        const { head, data } = storeRecord(r);
+        args.push(encodeRoute(r), head, data);
+      }
       const codes = (await this.redis.eval(SCRIPT, keys.length, ...keys, ...args)) as number[];
       for (const code of codes) verdicts.push(VERDICTS[code] ?? 'accepted');
     }

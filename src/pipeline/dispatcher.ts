@@ -1,10 +1,10 @@
 /**
  * Fans accepted records out from the inbox stream to the sink queues.
  *
- * Every replica runs one dispatcher in the inbox's consumer group, so batches spread across replicas. An inbox
- * entry is acknowledged (and deleted) only after its jobs are in every sink queue; entries left pending by a dead
- * replica are claimed by the others after `claim_idle_ms`. A crash can therefore queue a batch twice (at least
- * once), never zero times.
+ * Every replica runs one dispatcher in the inbox's consumer group, so batches spread across replicas. The jobs refer
+ * to the staged records (inbox.ts) and carry no copy of them. An inbox entry is acknowledged only after its jobs are
+ * in every sink queue; entries left pending by a dead replica are claimed by the others after `claim_idle_ms`. A
+ * crash can therefore queue a batch twice (at least once), never zero times.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -12,8 +12,9 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../record/types.js';
-import type { Keys } from './keys.js';
 import type { RecordPredicate } from './filter.js';
+import { jobMember, parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
+import type { Keys } from './keys.js';
 import type { SinkJobData } from './sink-worker.js';
 
 export interface DispatchTarget {
@@ -94,38 +95,114 @@ export class Dispatcher {
     if (now - this.lastClaim < Math.min(this.opts.claimIdleMs, 5000)) return null;
     this.lastClaim = now;
     const res = (await this.redis.xautoclaim(this.keys.inbox, this.keys.inboxGroup, this.consumer,
-      this.opts.claimIdleMs, '0', 'COUNT', this.opts.readCount)) as [string, StreamEntries, string[]?];
-    const entries = res[1].filter((e) => Array.isArray(e?.[1]));
-    if (entries.length) this.log.warn({ entries: entries.length }, 'took over inbox batches left by a stopped replica');
-    return entries.length ? entries : null;
+      this.opts.claimIdleMs, '0', 'COUNT', this.opts.readCount)) as [string, Array<[string, string[]] | null>, string[]?];
+    // Entries deleted while pending (their jobs finished before a dispatcher could acknowledge them): Redis 7 drops
+    // them from the pending list itself and reports them apart; 6.2 returns them as nil and keeps them pending.
+    const deleted = res[1].filter((e) => !Array.isArray(e?.[1])).map((e) => e?.[0]).filter((id): id is string => !!id);
+    if (deleted.length) await this.redis.xack(this.keys.inbox, this.keys.inboxGroup, ...deleted);
+    const entries = res[1].filter((e): e is [string, string[]] => Array.isArray(e?.[1]));
+    if (!entries.length) return null;
+    this.log.warn({ entries: entries.length }, 'took over inbox batches left by a stopped replica');
+    await this.pruneOrphans(entries.map(([id]) => id));
+    return entries;
+  }
+
+  /**
+   * A dispatcher that died after adding its jobs' members to an entry's reference set, but before queueing all of
+   * those jobs, left members that no job will ever remove (this dispatch may cut the jobs differently). They are the
+   * members whose job does not exist; a job that exists will remove its own.
+   */
+  private async pruneOrphans(entryIds: readonly string[]): Promise<void> {
+    const queues = new Map(this.targets.map((t) => [t.name, t.queue]));
+    for (const id of entryIds) {
+      const refs = this.keys.batchRefs(id);
+      const members = await this.redis.smembers(refs);
+      if (!members.length) continue;
+      const exists = this.redis.pipeline();
+      for (const m of members) {
+        const [sink, jobId] = m.split('|', 2) as [string, string];
+        const queue = queues.get(sink);
+        // A member of a sink no longer configured: nobody will deliver there; drop it.
+        if (queue) exists.exists(queue.toKey(jobId));
+        else exists.echo('0');
+      }
+      const found = ((await exists.exec()) ?? []).map(([, v]) => Number(v) > 0);
+      const orphans = members.filter((_, i) => !found[i]);
+      if (orphans.length) await this.redis.srem(refs, ...orphans);
+    }
   }
 
   private async dispatch(entries: StreamEntries): Promise<void> {
-    const records: AlertRecord[] = [];
-    for (const [, fields] of entries) {
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        if (fields[i] !== 'r') continue;
-        const value = JSON.parse(fields[i + 1]!) as AlertRecord | AlertRecord[];
-        // (entries written before 0.1 held one JSON array)
-        if (Array.isArray(value)) records.push(...value);
-        else records.push(value);
-      }
-    }
     const batchId = `${entries[0]![0]}_${entries.length}`;
-    await Promise.all(this.targets.map((t) => {
-      const mine = records.filter(t.accepts);
-      const jobs = [];
-      for (let i = 0; i < mine.length; i += t.maxRecords) {
-        jobs.push({
-          name: 'deliver',
-          data: { records: mine.slice(i, i + t.maxRecords), attempt: 0 },
-          // Deterministic ids: a batch re-dispatched before its jobs ran is not queued twice.
-          opts: { jobId: `${batchId}_${i / t.maxRecords}` },
+    const staged: InboxEntry[] = [];
+    const inline: AlertRecord[] = [];
+    for (const [id, fields] of entries) {
+      const entry = parseEntry(id, fields);
+      if (entry) staged.push(entry);
+      else inline.push(...legacyRecords(fields));
+    }
+    const refs = new Map<string, Set<string>>();
+    const plans = this.targets.map((t) => {
+      const jobs: Array<{ name: string; data: SinkJobData; opts: { jobId: string } }> = [];
+      // Deterministic ids: a batch re-dispatched before its jobs ran is not queued twice.
+      const add = (data: SinkJobData) => jobs.push({ name: 'deliver', data, opts: { jobId: `${batchId}_${jobs.length}` } });
+      for (let i = 0, mine = inline.filter(t.accepts); i < mine.length; i += t.maxRecords) add({ records: mine.slice(i, i + t.maxRecords), attempt: 0 });
+      let job: BatchRef[] = [];
+      let size = 0;
+      const flush = () => {
+        if (!size) return;
+        add({ refs: job, attempt: 0 });
+        const member = jobMember(t.name, jobs[jobs.length - 1]!.opts.jobId);
+        for (const [entry] of job) (refs.get(entry) ?? refs.set(entry, new Set()).get(entry)!).add(member);
+        job = [];
+        size = 0;
+      };
+      for (const e of staged) {
+        let indices: number[] = [];
+        const cut = () => {
+          if (indices.length) job.push([e.id, e.batch, indices]);
+          indices = [];
+        };
+        e.routes.forEach((route, index) => {
+          if (!t.accepts(route)) return;
+          indices.push(index);
+          if (++size === t.maxRecords) {
+            cut();
+            flush();
+          }
         });
+        cut();
       }
-      return jobs.length ? t.queue.addBulk(jobs) : undefined;
-    }));
+      flush();
+      return { t, jobs };
+    });
+    // Members first, then the jobs: a job may finish (and release) the moment it is queued.
+    if (refs.size) {
+      const multi = this.redis.multi();
+      for (const [entry, members] of refs) multi.sadd(this.keys.batchRefs(entry), ...members);
+      await multi.exec();
+    }
+    await Promise.all(plans.map(({ t, jobs }) => (jobs.length ? t.queue.addBulk(jobs) : undefined)));
     const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(this.keys.inbox, this.keys.inboxGroup, ...ids).xdel(this.keys.inbox, ...ids).exec();
+    const multi = this.redis.multi().xack(this.keys.inbox, this.keys.inboxGroup, ...ids);
+    // Entries no sink wants (filtered out everywhere), and entries of the old layout (their records travel in the
+    // jobs), are done with once acknowledged.
+    const unwanted = staged.filter((e) => !refs.has(e.id));
+    for (const e of unwanted) multi.del(this.keys.batch(e.batch));
+    const done = [...unwanted.map((e) => e.id), ...entries.filter(([id, fields]) => !parseEntry(id, fields)).map(([id]) => id)];
+    if (done.length) multi.xdel(this.keys.inbox, ...done);
+    await multi.exec();
   }
+}
+
+/** Records of an inbox entry written before 0.2 (the records themselves, as JSON, in `r` fields). */
+function legacyRecords(fields: readonly string[]): AlertRecord[] {
+  const records: AlertRecord[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] !== 'r') continue;
+    const value = JSON.parse(fields[i + 1]!) as AlertRecord | AlertRecord[];
+    if (Array.isArray(value)) records.push(...value);
+    else records.push(value);
+  }
+  return records;
 }

@@ -10,7 +10,10 @@ export interface RecordFilter {
   sources?: readonly string[];
 }
 
-export type RecordPredicate = (record: AlertRecord) => boolean;
+/** The fields a filter compares: all a dispatcher reads of a record to route it. */
+export type Route = Pick<AlertRecord, 'severity' | 'resource' | 'provider' | 'source'>;
+
+export type RecordPredicate = (record: Route) => boolean;
 
 export function compileFilter(filter: RecordFilter | undefined): RecordPredicate {
   if (!filter) return () => true;

@@ -4,8 +4,15 @@
  */
 export interface Keys {
   prefix: string;
-  /** Stream of accepted batches waiting to be fanned out to the sink queues. */
+  /**
+   * Stream of accepted batches: one small entry per batch (per-record routing fields and where the records are),
+   * read by the dispatchers to fan it out; deleted once every sink job that refers to it has finished.
+   */
   inbox: string;
+  /** The records of one inbox batch: a list of stored texts, head and data of each record in turn. */
+  batch(id: string): string;
+  /** The sink jobs that still need an inbox batch (a set of `{sink}|{jobId}`), keyed by its inbox entry id. */
+  batchRefs(entryId: string): string;
   /** Consumer group of the inbox stream. */
   inboxGroup: string;
   /** Dedup state of one record key: the sortable form of the last accepted revision. */
@@ -21,6 +28,8 @@ export function keysFor(prefix: string): Keys {
     prefix,
     inbox: `${prefix}:inbox`,
     inboxGroup: 'dispatch',
+    batch: (id) => `${prefix}:batch:${id}`,
+    batchRefs: (entryId) => `${prefix}:refs:${entryId}`,
     dedup: (recordKey) => `${prefix}:dd:${recordKey}`,
     deadLetters: (sink) => `${prefix}:dlq:${sink}`,
     sinkQueue: (sink) => `sink-${sink}`,

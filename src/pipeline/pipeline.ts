@@ -15,6 +15,11 @@ import { compileFilter, type RecordFilter } from './filter.js';
 import { keysFor, type Keys } from './keys.js';
 import { SinkWorker, type SinkJobData, type SinkRuntimeOptions } from './sink-worker.js';
 
+/** Entries of the inbox after an id (exclusive), counted in Redis; at most ARGV[2]. */
+const COUNT_AFTER = `return #redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))`;
+/** Beyond this many undispatched inbox entries the figure saturates (a metric, not a census). */
+const INBOX_COUNT_MAX = 100_000;
+
 export interface PipelineSink {
   sink: Sink;
   filter?: RecordFilter;
@@ -76,7 +81,7 @@ export class Pipeline {
         },
       });
       this.queues.set(s.sink.name, queue);
-      this.workers.push(new SinkWorker(s.sink, this.keys.sinkQueue(s.sink.name), opts.queueRedis, opts.prefix,
+      this.workers.push(new SinkWorker(s.sink, this.keys.sinkQueue(s.sink.name), opts.queueRedis, this.keys,
         s.runtime, this.deadLetters, opts.metrics, opts.logger.child({ component: 'sink', sink: s.sink.name })));
     }
     this.dispatcher = new Dispatcher(opts.dispatchRedis, this.keys,
@@ -133,12 +138,29 @@ export class Pipeline {
   }
 
   async queueDepth(): Promise<Record<string, number>> {
-    const out: Record<string, number> = { inbox: await this.opts.redis.xlen(this.keys.inbox) };
+    const out: Record<string, number> = { inbox: await this.inboxWaiting() };
     for (const [name, q] of this.queues) {
       const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
       out[`sink:${name}`] = Object.values(c).reduce((a, b) => a + b, 0);
     }
     return out;
+  }
+
+  /**
+   * Inbox entries not yet fanned out: those after the group's last delivered id, plus its pending ones. Entries
+   * already fanned out stay in the stream until their jobs finish, and count in the sink queues instead. (The
+   * group's `lag` would say the same, but Redis cannot tell it once entries were deleted, which they always are.)
+   */
+  private async inboxWaiting(): Promise<number> {
+    const groups = (await this.opts.redis.xinfo('GROUPS', this.keys.inbox).catch(() => [])) as unknown[][];
+    for (const g of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+      if (info.get('name') !== this.keys.inboxGroup) continue;
+      const after = (await this.opts.redis.eval(COUNT_AFTER, 1, this.keys.inbox, String(info.get('last-delivered-id')), String(INBOX_COUNT_MAX))) as number;
+      return after + Number(info.get('pending') ?? 0);
+    }
+    return this.opts.redis.xlen(this.keys.inbox);
   }
 
   async deadLetterCounts(): Promise<Record<string, number>> {

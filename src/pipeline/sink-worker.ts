@@ -11,10 +11,17 @@ import type { AlertRecord } from '../record/types.js';
 import type { Sink } from '../../sinks/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { DeadLetterFullError, type DeadLetter, type DeadLetterStore } from './dead-letter.js';
+import { jobMember, loadBatches, narrowRefs, releaseBatches, type BatchRef, type LoadedRecords } from './inbox.js';
+import type { Keys } from './keys.js';
 import { backoffMs, classify, errorMessage, type RetryPolicy } from './retry.js';
 
+/**
+ * A job refers to staged records (`refs`, see inbox.ts), or carries them (`records`: replays of dead letters, and
+ * jobs queued before 0.2).
+ */
 export interface SinkJobData {
-  records: AlertRecord[];
+  refs?: BatchRef[];
+  records?: AlertRecord[];
   /** Failed delivery attempts so far. */
   attempt: number;
 }
@@ -44,7 +51,7 @@ export class SinkWorker {
     readonly sink: Sink,
     private readonly queueName: string,
     private readonly connection: Redis,
-    private readonly prefix: string,
+    private readonly keys: Keys,
     private readonly opts: SinkRuntimeOptions,
     private readonly deadLetters: DeadLetterStore,
     private readonly metrics: Metrics,
@@ -54,7 +61,7 @@ export class SinkWorker {
   start(): void {
     this.worker = new Worker<SinkJobData>(this.queueName, (job, token) => this.process(job, token), {
       connection: this.connection,
-      prefix: this.prefix,
+      prefix: this.keys.prefix,
       concurrency: this.opts.concurrency,
       lockDuration: this.opts.lockMs,
       stalledInterval: Math.max(1000, Math.floor(this.opts.lockMs / 2)),
@@ -75,8 +82,12 @@ export class SinkWorker {
   }
 
   private async process(job: Job<SinkJobData>, token?: string): Promise<void> {
-    const { records, attempt } = job.data;
-    const outcome = await this.attempt(records);
+    const { refs, attempt } = job.data;
+    let loaded: LoadedRecords | undefined;
+    if (refs) loaded = await loadBatches(this.connection, this.keys, refs);
+    const records = loaded?.records ?? job.data.records ?? [];
+    // (an empty load: the job finished before, and was taken over before BullMQ marked it complete)
+    const outcome = records.length ? await this.attempt(records) : { delivered: [], dead: [], retry: [] };
     const name = this.sink.name;
     const now = Date.now();
     if (outcome.delivered.length) {
@@ -118,9 +129,21 @@ export class SinkWorker {
         delay = Math.max(delay, DLQ_FULL_DELAY_MS);
       }
     }
-    if (!retry.length) return;
+    const member = jobMember(name, job.id!);
+    if (!retry.length) {
+      // Done with every record: the staged batches may go (inbox.ts, lifetime). Never before this point.
+      if (refs) await releaseBatches(this.connection, this.keys, member, refs);
+      return;
+    }
     this.log.info({ records: retry.length, attempt: nextAttempt, delay_ms: delay, err: outcome.retryError }, 'delivery failed, will retry');
-    await job.updateData({ records: retry, attempt: nextAttempt });
+    if (refs && loaded) {
+      const left = narrowRefs(refs, loaded, retry);
+      await job.updateData({ refs: left, attempt: nextAttempt });
+      const kept = new Set(left.map(([entry]) => entry));
+      await releaseBatches(this.connection, this.keys, member, refs.filter(([entry]) => !kept.has(entry)));
+    } else {
+      await job.updateData({ records: retry, attempt: nextAttempt });
+    }
     await job.moveToDelayed(Date.now() + delay, token);
     throw new DelayedError();
   }

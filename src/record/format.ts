@@ -3,23 +3,46 @@
  * object verbatim; `ocsf` is an OCSF Detection Finding (see `ocsf.ts`).
  */
 import { toOcsf } from './ocsf.js';
+import { dataJson, recordJson } from './stored.js';
 import type { AlertRecord } from './types.js';
 
 export type FormatName = 'envelope' | 'graph' | 'ocsf';
+/** A record as a JSON-serializable value in the sink's format. */
 export type Formatter = (record: AlertRecord) => unknown;
+/** A record as JSON text in the sink's format: what a sink puts on the wire. */
+export type Encoder = (record: AlertRecord) => string;
 
 export class UnsupportedFormatError extends Error {
   override name = 'UnsupportedFormatError';
 }
 
-const FORMATS: Partial<Record<FormatName, Formatter>> = {
-  envelope: (record) => record,
-  graph: (record) => record.data,
-  ocsf: (record) => toOcsf(record),
+interface Format {
+  format: Formatter;
+  /** Reuses the text the record was stored as (src/record/stored.ts) where the format is that text. */
+  encode: Encoder;
+}
+
+const FORMATS: Record<FormatName, Format> = {
+  envelope: { format: (record) => record, encode: recordJson },
+  graph: { format: (record) => record.data, encode: dataJson },
+  ocsf: { format: (record) => toOcsf(record), encode: (record) => JSON.stringify(toOcsf(record)) },
 };
 
-export function formatterFor(name: FormatName): Formatter {
-  const f = FORMATS[name];
-  if (!f) throw new UnsupportedFormatError(`format "${name}" is not available in this version (use envelope or graph)`);
+function lookup(name: FormatName): Format {
+  const f = FORMATS[name] as Format | undefined;
+  if (!f) throw new UnsupportedFormatError(`unknown format "${String(name)}" (use envelope, graph or ocsf)`);
   return f;
+}
+
+export function formatterFor(name: FormatName): Formatter {
+  return lookup(name).format;
+}
+
+export function encoderFor(name: FormatName): Encoder {
+  return lookup(name).encode;
+}
+
+/** What a sink is handed for its `format`: the value form and the text form. */
+export function sinkFormat(name: FormatName): { format: Formatter; encode: Encoder } {
+  return { ...lookup(name) };
 }

@@ -1,5 +1,6 @@
 /** Builds a real Pipeline on the test Redis with fast retry settings. */
 import pino from 'pino';
+import { afterEach } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Pipeline, type PipelineSink } from '../../src/pipeline/pipeline.js';
 import { connect } from '../../src/pipeline/redis.js';
@@ -27,7 +28,7 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number } = {}): Promise<TestPipeline> {
+export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number; takeoverMs?: number } = {}): Promise<TestPipeline> {
   const prefix = opts.prefix ?? uniquePrefix('pipe');
   const cfg = { url: redisUrl() };
   const redis = connect(cfg);
@@ -47,7 +48,7 @@ export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: 
   }));
   const pipeline = new Pipeline({
     prefix, dedupTtlMs: opts.dedupTtlMs ?? 60_000, dispatchBatchMax: 1000,
-    redis, queueRedis, dispatchRedis, sinks, metrics, logger: silentLogger, consume: opts.consume,
+    redis, queueRedis, dispatchRedis, sinks, metrics, logger: silentLogger, consume: opts.consume, takeoverMs: opts.takeoverMs,
   });
   if (opts.consume !== false) await Promise.all(specs.map((s) => s.sink.start()));
   await pipeline.start();
@@ -58,6 +59,20 @@ export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: 
       await Promise.all(specs.map((s) => s.sink.close()));
       for (const c of [redis, queueRedis, dispatchRedis]) await c.quit().catch(() => c.disconnect());
     },
+  };
+}
+
+/** `startTestPipeline` for a test file: every pipeline it starts is closed and its keys deleted after each test. */
+export function pipelinesPerTest(): typeof startTestPipeline {
+  let started: TestPipeline[] = [];
+  afterEach(async () => {
+    for (const tp of started) await cleanup(tp);
+    started = [];
+  });
+  return async (...args) => {
+    const tp = await startTestPipeline(...args);
+    started.push(tp);
+    return tp;
   };
 }
 

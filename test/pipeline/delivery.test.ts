@@ -1,20 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RecordingSink } from '../peers/recording-sink.js';
-import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { metricValue, pipelinesPerTest } from '../helpers/pipeline.js';
 import { record, records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 
-let tps: TestPipeline[] = [];
-afterEach(async () => {
-  for (const tp of tps) await cleanup(tp);
-  tps = [];
-});
-
-async function start(...args: Parameters<typeof startTestPipeline>): Promise<TestPipeline> {
-  const tp = await startTestPipeline(...args);
-  tps.push(tp);
-  return tp;
-}
+const start = pipelinesPerTest();
 
 describe('fan-out and dead letters', () => {
   it('keeps feeding a healthy sink while another fails permanently; replay delivers the dead letters', async () => {

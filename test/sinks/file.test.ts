@@ -3,14 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createFileSink } from '../../sinks/file.js';
-import { formatterFor } from '../../src/record/format.js';
+import { sinkFormat } from '../../src/record/format.js';
 import type { AlertRecord } from '../../sinks/types.js';
 import { silentLogger } from '../helpers/pipeline.js';
 import { record } from '../helpers/records.js';
 import { sinkConformance } from './conformance.js';
 
 function fileSink(name: string, path: string, format: 'envelope' | 'graph' = 'envelope') {
-  return createFileSink({ config: { name, path }, logger: silentLogger, format: formatterFor(format) });
+  return createFileSink({ config: { name, path }, logger: silentLogger, ...sinkFormat(format) });
 }
 
 function readLines(path: string): AlertRecord[] {

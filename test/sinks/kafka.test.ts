@@ -15,7 +15,7 @@ import { createSink } from '../../sinks/registry.js';
 import { KafkaSinkSchema } from '../../src/config/sinks.js';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
 import { classify } from '../../src/pipeline/retry.js';
-import { formatterFor } from '../../src/record/format.js';
+import { sinkFormat } from '../../src/record/format.js';
 import { normalize } from '../../src/record/normalize.js';
 import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { record, records } from '../helpers/records.js';
@@ -54,7 +54,7 @@ function kafkaSink(config: Partial<KafkaSinkOptions> & { name?: string } = {}): 
   return createKafkaSink({
     config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
     logger: silentLogger,
-    format: formatterFor('envelope'),
+    ...sinkFormat('envelope'),
   });
 }
 
@@ -120,7 +120,7 @@ describe('kafka sink', () => {
     const topic = uniqueTopic('registry');
     await createTopics(broker.brokers, [topic], 1);
     const config = KafkaSinkSchema.parse({ type: 'kafka', name: 'from-config', brokers: broker.brokers, topic, compression: 'gzip' });
-    const sink = createSink(config, silentLogger, formatterFor(config.format));
+    const sink = createSink(config, silentLogger, sinkFormat(config.format));
     sinks.push(sink);
     expect(sink.type).toBe('kafka');
     await sink.start();

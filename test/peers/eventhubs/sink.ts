@@ -1,7 +1,7 @@
 /** Test helpers around the Event Hubs peer: a sink pointed at it, and identities of what it holds. */
 import { createEventHubsSink, type EventHubsSinkOptions } from '../../../sinks/azure-event-hubs.js';
 import type { Sink } from '../../../sinks/types.js';
-import { formatterFor } from '../../../src/record/format.js';
+import { sinkFormat } from '../../../src/record/format.js';
 import { silentLogger } from '../../helpers/pipeline.js';
 import type { EventHubsPeer, ReceivedEvent } from './server.js';
 
@@ -10,7 +10,7 @@ export function eventHubsSink(peer: EventHubsPeer | undefined, config: Partial<E
   return createEventHubsSink({
     config: { name: 'eventhubs', connection_string: peer?.connectionString(), request_timeout_ms: 5000, retry_delay_ms: 50, ...config },
     logger: silentLogger,
-    format: formatterFor('envelope'),
+    ...sinkFormat('envelope'),
   });
 }
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { createSplunkHecSink, type SplunkHecSink, type SplunkHecSinkOptions } from '../../../sinks/splunk-hec.js';
 import type { AlertRecord } from '../../../sinks/types.js';
-import { formatterFor } from '../../../src/record/format.js';
+import { sinkFormat } from '../../../src/record/format.js';
 import { silentLogger } from '../../helpers/pipeline.js';
 import type { HecPeer, IndexedEvent } from './server.js';
 
@@ -14,7 +14,7 @@ export function hecSink(peer: HecPeer, opts: Partial<SplunkHecSinkOptions> & { l
   return createSplunkHecSink({
     config: { name: 'hec', url: peer.url, token: TOKEN, ...config },
     logger: logger ?? silentLogger,
-    format: formatterFor('envelope'),
+    ...sinkFormat('envelope'),
   });
 }
 

@@ -1,0 +1,124 @@
+/**
+ * The inbox: where accepted records wait, once, for every sink.
+ *
+ * Staging a batch (dedup.ts, one Lua script) writes its records' stored texts to one list (`batch:{id}`) and
+ * appends one small entry to the inbox stream: the batch id, and per record the four fields sink filters look at.
+ * Dispatchers read those entries and queue sink jobs that *refer* to the records (entry, batch, indices) instead of
+ * copying them; a sink worker loads its records from the list when it runs the job. Each record is thus written to
+ * Redis once and read once per sink, and serialized once — the old layout copied every record into each sink's
+ * BullMQ job data (JSON.stringify, Redis, JSON.parse, twice over), which was most of the pipeline's CPU.
+ *
+ * Lifetime: before queueing its jobs, a dispatcher adds one member per job (`{sink}|{jobId}`) to the entry's
+ * reference set; a job removes its member when it has finished with every record it refers to (delivered or
+ * dead-lettered), never before; the last member out deletes the entry, its set and the batch, in the same script.
+ * Hence a job whose batch is gone has already finished (it was taken over after a crash between the release and
+ * BullMQ marking it complete) and has nothing left to do. Members of a dispatcher that died between adding them
+ * and queueing its jobs are removed by the dispatcher that takes its entries over (`pruneOrphans`).
+ */
+import type { Redis } from 'ioredis';
+import { loadRecord } from '../record/stored.js';
+import type { AlertRecord } from '../record/types.js';
+import type { Route } from './filter.js';
+import type { Keys } from './keys.js';
+
+/** Records of one inbox batch that a job refers to: `[entry id, batch id, record indices (ascending)]`. */
+export type BatchRef = [entryId: string, batchId: string, indices: number[]];
+
+const SEP = '\x1f';
+
+export function encodeRoute(r: Route): string {
+  return `${r.severity}${SEP}${r.resource}${SEP}${r.provider}${SEP}${r.source}`;
+}
+
+export function decodeRoute(text: string): Route {
+  const [severity, resource, provider, source] = text.split(SEP);
+  return { severity, resource, provider, source } as Route;
+}
+
+/** A stream entry of the current layout: its batch id and one route per record. */
+export interface InboxEntry {
+  id: string;
+  batch: string;
+  routes: Route[];
+}
+
+/** Reads an inbox entry's fields (`b` batch id, then one `m` route per record); undefined for another layout. */
+export function parseEntry(id: string, fields: readonly string[]): InboxEntry | undefined {
+  if (fields[0] !== 'b' || fields[1] === undefined) return undefined;
+  const routes: Route[] = [];
+  for (let i = 2; i + 1 < fields.length; i += 2) if (fields[i] === 'm') routes.push(decodeRoute(fields[i + 1]!));
+  return { id, batch: fields[1], routes };
+}
+
+/** A job's records, loaded, with where each came from (so a retry can narrow the job to what is left). */
+export interface LoadedRecords {
+  records: AlertRecord[];
+  /** Per record: its ref's position in the job's refs, and its index in that batch. */
+  origin: Map<AlertRecord, [ref: number, index: number]>;
+}
+
+/** Loads the records a job refers to. Batches that no longer exist are skipped: see the lifetime above. */
+export async function loadBatches(redis: Redis, keys: Keys, refs: readonly BatchRef[]): Promise<LoadedRecords> {
+  const pipe = redis.pipeline();
+  for (const [, batch, indices] of refs) {
+    // The list holds head and data of each record in turn; fetch only the span the job needs.
+    pipe.lrange(keys.batch(batch), 2 * indices[0]!, 2 * indices[indices.length - 1]! + 1);
+  }
+  const replies = (await pipe.exec()) ?? [];
+  const out: LoadedRecords = { records: [], origin: new Map() };
+  refs.forEach(([, , indices], r) => {
+    const [err, texts] = replies[r] as [Error | null, string[]];
+    if (err) throw err;
+    if (!texts.length) return;
+    const first = indices[0]!;
+    for (const index of indices) {
+      const at = 2 * (index - first);
+      const head = texts[at];
+      const data = texts[at + 1];
+      if (head === undefined || data === undefined) throw new Error(`inbox batch ${refs[r]![1]} has no record ${index}`);
+      const record = loadRecord(head, data);
+      out.records.push(record);
+      out.origin.set(record, [r, index]);
+    }
+  });
+  return out;
+}
+
+/** Narrows refs to the given records (a retry of what is left of a job). */
+export function narrowRefs(refs: readonly BatchRef[], loaded: LoadedRecords, keep: readonly AlertRecord[]): BatchRef[] {
+  const byRef = new Map<number, number[]>();
+  for (const record of keep) {
+    const [r, index] = loaded.origin.get(record)!;
+    (byRef.get(r) ?? byRef.set(r, []).get(r)!).push(index);
+  }
+  return [...byRef].sort(([a], [b]) => a - b).map(([r, indices]) => [refs[r]![0], refs[r]![1], indices.sort((a, b) => a - b)]);
+}
+
+// KEYS[1] = inbox; then per ref: its reference set, its batch list. ARGV[1] = member, ARGV[2..] = entry ids.
+const RELEASE = `
+local gone = 0
+for i = 2, #ARGV do
+  local refs = KEYS[2 * i - 2]
+  redis.call('SREM', refs, ARGV[1])
+  if redis.call('SCARD', refs) == 0 then
+    redis.call('DEL', refs, KEYS[2 * i - 1])
+    redis.call('XDEL', KEYS[1], ARGV[i])
+    gone = gone + 1
+  end
+end
+return gone
+`;
+
+/** A job is done with its batches: removes its member, and deletes the batches no other job needs. */
+export async function releaseBatches(redis: Redis, keys: Keys, member: string, refs: readonly BatchRef[]): Promise<void> {
+  const seen = new Set<string>();
+  const unique = refs.filter(([entry]) => !seen.has(entry) && seen.add(entry));
+  if (!unique.length) return;
+  const k = [keys.inbox, ...unique.flatMap(([entry, batch]) => [keys.batchRefs(entry), keys.batch(batch)])];
+  await redis.eval(RELEASE, k.length, ...k, member, ...unique.map(([entry]) => entry));
+}
+
+/** `{sink}|{jobId}`: a job's member in the reference sets of the batches it refers to. */
+export function jobMember(sink: string, jobId: string): string {
+  return `${sink}|${jobId}`;
+}

@@ -1,0 +1,125 @@
+import { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
+import { keysFor } from '../../src/pipeline/keys.js';
+import { connect } from '../../src/pipeline/redis.js';
+import { RecordingSink } from '../peers/recording-sink.js';
+import { pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
+import { record, records } from '../helpers/records.js';
+import { redisUrl } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The inbox keeps each accepted record once (a batch list) and the sink jobs refer to it (src/pipeline/inbox.ts).
+// What must hold: every record reaches every sink that wants it, and once every job is done nothing is left behind.
+
+const start = pipelinesPerTest();
+
+/** Staging state left under a prefix: batch lists, reference sets, inbox entries. */
+async function leftovers(tp: TestPipeline): Promise<{ batches: number; refs: number; inbox: number }> {
+  const count = async (pattern: string) => {
+    let cursor = '0';
+    let n = 0;
+    do {
+      const [next, keys] = await tp.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      n += keys.length;
+    } while (cursor !== '0');
+    return n;
+  };
+  return { batches: await count(`${tp.prefix}:batch:*`), refs: await count(`${tp.prefix}:refs:*`), inbox: await tp.redis.xlen(keysFor(tp.prefix).inbox) };
+}
+
+describe('inbox', () => {
+  it('leaves nothing behind once every sink is done: a filter, split jobs, retries, dead letters', async () => {
+    const all = new RecordingSink('all');
+    const high = new RecordingSink('high');
+    const flaky = new RecordingSink('flaky');
+    flaky.failNext = 3;
+    const isRejected = (id: string) => /7_test$/.test(id);
+    flaky.rejects = (r) => isRejected(r.id);
+    const tp = await start([
+      { sink: all, maxRecords: 500 },
+      { sink: high, maxRecords: 30, filter: { min_severity: 'high' } },
+      { sink: flaky, maxRecords: 64 },
+    ]);
+    const batch = Array.from({ length: 1200 }, (_, i) => record(i, { severity: i % 3 === 0 ? 'high' : 'medium' }));
+    await tp.pipeline.emit(batch.slice(0, 700));
+    await tp.pipeline.emit(batch.slice(700));
+    const wantHigh = batch.filter((r) => r.severity === 'high');
+    const rejected = batch.filter((r) => isRejected(r.id));
+    expect(wantHigh.length).toBeGreaterThan(0);
+    expect(rejected.length).toBeGreaterThan(0);
+    await waitFor(async () => all.received.length >= 1200 && high.received.length >= wantHigh.length
+      && flaky.received.length >= 1200 - rejected.length && (await tp.pipeline.deadLetters.count('flaky')) >= rejected.length, { what: 'all sinks', timeoutMs: 30_000 });
+    await waitFor(() => tp.pipeline.idle(), { what: 'pipeline idle' });
+    expect(new Set(all.keys())).toEqual(new Set(batch.map((r) => `${r.key}@${r.revision}`)));
+    expect(all.received).toHaveLength(1200);
+    expect(new Set(high.keys())).toEqual(new Set(wantHigh.map((r) => `${r.key}@${r.revision}`)));
+    expect(high.received).toHaveLength(wantHigh.length);
+    expect(flaky.received).toHaveLength(1200 - rejected.length);
+    expect((await tp.pipeline.deadLetters.list('flaky', 0, 2000)).map((d) => d.record.id).sort()).toEqual(rejected.map((r) => r.id).sort());
+    // Delivered records are whole: the Graph object came back from its stored text.
+    expect(all.received.find((r) => r.id === batch[5]!.id)!.data).toEqual(batch[5]!.data);
+    await waitFor(async () => (await leftovers(tp)).batches === 0, { what: 'batches released' });
+    expect(await leftovers(tp)).toEqual({ batches: 0, refs: 0, inbox: 0 });
+  });
+
+  it('takes over entries of a dispatcher that died between registering its jobs and queueing them', async () => {
+    const sink = new RecordingSink('s');
+    // Records staged while no dispatcher runs.
+    const producer = await start([{ sink: new RecordingSink('s') }], { consume: false });
+    const batch = records(300);
+    await producer.pipeline.emit(batch);
+    // A dispatcher reads the entry and registers a member for a job it never queues, then dies.
+    const keys = keysFor(producer.prefix);
+    const redis = connect({ url: redisUrl() });
+    try {
+      const read = (await redis.xreadgroup('GROUP', keys.inboxGroup, 'dead-replica', 'COUNT', 10, 'STREAMS', keys.inbox, '>')) as Array<[string, Array<[string, string[]]>]>;
+      const entryId = read[0]![1][0]![0];
+      await redis.sadd(keys.batchRefs(entryId), 's|never-queued');
+    } finally {
+      redis.disconnect();
+    }
+    // Another replica takes it over after takeover_ms, delivers everything, and the orphan does not pin the batch.
+    const consumer = await start([{ sink }], { prefix: producer.prefix, takeoverMs: 300 });
+    await waitFor(() => sink.received.length >= 300, { what: 'taken-over records', timeoutMs: 30_000 });
+    await waitFor(async () => (await leftovers(consumer)).batches === 0, { what: 'batch released', timeoutMs: 15_000 });
+    expect(new Set(sink.keys()).size).toBe(300);
+    expect(await leftovers(consumer)).toEqual({ batches: 0, refs: 0, inbox: 0 });
+  });
+
+  it('completes a job whose records were already released (taken over after it finished) without sending', async () => {
+    const sink = new RecordingSink('s');
+    const tp = await start([{ sink }]);
+    const connection = connect({ url: redisUrl() }, { blocking: true });
+    const queue = new Queue('sink-s', { connection, prefix: tp.prefix });
+    try {
+      await queue.add('deliver', { refs: [['1-0', 'gone', [0, 1, 2]]], attempt: 0 }, { jobId: 'replayed-after-release' });
+      await waitFor(async () => (await queue.getJobCounts('completed', 'waiting', 'active', 'delayed', 'failed')).waiting === 0
+        && (await queue.getJobCounts('active')).active === 0, { what: 'job done' });
+      expect(await queue.getJobCounts('failed', 'delayed')).toEqual({ failed: 0, delayed: 0 });
+      expect(sink.calls).toHaveLength(0);
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
+  it('still delivers inbox entries and jobs written by the previous layout (records inline)', async () => {
+    const sink = new RecordingSink('s');
+    const producer = await start([{ sink: new RecordingSink('s') }], { consume: false });
+    const keys = keysFor(producer.prefix);
+    const [a, b, c] = records(3);
+    await producer.redis.xgroup('CREATE', keys.inbox, keys.inboxGroup, '0', 'MKSTREAM').catch(() => undefined);
+    await producer.redis.xadd(keys.inbox, '*', 'r', JSON.stringify(a), 'r', JSON.stringify(b));
+    const connection = connect({ url: redisUrl() }, { blocking: true });
+    const queue = new Queue('sink-s', { connection, prefix: producer.prefix });
+    await queue.add('deliver', { records: [c], attempt: 0 });
+    await queue.close();
+    connection.disconnect();
+    const consumer = await start([{ sink }], { prefix: producer.prefix });
+    await waitFor(() => sink.received.length >= 3, { what: 'old-layout records' });
+    expect(new Set(sink.keys())).toEqual(new Set([a, b, c].map((r) => `${r!.key}@${r!.revision}`)));
+    await waitFor(() => consumer.pipeline.idle());
+    expect(await leftovers(consumer)).toEqual({ batches: 0, refs: 0, inbox: 0 });
+  });
+});
