@@ -123,7 +123,7 @@ export async function memory(o: { redis: BenchRedis; alerts: GraphObject[]; stea
       rss_median_mib: mib(percentile(steadySamples, 50)), rss_peak_mib: mib(Math.max(...steadySamples)), daemon_cpu_pct: steadyCpu,
     };
     const m = (await daemon.get('/metrics')).body;
-    const gauge = (name: string) => Math.round(metricSum(m, `alertbridge_process_${name}`) / MiB);
+    const gauge = (name: string) => Math.round(metricSum(m, `alertbridge_${name}`) / MiB);
     const steadyProcess = { heap_used_mib: gauge('nodejs_heap_size_used_bytes'), heap_total_mib: gauge('nodejs_heap_size_total_bytes'), external_mib: gauge('nodejs_external_memory_bytes') };
     o.log(`  idle RSS ${mib(idle)} MiB; after the steady phase the daemon reports heap ${steadyProcess.heap_used_mib}/${steadyProcess.heap_total_mib} MiB used/total, external ${steadyProcess.external_mib} MiB`);
     o.log(`  steady: ${steady.rate_achieved} records/s, RSS median ${steady.rss_median_mib} MiB, peak ${steady.rss_peak_mib} MiB, daemon CPU ${steadyCpu}%`);

@@ -2,7 +2,8 @@
  * `file` sink: NDJSON, one formatted record per line, appended to `path` (`-` = stdout). For demos, debugging and
  * hand-offs to a log shipper. A batch is one write; it counts as delivered once the OS has it.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PermanentError, RetryableError, type Sink, type SinkFactory } from './types.js';
 
 export interface FileSinkOptions {
@@ -12,6 +13,17 @@ export interface FileSinkOptions {
 
 /** Errors that a person must fix (a path that is a folder, missing, or not writable): retrying will not help. */
 const PERMANENT_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG']);
+
+/** Opens for appending, creating missing parent folders (`path: ./out/alerts.ndjson` just works). */
+async function openForAppend(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'a');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, 'a');
+  }
+}
 
 export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, encode }) => {
   let handle: FileHandle | undefined;
@@ -36,7 +48,7 @@ export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, encode })
       const lines = records.map(encode).join('\n') + '\n';
       try {
         if (config.path === '-') return await writeStdout(lines);
-        handle ??= await open(config.path, 'a');
+        handle ??= await openForAppend(config.path);
         await handle.appendFile(lines, 'utf8');
       } catch (err) {
         await handle?.close().catch(() => undefined);

@@ -27,7 +27,7 @@ export class Metrics {
   });
   readonly deliveryErrors = new Counter({
     name: 'alertbridge_delivery_errors_total',
-    help: 'Failed delivery attempts, by kind: retryable, permanent, bug (a programming error), exhausted',
+    help: 'Records whose delivery attempt failed, by kind: retryable (retried later), permanent (dead-lettered), bug (a programming error; retried), exhausted (out of attempts; dead-lettered)',
     labelNames: ['sink', 'kind'] as const,
     registers: [this.registry],
   });
@@ -88,7 +88,7 @@ export class Metrics {
   });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'alertbridge_process_' });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'alertbridge_' });
   }
 
   /** Registers gauges whose values are read (asynchronously) at scrape time. */
@@ -98,7 +98,7 @@ export class Metrics {
   }): void {
     new Gauge({
       name: 'alertbridge_queue_depth',
-      help: 'Records waiting: `inbox` (accepted, not yet fanned out) and `sink:{name}` (queued, delayed or in flight)',
+      help: 'Batches waiting: `inbox` entries (accepted, not yet fanned out) and `sink:{name}` jobs (queued, delayed or in flight)',
       labelNames: ['queue'] as const,
       registers: [this.registry],
       async collect() {

@@ -103,9 +103,9 @@ export class SinkWorker {
     this.metrics.sinkReady.set({ sink: name }, paused ? 0 : 1);
     if (retry.length) {
       const kind = classify(outcome.retryError);
-      this.metrics.deliveryErrors.inc({ sink: name, kind }, 1);
+      this.metrics.deliveryErrors.inc({ sink: name, kind }, retry.length);
       if (nextAttempt >= this.opts.retry.max_attempts) {
-        this.metrics.deliveryErrors.inc({ sink: name, kind: 'exhausted' }, 1);
+        this.metrics.deliveryErrors.inc({ sink: name, kind: 'exhausted' }, retry.length);
         this.log.warn({ records: retry.length, attempts: nextAttempt, err: outcome.retryError }, 'out of attempts: dead-lettering');
         dead.push(...retry.map((r) => this.deadLetter(r, outcome.retryError, nextAttempt)));
         retry = [];

@@ -83,7 +83,8 @@ describe('retry', () => {
     expect(sink.received).toHaveLength(60);
     expect(new Set(sink.keys()).size).toBe(60);
     expect(sink.calls.filter((c) => c.outcome === 'retryable')).toHaveLength(3);
-    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'retryable' })).toBe(3);
+    // three failed attempts of a 20-record batch: 60 records' attempts failed
+    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'retryable' })).toBe(60);
     expect(await metricValue(tp.metrics, 'alertbridge_records_delivered_total', { sink: 's' })).toBe(60);
   });
 
@@ -108,7 +109,7 @@ describe('retry', () => {
     const entries = await tp.pipeline.deadLetters.list('s');
     expect(entries.every((e) => e.attempts === 3 && e.error === "sink 's' is busy")).toBe(true);
     expect(sink.calls).toHaveLength(3);
-    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'exhausted' })).toBe(1);
+    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'exhausted' })).toBe(4);
   });
 });
 

@@ -61,6 +61,20 @@ describe('file sink', () => {
     }
   });
 
+  it('creates missing parent folders of its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-file-'));
+    try {
+      const path = join(dir, 'not', 'there', 'yet.ndjson');
+      const sink = fileSink('nested', path);
+      const r = record(2);
+      await sink.send([r]);
+      await sink.close();
+      expect(readLines(path)).toEqual([r]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to send after close (retryable: the records stay queued)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-file-'));
     const sink = fileSink('x', join(dir, 'x.ndjson'));
