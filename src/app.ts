@@ -98,6 +98,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     sources: config.sources.flatMap((s) => (s.type === 'webhook' ? [s] : [])),
     emit: (records) => pipeline.emit(records),
     logger: log,
+    onRejected: (source, reason) => metrics.webhookRejected.inc({ source, reason }),
   });
 
   const graphSources = config.sources.flatMap((s) => (s.type === 'graph_security'

@@ -22,7 +22,8 @@ export interface PushRouteOptions {
   sources: readonly PushSource[];
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   logger: Logger;
-  onRejected?: (source: string, reason: string) => void;
+  /** Counts a refused push of a configured source: `auth` (401), `invalid` (400, 422). */
+  onRejected?: (source: string, reason: 'auth' | 'invalid') => void;
 }
 
 function itemsOf(body: unknown): unknown[] | null {
@@ -50,15 +51,19 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
       opts.onRejected?.(source.name, 'auth');
       return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: auth.reason });
     }
-    if (raw.length === 0) return reply.code(400).send({ error: 'empty body: send one Graph alert, an array, or {"value": [...]}' });
+    const invalid = (error: string) => {
+      opts.onRejected?.(source.name, 'invalid');
+      return reply.code(400).send({ error });
+    };
+    if (raw.length === 0) return invalid('empty body: send one Graph alert, an array, or {"value": [...]}');
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      return reply.code(400).send({ error: `invalid JSON: ${(err as Error).message}` });
+      return invalid(`invalid JSON: ${(err as Error).message}`);
     }
     const items = itemsOf(body);
-    if (!items) return reply.code(400).send({ error: 'body must be a Graph alert object, an array, or {"value": [...]}' });
+    if (!items) return invalid('body must be a Graph alert object, an array, or {"value": [...]}');
     if (items.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0 });
 
     const now = new Date();
