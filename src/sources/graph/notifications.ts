@@ -5,7 +5,8 @@
  *   echoed as opaque text, never interpreted.
  * - Notifications carry only ids. Each item's `clientState` is checked in constant time; forged items are dropped,
  *   logged and counted. The valid ones are persisted in Redis (a stream), and only then answered 202 — within
- *   Graph's 3 s. When nothing could be persisted the answer is 503, and Graph retries for hours.
+ *   Graph's 3 s. When nothing could be persisted the answer is 503, and Graph retries for hours. A body with no
+ *   usable `resourceData.id` is a 400.
  * - A worker (notification-worker.ts) fetches each alert and emits it with `via: webhook`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -105,6 +106,9 @@ export function registerNotificationRoutes(app: FastifyInstance, opts: Notificat
       rejected(source.name, 'invalid');
       return [];
     });
+    if (items.length > 0 && ids.length === 0) {
+      return reply.code(400).send({ error: 'no notification has resourceData.id (a string of 1 to 512 characters): nothing to fetch' });
+    }
     if (ids.length) {
       try {
         const multi = opts.redis.multi();
