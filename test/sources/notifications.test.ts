@@ -1,5 +1,5 @@
 /**
- * The change-notification route on its own, against a real Redis: what it persists, what it
+ * The change-notification route on its own, against a real Redis (and a blackholed one): what it persists, what it
  * refuses and with which status. The whole flow with the Graph simulator is in graph-webhook.test.ts.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -9,6 +9,7 @@ import { Metrics } from '../../src/observability/metrics.js';
 import { connect } from '../../src/pipeline/redis.js';
 import { buildServer } from '../../src/server/server.js';
 import { registerNotificationRoutes } from '../../src/sources/graph/notifications.js';
+import { startBlackhole, type Blackhole } from '../helpers/blackhole.js';
 import { metricValue, silentLogger } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -89,4 +90,15 @@ describe('POST /webhooks/graph/{source}', () => {
     // only forged items: 403, as before
     expect((await r.post({ value: [note({ clientState: 'forged' })] })).statusCode).toBe(403);
   });
+
+  it('answers 503 with Retry-After when Redis accepts the connection but never answers', async () => {
+    const hole: Blackhole = await startBlackhole();
+    opened.push(() => hole.close());
+    const r = await route(hole.url);
+    const res = await r.post({ value: [note()] });
+    expect(hole.connections()).toBeGreaterThan(0); // it really was waiting on the blackhole
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('10');
+    expect(res.json()).toEqual({ error: 'could not persist the notifications; retry later' });
+  }, 30_000);
 });
