@@ -145,8 +145,14 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
     }
     const n = reply['invalid-event-number'];
     if (status === 400 && typeof n === 'number' && n >= 0 && n < idx.length) {
-      // HEC indexed the events before event n and none after it.
+      // HEC indexed the events before event n and none after it. With acks on, no ackId covers those first n
+      // (Splunk documents none for an error answer): they count as delivered only with acks off, else they are
+      // resent — a duplicate in the SIEM rather than a record that may never have reached an indexer.
       const bad = new PermanentError(`${action}: ${reply.text ?? 'invalid event'} (code ${reply.code}, event ${n} of the request)`);
+      if (ack.enabled && n > 0) {
+        logger.warn({ channel, records: n }, `splunk_hec: HEC refused event ${n} of a request; the ${n} before it were indexed without an acknowledgement: resending them (the SIEM may see duplicates)`);
+        fail(idx.slice(0, n), new RetryableError(`${action}: indexed without an acknowledgement (HEC refused event ${n} of the same request); resending`));
+      }
       if (reply.code === 7) return void fail(idx.slice(n), bad); // the index is the same for every event
       fail([idx[n]!], bad);
       return void fail(idx.slice(n + 1), new RetryableError(`${action}: not indexed (it followed an invalid event in the same request)`));

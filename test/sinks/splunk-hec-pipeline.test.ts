@@ -70,22 +70,31 @@ describe('splunk_hec through the pipeline', () => {
     expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
   }, 180_000);
 
-  it('dead-letters the one invalid event of a batch of 500 with HEC\'s reason; the other 499 are indexed once', async () => {
+  it.each([
+    ['acks off: the 321 before it count as indexed, the 178 after it are resent', false],
+    ['acks on: the 321 before it had no ack and are resent too (duplicates, never loss)', true],
+  ])('dead-letters the one invalid event of a batch of 500 with HEC\'s reason (%s)', async (_what, acks) => {
     const bad = record(321);
-    const hec = await peer({ ackDelayMs: 5, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id });
-    const sink = hecSink(hec, { ack: FAST_ACKS, max_events: 500 });
+    const hec = await peer({ ack: acks, ackDelayMs: 5, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id });
+    const sink = hecSink(hec, { ack: acks ? FAST_ACKS : { enabled: false }, max_events: 500 });
     tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
     const batch = records(500);
     await tp.pipeline.emit(batch);
-    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && hec.indexed.length >= 499, { what: '499 indexed + 1 dead letter' });
+    const want = new Set(batch.filter((r) => r.id !== bad.id).map(ident));
+    // with acks on, a record counts once a copy of it was acknowledged
+    const confirmed = () => new Set(hec.indexed.filter((e) => !acks || hec.acknowledged(e)).map(identOf));
+    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && confirmed().size >= 499, { what: '499 confirmed + 1 dead letter' });
     await waitFor(() => tp!.pipeline.idle());
     const [dl] = await tp.pipeline.deadLetters.list('hec');
     expect(dl!.record.id).toBe(bad.id);
     expect(dl!.error).toContain('Invalid data format (code 6, event 321 of the request)');
     expect(dl!.attempts).toBe(1);
+    expect(await tp.pipeline.deadLetters.count('hec')).toBe(1);
+    expect(confirmed()).toEqual(want);
     const got = hec.indexed.map(identOf);
-    expect(got).toHaveLength(499);
-    expect(new Set(got)).toEqual(new Set(batch.filter((r) => r.id !== bad.id).map(ident)));
+    expect(new Set(got)).toEqual(want);
+    // the only duplicates are the unacknowledged first copies of the 321 before the invalid event
+    expect(got).toHaveLength(acks ? 499 + 321 : 499);
   });
 
   it('holds records while the token is refused (paused, nothing dead-lettered), and delivers them once it is fixed', async () => {

@@ -130,6 +130,27 @@ describe('splunk_hec sink', () => {
     expect(peer.indexed.map(identOf)).toEqual(batch.slice(0, 7).map(ident));
   });
 
+  it('with acks on, code 6 leaves the events before the invalid one unacknowledged: they are resent, not counted', async () => {
+    const bad = record(4);
+    const { logger, lines } = capturingLogger();
+    const { peer, sink } = await setup({ ackDelayMs: 0, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id },
+      { logger, max_events: 6, ack: { enabled: true, poll_interval_ms: 5 } });
+    const batch = records(12); // two requests: 0-5 (event 4 refused), 6-11
+    const res = await sink.send(batch);
+    // HEC indexed 0-3 but gave no ackId for them: nothing confirms they reached an indexer
+    expect(peer.indexed.slice(0, 4).map(identOf)).toEqual(batch.slice(0, 4).map(ident));
+    expect(peer.indexed.slice(0, 4).some((e) => peer.acknowledged(e))).toBe(false);
+    const failed = new Map(res!.failed.map((f) => [f.index, f.error]));
+    expect([...failed.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(classify(failed.get(4))).toBe('permanent');
+    for (const i of [0, 1, 2, 3, 5]) expect(classify(failed.get(i))).toBe('retryable');
+    expect(failed.get(0)!.message).toContain('indexed without an acknowledgement (HEC refused event 4 of the same request)');
+    expect(lines.find((l) => l.level === 40 && /resending them/.test(l.msg))).toMatchObject({ records: 4 });
+    // the second request was acknowledged and counts as delivered
+    expect(peer.indexed.slice(4).map(identOf)).toEqual(batch.slice(6).map(ident));
+    expect(peer.indexed.slice(4).every((e) => peer.acknowledged(e))).toBe(true);
+  });
+
   it('compresses with gzip when asked', async () => {
     const { peer, sink } = await setup({}, { gzip: true, ack: { enabled: true, poll_interval_ms: 5 } });
     const batch = records(50);
