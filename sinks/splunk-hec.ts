@@ -4,8 +4,9 @@
  * A batch becomes one or more `POST /services/collector/event` requests of concatenated JSON events, cut by
  * `max_events` and `max_bytes` (that is encoding: HEC refuses what is too big). HEC's answer is classified per
  * record, so that one bad event never sinks its neighbours (peers-lessons #5): on code 6 only the event HEC names
- * fails for good; on 413 the request is halved until the offender stands alone. A refused token pauses the sink
- * instead of dead-lettering anything (#7); with acks on, `send` resolves only once the indexers confirm (#4).
+ * fails for good; on 413, or a 400 that names no event, the request is halved until the offender stands alone. A
+ * refused token pauses the sink instead of dead-lettering anything (#7); with acks on, `send` resolves only once
+ * the indexers confirm (#4).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -51,6 +52,8 @@ export interface SplunkHecSink extends Sink {
 export const AUTH_PAUSE_MS = 60_000;
 /** HEC codes of a disabled, missing, malformed or unknown token. */
 const AUTH_CODES = new Set([1, 2, 3, 4]);
+/** HEC codes about the request itself, never one of its events (no data, channel missing or invalid, acks off, query auth). */
+const REQUEST_CODES = new Set([5, 10, 11, 14, 16]);
 
 type Failure = PermanentError | RetryableError;
 /** One `send`: its encoded events, per-record failures, and its ackIds (sends run concurrently; nothing is shared). */
@@ -58,6 +61,8 @@ interface SendState {
   events: string[];
   failed: Map<number, Failure>;
   acks: Array<{ ackId: number; idx: number[] }>;
+  /** A refusal was pinned on single events by halving: bisecting the batch again would only resend. */
+  isolated: boolean;
 }
 
 const epochSeconds = (iso: string | null): number | undefined => {
@@ -137,14 +142,21 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
       setPaused(true, text);
       return fail(idx, new RetryableError(`${action}: ${text}; sink paused until the token is fixed`, { retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS }));
     }
-    if (status === 413) {
-      if (idx.length === 1) return void fail(idx, new PermanentError(`${action}: event too large for HEC: ${text}`));
+    const n = reply['invalid-event-number'];
+    const named = typeof n === 'number' && n >= 0 && n < idx.length;
+    // 413, or a 400 that names no event (a proxy or WAF in front of HEC, or HEC itself without invalid-event-number):
+    // some event of this request is the cause, but not which one. Halve it until the offender stands alone, so
+    // that only it is dead-lettered; the batch's other requests went through and are not resent (peers-lessons #5).
+    if (status === 413 || (status === 400 && !named && !REQUEST_CODES.has(reply.code ?? -1))) {
+      if (idx.length === 1) {
+        st.isolated = true;
+        return void fail(idx, new PermanentError(`${action}: ${status === 413 ? 'event too large for HEC' : 'request refused'}: ${text}`));
+      }
       const mid = Math.ceil(idx.length / 2);
       const left = await deliver(idx.slice(0, mid), st);
       return left ? fail(idx.slice(mid), left) : deliver(idx.slice(mid), st);
     }
-    const n = reply['invalid-event-number'];
-    if (status === 400 && typeof n === 'number' && n >= 0 && n < idx.length) {
+    if (status === 400 && named) {
       // HEC indexed the events before event n and none after it. With acks on, no ackId covers those first n
       // (Splunk documents none for an error answer): they count as delivered only with acks off, else they are
       // resent — a duplicate in the SIEM rather than a record that may never have reached an indexer.
@@ -176,7 +188,7 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
 
   const sendBatch = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
     if (paused && config.token_file) (await connect()).token = await readToken(config.token_file);
-    const st: SendState = { events: [], failed: new Map(), acks: [] };
+    const st: SendState = { events: [], failed: new Map(), acks: [], isolated: false };
     // Cut into requests by max_events and max_bytes (events are joined by '\n'; -1: the first one has no separator).
     let current: number[] = [];
     const requests = [current];
@@ -206,7 +218,7 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
 
     if (!st.failed.size) return;
     const errors = [...st.failed.values()];
-    if (st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
+    if (!st.isolated && st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
     return { failed: [...st.failed].sort(([a], [b]) => a - b).map(([index, error]) => ({ index, error })) };
   };
 

@@ -97,6 +97,23 @@ describe('splunk_hec through the pipeline', () => {
     expect(got).toHaveLength(acks ? 499 + 321 : 499);
   });
 
+  it('dead-letters only the event behind a bare 400 (a proxy in front of HEC) of a batch sent as several requests', async () => {
+    const bad = record(137);
+    const hec = await peer({ ackDelayMs: 5, proxyRefusal: (e) => (e.event as { id?: string }).id === bad.id });
+    const sink = hecSink(hec, { ack: FAST_ACKS, max_events: 50 });
+    tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
+    const batch = records(500);
+    await tp.pipeline.emit(batch);
+    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && hec.indexed.length >= 499, { what: '499 indexed + 1 dead letter' });
+    await waitFor(() => tp!.pipeline.idle());
+    const dead = await tp.pipeline.deadLetters.list('hec');
+    expect(dead.map((d) => d.record.id)).toEqual([bad.id]);
+    expect(dead[0]!.error).toContain('request refused: 400');
+    const got = hec.indexed.map(identOf);
+    expect(got).toHaveLength(499); // each once: no request that went through was resent
+    expect(new Set(got)).toEqual(new Set(batch.filter((r) => r.id !== bad.id).map(ident)));
+  });
+
   it('holds records while the token is refused (paused, nothing dead-lettered), and delivers them once it is fixed', async () => {
     const hec = await peer({ tokens: ['another-token'], ackDelayMs: 5 });
     const sink: SplunkHecSink = hecSink(hec, { ack: FAST_ACKS, auth_pause_ms: 100 });

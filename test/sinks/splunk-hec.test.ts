@@ -151,6 +151,30 @@ describe('splunk_hec sink', () => {
     expect(peer.indexed.slice(4).every((e) => peer.acknowledged(e))).toBe(true);
   });
 
+  it('on a 400 that names no event, halves only that request until the offender stands alone', async () => {
+    const bad = record(6);
+    const { peer, sink } = await setup({ ackDelayMs: 0, proxyRefusal: (e) => (e.event as { id?: string }).id === bad.id },
+      { max_events: 4, ack: { enabled: true, poll_interval_ms: 5 } });
+    const batch = records(12); // requests 0-3, 4-7 (refused: holds 6), 8-11
+    const res = await sink.send(batch);
+    expect(res?.failed.map((f) => f.index)).toEqual([6]);
+    expect(classify(res!.failed[0]!.error)).toBe('permanent');
+    expect(res!.failed[0]!.error.message).toMatch(/^sending batch to splunk_hec 'hec': request refused: 400 .*400 Bad Request/);
+    // every other record indexed and acknowledged once; the requests that went through were not resent
+    expect(peer.indexed.map(identOf).sort()).toEqual(batch.filter((_, i) => i !== 6).map(ident).sort());
+    expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
+    const sent = peer.requests.filter((q) => q.path === '/services/collector/event');
+    expect(sent.map((q) => [q.events, q.status])).toEqual([[4, 200], [4, 400], [2, 200], [2, 400], [1, 400], [1, 200], [4, 200]]);
+  });
+
+  it('when every event is refused that way, reports each record (already isolated) rather than a whole-batch error', async () => {
+    const { peer, sink } = await setup({ ack: false, proxyRefusal: () => true }, { max_events: 2 });
+    const res = await sink.send(records(3));
+    // isolated by the sink already: a thrown error would make the pipeline bisect and resend them all again
+    expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[0, 'permanent'], [1, 'permanent'], [2, 'permanent']]);
+    expect(peer.indexed).toHaveLength(0);
+  });
+
   it('compresses with gzip when asked', async () => {
     const { peer, sink } = await setup({}, { gzip: true, ack: { enabled: true, poll_interval_ms: 5 } });
     const batch = records(50);
