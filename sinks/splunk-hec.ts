@@ -5,13 +5,15 @@
  * `max_events` and `max_bytes` (that is encoding: HEC refuses what is too big). HEC's answer is classified per
  * record, so that one bad event never sinks its neighbours (peers-lessons #5): on code 6 only the event HEC names
  * fails for good; on 413, or a 400 that names no event, the request is halved until the offender stands alone. A
- * refused token pauses the sink instead of dead-lettering anything (#7); with acks on, `send` resolves only once
- * the indexers confirm (#4).
+ * refused token pauses the sink instead of dead-lettering anything (#7), and HEC is then asked again once per
+ * `auth_pause_ms` for the whole sink (splunk-hec-pause.ts); with acks on, `send` resolves only once the indexers
+ * confirm (#4).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HecClient, type HecResponse } from './splunk-hec-client.js';
+import { HecAuthPause } from './splunk-hec-pause.js';
 import { PermanentError, RetryableError, classifyHttpStatus, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
 /** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
@@ -39,7 +41,7 @@ export interface SplunkHecSinkOptions {
   /** @defaultValue 30000 */
   request_timeout_ms?: number;
   ack?: { enabled?: boolean; timeout_ms?: number; poll_interval_ms?: number };
-  /** Not in the config schema (code and tests): how long a refused token holds deliveries. @defaultValue 60000 */
+  /** While HEC refuses the token, it is asked again at most this often, by one delivery for all. @defaultValue 60000 */
   auth_pause_ms?: number;
 }
 
@@ -48,7 +50,7 @@ export interface SplunkHecSink extends Sink {
   ready(): boolean;
 }
 
-/** A refused token holds deliveries this long: an operator has to act, and hammering HEC will not help. */
+/** Default `auth_pause_ms`: an operator has to act on a refused token, and hammering HEC will not help. */
 export const AUTH_PAUSE_MS = 60_000;
 /** HEC codes of a disabled, missing, malformed or unknown token. */
 const AUTH_CODES = new Set([1, 2, 3, 4]);
@@ -56,7 +58,7 @@ const AUTH_CODES = new Set([1, 2, 3, 4]);
 const REQUEST_CODES = new Set([5, 10, 11, 14, 16]);
 
 type Failure = PermanentError | RetryableError;
-/** One `send`: its encoded events, per-record failures, and its ackIds (sends run concurrently; nothing is shared). */
+/** One `send`: its encoded events, per-record failures, and its ackIds (sends run concurrently; only the pause is shared). */
 interface SendState {
   events: string[];
   failed: Map<number, Failure>;
@@ -80,7 +82,7 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
   const stopping = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
   let client: Promise<HecClient> | undefined;
-  let paused = false;
+  const pause = new HecAuthPause(config.auth_pause_ms ?? AUTH_PAUSE_MS, action, logger, config.name, config.url);
   let closed = false;
   let warnedNoAckId = false;
 
@@ -107,14 +109,6 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
     event: format(r), fields: { tenant_id: r.tenant_id, provider: r.provider, resource: r.resource },
   });
 
-  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
-  const setPaused = (value: boolean, why = ''): void => {
-    if (value === paused) return;
-    paused = value;
-    if (value) logger.error({ url: config.url }, `splunk_hec '${config.name}' paused: HEC refused the token (${why}); records stay queued until it is fixed`);
-    else logger.info(`splunk_hec '${config.name}' resumed: HEC accepts the token`);
-  };
-
   /** Sends events `idx` as one request (halving on 413). Returns the error that should stop this send, if any. */
   const deliver = async (idx: number[], st: SendState): Promise<RetryableError | undefined> => {
     const fail = <E extends Failure>(list: number[], err: E): E => {
@@ -130,7 +124,7 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
     const { status, reply } = res;
     const text = `${status} ${reply.text ?? ''}${reply.code === undefined ? '' : ` (code ${reply.code})`}`;
     if (status >= 200 && status < 300) {
-      setPaused(false);
+      pause.accepted();
       if (ack.enabled && typeof reply.ackId === 'number') st.acks.push({ ackId: reply.ackId, idx });
       else if (ack.enabled && !warnedNoAckId) {
         warnedNoAckId = true;
@@ -139,8 +133,8 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
       return;
     }
     if (status === 401 || status === 403 || AUTH_CODES.has(reply.code ?? -1)) {
-      setPaused(true, text);
-      return fail(idx, new RetryableError(`${action}: ${text}; sink paused until the token is fixed`, { retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS }));
+      pause.refused(text);
+      return fail(idx, pause.refusal(text));
     }
     const n = reply['invalid-event-number'];
     const named = typeof n === 'number' && n >= 0 && n < idx.length;
@@ -187,7 +181,7 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
   };
 
   const sendBatch = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
-    if (paused && config.token_file) (await connect()).token = await readToken(config.token_file);
+    if (pause.paused && config.token_file) (await connect()).token = await readToken(config.token_file);
     const st: SendState = { events: [], failed: new Map(), acks: [], isolated: false };
     // Cut into requests by max_events and max_bytes (events are joined by '\n'; -1: the first one has no separator).
     let current: number[] = [];
@@ -225,13 +219,13 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
   return {
     name: config.name,
     type: 'splunk_hec',
-    ready: () => !paused,
+    ready: () => !pause.paused,
     async start() {
       await connect();
     },
     async send(records) {
       if (closed) throw new RetryableError(`splunk_hec sink '${config.name}' is closed`);
-      const p = sendBatch(records);
+      const p = pause.run(() => sendBatch(records));
       inFlight.add(p);
       return p.finally(() => inFlight.delete(p));
     },

@@ -109,7 +109,7 @@ export const SplunkHecSinkSchema = z
     request_timeout_ms: millis(30_000, 'Timeout of one HEC request.'),
     auth_pause_ms: millis(
       60_000,
-      'While HEC refuses the token (401/403), the sink pauses: records stay queued without spending attempts, /readyz is false, and delivery is retried this often (token_file is re-read each time).',
+      'While HEC refuses the token (401/403), the sink pauses: records stay queued without spending attempts, /readyz is false, and HEC is asked again at most this often, by one delivery for all queued batches (token_file is re-read each time).',
       { min: 100 },
     ),
     ack: z

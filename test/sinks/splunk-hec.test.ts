@@ -246,26 +246,65 @@ describe('splunk_hec sink', () => {
     expect(err!.message).toContain('Server is busy (code 9)');
   });
 
+  /** Lets the pause period pass, so that the next delivery probes HEC (a wait, not an assertion on time). */
+  const nextProbe = (pauseMs: number) => new Promise((r) => setTimeout(r, pauseMs + 30));
+  const outcome = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+  const eventRequests = (peer: HecPeer) => peer.requests.filter((q) => q.path === '/services/collector/event').length;
+
   it('pauses on a disabled or invalid token (retryable, ready() false, logged once) and resumes', async () => {
     const { logger, lines } = capturingLogger();
-    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { logger, auth_pause_ms: 1234 });
+    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { logger, auth_pause_ms: 100 });
     expect(sink.ready()).toBe(true);
-    for (let i = 0; i < 3; i++) {
-      const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+    for (const expected of ['Token disabled (code 1)', 'Token disabled (code 1)']) {
+      const err = await outcome(sink.send(records(2)));
       expect(classify(err)).toBe('retryable');
-      expect(err!.retryAfterMs).toBe(1234);
-      expect(err!.message).toContain('Token disabled (code 1)');
+      expect(err!.retryAfterMs).toBe(100);
+      expect(err!.message).toContain(expected);
+      await nextProbe(100);
     }
     expect(sink.ready()).toBe(false);
     expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
     peer.setFaults({ disabledTokens: [], tokens: ['another'] });
-    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
-    expect(err!.message).toContain('Invalid token (code 4)');
+    expect((await outcome(sink.send(records(1))))!.message).toContain('Invalid token (code 4)');
     peer.setFaults({ tokens: [TOKEN] });
+    await nextProbe(100);
     expect(await sink.send(records(2))).toBeUndefined();
     expect(sink.ready()).toBe(true);
     expect(lines.filter((l) => /resumed/.test(l.msg))).toHaveLength(1);
     expect(peer.indexed).toHaveLength(2);
+    expect(JSON.stringify(lines)).not.toContain(TOKEN); // the token itself is never logged
+  });
+
+  it('while paused, asks HEC once per auth_pause_ms for all deliveries; the others wait without a request', async () => {
+    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { auth_pause_ms: 100 });
+    expect((await outcome(sink.send(records(2))))!.message).toContain('Token disabled');
+    expect(eventRequests(peer)).toBe(1);
+
+    // the same period: no request at all, each told when HEC is asked again
+    const held = await Promise.all(Array.from({ length: 5 }, () => outcome(sink.send(records(1)))));
+    for (const err of held) {
+      expect(classify(err)).toBe('retryable');
+      expect(err!.message).toMatch(/sink paused \(HEC refused the token\); HEC is asked again in \d+ ms/);
+      expect(err!.retryAfterMs).toBeGreaterThan(0);
+      expect(err!.retryAfterMs).toBeLessThanOrEqual(100);
+    }
+    expect(eventRequests(peer)).toBe(1);
+
+    // the next period: five deliveries at once make one probe; the other four wait for its verdict
+    await nextProbe(100);
+    const again = await Promise.all(Array.from({ length: 5 }, () => outcome(sink.send(records(1)))));
+    expect(eventRequests(peer)).toBe(2);
+    expect(again.filter((e) => /Token disabled/.test(e!.message))).toHaveLength(1);
+    expect(again.filter((e) => /sink paused \(HEC refused/.test(e!.message))).toHaveLength(4);
+
+    // fixed: the probe goes through and the four that waited for it deliver at once
+    peer.setFaults({ disabledTokens: [], tokens: [TOKEN] });
+    await nextProbe(100);
+    const batches = Array.from({ length: 5 }, (_, i) => records(1, {}, 100 + i));
+    expect(await Promise.all(batches.map((b) => sink.send(b)))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(eventRequests(peer)).toBe(2 + 5);
+    expect(sink.ready()).toBe(true);
+    expect(peer.indexed.map(identOf).sort()).toEqual(batches.flat().map(ident).sort());
   });
 
   it('re-reads token_file while paused, so a rotated token needs no restart', async () => {
@@ -273,11 +312,12 @@ describe('splunk_hec sink', () => {
     try {
       const file = join(dir, 'token');
       writeFileSync(file, 'old-token\n');
-      const { peer, sink } = await setup({}, { token: 'old-token', token_file: file, ack: { enabled: true, poll_interval_ms: 5 } });
+      const { peer, sink } = await setup({}, { token: 'old-token', token_file: file, auth_pause_ms: 100, ack: { enabled: true, poll_interval_ms: 5 } });
       peer.setFaults({ tokens: ['new-token'], disabledTokens: ['old-token'] });
       await expect(sink.send(records(1))).rejects.toThrow(/Token disabled/);
       expect(sink.ready()).toBe(false);
       writeFileSync(file, 'new-token\n');
+      await nextProbe(100);
       expect(await sink.send(records(1))).toBeUndefined();
       expect(sink.ready()).toBe(true);
       expect(peer.indexed).toHaveLength(1);
