@@ -1,11 +1,16 @@
 /**
  * The splunk_hec sink through the real pipeline (Redis, BullMQ, retry, dead letters) against the HEC peer over real
  * HTTP: exactly-once without faults, at-least-once under busy indexers and lost acks, one invalid event dead-lettered
- * alone, and a refused token that holds records instead of dead-lettering them, probed once per pause.
+ * alone, and a refused token that holds records instead of dead-lettering them — probed once per pause, and reported
+ * by the app's /readyz until a restart with the right token delivers everything.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SplunkHecSink } from '../../sinks/splunk-hec.js';
-import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { buildApp, type App } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { record, records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHecPeer, type HecPeer, type HecPeerOptions } from '../peers/hec/server.js';
@@ -147,5 +152,64 @@ describe('splunk_hec through the pipeline', () => {
     // at most the deliveries already in flight when the first refusal came back (concurrency 4) asked HEC
     expect(hec.requests.filter((q) => q.path === '/services/collector/event').length).toBeLessThanOrEqual(4);
     expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
+  });
+
+  describe('through the app (buildApp)', () => {
+    const apps: App[] = [];
+    afterEach(async () => {
+      for (const a of apps.splice(0)) await a.stop();
+    });
+    const startApp = async (hec: HecPeer, token: string, prefix: string): Promise<App> => {
+      const res = parseConfig(`
+redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
+sinks:
+  - name: hec
+    type: splunk_hec
+    url: ${hec.url}
+    token: ${token}
+    auth_pause_ms: 100
+    batch: { max_records: 50 }
+    retry: { max_attempts: 2, initial_backoff_ms: 20, max_backoff_ms: 200 }
+    ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 10000 }
+`, { baseDir: '/', env: {} });
+      if (!res.ok) throw new Error(res.errors.join('\n'));
+      const app = buildApp(res.config, { logger: silentLogger, metrics: new Metrics({ defaultMetrics: false }) });
+      apps.push(app);
+      await app.start({ listen: false });
+      return app;
+    };
+    const readyz = async (app: App) => {
+      const res = await app.server.inject('/readyz');
+      return { status: res.statusCode, body: res.json() as { ready: boolean; checks: Record<string, boolean> } };
+    };
+    const sinkReadyMetric = async (app: App) => /^alertbridge_sink_ready\{sink="hec"\} (\d+)$/m.exec((await app.server.inject('/metrics')).body)?.[1];
+
+    it('a wrong token: paused sink, /readyz 503, nothing lost; restarted with the right token, everything is delivered and /readyz is 200', async () => {
+      const hec = await peer({ ackDelayMs: 5 });
+      const prefix = uniquePrefix('hec-app');
+      try {
+        const wrong = await startApp(hec, 'wrong-token', prefix);
+        const batch = records(120);
+        await wrong.pipeline.emit(batch);
+        // a few pause periods: two attempts per record would dead-letter them if a paused sink spent attempts
+        await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 3, { what: 'refused probes' });
+        expect(await readyz(wrong)).toEqual({ status: 503, body: { ready: false, checks: { started: true, redis: true, 'sink:hec': false } } });
+        expect(await sinkReadyMetric(wrong)).toBe('0');
+        expect(hec.indexed).toHaveLength(0);
+        expect(await wrong.pipeline.deadLetters.count('hec')).toBe(0);
+        await wrong.stop();
+        apps.splice(0);
+
+        const fixed = await startApp(hec, TOKEN, prefix); // the same Redis and prefix, as after a restart
+        await waitFor(() => new Set(hec.indexed.filter((e) => hec.acknowledged(e)).map(identOf)).size >= 120, { what: 'held records delivered' });
+        await waitFor(() => fixed.pipeline.idle());
+        expect(await readyz(fixed)).toEqual({ status: 200, body: { ready: true, checks: { started: true, redis: true, 'sink:hec': true } } });
+        expect(await sinkReadyMetric(fixed)).toBe('1');
+        expect(hec.indexed.map(identOf).sort()).toEqual(batch.map(ident).sort());
+        expect(await fixed.pipeline.deadLetters.count('hec')).toBe(0);
+      } finally {
+        await deletePrefix(prefix);
+      }
+    });
   });
 });
