@@ -109,7 +109,7 @@ export const createSplunkHecSink = ({ config, logger, format }: SinkContext<Splu
     event: format(r), fields: { tenant_id: r.tenant_id, provider: r.provider, resource: r.resource },
   });
 
-  /** Sends events `idx` as one request (halving on 413). Returns the error that should stop this send, if any. */
+  /** Sends events `idx` as one request (halved on 413 or a 400 naming no event). Returns the error that should stop this send, if any. */
   const deliver = async (idx: number[], st: SendState): Promise<RetryableError | undefined> => {
     const fail = <E extends Failure>(list: number[], err: E): E => {
       for (const i of list) st.failed.set(i, err);

@@ -414,11 +414,14 @@ describe('OCSF Detection Finding', () => {
     const create = { activity_id: 1, activity_name: 'Create', type_uid: 200401, type_name: 'Detection Finding: Create' };
     const meta = (r: AlertRecord) => ({ version: '1.3.0', uid: identity(r).uid, logged_time: NOW.getTime(), log_name: r.resource, log_provider: 'alertbridge' });
 
-    it('maps the alerts_v2 representation field by field', () => {
-      const r = recordOf('alerts_v2-resource-representation.json');
-      const f = toOcsf(r);
-      expectValidFinding(f, r);
-      expect(f).toEqual({
+    const truncated = (r: AlertRecord): Obj => ({
+      ...finding, ...create, ...unknowns, message: 'x-1',
+      finding_info: { uid: 'x-1', title: 'x-1', types: ['category-value'] },
+      metadata: { ...meta(r), product: { vendor_name: 'Microsoft' }, tenant_uid: 'azureTenantId-value' },
+      unmapped: { ...identity(r).unmapped, assigned_to: 'assignedTo-value' },
+    });
+    const EXPECTED: Array<[string, (r: AlertRecord) => Obj]> = [
+      ['alerts_v2-resource-representation.json', (r) => ({
         ...finding, ...update, ...unknowns, status_detail: 'String', message: 'String',
         finding_info: {
           uid: 'String (identifier)', title: 'String', desc: 'String', types: ['String'], src_url: 'String',
@@ -428,46 +431,36 @@ describe('OCSF Detection Finding', () => {
         remediation: { desc: 'String' },
         evidences: [{ data: { '@odata.type': 'microsoft.graph.security.alertEvidence' } }], // an evidence kind OCSF has no object for: verbatim
         unmapped: { ...identity(r).unmapped, assigned_to: 'String', classification: 'String', determination: 'String' },
-      });
-    });
-
-    it('maps the incident representation field by field', () => {
-      const r = recordOf('incident-resource-representation.json');
-      const f = toOcsf(r);
-      expectValidFinding(f, r);
-      expect(f).toEqual({
+      })],
+      ['incident-resource-representation.json', (r) => ({
         ...finding, ...update, ...unknowns, status_detail: 'String', message: 'String',
         finding_info: { uid: 'String (identifier)', title: 'String', desc: 'String', src_url: 'String' },
         metadata: { ...meta(r), product: { name: 'Microsoft Defender XDR', vendor_name: 'Microsoft', feature: { name: 'incidents' } }, tenant_uid: 'String', labels: ['String', 'String'] },
         unmapped: { ...identity(r).unmapped, assigned_to: 'String', classification: 'String', determination: 'String' },
-      });
-    });
-
-    it('maps the legacy alert representation field by field, inventing no device, process or connection from empty states', () => {
-      const r = recordOf('alert-resource-representation.v1.json');
-      const f = toOcsf(r);
-      expectValidFinding(f, r);
-      expect(f).toEqual({
+      })],
+      // Its host, process and connection states are empty: no device of type Unknown, empty process or connection
+      // between nobody is invented; and vendorInformation names no provider, so there is no product name either.
+      ['alert-resource-representation.v1.json', (r) => ({
         ...finding, ...update, ...unknowns, status_detail: '@odata.type: microsoft.graph.alertStatus', message: 'String',
         finding_info: { uid: 'String (identifier)', title: 'String', desc: 'String', types: ['String'], src_url: 'String' },
-        // vendorInformation names no provider: no product name either
         metadata: { ...meta(r), product: { vendor_name: 'Microsoft' }, tenant_uid: 'String', correlation_uid: 'String', labels: ['String'] },
         confidence_score: 1024,
         remediation: { desc: 'String' },
         unmapped: { ...identity(r).unmapped, assigned_to: 'String' },
-      });
+      })],
+      ['alert-list-response.v1.json', truncated],
+      ['alert-update-response-prefer-representation.v1.json', truncated],
+    ];
+
+    it('has a field-by-field expectation for every mapped sample', () => {
+      expect(EXPECTED.map(([n]) => n).sort()).toEqual(MAPPED.map(([n]) => n).sort());
     });
 
-    it.each(['alert-list-response.v1.json', 'alert-update-response-prefer-representation.v1.json'])('maps the truncated legacy alert in %s field by field', (name) => {
+    it.each(EXPECTED)('maps %s field by field', (name, expected) => {
       const r = recordOf(name);
       const f = toOcsf(r);
       expectValidFinding(f, r);
-      expect(f).toEqual({
-        ...finding, ...create, ...unknowns, message: 'x-1',
-        finding_info: { uid: 'x-1', title: 'x-1', types: ['category-value'] },
-        metadata: { ...meta(r), product: { vendor_name: 'Microsoft' }, tenant_uid: 'azureTenantId-value' },
-        unmapped: { ...identity(r).unmapped, assigned_to: 'assignedTo-value' },
-      });
+      expect(f).toEqual(expected(r));
     });
   });
 
