@@ -4,9 +4,9 @@
  * for each record is the sink's job.
  *
  * Why node:https and not the global `fetch`: fetch cannot take an extra CA or turn verification off without an
- * undici `Agent`, and undici is not a dependency. Why cookies are echoed: acknowledgement only works when every
- * request of a channel reaches the same indexer, and load balancers in front of HEC (Splunk Cloud's included) make
- * that sticky with a cookie (peers-lessons #4).
+ * undici `Agent`; one node:https keep-alive agent does both, and the sink needs nothing more. Why cookies are
+ * echoed: acknowledgement only works when every request of a channel reaches the same indexer, and load balancers
+ * in front of HEC (Splunk Cloud's included) make that sticky with a cookie (peers-lessons #4).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';

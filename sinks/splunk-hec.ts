@@ -4,13 +4,16 @@
  * A batch becomes one or more `POST /services/collector/event` requests of concatenated JSON events, cut by
  * `max_events` and `max_bytes` (that is encoding: HEC refuses what is too big). HEC's answer is classified per
  * record, so that one bad event never sinks its neighbours (peers-lessons #5): on code 6 only the event HEC names
- * fails for good; on 413 the request is halved until the offender stands alone. A refused token pauses the sink
- * instead of dead-lettering anything (#7); with acks on, `send` resolves only once the indexers confirm (#4).
+ * fails for good; on 413, or a 400 that names no event, the request is halved until the offender stands alone. A
+ * refused token pauses the sink instead of dead-lettering anything (#7), and HEC is then asked again once per
+ * `auth_pause_ms` for the whole sink (splunk-hec-pause.ts); with acks on, `send` resolves only once the indexers
+ * confirm (#4).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HecClient, type HecResponse } from './splunk-hec-client.js';
+import { HecAuthPause } from './splunk-hec-pause.js';
 import { PermanentError, RetryableError, classifyHttpStatus, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
 /** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
@@ -38,7 +41,7 @@ export interface SplunkHecSinkOptions {
   /** @defaultValue 30000 */
   request_timeout_ms?: number;
   ack?: { enabled?: boolean; timeout_ms?: number; poll_interval_ms?: number };
-  /** Not in the config schema (code and tests): how long a refused token holds deliveries. @defaultValue 60000 */
+  /** While HEC refuses the token, it is asked again at most this often, by one delivery for all. @defaultValue 60000 */
   auth_pause_ms?: number;
 }
 
@@ -47,17 +50,21 @@ export interface SplunkHecSink extends Sink {
   ready(): boolean;
 }
 
-/** A refused token holds deliveries this long: an operator has to act, and hammering HEC will not help. */
+/** Default `auth_pause_ms`: an operator has to act on a refused token, and hammering HEC will not help. */
 export const AUTH_PAUSE_MS = 60_000;
 /** HEC codes of a disabled, missing, malformed or unknown token. */
 const AUTH_CODES = new Set([1, 2, 3, 4]);
+/** HEC codes about the request itself, never one of its events (no data, channel missing or invalid, acks off, query auth). */
+const REQUEST_CODES = new Set([5, 10, 11, 14, 16]);
 
 type Failure = PermanentError | RetryableError;
-/** One `send`: its encoded events, per-record failures, and its ackIds (sends run concurrently; nothing is shared). */
+/** One `send`: its encoded events, per-record failures, and its ackIds (sends run concurrently; only the pause is shared). */
 interface SendState {
   events: string[];
   failed: Map<number, Failure>;
   acks: Array<{ ackId: number; idx: number[] }>;
+  /** A refusal was pinned on single events by halving: bisecting the batch again would only resend. */
+  isolated: boolean;
 }
 
 const epochSeconds = (iso: string | null): number | undefined => {
@@ -75,7 +82,7 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
   const stopping = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
   let client: Promise<HecClient> | undefined;
-  let paused = false;
+  const pause = new HecAuthPause(config.auth_pause_ms ?? AUTH_PAUSE_MS, action, logger, config.name, config.url);
   let closed = false;
   let warnedNoAckId = false;
 
@@ -106,15 +113,7 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     return `${meta.slice(0, -1)},"event":${encodeRecord(r)},"fields":${fields}}`;
   };
 
-  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
-  const setPaused = (value: boolean, why = ''): void => {
-    if (value === paused) return;
-    paused = value;
-    if (value) logger.error({ url: config.url }, `splunk_hec '${config.name}' paused: HEC refused the token (${why}); records stay queued until it is fixed`);
-    else logger.info(`splunk_hec '${config.name}' resumed: HEC accepts the token`);
-  };
-
-  /** Sends events `idx` as one request (halving on 413). Returns the error that should stop this send, if any. */
+  /** Sends events `idx` as one request (halved on 413 or a 400 naming no event). Returns the error that should stop this send, if any. */
   const deliver = async (idx: number[], st: SendState): Promise<RetryableError | undefined> => {
     const fail = <E extends Failure>(list: number[], err: E): E => {
       for (const i of list) st.failed.set(i, err);
@@ -129,7 +128,7 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     const { status, reply } = res;
     const text = `${status} ${reply.text ?? ''}${reply.code === undefined ? '' : ` (code ${reply.code})`}`;
     if (status >= 200 && status < 300) {
-      setPaused(false);
+      pause.accepted();
       if (ack.enabled && typeof reply.ackId === 'number') st.acks.push({ ackId: reply.ackId, idx });
       else if (ack.enabled && !warnedNoAckId) {
         warnedNoAckId = true;
@@ -138,19 +137,32 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
       return;
     }
     if (status === 401 || status === 403 || AUTH_CODES.has(reply.code ?? -1)) {
-      setPaused(true, text);
-      return fail(idx, new RetryableError(`${action}: ${text}; sink paused until the token is fixed`, { retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS }));
+      pause.refused(text);
+      return fail(idx, pause.refusal(text));
     }
-    if (status === 413) {
-      if (idx.length === 1) return void fail(idx, new PermanentError(`${action}: event too large for HEC: ${text}`));
+    const n = reply['invalid-event-number'];
+    const named = typeof n === 'number' && n >= 0 && n < idx.length;
+    // 413, or a 400 that names no event (a proxy or WAF in front of HEC, or HEC itself without invalid-event-number):
+    // some event of this request is the cause, but not which one. Halve it until the offender stands alone, so
+    // that only it is dead-lettered; the batch's other requests went through and are not resent (peers-lessons #5).
+    if (status === 413 || (status === 400 && !named && !REQUEST_CODES.has(reply.code ?? -1))) {
+      if (idx.length === 1) {
+        st.isolated = true;
+        return void fail(idx, new PermanentError(`${action}: ${status === 413 ? 'event too large for HEC' : 'request refused'}: ${text}`));
+      }
       const mid = Math.ceil(idx.length / 2);
       const left = await deliver(idx.slice(0, mid), st);
       return left ? fail(idx.slice(mid), left) : deliver(idx.slice(mid), st);
     }
-    const n = reply['invalid-event-number'];
-    if (status === 400 && typeof n === 'number' && n >= 0 && n < idx.length) {
-      // HEC indexed the events before event n and none after it.
+    if (status === 400 && named) {
+      // HEC indexed the events before event n and none after it. With acks on, no ackId covers those first n
+      // (Splunk documents none for an error answer): they count as delivered only with acks off, else they are
+      // resent — a duplicate in the SIEM rather than a record that may never have reached an indexer.
       const bad = new PermanentError(`${action}: ${reply.text ?? 'invalid event'} (code ${reply.code}, event ${n} of the request)`);
+      if (ack.enabled && n > 0) {
+        logger.warn({ channel, records: n }, `splunk_hec: HEC refused event ${n} of a request; the ${n} before it were indexed without an acknowledgement: resending them (the SIEM may see duplicates)`);
+        fail(idx.slice(0, n), new RetryableError(`${action}: indexed without an acknowledgement (HEC refused event ${n} of the same request); resending`));
+      }
       if (reply.code === 7) return void fail(idx.slice(n), bad); // the index is the same for every event
       fail([idx[n]!], bad);
       return void fail(idx.slice(n + 1), new RetryableError(`${action}: not indexed (it followed an invalid event in the same request)`));
@@ -173,8 +185,8 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
   };
 
   const sendBatch = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
-    if (paused && config.token_file) (await connect()).token = await readToken(config.token_file);
-    const st: SendState = { events: [], failed: new Map(), acks: [] };
+    if (pause.paused && config.token_file) (await connect()).token = await readToken(config.token_file);
+    const st: SendState = { events: [], failed: new Map(), acks: [], isolated: false };
     // Cut into requests by max_events and max_bytes (events are joined by '\n'; -1: the first one has no separator).
     let current: number[] = [];
     const requests = [current];
@@ -204,20 +216,20 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
 
     if (!st.failed.size) return;
     const errors = [...st.failed.values()];
-    if (st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
+    if (!st.isolated && st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
     return { failed: [...st.failed].sort(([a], [b]) => a - b).map(([index, error]) => ({ index, error })) };
   };
 
   return {
     name: config.name,
     type: 'splunk_hec',
-    ready: () => !paused,
+    ready: () => !pause.paused,
     async start() {
       await connect();
     },
     async send(records) {
       if (closed) throw new RetryableError(`splunk_hec sink '${config.name}' is closed`);
-      const p = sendBatch(records);
+      const p = pause.run(() => sendBatch(records));
       inFlight.add(p);
       return p.finally(() => inFlight.delete(p));
     },

@@ -17,6 +17,7 @@ import { registerPushRoute } from './sources/push/route.js';
 import { GraphSource } from './sources/graph/source.js';
 import { registerNotificationRoutes } from './sources/graph/notifications.js';
 import { NotificationWorker } from './sources/graph/notification-worker.js';
+import { withTimeout } from './util/timeout.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -85,10 +86,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     metrics,
     logger: log,
     readiness: async () => {
-      const ping = await Promise.race([
-        redis.ping().then(() => true, () => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 2000)),
-      ]);
+      const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(() => true, () => false);
       const checks: Record<string, boolean> = { started: started && !stopping, redis: ping };
       for (const s of sinks) checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name) && s.sink.ready?.() !== false;
       return checks;
@@ -98,6 +96,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     sources: config.sources.flatMap((s) => (s.type === 'webhook' ? [s] : [])),
     emit: (records) => pipeline.emit(records),
     logger: log,
+    onRejected: (source, reason) => metrics.webhookRejected.inc({ source, reason }),
   });
 
   const graphSources = config.sources.flatMap((s) => (s.type === 'graph_security'

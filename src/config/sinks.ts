@@ -68,7 +68,12 @@ const sinkCommonShape = {
   concurrency: count(1, 1, 64, 'Deliveries in flight at once for this sink.'),
   dead_letter: z
     .strictObject({
-      max_entries: count(100_000, 1, 100_000_000, 'Dead letters kept (oldest dropped first); replay them with `alertbridge dlq replay`.'),
+      max_entries: count(
+        100_000,
+        1,
+        100_000_000,
+        'Most dead letters kept. Nothing is ever dropped: once full, records that fail for good stay in the sink queue (tried again at least 30 s apart), `alertbridge_dead_letter_full_total` counts it and an error is logged, until `alertbridge dlq replay` or `purge` makes room.',
+      ),
     })
     .prefault({})
     .describe('Dead-letter queue of records that could not be delivered.'),
@@ -104,7 +109,7 @@ export const SplunkHecSinkSchema = z
     request_timeout_ms: millis(30_000, 'Timeout of one HEC request.'),
     auth_pause_ms: millis(
       60_000,
-      'While HEC refuses the token (401/403), the sink pauses: records stay queued without spending attempts, /readyz is false, and delivery is retried this often (token_file is re-read each time).',
+      'While HEC refuses the token (401/403), the sink pauses: records stay queued without spending attempts, /readyz is false, and HEC is asked again at most this often, by one delivery for all queued batches (token_file is re-read each time).',
       { min: 100 },
     ),
     ack: z

@@ -18,6 +18,7 @@
  * Close (3) when resolved, dismissed or redirected; Update (2) when it shows triage (in progress, awaiting action,
  * comments, feedback); otherwise Create (1), which is also the answer when nothing can be told.
  */
+import { UNKNOWN } from './normalize.js';
 import type { AlertRecord } from './types.js';
 
 export const OCSF_VERSION = '1.3.0';
@@ -132,8 +133,13 @@ function osOf(platform: unknown, version?: unknown, build?: unknown): Obj | unde
   return compact({ name, type_id: typeId, type, version: str(version), build: build === undefined || build === null ? undefined : String(build) });
 }
 
-/** OCSF Device; `type_id` (required) is Server when the OS says so, else Unknown: Graph does not tell desktops from laptops. */
-function device(o: { hostname?: string; name?: string; uid?: string; domain?: string; ip?: string; os?: Obj; first_seen_time?: number }): Obj {
+/**
+ * OCSF Device; `type_id` (required) is Server when the OS says so, else Unknown: Graph does not tell desktops from
+ * laptops. Undefined when nothing identifies the device (OCSF asks for at least one of hostname, name, uid, ip): a
+ * device of type Unknown and nothing else would be invented data.
+ */
+function device(o: { hostname?: string; name?: string; uid?: string; domain?: string; ip?: string; os?: Obj; first_seen_time?: number }): Obj | undefined {
+  if (!o.hostname && !o.name && !o.uid && !o.ip) return undefined;
   const server = /server/i.test(String(o.os?.name ?? ''));
   return compact({ type_id: server ? 1 : 0, type: server ? 'Server' : 'Unknown', ...o });
 }
@@ -194,8 +200,8 @@ function fromV2Evidence(e: Obj, ev: Evidence): Obj {
   const roles = list(e.roles).map(String);
   switch (kind) {
     case 'deviceEvidence':
-      return { device: device({ hostname: str(e.hostName) ?? str(e.deviceDnsName), name: str(e.deviceDnsName), uid: str(e.mdeDeviceId) ?? str(e.azureAdDeviceId),
-        domain: str(e.dnsDomain) ?? str(e.ntDomain), ip: str(list(e.ipInterfaces)[0]), os: osOf(e.osPlatform, e.version, e.osBuild), first_seen_time: ms(e.firstSeenDateTime) }) };
+      return compact({ device: device({ hostname: str(e.hostName) ?? str(e.deviceDnsName), name: str(e.deviceDnsName), uid: str(e.mdeDeviceId) ?? str(e.azureAdDeviceId),
+        domain: str(e.dnsDomain) ?? str(e.ntDomain), ip: str(list(e.ipInterfaces)[0]), os: osOf(e.osPlatform, e.version, e.osBuild), first_seen_time: ms(e.firstSeenDateTime) }) });
     case 'userEvidence':
       return compact({ user: user(obj(e.userAccount)) });
     case 'mailboxEvidence':
@@ -213,11 +219,11 @@ function fromV2Evidence(e: Obj, ev: Evidence): Obj {
     case 'processEvidence': {
       const image = fileDetails(e.imageFile);
       const parent = fileDetails(e.parentProcessImageFile);
-      return { process: compact({
+      return compact({ process: compact({
         pid: num(e.processId), name: image?.name, cmd_line: str(e.processCommandLine), created_time: ms(e.processCreationDateTime), file: image,
         user: compact(user(obj(e.userAccount))),
         parent_process: compact({ pid: num(e.parentProcessId), name: parent?.name, created_time: ms(e.parentProcessCreationDateTime), file: parent }),
-      }) };
+      }) });
     }
     case 'analyzedMessageEvidence': {
       // One evidence holds one URL: the message's first; all of them stay in raw_data.
@@ -241,7 +247,7 @@ function fromV2Evidence(e: Obj, ev: Evidence): Obj {
 /** Legacy alerts (microsoft.graph.alert): the *States arrays. */
 function fromLegacy(o: Obj, ev: Evidence): void {
   for (const h of list(o.hostStates).map(obj)) {
-    ev.add({ device: device({ hostname: str(h.netBiosName) ?? str(h.fqdn), name: str(h.fqdn), ip: str(h.privateIpAddress), os: osOf(h.os) }) });
+    ev.add(compact({ device: device({ hostname: str(h.netBiosName) ?? str(h.fqdn), name: str(h.fqdn), ip: str(h.privateIpAddress), os: osOf(h.os) }) }));
   }
   for (const u of list(o.userStates).map(obj)) {
     ev.add(compact({ user: user(u), src_endpoint: endpoint(u.logonIp, compact({ location: compact({ desc: str(u.logonLocation) }) })) }));
@@ -254,23 +260,22 @@ function fromLegacy(o: Obj, ev: Evidence): void {
   }
   for (const p of list(o.processes).map(obj)) {
     const h = obj(p.fileHash);
-    ev.add({ process: compact({
+    ev.add(compact({ process: compact({
       pid: num(p.processId), name: str(p.name), cmd_line: str(p.commandLine), created_time: ms(p.createdDateTime),
       file: file(p.name, p.path, [[String(h.hashType ?? 'unknown'), h.hashValue]]),
       user: compact({ name: str(p.accountName) }),
       parent_process: compact({ pid: num(p.parentProcessId), name: str(p.parentProcessName), created_time: ms(p.parentProcessCreatedDateTime) }),
-    }) });
+    }) }));
   }
   for (const n of list(o.networkConnections).map(obj)) {
     const direction = String(n.direction ?? '').toLowerCase();
     const [directionId, directionName] = direction === 'inbound' ? [1, 'Inbound'] : direction === 'outbound' ? [2, 'Outbound'] : [0, 'Unknown'];
     const country = str(n.sourceLocation);
-    ev.add(compact({
-      src_endpoint: endpoint(n.sourceAddress, { port: num(n.sourcePort), location: country && /^[A-Z]{2}$/.test(country) ? { country } : undefined }),
-      dst_endpoint: endpoint(n.destinationAddress, { port: num(n.destinationPort), domain: str(n.destinationDomain) }),
-      connection_info: compact({ direction_id: directionId, direction: directionName, protocol_name: str(n.protocol) }),
-      url: url(n.destinationUrl),
-    }));
+    const src = endpoint(n.sourceAddress, { port: num(n.sourcePort), location: country && /^[A-Z]{2}$/.test(country) ? { country } : undefined });
+    const dst = endpoint(n.destinationAddress, { port: num(n.destinationPort), domain: str(n.destinationDomain) });
+    const to = url(n.destinationUrl);
+    if (!src && !dst && !to) continue; // a direction of a connection between nobody is no evidence
+    ev.add(compact({ src_endpoint: src, dst_endpoint: dst, connection_info: compact({ direction_id: directionId, direction: directionName, protocol_name: str(n.protocol) }), url: to }));
   }
 }
 
@@ -286,13 +291,15 @@ function attacks(ids: unknown): Obj[] {
 
 function product(r: AlertRecord, o: Obj): Obj & { vendor_name: string } {
   const vendor = obj(o.vendorInformation);
+  // The record's `unknown` provider is alertbridge's placeholder, not a product Graph named: leave the name out.
+  const provider = r.provider === UNKNOWN ? undefined : r.provider;
   switch (r.resource) {
     case 'alerts_v2':
-      return compact({ name: str(o.productName) ?? r.provider, vendor_name: 'Microsoft', feature: { name: r.provider } });
+      return compact({ name: str(o.productName) ?? provider, vendor_name: 'Microsoft', feature: provider ? { name: provider } : undefined });
     case 'incidents':
       return { name: 'Microsoft Defender XDR', vendor_name: 'Microsoft', feature: { name: 'incidents' } };
     default:
-      return compact({ name: r.provider, vendor_name: str(vendor.vendor) ?? 'Microsoft', version: str(vendor.providerVersion), feature: str(vendor.subProvider) ? { name: vendor.subProvider } : undefined });
+      return compact({ name: provider, vendor_name: str(vendor.vendor) ?? 'Microsoft', version: str(vendor.providerVersion), feature: str(vendor.subProvider) ? { name: vendor.subProvider } : undefined });
   }
 }
 

@@ -90,6 +90,14 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
   return app;
 }
 
+/**
+ * How long a webhook route waits for Redis to persist what it received before answering 503 with Retry-After.
+ * Graph wants an answer within 3 s and delays, then drops, the notifications of an endpoint that is often slow; a
+ * Redis that accepts connections but never answers (a blackholed host) would otherwise hold every request until
+ * the sender gives up. A write that lands after the 503 is harmless: the sender retries and dedup drops the copy.
+ */
+export const PERSIST_TIMEOUT_MS = 2000;
+
 /** Answers 415 unless the request is JSON; true when it is. */
 export function requireJson(req: FastifyRequest, reply: FastifyReply): boolean {
   if (/^application\/(?:[a-z0-9.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '')) return true;

@@ -52,3 +52,16 @@ describe('JSON Schema', () => {
     expect(undocumented).toEqual([]);
   });
 });
+
+describe('descriptions say what the code does', () => {
+  it('dead_letter.max_entries: a full queue drops nothing (sink-worker keeps the records queued; see delivery.test.ts)', () => {
+    const text = JSON.stringify(configJsonSchema());
+    const described = [...text.matchAll(/"max_entries":\{[^}]*"description":"([^"]*)"/g)].map((m) => m[1]!);
+    expect(described.length).toBeGreaterThan(0);
+    for (const d of described) {
+      expect(d).not.toMatch(/dropped first|drops? the oldest/i);
+      expect(d).toMatch(/Nothing is ever dropped/);
+      expect(d).toContain('alertbridge_dead_letter_full_total');
+    }
+  });
+});

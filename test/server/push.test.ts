@@ -1,11 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { Metrics } from '../../src/observability/metrics.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { connect } from '../../src/pipeline/redis.js';
 import { buildServer } from '../../src/server/server.js';
 import { registerPushRoute } from '../../src/sources/push/route.js';
 import { signPush } from '../../src/sources/push/auth.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { cleanup, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { alertV2 } from '../helpers/records.js';
+import { startBlackhole } from '../helpers/blackhole.js';
+import { uniquePrefix } from '../helpers/redis.js';
 import { loadSample } from '../helpers/samples.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -112,6 +117,30 @@ describe('POST /ingest/{source}', () => {
     expect(res.json()).toEqual({ error: 'could not persist the records; retry later' });
     await failing.close();
   });
+});
+
+describe('POST /ingest/{source} with a Redis that never answers', () => {
+  it('answers 503 with Retry-After instead of hanging (a blackholed host accepts the connection, then stays silent)', async () => {
+    const hole = await startBlackhole();
+    const conns = [connect({ url: hole.url }), connect({ url: hole.url }, { blocking: true }), connect({ url: hole.url }, { blocking: true })] as const;
+    const pipeline = new Pipeline({
+      prefix: uniquePrefix('push-hole'), dedupTtlMs: 60_000, dispatchBatchMax: 100, redis: conns[0], queueRedis: conns[1], dispatchRedis: conns[2],
+      sinks: [], metrics: new Metrics({ defaultMetrics: false }), logger: silentLogger,
+    });
+    const server = buildServer({ maxBodyBytes: 4096, requestTimeoutMs: 10_000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({}) });
+    registerPushRoute(server, { sources: [{ name: 'partner', token: TOKEN, hmac_replay_window_ms: 1 }], emit: (r) => pipeline.emit(r), logger: silentLogger });
+    try {
+      const res = await server.inject({ method: 'POST', url: '/ingest/partner', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, payload: alertV2(1) });
+      expect(hole.connections()).toBeGreaterThan(0);
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.json()).toEqual({ error: 'could not persist the records; retry later' });
+    } finally {
+      await server.close();
+      for (const c of conns) c.disconnect();
+      await hole.close();
+    }
+  }, 30_000);
 });
 
 describe('health, readiness, metrics', () => {

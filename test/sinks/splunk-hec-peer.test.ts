@@ -68,6 +68,15 @@ describe('HEC peer', () => {
     expect(peer.indexed.map((e) => e.event.event)).toEqual(['a', 'd', 'f']);
   });
 
+  it('plays a proxy that refuses a request with a bare 400 page when asked (proxyRefusal), indexing none of it', async () => {
+    const peer = await start({ ack: false, proxyRefusal: (e) => e.event === 'blocked' });
+    const res = await fetch(`${peer.url}/services/collector/event`, { method: 'POST', body: '{"event":"a"}{"event":"blocked"}', headers: { authorization: 'Splunk test-token' } });
+    expect([res.status, res.headers.get('content-type')]).toEqual([400, 'text/html']);
+    expect(await res.text()).toContain('400 Bad Request');
+    expect((await post(peer, '/services/collector/event', '{"event":"b"}')).status).toBe(200);
+    expect(peer.indexed.map((e) => e.event.event)).toEqual(['b']);
+  });
+
   it('serves gzip bodies, /raw, /health, 413 and 503 injection', async () => {
     const peer = await start({ ack: false, maxContentLength: 100 });
     expect((await post(peer, '/services/collector/event', gzipSync('{"event":"zipped"}'), { 'content-encoding': 'gzip' })).status).toBe(200);

@@ -130,6 +130,51 @@ describe('splunk_hec sink', () => {
     expect(peer.indexed.map(identOf)).toEqual(batch.slice(0, 7).map(ident));
   });
 
+  it('with acks on, code 6 leaves the events before the invalid one unacknowledged: they are resent, not counted', async () => {
+    const bad = record(4);
+    const { logger, lines } = capturingLogger();
+    const { peer, sink } = await setup({ ackDelayMs: 0, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id },
+      { logger, max_events: 6, ack: { enabled: true, poll_interval_ms: 5 } });
+    const batch = records(12); // two requests: 0-5 (event 4 refused), 6-11
+    const res = await sink.send(batch);
+    // HEC indexed 0-3 but gave no ackId for them: nothing confirms they reached an indexer
+    expect(peer.indexed.slice(0, 4).map(identOf)).toEqual(batch.slice(0, 4).map(ident));
+    expect(peer.indexed.slice(0, 4).some((e) => peer.acknowledged(e))).toBe(false);
+    const failed = new Map(res!.failed.map((f) => [f.index, f.error]));
+    expect([...failed.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(classify(failed.get(4))).toBe('permanent');
+    for (const i of [0, 1, 2, 3, 5]) expect(classify(failed.get(i))).toBe('retryable');
+    expect(failed.get(0)!.message).toContain('indexed without an acknowledgement (HEC refused event 4 of the same request)');
+    expect(lines.find((l) => l.level === 40 && /resending them/.test(l.msg))).toMatchObject({ records: 4 });
+    // the second request was acknowledged and counts as delivered
+    expect(peer.indexed.slice(4).map(identOf)).toEqual(batch.slice(6).map(ident));
+    expect(peer.indexed.slice(4).every((e) => peer.acknowledged(e))).toBe(true);
+  });
+
+  it('on a 400 that names no event, halves only that request until the offender stands alone', async () => {
+    const bad = record(6);
+    const { peer, sink } = await setup({ ackDelayMs: 0, proxyRefusal: (e) => (e.event as { id?: string }).id === bad.id },
+      { max_events: 4, ack: { enabled: true, poll_interval_ms: 5 } });
+    const batch = records(12); // requests 0-3, 4-7 (refused: holds 6), 8-11
+    const res = await sink.send(batch);
+    expect(res?.failed.map((f) => f.index)).toEqual([6]);
+    expect(classify(res!.failed[0]!.error)).toBe('permanent');
+    expect(res!.failed[0]!.error.message).toMatch(/^sending batch to splunk_hec 'hec': request refused: 400 .*400 Bad Request/);
+    // every other record indexed and acknowledged once; the requests that went through were not resent
+    expect(peer.indexed.map(identOf).sort()).toEqual(batch.filter((_, i) => i !== 6).map(ident).sort());
+    expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
+    const sent = peer.requests.filter((q) => q.path === '/services/collector/event');
+    expect(sent.map((q) => [q.events, q.status])).toEqual([[4, 200], [4, 400], [2, 200], [2, 400], [1, 400], [1, 200], [4, 200]]);
+  });
+
+  it('when every event is refused that way, reports each record (already isolated) rather than a whole-batch error', async () => {
+    const { peer, sink } = await setup({ ack: false, proxyRefusal: () => true }, { max_events: 2 });
+    const res = await sink.send(records(3));
+    // isolated by the sink already: a thrown error would make the pipeline bisect and resend them all again
+    expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[0, 'permanent'], [1, 'permanent'], [2, 'permanent']]);
+    expect(peer.indexed).toHaveLength(0);
+  });
+
   it('compresses with gzip when asked', async () => {
     const { peer, sink } = await setup({}, { gzip: true, ack: { enabled: true, poll_interval_ms: 5 } });
     const batch = records(50);
@@ -201,26 +246,65 @@ describe('splunk_hec sink', () => {
     expect(err!.message).toContain('Server is busy (code 9)');
   });
 
+  /** Lets the pause period pass, so that the next delivery probes HEC (a wait, not an assertion on time). */
+  const nextProbe = (pauseMs: number) => new Promise((r) => setTimeout(r, pauseMs + 30));
+  const outcome = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+  const eventRequests = (peer: HecPeer) => peer.requests.filter((q) => q.path === '/services/collector/event').length;
+
   it('pauses on a disabled or invalid token (retryable, ready() false, logged once) and resumes', async () => {
     const { logger, lines } = capturingLogger();
-    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { logger, auth_pause_ms: 1234 });
+    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { logger, auth_pause_ms: 100 });
     expect(sink.ready()).toBe(true);
-    for (let i = 0; i < 3; i++) {
-      const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+    for (const expected of ['Token disabled (code 1)', 'Token disabled (code 1)']) {
+      const err = await outcome(sink.send(records(2)));
       expect(classify(err)).toBe('retryable');
-      expect(err!.retryAfterMs).toBe(1234);
-      expect(err!.message).toContain('Token disabled (code 1)');
+      expect(err!.retryAfterMs).toBe(100);
+      expect(err!.message).toContain(expected);
+      await nextProbe(100);
     }
     expect(sink.ready()).toBe(false);
     expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
     peer.setFaults({ disabledTokens: [], tokens: ['another'] });
-    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
-    expect(err!.message).toContain('Invalid token (code 4)');
+    expect((await outcome(sink.send(records(1))))!.message).toContain('Invalid token (code 4)');
     peer.setFaults({ tokens: [TOKEN] });
+    await nextProbe(100);
     expect(await sink.send(records(2))).toBeUndefined();
     expect(sink.ready()).toBe(true);
     expect(lines.filter((l) => /resumed/.test(l.msg))).toHaveLength(1);
     expect(peer.indexed).toHaveLength(2);
+    expect(JSON.stringify(lines)).not.toContain(TOKEN); // the token itself is never logged
+  });
+
+  it('while paused, asks HEC once per auth_pause_ms for all deliveries; the others wait without a request', async () => {
+    const { peer, sink } = await setup({ disabledTokens: [TOKEN], tokens: [] }, { auth_pause_ms: 100 });
+    expect((await outcome(sink.send(records(2))))!.message).toContain('Token disabled');
+    expect(eventRequests(peer)).toBe(1);
+
+    // the same period: no request at all, each told when HEC is asked again
+    const held = await Promise.all(Array.from({ length: 5 }, () => outcome(sink.send(records(1)))));
+    for (const err of held) {
+      expect(classify(err)).toBe('retryable');
+      expect(err!.message).toMatch(/sink paused \(HEC refused the token\); HEC is asked again in \d+ ms/);
+      expect(err!.retryAfterMs).toBeGreaterThan(0);
+      expect(err!.retryAfterMs).toBeLessThanOrEqual(100);
+    }
+    expect(eventRequests(peer)).toBe(1);
+
+    // the next period: five deliveries at once make one probe; the other four wait for its verdict
+    await nextProbe(100);
+    const again = await Promise.all(Array.from({ length: 5 }, () => outcome(sink.send(records(1)))));
+    expect(eventRequests(peer)).toBe(2);
+    expect(again.filter((e) => /Token disabled/.test(e!.message))).toHaveLength(1);
+    expect(again.filter((e) => /sink paused \(HEC refused/.test(e!.message))).toHaveLength(4);
+
+    // fixed: the probe goes through and the four that waited for it deliver at once
+    peer.setFaults({ disabledTokens: [], tokens: [TOKEN] });
+    await nextProbe(100);
+    const batches = Array.from({ length: 5 }, (_, i) => records(1, {}, 100 + i));
+    expect(await Promise.all(batches.map((b) => sink.send(b)))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(eventRequests(peer)).toBe(2 + 5);
+    expect(sink.ready()).toBe(true);
+    expect(peer.indexed.map(identOf).sort()).toEqual(batches.flat().map(ident).sort());
   });
 
   it('re-reads token_file while paused, so a rotated token needs no restart', async () => {
@@ -228,11 +312,12 @@ describe('splunk_hec sink', () => {
     try {
       const file = join(dir, 'token');
       writeFileSync(file, 'old-token\n');
-      const { peer, sink } = await setup({}, { token: 'old-token', token_file: file, ack: { enabled: true, poll_interval_ms: 5 } });
+      const { peer, sink } = await setup({}, { token: 'old-token', token_file: file, auth_pause_ms: 100, ack: { enabled: true, poll_interval_ms: 5 } });
       peer.setFaults({ tokens: ['new-token'], disabledTokens: ['old-token'] });
       await expect(sink.send(records(1))).rejects.toThrow(/Token disabled/);
       expect(sink.ready()).toBe(false);
       writeFileSync(file, 'new-token\n');
+      await nextProbe(100);
       expect(await sink.send(records(1))).toBeUndefined();
       expect(sink.ready()).toBe(true);
       expect(peer.indexed).toHaveLength(1);

@@ -5,14 +5,16 @@
  *   echoed as opaque text, never interpreted.
  * - Notifications carry only ids. Each item's `clientState` is checked in constant time; forged items are dropped,
  *   logged and counted. The valid ones are persisted in Redis (a stream), and only then answered 202 — within
- *   Graph's 3 s. When nothing could be persisted the answer is 503, and Graph retries for hours.
+ *   Graph's 3 s. When they could not be persisted, or Redis did not confirm within PERSIST_TIMEOUT_MS, the answer
+ *   is 503 with Retry-After, and Graph retries for hours. A body with no usable `resourceData.id` is a 400.
  * - A worker (notification-worker.ts) fetches each alert and emits it with `via: webhook`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
-import { requireJson } from '../../server/server.js';
+import { PERSIST_TIMEOUT_MS, requireJson } from '../../server/server.js';
+import { withTimeout } from '../../util/timeout.js';
 import { safeEqual } from '../push/auth.js';
 
 export interface NotificationSource {
@@ -105,11 +107,14 @@ export function registerNotificationRoutes(app: FastifyInstance, opts: Notificat
       rejected(source.name, 'invalid');
       return [];
     });
+    if (items.length > 0 && ids.length === 0) {
+      return reply.code(400).send({ error: 'no notification has resourceData.id (a string of 1 to 512 characters): nothing to fetch' });
+    }
     if (ids.length) {
       try {
         const multi = opts.redis.multi();
         for (const id of ids) multi.xadd(opts.streamKey, '*', 's', source.name, 'id', id);
-        const res = await multi.exec();
+        const res = await withTimeout(multi.exec(), PERSIST_TIMEOUT_MS, 'writing notifications to Redis');
         if (!res || res.some(([err]) => err)) throw new Error('stream write failed');
       } catch (err) {
         log.error({ source: source.name, err: (err as Error).message }, 'could not persist notifications: answering 503 so that Graph retries');

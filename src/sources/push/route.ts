@@ -3,14 +3,16 @@
  * array, or `{value: [...]}`; v1 (legacy) and v2 shapes are told apart per item. All items are validated first:
  * if any is invalid, the answer is 422 with every problem by index and nothing is enqueued, so nothing invalid
  * reaches a sink. Otherwise 202 `{accepted, duplicates}` once the records are durably in Redis; 503 (with
- * Retry-After) when they could not be persisted, so the sender retries.
+ * Retry-After) when they could not be persisted or Redis did not confirm within PERSIST_TIMEOUT_MS, so the
+ * sender retries.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { detectResource, normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
-import { requireJson } from '../../server/server.js';
+import { PERSIST_TIMEOUT_MS, requireJson } from '../../server/server.js';
+import { withTimeout } from '../../util/timeout.js';
 import { checkPushAuth, type PushAuthConfig } from './auth.js';
 
 export interface PushSource extends PushAuthConfig {
@@ -22,7 +24,8 @@ export interface PushRouteOptions {
   sources: readonly PushSource[];
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   logger: Logger;
-  onRejected?: (source: string, reason: string) => void;
+  /** Counts a refused push of a configured source: `auth` (401), `invalid` (400, 422). */
+  onRejected?: (source: string, reason: 'auth' | 'invalid') => void;
 }
 
 function itemsOf(body: unknown): unknown[] | null {
@@ -50,15 +53,19 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
       opts.onRejected?.(source.name, 'auth');
       return reply.code(401).header('WWW-Authenticate', 'Bearer').send({ error: auth.reason });
     }
-    if (raw.length === 0) return reply.code(400).send({ error: 'empty body: send one Graph alert, an array, or {"value": [...]}' });
+    const invalid = (error: string) => {
+      opts.onRejected?.(source.name, 'invalid');
+      return reply.code(400).send({ error });
+    };
+    if (raw.length === 0) return invalid('empty body: send one Graph alert, an array, or {"value": [...]}');
     let body: unknown;
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch (err) {
-      return reply.code(400).send({ error: `invalid JSON: ${(err as Error).message}` });
+      return invalid(`invalid JSON: ${(err as Error).message}`);
     }
     const items = itemsOf(body);
-    if (!items) return reply.code(400).send({ error: 'body must be a Graph alert object, an array, or {"value": [...]}' });
+    if (!items) return invalid('body must be a Graph alert object, an array, or {"value": [...]}');
     if (items.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0 });
 
     const now = new Date();
@@ -79,7 +86,7 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
       return reply.code(422).send({ error: `${errors.length} of ${items.length} item(s) invalid; nothing was accepted`, errors });
     }
     try {
-      const result = await opts.emit(records);
+      const result = await withTimeout(opts.emit(records), PERSIST_TIMEOUT_MS, 'persisting pushed records in Redis');
       return reply.code(202).send({ accepted: result.accepted, duplicates: result.duplicates + result.stale });
     } catch (err) {
       log.error({ err, source: source.name }, 'push: could not persist records');

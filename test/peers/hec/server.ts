@@ -68,6 +68,11 @@ export interface HecFaults {
   invalidEvent: (event: HecEvent) => boolean;
   /** Indexes that exist; an event naming another → 400, code 7. Undefined: every index exists. */
   indexes: string[] | undefined;
+  /**
+   * Not Splunk: a proxy or WAF in front of HEC that refuses any `/event` request holding an event for which this
+   * is true, with a bare 400 HTML page (no HEC code, no `invalid-event-number`); nothing of that request is indexed.
+   */
+  proxyRefusal: (event: HecEvent) => boolean;
 }
 
 export interface HecPeerOptions extends Partial<HecFaults> {
@@ -96,6 +101,8 @@ interface Reply {
   status: number;
   body: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** A body that is not HEC's JSON (a proxy's page), sent as text/html instead of `body`. */
+  html?: string;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -169,7 +176,7 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
   const faults: HecFaults = {
     tokens: ['test-token'], disabledTokens: [], ack: true, ackDelayMs: 0, ackLossRate: 0, busyRate: 0,
     busyRetryAfter: undefined, maxContentLength: Number.POSITIVE_INFINITY, invalidEvent: () => false, indexes: undefined,
-    ...faultOpts,
+    proxyRefusal: () => false, ...faultOpts,
   };
   const random = dice(seed ?? 1);
   const indexed: IndexedEvent[] = [];
@@ -288,6 +295,9 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     }
     const notObject = events.findIndex((e) => typeof e !== 'object' || e === null || Array.isArray(e));
     if (notObject >= 0) return { ...R.invalidFormat(notObject), log: { events: events.length } };
+    if ((events as HecEvent[]).some((e) => faults.proxyRefusal(e))) {
+      return { status: 400, body: {}, html: '<html><body><h1>400 Bad Request</h1>Request blocked by policy.</body></html>', log: { events: events.length } };
+    }
     return { ...ingest('event', events as HecEvent[], channel), log: { events: events.length } };
   };
 
@@ -305,8 +315,8 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
             channel: (req.headers['x-splunk-request-channel'] as string | undefined), ...reply.log,
           });
         }
-        res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-        res.end(JSON.stringify(reply.body));
+        res.writeHead(reply.status, { 'content-type': reply.html === undefined ? 'application/json' : 'text/html', ...reply.headers });
+        res.end(reply.html ?? JSON.stringify(reply.body));
       }, (err: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ text: `Internal server error: ${String(err)}`, code: 8 }));
