@@ -13,8 +13,8 @@
 import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
 import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
-import { classifyEventHubsError, errorCode, rootCause, toEvent } from './azure-event-hubs-wire.js';
-import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkFactory } from './types.js';
+import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
+import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
 /** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
 export interface EventHubsSinkOptions extends Partial<EntraLogin> {
@@ -32,7 +32,17 @@ export interface EventHubsSinkOptions extends Partial<EntraLogin> {
   request_timeout_ms?: number;
   /** Wait before the SDK's single retry (not in the config schema). @defaultValue 1000 */
   retry_delay_ms?: number;
+  /** While the hub refuses the key or token, deliveries are held and retried this often. @defaultValue 60000 */
+  auth_pause_ms?: number;
 }
+
+export interface EventHubsSink extends Sink {
+  /** False while the hub (or Entra ID) refuses the credentials: for `/readyz` and `alertbridge_sink_ready`. */
+  ready(): boolean;
+}
+
+/** How long refused credentials hold deliveries: an operator has to act. */
+export const AUTH_PAUSE_MS = 60_000;
 
 /**
  * How long a refused key or hub is remembered: the pipeline bisects a batch that fails permanently (2n−1 sends to
@@ -42,7 +52,7 @@ const REFUSAL_MEMO_MS = 1000;
 
 type Group = { batch: EventDataBatch; members: number[] };
 
-export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config, logger, format }) => {
+export const createEventHubsSink = ({ config, logger, format }: SinkContext<EventHubsSinkOptions>): EventHubsSink => {
   const configuredMax = config.max_batch_bytes ?? 1_048_576;
   const hub = config.event_hub_name || undefined;
   let producer: EventHubProducerClient | undefined;
@@ -51,6 +61,7 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
   let refusedAbove = Infinity;
   let closing: Promise<void> | undefined;
   let refusal: { error: Error; until: number } | undefined;
+  let paused = false;
   const inFlight = new Set<Promise<unknown>>();
 
   /** Builds the client (no I/O). A connection string the SDK cannot parse is a permanent configuration error. */
@@ -81,6 +92,26 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
     const mine = limit;
     mine.catch(() => (limit === mine ? (limit = undefined) : undefined));
     return mine.then((n) => Math.min(n, refusedAbove));
+  };
+
+  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
+  const setPaused = (value: boolean, why = ''): void => {
+    if (value === paused) return;
+    paused = value;
+    if (value) logger.error(`azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`);
+    else logger.info(`azure_event_hubs '${config.name}' resumed: the hub accepts its credentials`);
+  };
+
+  /**
+   * A refused key or token is not the records' fault and the same for all of them: pause (the pipeline holds the
+   * records without spending attempts) and try again after `auth_pause_ms`, with a fresh client that reads the
+   * connection string (file) again.
+   */
+  const pause = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
+    reset(c);
+    const why = `${rootCause(err).message} [${errorCode(err)}]`;
+    setPaused(true, why);
+    return new RetryableError(`${what}: ${why}; sink paused until the credentials are fixed`, { cause: err, retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS });
   };
 
   /** After a refused key: a fresh client next time, reading the connection string (file) again. */
@@ -154,8 +185,9 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
       c = client();
       groups = await build(c, records, await batchLimit(c), failed);
     } catch (err) {
-      if (errorCode(err) === 'UnauthorizedError') reset(c);
-      const error = classifyEventHubsError(err, `connecting azure_event_hubs sink '${config.name}' to its hub`);
+      const what = `connecting azure_event_hubs sink '${config.name}' to its hub`;
+      if (isAuthFailure(err)) throw pause(err, what, c);
+      const error = classifyEventHubsError(err, what);
       if (error instanceof PermanentError) refusal = { error, until: Date.now() + REFUSAL_MEMO_MS };
       throw error;
     }
@@ -164,16 +196,21 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
     // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
     if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;
+    if (errors.length < groups.length) setPaused(false);
     return failed.length ? { failed } : undefined;
   };
 
-  const sink: Sink = {
+  const sink: EventHubsSink = {
     name: config.name,
     type: 'azure_event_hubs',
+    ready: () => !paused,
     /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
     async start() {
       const c = client();
-      batchLimit(c).catch((err: unknown) => logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery'));
+      batchLimit(c).catch((err: unknown) => {
+        if (isAuthFailure(err)) pause(err, 'connecting', c);
+        else logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery');
+      });
     },
     async send(records) {
       if (closing) throw new RetryableError(`azure_event_hubs sink '${config.name}' is closed`);

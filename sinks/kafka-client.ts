@@ -45,6 +45,12 @@ export interface KafkaSaslOptions {
   scope?: string;
 }
 
+/**
+ * Name of the error the token provider throws when Entra ID refuses the app's credentials: like a SASL refusal, a
+ * condition only an operator can fix, so the sink pauses on it.
+ */
+export const CREDENTIALS_REFUSED = 'KafkaCredentialsRefusedError';
+
 /** Reads a PEM or secret file for the sink's start; a missing file is a configuration error, said plainly. */
 function readConfigFile(path: string, what: string, sink: string): string {
   try {
@@ -109,8 +115,9 @@ function oauthBearerProvider(sasl: KafkaSaslOptions, brokers: readonly string[],
         const message = `getting an Entra ID token (scope ${scope}) for kafka sink '${sink}': ${(err as Error).message}`;
         const status = (err as { statusCode?: unknown }).statusCode;
         // Entra answers 400/401 for a wrong tenant, client or secret: a person must fix it. Outages are retried.
-        const error = typeof status === 'number' ? classifyHttpStatus(status, message) : null;
-        if (error instanceof PermanentError) throw final(error, false);
+        if (typeof status === 'number' && classifyHttpStatus(status, message) instanceof PermanentError) {
+          throw final(Object.assign(new Error(message, { cause: err }), { name: CREDENTIALS_REFUSED }), false);
+        }
         throw final(new RetryableError(message, { cause: err }), true);
       }
     };

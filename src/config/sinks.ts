@@ -74,6 +74,15 @@ const sinkCommonShape = {
     .describe('Dead-letter queue of records that could not be delivered.'),
 };
 
+/** How often a sink whose credentials the peer refuses tries again; it holds its records meanwhile. */
+function authPauseMs(refusal: string) {
+  return millis(
+    60_000,
+    `While ${refusal}, the sink pauses: records stay queued without spending attempts, /readyz is false, \`alertbridge_sink_ready\` is 0, and delivery is retried this often (secret files are re-read each time).`,
+    { min: 100 },
+  );
+}
+
 /** The common fields alone, for `SinkCommonConfig`. */
 export const SinkCommonSchema = z.strictObject(sinkCommonShape);
 
@@ -193,6 +202,7 @@ const KafkaSinkObject = z
       'Largest message; a bigger record is dead-lettered instead of failing its batch. Keep below the broker\'s `message.max.bytes`.',
     ),
     request_timeout_ms: millis(30_000, 'Timeout of one produce request.'),
+    auth_pause_ms: authPauseMs('the brokers refuse authentication (SASL) or authorization (ACLs)'),
     tls: z
       .strictObject({
         enabled: z.boolean().default(false).describe('Connect with TLS.'),
@@ -252,6 +262,7 @@ const EventHubsSinkObject = z
       104_857_600,
       'Largest batch sent at once. The tier caps it: 262144 (256 KB) on Basic, 1048576 (1 MB) on Standard and above.',
     ),
+    auth_pause_ms: authPauseMs('the hub refuses the key or token (or Entra ID refuses the app)'),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

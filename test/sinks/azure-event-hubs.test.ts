@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
 import { classify } from '../../src/pipeline/retry.js';
+import { captureLogger } from '../helpers/graph.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { record, records } from '../helpers/records.js';
 import { startEventHubsPeer, verifySasToken, type EventHubsPeer, type EventHubsPeerOptions } from '../peers/eventhubs/server.js';
@@ -31,9 +32,9 @@ sinkConformance('azure_event_hubs', {
     return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
   },
   async permanentlyFailing(name) {
-    // A key the namespace does not know: the put-token on $cbs is answered 401.
+    // A hub the namespace does not have: the put-token on $cbs is answered 404. (A refused key pauses the sink instead.)
     const peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString(undefined, { key: 'bm90LXRoZS1rZXk=' }) });
+    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString('no-such-hub') });
     return { sink, delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
   },
   async retryablyFailing(name) {
@@ -160,15 +161,23 @@ describe('azure_event_hubs sink', () => {
     expect(err!.message).toMatch(/could not be found.*\[MessagingEntityNotFoundError\]$/);
   });
 
-  it('classifies a wrong key as permanent (UnauthorizedError), with the action in the message', async () => {
+  it('pauses on a wrong key (UnauthorizedError): retryable after auth_pause_ms, ready() false, one error log without the key', async () => {
     const peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }) });
+    const { logger, lines } = captureLogger();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), auth_pause_ms: 300 }, logger);
     open.push({ sink, peer });
-    const err = await failure(sink.send(records(2)));
-    expect(classify(err)).toBe('permanent');
-    expect(err!.message).toMatch(/^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]$/);
-    expect(peer.stats.tokensRefused).toBeGreaterThan(0);
+    expect(sink.ready()).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      const err = await failure(sink.send(records(2)));
+      expect(classify(err)).toBe('retryable');
+      expect(err).toMatchObject({ retryAfterMs: 300 });
+      expect(err!.message).toMatch(/^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]; sink paused until the credentials are fixed$/);
+    }
+    expect(sink.ready()).toBe(false);
+    expect(peer.stats.tokensRefused).toBeGreaterThanOrEqual(2); // each attempt asks the hub again, with a fresh client
     expect(peer.received).toHaveLength(0);
+    expect(lines.filter((l) => l.level === 50 && String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused"))).toHaveLength(1);
+    expect(JSON.stringify(lines)).not.toContain('d3Jvbmc=');
   });
 
   it('classifies a namespace nothing listens on as retryable, quickly', async () => {
@@ -227,10 +236,11 @@ describe('azure_event_hubs sink', () => {
     const sink = eventHubsSink(peer, { connection_string: undefined, connection_string_file: file });
     open.push({ sink, peer });
     await sink.start();
-    expect(classify(await failure(sink.send(records(1))))).toBe('permanent');
+    expect(classify(await failure(sink.send(records(1))))).toBe('retryable');
+    expect(sink.ready()).toBe(false);
     writeFileSync(file, peer.connectionString() + '\n');
-    await new Promise((r) => setTimeout(r, 1100)); // a refusal is remembered for a second
     expect(await sink.send(records(1))).toBeUndefined();
+    expect(sink.ready()).toBe(true);
     expect(peer.received).toHaveLength(1);
   });
 
