@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventData } from '@azure/event-hubs';
+import { isEntraRefusal } from './entra-refusal.js';
 import { PermanentError, RetryableError, type AlertRecord } from './types.js';
 
 /** Event Hubs refuses longer message ids. */
@@ -61,15 +62,12 @@ export function errorCode(err: unknown): string {
   return root.code ?? root.name;
 }
 
-/** Entra ID refusing the app's credentials (wrong tenant, client or secret), as `@azure/identity` reports it. */
-const entraRefused = (root: SdkError): boolean => root.name === 'AuthenticationError' && [400, 401, 403].includes(root.statusCode ?? 0);
-
 /**
  * The hub refuses the key or token (bad or revoked key, missing Send claim), or Entra ID refuses the app: a
  * condition only an operator can fix, the same for every record.
  */
 export function isAuthFailure(err: unknown): boolean {
-  return errorCode(err) === 'UnauthorizedError' || entraRefused(rootCause(err));
+  return errorCode(err) === 'UnauthorizedError' || isEntraRefusal(rootCause(err));
 }
 
 /**
@@ -83,6 +81,6 @@ export function classifyEventHubsError(err: unknown, what: string): Error {
   if ((root instanceof TypeError || root instanceof ReferenceError) && root.code === undefined) return root;
   const code = errorCode(err);
   const message = `${what}: ${root.message || code} [${code}]`;
-  if (PERMANENT_CODES.has(code) || entraRefused(root)) return new PermanentError(message, { cause: err });
+  if (PERMANENT_CODES.has(code) || isEntraRefusal(root)) return new PermanentError(message, { cause: err });
   return new RetryableError(message, { cause: err });
 }

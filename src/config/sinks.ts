@@ -6,10 +6,12 @@ import {
   CLOUDS,
   componentName,
   count,
+  CLOUD_NAMES,
   crossCheck,
   filePath,
   hasSecret,
   hostPort,
+  httpsUrl,
   httpUrl,
   millis,
   secretPair,
@@ -152,18 +154,31 @@ export const KafkaSaslSchema = z
       .min(1)
       .optional()
       .describe('Token scope (`oauthbearer` with Entra ID). Default: `https://{host of the first broker}/.default`.'),
+    cloud: z
+      .enum(CLOUD_NAMES)
+      .optional()
+      .describe('Microsoft cloud of the Entra ID tenant (`oauthbearer`): `global` (default), `usgov`, `usgov_dod` or `china`. Sets the default `authority_url`.'),
+    authority_url: httpsUrl('Entra ID authority override (`oauthbearer`). Default: from `cloud` (https://login.microsoftonline.com for `global`).', {
+      allowLoopbackHttp: true,
+    }).optional(),
+    ca_file: filePath('Extra trusted CA certificates (PEM) for `authority_url` (`oauthbearer`).').optional(),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
       const mechanism = value.mechanism;
       if (typeof mechanism !== 'string') return;
+      const entra = value.tenant_id !== undefined || value.client_id !== undefined || hasSecret(value, 'client_secret');
+      if (mechanism !== 'oauthbearer' || !entra) {
+        for (const key of ['cloud', 'authority_url', 'ca_file'] as const) {
+          if (value[key] !== undefined) addIssue([key], 'only used with mechanism oauthbearer and tenant_id/client_id/client_secret');
+        }
+      }
       if (mechanism !== 'oauthbearer') {
         if (value.username === undefined) addIssue(['username'], `required for mechanism ${mechanism}`);
         if (!hasSecret(value, 'password')) addIssue(['password'], `required for mechanism ${mechanism} (or password_file)`);
         return;
       }
       const token = hasSecret(value, 'oauth_token');
-      const entra = value.tenant_id !== undefined || value.client_id !== undefined || hasSecret(value, 'client_secret');
       if (token && entra) {
         addIssue([], 'set either oauth_token or tenant_id/client_id/client_secret, not both');
       } else if (!token && !entra) {
@@ -231,9 +246,10 @@ const KafkaSinkObject = z
 /** Fills the Entra token scope from the first broker, which is what Event Hubs' Kafka endpoint expects. */
 export const KafkaSinkSchema = KafkaSinkObject.transform((value) => {
   const sasl = value.sasl;
-  if (sasl?.tenant_id === undefined || sasl.scope !== undefined) return value;
+  if (sasl?.tenant_id === undefined) return value;
   const host = value.brokers[0]?.replace(/:\d+$/, '') ?? '';
-  return { ...value, sasl: { ...sasl, scope: `https://${host}/.default` } };
+  const scope = sasl.scope ?? `https://${host}/.default`;
+  return { ...value, sasl: { ...sasl, scope, authority_url: sasl.authority_url ?? CLOUDS[sasl.cloud ?? 'global'].authority_url } };
 });
 
 const EventHubsSinkObject = z

@@ -9,7 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
+import { classifyEventHubsError, isAuthFailure } from '../../sinks/azure-event-hubs-wire.js';
 import { classify } from '../../src/pipeline/retry.js';
+import { startSimulator } from '../../src/simulator/server.js';
+import { createCredential } from '../../src/sources/graph/credential.js';
 import { captureLogger } from '../helpers/graph.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { record, records } from '../helpers/records.js';
@@ -257,6 +260,26 @@ describe('azure_event_hubs sink', () => {
     const { sink } = await setup();
     await sink.close();
     await expect(sink.send(records(1))).rejects.toMatchObject({ name: 'RetryableError' });
+  });
+});
+
+describe('azure_event_hubs sink: Entra ID refusals', () => {
+  it('takes Entra ID refusing the app (a real @azure/identity error) for refused credentials, and Entra being down for an outage', async () => {
+    const app = { tenantId: 'dddddddd-0000-4000-8000-000000000004', clientId: 'eh-app', clientSecret: 'right' };
+    const sim = await startSimulator({ tenants: [app], seed: 1 });
+    try {
+      const login = { auth: 'client_secret' as const, tenant_id: app.tenantId, client_id: app.clientId, authority_url: sim.authorityHost, ca_file: sim.caFile };
+      const refused = await createCredential({ ...login, client_secret: 'wrong' }).getToken('https://eventhubs.azure.net/.default').catch((e: unknown) => e);
+      expect(isAuthFailure(refused)).toBe(true);
+      expect(classify(classifyEventHubsError(refused, 'connecting'))).toBe('permanent');
+      // An unknown tenant looks like an unreachable authority to MSAL (endpoints_resolution_error): retried too.
+      const port = await freePort();
+      const down = await createCredential({ ...login, authority_url: `https://127.0.0.1:${port}`, client_secret: 'right' })
+        .getToken('https://eventhubs.azure.net/.default').catch((e: unknown) => e);
+      expect(isAuthFailure(down)).toBe(false);
+    } finally {
+      await sim.close();
+    }
   });
 });
 
