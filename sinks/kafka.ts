@@ -7,6 +7,7 @@
  * consumers route without parsing the value (CONTRACT.md). The topic may be templated by `{resource}`.
  */
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { loadCodec, type KafkaCompression } from './kafka-codecs.js';
 import { CREDENTIALS_REFUSED, kafkaLogCreator, saslOptions, tlsOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './kafka-client.js';
 import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
@@ -19,8 +20,8 @@ export interface KafkaSinkOptions {
   topic?: string;
   /** @defaultValue 'alertbridge' */
   client_id?: string;
-  /** `snappy`, `lz4` and `zstd` need a kafkajs codec package, which this build does not ship. @defaultValue 'gzip' */
-  compression?: 'gzip' | 'none' | 'snappy' | 'lz4' | 'zstd';
+  /** `snappy`, `lz4` and `zstd` are registered with kafkajs on first use (kafka-codecs.ts). @defaultValue 'gzip' */
+  compression?: KafkaCompression;
   /** A larger record is dead-lettered on its own instead of failing its batch. @defaultValue 1000000 */
   max_message_bytes?: number;
   /** @defaultValue 30000 */
@@ -37,7 +38,7 @@ export interface KafkaSink extends Sink {
 }
 
 // kafkajs is CommonJS and builds some exports in ways Node's ESM loader cannot see by name: take them off the module.
-const { CompressionCodecs, CompressionTypes, Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+const { CompressionTypes, Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
 
@@ -97,17 +98,9 @@ export const createKafkaSink = ({ config, logger, format }: SinkContext<KafkaSin
   let closing: Promise<void> | undefined;
   let paused = false;
 
-  /** Validates the settings that need the runtime (codec, TLS files) and builds the client; throws what to fix. */
+  /** Validates the settings that need the runtime (TLS files) and builds the client; throws what to fix. */
   const client = (): Kafka => {
     if (kafka) return kafka;
-    if (compression !== CompressionTypes.None) {
-      try {
-        CompressionCodecs[compression]();
-      } catch {
-        throw new Error(`kafka sink '${config.name}': compression '${compressionName}' needs a kafkajs codec package registered in ` +
-          `CompressionCodecs, and this build has none; use compression: gzip or none`);
-      }
-    }
     return (kafka = new KafkaClient({
       clientId: config.client_id ?? 'alertbridge',
       brokers: config.brokers,
@@ -170,6 +163,7 @@ export const createKafkaSink = ({ config, logger, format }: SinkContext<KafkaSin
   const produce = async (topicMessages: TopicMessages[], count: number): Promise<void> => {
     const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topicMessages.map((t) => t.topic).join(', ')})`;
     try {
+      await loadCodec(compressionName, config.name);
       const producer = await connect();
       await producer.sendBatch({ topicMessages, acks: -1, timeout, compression });
       setPaused(false);
@@ -185,6 +179,7 @@ export const createKafkaSink = ({ config, logger, format }: SinkContext<KafkaSin
     ready: () => !paused,
     /** Checks the settings, then connects in the background: a broker that is down must not stop the daemon. */
     async start() {
+      await loadCodec(compressionName, config.name);
       client();
       connect().catch((err: unknown) => {
         const root = rootCause(err);

@@ -209,7 +209,7 @@ const KafkaSinkObject = z
     compression: z
       .enum(['gzip', 'none', 'snappy', 'lz4', 'zstd'])
       .default('gzip')
-      .describe('Compression of produced batches.'),
+      .describe('Compression of produced batches: `gzip`, `none`, `snappy`, `lz4` or `zstd` (each tested against a real broker; see docs/kafka.md).'),
     max_message_bytes: count(
       1_000_000,
       1024,
