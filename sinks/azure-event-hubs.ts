@@ -7,8 +7,9 @@
  * longer than the 128 characters Event Hubs allows), so consumers can drop duplicates.
  *
  * An Event Hubs batch carries one partition key, so a delivery becomes one batch per distinct key (more when a
- * key's events exceed `max_batch_bytes`). Those batches are built first, then all sent at once over the one AMQP
- * link: the round trips overlap instead of adding up (docs/event-hubs.md has the figures).
+ * key's events exceed `max_batch_bytes`). Those batches are built first, then sent over the one AMQP link: the keys
+ * at once, so the round trips overlap instead of adding up (docs/event-hubs.md has the figures), and the batches of
+ * one key one after another, so its revisions arrive in order.
  */
 import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
@@ -50,7 +51,7 @@ export const AUTH_PAUSE_MS = 60_000;
  */
 const REFUSAL_MEMO_MS = 1000;
 
-type Group = { batch: EventDataBatch; members: number[] };
+type Group = { key: string; batch: EventDataBatch; members: number[] };
 
 export const createEventHubsSink = ({ config, logger, format }: SinkContext<EventHubsSinkOptions>): EventHubsSink => {
   const configuredMax = config.max_batch_bytes ?? 1_048_576;
@@ -127,7 +128,7 @@ export const createEventHubsSink = ({ config, logger, format }: SinkContext<Even
     const byKey = new Map<string, number[]>();
     records.forEach((r, i) => (byKey.get(r.key) ?? byKey.set(r.key, []).get(r.key)!).push(i));
     const groups: Group[] = [];
-    const open = async (partitionKey: string): Promise<Group> => ({ batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }), members: [] });
+    const open = async (partitionKey: string): Promise<Group> => ({ key: partitionKey, batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }), members: [] });
     for (const [partitionKey, indices] of byKey) {
       let group = await open(partitionKey);
       for (const i of indices) {
@@ -176,6 +177,28 @@ export const createEventHubsSink = ({ config, logger, format }: SinkContext<Even
     }
   };
 
+  /**
+   * Sends the batches of one partition key in order. After one fails for a reason worth retrying, the later ones are
+   * held back (failed, retryable, unsent): sent now, they would arrive before the retried, older revisions.
+   */
+  const sendInOrder = async (c: EventHubProducerClient, list: Group[], failed: SendResult['failed']): Promise<Array<Error | undefined>> => {
+    const out: Array<Error | undefined> = [];
+    let held: RetryableError | undefined;
+    for (const group of list) {
+      if (held) {
+        for (const index of group.members) failed.push({ index, error: held });
+        out.push(held);
+        continue;
+      }
+      const error = await sendGroup(c, group, failed);
+      if (error instanceof RetryableError) {
+        held = new RetryableError(`not sent to azure_event_hubs '${config.name}': an earlier batch of partition key ${group.key} failed (${error.message})`);
+      }
+      out.push(error);
+    }
+    return out;
+  };
+
   const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
     if (refusal && Date.now() < refusal.until) throw refusal.error;
     const failed: SendResult['failed'] = [];
@@ -192,7 +215,10 @@ export const createEventHubsSink = ({ config, logger, format }: SinkContext<Even
       throw error;
     }
     const oversize = failed.length;
-    const errors = (await Promise.all(groups.map((g) => sendGroup(c!, g, failed)))).filter((e) => e !== undefined);
+    // Batches of one partition key go one after another, so its revisions arrive in order; different keys go at once.
+    const byKey = new Map<string, Group[]>();
+    for (const g of groups) (byKey.get(g.key) ?? byKey.set(g.key, []).get(g.key)!).push(g);
+    const errors = (await Promise.all([...byKey.values()].map((list) => sendInOrder(c!, list, failed)))).flat().filter((e) => e !== undefined);
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
     // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
     if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;

@@ -93,6 +93,28 @@ describe('azure_event_hubs sink', () => {
     expect(peer.batches).toHaveLength(40);
   });
 
+  it('sends the batches of one key in order: after one is refused, the later ones wait, so a resend keeps revisions in order', async () => {
+    // 12 revisions of alert 1 at ~40 KB, 2 per 100 KB batch: 6 batches of one key. The first is refused (the SDK's
+    // own retry too) until the hub recovers.
+    let busy = true;
+    const first = padded(revision(1, 0), 40_000);
+    const { peer, sink } = await setup({ serverBusyWhen: (e) => busy && e.partitionKey === first.key && e.properties['alertbridge-revision'] === first.revision },
+      { max_batch_bytes: 100_000 });
+    const batch = [...Array.from({ length: 12 }, (_, rev) => padded(revision(1, rev), 40_000)), ...records(5, {}, 10)];
+    const res = await sink.send(batch);
+    expect(peer.stats.busy).toBeGreaterThan(0);
+    const failed = res?.failed.map((f) => f.index) ?? [];
+    expect(failed).toEqual(Array.from({ length: 12 }, (_, i) => i)); // all of alert 1: the refused batch and those after it
+    expect(res!.failed.every((f) => classify(f.error) === 'retryable')).toBe(true);
+    expect(res!.failed[11]!.error.message).toMatch(/^not sent to azure_event_hubs 'eventhubs': an earlier batch of partition key .* failed \(.*\[ServerBusyError\]\)$/);
+    expect(peer.received.filter((e) => e.partitionKey === first.key)).toEqual([]);
+    busy = false;
+    expect(await sink.send(failed.map((i) => batch[i]!))).toBeUndefined(); // what the pipeline does next
+    const revisions = peer.received.filter((e) => e.partitionKey === first.key).map((e) => e.properties['alertbridge-revision']);
+    expect(revisions).toEqual(batch.slice(0, 12).map((r) => r.revision));
+    expect(new Set(peer.received.map(identOf))).toEqual(new Set(batch.map(ident)));
+  });
+
   it('uses a sha256 message id when key@revision is longer than the 128 characters Event Hubs allows', async () => {
     const { peer, sink } = await setup();
     const long = { ...record(1), key: `t/alerts_v2/provider/${'i'.repeat(120)}` };

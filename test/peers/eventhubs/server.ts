@@ -46,6 +46,11 @@ export interface EventHubsPeerFaults {
   serverBusy: boolean;
   /** Fraction (0–1) of deliveries rejected with `com.microsoft:server-busy`, drawn from a seeded die. @defaultValue 0 */
   serverBusyRate: number;
+  /**
+   * Rejects with `com.microsoft:server-busy` each delivery holding an event for which this returns true (in-process
+   * peers only: a function does not cross to `child.ts`). @defaultValue undefined
+   */
+  serverBusyWhen?: (event: { partitionKey: string | undefined; properties: Record<string, unknown> }) => boolean;
   /** Deliveries larger than this are rejected as too large. @defaultValue the advertised `maxMessageBytes` */
   rejectAboveBytes: number;
   /** Condition of that rejection (the service sends the first). @defaultValue 'amqp:link:message-size-exceeded' */
@@ -177,6 +182,7 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   const faults: EventHubsPeerFaults = {
     serverBusy: opts.serverBusy ?? false,
     serverBusyRate: opts.serverBusyRate ?? 0,
+    serverBusyWhen: opts.serverBusyWhen,
     rejectAboveBytes: opts.rejectAboveBytes ?? maxMessageBytes,
     tooLargeCondition: opts.tooLargeCondition ?? 'amqp:link:message-size-exceeded',
   };
@@ -318,6 +324,11 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       return reject('amqp:decode-error', `cannot decode the batch: ${(err as Error).message}`);
     }
     const partitionKey = events[0]?.message_annotations?.[PARTITION_KEY] as string | undefined;
+    const busyWhen = faults.serverBusyWhen;
+    if (busyWhen && events.some((e) => busyWhen({ partitionKey, properties: e.application_properties ?? {} }))) {
+      stats.busy++;
+      return reject('com.microsoft:server-busy', 'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.');
+    }
     if (events.some((e) => e.message_annotations?.[PARTITION_KEY] !== partitionKey)) {
       stats.refused++;
       return reject('com.microsoft:argument-error', 'every event of a batch must have the same partition key');
