@@ -65,6 +65,20 @@ export const createEventHubsSink = ({ config, logger, format }: SinkContext<Even
   let paused = false;
   const inFlight = new Set<Promise<unknown>>();
 
+  /**
+   * `connection_string_file` as it is now; undefined when it cannot be read at this moment (a Secret being swapped):
+   * then the value the loader read at start stands in, and a refusal of it pauses the sink — never a dead letter.
+   */
+  const freshConnectionString = (): string | undefined => {
+    if (!config.connection_string_file) return undefined;
+    try {
+      return readFileSync(config.connection_string_file, 'utf8').trim() || undefined;
+    } catch (err) {
+      logger.warn({ file: config.connection_string_file, err: (err as Error).message }, 'cannot read connection_string_file; using the connection string read at start');
+      return undefined;
+    }
+  };
+
   /** Builds the client (no I/O). A connection string the SDK cannot parse is a permanent configuration error. */
   const client = (): EventHubProducerClient => {
     if (producer) return producer;
@@ -75,7 +89,7 @@ export const createEventHubsSink = ({ config, logger, format }: SinkContext<Even
         const login = { ...config, auth: config.auth ?? 'client_secret', authority_url: config.authority_url ?? 'https://login.microsoftonline.com' };
         return (producer = new EventHubProducerClient(config.fully_qualified_namespace, hub ?? '', createCredential(login), options));
       }
-      const cs = config.connection_string_file ? readFileSync(config.connection_string_file, 'utf8').trim() : (config.connection_string ?? '');
+      const cs = freshConnectionString() ?? config.connection_string ?? '';
       return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));
     } catch (err) {
       // The SDK quotes the whole connection string in some of these messages: keep the key out of logs and dead letters.

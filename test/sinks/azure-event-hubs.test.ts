@@ -269,6 +269,24 @@ describe('azure_event_hubs sink', () => {
     expect(peer.received).toHaveLength(1);
   });
 
+  it('holds the records when connection_string_file vanishes mid-rotation (the value read at start stands in), never dead-letters them', async () => {
+    const peer = await startEventHubsPeer();
+    const file = join(tmp, 'eh-connection-string-rotating');
+    const old = peer.connectionString(undefined, { key: 'b2xkLWtleQ==' });
+    writeFileSync(file, old + '\n');
+    // As the loader hands it over: the file's content read at start, and the file to read again.
+    const sink = eventHubsSink(peer, { connection_string: old, connection_string_file: file });
+    open.push({ sink, peer });
+    expect(classify(await failure(sink.send(records(1))))).toBe('retryable'); // the old key is refused: paused
+    rmSync(file); // the Secret is being replaced
+    const err = await failure(sink.send(records(1)));
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/\[UnauthorizedError\]; sink paused until the credentials are fixed$/);
+    writeFileSync(file, peer.connectionString() + '\n');
+    expect(await sink.send(records(1))).toBeUndefined();
+    expect(peer.received).toHaveLength(1);
+  });
+
   it('refuses a connection string the SDK cannot use at start, permanently, without quoting the key', async () => {
     const sink = eventHubsSink(undefined, { connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0' });
     open.push({ sink });
