@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventData } from '@azure/event-hubs';
+import { isEntraRefusal } from './entra-refusal.js';
 import { PermanentError, RetryableError, type AlertRecord } from './types.js';
 
 /** Event Hubs refuses longer message ids. */
@@ -34,7 +35,7 @@ export function toEvent(r: AlertRecord, text: string): EventData {
 
 /** Error codes (`MessagingError.code`, or an error's `name`) that retrying the same records cannot cure. */
 const PERMANENT_CODES = new Set([
-  'UnauthorizedError', // bad key or token, missing Send claim (CBS 401)
+  'UnauthorizedError', // bad key or token, missing Send claim (CBS 401); the sink pauses on it (isAuthFailure)
   'PublisherRevokedError',
   'MessagingEntityNotFoundError', // no such hub (CBS 404)
   'MessagingEntityDisabledError',
@@ -62,6 +63,14 @@ export function errorCode(err: unknown): string {
 }
 
 /**
+ * The hub refuses the key or token (bad or revoked key, missing Send claim), or Entra ID refuses the app: a
+ * condition only an operator can fix, the same for every record.
+ */
+export function isAuthFailure(err: unknown): boolean {
+  return errorCode(err) === 'UnauthorizedError' || isEntraRefusal(rootCause(err));
+}
+
+/**
  * Permanent or retryable, with a message naming the action (`what`). Entra ID refusing the app's credentials
  * (`AuthenticationError` 400/401/403) is permanent too; Entra being down is not. TypeError/ReferenceError stay as
  * they are: the pipeline treats them as bugs.
@@ -72,7 +81,6 @@ export function classifyEventHubsError(err: unknown, what: string): Error {
   if ((root instanceof TypeError || root instanceof ReferenceError) && root.code === undefined) return root;
   const code = errorCode(err);
   const message = `${what}: ${root.message || code} [${code}]`;
-  const entraRefused = root.name === 'AuthenticationError' && [400, 401, 403].includes(root.statusCode ?? 0);
-  if (PERMANENT_CODES.has(code) || entraRefused) return new PermanentError(message, { cause: err });
+  if (PERMANENT_CODES.has(code) || isEntraRefusal(root)) return new PermanentError(message, { cause: err });
   return new RetryableError(message, { cause: err });
 }

@@ -7,14 +7,15 @@
  * longer than the 128 characters Event Hubs allows), so consumers can drop duplicates.
  *
  * An Event Hubs batch carries one partition key, so a delivery becomes one batch per distinct key (more when a
- * key's events exceed `max_batch_bytes`). Those batches are built first, then all sent at once over the one AMQP
- * link: the round trips overlap instead of adding up (docs/event-hubs.md has the figures).
+ * key's events exceed `max_batch_bytes`). Those batches are built first, then sent over the one AMQP link: the keys
+ * at once, so the round trips overlap instead of adding up (docs/event-hubs.md has the figures), and the batches of
+ * one key one after another, so its revisions arrive in order.
  */
 import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
 import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
-import { classifyEventHubsError, errorCode, rootCause, toEvent } from './azure-event-hubs-wire.js';
-import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkFactory } from './types.js';
+import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
+import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
 /** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
 export interface EventHubsSinkOptions extends Partial<EntraLogin> {
@@ -32,7 +33,17 @@ export interface EventHubsSinkOptions extends Partial<EntraLogin> {
   request_timeout_ms?: number;
   /** Wait before the SDK's single retry (not in the config schema). @defaultValue 1000 */
   retry_delay_ms?: number;
+  /** While the hub refuses the key or token, deliveries are held and retried this often. @defaultValue 60000 */
+  auth_pause_ms?: number;
 }
+
+export interface EventHubsSink extends Sink {
+  /** False while the hub (or Entra ID) refuses the credentials: for `/readyz` and `alertbridge_sink_ready`. */
+  ready(): boolean;
+}
+
+/** How long refused credentials hold deliveries: an operator has to act. */
+export const AUTH_PAUSE_MS = 60_000;
 
 /**
  * How long a refused key or hub is remembered: the pipeline bisects a batch that fails permanently (2n−1 sends to
@@ -40,9 +51,9 @@ export interface EventHubsSinkOptions extends Partial<EntraLogin> {
  */
 const REFUSAL_MEMO_MS = 1000;
 
-type Group = { batch: EventDataBatch; members: number[] };
+type Group = { key: string; batch: EventDataBatch; members: number[] };
 
-export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config, logger, encode }) => {
+export const createEventHubsSink = ({ config, logger, encode }: SinkContext<EventHubsSinkOptions>): EventHubsSink => {
   const configuredMax = config.max_batch_bytes ?? 1_048_576;
   const hub = config.event_hub_name || undefined;
   let producer: EventHubProducerClient | undefined;
@@ -51,7 +62,22 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
   let refusedAbove = Infinity;
   let closing: Promise<void> | undefined;
   let refusal: { error: Error; until: number } | undefined;
+  let paused = false;
   const inFlight = new Set<Promise<unknown>>();
+
+  /**
+   * `connection_string_file` as it is now; undefined when it cannot be read at this moment (a Secret being swapped):
+   * then the value the loader read at start stands in, and a refusal of it pauses the sink — never a dead letter.
+   */
+  const freshConnectionString = (): string | undefined => {
+    if (!config.connection_string_file) return undefined;
+    try {
+      return readFileSync(config.connection_string_file, 'utf8').trim() || undefined;
+    } catch (err) {
+      logger.warn({ file: config.connection_string_file, err: (err as Error).message }, 'cannot read connection_string_file; using the connection string read at start');
+      return undefined;
+    }
+  };
 
   /** Builds the client (no I/O). A connection string the SDK cannot parse is a permanent configuration error. */
   const client = (): EventHubProducerClient => {
@@ -63,7 +89,7 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
         const login = { ...config, auth: config.auth ?? 'client_secret', authority_url: config.authority_url ?? 'https://login.microsoftonline.com' };
         return (producer = new EventHubProducerClient(config.fully_qualified_namespace, hub ?? '', createCredential(login), options));
       }
-      const cs = config.connection_string_file ? readFileSync(config.connection_string_file, 'utf8').trim() : (config.connection_string ?? '');
+      const cs = freshConnectionString() ?? config.connection_string ?? '';
       return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));
     } catch (err) {
       // The SDK quotes the whole connection string in some of these messages: keep the key out of logs and dead letters.
@@ -83,6 +109,26 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
     return mine.then((n) => Math.min(n, refusedAbove));
   };
 
+  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
+  const setPaused = (value: boolean, why = ''): void => {
+    if (value === paused) return;
+    paused = value;
+    if (value) logger.error(`azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`);
+    else logger.info(`azure_event_hubs '${config.name}' resumed: the hub accepts its credentials`);
+  };
+
+  /**
+   * A refused key or token is not the records' fault and the same for all of them: pause (the pipeline holds the
+   * records without spending attempts) and try again after `auth_pause_ms`, with a fresh client that reads the
+   * connection string (file) again.
+   */
+  const pause = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
+    reset(c);
+    const why = `${rootCause(err).message} [${errorCode(err)}]`;
+    setPaused(true, why);
+    return new RetryableError(`${what}: ${why}; sink paused until the credentials are fixed`, { cause: err, retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS });
+  };
+
   /** After a refused key: a fresh client next time, reading the connection string (file) again. */
   const reset = (old: EventHubProducerClient | undefined): void => {
     if (!old || producer !== old) return;
@@ -96,7 +142,7 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
     const byKey = new Map<string, number[]>();
     records.forEach((r, i) => (byKey.get(r.key) ?? byKey.set(r.key, []).get(r.key)!).push(i));
     const groups: Group[] = [];
-    const open = async (partitionKey: string): Promise<Group> => ({ batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }), members: [] });
+    const open = async (partitionKey: string): Promise<Group> => ({ key: partitionKey, batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }), members: [] });
     for (const [partitionKey, indices] of byKey) {
       let group = await open(partitionKey);
       for (const i of indices) {
@@ -145,6 +191,28 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
     }
   };
 
+  /**
+   * Sends the batches of one partition key in order. After one fails for a reason worth retrying, the later ones are
+   * held back (failed, retryable, unsent): sent now, they would arrive before the retried, older revisions.
+   */
+  const sendInOrder = async (c: EventHubProducerClient, list: Group[], failed: SendResult['failed']): Promise<Array<Error | undefined>> => {
+    const out: Array<Error | undefined> = [];
+    let held: RetryableError | undefined;
+    for (const group of list) {
+      if (held) {
+        for (const index of group.members) failed.push({ index, error: held });
+        out.push(held);
+        continue;
+      }
+      const error = await sendGroup(c, group, failed);
+      if (error instanceof RetryableError) {
+        held = new RetryableError(`not sent to azure_event_hubs '${config.name}': an earlier batch of partition key ${group.key} failed (${error.message})`);
+      }
+      out.push(error);
+    }
+    return out;
+  };
+
   const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
     if (refusal && Date.now() < refusal.until) throw refusal.error;
     const failed: SendResult['failed'] = [];
@@ -154,26 +222,35 @@ export const createEventHubsSink: SinkFactory<EventHubsSinkOptions> = ({ config,
       c = client();
       groups = await build(c, records, await batchLimit(c), failed);
     } catch (err) {
-      if (errorCode(err) === 'UnauthorizedError') reset(c);
-      const error = classifyEventHubsError(err, `connecting azure_event_hubs sink '${config.name}' to its hub`);
+      const what = `connecting azure_event_hubs sink '${config.name}' to its hub`;
+      if (isAuthFailure(err)) throw pause(err, what, c);
+      const error = classifyEventHubsError(err, what);
       if (error instanceof PermanentError) refusal = { error, until: Date.now() + REFUSAL_MEMO_MS };
       throw error;
     }
     const oversize = failed.length;
-    const errors = (await Promise.all(groups.map((g) => sendGroup(c!, g, failed)))).filter((e) => e !== undefined);
+    // Batches of one partition key go one after another, so its revisions arrive in order; different keys go at once.
+    const byKey = new Map<string, Group[]>();
+    for (const g of groups) (byKey.get(g.key) ?? byKey.set(g.key, []).get(g.key)!).push(g);
+    const errors = (await Promise.all([...byKey.values()].map((list) => sendInOrder(c!, list, failed)))).flat().filter((e) => e !== undefined);
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
     // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
     if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;
+    if (errors.length < groups.length) setPaused(false);
     return failed.length ? { failed } : undefined;
   };
 
-  const sink: Sink = {
+  const sink: EventHubsSink = {
     name: config.name,
     type: 'azure_event_hubs',
+    ready: () => !paused,
     /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
     async start() {
       const c = client();
-      batchLimit(c).catch((err: unknown) => logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery'));
+      batchLimit(c).catch((err: unknown) => {
+        if (isAuthFailure(err)) pause(err, 'connecting', c);
+        else logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery');
+      });
     },
     async send(records) {
       if (closing) throw new RetryableError(`azure_event_hubs sink '${config.name}' is closed`);

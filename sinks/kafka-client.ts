@@ -8,10 +8,11 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { ClientSecretCredential } from '@azure/identity';
 import kafkajs, { type LogEntry, type OauthbearerProviderResponse, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import { classifyHttpStatus, PermanentError, RetryableError } from './types.js';
+import { createCredential } from '../src/sources/graph/credential.js';
+import { isEntraRefusal } from './entra-refusal.js';
+import { RetryableError } from './types.js';
 
 const { logLevel } = kafkajs;
 
@@ -41,9 +42,21 @@ export interface KafkaSaslOptions {
   tenant_id?: string;
   client_id?: string;
   client_secret?: string;
+  /** Re-read at every token request, so a rotated secret needs no restart. */
+  client_secret_file?: string;
   /** @defaultValue `https://{host of the first broker}/.default` (the Event Hubs namespace) */
   scope?: string;
+  /** Entra ID authority (the schema fills it from `cloud`). @defaultValue 'https://login.microsoftonline.com' */
+  authority_url?: string;
+  /** Extra trusted CA (PEM) for `authority_url`. */
+  ca_file?: string;
 }
+
+/**
+ * Name of the error the token provider throws when Entra ID refuses the app's credentials: like a SASL refusal, a
+ * condition only an operator can fix, so the sink pauses on it.
+ */
+export const CREDENTIALS_REFUSED = 'KafkaCredentialsRefusedError';
 
 /** Reads a PEM or secret file for the sink's start; a missing file is a configuration error, said plainly. */
 function readConfigFile(path: string, what: string, sink: string): string {
@@ -94,23 +107,30 @@ function final<E extends Error>(err: E, retriable: boolean): E {
 /**
  * Bearer tokens for SASL/OAUTHBEARER: from Entra ID (client credentials, scope `https://{namespace}/.default`, the
  * form Event Hubs' Kafka endpoint takes; `@azure/identity` caches and refreshes them), or from a token string/file.
- * kafkajs asks on every new connection and on re-authentication.
+ * kafkajs asks on every new connection and on re-authentication. `client_secret_file` is read again on each of
+ * those; a changed secret gets a credential of its own (the old one's cached token says nothing about the new secret).
  */
 function oauthBearerProvider(sasl: KafkaSaslOptions, brokers: readonly string[], sink: string, logger: Logger): () => Promise<OauthbearerProviderResponse> {
   if (sasl.tenant_id !== undefined && sasl.client_id !== undefined) {
-    const credential = new ClientSecretCredential(sasl.tenant_id, sasl.client_id, sasl.client_secret ?? '');
     const scope = sasl.scope ?? `https://${(brokers[0] ?? '').replace(/:\d+$/, '')}/.default`;
+    let current: { secret: string; credential: ReturnType<typeof createCredential> } | undefined;
+    const credentialFor = (secret: string) => {
+      if (current?.secret !== secret) {
+        current = { secret, credential: createCredential({ auth: 'client_secret', tenant_id: sasl.tenant_id, client_id: sasl.client_id, client_secret: secret,
+          authority_url: sasl.authority_url ?? 'https://login.microsoftonline.com', ca_file: sasl.ca_file }) };
+      }
+      return current.credential;
+    };
     return async () => {
       try {
-        const token = await credential.getToken(scope);
+        const token = await credentialFor(freshSecret(sasl.client_secret_file) ?? sasl.client_secret ?? '').getToken(scope);
+        if (!token) throw new Error('Entra ID returned no token');
         logger.debug({ scope, expires_at: new Date(token.expiresOnTimestamp).toISOString() }, 'got an Entra ID token for kafka');
         return { value: token.token };
       } catch (err) {
         const message = `getting an Entra ID token (scope ${scope}) for kafka sink '${sink}': ${(err as Error).message}`;
-        const status = (err as { statusCode?: unknown }).statusCode;
-        // Entra answers 400/401 for a wrong tenant, client or secret: a person must fix it. Outages are retried.
-        const error = typeof status === 'number' ? classifyHttpStatus(status, message) : null;
-        if (error instanceof PermanentError) throw final(error, false);
+        // A wrong tenant, client or secret: a person must fix it (the sink pauses). Outages are retried.
+        if (isEntraRefusal(err)) throw final(Object.assign(new Error(message, { cause: err }), { name: CREDENTIALS_REFUSED }), false);
         throw final(new RetryableError(message, { cause: err }), true);
       }
     };

@@ -7,8 +7,9 @@
  * consumers route without parsing the value (CONTRACT.md). The topic may be templated by `{resource}`.
  */
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
-import { kafkaLogCreator, saslOptions, tlsOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './kafka-client.js';
-import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkFactory } from './types.js';
+import { loadCodec, type KafkaCompression } from './kafka-codecs.js';
+import { CREDENTIALS_REFUSED, kafkaLogCreator, saslOptions, tlsOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './kafka-client.js';
+import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
 /** The `kafka` section of a sink config (see `KafkaSinkSchema`); defaults apply when built without the loader. */
 export interface KafkaSinkOptions {
@@ -19,18 +20,25 @@ export interface KafkaSinkOptions {
   topic?: string;
   /** @defaultValue 'alertbridge' */
   client_id?: string;
-  /** `snappy`, `lz4` and `zstd` need a kafkajs codec package, which this build does not ship. @defaultValue 'gzip' */
-  compression?: 'gzip' | 'none' | 'snappy' | 'lz4' | 'zstd';
+  /** `snappy`, `lz4` and `zstd` are registered with kafkajs on first use (kafka-codecs.ts). @defaultValue 'gzip' */
+  compression?: KafkaCompression;
   /** A larger record is dead-lettered on its own instead of failing its batch. @defaultValue 1000000 */
   max_message_bytes?: number;
   /** @defaultValue 30000 */
   request_timeout_ms?: number;
   tls?: KafkaTlsOptions;
   sasl?: KafkaSaslOptions;
+  /** While the brokers refuse the credentials, deliveries are held and retried this often. @defaultValue 60000 */
+  auth_pause_ms?: number;
+}
+
+export interface KafkaSink extends Sink {
+  /** False while the brokers refuse authentication or authorization: for `/readyz` and `alertbridge_sink_ready`. */
+  ready(): boolean;
 }
 
 // kafkajs is CommonJS and builds some exports in ways Node's ESM loader cannot see by name: take them off the module.
-const { CompressionCodecs, CompressionTypes, Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
+const { CompressionTypes, Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
 const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
 
@@ -40,9 +48,19 @@ const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snapp
  */
 const RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 };
 
-/** Errors a person must fix: retrying the same records cannot succeed. */
-const PERMANENT_TYPES = new Set(['TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'SASL_AUTHENTICATION_FAILED',
-  'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TOPIC_EXCEPTION', 'POLICY_VIOLATION', 'UNSUPPORTED_COMPRESSION_TYPE']);
+/** The record or topic can never be accepted: retrying the same records cannot succeed. */
+const PERMANENT_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TOPIC_EXCEPTION',
+  'POLICY_VIOLATION', 'UNSUPPORTED_COMPRESSION_TYPE']);
+/**
+ * The brokers refuse who we are or what we may do. Not the records' fault, and the same for every record: the sink
+ * pauses (records held, no attempts spent) until an operator fixes the credentials or ACLs (peers-lessons #7).
+ */
+const AUTH_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
+/** Thrown by kafkajs for every SASL failure (wrong password, unsupported mechanism), and by our token provider. */
+const AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError', CREDENTIALS_REFUSED]);
+/** How long refused credentials hold deliveries: an operator has to act. */
+export const AUTH_PAUSE_MS = 60_000;
 /** Idempotent-producer state errors, final for kafkajs but cured by a fresh producer (which the next send gets). */
 const PRODUCER_STATE_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'DUPLICATE_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH',
   'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_ID_MAPPING']);
@@ -66,7 +84,7 @@ function rootCause(err: unknown): KafkaError {
   return e;
 }
 
-export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger, encode }) => {
+export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSinkOptions>): KafkaSink => {
   const topic = config.topic ?? 'security-alerts';
   const maxBytes = config.max_message_bytes ?? 1_000_000;
   const timeout = config.request_timeout_ms ?? 30_000;
@@ -78,18 +96,11 @@ export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger,
   let tail: Promise<unknown> = Promise.resolve();
   let retired: Promise<unknown> = Promise.resolve();
   let closing: Promise<void> | undefined;
+  let paused = false;
 
-  /** Validates the settings that need the runtime (codec, TLS files) and builds the client; throws what to fix. */
+  /** Validates the settings that need the runtime (TLS files) and builds the client; throws what to fix. */
   const client = (): Kafka => {
     if (kafka) return kafka;
-    if (compression !== CompressionTypes.None) {
-      try {
-        CompressionCodecs[compression]();
-      } catch {
-        throw new Error(`kafka sink '${config.name}': compression '${compressionName}' needs a kafkajs codec package registered in ` +
-          `CompressionCodecs, and this build has none; use compression: gzip or none`);
-      }
-    }
     return (kafka = new KafkaClient({
       clientId: config.client_id ?? 'alertbridge',
       brokers: config.brokers,
@@ -124,8 +135,23 @@ export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger,
     retired = Promise.all([retired, old?.then((p) => p.disconnect()).catch(() => undefined)]);
   };
 
+  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
+  const setPaused = (value: boolean, why = ''): void => {
+    if (value === paused) return;
+    paused = value;
+    if (value) logger.error({ brokers: config.brokers }, `kafka '${config.name}' paused: the brokers refuse its credentials (${why}); records stay queued until it is fixed`);
+    else logger.info(`kafka '${config.name}' resumed: the brokers accept its credentials`);
+  };
+
+  const isAuthFailure = (root: KafkaError): boolean => AUTH_NAMES.has(root.name) || (root.type !== undefined && AUTH_TYPES.has(root.type));
+
   const classify = (err: unknown, what: string): Error => {
     const root = rootCause(err);
+    if (isAuthFailure(root)) {
+      const why = `${root.message}${root.type ? ` [${root.type}]` : ''}`;
+      setPaused(true, why);
+      return new RetryableError(`${what}: ${why}; sink paused until the credentials are fixed`, { cause: err, retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS });
+    }
     if (root instanceof PermanentError || root instanceof RetryableError) return root;
     if ((root instanceof TypeError || root instanceof ReferenceError) && root.retriable === undefined) return root;
     const message = `${what}: ${root.message}${root.type ? ` [${root.type}]` : ''}`;
@@ -137,21 +163,29 @@ export const createKafkaSink: SinkFactory<KafkaSinkOptions> = ({ config, logger,
   const produce = async (topicMessages: TopicMessages[], count: number): Promise<void> => {
     const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topicMessages.map((t) => t.topic).join(', ')})`;
     try {
+      await loadCodec(compressionName, config.name);
       const producer = await connect();
       await producer.sendBatch({ topicMessages, acks: -1, timeout, compression });
+      setPaused(false);
     } catch (err) {
       reset();
       throw classify(err, what);
     }
   };
 
-  const sink: Sink = {
+  const sink: KafkaSink = {
     name: config.name,
     type: 'kafka',
+    ready: () => !paused,
     /** Checks the settings, then connects in the background: a broker that is down must not stop the daemon. */
     async start() {
+      await loadCodec(compressionName, config.name);
       client();
-      connect().catch((err: unknown) => logger.warn({ err: rootCause(err).message }, 'connecting to kafka failed; trying again on the first delivery'));
+      connect().catch((err: unknown) => {
+        const root = rootCause(err);
+        if (isAuthFailure(root)) classify(err, `connecting kafka sink '${config.name}'`);
+        else logger.warn({ err: root.message }, 'connecting to kafka failed; trying again on the first delivery');
+      });
     },
     async send(records: readonly AlertRecord[]): Promise<void | SendResult> {
       if (closing) throw new RetryableError(`kafka sink '${config.name}' is closed`);

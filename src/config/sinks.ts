@@ -6,10 +6,12 @@ import {
   CLOUDS,
   componentName,
   count,
+  CLOUD_NAMES,
   crossCheck,
   filePath,
   hasSecret,
   hostPort,
+  httpsUrl,
   httpUrl,
   millis,
   secretPair,
@@ -78,6 +80,15 @@ const sinkCommonShape = {
     .prefault({})
     .describe('Dead-letter queue of records that could not be delivered.'),
 };
+
+/** How often a sink whose credentials the peer refuses tries again; it holds its records meanwhile. */
+function authPauseMs(refusal: string) {
+  return millis(
+    60_000,
+    `While ${refusal}, the sink pauses: records stay queued without spending attempts, /readyz is false, \`alertbridge_sink_ready\` is 0, and delivery is retried this often (secret files are re-read each time).`,
+    { min: 100 },
+  );
+}
 
 /** The common fields alone, for `SinkCommonConfig`. */
 export const SinkCommonSchema = z.strictObject(sinkCommonShape);
@@ -148,18 +159,31 @@ export const KafkaSaslSchema = z
       .min(1)
       .optional()
       .describe('Token scope (`oauthbearer` with Entra ID). Default: `https://{host of the first broker}/.default`.'),
+    cloud: z
+      .enum(CLOUD_NAMES)
+      .optional()
+      .describe('Microsoft cloud of the Entra ID tenant (`oauthbearer`): `global` (default), `usgov`, `usgov_dod` or `china`. Sets the default `authority_url`.'),
+    authority_url: httpsUrl('Entra ID authority override (`oauthbearer`). Default: from `cloud` (https://login.microsoftonline.com for `global`).', {
+      allowLoopbackHttp: true,
+    }).optional(),
+    ca_file: filePath('Extra trusted CA certificates (PEM) for `authority_url` (`oauthbearer`).').optional(),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
       const mechanism = value.mechanism;
       if (typeof mechanism !== 'string') return;
+      const entra = value.tenant_id !== undefined || value.client_id !== undefined || hasSecret(value, 'client_secret');
+      if (mechanism !== 'oauthbearer' || !entra) {
+        for (const key of ['cloud', 'authority_url', 'ca_file'] as const) {
+          if (value[key] !== undefined) addIssue([key], 'only used with mechanism oauthbearer and tenant_id/client_id/client_secret');
+        }
+      }
       if (mechanism !== 'oauthbearer') {
         if (value.username === undefined) addIssue(['username'], `required for mechanism ${mechanism}`);
         if (!hasSecret(value, 'password')) addIssue(['password'], `required for mechanism ${mechanism} (or password_file)`);
         return;
       }
       const token = hasSecret(value, 'oauth_token');
-      const entra = value.tenant_id !== undefined || value.client_id !== undefined || hasSecret(value, 'client_secret');
       if (token && entra) {
         addIssue([], 'set either oauth_token or tenant_id/client_id/client_secret, not both');
       } else if (!token && !entra) {
@@ -190,7 +214,7 @@ const KafkaSinkObject = z
     compression: z
       .enum(['gzip', 'none', 'snappy', 'lz4', 'zstd'])
       .default('gzip')
-      .describe('Compression of produced batches.'),
+      .describe('Compression of produced batches: `gzip`, `none`, `snappy`, `lz4` or `zstd` (each tested against a real broker; see docs/kafka.md).'),
     max_message_bytes: count(
       1_000_000,
       1024,
@@ -198,6 +222,7 @@ const KafkaSinkObject = z
       'Largest message; a bigger record is dead-lettered instead of failing its batch. Keep below the broker\'s `message.max.bytes`.',
     ),
     request_timeout_ms: millis(30_000, 'Timeout of one produce request.'),
+    auth_pause_ms: authPauseMs('the brokers refuse authentication (SASL) or authorization (ACLs)'),
     tls: z
       .strictObject({
         enabled: z.boolean().default(false).describe('Connect with TLS.'),
@@ -226,9 +251,10 @@ const KafkaSinkObject = z
 /** Fills the Entra token scope from the first broker, which is what Event Hubs' Kafka endpoint expects. */
 export const KafkaSinkSchema = KafkaSinkObject.transform((value) => {
   const sasl = value.sasl;
-  if (sasl?.tenant_id === undefined || sasl.scope !== undefined) return value;
+  if (sasl?.tenant_id === undefined) return value;
   const host = value.brokers[0]?.replace(/:\d+$/, '') ?? '';
-  return { ...value, sasl: { ...sasl, scope: `https://${host}/.default` } };
+  const scope = sasl.scope ?? `https://${host}/.default`;
+  return { ...value, sasl: { ...sasl, scope, authority_url: sasl.authority_url ?? CLOUDS[sasl.cloud ?? 'global'].authority_url } };
 });
 
 const EventHubsSinkObject = z
@@ -257,6 +283,7 @@ const EventHubsSinkObject = z
       104_857_600,
       'Largest batch sent at once. The tier caps it: 262144 (256 KB) on Basic, 1048576 (1 MB) on Standard and above.',
     ),
+    auth_pause_ms: authPauseMs('the hub refuses the key or token (or Entra ID refuses the app)'),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

@@ -92,19 +92,29 @@ describe('azure_event_hubs through the pipeline', () => {
     expect(peer.received.map(identOf).sort()).toEqual(batch.filter((r) => r !== big).map(ident).sort());
   });
 
-  it('dead-letters a delivery refused for a wrong key at once, without a put-token per bisection step', async () => {
+  it('holds records while the key is refused (paused, nothing dead-lettered); a sink with the right key on the same prefix delivers them', async () => {
     peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), retry_delay_ms: 500 });
-    tp = await startTestPipeline([{ sink, maxRecords: 200 }]);
-    const t0 = Date.now();
-    await tp.pipeline.emit(records(200));
-    await waitFor(async () => (await tp!.pipeline.deadLetters.count('eventhubs')) === 200, { what: '200 dead letters' });
-    const seconds = (Date.now() - t0) / 1000;
-    const [dl] = await tp.pipeline.deadLetters.list('eventhubs');
-    expect(dl!.error).toMatch(/InvalidSignature.*\[UnauthorizedError\]$/);
-    // Bisecting 200 records is 399 sends; each refused put-token costs the SDK's retry delay (500 ms here).
-    expect(seconds).toBeLessThan(10);
-    expect(peer.stats.tokensRefused).toBeLessThan(10);
+    const wrong = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), auth_pause_ms: 100 });
+    // Two attempts only: a paused sink must not spend them (the refusals below would otherwise dead-letter).
+    tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 2 }]);
+    const prefix = tp.prefix;
+    const batch = records(200);
+    await tp.pipeline.emit(batch);
+    await waitFor(() => peer!.stats.tokensRefused >= 6, { what: 'several refused attempts' });
+    expect(wrong.ready()).toBe(false);
+    expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'eventhubs' })).toBe(0);
+    expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
+    expect(peer.received).toHaveLength(0);
+
+    await tp.close(); // keep the prefix: the queue survives, as across a restart with a fixed config
+    const right = eventHubsSink(peer);
+    tp = await startTestPipeline([{ sink: right, maxRecords: 50 }], { prefix });
+    await waitFor(async () => (await delivered(tp!)) >= 200, { what: '200 held records delivered' });
+    await waitFor(() => tp!.pipeline.idle());
+    expect(new Set(peer.received.map(identOf))).toEqual(new Set(batch.map(ident)));
+    expect(peer.received).toHaveLength(200);
+    expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
+    expect(right.ready()).toBe(true);
   });
 
   it('never sends a batch above max_batch_bytes 262144 (Basic tier)', async () => {

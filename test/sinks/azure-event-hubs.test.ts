@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
+import { classifyEventHubsError, isAuthFailure } from '../../sinks/azure-event-hubs-wire.js';
 import { classify } from '../../src/pipeline/retry.js';
+import { startSimulator } from '../../src/simulator/server.js';
+import { createCredential } from '../../src/sources/graph/credential.js';
+import { captureLogger } from '../helpers/graph.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { record, records } from '../helpers/records.js';
 import { startEventHubsPeer, verifySasToken, type EventHubsPeer, type EventHubsPeerOptions } from '../peers/eventhubs/server.js';
@@ -31,9 +35,9 @@ sinkConformance('azure_event_hubs', {
     return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
   },
   async permanentlyFailing(name) {
-    // A key the namespace does not know: the put-token on $cbs is answered 401.
+    // A hub the namespace does not have: the put-token on $cbs is answered 404. (A refused key pauses the sink instead.)
     const peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString(undefined, { key: 'bm90LXRoZS1rZXk=' }) });
+    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString('no-such-hub') });
     return { sink, delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
   },
   async retryablyFailing(name) {
@@ -87,6 +91,28 @@ describe('azure_event_hubs sink', () => {
     expect(new Set(peer.received.map((e) => e.partition)).size).toBe(4);
     // One batch per partition key: the three revisions of an alert travel together.
     expect(peer.batches).toHaveLength(40);
+  });
+
+  it('sends the batches of one key in order: after one is refused, the later ones wait, so a resend keeps revisions in order', async () => {
+    // 12 revisions of alert 1 at ~40 KB, 2 per 100 KB batch: 6 batches of one key. The first is refused (the SDK's
+    // own retry too) until the hub recovers.
+    let busy = true;
+    const first = padded(revision(1, 0), 40_000);
+    const { peer, sink } = await setup({ serverBusyWhen: (e) => busy && e.partitionKey === first.key && e.properties['alertbridge-revision'] === first.revision },
+      { max_batch_bytes: 100_000 });
+    const batch = [...Array.from({ length: 12 }, (_, rev) => padded(revision(1, rev), 40_000)), ...records(5, {}, 10)];
+    const res = await sink.send(batch);
+    expect(peer.stats.busy).toBeGreaterThan(0);
+    const failed = res?.failed.map((f) => f.index) ?? [];
+    expect(failed).toEqual(Array.from({ length: 12 }, (_, i) => i)); // all of alert 1: the refused batch and those after it
+    expect(res!.failed.every((f) => classify(f.error) === 'retryable')).toBe(true);
+    expect(res!.failed[11]!.error.message).toMatch(/^not sent to azure_event_hubs 'eventhubs': an earlier batch of partition key .* failed \(.*\[ServerBusyError\]\)$/);
+    expect(peer.received.filter((e) => e.partitionKey === first.key)).toEqual([]);
+    busy = false;
+    expect(await sink.send(failed.map((i) => batch[i]!))).toBeUndefined(); // what the pipeline does next
+    const revisions = peer.received.filter((e) => e.partitionKey === first.key).map((e) => e.properties['alertbridge-revision']);
+    expect(revisions).toEqual(batch.slice(0, 12).map((r) => r.revision));
+    expect(new Set(peer.received.map(identOf))).toEqual(new Set(batch.map(ident)));
   });
 
   it('uses a sha256 message id when key@revision is longer than the 128 characters Event Hubs allows', async () => {
@@ -160,15 +186,23 @@ describe('azure_event_hubs sink', () => {
     expect(err!.message).toMatch(/could not be found.*\[MessagingEntityNotFoundError\]$/);
   });
 
-  it('classifies a wrong key as permanent (UnauthorizedError), with the action in the message', async () => {
+  it('pauses on a wrong key (UnauthorizedError): retryable after auth_pause_ms, ready() false, one error log without the key', async () => {
     const peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }) });
+    const { logger, lines } = captureLogger();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), auth_pause_ms: 300 }, logger);
     open.push({ sink, peer });
-    const err = await failure(sink.send(records(2)));
-    expect(classify(err)).toBe('permanent');
-    expect(err!.message).toMatch(/^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]$/);
-    expect(peer.stats.tokensRefused).toBeGreaterThan(0);
+    expect(sink.ready()).toBe(true);
+    for (let i = 0; i < 2; i++) {
+      const err = await failure(sink.send(records(2)));
+      expect(classify(err)).toBe('retryable');
+      expect(err).toMatchObject({ retryAfterMs: 300 });
+      expect(err!.message).toMatch(/^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]; sink paused until the credentials are fixed$/);
+    }
+    expect(sink.ready()).toBe(false);
+    expect(peer.stats.tokensRefused).toBeGreaterThanOrEqual(2); // each attempt asks the hub again, with a fresh client
     expect(peer.received).toHaveLength(0);
+    expect(lines.filter((l) => l.level === 50 && String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused"))).toHaveLength(1);
+    expect(JSON.stringify(lines)).not.toContain('d3Jvbmc=');
   });
 
   it('classifies a namespace nothing listens on as retryable, quickly', async () => {
@@ -227,9 +261,28 @@ describe('azure_event_hubs sink', () => {
     const sink = eventHubsSink(peer, { connection_string: undefined, connection_string_file: file });
     open.push({ sink, peer });
     await sink.start();
-    expect(classify(await failure(sink.send(records(1))))).toBe('permanent');
+    expect(classify(await failure(sink.send(records(1))))).toBe('retryable');
+    expect(sink.ready()).toBe(false);
     writeFileSync(file, peer.connectionString() + '\n');
-    await new Promise((r) => setTimeout(r, 1100)); // a refusal is remembered for a second
+    expect(await sink.send(records(1))).toBeUndefined();
+    expect(sink.ready()).toBe(true);
+    expect(peer.received).toHaveLength(1);
+  });
+
+  it('holds the records when connection_string_file vanishes mid-rotation (the value read at start stands in), never dead-letters them', async () => {
+    const peer = await startEventHubsPeer();
+    const file = join(tmp, 'eh-connection-string-rotating');
+    const old = peer.connectionString(undefined, { key: 'b2xkLWtleQ==' });
+    writeFileSync(file, old + '\n');
+    // As the loader hands it over: the file's content read at start, and the file to read again.
+    const sink = eventHubsSink(peer, { connection_string: old, connection_string_file: file });
+    open.push({ sink, peer });
+    expect(classify(await failure(sink.send(records(1))))).toBe('retryable'); // the old key is refused: paused
+    rmSync(file); // the Secret is being replaced
+    const err = await failure(sink.send(records(1)));
+    expect(classify(err)).toBe('retryable');
+    expect(err!.message).toMatch(/\[UnauthorizedError\]; sink paused until the credentials are fixed$/);
+    writeFileSync(file, peer.connectionString() + '\n');
     expect(await sink.send(records(1))).toBeUndefined();
     expect(peer.received).toHaveLength(1);
   });
@@ -247,6 +300,26 @@ describe('azure_event_hubs sink', () => {
     const { sink } = await setup();
     await sink.close();
     await expect(sink.send(records(1))).rejects.toMatchObject({ name: 'RetryableError' });
+  });
+});
+
+describe('azure_event_hubs sink: Entra ID refusals', () => {
+  it('takes Entra ID refusing the app (a real @azure/identity error) for refused credentials, and Entra being down for an outage', async () => {
+    const app = { tenantId: 'dddddddd-0000-4000-8000-000000000004', clientId: 'eh-app', clientSecret: 'right' };
+    const sim = await startSimulator({ tenants: [app], seed: 1 });
+    try {
+      const login = { auth: 'client_secret' as const, tenant_id: app.tenantId, client_id: app.clientId, authority_url: sim.authorityHost, ca_file: sim.caFile };
+      const refused = await createCredential({ ...login, client_secret: 'wrong' }).getToken('https://eventhubs.azure.net/.default').catch((e: unknown) => e);
+      expect(isAuthFailure(refused)).toBe(true);
+      expect(classify(classifyEventHubsError(refused, 'connecting'))).toBe('permanent');
+      // An unknown tenant looks like an unreachable authority to MSAL (endpoints_resolution_error): retried too.
+      const port = await freePort();
+      const down = await createCredential({ ...login, authority_url: `https://127.0.0.1:${port}`, client_secret: 'right' })
+        .getToken('https://eventhubs.azure.net/.default').catch((e: unknown) => e);
+      expect(isAuthFailure(down)).toBe(false);
+    } finally {
+      await sim.close();
+    }
   });
 });
 

@@ -9,14 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
+import type { Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaSink, type KafkaSinkOptions } from '../../sinks/kafka.js';
+import { createKafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../sinks/kafka.js';
 import { createSink } from '../../sinks/registry.js';
 import { KafkaSinkSchema } from '../../src/config/sinks.js';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { sinkFormat } from '../../src/record/format.js';
 import { normalize } from '../../src/record/normalize.js';
+import { captureLogger } from '../helpers/graph.js';
 import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { record, records } from '../helpers/records.js';
 import { loadSample } from '../helpers/samples.js';
@@ -50,10 +52,10 @@ const uniqueTopic = (label: string) => `${label}-${randomBytes(4).toString('hex'
 const ident = (r: { key: string; revision: string }) => `${r.key}@${r.revision}`;
 const identOf = (m: ReadMessage) => `${m.key}@${m.headers['alertbridge-revision']}`;
 
-function kafkaSink(config: Partial<KafkaSinkOptions> & { name?: string } = {}): Sink {
+function kafkaSink(config: Partial<KafkaSinkOptions> & { name?: string } = {}, logger: Logger = silentLogger): KafkaSink {
   return createKafkaSink({
     config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
-    logger: silentLogger,
+    logger,
     ...sinkFormat('envelope'),
   });
 }
@@ -71,9 +73,8 @@ sinkConformance('kafka', {
     };
   },
   async permanentlyFailing(name) {
-    // Authenticated, but the broker's authorizer does not let bob write there: TOPIC_AUTHORIZATION_FAILED.
-    const sink = kafkaSink({ name, brokers: broker.saslBrokers, topic: uniqueTopic('denied'), sasl: { mechanism: 'scram-sha-512', ...KAFKA_USERS.bob } });
-    return { sink, delivered: async () => [] };
+    // A topic name Kafka can never accept: INVALID_TOPIC_EXCEPTION. (Refused credentials pause the sink instead.)
+    return { sink: kafkaSink({ name, topic: '..' }), delivered: async () => [] };
   },
   async retryablyFailing(name) {
     // Nothing listens there (a broker that is down): connection refused, retried by the pipeline.
@@ -84,8 +85,8 @@ sinkConformance('kafka', {
 describe('kafka sink', () => {
   const sinks: Sink[] = [];
   let tp: TestPipeline | undefined;
-  const open = (config: Parameters<typeof kafkaSink>[0] = {}) => {
-    const s = kafkaSink(config);
+  const open = (config: Parameters<typeof kafkaSink>[0] = {}, logger?: Logger) => {
+    const s = kafkaSink(config, logger);
     sinks.push(s);
     return s;
   };
@@ -136,14 +137,24 @@ describe('kafka sink', () => {
     expect((err as Error).message).toMatch(/^sending 1 record\(s\) to kafka 'kafka' \(topic \.\.\): .*\[INVALID_TOPIC_EXCEPTION\]$/);
   });
 
-  it('refuses a codec it does not have at start; sends uncompressed with compression: none', async () => {
-    await expect(open({ compression: 'zstd' }).start()).rejects.toThrow(
-      "kafka sink 'kafka': compression 'zstd' needs a kafkajs codec package registered in CompressionCodecs, and this build has none; use compression: gzip or none");
-    const topic = uniqueTopic('plain');
-    const sink = open({ topic, compression: 'none' });
-    await sink.start();
-    await sink.send(records(5));
-    expect(await readAll(broker.brokers, [topic])).toHaveLength(5);
+  it.each(['snappy', 'lz4', 'zstd', 'none'] as const)('produces with compression %s: read back exactly, also from a topic the broker recompresses', async (compression) => {
+    // compression.type=producer keeps our batches as sent; gzip makes the broker decode them (and re-encode).
+    const [asSent, recompressed] = [uniqueTopic(`${compression}-kept`), uniqueTopic(`${compression}-gzip`)];
+    const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: asSent, configEntries: [{ name: 'compression.type', value: 'producer' }] },
+      { topic: recompressed, configEntries: [{ name: 'compression.type', value: 'gzip' }] }].map((t) => ({ ...t, numPartitions: 1 })) });
+    await admin.disconnect();
+    // 200 KB of varied JSON in one record: several LZ4 blocks (64 KB each), a real zstd window.
+    const batch = [...records(40), { ...record(99), data: { ...record(99).data, blob: randomBytes(100_000).toString('hex') } }];
+    for (const topic of [asSent, recompressed]) {
+      const sink = open({ topic, compression });
+      await sink.start();
+      expect(await sink.send(batch)).toBeUndefined();
+      const got = await readAll(broker.brokers, [topic]);
+      expect(got.map(identOf)).toEqual(batch.map(ident));
+      expect(got.map((m) => JSON.parse(m.value) as AlertRecord)).toEqual(batch);
+    }
   });
 
   describe('SASL', () => {
@@ -163,29 +174,41 @@ describe('kafka sink', () => {
       expect((await readAll(broker.brokers, [topic])).map(identOf)).toHaveLength(3);
     });
 
-    it('re-reads password_file: a bad password is permanent, the rotated one works without a restart', async () => {
+    it('pauses on a wrong password (retryable, ready() false, one error log without the secret); the rotated password_file resumes it', async () => {
       const file = join(tmp, 'password');
-      writeFileSync(file, 'wrong\n');
+      writeFileSync(file, 'wrong-password-123\n');
       const topic = uniqueTopic('rotate');
-      const sink = open({ brokers: broker.saslBrokers, topic, sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'wrong', password_file: file } });
-      await sink.start();
+      const { logger, lines } = captureLogger();
+      const sink = open({ brokers: broker.saslBrokers, topic, auth_pause_ms: 250,
+        sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'wrong-password-123', password_file: file } }, logger);
+      await sink.send(records(1)).catch(() => undefined); // whatever start() did, a delivery has now been refused
+      expect(sink.ready()).toBe(false);
       const err = await sink.send(records(2)).then(() => null, (e: unknown) => e);
-      expect(classify(err)).toBe('permanent');
-      expect((err as Error).message).toMatch(/SASL SCRAM SHA256 authentication failed/);
+      expect(classify(err)).toBe('retryable');
+      expect(err).toMatchObject({ retryAfterMs: 250 });
+      expect((err as Error).message).toMatch(/SASL SCRAM SHA256 authentication failed.*; sink paused until the credentials are fixed$/);
+      const paused = lines.filter((l) => l.level === 50 && String(l.msg).startsWith("kafka 'kafka' paused"));
+      expect(paused).toHaveLength(1);
+      expect(JSON.stringify(lines)).not.toContain('wrong-password-123');
+
       writeFileSync(file, `${KAFKA_USERS.alice.password}\n`);
       await sink.send(records(2));
+      expect(sink.ready()).toBe(true);
+      expect(lines.some((l) => l.level === 30 && String(l.msg).startsWith("kafka 'kafka' resumed"))).toBe(true);
       expect(await readAll(broker.brokers, [topic])).toHaveLength(2);
     });
 
-    it('classifies a topic the authorizer refuses as permanent, and writes where an ACL allows', async () => {
+    it('pauses on a topic the authorizer refuses (TOPIC_AUTHORIZATION_FAILED), and writes where an ACL allows', async () => {
       await createTopics(broker.brokers, ['bob-only'], 1).catch(() => undefined);
       const allowed = open({ brokers: broker.saslBrokers, topic: 'bob-only', sasl: { mechanism: 'plain', ...KAFKA_USERS.bob } });
       await allowed.start();
       await allowed.send(records(2));
+      expect(allowed.ready()).toBe(true);
       const denied = open({ brokers: broker.saslBrokers, topic: uniqueTopic('not-bobs'), sasl: { mechanism: 'plain', ...KAFKA_USERS.bob } });
       const err = await denied.send(records(2)).then(() => null, (e: unknown) => e);
-      expect(classify(err)).toBe('permanent');
-      expect((err as Error).message).toMatch(/\[TOPIC_AUTHORIZATION_FAILED\]$/);
+      expect(classify(err)).toBe('retryable');
+      expect((err as Error).message).toMatch(/\[TOPIC_AUTHORIZATION_FAILED\]; sink paused until the credentials are fixed$/);
+      expect(denied.ready()).toBe(false);
     });
   });
 
@@ -312,6 +335,34 @@ describe('kafka sink', () => {
       expect(dl!.record.key).toBe(batch[7]!.key);
       expect(dl!.error).toMatch(/\[MESSAGE_TOO_LARGE\]$/);
       expect(await readAll(broker.brokers, [topic])).toHaveLength(19);
+    });
+
+    it('holds records while SASL authentication fails (paused, nothing dead-lettered); the right password on the same prefix delivers them all', async () => {
+      const topic = uniqueTopic('held');
+      await createTopics(broker.brokers, [topic], 3);
+      const wrong = open({ brokers: broker.saslBrokers, topic, auth_pause_ms: 100, sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'not-alices' } });
+      // Two attempts only: a paused sink must not spend them (the refusals below would otherwise dead-letter).
+      tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 2 }]);
+      const prefix = tp.prefix;
+      const batch = records(300);
+      await tp.pipeline.emit(batch);
+      const refused = () => metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
+      await waitFor(async () => (await refused()) >= 6, { what: 'several refused deliveries' });
+      expect(wrong.ready()).toBe(false);
+      expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'kafka' })).toBe(0);
+      expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
+      expect(await metricValue(tp.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })).toBe(0);
+
+      await tp.close(); // keep the prefix: the queue survives, as across a restart with a fixed config
+      const right = open({ brokers: broker.saslBrokers, topic, sasl: { mechanism: 'scram-sha-512', ...KAFKA_USERS.alice } });
+      tp = await startTestPipeline([{ sink: right, maxRecords: 50 }], { prefix });
+      await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 300, { what: '300 held records delivered' });
+      await waitFor(() => tp!.pipeline.idle());
+      const got = await readAll(broker.brokers, [topic]);
+      expect(new Set(got.map(identOf))).toEqual(new Set(batch.map(ident)));
+      expect(got).toHaveLength(300);
+      expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
+      expect(right.ready()).toBe(true);
     });
 
     it('routes records to a topic per resource with {resource}', async () => {

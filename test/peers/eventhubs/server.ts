@@ -46,6 +46,11 @@ export interface EventHubsPeerFaults {
   serverBusy: boolean;
   /** Fraction (0–1) of deliveries rejected with `com.microsoft:server-busy`, drawn from a seeded die. @defaultValue 0 */
   serverBusyRate: number;
+  /**
+   * Rejects with `com.microsoft:server-busy` each delivery holding an event for which this returns true (in-process
+   * peers only: a function does not cross to `child.ts`). @defaultValue undefined
+   */
+  serverBusyWhen?: (event: { partitionKey: string | undefined; properties: Record<string, unknown> }) => boolean;
   /** Deliveries larger than this are rejected as too large. @defaultValue the advertised `maxMessageBytes` */
   rejectAboveBytes: number;
   /** Condition of that rejection (the service sends the first). @defaultValue 'amqp:link:message-size-exceeded' */
@@ -137,6 +142,13 @@ function resourcePath(audience: string): string {
 /** Does a token for `resource` cover `target`? The service allows any prefix on segment boundaries (namespace, hub, …). */
 const covers = (resource: string, target: string): boolean => resource === '/' || target === resource || target.startsWith(resource + '/');
 
+/** `error-condition` of a `$cbs` / `$management` refusal, by status code. */
+const REPLY_CONDITIONS: Record<number, string> = {
+  400: 'com.microsoft:argument-error',
+  401: 'amqp:unauthorized-access',
+  404: 'amqp:not-found',
+};
+
 /** Java's String.hashCode: any stable hash will do for the peer (the service's own is not part of its contract). */
 function stableHash(s: string): number {
   let h = 0;
@@ -177,6 +189,7 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   const faults: EventHubsPeerFaults = {
     serverBusy: opts.serverBusy ?? false,
     serverBusyRate: opts.serverBusyRate ?? 0,
+    serverBusyWhen: opts.serverBusyWhen,
     rejectAboveBytes: opts.rejectAboveBytes ?? maxMessageBytes,
     tooLargeCondition: opts.tooLargeCondition ?? 'amqp:link:message-size-exceeded',
   };
@@ -212,11 +225,16 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   container.sasl_server_mechanisms.enable_anonymous();
   container.sasl_server_mechanisms.enable_plain(() => true);
 
-  /** Replies on the link the request named in `reply_to`, once it has credit. */
-  const reply = (context: EventContext, request: Message, status: number, description: string, body?: unknown): void => {
+  /**
+   * Replies on the link the request named in `reply_to`, once it has credit. A refusal names its AMQP condition in
+   * `error-condition`, as the service does: the client maps the condition, not the status code, to its error.
+   */
+  const reply = (context: EventContext, request: Message, status: number, description: string, body?: unknown,
+    condition = REPLY_CONDITIONS[status]): void => {
     const link = request.reply_to ? stateOf(context.connection).replyLinks.get(request.reply_to) : undefined;
     if (!link) return;
-    const message = { correlation_id: request.message_id, application_properties: { 'status-code': status, 'status-description': description }, body };
+    const message = { correlation_id: request.message_id, body,
+      application_properties: { 'status-code': status, 'status-description': description, ...(condition && { 'error-condition': condition }) } };
     if (link.sendable()) link.send(message);
     else link.once('sendable', () => link.send(message));
   };
@@ -257,11 +275,16 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       return reply(context, request, 200, 'OK', { name: hub.name, type: 'com.microsoft:eventhub', created_at: hub.createdAt,
         partition_count: hub.partitions, partition_ids: Array.from({ length: hub.partitions }, (_, i) => String(i)) });
     }
+    if (props.type !== 'com.microsoft:partition') return reply(context, request, 400, `unsupported READ of '${String(props.type)}'`);
     const partition = String(props.partition ?? '');
-    if (props.type !== 'com.microsoft:partition' || !(Number(partition) < hub.partitions)) return reply(context, request, 400, `bad READ of '${String(props.type)}' '${partition}'`);
+    if (!/^\d+$/.test(partition) || Number(partition) >= hub.partitions) {
+      return reply(context, request, 400, `The specified partition is invalid for an EventHub partition sender or receiver. It should be between 0 and ${hub.partitions - 1}.`,
+        undefined, 'com.microsoft:argument-out-of-range');
+    }
     const last = (sequence.get(`${hub.name}/${partition}`) ?? 0) - 1;
+    // The service's offsets are byte positions; the peer's are the sequence numbers. Empty: -1 for both, as the service says.
     reply(context, request, 200, 'OK', { name: hub.name, type: 'com.microsoft:partition', partition, begin_sequence_number: 0,
-      last_enqueued_sequence_number: last, last_enqueued_offset: String(Math.max(last, 0)),
+      last_enqueued_sequence_number: last, last_enqueued_offset: String(last),
       last_enqueued_time_utc: lastEnqueued.get(`${hub.name}/${partition}`) ?? new Date(0), is_partition_empty: last < 0 });
   };
 
@@ -318,6 +341,11 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       return reject('amqp:decode-error', `cannot decode the batch: ${(err as Error).message}`);
     }
     const partitionKey = events[0]?.message_annotations?.[PARTITION_KEY] as string | undefined;
+    const busyWhen = faults.serverBusyWhen;
+    if (busyWhen && events.some((e) => busyWhen({ partitionKey, properties: e.application_properties ?? {} }))) {
+      stats.busy++;
+      return reject('com.microsoft:server-busy', 'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.');
+    }
     if (events.some((e) => e.message_annotations?.[PARTITION_KEY] !== partitionKey)) {
       stats.refused++;
       return reject('com.microsoft:argument-error', 'every event of a batch must have the same partition key');
