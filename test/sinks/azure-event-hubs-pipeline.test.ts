@@ -70,7 +70,7 @@ describe('azure_event_hubs through the pipeline', () => {
     await waitFor(() => tp!.pipeline.idle());
     const unique = new Set(peer.received.map(identOf));
     const retried = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 'eventhubs', kind: 'retryable' });
-    console.log(`[azure_event_hubs] 20% server busy: ${peer.stats.busy} deliveries refused, ${retried} pipeline retries, ` +
+    console.log(`[azure_event_hubs] 20% server busy: ${peer.stats.busy} deliveries refused, ${retried} records retried, ` +
       `${peer.received.length} events stored, ${unique.size} distinct, ${peer.received.length - unique.size} duplicate(s)`);
     expect(unique).toEqual(new Set(batch.map(ident)));
     expect(peer.stats.busy).toBeGreaterThan(0);

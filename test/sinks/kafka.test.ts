@@ -295,7 +295,7 @@ describe('kafka sink', () => {
       const got = await readAll(broker.brokers, [topic]);
       const unique = new Set(got.map(identOf));
       const failures = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
-      console.log(`[kafka] kill -9 after ${atKill} deliveries: ${failures} failed attempt(s) while it was down; ` +
+      console.log(`[kafka] kill -9 after ${atKill} deliveries: ${failures} record attempt(s) failed while it was down; ` +
         `${got.length} messages on the topic, ${unique.size} distinct, ${got.length - unique.size} duplicate(s)`);
       expect(failures).toBeGreaterThan(0);
       expect(unique).toEqual(new Set(batch.map(ident)));
