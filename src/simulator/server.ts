@@ -118,6 +118,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ...(r.log?.provider ? { provider: r.log.provider } : {}),
       ...(r.log?.fault ? { fault: r.log.fault } : {}),
       ...(r.log?.items !== undefined ? { items: r.log.items } : {}),
+      headers: loggedHeaders(req.headers),
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   };
@@ -167,6 +168,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
   self.sim = sim;
   return sim;
+}
+
+/** Headers never written to the request log: credentials. */
+const UNLOGGED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+function loggedHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || UNLOGGED_HEADERS.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
 }
 
 function initialCount(initial: SimulatorOptions['initial'], resource: Resource): number {

@@ -77,6 +77,12 @@ export interface RequestLogEntry {
   fault?: string;
   /** Items in the response page, for list requests. */
   items?: number;
+  /**
+   * Request headers as received (names lowercased; repeated ones joined with `, `), so tests can assert what a
+   * client sent (`prefer`, `client-request-id`, …). `authorization` and `cookie` are left out: the log is served
+   * over `/_sim/log` and printed by tests, and a bearer token is a secret.
+   */
+  headers: Record<string, string>;
   ms: number;
 }
 

@@ -93,6 +93,12 @@ describe('simulator: fault knobs and the request log', () => {
       expect.objectContaining({ method: 'GET', path: '/v1.0/security/alerts_v2', query: { $filter: "severity eq 'high'" }, status: 200, tenant: T, resource: 'alerts_v2', at: new Date(now).toISOString() }),
       expect.objectContaining({ path: '/v1.0/security/incidents', status: 401, tenant: null }),
     ]);
+    // request headers are logged, the bearer token is not
+    await callSimulator(sim, '/v1.0/security/alerts_v2', { token, headers: { Prefer: 'include-unknown-enum-members' } });
+    const withHeaders = sim.requestLog.pop()!;
+    expect(withHeaders.headers).toMatchObject({ prefer: 'include-unknown-enum-members' });
+    expect(withHeaders.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(withHeaders)).not.toContain(token);
     const log = await callSimulator(sim, '/_sim/log');
     expect((log.json as { value: unknown[] }).value).toHaveLength(2);
 
