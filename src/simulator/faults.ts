@@ -16,8 +16,11 @@ export class FaultState {
   private readonly rnd: Random;
   /** Request times (ms) per `tenant/client` in the last minute, for the budget. */
   private readonly windows = new Map<string, number[]>();
+  /** With `revokeTokens: 'issued'`: tokens with an issue number up to this one are refused. */
+  private revokedThrough = 0;
 
-  constructor(seed: number, initial: SimulatorFaults = {}) {
+  /** @param issuedTokens how many access tokens the authority has issued so far (for `revokeTokens`). */
+  constructor(seed: number, initial: SimulatorFaults = {}, private readonly issuedTokens: () => number = () => 0) {
     this.rnd = new Random(seed ^ 0x5eed);
     this.set(initial);
   }
@@ -36,6 +39,9 @@ export class FaultState {
       const v = faults[key];
       if (v != null && !(typeof v === 'number' && v >= 0)) throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
     }
+    const revoke = faults.revokeTokens;
+    if (revoke != null && revoke !== 'issued' && revoke !== 'all') throw new RangeError(`revokeTokens must be 'issued' or 'all', got ${String(revoke)}`);
+    if (revoke === 'issued') this.revokedThrough = this.issuedTokens();
     const next: Record<string, unknown> = { ...this.current };
     for (const [k, v] of Object.entries(faults)) {
       if (v === null || v === undefined) delete next[k];
@@ -48,6 +54,12 @@ export class FaultState {
   partialProviders(): string[] {
     const p = this.current.partialProvider;
     return p ? (Array.isArray(p) ? p : [p]) : [];
+  }
+
+  /** Whether Graph refuses the token with issue number `seq` although it is valid (`revokeTokens`). */
+  revoked(seq: number | undefined): boolean {
+    const mode = this.current.revokeTokens;
+    return mode === 'all' || (mode === 'issued' && (seq ?? 0) <= this.revokedThrough);
   }
 
   slowMs(): number {

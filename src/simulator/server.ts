@@ -51,7 +51,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     log.push(entry);
     if (log.length > logLimit) log.splice(0, log.length - logLimit);
   };
-  const faults = new FaultState(seed, opts.faults);
+  // The fault state counts on the authority for `revokeTokens`; the authority reads token lifetimes from it.
+  const faults: FaultState = new FaultState(seed, {}, (): number => authority.issued);
   const store = new SimStore(tenants.map((t) => t.tenantId), seed, clock, initialCount(opts.initial, 'secure_scores'), opts.retain);
   const authority = new Authority({
     tenants,
@@ -59,6 +60,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     lifetimeS: () => faults.faults.tokenLifetimeS ?? opts.tokenLifetimeS ?? 3599,
     hostnames,
   });
+  faults.set(opts.faults ?? {});
   const subscriptions = new SubscriptionManager(store, clock, opts.subscriptions ?? {}, (e) => append(deliveryLog, e));
   store.seed(Object.fromEntries(RESOURCES.map((r) => [r, initialCount(opts.initial, r)])));
   const deps: GraphRouteDeps = { authority, store, faults, subscriptions, pageSize: opts.pageSize ?? 100 };

@@ -48,6 +48,13 @@ export interface SimulatorFaults {
   /** Lifetime of tokens issued from now on, in seconds (short values exercise refresh). @defaultValue the option */
   tokenLifetimeS?: number;
   /**
+   * Access tokens Graph refuses with 401 `InvalidAuthenticationToken` although they have not expired, as after an
+   * admin revokes the app's tokens (continuous access evaluation) or rotates its secret:
+   * `'issued'` refuses every token issued before the knob was set (tokens issued since are accepted; setting it
+   * again revokes those too), `'all'` refuses every token. Logged with `fault: 'revoked'`. @defaultValue none
+   */
+  revokeTokens?: 'issued' | 'all' | null;
+  /**
    * Graph's documented security budget, per app per tenant per rolling minute (Graph: 150). Requests beyond it get
    * 429 (and still count, as in Graph). 0 or unset: no budget.
    */
@@ -73,7 +80,7 @@ export interface RequestLogEntry {
   resource?: string;
   /** Legacy provider or v2 serviceSource, when the request concerned one. */
   provider?: string;
-  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`. */
+  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`, `revoked`. */
   fault?: string;
   /** Items in the response page, for list requests. */
   items?: number;

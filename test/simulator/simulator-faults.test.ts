@@ -21,7 +21,7 @@ describe('simulator: fault knobs and the request log', () => {
   });
   afterAll(() => sim.close());
   beforeEach(() => {
-    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null });
+    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null, revokeTokens: null });
     sim.clearLog();
   });
 
@@ -76,6 +76,27 @@ describe('simulator: fault knobs and the request log', () => {
     // The first five left the window; the throttled one still counts: four more fit.
     for (let i = 0; i < 4; i++) expect((await alerts()).status).toBe(200);
     expect((await alerts()).status).toBe(429);
+  });
+
+  it('revokes issued tokens (401 before expiry) with revokeTokens, and every token with \'all\'', async () => {
+    const fresh = async () => (await new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
+      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+    }).getToken(`${sim.url}/.default`)).token;
+    const before = await fresh();
+    const get = (t: string) => callSimulator(sim, '/v1.0/security/alerts_v2?$top=1', { token: t });
+    expect((await get(before)).status).toBe(200);
+    sim.setFaults({ revokeTokens: 'issued' });
+    const refused = await get(before);
+    expect(refused).toMatchObject({ status: 401, json: { error: { code: 'InvalidAuthenticationToken' } } });
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer /);
+    expect(sim.requestLog.at(-1)).toMatchObject({ status: 401, fault: 'revoked', tenant: T, resource: 'alerts_v2' });
+    const after = await fresh();
+    expect((await get(after)).status).toBe(200);
+    sim.setFaults({ revokeTokens: 'all' });
+    expect((await get(after)).status).toBe(401);
+    sim.setFaults({ revokeTokens: null });
+    expect((await get(before)).status).toBe(200);
+    expect(() => sim.setFaults({ revokeTokens: 'some' as 'all' })).toThrow(RangeError);
   });
 
   it('delays every Graph response by slowMs', async () => {

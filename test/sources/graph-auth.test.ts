@@ -1,0 +1,84 @@
+/**
+ * The Graph source's tokens against the simulator, through the real @azure/identity path: a token Graph refuses
+ * (401) is replaced by a genuinely new one, and only so often.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../src/simulator/server.js';
+import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
+import type { Poller } from '../../src/sources/graph/poller.js';
+import { cleanup } from '../helpers/pipeline.js';
+import { captureLogger, graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
+
+const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000a1', clientId: 'app-auth', clientSecret: 'secret-auth' };
+
+let sim: Simulator;
+let h: GraphHarness | undefined;
+
+beforeAll(async () => {
+  sim = await startSimulator({ tenants: [A], seed: 11 });
+});
+afterAll(async () => {
+  await sim.close();
+});
+afterEach(async () => {
+  await h?.close();
+  await cleanup(h?.tp);
+  h = undefined;
+  sim.setFaults({ revokeTokens: null });
+  sim.clearLog();
+});
+
+/** Polls now, whatever the schedule says (the lease still applies). */
+const pollNow = (p: Poller) => p.tick(Date.now() + 3_600_000);
+const tokenRequests = () => sim.requestLog.filter((e) => e.resource === 'token');
+
+describe('graph_security source: tokens', () => {
+  it('gets a genuinely new token when Graph refuses a revoked one (401), and the poll goes on', async () => {
+    h = await graphHarness();
+    for (let i = 0; i < 5; i++) sim.create(A.tenantId, 'alerts_v2');
+    const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A }));
+    const poller = src.pollers[0]!;
+    expect(await pollNow(poller)).toMatchObject({ accepted: 5 });
+    expect(tokenRequests()).toHaveLength(1);
+
+    // An admin revokes the app's tokens: the cached one (valid for another hour) is refused from now on.
+    sim.setFaults({ revokeTokens: 'issued' });
+    for (let i = 0; i < 3; i++) sim.create(A.tenantId, 'alerts_v2');
+    sim.clearLog();
+    const after = await pollNow(poller);
+    expect(after).toMatchObject({ accepted: 3, gaps: [] });
+    const seen = sim.requestLog.filter((e) => e.resource === 'alerts_v2' || e.resource === 'token').map((e) => [e.resource, e.status, e.fault]);
+    expect(seen).toEqual([['alerts_v2', 401, 'revoked'], ['token', 200, undefined], ['alerts_v2', 200, undefined]]);
+    // and the new token is kept: the next poll asks for none
+    sim.clearLog();
+    expect(await pollNow(poller)).toMatchObject({ accepted: 0 });
+    expect(tokenRequests()).toHaveLength(0);
+  });
+
+  it('does not loop on a token Graph keeps refusing: one new token, then a clear error naming source and tenant', async () => {
+    h = await graphHarness();
+    const { logger, lines } = captureLogger();
+    const src = h.source(graphSourceConfig(sim, { name: 'fabrikam', ...A }), logger);
+    const poller = src.pollers[0]!;
+    sim.setFaults({ revokeTokens: 'all' });
+    expect(await pollNow(poller)).toBeNull();
+    const graph401 = () => sim.requestLog.filter((e) => e.resource === 'alerts_v2' && e.status === 401);
+    // the cached token, then one new token: two attempts, two tokens
+    expect(graph401()).toHaveLength(2);
+    expect(tokenRequests()).toHaveLength(2);
+    const err = lines.find((l) => l.level === 50)!;
+    expect(String(err.err)).toMatch(new RegExp(`GET alerts_v2 for source 'fabrikam' \\(tenant ${A.tenantId}\\) failed: HTTP 401 InvalidAuthenticationToken.*a new token was refused too`));
+    expect(JSON.stringify(lines)).not.toContain(A.clientSecret);
+
+    // Polls right after do not ask Entra ID for yet another token: new tokens are forced at most once a minute.
+    expect(await pollNow(poller)).toBeNull();
+    expect(await pollNow(poller)).toBeNull();
+    expect(graph401()).toHaveLength(4);
+    expect(tokenRequests()).toHaveLength(2);
+
+    // Once Graph accepts tokens again, the same client recovers with the token it has.
+    sim.setFaults({ revokeTokens: null });
+    expect(await pollNow(poller)).not.toBeNull();
+    expect(tokenRequests()).toHaveLength(2);
+  });
+});
