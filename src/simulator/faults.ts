@@ -35,7 +35,7 @@ export class FaultState {
       const v = faults[key];
       if (v != null && !(v >= 0 && v <= 1)) throw new RangeError(`${key} must be between 0 and 1, got ${String(v)}`);
     }
-    for (const key of ['retryAfterS', 'slowMs', 'tokenLifetimeS', 'requestBudgetPerMinute'] as const) {
+    for (const key of ['retryAfterS', 'slowMs', 'slowTokenMs', 'tokenLifetimeS', 'requestBudgetPerMinute'] as const) {
       const v = faults[key];
       if (v != null && !(typeof v === 'number' && v >= 0)) throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
     }

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Resource } from '../record/types.js';
 import { RESOURCES } from '../record/types.js';
 import { handleAdmin } from './admin.js';
@@ -74,6 +75,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (m) {
       const tenant = decodeURIComponent(m[1] as string);
       if (req.path.endsWith('/token')) {
+        const slow = faults.faults.slowTokenMs ?? 0;
+        if (slow > 0) await sleep(slow);
         return req.method === 'POST' ? authority.token(req, tenant) : { status: 405, body: { error: 'invalid_request', error_description: 'Use POST.' } };
       }
       if (req.path.endsWith('openid-configuration')) return authority.openidConfiguration(req, tenant);

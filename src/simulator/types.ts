@@ -45,6 +45,8 @@ export interface SimulatorFaults {
   partialProvider?: string | string[] | null;
   /** Delay before every Graph response, in ms. @defaultValue 0 */
   slowMs?: number;
+  /** Delay before every answer of the token endpoint, in ms (a stalled Entra ID). @defaultValue 0 */
+  slowTokenMs?: number;
   /** Lifetime of tokens issued from now on, in seconds (short values exercise refresh). @defaultValue the option */
   tokenLifetimeS?: number;
   /**

@@ -5,8 +5,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
+import { createCredential } from '../../src/sources/graph/credential.js';
 import type { Poller } from '../../src/sources/graph/poller.js';
-import { cleanup } from '../helpers/pipeline.js';
+import { cleanup, metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
 
 const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000a1', clientId: 'app-auth', clientSecret: 'secret-auth' };
@@ -24,7 +25,7 @@ afterEach(async () => {
   await h?.close();
   await cleanup(h?.tp);
   h = undefined;
-  sim.setFaults({ revokeTokens: null });
+  sim.setFaults({ revokeTokens: null, slowTokenMs: null });
   sim.clearLog();
 });
 
@@ -77,8 +78,33 @@ describe('graph_security source: tokens', () => {
     expect(tokenRequests()).toHaveLength(2);
 
     // Once Graph accepts tokens again, the same client recovers with the token it has.
-    sim.setFaults({ revokeTokens: null });
+    sim.setFaults({ revokeTokens: null, slowTokenMs: null });
     expect(await pollNow(poller)).not.toBeNull();
     expect(tokenRequests()).toHaveLength(2);
+  });
+
+  it('applies request_timeout_ms to token requests: a stalled token endpoint fails the poll with a clear error', async () => {
+    h = await graphHarness();
+    const { logger, lines } = captureLogger();
+    // The token endpoint answers after 20 s; the source allows 1 s. (Without the timeout the poll would succeed.)
+    sim.setFaults({ slowTokenMs: 20_000 });
+    const src = h.source(graphSourceConfig(sim, { name: 'slowtoken', ...A, extra: '    request_timeout_ms: 1000' }), logger);
+    expect(await pollNow(src.pollers[0]!)).toBeNull();
+    const err = lines.find((l) => l.level === 50)!;
+    expect(String(err.err)).toBe(`getting a token for source 'slowtoken' (tenant ${A.tenantId}) failed: no answer within 1000 ms (request_timeout_ms)`);
+    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_requests_total', { source: 'slowtoken', resource: 'token', code: 'timeout' })).toBe(1);
+    // once Entra ID answers again, so does the source
+    sim.setFaults({ slowTokenMs: null });
+    expect(await pollNow(src.pollers[0]!)).not.toBeNull();
+  });
+
+  it('cuts each HTTP request of the credential itself at request_timeout_ms (MSAL ignores abort signals)', async () => {
+    sim.setFaults({ slowTokenMs: 20_000 });
+    const cred = createCredential({
+      tenant_id: A.tenantId, client_id: A.clientId, client_secret: A.clientSecret, auth: 'client_secret',
+      authority_url: sim.authorityHost, ca_file: sim.caFile, request_timeout_ms: 1000,
+    });
+    // (without the timeout this resolves with a token after 20 s)
+    await expect(cred.getToken(`${sim.url}/.default`)).rejects.toThrow(/network_error/);
   });
 });

@@ -199,18 +199,45 @@ export class GraphClient {
     return true;
   }
 
+  /**
+   * A token from the credential within `timeoutMs` (request_timeout_ms applies to token requests too). Each HTTP
+   * request of the credential has that timeout as well (credential.ts); this deadline also covers credentials that
+   * take no pipeline policy and makes `close()` prompt, as MSAL flows ignore the abort signal.
+   */
   private async token(signal: AbortSignal | undefined): Promise<{ token: string; generation: number }> {
     const generation = this.generation;
+    const { source, tenantId, timeoutMs } = this.opts;
     try {
-      const t = await this.credential.getToken(this.scope, { abortSignal: signal });
+      const t = await withDeadline(this.credential.getToken(this.scope, { abortSignal: signal }), timeoutMs, signal);
       if (!t) throw new Error('no token returned');
       return { token: t.token, generation };
     } catch (err) {
       signal?.throwIfAborted();
-      this.opts.metrics.graphRequests.inc({ source: this.opts.source, resource: 'token', code: 'auth_error' });
-      throw new GraphRequestError(`getting a token for source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed: ${firstLine((err as Error).message)}`, 401, 'auth_error', { cause: err });
+      const timedOut = err instanceof DeadlineError;
+      this.opts.metrics.graphRequests.inc({ source, resource: 'token', code: timedOut ? 'timeout' : 'auth_error' });
+      throw new GraphRequestError(`getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}`, timedOut ? 0 : 401, timedOut ? 'timeout' : 'auth_error', { cause: err });
     }
   }
+}
+
+class DeadlineError extends Error {
+  override name = 'DeadlineError';
+}
+
+/** `promise`, or a rejection once `ms` have passed (DeadlineError) or `signal` aborts; `promise` is left to settle. */
+function withDeadline<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  promise.catch(() => undefined); // a late rejection after the deadline is nobody's to handle
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms} ms (request_timeout_ms)`)), ms);
+    onAbort = () => reject(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, stop]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
