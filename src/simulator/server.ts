@@ -155,6 +155,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       deliveryLog.length = 0;
     },
     create: (tenantId: string, resource: Resource, overrides?: GraphObject) => structuredClone(store.create(tenantId, resource, overrides)),
+    createMany: (tenantId, resource, count, manyOpts) => structuredClone(store.createMany(tenantId, resource, count, manyOpts)),
     update: (tenantId: string, resource: Resource, id: string) => structuredClone(store.update(tenantId, resource, id)),
     list: (tenantId: string, resource: Resource) => store.entries(tenantId, resource).map((e) => structuredClone(e.obj)),
     setFaults: (f) => faults.set(f),

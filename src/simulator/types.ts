@@ -184,6 +184,12 @@ export interface Simulator {
   clearLog(): void;
   /** Creates one object (no incident grouping) as the current revision; returns it. */
   create(tenantId: string, resource: Resource, overrides?: GraphObject): GraphObject;
+  /**
+   * Creates `count` objects (no incident grouping); returns them. `sameTime`: they all share one update time
+   * (`lastModifiedDateTime`, `lastUpdateDateTime`, …), as after a bulk import — the case that defeats time-sliced
+   * paging. `provider`: legacy alerts of that provider only (`MCAS`, `ASC`, …). `overrides`: top-level fields.
+   */
+  createMany(tenantId: string, resource: Resource, count: number, opts?: { sameTime?: boolean; provider?: string; overrides?: GraphObject }): GraphObject[];
   /** Stores and returns the next revision of an object (update time bumped, state moved on). */
   update(tenantId: string, resource: Resource, id: string): GraphObject;
   /** Current revisions, in creation order. */
