@@ -62,6 +62,12 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly graphPagingOverflow = new Counter({
+    name: 'alertbridge_graph_paging_overflow_total',
+    help: 'Times a poll met at least 1,500 legacy alerts of one provider with one lastModifiedDateTime: Graph paging ($skip ≤ 500, $top ≤ 1000) reaches no further, any beyond were skipped',
+    labelNames: ['source', 'resource', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly pollLag = new Gauge({
     name: 'alertbridge_poll_lag_seconds',
     help: 'Age of the newest record a poller has seen (now minus its watermark)',

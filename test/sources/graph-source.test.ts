@@ -158,17 +158,4 @@ describe('graph_security source', () => {
     expect(JSON.stringify(lines)).not.toContain('wrong"'); // the secret itself is never logged
     expect((await bad.pollers[0]!.cursor()).watermark).toBeUndefined();
   });
-
-  it('reads a legacy window of more than 6,000 alerts without $skip above 500', async () => {
-    h = await graphHarness();
-    for (let i = 0; i < 6500; i++) sim.create(B.tenantId, 'alerts');
-    const src = h.source(graphSourceConfig(sim, { name: 'woodgrove', ...B, resources: ['alerts'], extra: '    page_size: 200' }));
-    const summary = await pollNow(src.pollers[0]!);
-    expect(summary!.accepted).toBe(6500);
-    const legacy = sim.requestLog.filter((e) => e.resource === 'alerts');
-    expect(legacy.every((e) => e.status === 200)).toBe(true);
-    expect(Math.max(0, ...legacy.map((e) => Number(e.query.$skip ?? 0)))).toBeLessThanOrEqual(500);
-    await waitFor(() => h!.sink.received.length >= 6500, { timeoutMs: 60_000 });
-    expect(new Set(h.sink.received.map((r) => r.key)).size).toBe(6500);
-  }, 120_000);
 });

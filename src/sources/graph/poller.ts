@@ -12,7 +12,7 @@ import { revisionOrder } from '../../record/revision.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import type { GraphClient } from './client.js';
-import type { Fetcher, WindowState } from './fetchers.js';
+import type { Fetcher, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
 
 export interface PollerOptions {
@@ -40,6 +40,8 @@ export interface PollSummary {
   duplicates: number;
   invalid: number;
   gaps: string[];
+  /** Alerts Graph's paging could not reach (legacy alerts): see {@link Overflow}. */
+  overflow: Overflow[];
   watermark?: string;
 }
 
@@ -173,7 +175,7 @@ export class Poller {
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
     let state: WindowState = { since, gaps: [], pages: 0 };
-    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [] };
+    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [] };
     for (;;) {
       beforePage?.(summary);
       const page = await fetcher.fetchPage(client, state, signal);
@@ -181,6 +183,8 @@ export class Poller {
       summary.pages++;
       summary.fetched += page.objects.length;
       for (const p of page.partial) this.log.warn({ provider: p.provider, status: p.status, latency_ms: p.latencyMs }, 'Graph answered 206: a provider failed; its alerts are re-read at the next poll');
+      for (const o of page.overflow ?? []) this.overflowed(o);
+      summary.overflow.push(...(page.overflow ?? []));
       const records: AlertRecord[] = [];
       const now = new Date();
       for (const obj of page.objects) {
@@ -200,6 +204,14 @@ export class Poller {
       if (page.done) break;
     }
     return { summary, maxSeen: state.maxSeen };
+  }
+
+  /** Never silent: alerts Graph's paging cannot reach are an error in the log and a metric. */
+  private overflowed(o: Overflow): void {
+    const { source, tenantId, fetcher, metrics } = this.opts;
+    metrics.graphPagingOverflow.inc({ source, resource: fetcher.resource, provider: o.provider });
+    this.log.error({ provider: o.provider, at: o.at, read: o.read },
+      `${fetcher.resource} of source '${source}' (tenant ${tenantId}): provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first ${o.read}: any beyond were skipped`);
   }
 }
 
