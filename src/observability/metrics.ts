@@ -62,6 +62,12 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly graphPartial = new Counter({
+    name: 'alertbridge_graph_partial_total',
+    help: 'Graph answers 206 Partial Content, by the provider that failed (one per provider named in a Warning header)',
+    labelNames: ['source', 'resource', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly graphPagingOverflow = new Counter({
     name: 'alertbridge_graph_paging_overflow_total',
     help: 'Times a poll met at least 1,500 legacy alerts of one provider with one lastModifiedDateTime: Graph paging ($skip ≤ 500, $top ≤ 1000) reaches no further, any beyond were skipped',

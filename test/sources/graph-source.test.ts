@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import type { Poller } from '../../src/sources/graph/poller.js';
-import { cleanup } from '../helpers/pipeline.js';
+import { cleanup, metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -89,10 +89,15 @@ describe('graph_security source', () => {
     const missing = providerOf(created[0]!);
     const missingCount = created.filter((o) => providerOf(o) === missing).length;
     sim.setFaults({ partialProvider: missing });
-    const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A, resources: ['alerts'] }));
+    const { logger, lines } = captureLogger();
+    const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A, resources: ['alerts'] }), logger);
     const first = await pollNow(src.pollers[0]!);
     expect(first!.gaps).toEqual([missing]);
     expect(first!.accepted).toBe(80 - missingCount);
+    // logged and counted per provider
+    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_partial_total', { source: 'contoso', resource: 'alerts', provider: missing })).toBe(first!.pages);
+    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_partial_total', { source: 'contoso' })).toBe(first!.pages);
+    expect(lines.filter((l) => l.level === 40 && l.provider === missing && l.source === 'contoso' && l.tenant === A.tenantId)).toHaveLength(first!.pages);
     sim.setFaults({ partialProvider: null });
     const second = await pollNow(src.pollers[0]!);
     expect(second!.gaps).toEqual([]);

@@ -145,6 +145,7 @@ export class GraphClient {
       metrics.graphRequests.inc({ source, resource, code: String(status) });
       if (status >= 200 && status < 300) {
         const partial = status === 206 ? parseWarnings(resHeaders['warning']) : [];
+        for (const p of partial) metrics.graphPartial.inc({ source, resource, provider: p.provider });
         return { status, body: (text ? JSON.parse(text) : {}) as T, partial };
       }
       const code = graphErrorCode(text);
