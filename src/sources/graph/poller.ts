@@ -42,7 +42,19 @@ export interface PollSummary {
   gaps: string[];
   /** Alerts Graph's paging could not reach (legacy alerts): see {@link Overflow}. */
   overflow: Overflow[];
+  /**
+   * Where each provider of `gaps` was missing: from the lower bound of the first page it failed on to that of the
+   * next page it answered (or the end of the read). Its alerts updated in `[from, to)` may not have been read.
+   */
+  gap_windows: GapWindow[];
   watermark?: string;
+}
+
+export interface GapWindow {
+  provider: string;
+  /** ISO 8601 (sortable form). */
+  from: string;
+  to: string;
 }
 
 export interface Cursor {
@@ -175,10 +187,21 @@ export class Poller {
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
     let state: WindowState = { since, gaps: [], pages: 0 };
-    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [] };
+    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [], gap_windows: [] };
+    const open = new Map<string, string>(); // provider → lower bound of the first page it failed on, while failing
     for (;;) {
       beforePage?.(summary);
+      const lowerBound = state.slideSince ?? state.since;
       const page = await fetcher.fetchPage(client, state, signal);
+      const failing = new Set(page.partial.map((p) => p.provider));
+      for (const [provider, from] of open) {
+        // Answering again from a later lower bound closes the gap there (legacy paging slides the time filter); a
+        // nextLink page has the same lower bound and says nothing about where the failed page ended: left open.
+        if (failing.has(provider) || lowerBound <= from) continue;
+        summary.gap_windows.push({ provider, from, to: lowerBound });
+        open.delete(provider);
+      }
+      for (const provider of failing) if (!open.has(provider)) open.set(provider, lowerBound);
       state = page.state;
       summary.pages++;
       summary.fetched += page.objects.length;
@@ -203,6 +226,8 @@ export class Poller {
       summary.gaps = [...new Set(state.gaps)];
       if (page.done) break;
     }
+    const end = revisionOrder(new Date().toISOString())!;
+    for (const [provider, from] of open) summary.gap_windows.push({ provider, from, to: end });
     return { summary, maxSeen: state.maxSeen };
   }
 
