@@ -92,6 +92,12 @@ export class Metrics {
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly webhookDropped = new Counter({
+    name: 'alertbridge_webhook_dropped_total',
+    help: 'Notified alerts given up on without a record, by reason: http_{status} (a 4xx Graph answer a retry will not change, e.g. http_404 gone, http_403 no permission), expired (still failing after the maximum age), unknown_source; polling is the safety net',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly sinkReady = new Gauge({
     name: 'alertbridge_sink_ready',
     help: '1 when the sink is started and not paused',

@@ -43,6 +43,12 @@ export interface SimulatorFaults {
    * and the answer is 206 with `Warning: 199 - "{Vendor}/{Provider}/504/10000"`. @defaultValue none
    */
   partialProvider?: string | string[] | null;
+  /**
+   * Answer every Graph request with this HTTP status (4xx or 5xx) and Graph's error body, e.g. 403 `Forbidden` as when
+   * the app's admin consent was withdrawn, 400, 410, or 500. Applied after the budget, before the random draws.
+   * @defaultValue none
+   */
+  errorStatus?: number | null;
   /** Delay before every Graph response, in ms. @defaultValue 0 */
   slowMs?: number;
   /** Delay before every answer of the token endpoint, in ms (a stalled Entra ID). @defaultValue 0 */
@@ -82,7 +88,7 @@ export interface RequestLogEntry {
   resource?: string;
   /** Legacy provider or v2 serviceSource, when the request concerned one. */
   provider?: string;
-  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`, `revoked`. */
+  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`, `revoked`, `error`. */
   fault?: string;
   /** Items in the response page, for list requests. */
   items?: number;

@@ -21,7 +21,7 @@ describe('simulator: fault knobs and the request log', () => {
   });
   afterAll(() => sim.close());
   beforeEach(() => {
-    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null, revokeTokens: null });
+    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null, revokeTokens: null, errorStatus: null });
     sim.clearLog();
   });
 
@@ -97,6 +97,18 @@ describe('simulator: fault knobs and the request log', () => {
     sim.setFaults({ revokeTokens: null });
     expect((await get(before)).status).toBe(200);
     expect(() => sim.setFaults({ revokeTokens: 'some' as 'all' })).toThrow(RangeError);
+  });
+
+  it('answers every Graph request with errorStatus and Graph\u2019s error body', async () => {
+    sim.setFaults({ errorStatus: 403 });
+    const r = await alerts();
+    expect(r).toMatchObject({ status: 403, json: { error: { code: 'Forbidden' } } });
+    expect(sim.requestLog.at(-1)).toMatchObject({ status: 403, fault: 'error', tenant: T, resource: 'alerts_v2' });
+    sim.setFaults({ errorStatus: 410 });
+    expect((await alerts()).status).toBe(410);
+    expect(() => sim.setFaults({ errorStatus: 200 })).toThrow(RangeError);
+    sim.setFaults({ errorStatus: null });
+    expect((await alerts()).status).toBe(200);
   });
 
   it('delays every Graph response by slowMs', async () => {
