@@ -28,17 +28,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('alertbridge backfill', () => {
-  it('pulls the history of a source into the queues without touching its cursor', async () => {
-    for (let i = 0; i < 150; i++) sim.create(T.tenantId, 'alerts_v2');
-    for (let i = 0; i < 40; i++) sim.create(T.tenantId, 'incidents');
-    const prefix = uniquePrefix('backfill');
-    const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+/** A config file with one Graph source on the simulator; `resources` is the YAML after `resources:`. */
+function writeConfig(name: string, prefix: string, source: string, resources: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 log: { format: json }
 sources:
-  - name: hist
+  - name: ${source}
     type: graph_security
     tenant_id: ${T.tenantId}
     client_id: ${T.clientId}
@@ -46,11 +43,19 @@ sources:
     graph_url: ${sim.url}
     authority_url: ${sim.authorityHost}
     ca_file: ${sim.caFile}
-    resources: [alerts_v2, incidents]
-    page_size: 30
+    resources: ${resources}
 sinks:
   - { name: out, type: file, path: /dev/null }
 `);
+  return file;
+}
+
+describe('alertbridge backfill', () => {
+  it('pulls the history of a source into the queues without touching its cursor', async () => {
+    for (let i = 0; i < 150; i++) sim.create(T.tenantId, 'alerts_v2');
+    for (let i = 0; i < 40; i++) sim.create(T.tenantId, 'incidents');
+    const prefix = uniquePrefix('backfill');
+    const config = writeConfig('config.yaml', prefix, 'hist', '[alerts_v2, incidents]\n    page_size: 30');
     const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
     const res = await runCli(['backfill', '--config', config, '--source', 'hist', '--since', since]);
     expect(res.code).toBe(0);
@@ -74,24 +79,7 @@ sinks:
     sim.createMany(T.tenantId, 'alerts', 12, { provider: 'MCAS' });
     for (let i = 0; i < 30; i++) sim.create(T.tenantId, 'alerts');
     const total = sim.list(T.tenantId, 'alerts').length;
-    const prefix = uniquePrefix('backfill206');
-    const config = join(dir, 'config-206.yaml');
-    writeFileSync(config, `
-redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
-log: { format: json }
-sources:
-  - name: legacy
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts, alerts_v2]
-sinks:
-  - { name: out, type: file, path: /dev/null }
-`);
+    const config = writeConfig('config-206.yaml', uniquePrefix('backfill206'), 'legacy', '[alerts, alerts_v2]');
     const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
     sim.setFaults({ partialProvider: 'MCAS' });
     let res: Awaited<ReturnType<typeof runCli>>;

@@ -2,40 +2,24 @@
  * The Graph source's tokens against the simulator, through the real @azure/identity path: a token Graph refuses
  * (401) is replaced by a genuinely new one, and only so often.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
-import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
+import type { TenantCredentials } from '../../src/simulator/types.js';
 import { createCredential } from '../../src/sources/graph/credential.js';
-import type { Poller } from '../../src/sources/graph/poller.js';
-import { cleanup, metricValue } from '../helpers/pipeline.js';
-import { captureLogger, graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
+import { metricValue } from '../helpers/pipeline.js';
+import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 
 const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000a1', clientId: 'app-auth', clientSecret: 'secret-auth' };
 
-let sim: Simulator;
+const sim = await startSimulator({ tenants: [A], seed: 11 });
+const harness = simulatorHooks(sim, { revokeTokens: null, slowTokenMs: null });
 let h: GraphHarness | undefined;
 
-beforeAll(async () => {
-  sim = await startSimulator({ tenants: [A], seed: 11 });
-});
-afterAll(async () => {
-  await sim.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await cleanup(h?.tp);
-  h = undefined;
-  sim.setFaults({ revokeTokens: null, slowTokenMs: null });
-  sim.clearLog();
-});
-
-/** Polls now, whatever the schedule says (the lease still applies). */
-const pollNow = (p: Poller) => p.tick(Date.now() + 3_600_000);
 const tokenRequests = () => sim.requestLog.filter((e) => e.resource === 'token');
 
 describe('graph_security source: tokens', () => {
   it('gets a genuinely new token when Graph refuses a revoked one (401), and the poll goes on', async () => {
-    h = await graphHarness();
+    h = await harness();
     for (let i = 0; i < 5; i++) sim.create(A.tenantId, 'alerts_v2');
     const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A }));
     const poller = src.pollers[0]!;
@@ -57,7 +41,7 @@ describe('graph_security source: tokens', () => {
   });
 
   it('does not loop on a token Graph keeps refusing: one new token, then a clear error naming source and tenant', async () => {
-    h = await graphHarness();
+    h = await harness();
     const { logger, lines } = captureLogger();
     const src = h.source(graphSourceConfig(sim, { name: 'fabrikam', ...A }), logger);
     const poller = src.pollers[0]!;
@@ -84,7 +68,7 @@ describe('graph_security source: tokens', () => {
   });
 
   it('applies request_timeout_ms to token requests: a stalled token endpoint fails the poll with a clear error', async () => {
-    h = await graphHarness();
+    h = await harness();
     const { logger, lines } = captureLogger();
     // The token endpoint answers after 20 s; the source allows 1 s. (Without the timeout the poll would succeed.)
     sim.setFaults({ slowTokenMs: 20_000 });

@@ -2,42 +2,27 @@
  * Legacy federated `alerts` paging against the simulator: `$top` per provider, `$skip` ≤ 500 (the simulator answers
  * 400 above), and alerts sharing one `lastModifiedDateTime`, which a sliding time filter cannot step over.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
-import type { GraphObject, Simulator, TenantCredentials } from '../../src/simulator/index.js';
-import type { Poller } from '../../src/sources/graph/poller.js';
-import { cleanup, metricValue } from '../helpers/pipeline.js';
-import { captureLogger, graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
+import type { GraphObject, TenantCredentials } from '../../src/simulator/index.js';
+import { metricValue } from '../helpers/pipeline.js';
+import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
 const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000b1', clientId: 'app-legacy-a', clientSecret: 'secret-a' };
 const B: TenantCredentials = { tenantId: 'bbbbbbbb-0000-4000-8000-0000000000b2', clientId: 'app-legacy-b', clientSecret: 'secret-b' };
 
-let sim: Simulator;
+const sim = await startSimulator({ tenants: [A, B], seed: 13 });
+const harness = simulatorHooks(sim);
 let h: GraphHarness | undefined;
 
-beforeAll(async () => {
-  sim = await startSimulator({ tenants: [A, B], seed: 13 });
-});
-afterAll(async () => {
-  await sim.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await cleanup(h?.tp);
-  h = undefined;
-  sim.clearLog();
-});
-
-/** Polls now, whatever the schedule says (the lease still applies). */
-const pollNow = (p: Poller) => p.tick(Date.now() + 3_600_000);
 const providerOf = (o: GraphObject) => (o.vendorInformation as { provider: string }).provider;
 const keyOf = (tenant: string, o: GraphObject) => `${tenant}/alerts/${providerOf(o)}/${String(o.id)}`;
 const legacyRequests = () => sim.requestLog.filter((e) => e.resource === 'alerts');
 
 describe('legacy alerts paging', () => {
   it('reads a window of more than 6,000 alerts, with 1,200 of one provider at one timestamp, each once, $skip never above 500', async () => {
-    h = await graphHarness();
+    h = await harness();
     for (let i = 0; i < 3000; i++) sim.create(A.tenantId, 'alerts');
     // a bulk import: far more than one page (page_size 200) of one provider share one lastModifiedDateTime
     const cluster = sim.createMany(A.tenantId, 'alerts', 1200, { sameTime: true, provider: 'MCAS' });
@@ -64,7 +49,7 @@ describe('legacy alerts paging', () => {
   }, 120_000);
 
   it('never skips silently where Graph cannot page: more than 1,500 alerts of one provider at one timestamp', async () => {
-    h = await graphHarness();
+    h = await harness();
     const { logger, lines } = captureLogger();
     for (let i = 0; i < 100; i++) sim.create(B.tenantId, 'alerts');
     const cluster = sim.createMany(B.tenantId, 'alerts', 1600, { sameTime: true, provider: 'ASC' });

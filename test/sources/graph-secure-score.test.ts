@@ -2,34 +2,25 @@
  * Secure scores (one snapshot a day, `$top=n` = the n latest days) and control profiles (a small catalogue read
  * whole) through the poller against the simulator: read at most hourly, each snapshot and profile revision once.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
-import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
-import { cleanup } from '../helpers/pipeline.js';
-import { graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
+import type { TenantCredentials } from '../../src/simulator/types.js';
+import { graphSourceConfig, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = { tenantId: 'eeeeeeee-0000-4000-8000-0000000000e1', clientId: 'app-score', clientSecret: 'secret-score' };
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 
-let sim: Simulator;
+const sim = await startSimulator({ tenants: [T], seed: 23, initial: { secure_scores: 10, secure_score_control_profiles: 12 } });
+const harness = simulatorHooks(sim);
 let h: GraphHarness | undefined;
-beforeAll(async () => {
-  sim = await startSimulator({ tenants: [T], seed: 23, initial: { secure_scores: 10, secure_score_control_profiles: 12 } });
-});
-afterAll(() => sim.close());
-afterEach(async () => {
-  await h?.close();
-  await cleanup(h?.tp);
-  h = undefined;
-});
 
 const requests = (resource: string) => sim.requestLog.filter((e) => e.resource === resource);
 
 describe('secure scores and control profiles through the poller', () => {
   it('delivers the snapshots of the lookback and the whole catalogue, reads at most hourly, and each new snapshot or revision once', async () => {
-    h = await graphHarness();
+    h = await harness();
     // A lookback halfway between the 7th and 8th newest of the 10 daily snapshots seeded (the last one yesterday).
     const started = Date.now();
     const ages = sim.list(T.tenantId, 'secure_scores').map((s) => started - Date.parse(String(s.createdDateTime))).sort((a, b) => a - b);

@@ -1,42 +1,26 @@
 /**
  * The Graph source against the simulator, through the real @azure/identity token path and real HTTPS.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
-import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
-import type { Poller } from '../../src/sources/graph/poller.js';
-import { cleanup, metricValue } from '../helpers/pipeline.js';
-import { captureLogger, graphHarness, graphSourceConfig, type GraphHarness } from '../helpers/graph.js';
+import type { TenantCredentials } from '../../src/simulator/types.js';
+import { metricValue } from '../helpers/pipeline.js';
+import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
 const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-000000000001', clientId: 'app-a', clientSecret: 'secret-a' };
 const B: TenantCredentials = { tenantId: 'bbbbbbbb-0000-4000-8000-000000000002', clientId: 'app-b', clientSecret: 'secret-b' };
 
-let sim: Simulator;
+const sim = await startSimulator({ tenants: [A, B], seed: 7 });
+const harness = simulatorHooks(sim, { throttleRate: 0, unavailableRate: 0, partialProvider: null, requestBudgetPerMinute: 0 });
 let h: GraphHarness | undefined;
 
-beforeAll(async () => {
-  sim = await startSimulator({ tenants: [A, B], seed: 7 });
-});
-afterAll(async () => {
-  await sim.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await cleanup(h?.tp);
-  h = undefined;
-  sim.setFaults({ throttleRate: 0, unavailableRate: 0, partialProvider: null, requestBudgetPerMinute: 0 });
-  sim.clearLog();
-});
-
-/** Polls now, whatever the schedule says (the lease still applies). */
-const pollNow = (p: Poller) => p.tick(Date.now() + 3_600_000);
 
 const ids = (h: GraphHarness) => h.sink.received.map((r) => `${r.id}@${r.revision}`);
 
 describe('graph_security source', () => {
   it('delivers every alert of a window exactly once across polls, and updates again', async () => {
-    h = await graphHarness();
+    h = await harness();
     for (let i = 0; i < 120; i++) sim.create(A.tenantId, 'alerts_v2');
     const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A, extra: '    page_size: 25' }));
     const [poller] = src.pollers;
@@ -62,7 +46,7 @@ describe('graph_security source', () => {
   });
 
   it('loses nothing when half the requests are throttled, and waits the Retry-After', async () => {
-    h = await graphHarness();
+    h = await harness();
     sim.setFaults({ throttleRate: 0.5, retryAfterS: 0.35 });
     for (let i = 0; i < 60; i++) sim.create(A.tenantId, 'incidents');
     const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A, resources: ['incidents'], extra: '    page_size: 10' }));
@@ -83,7 +67,7 @@ describe('graph_security source', () => {
   });
 
   it('keeps the other providers flowing on a 206 and re-reads the missing provider later', async () => {
-    h = await graphHarness();
+    h = await harness();
     const created = Array.from({ length: 80 }, () => sim.create(A.tenantId, 'alerts'));
     const providerOf = (o: Record<string, unknown>) => (o.vendorInformation as { provider: string }).provider;
     const missing = providerOf(created[0]!);
@@ -107,7 +91,7 @@ describe('graph_security source', () => {
   });
 
   it('resumes from the cursor after a restart: no gap, no re-ingest beyond the overlap', async () => {
-    h = await graphHarness();
+    h = await harness();
     for (let i = 0; i < 30; i++) sim.create(A.tenantId, 'alerts_v2');
     await new Promise((r) => setTimeout(r, 1200)); // these 30 are now older than the overlap
     sim.create(A.tenantId, 'alerts_v2'); // the newest: it sets the watermark
@@ -133,7 +117,7 @@ describe('graph_security source', () => {
   });
 
   it('lets only one of two replicas poll a window', async () => {
-    h = await graphHarness();
+    h = await harness();
     for (let i = 0; i < 40; i++) sim.create(A.tenantId, 'alerts_v2');
     // A long interval: whichever replica gets the lease first polls; the other finds the window taken or done.
     const cfg = graphSourceConfig(sim, { name: 'contoso', ...A, extra: '    page_size: 10', pollIntervalMs: 600_000 });
@@ -149,7 +133,7 @@ describe('graph_security source', () => {
   });
 
   it('names the source and tenant on a wrong secret, while other tenants keep flowing', async () => {
-    h = await graphHarness();
+    h = await harness();
     for (let i = 0; i < 10; i++) sim.create(B.tenantId, 'alerts_v2');
     const { logger, lines } = captureLogger();
     const bad = h.source(graphSourceConfig(sim, { name: 'fabrikam', ...A, clientSecret: 'wrong' }), logger);
