@@ -120,6 +120,24 @@ describe('notification worker', () => {
     expect(await dropped(x, 'expired')).toBe(0);
   }, 60_000);
 
+  it('takes over what a replica that died had read, after takeover_ms', async () => {
+    const x = await start();
+    const alert = sim.create(T.tenantId, 'alerts');
+    await x.worker.close(); // this replica stops; another reads the entry and dies before fetching it
+    await notify(x, String(alert.id));
+    const read = (await x.cmd.xreadgroup('GROUP', 'fetch', 'dead-replica', 'COUNT', 10, 'STREAMS', x.stream, '>')) as Array<[string, unknown[]]>;
+    expect(read[0]![1]).toHaveLength(1);
+    const next = new NotificationWorker({
+      redis: x.blocking, streamKey: x.stream, clients: new Map([['contoso', { client: x.client, tenantId: T.tenantId }]]),
+      emit: (records) => x.tp.pipeline.emit(records), logger: captureLogger().logger, metrics: x.tp.metrics, takeoverMs: TAKEOVER_MS,
+    });
+    x.worker = next;
+    await next.start();
+    await waitFor(() => x.sink.received.some((r) => r.id === alert.id), { what: 'taken over and delivered' });
+    await waitFor(() => settled(x));
+    expect(fetches(String(alert.id))).toHaveLength(1);
+  });
+
   it('drops loudly a notification still failing past its maximum age', async () => {
     const x = await start({ maxAgeMs: 1500 });
     const alert = sim.create(T.tenantId, 'alerts');
