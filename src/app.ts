@@ -117,7 +117,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const notificationWorker = notificationRedis && new NotificationWorker({
     redis: notificationRedis, streamKey: notificationStream,
     clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
-    emit: (records) => pipeline.emit(records), logger: log, takeoverMs,
+    emit: (records) => pipeline.emit(records), logger: log, metrics, takeoverMs,
   });
 
   const app: App = {

@@ -142,7 +142,7 @@ sinks:
       `${serverErrors.length} answered 5xx or not at all${serverErrors.length ? `: ${serverErrors.slice(0, 3).join(' | ')}` : ''}`,
       `${badEcho} validation tokens not echoed exactly`,
       `${fuzzAccepted.length} fuzzed alerts accepted as records (valid shape, fresh ids); ${unexpected.length} records delivered that nobody sent`,
-      `${pending} notifications still pending at the end${pending ? `, e.g. ids ${pendingIds.join(', ')}: Graph refused to fetch them (not 404), so they are retried every takeover_ms` : ''}`,
+      `${pending} notifications still pending at the end${pending ? `, e.g. ids ${pendingIds.join(', ')}: their fetch failed with a retryable answer, so they are retried with backoff until their maximum age` : ''}`,
       alive && health.status === 200 ? 'daemon up and healthy at the end' : `DAEMON ${alive ? `unhealthy (${health.status})` : 'EXITED'}`,
     ];
     const result = tally(`fuzzed webhook traffic (${nFuzz} requests) beside ${nValid.toLocaleString('en-US')} valid records`, sender.acked, counter.seen, (Date.now() - t0) / 1000, notes);

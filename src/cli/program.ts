@@ -53,7 +53,7 @@ export function buildCli(): Command {
     .option('--resource <name...>', 'only these resources (default: all of the source)')
     .action(async (o: { config: string; source: string; since: string; resource?: string[] }) => {
       const config = await loadOrExit(o.config);
-      await backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource });
+      await backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource, configPath: o.config });
     });
 
   program.command('simulate')

@@ -62,6 +62,18 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly graphPartial = new Counter({
+    name: 'alertbridge_graph_partial_total',
+    help: 'Graph answers 206 Partial Content, by the provider that failed (one per provider named in a Warning header)',
+    labelNames: ['source', 'resource', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly graphPagingOverflow = new Counter({
+    name: 'alertbridge_graph_paging_overflow_total',
+    help: 'Times a poll met at least 1,500 legacy alerts of one provider with one lastModifiedDateTime: Graph paging ($skip ≤ 500, $top ≤ 1000) reaches no further, any beyond were skipped',
+    labelNames: ['source', 'resource', 'provider'] as const,
+    registers: [this.registry],
+  });
   readonly pollLag = new Gauge({
     name: 'alertbridge_poll_lag_seconds',
     help: 'Age of the newest record a poller has seen (now minus its watermark)',
@@ -77,6 +89,12 @@ export class Metrics {
   readonly webhookRejected = new Counter({
     name: 'alertbridge_webhook_rejected_total',
     help: 'Notification items or pushes refused, by reason: client_state (forged), invalid, auth',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDropped = new Counter({
+    name: 'alertbridge_webhook_dropped_total',
+    help: 'Notified alerts given up on without a record, by reason: http_{status} (a 4xx Graph answer a retry will not change, e.g. http_404 gone, http_403 no permission), expired (still failing after the maximum age), unknown_source; polling is the safety net',
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });

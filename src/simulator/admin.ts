@@ -28,6 +28,13 @@ export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Prom
     // /_sim/tenants/{tenant}/{resource}[/{id}/update]
     if (first === 'tenants' && a && isResource(b)) {
       if (req.method === 'GET' && c === undefined) return json(200, { value: sim.list(a, b) });
+      if (req.method === 'POST' && c === undefined && req.query.count !== undefined) {
+        // ?count=N[&sameTime=true][&provider=MCAS]: many at once, body = overrides of each
+        const created = sim.createMany(a, b, Number(req.query.count), {
+          sameTime: req.query.sameTime === 'true', provider: req.query.provider, overrides: (body(req) ?? undefined) as GraphObject | undefined,
+        });
+        return json(201, { value: created });
+      }
       if (req.method === 'POST' && c === undefined) return json(201, sim.create(a, b, (body(req) ?? undefined) as GraphObject | undefined));
       if (req.method === 'POST' && c !== undefined && d === 'update') return json(200, sim.update(a, b, c));
     }

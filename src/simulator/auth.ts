@@ -16,6 +16,8 @@ export interface AccessClaims {
   roles: string[];
   iat: number;
   exp: number;
+  /** Issue number of the token at this simulator (1, 2, …), so that tokens issued before a point can be revoked. */
+  xms_seq?: number;
 }
 
 export type Verified = { ok: true; claims: AccessClaims } | { ok: false; message: string };
@@ -51,11 +53,17 @@ export class Authority {
   private readonly kid: string;
   /** Tells this simulator's tokens from another's in the same process (they share the cached signing key). */
   private readonly instance = randomUUID();
+  private issuedCount = 0;
 
   constructor(private readonly opts: AuthorityOptions) {
     this.key = createPrivateKey(opts.keyPem);
     this.publicKey = createPublicKey(this.key);
     this.kid = createHash('sha1').update(this.publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+  }
+
+  /** Access tokens issued so far. */
+  get issued(): number {
+    return this.issuedCount;
   }
 
   knowsTenant(tenant: string): boolean {
@@ -149,7 +157,7 @@ export class Authority {
       aud, iss: `https://sts.windows.net/${tenant}/`, iat, nbf: iat, exp: iat + lifetime, app_displayname: 'alertbridge',
       appid: app.clientId, appidacr: form.client_assertion ? '2' : '1', idp: `https://sts.windows.net/${tenant}/`, idtyp: 'app',
       oid: uuidOf(`${tenant}/${app.clientId}`), roles: ROLES, sub: uuidOf(`${tenant}/${app.clientId}`), tid: tenant,
-      uti: randomUUID().replace(/-/g, '').slice(0, 22), ver: '1.0', xms_sim: this.instance,
+      uti: randomUUID().replace(/-/g, '').slice(0, 22), ver: '1.0', xms_sim: this.instance, xms_seq: ++this.issuedCount,
     });
     return logged({
       status: 200,

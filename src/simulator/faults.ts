@@ -11,13 +11,27 @@ import type { SimulatorFaults, SimulatorFaultsUpdate } from './types.js';
 export const DEFAULT_RETRY_AFTER_S = 2.128;
 const WINDOW_MS = 60_000;
 
+/** Graph's error code and message for the statuses `errorStatus` is mostly used with. */
+const ERRORS: Record<number, [string, string]> = {
+  400: ['BadRequest', 'Invalid request.'],
+  403: ['Forbidden', 'Insufficient privileges to complete the operation.'],
+  404: ['NotFound', 'The requested resource does not exist.'],
+  410: ['Gone', 'The requested resource is no longer available.'],
+  500: ['InternalServerError', 'An internal server error occurred.'],
+  502: ['BadGateway', 'Bad gateway.'],
+  503: ['ServiceUnavailable', 'The service is temporarily unavailable. Please retry later.'],
+};
+
 export class FaultState {
   private current: SimulatorFaults = {};
   private readonly rnd: Random;
   /** Request times (ms) per `tenant/client` in the last minute, for the budget. */
   private readonly windows = new Map<string, number[]>();
+  /** With `revokeTokens: 'issued'`: tokens with an issue number up to this one are refused. */
+  private revokedThrough = 0;
 
-  constructor(seed: number, initial: SimulatorFaults = {}) {
+  /** @param issuedTokens how many access tokens the authority has issued so far (for `revokeTokens`). */
+  constructor(seed: number, initial: SimulatorFaults = {}, private readonly issuedTokens: () => number = () => 0) {
     this.rnd = new Random(seed ^ 0x5eed);
     this.set(initial);
   }
@@ -32,10 +46,15 @@ export class FaultState {
       const v = faults[key];
       if (v != null && !(v >= 0 && v <= 1)) throw new RangeError(`${key} must be between 0 and 1, got ${String(v)}`);
     }
-    for (const key of ['retryAfterS', 'slowMs', 'tokenLifetimeS', 'requestBudgetPerMinute'] as const) {
+    for (const key of ['retryAfterS', 'slowMs', 'slowTokenMs', 'tokenLifetimeS', 'requestBudgetPerMinute'] as const) {
       const v = faults[key];
       if (v != null && !(typeof v === 'number' && v >= 0)) throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
     }
+    const status = faults.errorStatus;
+    if (status != null && !(Number.isInteger(status) && status >= 400 && status <= 599)) throw new RangeError(`errorStatus must be an HTTP status 400..599, got ${String(status)}`);
+    const revoke = faults.revokeTokens;
+    if (revoke != null && revoke !== 'issued' && revoke !== 'all') throw new RangeError(`revokeTokens must be 'issued' or 'all', got ${String(revoke)}`);
+    if (revoke === 'issued') this.revokedThrough = this.issuedTokens();
     const next: Record<string, unknown> = { ...this.current };
     for (const [k, v] of Object.entries(faults)) {
       if (v === null || v === undefined) delete next[k];
@@ -48,6 +67,12 @@ export class FaultState {
   partialProviders(): string[] {
     const p = this.current.partialProvider;
     return p ? (Array.isArray(p) ? p : [p]) : [];
+  }
+
+  /** Whether Graph refuses the token with issue number `seq` although it is valid (`revokeTokens`). */
+  revoked(seq: number | undefined): boolean {
+    const mode = this.current.revokeTokens;
+    return mode === 'all' || (mode === 'issued' && (seq ?? 0) <= this.revokedThrough);
   }
 
   slowMs(): number {
@@ -70,6 +95,11 @@ export class FaultState {
         const waitS = Math.max(0.001, ((times[times.length - budget - 1] as number) + WINDOW_MS - now) / 1000);
         return this.throttled(req, waitS, 'budget');
       }
+    }
+    const status = this.current.errorStatus;
+    if (status) {
+      const [code, message] = ERRORS[status] ?? [status < 500 ? 'BadRequest' : 'InternalServerError', `Simulated HTTP ${status}.`];
+      return { ...graphError(req, status, code, message), log: { fault: 'error' } };
     }
     const throttle = this.current.throttleRate ?? 0;
     if (throttle > 0 && this.rnd.next() < throttle) return this.throttled(req, this.current.retryAfterS ?? DEFAULT_RETRY_AFTER_S, 'throttle');

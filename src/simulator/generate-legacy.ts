@@ -13,9 +13,9 @@ export const DOTNET_EPOCH_TICKS = 621_355_968_000_000_000n;
 /** `DateTime.MaxValue.Ticks`: Defender for Cloud ids start with it minus the event ticks (newest sorts first). */
 const DOTNET_MAX_TICKS = 3_155_378_975_999_999_999n;
 
-/** A legacy alert last modified at `modified` (100 ns ticks). */
-export function buildLegacyAlert(rnd: Random, dir: Directory, modified: bigint): GraphObject {
-  const prov = rnd.weighted(LEGACY_PROVIDERS.map((p) => [p, p.weight] as const));
+/** A legacy alert last modified at `modified` (100 ns ticks), from `provider` or one drawn by weight. */
+export function buildLegacyAlert(rnd: Random, dir: Directory, modified: bigint, provider?: string): GraphObject {
+  const prov = provider === undefined ? rnd.weighted(LEGACY_PROVIDERS.map((p) => [p, p.weight] as const)) : legacyProvider(provider);
   const tpl = rnd.pick(prov.templates);
   const created = modified - BigInt(rnd.int(0, 3600)) * TICKS_PER_SECOND - BigInt(rnd.int(0, 9_999_999));
   const event = created - BigInt(rnd.int(30, 1800)) * TICKS_PER_SECOND;
@@ -82,6 +82,12 @@ export function buildLegacyAlert(rnd: Random, dir: Directory, modified: bigint):
     vendorInformation: { provider: prov.provider, providerVersion: prov.providerVersion, subProvider: prov.subProvider, vendor: 'Microsoft' },
     vulnerabilityStates: [],
   };
+}
+
+function legacyProvider(name: string): (typeof LEGACY_PROVIDERS)[number] {
+  const found = LEGACY_PROVIDERS.find((p) => p.provider.toLowerCase() === name.toLowerCase());
+  if (!found) throw new RangeError(`unknown legacy provider '${name}' (known: ${LEGACY_PROVIDERS.map((p) => p.provider).join(', ')})`);
+  return found;
 }
 
 function legacyId(rnd: Random, provider: string, created: bigint): string {

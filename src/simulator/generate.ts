@@ -40,8 +40,12 @@ export interface AlertGenerator {
   alertV2(overrides?: GraphObject): GraphObject;
   /** A `microsoft.graph.security.incident`; status/severity/classification are PascalCase in about half of them. */
   incident(overrides?: GraphObject): GraphObject;
-  /** A legacy `microsoft.graph.alert` (v1, federated) from one of the documented providers (IPC, ASC, MCAS, …). */
-  legacyAlert(overrides?: GraphObject): GraphObject;
+  /**
+   * A legacy `microsoft.graph.alert` (v1, federated) from one of the documented providers (IPC, ASC, MCAS, …), drawn
+   * by weight unless `opts.provider` names one (ids, templates and states then follow that provider).
+   * @throws RangeError for a provider the catalog does not know.
+   */
+  legacyAlert(overrides?: GraphObject, opts?: { provider?: string }): GraphObject;
   /**
    * A `microsoft.graph.secureScore`: one daily snapshot per tenant, id `{tenantId}_{YYYY-MM-DD}`, each call the next
    * day for the tenant picked. `createdDateTime` has whole seconds, as Graph sends it.
@@ -184,8 +188,8 @@ class Generator implements AlertGenerator {
     return Object.assign(incident, overrides);
   }
 
-  legacyAlert(overrides: GraphObject = {}): GraphObject {
-    return Object.assign(buildLegacyAlert(this.rnd, this.pickDirectory(), this.now()), overrides);
+  legacyAlert(overrides: GraphObject = {}, opts: { provider?: string } = {}): GraphObject {
+    return Object.assign(buildLegacyAlert(this.rnd, this.pickDirectory(), this.now(), opts.provider), overrides);
   }
 
   secureScore(overrides: GraphObject = {}): GraphObject {

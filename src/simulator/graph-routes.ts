@@ -34,12 +34,16 @@ export async function handleGraph(req: SimRequest, deps: GraphRouteDeps): Promis
   if (slow > 0) await sleep(slow);
   const auth = deps.authority.verify(req.headers.authorization, req.now);
   if (!auth.ok) {
-    return graphError(req, 401, 'InvalidAuthenticationToken', auth.message, {
-      'www-authenticate': `Bearer realm="", authorization_uri="${req.origin}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`,
-    });
+    return graphError(req, 401, 'InvalidAuthenticationToken', auth.message, { 'www-authenticate': wwwAuthenticate(req) });
   }
   const { tid: tenantId, appid: clientId } = auth.claims;
   const withIdentity = (r: SimResponse): SimResponse => ({ ...r, log: { ...r.log, tenant: tenantId, clientId } });
+  if (deps.faults.revoked(auth.claims.xms_seq)) {
+    return withIdentity({
+      ...graphError(req, 401, 'InvalidAuthenticationToken', 'Access token validation failure. The token has been revoked.', { 'www-authenticate': wwwAuthenticate(req) }),
+      log: { resource: resourceOf(rest), fault: 'revoked' },
+    });
+  }
   const fault = deps.faults.intercept(req, tenantId, clientId);
   if (fault) return withIdentity({ ...fault, log: { ...fault.log, resource: resourceOf(rest) } });
   try {
@@ -64,6 +68,10 @@ async function route(req: SimRequest, deps: GraphRouteDeps, version: string, res
   if (req.method === 'GET') return id === undefined ? listCollection(ctx) : getItem(ctx, id);
   if (req.method === 'PATCH' && id !== undefined) return patchItem(ctx, id);
   return { ...graphError(req, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource.`), log: { resource: spec.resource } };
+}
+
+function wwwAuthenticate(req: SimRequest): string {
+  return `Bearer realm="", authorization_uri="${req.origin}/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`;
 }
 
 /** The resource named by a Graph path, for the request log. */

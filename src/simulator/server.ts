@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Resource } from '../record/types.js';
 import { RESOURCES } from '../record/types.js';
 import { handleAdmin } from './admin.js';
@@ -51,7 +52,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     log.push(entry);
     if (log.length > logLimit) log.splice(0, log.length - logLimit);
   };
-  const faults = new FaultState(seed, opts.faults);
+  // The fault state counts on the authority for `revokeTokens`; the authority reads token lifetimes from it.
+  const faults: FaultState = new FaultState(seed, {}, (): number => authority.issued);
   const store = new SimStore(tenants.map((t) => t.tenantId), seed, clock, initialCount(opts.initial, 'secure_scores'), opts.retain);
   const authority = new Authority({
     tenants,
@@ -59,6 +61,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     lifetimeS: () => faults.faults.tokenLifetimeS ?? opts.tokenLifetimeS ?? 3599,
     hostnames,
   });
+  faults.set(opts.faults ?? {});
   const subscriptions = new SubscriptionManager(store, clock, opts.subscriptions ?? {}, (e) => append(deliveryLog, e));
   store.seed(Object.fromEntries(RESOURCES.map((r) => [r, initialCount(opts.initial, r)])));
   const deps: GraphRouteDeps = { authority, store, faults, subscriptions, pageSize: opts.pageSize ?? 100 };
@@ -72,6 +75,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (m) {
       const tenant = decodeURIComponent(m[1] as string);
       if (req.path.endsWith('/token')) {
+        const slow = faults.faults.slowTokenMs ?? 0;
+        if (slow > 0) await sleep(slow);
         return req.method === 'POST' ? authority.token(req, tenant) : { status: 405, body: { error: 'invalid_request', error_description: 'Use POST.' } };
       }
       if (req.path.endsWith('openid-configuration')) return authority.openidConfiguration(req, tenant);
@@ -118,6 +123,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ...(r.log?.provider ? { provider: r.log.provider } : {}),
       ...(r.log?.fault ? { fault: r.log.fault } : {}),
       ...(r.log?.items !== undefined ? { items: r.log.items } : {}),
+      headers: loggedHeaders(req.headers),
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
   };
@@ -149,6 +155,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       deliveryLog.length = 0;
     },
     create: (tenantId: string, resource: Resource, overrides?: GraphObject) => structuredClone(store.create(tenantId, resource, overrides)),
+    createMany: (tenantId, resource, count, manyOpts) => structuredClone(store.createMany(tenantId, resource, count, manyOpts)),
     update: (tenantId: string, resource: Resource, id: string) => structuredClone(store.update(tenantId, resource, id)),
     list: (tenantId: string, resource: Resource) => store.entries(tenantId, resource).map((e) => structuredClone(e.obj)),
     setFaults: (f) => faults.set(f),
@@ -167,6 +174,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
   self.sim = sim;
   return sim;
+}
+
+/** Headers never written to the request log: credentials. */
+const UNLOGGED_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+function loggedHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || UNLOGGED_HEADERS.has(name)) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
 }
 
 function initialCount(initial: SimulatorOptions['initial'], resource: Resource): number {

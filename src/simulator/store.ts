@@ -14,6 +14,15 @@ export interface Entry {
 }
 
 export type ChangeKind = 'created' | 'updated';
+
+export interface CreateManyOptions {
+  /** Every object gets the first one's update time. */
+  sameTime?: boolean;
+  /** Legacy alerts only: the `vendorInformation.provider` of every alert. */
+  provider?: string;
+  /** Top-level fields of every object. */
+  overrides?: GraphObject;
+}
 export type ChangeListener = (tenantId: string, resource: Resource, obj: GraphObject, kind: ChangeKind) => void;
 
 /** The field holding each resource's update time (its revision). */
@@ -79,6 +88,26 @@ export class SimStore {
     const obj = this.tenant(tenantId).gen.generate(resource, overrides);
     this.put(tenantId, resource, obj, 'created');
     return obj;
+  }
+
+  /**
+   * Generates and stores `count` objects. `sameTime`: all carry the first one's update time (`lastModifiedDateTime`,
+   * …), as after a bulk import or a provider's batch job; `provider` pins the provider of legacy alerts.
+   */
+  createMany(tenantId: string, resource: Resource, count: number, opts: CreateManyOptions = {}): GraphObject[] {
+    const { gen } = this.tenant(tenantId);
+    if (opts.provider !== undefined && resource !== 'alerts') throw new RangeError(`provider pins legacy alerts only, not ${resource} (override serviceSource for alerts_v2)`);
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number, got ${String(count)}`);
+    const field = UPDATE_FIELD[resource];
+    let stamp: unknown;
+    const out: GraphObject[] = [];
+    for (let i = 0; i < count; i++) {
+      const obj = opts.provider !== undefined ? gen.legacyAlert(opts.overrides, { provider: opts.provider }) : gen.generate(resource, opts.overrides);
+      if (opts.sameTime) obj[field] = stamp ??= obj[field];
+      this.put(tenantId, resource, obj, 'created');
+      out.push(obj);
+    }
+    return out;
   }
 
   /** Stores the generator's next revision of an object (its lifecycle moves on). */

@@ -43,10 +43,25 @@ export interface SimulatorFaults {
    * and the answer is 206 with `Warning: 199 - "{Vendor}/{Provider}/504/10000"`. @defaultValue none
    */
   partialProvider?: string | string[] | null;
+  /**
+   * Answer every Graph request with this HTTP status (4xx or 5xx) and Graph's error body, e.g. 403 `Forbidden` as when
+   * the app's admin consent was withdrawn, 400, 410, or 500. Applied after the budget, before the random draws.
+   * @defaultValue none
+   */
+  errorStatus?: number | null;
   /** Delay before every Graph response, in ms. @defaultValue 0 */
   slowMs?: number;
+  /** Delay before every answer of the token endpoint, in ms (a stalled Entra ID). @defaultValue 0 */
+  slowTokenMs?: number;
   /** Lifetime of tokens issued from now on, in seconds (short values exercise refresh). @defaultValue the option */
   tokenLifetimeS?: number;
+  /**
+   * Access tokens Graph refuses with 401 `InvalidAuthenticationToken` although they have not expired, as after an
+   * admin revokes the app's tokens (continuous access evaluation) or rotates its secret:
+   * `'issued'` refuses every token issued before the knob was set (tokens issued since are accepted; setting it
+   * again revokes those too), `'all'` refuses every token. Logged with `fault: 'revoked'`. @defaultValue none
+   */
+  revokeTokens?: 'issued' | 'all' | null;
   /**
    * Graph's documented security budget, per app per tenant per rolling minute (Graph: 150). Requests beyond it get
    * 429 (and still count, as in Graph). 0 or unset: no budget.
@@ -73,10 +88,16 @@ export interface RequestLogEntry {
   resource?: string;
   /** Legacy provider or v2 serviceSource, when the request concerned one. */
   provider?: string;
-  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`. */
+  /** Which fault answered: `throttle`, `budget`, `unavailable`, `partial`, `revoked`, `error`. */
   fault?: string;
   /** Items in the response page, for list requests. */
   items?: number;
+  /**
+   * Request headers as received (names lowercased; repeated ones joined with `, `), so tests can assert what a
+   * client sent (`prefer`, `client-request-id`, …). `authorization` and `cookie` are left out: the log is served
+   * over `/_sim/log` and printed by tests, and a bearer token is a secret.
+   */
+  headers: Record<string, string>;
   ms: number;
 }
 
@@ -169,6 +190,12 @@ export interface Simulator {
   clearLog(): void;
   /** Creates one object (no incident grouping) as the current revision; returns it. */
   create(tenantId: string, resource: Resource, overrides?: GraphObject): GraphObject;
+  /**
+   * Creates `count` objects (no incident grouping); returns them. `sameTime`: they all share one update time
+   * (`lastModifiedDateTime`, `lastUpdateDateTime`, …), as after a bulk import — the case that defeats time-sliced
+   * paging. `provider`: legacy alerts of that provider only (`MCAS`, `ASC`, …). `overrides`: top-level fields.
+   */
+  createMany(tenantId: string, resource: Resource, count: number, opts?: { sameTime?: boolean; provider?: string; overrides?: GraphObject }): GraphObject[];
   /** Stores and returns the next revision of an object (update time bumped, state moved on). */
   update(tenantId: string, resource: Resource, id: string): GraphObject;
   /** Current revisions, in creation order. */

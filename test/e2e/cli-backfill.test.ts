@@ -28,17 +28,14 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('alertbridge backfill', () => {
-  it('pulls the history of a source into the queues without touching its cursor', async () => {
-    for (let i = 0; i < 150; i++) sim.create(T.tenantId, 'alerts_v2');
-    for (let i = 0; i < 40; i++) sim.create(T.tenantId, 'incidents');
-    const prefix = uniquePrefix('backfill');
-    const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+/** A config file with one Graph source on the simulator; `resources` is the YAML after `resources:`. */
+function writeConfig(name: string, prefix: string, source: string, resources: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 log: { format: json }
 sources:
-  - name: hist
+  - name: ${source}
     type: graph_security
     tenant_id: ${T.tenantId}
     client_id: ${T.clientId}
@@ -46,11 +43,19 @@ sources:
     graph_url: ${sim.url}
     authority_url: ${sim.authorityHost}
     ca_file: ${sim.caFile}
-    resources: [alerts_v2, incidents]
-    page_size: 30
+    resources: ${resources}
 sinks:
   - { name: out, type: file, path: /dev/null }
 `);
+  return file;
+}
+
+describe('alertbridge backfill', () => {
+  it('pulls the history of a source into the queues without touching its cursor', async () => {
+    for (let i = 0; i < 150; i++) sim.create(T.tenantId, 'alerts_v2');
+    for (let i = 0; i < 40; i++) sim.create(T.tenantId, 'incidents');
+    const prefix = uniquePrefix('backfill');
+    const config = writeConfig('config.yaml', prefix, 'hist', '[alerts_v2, incidents]\n    page_size: 30');
     const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
     const res = await runCli(['backfill', '--config', config, '--source', 'hist', '--since', since]);
     expect(res.code).toBe(0);
@@ -68,5 +73,39 @@ sinks:
     const usage = await runCli(['backfill', '--config', config, '--source', 'hist', '--since', 'yesterday']);
     expect(usage.code).toBe(1);
     expect(usage.stderr.trim()).toBe('--since: not an ISO 8601 time: "yesterday"');
+  }, 90_000);
+
+  it('exits 2 when a provider failed (206), naming the provider and window, and the re-run it prints fills the gap', async () => {
+    sim.createMany(T.tenantId, 'alerts', 12, { provider: 'MCAS' });
+    for (let i = 0; i < 30; i++) sim.create(T.tenantId, 'alerts');
+    const total = sim.list(T.tenantId, 'alerts').length;
+    const config = writeConfig('config-206.yaml', uniquePrefix('backfill206'), 'legacy', '[alerts, alerts_v2]');
+    const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    sim.setFaults({ partialProvider: 'MCAS' });
+    let res: Awaited<ReturnType<typeof runCli>>;
+    try {
+      res = await runCli(['backfill', '--config', config, '--source', 'legacy', '--since', since]);
+    } finally {
+      sim.setFaults({ partialProvider: null });
+    }
+    expect(res.code).toBe(2);
+    const report = res.stderr.split('\n').filter((l) => l && !l.startsWith('{'));
+    const sinceOrder = `${since.slice(0, 19)}.${since.slice(20, 23)}0000Z`;
+    expect(report[0]).toBe(`backfill of source 'legacy' (tenant ${T.tenantId}) is incomplete:`);
+    expect(report[1]).toMatch(new RegExp(`^  alerts: provider 'MCAS' failed \\(206 Partial Content\\), its alerts updated from ${sinceOrder.replace(/\./g, '\\.')} to \\S+Z were not read$`));
+    expect(report[2]).toBe(`re-run once the providers answer again: alertbridge backfill --config ${config} --source legacy --since ${sinceOrder} --resource alerts (records already queued are deduplicated, not delivered twice)`);
+    expect(report).toHaveLength(3); // alerts_v2 had no gap
+    const finished = (r: typeof res) => r.stderr.split('\n').filter((l) => l.includes('backfill finished')).map((l) => JSON.parse(l) as { resource: string; accepted: number });
+    const mcasCount = sim.list(T.tenantId, 'alerts').filter((a) => (a.vendorInformation as { provider: string }).provider === 'MCAS').length;
+    expect(mcasCount).toBeGreaterThanOrEqual(12);
+    expect(finished(res).find((f) => f.resource === 'alerts')!.accepted).toBe(total - mcasCount);
+
+    // the printed command, once MCAS answers: exit 0, and only what was missing is new
+    const rerun = report[2]!.replace(/^.*?alertbridge /, '').replace(/ \(records.*$/, '').split(' ');
+    const again = await runCli(rerun);
+    expect(again.code).toBe(0);
+    const accepted = finished(again);
+    expect(accepted.map((f) => f.resource)).toEqual(['alerts']);
+    expect(accepted[0]!.accepted).toBe(mcasCount);
   }, 90_000);
 });

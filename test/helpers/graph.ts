@@ -1,12 +1,14 @@
 /** A Graph source wired to a real test pipeline, pointed at a simulator, with its config built by the real loader. */
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { afterAll, afterEach } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { GraphSourceConfig } from '../../src/config/schema.js';
 import { GraphSource } from '../../src/sources/graph/source.js';
-import type { Simulator } from '../../src/simulator/types.js';
+import type { Poller } from '../../src/sources/graph/poller.js';
+import type { Simulator, SimulatorFaultsUpdate } from '../../src/simulator/types.js';
 import { RecordingSink } from '../peers/recording-sink.js';
-import { startTestPipeline, type TestPipeline } from './pipeline.js';
+import { cleanup, startTestPipeline, type TestPipeline } from './pipeline.js';
 import { redisUrl } from './redis.js';
 
 export interface SourceSpec {
@@ -76,5 +78,26 @@ export async function graphHarness(opts: { prefix?: string } = {}): Promise<Grap
     },
   };
 }
+
+/**
+ * The hooks of a test file that shares one simulator: after each test its harness is closed and its Redis prefix
+ * deleted, the `reset` faults applied and the request log cleared; after all, the simulator is closed. Returns how a
+ * test gets its harness.
+ */
+export function simulatorHooks(sim: Simulator, reset: SimulatorFaultsUpdate = {}): () => Promise<GraphHarness> {
+  let current: GraphHarness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    await cleanup(current?.tp);
+    current = undefined;
+    sim.setFaults(reset);
+    sim.clearLog();
+  });
+  afterAll(() => sim.close());
+  return async () => (current = await graphHarness());
+}
+
+/** Polls now, whatever the schedule says (the lease still applies). */
+export const pollNow = (p: Poller) => p.tick(Date.now() + 3_600_000);
 
 export { redisUrl };

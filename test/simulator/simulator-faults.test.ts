@@ -21,7 +21,7 @@ describe('simulator: fault knobs and the request log', () => {
   });
   afterAll(() => sim.close());
   beforeEach(() => {
-    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null });
+    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null, revokeTokens: null, errorStatus: null });
     sim.clearLog();
   });
 
@@ -78,6 +78,39 @@ describe('simulator: fault knobs and the request log', () => {
     expect((await alerts()).status).toBe(429);
   });
 
+  it('revokes issued tokens (401 before expiry) with revokeTokens, and every token with \'all\'', async () => {
+    const fresh = async () => (await new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
+      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+    }).getToken(`${sim.url}/.default`)).token;
+    const before = await fresh();
+    const get = (t: string) => callSimulator(sim, '/v1.0/security/alerts_v2?$top=1', { token: t });
+    expect((await get(before)).status).toBe(200);
+    sim.setFaults({ revokeTokens: 'issued' });
+    const refused = await get(before);
+    expect(refused).toMatchObject({ status: 401, json: { error: { code: 'InvalidAuthenticationToken' } } });
+    expect(refused.headers['www-authenticate']).toMatch(/^Bearer /);
+    expect(sim.requestLog.at(-1)).toMatchObject({ status: 401, fault: 'revoked', tenant: T, resource: 'alerts_v2' });
+    const after = await fresh();
+    expect((await get(after)).status).toBe(200);
+    sim.setFaults({ revokeTokens: 'all' });
+    expect((await get(after)).status).toBe(401);
+    sim.setFaults({ revokeTokens: null });
+    expect((await get(before)).status).toBe(200);
+    expect(() => sim.setFaults({ revokeTokens: 'some' as 'all' })).toThrow(RangeError);
+  });
+
+  it('answers every Graph request with errorStatus and Graph\u2019s error body', async () => {
+    sim.setFaults({ errorStatus: 403 });
+    const r = await alerts();
+    expect(r).toMatchObject({ status: 403, json: { error: { code: 'Forbidden' } } });
+    expect(sim.requestLog.at(-1)).toMatchObject({ status: 403, fault: 'error', tenant: T, resource: 'alerts_v2' });
+    sim.setFaults({ errorStatus: 410 });
+    expect((await alerts()).status).toBe(410);
+    expect(() => sim.setFaults({ errorStatus: 200 })).toThrow(RangeError);
+    sim.setFaults({ errorStatus: null });
+    expect((await alerts()).status).toBe(200);
+  });
+
   it('delays every Graph response by slowMs', async () => {
     sim.setFaults({ slowMs: 150 });
     const started = performance.now();
@@ -93,6 +126,12 @@ describe('simulator: fault knobs and the request log', () => {
       expect.objectContaining({ method: 'GET', path: '/v1.0/security/alerts_v2', query: { $filter: "severity eq 'high'" }, status: 200, tenant: T, resource: 'alerts_v2', at: new Date(now).toISOString() }),
       expect.objectContaining({ path: '/v1.0/security/incidents', status: 401, tenant: null }),
     ]);
+    // request headers are logged, the bearer token is not
+    await callSimulator(sim, '/v1.0/security/alerts_v2', { token, headers: { Prefer: 'include-unknown-enum-members' } });
+    const withHeaders = sim.requestLog.pop()!;
+    expect(withHeaders.headers).toMatchObject({ prefer: 'include-unknown-enum-members' });
+    expect(withHeaders.headers.authorization).toBeUndefined();
+    expect(JSON.stringify(withHeaders)).not.toContain(token);
     const log = await callSimulator(sim, '/_sim/log');
     expect((log.json as { value: unknown[] }).value).toHaveLength(2);
 

@@ -76,6 +76,28 @@ describe('simulator: legacy federated /security/alerts', () => {
     expect(rest.value[0]?.id).toBe(sim.list(T, 'alerts').at(-1)?.id);
   });
 
+  it('creates many alerts of one provider with one timestamp, and pages them with $skip in a stable order', async () => {
+    const cluster = sim.createMany(T, 'alerts', 25, { sameTime: true, provider: 'Azure Sentinel' });
+    const at = cluster[0]!.lastModifiedDateTime as string;
+    expect(cluster.every((a) => a.lastModifiedDateTime === at && providerOf(a) === 'Azure Sentinel')).toBe(true);
+    expect(new Set(cluster.map((a) => a.id)).size).toBe(25);
+    const filter = encodeURIComponent(`lastModifiedDateTime eq ${at}`);
+    const ids: unknown[] = [];
+    for (const skip of [0, 10, 20]) {
+      const page = (await call(`/v1.0/security/alerts?$filter=${filter}&$orderby=lastModifiedDateTime%20asc&$top=10&$skip=${skip}`)).json as Page;
+      ids.push(...page.value.map((a) => a.id));
+    }
+    expect(ids).toEqual(cluster.map((a) => a.id));
+    expect(() => sim.createMany(T, 'alerts_v2', 1, { provider: 'MCAS' })).toThrow(RangeError);
+    expect(() => sim.createMany(T, 'alerts', 1, { provider: 'Nobody' })).toThrow(/unknown legacy provider 'Nobody'/);
+    // the same over /_sim, for other processes
+    const viaAdmin = await callSimulator(sim, `/_sim/tenants/${T}/alerts?count=3&sameTime=true&provider=MCAS`, { method: 'POST' });
+    const made = (viaAdmin.json as Page).value;
+    expect(viaAdmin.status).toBe(201);
+    expect(made.map(providerOf)).toEqual(['MCAS', 'MCAS', 'MCAS']);
+    expect(new Set(made.map((a) => a.lastModifiedDateTime)).size).toBe(1);
+  });
+
   it('answers 206 with a Warning per failing provider and leaves its alerts out, also on GET by id', async () => {
     sim.setFaults({ partialProvider: 'MCAS' });
     try {

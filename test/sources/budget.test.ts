@@ -1,7 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/pipeline/redis.js';
+import { startSimulator } from '../../src/simulator/server.js';
+import type { TenantCredentials } from '../../src/simulator/types.js';
 import { RequestBudget } from '../../src/sources/graph/budget.js';
+import { graphHarness, graphSourceConfig } from '../helpers/graph.js';
+import { cleanup } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const prefix = uniquePrefix('budget');
 afterAll(() => deletePrefix(prefix));
@@ -31,6 +36,39 @@ describe('per-tenant request budget', () => {
     a.disconnect();
     b.disconnect();
   });
+
+  it('holds a poller to its budget against the simulator, in any 60 s, with 429s being answered', async () => {
+    const T: TenantCredentials = { tenantId: 'ffffffff-0000-4000-8000-0000000000d1', clientId: 'app-budget', clientSecret: 'secret-budget' };
+    const BUDGET = 8;
+    const sim = await startSimulator({ tenants: [T], seed: 19 });
+    const h = await graphHarness();
+    try {
+      for (let i = 0; i < 200; i++) sim.create(T.tenantId, 'alerts_v2');
+      for (let i = 0; i < 200; i++) sim.create(T.tenantId, 'incidents');
+      // Graph's own enforcement of the same budget (it would answer 429 `budget`), plus random 429s that count too.
+      sim.setFaults({ requestBudgetPerMinute: BUDGET, throttleRate: 0.4, retryAfterS: 0.1 });
+      // Two resources share the tenant's budget; each wants 20+ pages of 10.
+      const src = h.source(graphSourceConfig(sim, { name: 'frugal', ...T, resources: ['alerts_v2', 'incidents'], extra: `    page_size: 10
+    request_budget_per_minute: ${BUDGET}` }));
+      const polls = src.pollers.map((p) => p.tick(Date.now() + 3_600_000));
+      const graph = () => sim.requestLog.filter((e) => e.resource === 'alerts_v2' || e.resource === 'incidents');
+      await waitFor(() => graph().length >= BUDGET, { what: 'the budget used up' });
+      // Watch a while longer: without the budget the pollers would go on at once (they want 40+ requests).
+      await new Promise((r) => setTimeout(r, 6000));
+      const seen = graph();
+      const times = seen.map((e) => Date.parse(e.at));
+      for (const t of times) expect(times.filter((u) => u >= t && u < t + 60_000).length).toBeLessThanOrEqual(BUDGET);
+      expect(seen).toHaveLength(BUDGET); // (the test spans under 60 s: every request is in one window)
+      expect(seen.filter((e) => e.status === 429 && e.fault === 'throttle').length).toBeGreaterThan(0);
+      expect(seen.filter((e) => e.fault === 'budget')).toEqual([]);
+      await src.close(); // the pollers are still waiting for slots; closing ends the wait
+      expect(await Promise.all(polls)).toEqual([null, null]);
+    } finally {
+      await h.close();
+      await cleanup(h.tp);
+      await sim.close();
+    }
+  }, 25_000);
 
   it('stops waiting when aborted', async () => {
     const r = connect({ url: redisUrl() });

@@ -175,6 +175,7 @@ describe('Graph change notifications', () => {
     const metrics = await r.app.server.inject('/metrics');
     expect(metrics.body).toContain('alertbridge_webhook_rejected_total{source="contoso",reason="client_state"} 1');
     expect(metrics.body).not.toMatch(/alertbridge_webhook_notifications_total\{[^}]*\} [1-9]/);
+    expect(metrics.body).not.toMatch(/alertbridge_webhook_dropped_total\{[^}]*\} [1-9]/); // refused items never reach the worker
     await new Promise((res) => setTimeout(res, 500));
     // (the start-up poll may deliver alerts other tests created; none came through the webhook)
     expect(r.sink.received.filter((x) => x.via === 'webhook')).toHaveLength(0);

@@ -37,7 +37,14 @@ export interface GraphClientOptions {
   source: string;
   tenantId: string;
   graphUrl: string;
-  credential: TokenCredential;
+  /**
+   * Makes the source's credential. Called once, and again when Graph refuses a token that @azure/identity still
+   * holds as valid (401): a new credential has an empty token cache, which is the supported way to get a
+   * genuinely new token (`getToken` has no "bypass the cache" option besides a CAE claims challenge).
+   */
+  credential: () => TokenCredential;
+  /** Least time between two credentials made because Graph refused a token (no hot loop). @defaultValue 60000 */
+  minTokenRenewalMs?: number;
   budget: RequestBudget;
   metrics: Metrics;
   logger: Logger;
@@ -71,12 +78,17 @@ export class GraphClient {
   private readonly scope: string;
   private readonly base: string;
   private readonly log: Logger;
+  private credential: TokenCredential;
+  /** Bumped each time the credential is made anew; a token is tagged with the generation that issued it. */
+  private generation = 0;
+  private renewedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: GraphClientOptions) {
     this.base = opts.graphUrl.replace(/\/+$/, '');
     this.scope = `${new URL(this.base).origin}/.default`;
     this.agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, keepAliveTimeout: 30_000, connections: 4 });
     this.log = opts.logger;
+    this.credential = opts.credential();
   }
 
   /** An absolute URL (a nextLink, followed as an opaque string) or a path under `{graph_url}/v1.0`. */
@@ -99,14 +111,14 @@ export class GraphClient {
     const url = this.url(pathOrUrl);
     const { source, tenantId, metrics } = this.opts;
     const maxRetries = this.opts.maxRetries ?? 8;
-    let freshToken = false;
+    let renewed = false;
     for (let attempt = 0; ; attempt++) {
       const budgetWait = await this.opts.budget.take(signal);
       if (budgetWait) {
         this.stats.throttled++;
         this.stats.waitedMs += budgetWait;
       }
-      const token = await this.token(signal, freshToken);
+      const { token, generation } = await this.token(signal);
       let status: number;
       let text: string;
       let resHeaders: Record<string, string | string[] | undefined>;
@@ -133,12 +145,16 @@ export class GraphClient {
       metrics.graphRequests.inc({ source, resource, code: String(status) });
       if (status >= 200 && status < 300) {
         const partial = status === 206 ? parseWarnings(resHeaders['warning']) : [];
+        for (const p of partial) metrics.graphPartial.inc({ source, resource, provider: p.provider });
         return { status, body: (text ? JSON.parse(text) : {}) as T, partial };
       }
       const code = graphErrorCode(text);
-      if (status === 401 && !freshToken) {
-        freshToken = true; // an expired or revoked token: get a new one once
+      if (status === 401 && !renewed && this.renewToken(generation)) {
+        renewed = true; // a revoked token, or one Graph no longer accepts: retry once with a new one
         continue;
+      }
+      if (status === 401) {
+        throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP 401 ${code}; a new token was refused too (check the app's consent and credentials)`, status, code);
       }
       const retryable = status === 429 || status === 503 || status === 504 || status === 502 || status === 500;
       if (status === 429 || status === 503 || status === 504) metrics.graphThrottled.inc({ source });
@@ -168,17 +184,61 @@ export class GraphClient {
     return Math.round(base / 2 + Math.random() * (base / 2));
   }
 
-  private async token(signal: AbortSignal | undefined, fresh: boolean): Promise<string> {
+  /**
+   * After a 401 for a token of `generation`: true when a newer token is to be had — another request already made a
+   * new credential, or one may be made now (at most once per `minTokenRenewalMs`, so a token Graph keeps refusing
+   * costs one token request a minute, not one per Graph request).
+   */
+  private renewToken(generation: number): boolean {
+    if (generation < this.generation) return true;
+    const now = Date.now();
+    if (now - this.renewedAt < (this.opts.minTokenRenewalMs ?? 60_000)) return false;
+    this.log.warn({ source: this.opts.source, tenant: this.opts.tenantId }, `Graph refused the access token of source '${this.opts.source}' (tenant ${this.opts.tenantId}) with 401: getting a new one`);
+    this.credential = this.opts.credential();
+    this.generation++;
+    this.renewedAt = now;
+    return true;
+  }
+
+  /**
+   * A token from the credential within `timeoutMs` (request_timeout_ms applies to token requests too). Each HTTP
+   * request of the credential has that timeout as well (credential.ts); this deadline also covers credentials that
+   * take no pipeline policy and makes `close()` prompt, as MSAL flows ignore the abort signal.
+   */
+  private async token(signal: AbortSignal | undefined): Promise<{ token: string; generation: number }> {
+    const generation = this.generation;
+    const { source, tenantId, timeoutMs } = this.opts;
     try {
-      const t = await this.opts.credential.getToken(this.scope, { abortSignal: signal, ...(fresh ? { claims: undefined } : {}) });
+      const t = await withDeadline(this.credential.getToken(this.scope, { abortSignal: signal }), timeoutMs, signal);
       if (!t) throw new Error('no token returned');
-      return t.token;
+      return { token: t.token, generation };
     } catch (err) {
       signal?.throwIfAborted();
-      this.opts.metrics.graphRequests.inc({ source: this.opts.source, resource: 'token', code: 'auth_error' });
-      throw new GraphRequestError(`getting a token for source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed: ${firstLine((err as Error).message)}`, 401, 'auth_error', { cause: err });
+      const timedOut = err instanceof DeadlineError;
+      this.opts.metrics.graphRequests.inc({ source, resource: 'token', code: timedOut ? 'timeout' : 'auth_error' });
+      throw new GraphRequestError(`getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}`, timedOut ? 0 : 401, timedOut ? 'timeout' : 'auth_error', { cause: err });
     }
   }
+}
+
+class DeadlineError extends Error {
+  override name = 'DeadlineError';
+}
+
+/** `promise`, or a rejection once `ms` have passed (DeadlineError) or `signal` aborts; `promise` is left to settle. */
+function withDeadline<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  promise.catch(() => undefined); // a late rejection after the deadline is nobody's to handle
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms} ms (request_timeout_ms)`)), ms);
+    onAbort = () => reject(signal!.reason as Error);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, stop]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  });
 }
 
 function firstHeader(v: string | string[] | undefined): string | undefined {

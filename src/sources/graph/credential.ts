@@ -10,6 +10,7 @@ import {
   ManagedIdentityCredential,
   WorkloadIdentityCredential,
   type TokenCredential,
+  type TokenCredentialOptions,
 } from '@azure/identity';
 
 export interface EntraLogin {
@@ -21,6 +22,27 @@ export interface EntraLogin {
   certificate_password?: string;
   authority_url: string;
   ca_file?: string;
+  /** Timeout of each HTTP request to Entra ID (the source's `request_timeout_ms`). */
+  request_timeout_ms?: number;
+}
+
+type Policy = NonNullable<TokenCredentialOptions['additionalPolicies']>[number];
+
+/**
+ * Gives every HTTP request of a credential a timeout: @azure/identity's MSAL flows ignore `getToken`'s abort signal
+ * and set none, so a stalled token endpoint would stall the source. `PipelineRequest.timeout` aborts the request.
+ */
+function requestTimeout(ms: number): Policy {
+  return {
+    position: 'perCall',
+    policy: {
+      name: 'alertbridgeRequestTimeout',
+      sendRequest(request, next) {
+        request.timeout = ms;
+        return next(request);
+      },
+    },
+  };
 }
 
 const PUBLIC_AUTHORITIES = new Set(['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn']);
@@ -40,6 +62,7 @@ export function createCredential(login: EntraLogin): TokenCredential {
     // know, and impossible for private authorities (a proxy, the simulator).
     disableInstanceDiscovery: !PUBLIC_AUTHORITIES.has(host),
     ...(ca ? { tlsOptions: { ca } } : {}),
+    ...(login.request_timeout_ms ? { additionalPolicies: [requestTimeout(login.request_timeout_ms)] } : {}),
   };
   switch (login.auth) {
     case 'client_secret':
@@ -51,6 +74,7 @@ export function createCredential(login: EntraLogin): TokenCredential {
     case 'workload_identity':
       return new WorkloadIdentityCredential({ ...options, tenantId: login.tenant_id, clientId: login.client_id });
     case 'managed_identity':
+      // (ManagedIdentityCredential replaces additionalPolicies with its own: the Graph client's deadline covers it.)
       return login.client_id ? new ManagedIdentityCredential({ clientId: login.client_id }) : new ManagedIdentityCredential();
   }
 }

@@ -20,7 +20,18 @@ export interface WindowState {
   /** Legacy paging: the sliding lower bound and the $skip at it. */
   slideSince?: string;
   skip?: number;
+  /** Legacy paging: the next page reads the alerts at `slideSince` only, as deep as Graph allows. */
+  deep?: boolean;
   pages: number;
+}
+
+/** Alerts Graph's paging cannot reach: one provider has at least `read` alerts at one `lastModifiedDateTime`. */
+export interface Overflow {
+  provider: string;
+  /** The shared `lastModifiedDateTime` (sortable form). */
+  at: string;
+  /** How many of them were read: the first {@link LEGACY_MAX_DEPTH}. */
+  read: number;
 }
 
 export interface Page {
@@ -28,6 +39,8 @@ export interface Page {
   state: WindowState;
   done: boolean;
   partial: PartialWarning[];
+  /** Set when the page found alerts that could not be read (legacy alerts only); the caller logs and counts them. */
+  overflow?: Overflow[];
 }
 
 export interface Fetcher {
@@ -42,8 +55,14 @@ export interface Fetcher {
 }
 
 const V2_HEADERS = { Prefer: 'include-unknown-enum-members' };
-/** The legacy API refuses `$skip` above 500. */
+/** The legacy API refuses `$skip` above 500 and `$top` above 1000 (per provider). */
 export const LEGACY_MAX_SKIP = 500;
+export const LEGACY_MAX_TOP = 1000;
+/**
+ * The most alerts of one provider sharing one `lastModifiedDateTime` that can be read: a time filter cannot tell them
+ * apart, so only `$skip` (≤ 500) plus one page (`$top` ≤ 1000) reach into them.
+ */
+export const LEGACY_MAX_DEPTH = LEGACY_MAX_SKIP + LEGACY_MAX_TOP;
 
 function maxOrder(objects: GraphObject[], field: string, current?: string): string | undefined {
   let max = current;
@@ -88,16 +107,24 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number): Fetcher 
  * Legacy alerts are federated: `$top` applies per provider, `$skip` stops at 500 and nextLinks stop at 6,000. A deep
  * window is read by sliding the time filter: ordered by lastModifiedDateTime, each page moves the lower bound to
  * the newest time among providers that filled their page. Providers that did not are re-read (dedup absorbs it).
- * `$skip` is only used when a whole page shares one timestamp, and never above 500.
+ *
+ * When a provider fills a whole page with alerts of one timestamp, the filter cannot slide past them: `$skip` steps
+ * through them (each provider's pages stay contiguous, so nothing of the others is lost), and once `$skip` would
+ * pass 500, one "deep" page asks for that timestamp alone with the largest `$top` at `$skip=500`. That reads the
+ * first {@link LEGACY_MAX_DEPTH} alerts of each provider at the timestamp; a provider that fills even the deep page
+ * may have more, which Graph offers no way to reach: the page reports it as an overflow (logged and counted by the
+ * poller, never silent) and the window moves on one tick later.
  */
 function legacyFetcher(pageSize: number): Fetcher {
-  const top = Math.min(pageSize, 1000);
+  const top = Math.min(pageSize, LEGACY_MAX_TOP);
   return {
     resource: 'alerts', path: '/security/alerts', timeField: 'lastModifiedDateTime', minIntervalMs: 0,
     async fetchPage(client, state, signal) {
       const since = state.slideSince ?? state.since;
-      const skip = state.skip ?? 0;
-      const url = `/security/alerts?$filter=${encodeURIComponent(`lastModifiedDateTime ge ${odataTime(since)}`)}&$orderby=${encodeURIComponent('lastModifiedDateTime asc')}&$top=${top}${skip ? `&$skip=${skip}` : ''}`;
+      const skip = state.deep ? LEGACY_MAX_SKIP : (state.skip ?? 0);
+      const pageTop = state.deep ? LEGACY_MAX_TOP : top;
+      const filter = `lastModifiedDateTime ${state.deep ? 'eq' : 'ge'} ${odataTime(since)}`;
+      const url = `/security/alerts?$filter=${encodeURIComponent(filter)}&$orderby=${encodeURIComponent('lastModifiedDateTime asc')}&$top=${pageTop}${skip ? `&$skip=${skip}` : ''}`;
       const res = await client.get<ListBody>(url, 'alerts', signal);
       const objects = res.body.value ?? [];
       const byProvider = new Map<string, GraphObject[]>();
@@ -105,19 +132,26 @@ function legacyFetcher(pageSize: number): Fetcher {
         const p = String((o.vendorInformation as { provider?: string } | undefined)?.provider ?? 'unknown');
         byProvider.set(p, [...(byProvider.get(p) ?? []), o]);
       }
-      const full = [...byProvider.values()].filter((list) => list.length >= top);
+      const full = [...byProvider].filter(([, list]) => list.length >= pageTop);
       const base: WindowState = {
         ...state,
         maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen),
         gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
+        deep: undefined,
         pages: state.pages + 1,
       };
-      if (full.length === 0) return { objects, state: base, done: true, partial: res.partial };
-      const bound = full.map((list) => maxOrder(list, 'lastModifiedDateTime')!).sort()[0]!;
-      if (bound > since) return { objects, state: { ...base, slideSince: bound, skip: 0 }, done: false, partial: res.partial };
-      // A full page at one single timestamp: step with $skip, within the API's limit.
-      if (skip + top <= LEGACY_MAX_SKIP) return { objects, state: { ...base, skip: skip + top }, done: false, partial: res.partial };
-      return { objects, state: { ...base, slideSince: nextTick(since), skip: 0 }, done: false, partial: res.partial };
+      const page = (next: Partial<WindowState>, done = false, overflow?: Overflow[]): Page =>
+        ({ objects, state: { ...base, ...next }, done, partial: res.partial, ...(overflow?.length ? { overflow } : {}) });
+      if (state.deep) {
+        // Everything Graph can give at `since` is read; a provider that filled the deep page may have more.
+        return page({ slideSince: nextTick(since), skip: 0 }, false, full.map(([provider]) => ({ provider, at: since, read: LEGACY_MAX_DEPTH })));
+      }
+      if (full.length === 0) return page({}, true);
+      const bound = full.map(([, list]) => maxOrder(list, 'lastModifiedDateTime')!).sort()[0]!;
+      if (bound > since) return page({ slideSince: bound, skip: 0 });
+      // A provider filled its page with alerts at `since` alone: step into them with $skip, then one deep page.
+      if (skip + top < LEGACY_MAX_SKIP) return page({ skip: skip + top });
+      return page({ skip: 0, deep: true });
     },
   };
 }

@@ -3,11 +3,20 @@
  * replica takes part), fetches each alert by id (`GET /security/alerts/{id}`, with the poller's budget and
  * throttling rules), and emits it with `via: webhook`. An entry is acknowledged only after its record is durably
  * queued; entries of a replica that died are taken over. Dedup makes the overlap with polling invisible.
+ *
+ * What ends an entry besides its record: a Graph answer a retry will not change (a 4xx other than 401, 408 and 429:
+ * the alert is gone, the id is malformed, the app lacks permission) is acknowledged and dropped with a warning and
+ * `alertbridge_webhook_dropped_total`: polling of legacy alerts is the safety net. Anything else (429, 5xx, network,
+ * a 206 without the alert, a token problem) leaves the entry pending; it is fetched again `takeover_ms` after the
+ * failure, then twice as long after each further attempt (at most `maxRetryDelayMs`), so a stuck entry costs the
+ * tenant's request budget a few requests an hour, not one per `takeover_ms`. An entry still failing past `maxAgeMs`
+ * is dropped loudly (an error and the same metric, reason `expired`).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Metrics } from '../../observability/metrics.js';
 import { normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
@@ -20,20 +29,42 @@ export interface NotificationWorkerOptions {
   clients: ReadonlyMap<string, { client: GraphClient; tenantId: string }>;
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   logger: Logger;
-  /** Entries held this long by a silent consumer are taken over. */
+  metrics: Metrics;
+  /** Entries held this long by a silent consumer are taken over; also the first retry delay of a failed fetch. */
   takeoverMs: number;
+  /** Longest wait between two fetches of a failing entry. @defaultValue 900000 (15 minutes) */
+  maxRetryDelayMs?: number;
+  /** A failing entry older than this is dropped (an error log and a metric). @defaultValue 86400000 (one day) */
+  maxAgeMs?: number;
   /** Alerts fetched at once. @defaultValue 8 */
   concurrency?: number;
 }
 
 type Entries = Array<[string, string[]]>;
+/** XPENDING's extended form: id, consumer, ms idle, times delivered. */
+type PendingEntry = [string, string, number, number];
 const GROUP = 'fetch';
+/** Pending entries examined per claim round. */
+const CLAIM_SCAN = 100;
+
+function seconds(ms: number): string {
+  return `${+(ms / 1000).toFixed(1)} s`;
+}
+
+/** The status of a Graph answer a retry will not change (a 4xx but 401, 408, 429), else undefined. */
+function permanentStatus(err: unknown): number | undefined {
+  if (!(err instanceof GraphRequestError)) return undefined;
+  const s = err.status;
+  return s >= 400 && s < 500 && s !== 401 && s !== 408 && s !== 429 ? s : undefined;
+}
 
 export class NotificationWorker {
   private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
   private lastClaim = 0;
+  /** Where the next claim round continues in the pending list (`-` from the start). */
+  private claimFrom = '-';
   private readonly log: Logger;
 
   constructor(private readonly opts: NotificationWorkerOptions) {
@@ -72,7 +103,9 @@ export class NotificationWorker {
     const { redis, streamKey, takeoverMs } = this.opts;
     if (Date.now() - this.lastClaim > Math.min(takeoverMs, 5000)) {
       this.lastClaim = Date.now();
-      const [, claimed] = (await redis.xautoclaim(streamKey, GROUP, this.consumer, takeoverMs, '0', 'COUNT', 50)) as [string, Entries];
+      const due = await this.duePending();
+      // XCLAIM's min-idle makes a race with another replica harmless: whoever claims first resets the idle time.
+      const claimed = due.length ? ((await redis.xclaim(streamKey, GROUP, this.consumer, takeoverMs, ...due)) as Entries) : [];
       const live = claimed.filter((e) => Array.isArray(e?.[1]));
       if (live.length) return live;
     }
@@ -81,8 +114,46 @@ export class NotificationWorker {
     return res?.[0]?.[1] ?? [];
   }
 
+  /**
+   * Pending entries whose wait is over: idle (since read by a replica that died, or since a failed fetch) for
+   * `takeover_ms` after their first delivery, doubling with each further one up to `maxRetryDelayMs`. Scans the
+   * pending list in rounds of {@link CLAIM_SCAN}.
+   */
+  private async duePending(): Promise<string[]> {
+    const { redis, streamKey, takeoverMs } = this.opts;
+    const page = (await redis.xpending(streamKey, GROUP, 'IDLE', takeoverMs, this.claimFrom, '+', CLAIM_SCAN)) as PendingEntry[];
+    this.claimFrom = page.length < CLAIM_SCAN ? '-' : `(${page.at(-1)![0]}`;
+    return page.filter(([, , idle, deliveries]) => idle >= this.retryDelay(deliveries)).map(([id]) => id);
+  }
+
+  private retryDelay(deliveries: number): number {
+    const { takeoverMs, maxRetryDelayMs = 900_000 } = this.opts;
+    return Math.min(Math.max(takeoverMs, maxRetryDelayMs), takeoverMs * 2 ** Math.max(0, deliveries - 1));
+  }
+
+  /** Ends an entry without a record: counted, and logged at `level` with why, and what covers the alert instead. */
+  private drop(level: 'warn' | 'error', f: Record<string, string>, tenantId: string | undefined, reason: string, why: string, lastError?: string): void {
+    this.opts.metrics.webhookDropped.inc({ source: f.s ?? '', reason });
+    this.log[level]({ source: f.s, tenant: tenantId, id: f.id, reason },
+      `notified alert ${f.id} of source '${f.s}'${tenantId ? ` (tenant ${tenantId})` : ''}: ${why}: dropped (polling of legacy alerts is the safety net)${lastError ? `; last error: ${lastError}` : ''}`);
+  }
+
+  /** A failure worth retrying: the entry stays pending (see duePending), unless it is older than `maxAgeMs`. */
+  private retryLater(entryId: string, f: Record<string, string>, tenantId: string, error: string, done: string[], retry: string[]): void {
+    const maxAgeMs = this.opts.maxAgeMs ?? 86_400_000;
+    const ageMs = Date.now() - Number(entryId.split('-')[0]);
+    if (ageMs > maxAgeMs) {
+      this.drop('error', f, tenantId, 'expired', `still not fetched after ${seconds(ageMs)} (max ${seconds(maxAgeMs)})`, error);
+      done.push(entryId);
+      return;
+    }
+    this.log.warn({ source: f.s, tenant: tenantId, id: f.id, err: error }, 'fetching a notified alert failed; will retry with backoff');
+    retry.push(entryId);
+  }
+
   private async handle(entries: Entries): Promise<void> {
     const done: string[] = [];
+    const retry: string[] = [];
     const records: AlertRecord[] = [];
     const queue = [...entries];
     const work = async (): Promise<void> => {
@@ -91,14 +162,15 @@ export class NotificationWorker {
         const f = Object.fromEntries(fields.reduce<Array<[string, string]>>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), []));
         const src = this.opts.clients.get(f.s ?? '');
         if (!src || !f.id) {
+          this.drop('warn', f, undefined, 'unknown_source', 'no such Graph source with notifications in the config');
           done.push(entryId); // a source removed from the config: nothing to fetch with
           continue;
         }
         try {
           const res = await src.client.get<Record<string, unknown>>(`/security/alerts/${encodeURIComponent(f.id)}`, 'alerts', this.abort.signal);
           if (res.status === 206 && !res.body.id) {
-            // The alert's provider failed (206 with a Warning): leave the entry pending, it is fetched again later.
-            this.log.warn({ source: f.s, id: f.id, providers: res.partial.map((p) => p.provider) }, 'notified alert not returned (206): will retry');
+            // The alert's provider failed (206 with a Warning): fetched again later.
+            this.retryLater(entryId, f, src.tenantId, `not returned (206; failing providers: ${res.partial.map((p) => p.provider).join(', ') || 'unnamed'})`, done, retry);
             continue;
           }
           const n = normalize('alerts', res.body, { source: f.s!, via: 'webhook', tenantId: src.tenantId });
@@ -106,12 +178,13 @@ export class NotificationWorker {
           else this.log.warn({ source: f.s, id: f.id, reason: n.reason }, 'notified alert could not be normalized');
           done.push(entryId);
         } catch (err) {
-          if (err instanceof GraphRequestError && err.status === 404) {
-            this.log.info({ source: f.s, id: f.id }, 'notified alert no longer exists');
+          if (this.abort.signal.aborted) continue;
+          const status = permanentStatus(err);
+          if (status !== undefined) {
+            this.drop('warn', f, src.tenantId, `http_${status}`, `Graph answered ${status}, which a retry will not change`);
             done.push(entryId);
-          } else if (!this.abort.signal.aborted) {
-            // Left pending: retried after takeover_ms (by this or another replica), and polling is the safety net.
-            this.log.warn({ source: f.s, id: f.id, err: (err as Error).message }, 'fetching a notified alert failed; will retry');
+          } else {
+            this.retryLater(entryId, f, src.tenantId, (err as Error).message, done, retry);
           }
         }
       }
@@ -119,5 +192,8 @@ export class NotificationWorker {
     await Promise.all(Array.from({ length: this.opts.concurrency ?? 8 }, work));
     if (records.length) await this.opts.emit(records);
     if (done.length) await this.opts.redis.multi().xack(this.opts.streamKey, GROUP, ...done).xdel(this.opts.streamKey, ...done).exec();
+    // The retry delay counts from the failure, not from when the entry was read: reset its idle time (JUSTID leaves
+    // the delivery count, which sets the delay, as it is).
+    if (retry.length) await this.opts.redis.xclaim(this.opts.streamKey, GROUP, this.consumer, 0, ...retry, 'JUSTID');
   }
 }

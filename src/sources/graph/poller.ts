@@ -12,7 +12,7 @@ import { revisionOrder } from '../../record/revision.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import type { GraphClient } from './client.js';
-import type { Fetcher, WindowState } from './fetchers.js';
+import type { Fetcher, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
 
 export interface PollerOptions {
@@ -40,7 +40,21 @@ export interface PollSummary {
   duplicates: number;
   invalid: number;
   gaps: string[];
+  /** Alerts Graph's paging could not reach (legacy alerts): see {@link Overflow}. */
+  overflow: Overflow[];
+  /**
+   * Where each provider of `gaps` was missing: from the lower bound of the first page it failed on to that of the
+   * next page it answered (or the end of the read). Its alerts updated in `[from, to)` may not have been read.
+   */
+  gap_windows: GapWindow[];
   watermark?: string;
+}
+
+export interface GapWindow {
+  provider: string;
+  /** ISO 8601 (sortable form). */
+  from: string;
+  to: string;
 }
 
 export interface Cursor {
@@ -173,14 +187,27 @@ export class Poller {
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
     let state: WindowState = { since, gaps: [], pages: 0 };
-    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [] };
+    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [], gap_windows: [] };
+    const open = new Map<string, string>(); // provider → lower bound of the first page it failed on, while failing
     for (;;) {
       beforePage?.(summary);
+      const lowerBound = state.slideSince ?? state.since;
       const page = await fetcher.fetchPage(client, state, signal);
+      const failing = new Set(page.partial.map((p) => p.provider));
+      for (const [provider, from] of open) {
+        // Answering again from a later lower bound closes the gap there (legacy paging slides the time filter); a
+        // nextLink page has the same lower bound and says nothing about where the failed page ended: left open.
+        if (failing.has(provider) || lowerBound <= from) continue;
+        summary.gap_windows.push({ provider, from, to: lowerBound });
+        open.delete(provider);
+      }
+      for (const provider of failing) if (!open.has(provider)) open.set(provider, lowerBound);
       state = page.state;
       summary.pages++;
       summary.fetched += page.objects.length;
       for (const p of page.partial) this.log.warn({ provider: p.provider, status: p.status, latency_ms: p.latencyMs }, 'Graph answered 206: a provider failed; its alerts are re-read at the next poll');
+      for (const o of page.overflow ?? []) this.overflowed(o);
+      summary.overflow.push(...(page.overflow ?? []));
       const records: AlertRecord[] = [];
       const now = new Date();
       for (const obj of page.objects) {
@@ -199,7 +226,17 @@ export class Poller {
       summary.gaps = [...new Set(state.gaps)];
       if (page.done) break;
     }
+    const end = revisionOrder(new Date().toISOString())!;
+    for (const [provider, from] of open) summary.gap_windows.push({ provider, from, to: end });
     return { summary, maxSeen: state.maxSeen };
+  }
+
+  /** Never silent: alerts Graph's paging cannot reach are an error in the log and a metric. */
+  private overflowed(o: Overflow): void {
+    const { source, tenantId, fetcher, metrics } = this.opts;
+    metrics.graphPagingOverflow.inc({ source, resource: fetcher.resource, provider: o.provider });
+    this.log.error({ provider: o.provider, at: o.at, read: o.read },
+      `${fetcher.resource} of source '${source}' (tenant ${tenantId}): provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first ${o.read}: any beyond were skipped`);
   }
 }
 

@@ -41,7 +41,7 @@ export class GraphSource {
       source: config.name,
       tenantId: config.tenant_id,
       graphUrl: config.graph_url,
-      credential: createCredential({ ...config, tenant_id: config.tenant_id }),
+      credential: () => createCredential({ ...config, tenant_id: config.tenant_id }),
       budget,
       metrics: deps.metrics,
       logger: log,
