@@ -2,12 +2,9 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfigFile, summarizeConfig } from '../config/load.js';
 import { CliExit, EXIT, loadOrExit, loggerFor } from './common.js';
-import { backfillCommand } from './backfill.js';
-import { dlqCommand } from './dlq.js';
-import { subscriptionsCommand } from './subscriptions.js';
-import { demoCommand } from './demo.js';
-import { runCommand } from './run.js';
-import { simulateCommand } from '../simulator/cli.js';
+
+// Each command's module is loaded when that command runs: `run` does not carry the simulator (its certificate
+// generation) in memory, nor `validate` the daemon.
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -26,7 +23,7 @@ export function buildCli(): Command {
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .action(async (o: { config: string }) => {
       const config = await loadOrExit(o.config);
-      await runCommand(config, loggerFor(config));
+      await (await import('./run.js')).runCommand(config, loggerFor(config));
     });
 
   program.command('validate')
@@ -43,7 +40,7 @@ export function buildCli(): Command {
     .option('--rate <n>', 'new alerts per second in the simulator', positiveInt, 2)
     .option('--count <n>', 'stop once this many records were delivered (0 = until interrupted)', positiveInt, 0)
     .option('--out <file>', 'write records to this file instead of stdout')
-    .action(async (o: { rate: number; count: number; out?: string }) => demoCommand(o));
+    .action(async (o: { rate: number; count: number; out?: string }) => (await import('./demo.js')).demoCommand(o));
 
   program.command('backfill')
     .description('one-off historical pull of a Graph source (the cursor is left alone)')
@@ -53,7 +50,7 @@ export function buildCli(): Command {
     .option('--resource <name...>', 'only these resources (default: all of the source)')
     .action(async (o: { config: string; source: string; since: string; resource?: string[] }) => {
       const config = await loadOrExit(o.config);
-      await backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource, configPath: o.config });
+      await (await import('./backfill.js')).backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource, configPath: o.config });
     });
 
   program.command('simulate')
@@ -65,7 +62,7 @@ export function buildCli(): Command {
     .option('--initial <n>', 'alerts created per resource at start', positiveInt, 25)
     .option('--dir <dir>', 'where the CA certificate is written (default: a temp folder)')
     .action(async (o: { port: number; host: string; rate: number; seed: number; initial: number; dir?: string }) => {
-      await simulateCommand({ port: o.port, host: o.host, rate: o.rate, seed: o.seed, initial: o.initial, dir: o.dir });
+      await (await import('../simulator/cli.js')).simulateCommand({ port: o.port, host: o.host, rate: o.rate, seed: o.seed, initial: o.initial, dir: o.dir });
     });
 
   const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");
@@ -78,7 +75,7 @@ export function buildCli(): Command {
       .option('--offset <n>', 'skip this many entries (list)', positiveInt)
       .action(async (o: { config: string; sink: string; limit?: number; offset?: number }) => {
         const config = await loadOrExit(o.config);
-        await dlqCommand(action, config, loggerFor(config), o);
+        await (await import('./dlq.js')).dlqCommand(action, config, loggerFor(config), o);
       });
   }
   const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
@@ -89,7 +86,7 @@ export function buildCli(): Command {
       .requiredOption('-s, --source <name>', 'graph_security source name')
       .action(async (o: { config: string; source: string }) => {
         const config = await loadOrExit(o.config);
-        await subscriptionsCommand(action, config, loggerFor(config), { source: o.source });
+        await (await import('./subscriptions.js')).subscriptionsCommand(action, config, loggerFor(config), { source: o.source });
       });
   }
   return program;
