@@ -83,7 +83,7 @@ function row(ctx: Ctx, sink: ThroughputSink, mode: string, ms: number, cpu: Reco
 }
 
 /** Runs the pipeline over the records with `sink`, after a short warm-up under another prefix. */
-async function pipelineRow(ctx: Ctx, sinkName: ThroughputSink, make: (label: string) => Sink, pids: Record<string, number | undefined>, warm: readonly AlertRecord[], mode = 'pipeline', notePrefix = '') {
+async function pipelineRow(ctx: Ctx, sinkName: ThroughputSink, make: (label: string) => Sink, pids: Record<string, number | undefined>, warm: readonly AlertRecord[], mode = 'pipeline', notePrefix = '', concurrency = 1) {
   const warmSink = make('warm');
   await warmSink.start();
   await runPipeline({ redisUrl: ctx.redis.url, prefix: `bench:${sinkName}:warm`, sink: warmSink, records: warm });
@@ -92,7 +92,7 @@ async function pipelineRow(ctx: Ctx, sinkName: ThroughputSink, make: (label: str
   const sink = make('pipe');
   await sink.start();
   const meter = new CpuMeter({ self: undefined, redis: ctx.redis.pid(), ...pids });
-  const run = await runPipeline({ redisUrl: ctx.redis.url, prefix: `bench:${sinkName}`, sink, records: ctx.records });
+  const run = await runPipeline({ redisUrl: ctx.redis.url, prefix: `bench:${sinkName}`, sink, records: ctx.records, concurrency });
   const cpu = meter.stop();
   await sink.close();
   await ctx.redis.flush();
@@ -209,10 +209,14 @@ async function hecBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows:
     agent.destroy();
     const rawStats = await peer.stats(true);
     const rawRow = row(ctx, 'hec', 'raw', raw.ms, raw.cpu, `${bodies.length} requests`);
-    const pipe = await pipelineRow(ctx, 'hec', () => createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, ...formats }), { peer: peer.pid }, warm);
+    const makeHec = () => createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, ...formats });
+    const pipe = await pipelineRow(ctx, 'hec', makeHec, { peer: peer.pid }, warm);
     const s = await peer.stats(true);
+    // Information: two deliveries in flight (`concurrency: 2`), which HEC, unlike Kafka's per-key order, can take.
+    const pipe2 = await pipelineRow(ctx, 'hec', makeHec, { peer: peer.pid }, warm, 'pipeline, concurrency 2', 'information only; ', 2);
+    await peer.stats(true);
     if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length) throw new Error(`HEC peer indexed ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`);
-    return { rows: [rawRow, pipe.row], emitRate: pipe.emitRate };
+    return { rows: [rawRow, pipe.row, pipe2.row], emitRate: pipe.emitRate };
   } finally {
     await peer.close();
   }
