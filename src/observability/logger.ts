@@ -3,14 +3,16 @@
  * writing NDJSON to `-`. Secrets are redacted by key name wherever they appear (config sections, errors, headers).
  */
 import { pino, type Logger } from 'pino';
+import { SECRET_KEYS } from '../config/fields.js';
 
-/** Key names whose values never reach a log line. */
+/** Key names whose values never reach a log line: every secret of the config schema, and those of the wire. */
 export const REDACTED_KEYS = [
-  'client_secret', 'token', 'hmac_secret', 'password', 'connection_string', 'client_state', 'certificate_password',
+  ...SECRET_KEYS,
   'authorization', 'Authorization', 'access_token', 'clientState', 'secret', 'sasl',
 ];
 
-const REDACT_PATHS = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
+/** Down to six levels: a logged config reaches `config.sources.0.webhook.client_state`. */
+const REDACT_PATHS = REDACTED_KEYS.flatMap((k) => Array.from({ length: 7 }, (_, depth) => `${'*.'.repeat(depth)}${k}`));
 
 export interface LogOptions {
   level?: string;

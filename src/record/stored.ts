@@ -16,9 +16,20 @@ export interface StoredRecord {
 /** The texts a decoded record was built from, for as long as nobody replaced its `data`. */
 const TEXTS = new WeakMap<AlertRecord, StoredRecord>();
 
+const DATA_KEY = ',"data":';
+
 export function storeRecord(record: AlertRecord): StoredRecord {
   const known = TEXTS.get(record);
   if (known) return known;
+  // One JSON.stringify, cut where `data` begins: the other fields are scalars, so the first `,"data":` is the key
+  // (a quote inside a string value is escaped). Only when `data` is the last key, as normalize() builds records.
+  let last = '';
+  for (const k in record) last = k;
+  if (last === 'data') {
+    const text = JSON.stringify(record);
+    const at = text.indexOf(DATA_KEY);
+    if (at > 0) return { head: `${text.slice(0, at)}}`, data: text.slice(at + DATA_KEY.length, -1) };
+  }
   const { data, ...head } = record;
   return { head: JSON.stringify(head), data: JSON.stringify(data) };
 }

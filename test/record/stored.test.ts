@@ -48,6 +48,19 @@ describe('stored records', () => {
     }
   });
 
+  it('store a title that looks like the data key, and a record whose data is not its last key', () => {
+    const [r] = sampleRecords();
+    const tricky = { ...r!, title: 'x","data":{"forged":1},"y":"' };
+    const { data: d, ...rest } = tricky;
+    const reordered = { data: d, ...rest } as AlertRecord;
+    for (const rec of [tricky, reordered]) {
+      const { head, data } = storeRecord(rec);
+      expect(JSON.parse(data)).toEqual(rec.data);
+      expect(JSON.parse(head)).toEqual(rest);
+      expect(loadRecord(head, data)).toEqual(rec);
+    }
+  });
+
   it('forget their stored text once data is replaced', () => {
     const [r] = sampleRecords();
     const { head, data } = storeRecord(r!);

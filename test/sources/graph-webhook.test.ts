@@ -105,6 +105,24 @@ describe('Graph change notifications', () => {
     expect(sim.requestLog.some((e) => e.method === 'POST' && e.path.endsWith(`/subscriptions/${sub.id}/reauthorize`))).toBe(true);
   });
 
+  it('keeps a short-lived subscription alive on its own schedule, past its first expiry', async () => {
+    // One-minute lifetime (the schema's least): the manager renews once half of it is left, on its real timer.
+    const r = await start({ expirationMinutes: 1 });
+    const manager = r.app.graphSources[0]!.subscriptions!;
+    const sub = await waitFor(() => manager.stored(), { what: 'subscription created' });
+    const firstExpiry = Date.parse(sub.expirationDateTime);
+    const renewals = () => sim.requestLog.filter((e) => e.method === 'PATCH' && e.path.endsWith(`/subscriptions/${sub.id}`) && e.status === 200);
+    await waitFor(() => renewals().length >= 1, { what: 'renewed by the manager', timeoutMs: 60_000, intervalMs: 500 });
+    // Past the first expiry the simulator (like Graph) would have deleted an unrenewed subscription.
+    await new Promise((res) => setTimeout(res, Math.max(0, firstExpiry - Date.now() + 1000)));
+    const now = await manager.stored();
+    expect(now!.id).toBe(sub.id);
+    expect(Date.parse(now!.expirationDateTime)).toBeGreaterThan(Date.now());
+    const alert = ipc();
+    await waitFor(() => r.sink.received.some((x) => x.via === 'webhook' && x.id === String(alert.id)), { what: 'notified after the first expiry' });
+    expect(sim.deliveryLog.filter((d) => d.kind === 'validation').length).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
   it('lists and deletes the subscription with `alertbridge subscriptions`', async () => {
     const r = await start();
     const sub = await waitFor(() => r.app.graphSources[0]!.subscriptions!.stored());

@@ -10,6 +10,7 @@ import { Agent, request } from 'undici';
 import { parseRetryAfter } from '../../../sinks/types.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sleep, type RequestBudget } from './budget.js';
+import { TimeoutError, withTimeout } from '../../util/timeout.js';
 
 export interface PartialWarning {
   vendor: string;
@@ -209,36 +210,16 @@ export class GraphClient {
     const generation = this.generation;
     const { source, tenantId, timeoutMs } = this.opts;
     try {
-      const t = await withDeadline(this.credential.getToken(this.scope, { abortSignal: signal }), timeoutMs, signal);
+      const t = await withTimeout(this.credential.getToken(this.scope, { abortSignal: signal }), timeoutMs, 'request_timeout_ms', signal);
       if (!t) throw new Error('no token returned');
       return { token: t.token, generation };
     } catch (err) {
       signal?.throwIfAborted();
-      const timedOut = err instanceof DeadlineError;
+      const timedOut = err instanceof TimeoutError;
       this.opts.metrics.graphRequests.inc({ source, resource: 'token', code: timedOut ? 'timeout' : 'auth_error' });
       throw new GraphRequestError(`getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}`, timedOut ? 0 : 401, timedOut ? 'timeout' : 'auth_error', { cause: err });
     }
   }
-}
-
-class DeadlineError extends Error {
-  override name = 'DeadlineError';
-}
-
-/** `promise`, or a rejection once `ms` have passed (DeadlineError) or `signal` aborts; `promise` is left to settle. */
-function withDeadline<T>(promise: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
-  promise.catch(() => undefined); // a late rejection after the deadline is nobody's to handle
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms} ms (request_timeout_ms)`)), ms);
-    onAbort = () => reject(signal!.reason as Error);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  return Promise.race([promise, stop]).finally(() => {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  });
 }
 
 function firstHeader(v: string | string[] | undefined): string | undefined {
