@@ -70,14 +70,16 @@ function makeRecord(i: number): AlertRecord {
 }
 
 /** A SIEM that is down: every batch waits (delayed) without spending attempts. */
+/** Down (every batch waits an hour) until `up` is set; then it takes everything. */
+let up = false;
 const downSink: Sink = {
   name: SINK,
   type: 'measure',
   start: async () => undefined,
   close: async () => undefined,
-  ready: () => false,
+  ready: () => up,
   send: async () => {
-    throw new RetryableError('SIEM unavailable', { retryAfterMs: 3_600_000 });
+    if (!up) throw new RetryableError('SIEM unavailable', { retryAfterMs: 3_600_000 });
   },
 };
 
@@ -125,10 +127,14 @@ async function main(): Promise<void> {
     });
     await new Promise((r) => setTimeout(r, 1000));
     const queued = await usedMemory(redis);
-    await pipeline.close();
+    // The SIEM is back: the held batches are delivered now, and what they kept in Redis is released.
+    up = true;
     const queue = new Queue(`sink-${SINK}`, { connection: queueRedis, prefix: PREFIX });
-    await queue.obliterate({ force: true });
+    await queue.promoteJobs();
+    await waitFor('every batch delivered and released', async () => (await pipeline.idle()) && (await redis.keys(`${PREFIX}:batch:*`)).length === 0);
     await queue.close();
+    await pipeline.close();
+    await new Promise((r) => setTimeout(r, 1000));
     const afterDelivery = await usedMemory(redis);
     const perRecord = (queued - before) / N;
     const dedup = (afterDelivery - before) / N;
