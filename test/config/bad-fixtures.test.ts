@@ -4,7 +4,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { main } from '../../src/cli/program.js';
 import { loadConfigFile } from '../../src/config/load.js';
 
 const dir = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
@@ -132,6 +133,27 @@ describe('bad configuration fixtures', () => {
       expect(result.ok ? [] : result.errors).toEqual(lines);
     });
   }
+
+  it('`alertbridge validate` prints exactly those lines for each and exits 1', async () => {
+    const saved = process.env.EH_CONNECTION_STRING;
+    process.env.EH_CONNECTION_STRING = ENV.EH_CONNECTION_STRING;
+    let err = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err += chunk.toString();
+      return true;
+    });
+    try {
+      for (const [fixture, lines] of Object.entries(EXPECTED)) {
+        err = '';
+        const code = await main(['node', 'alertbridge', 'validate', '--config', join(dir, fixture)]);
+        expect({ fixture, code, stderr: err }).toEqual({ fixture, code: 1, stderr: `${lines.join('\n')}\n` });
+      }
+    } finally {
+      spy.mockRestore();
+      if (saved === undefined) delete process.env.EH_CONNECTION_STRING;
+      else process.env.EH_CONNECTION_STRING = saved;
+    }
+  });
 
   it('never prints a secret value', async () => {
     const result = await loadConfigFile(join(dir, 'bad_secret_not_printed.yaml'), { env: ENV });
