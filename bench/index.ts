@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every figure of docs/benchmarks.md, measured side by side in one run on realistic alerts.
  *
- *   npm run bench                                   # everything (about half an hour on 2 cores)
+ *   npm run bench                                   # everything (about 8 minutes on 2 cores)
  *   npm run bench -- --only kafka,hec --records 20000
  *   npm run bench -- --only latency --rates 100 --latency-seconds 10
  *
@@ -12,25 +12,31 @@
  * --rates       offered loads of the latency runs (default 100,1000); --latency-seconds (default 20)
  * --replicas    replica counts (default 1,2,3)
  * --runtime     dist (default: compiled JavaScript, as deployed) or tsx, for daemons run as child processes
- * --daemon-node-options=FLAGS   extra node flags for those daemons, e.g. --daemon-node-options="--max-old-space-size=128"
+ * --daemon-node-options=FLAGS   node flags for those daemons; default the image's NODE_OPTIONS (Dockerfile), as
+ *               deployed. --daemon-node-options="" measures Node's own heap sizing
  * --seed        data seed (default 1)
  *
  * Prints tables and writes bench/results/latest.json (git-ignored). Needs redis-server; the Kafka run needs Java
  * and Maven (test/peers/kafka/README.md). The machine, its load average and the time taken are part of the output.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { latency, type LatencyRow } from './latency.js';
 import { ensureBuild, setDaemonNodeArgs, type Runtime } from './lib/daemon.js';
 import { LoadMonitor, loadText, machineInfo, type LoadSummary } from './lib/env.js';
-import { RESULTS_DIR } from './lib/paths.js';
+import { RESULTS_DIR, ROOT } from './lib/paths.js';
 import { benchRecords, envelopeBytes, graphAlerts } from './lib/records.js';
 import { startBenchRedis } from './lib/redis.js';
 import { fixed, int, ms, table } from './lib/stats.js';
 import { memory, type MemoryResult } from './memory.js';
 import { replicas, type ReplicaRow } from './replicas.js';
 import { THROUGHPUT_SINKS, throughput, type ThroughputResult, type ThroughputSink } from './throughput.js';
+
+/** NODE_OPTIONS as the image sets them (Dockerfile `ENV`), so the daemons run as deployed. */
+function imageNodeOptions(): string {
+  return /^\s*NODE_OPTIONS=(\S+)/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+}
 
 const { values: args } = parseArgs({
   options: {
@@ -43,7 +49,7 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string', default: '20' },
     replicas: { type: 'string', default: '1,2,3' },
     runtime: { type: 'string', default: 'dist' },
-    'daemon-node-options': { type: 'string', default: '' },
+    'daemon-node-options': { type: 'string', default: imageNodeOptions() },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -158,7 +164,7 @@ function targets(r: Results): Results['targets'] {
 function report(r: Results): void {
   const pct = (cpu: Record<string, number>) => Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ');
   console.log(`\n## alertbridge bench, ${r.started_at}\n`);
-  console.log(`${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, node ${r.machine.node}, redis ${r.machine.redis}, commit ${r.machine.commit}; ${loadText(r.load.whole_run!)}; ${r.duration_s} s\n`);
+  console.log(`${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, node ${r.machine.node}, redis ${r.machine.redis}, commit ${r.machine.commit}; daemons run with node ${r.options['daemon-node-options'] || '(no flags)'}; ${loadText(r.load.whole_run!)}; ${r.duration_s} s\n`);
   if (r.throughput) {
     console.log(`### Throughput, emit → sink acknowledgement (${int(r.data.records)} records, ${int(r.data.avg_record_bytes)} B each; ${loadText(r.load.throughput!)})\n`);
     console.log(table(['sink', 'mode', 'records/s', 'MiB/s', 'pipeline/raw', 'CPU % (one core = 100)', 'note'], r.throughput.rows.map((x) => [
