@@ -43,8 +43,8 @@ LABEL org.opencontainers.image.title="alertbridge" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.base.name="${NODE_IMAGE}"
 
-# An explicit heap limit makes V8 collect large, short-lived batch strings early: steady-state RSS 153 MiB instead of
-# 193 MiB at 1,000 records/s (docs/benchmarks.md), for more GC CPU. Override with NODE_OPTIONS (chart: extraEnv).
+# An explicit heap limit makes V8 collect large, short-lived batch strings early: steady-state RSS 151 MiB instead of
+# 194 MiB at 1,000 records/s (docs/benchmarks.md), for more GC CPU. Override with NODE_OPTIONS (chart: extraEnv).
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=192 \
     HOME=/tmp
