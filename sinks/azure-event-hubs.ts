@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
 import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
+import { AuthPause } from './auth-pause.js';
 import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
 import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
@@ -42,9 +43,6 @@ export interface EventHubsSink extends Sink {
   ready(): boolean;
 }
 
-/** How long refused credentials hold deliveries: an operator has to act. */
-export const AUTH_PAUSE_MS = 60_000;
-
 /**
  * How long a refused key or hub is remembered: the pipeline bisects a batch that fails permanently (2n−1 sends to
  * find the offender), and without this each of those would wait for its own put-token refusal and SDK retry.
@@ -62,7 +60,11 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   let refusedAbove = Infinity;
   let closing: Promise<void> | undefined;
   let refusal: { error: Error; until: number } | undefined;
-  let paused = false;
+  const auth = new AuthPause({
+    pauseMs: config.auth_pause_ms, logger, until: 'the credentials are fixed',
+    pausedLine: (why) => `azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`,
+    resumedLine: `azure_event_hubs '${config.name}' resumed: the hub accepts its credentials`,
+  });
   const inFlight = new Set<Promise<unknown>>();
 
   /**
@@ -109,14 +111,6 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     return mine.then((n) => Math.min(n, refusedAbove));
   };
 
-  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
-  const setPaused = (value: boolean, why = ''): void => {
-    if (value === paused) return;
-    paused = value;
-    if (value) logger.error(`azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`);
-    else logger.info(`azure_event_hubs '${config.name}' resumed: the hub accepts its credentials`);
-  };
-
   /**
    * A refused key or token is not the records' fault and the same for all of them: pause (the pipeline holds the
    * records without spending attempts) and try again after `auth_pause_ms`, with a fresh client that reads the
@@ -125,8 +119,8 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   const pause = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
     reset(c);
     const why = `${rootCause(err).message} [${errorCode(err)}]`;
-    setPaused(true, why);
-    return new RetryableError(`${what}: ${why}; sink paused until the credentials are fixed`, { cause: err, retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS });
+    auth.refused(why);
+    return auth.refusal(`${what}: ${why}`, err);
   };
 
   /** After a refused key: a fresh client next time, reading the connection string (file) again. */
@@ -236,14 +230,14 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
     // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
     if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;
-    if (errors.length < groups.length) setPaused(false);
+    if (errors.length < groups.length) auth.accepted();
     return failed.length ? { failed } : undefined;
   };
 
   const sink: EventHubsSink = {
     name: config.name,
     type: 'azure_event_hubs',
-    ready: () => !paused,
+    ready: () => !auth.paused,
     /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
     async start() {
       const c = client();

@@ -7,6 +7,7 @@
  * consumers route without parsing the value (CONTRACT.md). The topic may be templated by `{resource}`.
  */
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { AuthPause } from './auth-pause.js';
 import { loadCodec, type KafkaCompression } from './kafka-codecs.js';
 import { CREDENTIALS_REFUSED, kafkaLogCreator, saslOptions, tlsOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './kafka-client.js';
 import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
@@ -59,8 +60,6 @@ const AUTH_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_F
   'GROUP_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
 /** Thrown by kafkajs for every SASL failure (wrong password, unsupported mechanism), and by our token provider. */
 const AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError', CREDENTIALS_REFUSED]);
-/** How long refused credentials hold deliveries: an operator has to act. */
-export const AUTH_PAUSE_MS = 60_000;
 /** Idempotent-producer state errors, final for kafkajs but cured by a fresh producer (which the next send gets). */
 const PRODUCER_STATE_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'DUPLICATE_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH',
   'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_ID_MAPPING']);
@@ -96,7 +95,11 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   let tail: Promise<unknown> = Promise.resolve();
   let retired: Promise<unknown> = Promise.resolve();
   let closing: Promise<void> | undefined;
-  let paused = false;
+  const pause = new AuthPause({
+    pauseMs: config.auth_pause_ms, logger, fields: { brokers: config.brokers }, until: 'the credentials are fixed',
+    pausedLine: (why) => `kafka '${config.name}' paused: the brokers refuse its credentials (${why}); records stay queued until it is fixed`,
+    resumedLine: `kafka '${config.name}' resumed: the brokers accept its credentials`,
+  });
 
   /** Validates the settings that need the runtime (TLS files) and builds the client; throws what to fix. */
   const client = (): Kafka => {
@@ -135,22 +138,14 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     retired = Promise.all([retired, old?.then((p) => p.disconnect()).catch(() => undefined)]);
   };
 
-  /** Logs once per change: an operator needs the moment it broke and the moment it healed, not every retry. */
-  const setPaused = (value: boolean, why = ''): void => {
-    if (value === paused) return;
-    paused = value;
-    if (value) logger.error({ brokers: config.brokers }, `kafka '${config.name}' paused: the brokers refuse its credentials (${why}); records stay queued until it is fixed`);
-    else logger.info(`kafka '${config.name}' resumed: the brokers accept its credentials`);
-  };
-
   const isAuthFailure = (root: KafkaError): boolean => AUTH_NAMES.has(root.name) || (root.type !== undefined && AUTH_TYPES.has(root.type));
 
   const classify = (err: unknown, what: string): Error => {
     const root = rootCause(err);
     if (isAuthFailure(root)) {
       const why = `${root.message}${root.type ? ` [${root.type}]` : ''}`;
-      setPaused(true, why);
-      return new RetryableError(`${what}: ${why}; sink paused until the credentials are fixed`, { cause: err, retryAfterMs: config.auth_pause_ms ?? AUTH_PAUSE_MS });
+      pause.refused(why);
+      return pause.refusal(`${what}: ${why}`, err);
     }
     if (root instanceof PermanentError || root instanceof RetryableError) return root;
     if ((root instanceof TypeError || root instanceof ReferenceError) && root.retriable === undefined) return root;
@@ -166,7 +161,7 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
       await loadCodec(compressionName, config.name);
       const producer = await connect();
       await producer.sendBatch({ topicMessages, acks: -1, timeout, compression });
-      setPaused(false);
+      pause.accepted();
     } catch (err) {
       reset();
       throw classify(err, what);
@@ -176,7 +171,7 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   const sink: KafkaSink = {
     name: config.name,
     type: 'kafka',
-    ready: () => !paused,
+    ready: () => !pause.paused,
     /** Checks the settings, then connects in the background: a broker that is down must not stop the daemon. */
     async start() {
       await loadCodec(compressionName, config.name);

@@ -6,14 +6,14 @@
  * record, so that one bad event never sinks its neighbours (peers-lessons #5): on code 6 only the event HEC names
  * fails for good; on 413, or a 400 that names no event, the request is halved until the offender stands alone. A
  * refused token pauses the sink instead of dead-lettering anything (#7), and HEC is then asked again once per
- * `auth_pause_ms` for the whole sink (splunk-hec-pause.ts); with acks on, `send` resolves only once the indexers
+ * `auth_pause_ms` for the whole sink (auth-pause.ts); with acks on, `send` resolves only once the indexers
  * confirm (#4).
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HecClient, type HecResponse } from './splunk-hec-client.js';
-import { HecAuthPause } from './splunk-hec-pause.js';
+import { AuthPause } from './auth-pause.js';
 import { PermanentError, RetryableError, classifyHttpStatus, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
 
 /** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
@@ -50,8 +50,6 @@ export interface SplunkHecSink extends Sink {
   ready(): boolean;
 }
 
-/** Default `auth_pause_ms`: an operator has to act on a refused token, and hammering HEC will not help. */
-export const AUTH_PAUSE_MS = 60_000;
 /** HEC codes of a disabled, missing, malformed or unknown token. */
 const AUTH_CODES = new Set([1, 2, 3, 4]);
 /** HEC codes about the request itself, never one of its events (no data, channel missing or invalid, acks off, query auth). */
@@ -82,7 +80,12 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
   const stopping = new AbortController();
   const inFlight = new Set<Promise<unknown>>();
   let client: Promise<HecClient> | undefined;
-  const pause = new HecAuthPause(config.auth_pause_ms ?? AUTH_PAUSE_MS, action, logger, config.name, config.url);
+  const pause = new AuthPause({
+    pauseMs: config.auth_pause_ms, logger, fields: { url: config.url }, until: 'the token is fixed',
+    pausedLine: (why) => `splunk_hec '${config.name}' paused: HEC refused the token (${why}); records stay queued until it is fixed`,
+    resumedLine: `splunk_hec '${config.name}' resumed: HEC accepts the token`,
+    heldMessage: (dueIn) => `${action}: sink paused (HEC refused the token); HEC is asked again in ${dueIn} ms, by one delivery for all`,
+  });
   let closed = false;
   let warnedNoAckId = false;
 
@@ -138,7 +141,7 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     }
     if (status === 401 || status === 403 || AUTH_CODES.has(reply.code ?? -1)) {
       pause.refused(text);
-      return fail(idx, pause.refusal(text));
+      return fail(idx, pause.refusal(`${action}: ${text}`));
     }
     const n = reply['invalid-event-number'];
     const named = typeof n === 'number' && n >= 0 && n < idx.length;
