@@ -136,10 +136,14 @@ export class Dispatcher {
     const batchId = `${entries[0]![0]}_${entries.length}`;
     const staged: InboxEntry[] = [];
     const inline: AlertRecord[] = [];
+    const legacy: string[] = [];
     for (const [id, fields] of entries) {
       const entry = parseEntry(id, fields);
       if (entry) staged.push(entry);
-      else inline.push(...legacyRecords(fields));
+      else {
+        inline.push(...legacyRecords(fields));
+        legacy.push(id);
+      }
     }
     const refs = new Map<string, Set<string>>();
     const plans = this.targets.map((t) => {
@@ -189,7 +193,7 @@ export class Dispatcher {
     // jobs), are done with once acknowledged.
     const unwanted = staged.filter((e) => !refs.has(e.id));
     for (const e of unwanted) multi.del(this.keys.batch(e.batch));
-    const done = [...unwanted.map((e) => e.id), ...entries.filter(([id, fields]) => !parseEntry(id, fields)).map(([id]) => id)];
+    const done = [...unwanted.map((e) => e.id), ...legacy];
     if (done.length) multi.xdel(this.keys.inbox, ...done);
     await multi.exec();
   }

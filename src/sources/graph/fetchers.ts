@@ -130,7 +130,7 @@ function legacyFetcher(pageSize: number): Fetcher {
       const byProvider = new Map<string, GraphObject[]>();
       for (const o of objects) {
         const p = String((o.vendorInformation as { provider?: string } | undefined)?.provider ?? 'unknown');
-        byProvider.set(p, [...(byProvider.get(p) ?? []), o]);
+        (byProvider.get(p) ?? byProvider.set(p, []).get(p)!).push(o);
       }
       const full = [...byProvider].filter(([, list]) => list.length >= pageTop);
       const base: WindowState = {
