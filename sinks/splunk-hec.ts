@@ -87,7 +87,6 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     heldMessage: (dueIn) => `${action}: sink paused (HEC refused the token); HEC is asked again in ${dueIn} ms, by one delivery for all`,
   });
   let closed = false;
-  let warnedNoAckId = false;
 
   /** The token file again: a rotated token is picked up without a restart (peers-lessons #7). */
   const readToken = async (file: string): Promise<string> => {
@@ -132,12 +131,15 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     const text = `${status} ${reply.text ?? ''}${reply.code === undefined ? '' : ` (code ${reply.code})`}`;
     if (status >= 200 && status < 300) {
       pause.accepted();
-      if (ack.enabled && typeof reply.ackId === 'number') st.acks.push({ ackId: reply.ackId, idx });
-      else if (ack.enabled && !warnedNoAckId) {
-        warnedNoAckId = true;
-        logger.warn('splunk_hec: ack.enabled but HEC returned no ackId (acknowledgement off on the token?); counting HTTP 200 as delivered');
-      }
-      return;
+      if (!ack.enabled) return;
+      if (typeof reply.ackId === 'number') return void st.acks.push({ ackId: reply.ackId, idx });
+      // With acks on, only an ackId confirms anything: a 2xx without one is a proxy's page (captive portal,
+      // maintenance) or a token with acknowledgement off. Nothing confirms an indexer has the events, so they stay
+      // queued and are resent; logged on every occurrence, since each one is records not delivered.
+      const why = reply.code === undefined ? 'not HEC\'s answer (a proxy in front of HEC?)' : 'acknowledgement off on the token? (Splunk: useACK)';
+      const err = new RetryableError(`${action}: answered ${status} without an ackId, ${why}: ${(reply.text ?? '').slice(0, 100)}`);
+      logger.error({ url: config.url, records: idx.length, status }, `splunk_hec: ack.enabled but HEC answered ${status} without an ackId, ${why}; resending`);
+      return fail(idx, err);
     }
     if (status === 401 || status === 403 || AUTH_CODES.has(reply.code ?? -1)) {
       pause.refused(text);

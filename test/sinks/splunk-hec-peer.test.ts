@@ -77,6 +77,14 @@ describe('HEC peer', () => {
     expect(peer.indexed.map((e) => e.event.event)).toEqual(['b']);
   });
 
+  it('plays a proxy that answers 200 with an HTML page when asked (proxyHtmlOk): no ackId, nothing indexed', async () => {
+    const peer = await start({ proxyHtmlOk: true });
+    const res = await fetch(`${peer.url}/services/collector/event`, { method: 'POST', body: '{"event":"a"}', headers: { authorization: 'Splunk test-token', 'x-splunk-request-channel': randomUUID() } });
+    expect([res.status, res.headers.get('content-type')]).toEqual([200, 'text/html']);
+    expect(await res.text()).toContain('<html>');
+    expect(peer.indexed).toEqual([]);
+  });
+
   it('serves gzip bodies, /raw, /health, 413 and 503 injection', async () => {
     const peer = await start({ ack: false, maxContentLength: 100 });
     expect((await post(peer, '/services/collector/event', gzipSync('{"event":"zipped"}'), { 'content-encoding': 'gzip' })).status).toBe(200);

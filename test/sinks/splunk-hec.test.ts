@@ -218,13 +218,30 @@ describe('splunk_hec sink', () => {
     expect(new Set(res!.failed.map((f) => ident(batch[f.index]!)))).toEqual(lost);
   });
 
-  it('counts HTTP 200 as delivered when the token has acks off (one warning)', async () => {
+  it('with acks on, a 2xx without an ackId (a proxy\'s HTML page) is retryable, and logged every time', async () => {
     const { logger, lines } = capturingLogger();
-    const { peer, sink } = await setup({ ack: false }, { logger, ack: { enabled: true, poll_interval_ms: 5 } });
+    const { peer, sink } = await setup({ proxyHtmlOk: true }, { logger, ack: { enabled: true, poll_interval_ms: 5 } });
+    for (const first of [0, 3]) {
+      const err = await sink.send(records(3, {}, first)).then(() => null, (e: unknown) => e as Error);
+      expect(classify(err)).toBe('retryable');
+      expect(err!.message).toMatch(/answered 200 without an ackId, .*not HEC/);
+    }
+    expect(peer.indexed).toHaveLength(0);
+    expect(lines.filter((l) => l.level >= 50 && /without an ackId/.test(l.msg))).toHaveLength(2);
+    peer.setFaults({ proxyHtmlOk: false }); // the proxy lets requests through again
     expect(await sink.send(records(3))).toBeUndefined();
-    expect(await sink.send(records(3, {}, 3))).toBeUndefined();
-    expect(peer.indexed).toHaveLength(6);
-    expect(lines.filter((l) => /returned no ackId/.test(l.msg))).toHaveLength(1);
+    expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
+  });
+
+  it('with acks on but acknowledgement off on the token, HEC\'s 200 without an ackId is retryable, and logged every time', async () => {
+    const { logger, lines } = capturingLogger();
+    const { sink } = await setup({ ack: false }, { logger, ack: { enabled: true, poll_interval_ms: 5 } });
+    for (const first of [0, 3]) {
+      const err = await sink.send(records(3, {}, first)).then(() => null, (e: unknown) => e as Error);
+      expect(classify(err)).toBe('retryable');
+      expect(err!.message).toMatch(/answered 200 without an ackId, .*acknowledgement off on the token/);
+    }
+    expect(lines.filter((l) => l.level >= 50 && /without an ackId/.test(l.msg))).toHaveLength(2);
   });
 
   it('close() stops waiting for acks: the unacknowledged records stay retryable', async () => {

@@ -73,6 +73,11 @@ export interface HecFaults {
    * is true, with a bare 400 HTML page (no HEC code, no `invalid-event-number`); nothing of that request is indexed.
    */
   proxyRefusal: (event: HecEvent) => boolean;
+  /**
+   * Not Splunk: a proxy in front of HEC (a captive portal, a maintenance or login page) that answers every `/event`
+   * request with 200 and an HTML page, so no ackId; nothing is indexed. @defaultValue false
+   */
+  proxyHtmlOk: boolean;
 }
 
 export interface HecPeerOptions extends Partial<HecFaults> {
@@ -176,7 +181,7 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
   const faults: HecFaults = {
     tokens: ['test-token'], disabledTokens: [], ack: true, ackDelayMs: 0, ackLossRate: 0, busyRate: 0,
     busyRetryAfter: undefined, maxContentLength: Number.POSITIVE_INFINITY, invalidEvent: () => false, indexes: undefined,
-    proxyRefusal: () => false, ...faultOpts,
+    proxyRefusal: () => false, proxyHtmlOk: false, ...faultOpts,
   };
   const random = dice(seed ?? 1);
   const indexed: IndexedEvent[] = [];
@@ -295,6 +300,9 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     }
     const notObject = events.findIndex((e) => typeof e !== 'object' || e === null || Array.isArray(e));
     if (notObject >= 0) return { ...R.invalidFormat(notObject), log: { events: events.length } };
+    if (faults.proxyHtmlOk) {
+      return { status: 200, body: {}, html: '<html><body><h1>Welcome</h1>Please sign in to continue.</body></html>', log: { events: events.length } };
+    }
     if ((events as HecEvent[]).some((e) => faults.proxyRefusal(e))) {
       return { status: 400, body: {}, html: '<html><body><h1>400 Bad Request</h1>Request blocked by policy.</body></html>', log: { events: events.length } };
     }
