@@ -68,6 +68,12 @@ export class Metrics {
     labelNames: ['source', 'resource', 'provider'] as const,
     registers: [this.registry],
   });
+  readonly graphUntrustedLinks = new Counter({
+    name: 'alertbridge_graph_untrusted_link_total',
+    help: 'Links (@odata.nextLink) refused because they lead outside graph_url/v1.0/: another scheme, host, port or API version; the window stopped there and the access token was not sent',
+    labelNames: ['source', 'resource'] as const,
+    registers: [this.registry],
+  });
   readonly graphPagingOverflow = new Counter({
     name: 'alertbridge_graph_paging_overflow_total',
     help: 'Times a poll met at least 1,500 legacy alerts of one provider with one lastModifiedDateTime: Graph paging ($skip ≤ 500, $top ≤ 1000) reaches no further, any beyond were skipped',

@@ -21,6 +21,8 @@ export interface CollectionContext {
   pageSize: number;
   /** Legacy providers currently failing (fault knob). */
   partialProviders: readonly string[];
+  /** Where nextLinks point (fault knob `nextLinkOrigin`); the request's own origin when unset. */
+  linkOrigin?: string;
 }
 
 /** Sort key of an entry: the `$orderby` values, then creation order as the tiebreaker. */
@@ -172,7 +174,7 @@ function link(ctx: CollectionContext, token: string, drop: string[] = []): strin
   const q = ctx.req.query;
   const params = KEPT.filter((k) => q[k] !== undefined && !drop.includes(k)).map((k) => `${k}=${encodeURIComponent(q[k] as string)}`);
   params.push(`$skiptoken=${token}`);
-  return `${ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
+  return `${ctx.linkOrigin ?? ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
 }
 
 function partialWarning(provider: string): string {

@@ -63,6 +63,7 @@ async function route(req: SimRequest, deps: GraphRouteDeps, version: string, res
   }
   const ctx: CollectionContext = {
     req, store: deps.store, tenantId, spec, version, pageSize: deps.pageSize, partialProviders: deps.faults.partialProviders(),
+    linkOrigin: deps.faults.faults.nextLinkOrigin ?? undefined,
   };
   const id = segments[2];
   if (req.method === 'GET') return id === undefined ? listCollection(ctx) : getItem(ctx, id);

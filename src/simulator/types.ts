@@ -67,6 +67,11 @@ export interface SimulatorFaults {
    * 429 (and still count, as in Graph). 0 or unset: no budget.
    */
   requestBudgetPerMinute?: number;
+  /**
+   * Origin (`https://host:port`) that `@odata.nextLink`s point to instead of the simulator's own: a Graph answer
+   * leading the client elsewhere, which must not follow it with its token. @defaultValue the simulator's origin
+   */
+  nextLinkOrigin?: string | null;
 }
 
 /** A change of fault knobs: `null` resets a knob to its default. */

@@ -34,6 +34,17 @@ export class GraphRequestError extends Error {
   }
 }
 
+/**
+ * A link (an `@odata.nextLink`, or any absolute URL) outside `{graph_url}/v1.0/`: not followed, so the source's
+ * bearer token never leaves the configured Graph origin — no request, not even a connection, goes to it.
+ */
+export class UntrustedLinkError extends GraphRequestError {
+  override name = 'UntrustedLinkError';
+  constructor(message: string) {
+    super(message, 0, 'untrusted_link');
+  }
+}
+
 export interface GraphClientOptions {
   source: string;
   tenantId: string;
@@ -78,6 +89,8 @@ export class GraphClient {
   private readonly agent: Agent;
   private readonly scope: string;
   private readonly base: string;
+  /** `{graph_url}/v1.0/`: every URL the client sends its token to starts with this. */
+  private readonly trusted: URL;
   private readonly log: Logger;
   private credential: TokenCredential;
   /** Bumped each time the credential is made anew; a token is tagged with the generation that issued it. */
@@ -86,7 +99,8 @@ export class GraphClient {
 
   constructor(private readonly opts: GraphClientOptions) {
     this.base = opts.graphUrl.replace(/\/+$/, '');
-    this.scope = `${new URL(this.base).origin}/.default`;
+    this.trusted = new URL(`${this.base}/v1.0/`);
+    this.scope = `${this.trusted.origin}/.default`;
     this.agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, keepAliveTimeout: 30_000, connections: 4 });
     this.log = opts.logger;
     this.credential = opts.credential();
@@ -94,7 +108,32 @@ export class GraphClient {
 
   /** An absolute URL (a nextLink, followed as an opaque string) or a path under `{graph_url}/v1.0`. */
   url(pathOrUrl: string): string {
-    return /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}/v1.0${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
+    return URL.canParse(pathOrUrl) ? pathOrUrl : `${this.base}/v1.0${pathOrUrl.startsWith('/') ? '' : '/'}${pathOrUrl}`;
+  }
+
+  /**
+   * The URL to send the token to, or UntrustedLinkError. Only `{graph_url}/v1.0/…` qualifies: the same scheme, host
+   * and port (a nextLink elsewhere would hand the token to whoever answers there) and the same API version (a
+   * `/beta` link would read objects of another shape, silently). The check runs on the parsed URL — what undici
+   * would connect to — so `..` segments, user info and backslashes cannot dress another host up as Graph.
+   */
+  private trustedUrl(method: string, pathOrUrl: string, resource: string): string {
+    const { source, tenantId } = this.opts;
+    let url: URL | undefined;
+    try {
+      url = new URL(this.url(pathOrUrl));
+    } catch {
+      url = undefined;
+    }
+    const where = `${method} ${resource} for source '${source}' (tenant ${tenantId})`;
+    let why: string | undefined;
+    if (!url) why = 'it is not a valid URL';
+    else if (url.origin !== this.trusted.origin) why = `${url.origin} is not the configured graph_url ${this.trusted.origin}; the access token is sent only there`;
+    else if (url.username || url.password) why = 'it carries user credentials';
+    else if (!url.pathname.startsWith(this.trusted.pathname)) why = `${url.pathname} is outside ${this.trusted.pathname}, the API version this source reads`;
+    if (why === undefined) return url!.href;
+    this.opts.metrics.graphUntrustedLinks.inc({ source, resource });
+    throw new UntrustedLinkError(`${where}: refused to follow a link: ${why}`);
   }
 
   get<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
@@ -109,7 +148,7 @@ export class GraphClient {
     opts: { signal?: AbortSignal; headers?: Record<string, string>; body?: unknown } = {}): Promise<GraphResponse<T>> {
     const { signal } = opts;
     const headers = { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
-    const url = this.url(pathOrUrl);
+    const url = this.trustedUrl(method, pathOrUrl, resource);
     const { source, tenantId, metrics } = this.opts;
     const maxRetries = this.opts.maxRetries ?? 8;
     let renewed = false;
