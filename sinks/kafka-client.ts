@@ -7,7 +7,7 @@
  * rotation are a known pain of other connectors). The value read when the config was loaded is the fallback.
  */
 import { readFileSync } from 'node:fs';
-import type { ConnectionOptions } from 'node:tls';
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import kafkajs, { type LogEntry, type OauthbearerProviderResponse, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createCredential } from '../src/sources/graph/credential.js';
@@ -77,12 +77,16 @@ function freshSecret(path: string | undefined): string | undefined {
   }
 }
 
-/** kafkajs `ssl`: false without TLS, else Node TLS options with the configured CA and client certificate. */
+/**
+ * kafkajs `ssl`: false without TLS, else Node TLS options with the configured CA and client certificate. `ca_file`
+ * is extra, as documented: Node's `ca` replaces the bundled roots, so they are passed along with it (a broker with
+ * a public certificate still verifies when a corporate CA is added).
+ */
 export function tlsOptions(tls: KafkaTlsOptions | undefined, sink: string): ConnectionOptions | false {
   if (!tls?.enabled) return false;
   return {
     rejectUnauthorized: tls.reject_unauthorized ?? true,
-    ...(tls.ca_file !== undefined && { ca: [readConfigFile(tls.ca_file, 'tls.ca_file', sink)] }),
+    ...(tls.ca_file !== undefined && { ca: [...rootCertificates, readConfigFile(tls.ca_file, 'tls.ca_file', sink)] }),
     ...(tls.cert_file !== undefined && { cert: readConfigFile(tls.cert_file, 'tls.cert_file', sink) }),
     ...(tls.key_file !== undefined && { key: readConfigFile(tls.key_file, 'tls.key_file', sink) }),
   };
