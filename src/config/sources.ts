@@ -93,6 +93,11 @@ const GraphSourceObject = z
       'Each poll re-reads this much before the last watermark, to catch late-indexed alerts; the overlap is deduplicated.',
       { min: 0 },
     ),
+    future_skew_ms: millis(
+      300_000,
+      "How far past the poll's start an update time may lie. Later ones (an alert dated 2099) are delivered, logged and counted (`alertbridge_graph_future_items_total`) but never move the watermark, which would otherwise stop polling.",
+      { min: 0 },
+    ),
     page_size: count(500, 1, 1000, 'Objects requested per page (`$top`). Legacy alerts apply it per provider.'),
     request_budget_per_minute: count(
       150,

@@ -80,6 +80,18 @@ export class Metrics {
     labelNames: ['source', 'resource', 'provider'] as const,
     registers: [this.registry],
   });
+  readonly graphFutureItems = new Counter({
+    name: 'alertbridge_graph_future_items_total',
+    help: 'Objects read with an update time further in the future than the source allows (future_skew_ms): delivered, but they do not move the watermark',
+    labelNames: ['source', 'resource'] as const,
+    registers: [this.registry],
+  });
+  readonly graphMalformedItems = new Counter({
+    name: 'alertbridge_graph_malformed_items_total',
+    help: 'Items of Graph list pages that were not JSON objects (null, strings, lists): skipped',
+    labelNames: ['source', 'resource'] as const,
+    registers: [this.registry],
+  });
   readonly pollLag = new Gauge({
     name: 'alertbridge_poll_lag_seconds',
     help: 'Age of the newest record a poller has seen (now minus its watermark)',

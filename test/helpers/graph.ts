@@ -19,6 +19,8 @@ export interface SourceSpec {
   resources?: string[];
   extra?: string;
   pollIntervalMs?: number;
+  /** Graph endpoint instead of the simulator's (a proxy in front of it); tokens still come from the simulator. */
+  graphUrl?: string;
 }
 
 export function graphSourceConfig(sim: Simulator, spec: SourceSpec): GraphSourceConfig {
@@ -29,7 +31,7 @@ sources:
     tenant_id: ${spec.tenantId}
     client_id: ${spec.clientId}
     client_secret: "${spec.clientSecret}"
-    graph_url: ${sim.url}
+    graph_url: ${spec.graphUrl ?? sim.url}
     authority_url: ${sim.authorityHost}
     ca_file: ${sim.caFile}
     resources: [${(spec.resources ?? ['alerts_v2']).join(', ')}]

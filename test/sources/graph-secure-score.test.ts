@@ -55,8 +55,10 @@ describe('secure scores and control profiles through the poller', () => {
     expect(requests('secure_scores')).toEqual([]);
     expect(requests('secure_score_control_profiles')).toEqual([]);
 
-    // An hour on: read again, nothing new
-    const hourLater = started + HOUR + 1000;
+    // An hour on: read again, nothing new (an hour after the later of the two first polls began: on a loaded
+    // machine the second one can start seconds after `started`)
+    const lastStart = Math.max((await scores!.cursor()).last_started_at!, (await profiles!.cursor()).last_started_at!);
+    const hourLater = lastStart + HOUR + 1000;
     expect(await scores!.tick(hourLater)).toMatchObject({ accepted: 0 });
     expect(await profiles!.tick(hourLater)).toMatchObject({ fetched: 12, accepted: 0 });
 

@@ -11,8 +11,15 @@ export type GraphObject = Record<string, unknown>;
 export interface WindowState {
   /** Start of the window (inclusive), ISO 8601. */
   since: string;
-  /** Newest update time seen in the window (sortable form), for the next watermark. */
+  /** Newest update time seen in the window (sortable form) up to `ceiling`, for the next watermark. */
   maxSeen?: string;
+  /**
+   * Update times past this (sortable form) are "from the future": the object is still returned, but it does not
+   * move `maxSeen` (one alert dated 2099 would otherwise freeze polling) and the page lists it in `future`.
+   */
+  ceiling?: string;
+  /** Legacy alerts: read one provider only (`vendorInformation/provider eq …`), from its own older bound. */
+  provider?: string;
   /** Providers that failed somewhere in the window (206): the watermark must not move past it. */
   gaps: string[];
   /** v2 paging: the opaque nextLink. */
@@ -41,6 +48,15 @@ export interface Page {
   partial: PartialWarning[];
   /** Set when the page found alerts that could not be read (legacy alerts only); the caller logs and counts them. */
   overflow?: Overflow[];
+  /** Items of the page that were not JSON objects (`null`, strings, lists): skipped; the caller logs and counts them. */
+  malformed?: number;
+  /** Ids of objects updated after `state.ceiling`: delivered, but they do not move the watermark. */
+  future?: string[];
+}
+
+/** A page Graph answered with something other than a list in `value`: the page fails, the watermark stays. */
+export class GraphPageError extends Error {
+  override name = 'GraphPageError';
 }
 
 export interface Fetcher {
@@ -51,6 +67,8 @@ export interface Fetcher {
   timeField: string;
   /** Extra delay between polls for slowly changing resources. */
   minIntervalMs: number;
+  /** Legacy alerts: a read can be pinned to one provider (`WindowState.provider`), so a failing one lags alone. */
+  perProvider?: boolean;
   fetchPage(client: GraphClient, state: WindowState, signal: AbortSignal): Promise<Page>;
 }
 
@@ -64,13 +82,42 @@ export const LEGACY_MAX_TOP = 1000;
  */
 export const LEGACY_MAX_DEPTH = LEGACY_MAX_SKIP + LEGACY_MAX_TOP;
 
-function maxOrder(objects: GraphObject[], field: string, current?: string): string | undefined {
+function maxOrder(objects: GraphObject[], field: string, current?: string, ceiling?: string): string | undefined {
   let max = current;
   for (const o of objects) {
     const v = typeof o[field] === 'string' ? revisionOrder(o[field] as string) : null;
-    if (v && (!max || v > max)) max = v;
+    if (v && (!max || v > max) && (!ceiling || v <= ceiling)) max = v;
   }
   return max;
+}
+
+/** Ids of the objects updated after `ceiling`. */
+function futureIds(objects: GraphObject[], field: string, ceiling?: string): string[] | undefined {
+  if (!ceiling) return undefined;
+  const ids = objects.filter((o) => {
+    const v = typeof o[field] === 'string' ? revisionOrder(o[field] as string) : null;
+    return v !== null && v > ceiling;
+  }).map((o) => String(o.id));
+  return ids.length ? ids : undefined;
+}
+
+/**
+ * The items of a list answer. A `value` that is not a list fails the page (never read as "nothing new", which would
+ * move the watermark past what was not read); items that are not objects are left out and counted.
+ */
+export function listItems(body: unknown, what: string): { objects: GraphObject[]; malformed: number } {
+  const value = body !== null && typeof body === 'object' ? (body as { value?: unknown }).value : undefined;
+  if (!Array.isArray(value)) {
+    throw new GraphPageError(`${what}: Graph answered a page whose "value" is ${value === undefined ? 'missing' : `not a list (${value === null ? 'null' : typeof value})`}; the page is not read and the watermark stays`);
+  }
+  const objects = value.filter((o): o is GraphObject => o !== null && typeof o === 'object' && !Array.isArray(o));
+  return { objects, malformed: value.length - objects.length };
+}
+
+/** What every list page reports besides its objects: malformed items and objects from the future. */
+function pageExtras(malformed: number, objects: GraphObject[], field: string, state: WindowState): Pick<Page, 'malformed' | 'future'> {
+  const future = futureIds(objects, field, state.ceiling);
+  return { ...(malformed ? { malformed } : {}), ...(future ? { future } : {}) };
 }
 
 function odataTime(order: string): string {
@@ -78,7 +125,7 @@ function odataTime(order: string): string {
 }
 
 interface ListBody {
-  value?: GraphObject[];
+  value?: unknown;
   '@odata.nextLink'?: string;
 }
 
@@ -89,16 +136,16 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number): Fetcher 
     async fetchPage(client, state, signal) {
       const url = state.nextLink ?? `${path}?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${odataTime(state.since)}`)}&$top=${pageSize}`;
       const res = await client.get<ListBody>(url, resource, signal, V2_HEADERS);
-      const objects = res.body.value ?? [];
+      const { objects, malformed } = listItems(res.body, `GET ${resource}`);
       const next = res.body['@odata.nextLink'];
       const newState: WindowState = {
         ...state,
         nextLink: next,
-        maxSeen: maxOrder(objects, 'lastUpdateDateTime', state.maxSeen),
+        maxSeen: maxOrder(objects, 'lastUpdateDateTime', state.maxSeen, state.ceiling),
         gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
         pages: state.pages + 1,
       };
-      return { objects, state: newState, done: !next, partial: res.partial };
+      return { objects, state: newState, done: !next, partial: res.partial, ...pageExtras(malformed, objects, 'lastUpdateDateTime', state) };
     },
   };
 }
@@ -118,15 +165,16 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number): Fetcher 
 function legacyFetcher(pageSize: number): Fetcher {
   const top = Math.min(pageSize, LEGACY_MAX_TOP);
   return {
-    resource: 'alerts', path: '/security/alerts', timeField: 'lastModifiedDateTime', minIntervalMs: 0,
+    resource: 'alerts', path: '/security/alerts', timeField: 'lastModifiedDateTime', minIntervalMs: 0, perProvider: true,
     async fetchPage(client, state, signal) {
       const since = state.slideSince ?? state.since;
       const skip = state.deep ? LEGACY_MAX_SKIP : (state.skip ?? 0);
       const pageTop = state.deep ? LEGACY_MAX_TOP : top;
-      const filter = `lastModifiedDateTime ${state.deep ? 'eq' : 'ge'} ${odataTime(since)}`;
+      const pin = state.provider ? ` and vendorInformation/provider eq '${state.provider.replace(/'/g, "''")}'` : '';
+      const filter = `lastModifiedDateTime ${state.deep ? 'eq' : 'ge'} ${odataTime(since)}${pin}`;
       const url = `/security/alerts?$filter=${encodeURIComponent(filter)}&$orderby=${encodeURIComponent('lastModifiedDateTime asc')}&$top=${pageTop}${skip ? `&$skip=${skip}` : ''}`;
       const res = await client.get<ListBody>(url, 'alerts', signal);
-      const objects = res.body.value ?? [];
+      const { objects, malformed } = listItems(res.body, 'GET alerts');
       const byProvider = new Map<string, GraphObject[]>();
       for (const o of objects) {
         const p = String((o.vendorInformation as { provider?: string } | undefined)?.provider ?? 'unknown');
@@ -135,13 +183,13 @@ function legacyFetcher(pageSize: number): Fetcher {
       const full = [...byProvider].filter(([, list]) => list.length >= pageTop);
       const base: WindowState = {
         ...state,
-        maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen),
+        maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen, state.ceiling),
         gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
         deep: undefined,
         pages: state.pages + 1,
       };
       const page = (next: Partial<WindowState>, done = false, overflow?: Overflow[]): Page =>
-        ({ objects, state: { ...base, ...next }, done, partial: res.partial, ...(overflow?.length ? { overflow } : {}) });
+        ({ objects, state: { ...base, ...next }, done, partial: res.partial, ...(overflow?.length ? { overflow } : {}), ...pageExtras(malformed, objects, 'lastModifiedDateTime', state) });
       if (state.deep) {
         // Everything Graph can give at `since` is read; a provider that filled the deep page may have more.
         return page({ slideSince: nextTick(since), skip: 0 }, false, full.map(([provider]) => ({ provider, at: since, read: LEGACY_MAX_DEPTH })));
@@ -173,11 +221,12 @@ function secureScoresFetcher(): Fetcher {
     async fetchPage(client, state, signal) {
       const days = Math.min(90, Math.max(1, Math.ceil((Date.now() - Date.parse(state.since)) / 86_400_000) + 1));
       const res = await client.get<ListBody>(`/security/secureScores?$top=${days}`, 'secure_scores', signal);
-      const objects = (res.body.value ?? []).filter((o) => {
+      const { objects: all, malformed } = listItems(res.body, 'GET secure_scores');
+      const objects = all.filter((o) => {
         const t = typeof o.createdDateTime === 'string' ? revisionOrder(o.createdDateTime) : null;
         return !t || t >= state.since;
       });
-      return { objects, state: { ...state, maxSeen: maxOrder(objects, 'createdDateTime', state.maxSeen), pages: state.pages + 1 }, done: true, partial: res.partial };
+      return { objects, state: { ...state, maxSeen: maxOrder(objects, 'createdDateTime', state.maxSeen, state.ceiling), pages: state.pages + 1 }, done: true, partial: res.partial, ...pageExtras(malformed, objects, 'createdDateTime', state) };
     },
   };
 }
@@ -189,9 +238,9 @@ function controlProfilesFetcher(pageSize: number): Fetcher {
     async fetchPage(client, state, signal) {
       const url = state.nextLink ?? `/security/secureScoreControlProfiles?$top=${pageSize}`;
       const res = await client.get<ListBody>(url, 'secure_score_control_profiles', signal);
-      const objects = res.body.value ?? [];
+      const { objects, malformed } = listItems(res.body, 'GET secure_score_control_profiles');
       const next = res.body['@odata.nextLink'];
-      return { objects, state: { ...state, nextLink: next, maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen), pages: state.pages + 1 }, done: !next, partial: res.partial };
+      return { objects, state: { ...state, nextLink: next, maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen, state.ceiling), pages: state.pages + 1 }, done: !next, partial: res.partial, ...pageExtras(malformed, objects, 'lastModifiedDateTime', state) };
     },
   };
 }

@@ -30,6 +30,8 @@ export interface PollerOptions {
   cron?: string;
   overlapMs: number;
   initialLookbackMs: number;
+  /** Update times later than the poll's start plus this never move the watermark. @defaultValue 300000 */
+  futureSkewMs?: number;
   leaseMs: number;
 }
 
@@ -48,6 +50,10 @@ export interface PollSummary {
    */
   gap_windows: GapWindow[];
   watermark?: string;
+  /** Items of Graph pages that were not objects: skipped and counted. */
+  malformed: number;
+  /** Objects dated past the ceiling (`future_skew_ms`): delivered, never a watermark. */
+  future: number;
 }
 
 export interface GapWindow {
@@ -60,7 +66,18 @@ export interface GapWindow {
 export interface Cursor {
   watermark?: string;
   last_started_at?: number;
+  /**
+   * Legacy alerts: providers that failed (206) and the bound each was last read completely to. The watermark moves
+   * on for the others; each of these is read alone from its own bound until it answers.
+   */
+  lagging?: Record<string, string>;
 }
+
+/** Moves a cursor field forward only (sortable times compare as strings): a poll never undoes a later move. */
+const MOVE_FORWARD = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if (not cur) or ARGV[2] > cur then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end
+return 0`;
 
 export class Poller {
   private readonly lease: Lease;
@@ -111,7 +128,12 @@ export class Poller {
 
   async cursor(): Promise<Cursor> {
     const raw = await this.opts.redis.hgetall(this.cursorKey);
-    return { watermark: raw.watermark || undefined, last_started_at: raw.last_started_at ? Number(raw.last_started_at) : undefined };
+    const lagging = raw.lagging ? (JSON.parse(raw.lagging) as Record<string, string>) : undefined;
+    return {
+      watermark: raw.watermark || undefined,
+      last_started_at: raw.last_started_at ? Number(raw.last_started_at) : undefined,
+      ...(lagging && Object.keys(lagging).length ? { lagging } : {}),
+    };
   }
 
   /** One scheduling decision: poll when due and when this replica holds the lease. */
@@ -147,9 +169,12 @@ export class Poller {
     return tickAt - cursor.last_started_at >= this.intervalMs;
   }
 
-  /** Reads one window from the watermark (minus the overlap) to now, then moves the watermark. */
+  /**
+   * Reads one window from the watermark (minus the overlap) to now, then moves the watermark. Legacy alerts keep a
+   * bound per failing provider (see {@link Cursor.lagging}); other resources hold the whole watermark on a gap.
+   */
   async pollWindow(cursor: Cursor): Promise<PollSummary> {
-    const { fetcher, metrics, source } = this.opts;
+    const { fetcher, metrics, source, overlapMs } = this.opts;
     const startedAt = Date.now();
     await this.opts.redis.hset(this.cursorKey, 'last_started_at', String(startedAt));
     let lost = false;
@@ -157,24 +182,47 @@ export class Poller {
       lost = true;
       this.log.warn('poll lease lost: another replica may be polling; stopping this window');
     });
-    const sinceMs = cursor.watermark ? Date.parse(cursor.watermark) - this.opts.overlapMs : startedAt - this.opts.initialLookbackMs;
-    const { summary, maxSeen } = await this.readWindow(sinceMs, () => {
+    const check = (): void => {
       if (lost) throw new Error('lease lost during the poll');
-    });
-    // The watermark moves only once every record of the window is in Redis, and not at all past a provider gap:
-    // the next poll re-reads the window, and the missing provider's alerts arrive when it answers again.
+    };
+    const ceiling = revisionOrder(new Date(startedAt + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
+    const sinceMs = cursor.watermark ? Date.parse(cursor.watermark) - overlapMs : startedAt - this.opts.initialLookbackMs;
+    const { summary, maxSeen } = await this.readWindow(sinceMs, check, { ceiling });
+    const perProvider = fetcher.perProvider === true;
+    const lagging = { ...cursor.lagging };
+    if (perProvider) {
+      // A provider failing now keeps the bound it was complete to; one already lagging keeps its older one.
+      const completeTo = cursor.watermark ?? revisionOrder(new Date(sinceMs).toISOString())!;
+      for (const provider of summary.gaps) lagging[provider] ??= completeTo;
+      for (const [provider, bound] of Object.entries(cursor.lagging ?? {})) {
+        const alone = await this.readWindow(Date.parse(bound) - overlapMs, check, { ceiling, provider });
+        mergeSummary(summary, alone.summary);
+        if (!alone.summary.gaps.includes(provider)) {
+          delete lagging[provider];
+          this.log.info({ provider, from: bound }, `provider '${provider}' answers again: its alerts since ${bound} were read`);
+        }
+      }
+    }
+    // The watermark moves only once every record of the window is in Redis, and not at all past a provider gap
+    // (legacy alerts: the failing providers are tracked in `lagging` instead): the next poll re-reads the window.
     let watermark = cursor.watermark;
-    if (summary.gaps.length === 0) {
+    if (perProvider || summary.gaps.length === 0) {
       // Nothing new in a first window: the next one starts at this poll's start, not at the lookback again.
       const next = maxSeen ?? (cursor.watermark ? undefined : revisionOrder(new Date(startedAt).toISOString())!);
       if (next && (!watermark || next > watermark)) {
-        await this.opts.redis.hset(this.cursorKey, 'watermark', next);
+        await this.opts.redis.eval(MOVE_FORWARD, 1, this.cursorKey, 'watermark', next);
         watermark = next;
       }
     }
+    if (perProvider && JSON.stringify(lagging) !== JSON.stringify(cursor.lagging ?? {})) {
+      if (Object.keys(lagging).length) await this.opts.redis.hset(this.cursorKey, 'lagging', JSON.stringify(lagging));
+      else await this.opts.redis.hdel(this.cursorKey, 'lagging');
+    }
     summary.watermark = watermark;
-    if (watermark) metrics.pollLag.set({ source, resource: fetcher.resource }, Math.max(0, (Date.now() - Date.parse(watermark)) / 1000));
-    this.log.info({ ...summary, ms: Date.now() - startedAt }, 'poll finished');
+    // The lag is that of the oldest bound still held: a provider in a gap shows as lag.
+    const oldest = [watermark, ...Object.values(lagging)].filter((w): w is string => !!w).sort()[0];
+    if (oldest) metrics.pollLag.set({ source, resource: fetcher.resource }, Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
+    this.log.info({ ...summary, ...(Object.keys(lagging).length ? { lagging } : {}), ms: Date.now() - startedAt }, 'poll finished');
     return summary;
   }
 
@@ -182,12 +230,13 @@ export class Poller {
    * Reads everything updated since `sinceMs`, page by page, emitting each page before fetching the next; shared by
    * the poller and `alertbridge backfill` (which keeps no cursor). `beforePage` may throw to stop.
    */
-  async readWindow(sinceMs: number, beforePage?: (summary: PollSummary) => void): Promise<{ summary: PollSummary; maxSeen?: string }> {
-    const { fetcher, client, emit, source } = this.opts;
+  async readWindow(sinceMs: number, beforePage?: (summary: PollSummary) => void, opts: { ceiling?: string; provider?: string } = {}): Promise<{ summary: PollSummary; maxSeen?: string }> {
+    const { fetcher, client, emit, source, metrics } = this.opts;
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
-    let state: WindowState = { since, gaps: [], pages: 0 };
-    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [], gap_windows: [] };
+    const ceiling = opts.ceiling ?? revisionOrder(new Date(Date.now() + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
+    let state: WindowState = { since, gaps: [], pages: 0, ceiling, ...(opts.provider ? { provider: opts.provider } : {}) };
+    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [], gap_windows: [], malformed: 0, future: 0 };
     const open = new Map<string, string>(); // provider → lower bound of the first page it failed on, while failing
     for (;;) {
       beforePage?.(summary);
@@ -207,6 +256,17 @@ export class Poller {
       summary.fetched += page.objects.length;
       for (const p of page.partial) this.log.warn({ provider: p.provider, status: p.status, latency_ms: p.latencyMs }, 'Graph answered 206: a provider failed; its alerts are re-read at the next poll');
       for (const o of page.overflow ?? []) this.overflowed(o);
+      if (page.malformed) {
+        summary.malformed += page.malformed;
+        metrics.graphMalformedItems.inc({ source, resource: fetcher.resource }, page.malformed);
+        this.log.warn({ malformed: page.malformed, page: state.pages }, `skipped ${page.malformed} malformed item(s) (not JSON objects) of a Graph page`);
+      }
+      if (page.future?.length) {
+        summary.future += page.future.length;
+        metrics.graphFutureItems.inc({ source, resource: fetcher.resource }, page.future.length);
+        this.log.warn({ ids: page.future.slice(0, 20), count: page.future.length, ceiling },
+          `${page.future.length} object(s) dated in the future (after ${ceiling}): delivered, but they do not move the watermark`);
+      }
       summary.overflow.push(...(page.overflow ?? []));
       const records: AlertRecord[] = [];
       const now = new Date();
@@ -238,6 +298,14 @@ export class Poller {
     this.log.error({ provider: o.provider, at: o.at, read: o.read },
       `${fetcher.resource} of source '${source}' (tenant ${tenantId}): provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first ${o.read}: any beyond were skipped`);
   }
+}
+
+/** Adds the figures of a provider's own read to the poll's. */
+function mergeSummary(into: PollSummary, add: PollSummary): void {
+  for (const k of ['pages', 'fetched', 'accepted', 'duplicates', 'invalid', 'malformed', 'future'] as const) into[k] += add[k];
+  into.gaps = [...new Set([...into.gaps, ...add.gaps])];
+  into.overflow.push(...add.overflow);
+  into.gap_windows.push(...add.gap_windows);
 }
 
 function errorSummary(err: unknown): string {

@@ -64,6 +64,7 @@ export class GraphSource {
       cron: config.poll_schedule,
       overlapMs: config.overlap_ms,
       initialLookbackMs: config.initial_lookback_ms,
+      futureSkewMs: config.future_skew_ms,
       leaseMs: deps.leaseMs ?? 30_000,
     }));
     if (config.webhook.enabled && deps.publicUrl && config.webhook.client_state) {
