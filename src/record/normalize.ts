@@ -26,6 +26,14 @@ export type NormalizeResult = { ok: true; record: AlertRecord } | { ok: false; r
 export const REJECT_NOT_OBJECT = 'record is not a JSON object';
 export const REJECT_NO_ID = 'record has no id';
 
+/**
+ * Prefix of the keys of partner-pushed records: `push:{source}/{tenant_id}/{resource}/{provider}/{id}`. A push
+ * source is a third party: it may name any tenant, provider and id, so its records live under its own name and
+ * can never take the dedup state (or a SIEM's latest-by-key view) of a Graph alert, nor of another push source.
+ * Source names are `[a-z0-9][a-z0-9_-]*`, so the prefix cannot be confused across sources.
+ */
+export const PUSH_KEY_PREFIX = 'push:';
+
 /** Placeholder for a tenant or provider the object does not name. */
 export const UNKNOWN = 'unknown';
 
@@ -81,7 +89,8 @@ const SPECS: Record<Resource, ResourceSpec> = {
  * Normalizes one Graph object of `resource` into a record.
  *
  * - `key` is `{tenant_id}/{resource}/{provider}/{id}` with every part verbatim (ids and providers may contain `/`:
- *   the key is an opaque identity, not a path to split).
+ *   the key is an opaque identity, not a path to split); for `via: 'push'`, `push:{source}/` comes first
+ *   ({@link PUSH_KEY_PREFIX}).
  * - `revision` is the update-time field verbatim when it is a valid timestamp, else `sha256:<hex>` of the object's
  *   canonical JSON (see {@link contentRevision}).
  * - `created_at` / `updated_at` are the Graph fields verbatim, or null when absent or not a timestamp (documentation
@@ -101,9 +110,10 @@ export function normalize(resource: Resource, obj: unknown, ctx: NormalizeContex
   const tenantId = text(obj[spec.tenant]) ?? text(ctx.tenantId) ?? UNKNOWN;
   const provider = spec.provider(obj);
   const updatedAt = timestamp(obj[spec.updated]);
+  const namespace = ctx.via === 'push' ? `${PUSH_KEY_PREFIX}${ctx.source}/` : '';
   const record: AlertRecord = {
     schema: RECORD_SCHEMA,
-    key: `${tenantId}/${resource}/${provider}/${id}`,
+    key: `${namespace}${tenantId}/${resource}/${provider}/${id}`,
     revision: updatedAt ?? contentRevision(obj),
     tenant_id: tenantId,
     source: ctx.source,

@@ -18,7 +18,10 @@ export const RECORD_SCHEMA = 'alertbridge.record/v1';
 
 export interface AlertRecord {
   schema: typeof RECORD_SCHEMA;
-  /** `{tenant_id}/{resource}/{provider}/{id}`: the dedup identity. */
+  /**
+   * `{tenant_id}/{resource}/{provider}/{id}`: the dedup identity. Partner-pushed records (`via: push`) carry their
+   * source's namespace first: `push:{source}/{tenant_id}/{resource}/{provider}/{id}`.
+   */
   key: string;
   /** The Graph object's own update time, verbatim, or `sha256:<hex>` of its content when it has none. */
   revision: string;

@@ -143,7 +143,7 @@ describe('normalize: Graph sample payloads', () => {
     const record = ok(normalize('alerts', sample, { ...CTX, via: 'push' }));
     expect(record).toEqual({
       schema: 'alertbridge.record/v1',
-      key: 'String/alerts/unknown/String (identifier)',
+      key: 'push:contoso/String/alerts/unknown/String (identifier)',
       revision: expectedHash(sample),
       tenant_id: 'String',
       source: 'contoso',
@@ -311,6 +311,15 @@ describe('normalize: tolerance and identity', () => {
     expect(record.key).toBe('ten/ant/alerts/Microsoft Defender ATP/a/b/c');
     expect(record.id).toBe('a/b/c');
     expect(record.provider).toBe('Microsoft Defender ATP');
+  });
+
+  it('keys a partner push under its source, and only a push', () => {
+    const obj = { id: 'x1', tenantId: 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c', serviceSource: 'microsoftDefenderForEndpoint' };
+    expect(ok(normalize('alerts_v2', obj, { ...CTX, source: 'partner', via: 'push' })).key)
+      .toBe('push:partner/b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1');
+    for (const via of ['poll', 'webhook'] as const) {
+      expect(ok(normalize('alerts_v2', obj, { ...CTX, via })).key).toBe('b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1');
+    }
   });
 
   it('falls back to the context tenant, then to unknown', () => {

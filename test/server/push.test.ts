@@ -8,7 +8,8 @@ import { registerPushRoute } from '../../src/sources/push/route.js';
 import { signPush } from '../../src/sources/push/auth.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { cleanup, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
-import { alertV2 } from '../helpers/records.js';
+import { alertV2, record } from '../helpers/records.js';
+import { metricValue } from '../helpers/pipeline.js';
 import { startBlackhole } from '../helpers/blackhole.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { loadSample } from '../helpers/samples.js';
@@ -31,6 +32,7 @@ beforeEach(async () => {
     ],
     emit: (r) => tp.pipeline.emit(r),
     logger: silentLogger,
+    onRejected: (source, reason) => tp.metrics.webhookRejected.inc({ source, reason }),
   });
   await app.ready();
 });
@@ -116,6 +118,56 @@ describe('POST /ingest/{source}', () => {
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json()).toEqual({ error: 'could not persist the records; retry later' });
     await failing.close();
+  });
+});
+
+describe('a push source writes only its own keys', () => {
+  const inMinutes = (m: number) => new Date(Date.now() + m * 60_000).toISOString();
+
+  it('refuses an update time far in the future, per item, and counts it', async () => {
+    const forged = alertV2(1, { updated: '2099-01-01T00:00:00Z' });
+    const legacy = { ...loadSample('alert-resource-representation.v1.json'), id: 'legacy-f', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' }, lastModifiedDateTime: inMinutes(60) };
+    const res = await post('partner', [alertV2(2, { updated: inMinutes(2) }), forged, legacy]);
+    expect(res.statusCode).toBe(422);
+    const max = "is more than 300000 ms ahead of this server's clock (max_future_ms): an update time from the future would hide every later update of this alert";
+    expect(res.json()).toEqual({
+      error: '2 of 3 item(s) invalid; nothing was accepted',
+      errors: [
+        { index: 1, error: `lastUpdateDateTime "2099-01-01T00:00:00Z" ${max}` },
+        { index: 2, error: `lastModifiedDateTime ${JSON.stringify(legacy.lastModifiedDateTime)} ${max}` },
+      ],
+    });
+    expect(await metricValue(tp.metrics, 'alertbridge_webhook_rejected_total', { source: 'partner', reason: 'future_revision' })).toBe(2);
+    // within the tolerated clock skew it passes
+    expect((await post('partner', alertV2(2, { updated: inMinutes(2) }))).json()).toEqual({ accepted: 1, duplicates: 0 });
+    await waitFor(() => sink.received.length >= 1);
+    await waitFor(() => tp.pipeline.idle());
+    expect(sink.received.map((r) => r.id)).toEqual([alertV2(2).id]);
+  });
+
+  it('keys pushed records under the source, so a forged copy of a Graph alert cannot hide its later updates', async () => {
+    const real = record(5, { source: 'contoso', updated: new Date(Date.now() - 60_000).toISOString() });
+    expect((await tp.pipeline.emit([real])).accepted).toBe(1);
+    // the partner names the same tenant, provider and id, with an update time just inside the tolerated skew
+    const forged = await post('partner', alertV2(5, { updated: inMinutes(4) }));
+    expect(forged.json()).toEqual({ accepted: 1, duplicates: 0 });
+    // another push source pushing the same alert has its own namespace too
+    const ts = String(Math.floor(Date.now() / 1000));
+    const body = JSON.stringify(alertV2(5, { updated: inMinutes(4) }));
+    expect((await post('signed', body, { authorization: '', 'x-alertbridge-timestamp': ts, 'x-alertbridge-signature': signPush(HMAC, ts, body) })).json())
+      .toEqual({ accepted: 1, duplicates: 0 });
+    // Graph's next update of the real alert is older than the forged time, and still an update
+    const update = record(5, { source: 'contoso', updated: new Date().toISOString() });
+    expect(await tp.pipeline.emit([update])).toMatchObject({ accepted: 1, stale: 0 });
+    await waitFor(() => sink.received.length >= 4);
+    await waitFor(() => tp.pipeline.idle());
+    const tenant = real.tenant_id;
+    expect(sink.received.map((r) => [r.key, r.source, r.revision])).toEqual([
+      [`${tenant}/alerts_v2/microsoftDefenderForEndpoint/${real.id}`, 'contoso', real.revision],
+      [`push:partner/${tenant}/alerts_v2/microsoftDefenderForEndpoint/${real.id}`, 'partner', expect.any(String)],
+      [`push:signed/${tenant}/alerts_v2/microsoftDefenderForEndpoint/${real.id}`, 'signed', expect.any(String)],
+      [`${tenant}/alerts_v2/microsoftDefenderForEndpoint/${real.id}`, 'contoso', update.revision],
+    ]);
   });
 });
 

@@ -2,13 +2,18 @@
  * `POST /ingest/{source}`: authenticated push of Graph-shaped alerts by partner tools. The body is one alert, an
  * array, or `{value: [...]}`; v1 (legacy) and v2 shapes are told apart per item. All items are validated first:
  * if any is invalid, the answer is 422 with every problem by index and nothing is enqueued, so nothing invalid
- * reaches a sink. Otherwise 202 `{accepted, duplicates}` once the records are durably in Redis; 503 (with
+ * reaches a sink. An item whose update time is more than `max_future_ms` ahead of this server's clock is invalid:
+ * as a revision it would outrank every real update of the same record for as long as the clock lags behind it.
+ * Pushed records are keyed under their source (`push:{source}/…`, see normalize.ts), so a push can only ever touch
+ * its own source's dedup state, never a Graph alert's or another push source's.
+ * Otherwise 202 `{accepted, duplicates}` once the records are durably in Redis; 503 (with
  * Retry-After) when they could not be persisted or Redis did not confirm within PERSIST_TIMEOUT_MS, so the
  * sender retries.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { detectResource, normalize } from '../../record/normalize.js';
+import { revisionOrder } from '../../record/revision.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { PERSIST_TIMEOUT_MS, requireJson } from '../../server/server.js';
@@ -18,14 +23,22 @@ import { checkPushAuth, type PushAuthConfig } from './auth.js';
 export interface PushSource extends PushAuthConfig {
   name: string;
   tenant_id?: string;
+  /** How far ahead of this server's clock a pushed update time may be. @defaultValue {@link DEFAULT_MAX_FUTURE_MS} */
+  max_future_ms?: number;
 }
+
+/** Clock skew tolerated on a partner's update times when the source does not set `max_future_ms`. */
+export const DEFAULT_MAX_FUTURE_MS = 300_000;
 
 export interface PushRouteOptions {
   sources: readonly PushSource[];
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   logger: Logger;
-  /** Counts a refused push of a configured source: `auth` (401), `invalid` (400, 422). */
-  onRejected?: (source: string, reason: 'auth' | 'invalid') => void;
+  /**
+   * Counts a refused push of a configured source: `auth` (401), `invalid` (400, 422); and, once per item, the
+   * items refused for an update time in the future (`future_revision`, in a 422).
+   */
+  onRejected?: (source: string, reason: 'auth' | 'invalid' | 'future_revision') => void;
 }
 
 function itemsOf(body: unknown): unknown[] | null {
@@ -69,6 +82,7 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
     if (items.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0 });
 
     const now = new Date();
+    const latest = revisionOrder(new Date(now.getTime() + (source.max_future_ms ?? DEFAULT_MAX_FUTURE_MS)).toISOString())!;
     const records: AlertRecord[] = [];
     const errors: Array<{ index: number; error: string }> = [];
     items.forEach((item, index) => {
@@ -78,8 +92,11 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
         return;
       }
       const res = normalize(resource, item, { source: source.name, via: 'push', tenantId: source.tenant_id, now });
-      if (res.ok) records.push(res.record);
-      else errors.push({ index, error: res.reason });
+      if (!res.ok) errors.push({ index, error: res.reason });
+      else if (res.record.updated_at !== null && revisionOrder(res.record.updated_at)! > latest) {
+        opts.onRejected?.(source.name, 'future_revision');
+        errors.push({ index, error: futureError(resource, res.record.updated_at, source.max_future_ms ?? DEFAULT_MAX_FUTURE_MS) });
+      } else records.push(res.record);
     });
     if (errors.length) {
       opts.onRejected?.(source.name, 'invalid');
@@ -93,4 +110,10 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
       return reply.code(503).header('Retry-After', '5').send({ error: 'could not persist the records; retry later' });
     }
   });
+}
+
+function futureError(resource: 'alerts_v2' | 'alerts', updated: string, maxMs: number): string {
+  const field = resource === 'alerts' ? 'lastModifiedDateTime' : 'lastUpdateDateTime';
+  return `${field} ${JSON.stringify(updated)} is more than ${maxMs} ms ahead of this server's clock (max_future_ms): ` +
+    'an update time from the future would hide every later update of this alert';
 }
