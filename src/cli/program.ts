@@ -61,8 +61,14 @@ export function buildCli(): Command {
     .option('--seed <n>', 'seed of the generated data', positiveInt, 1)
     .option('--initial <n>', 'alerts created per resource at start', positiveInt, 25)
     .option('--dir <dir>', 'where the CA certificate is written (default: a temp folder)')
-    .action(async (o: { port: number; host: string; rate: number; seed: number; initial: number; dir?: string }) => {
-      await (await import('../simulator/cli.js')).simulateCommand({ port: o.port, host: o.host, rate: o.rate, seed: o.seed, initial: o.initial, dir: o.dir });
+    .option('--graph-like', 'list alerts_v2 and incidents like real Graph: newest first, $skip nextLinks, $top clamped, nextLink dropped past a depth (docs/simulator.md)')
+    .option('--max-depth <n>', 'graph-like: no nextLink once the next page starts this deep', positiveInt)
+    .option('--updates-per-page <n>', 'graph-like: objects of the window updated after each page', positiveInt)
+    .action(async (o: { port: number; host: string; rate: number; seed: number; initial: number; dir?: string; graphLike?: boolean; maxDepth?: number; updatesPerPage?: number }) => {
+      const graphLike = o.graphLike || o.maxDepth !== undefined || o.updatesPerPage !== undefined
+        ? { ...(o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {}), ...(o.updatesPerPage !== undefined ? { updatesPerPage: o.updatesPerPage } : {}) }
+        : undefined;
+      await (await import('../simulator/cli.js')).simulateCommand({ port: o.port, host: o.host, rate: o.rate, seed: o.seed, initial: o.initial, dir: o.dir, graphLike });
     });
 
   const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");

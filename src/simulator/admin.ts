@@ -6,7 +6,7 @@
 import { isResource } from '../record/normalize.js';
 import type { GraphObject } from './generate.js';
 import type { SimRequest, SimResponse } from './http-util.js';
-import type { Simulator, SimulatorFaultsUpdate } from './types.js';
+import type { GraphLikeUpdate, Simulator, SimulatorFaultsUpdate } from './types.js';
 
 export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Promise<SimResponse> {
   const parts = req.path.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
@@ -21,6 +21,11 @@ export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Prom
     if (first === 'faults' && (req.method === 'POST' || req.method === 'PATCH')) {
       sim.setFaults((body(req) ?? {}) as SimulatorFaultsUpdate);
       return json(200, sim.faults);
+    }
+    if (first === 'graph-like' && req.method === 'GET') return json(200, { graphLike: sim.graphLike });
+    if (first === 'graph-like' && (req.method === 'POST' || req.method === 'PATCH')) {
+      sim.setGraphLike((body(req) ?? true) as GraphLikeUpdate | boolean);
+      return json(200, { graphLike: sim.graphLike });
     }
     if (first === 'info' && req.method === 'GET') {
       return json(200, { url: sim.url, authorityHost: sim.authorityHost, caFile: sim.caFile, tenants: sim.tenants });
@@ -37,6 +42,8 @@ export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Prom
       }
       if (req.method === 'POST' && c === undefined) return json(201, sim.create(a, b, (body(req) ?? undefined) as GraphObject | undefined));
       if (req.method === 'POST' && c !== undefined && d === 'update') return json(200, sim.update(a, b, c));
+      // ?bump=false: the evidence arrives without a new lastUpdateDateTime
+      if (req.method === 'POST' && b === 'alerts_v2' && c !== undefined && d === 'evidence') return json(200, sim.addEvidence(a, c, { bump: req.query.bump !== 'false' }));
     }
     // /_sim/subscriptions/{id}/lifecycle {"event": "reauthorizationRequired"}
     if (first === 'subscriptions' && a && b === 'lifecycle' && req.method === 'POST') {

@@ -46,6 +46,10 @@ export function banner(sim: Simulator, opts: SimulatorOptions = {}): string {
     `  Authority host:  ${sim.authorityHost}   (tokens: ${sim.authorityHost}/{tenant}/oauth2/v2.0/token)`,
     `  Rate:            ${opts.rate ?? 0} new alerts/s per tenant; control: ${sim.url}/_sim/faults, log: ${sim.url}/_sim/log`,
   ];
+  const gl = sim.graphLike;
+  if (gl) {
+    lines.push(`  Graph-like:      alerts_v2/incidents newest first, $skip nextLinks, $top ≤ ${gl.maxTop.alerts_v2}/${gl.maxTop.incidents}, no nextLink past ${gl.maxDepth} deep, ${gl.updatesPerPage} updates per page`);
+  }
   for (const tenant of sim.tenants) {
     lines.push(`  Tenant ${tenant.tenantId}: client_id ${tenant.clientId}, client_secret ${tenant.clientSecret}`);
   }

@@ -143,7 +143,7 @@ function entriesMatching(ctx: CollectionContext, filter: Filter | null): Entry[]
   return filter ? all.filter((e) => matches(filter, e.obj)) : all;
 }
 
-function respond(ctx: CollectionContext, items: GraphObject[], count: number, nextLink: string | undefined, status: number, headers: Record<string, string | string[]>): SimResponse {
+export function respond(ctx: CollectionContext, items: GraphObject[], count: number, nextLink: string | undefined, status: number, headers: Record<string, string | string[]>): SimResponse {
   const { req, spec } = ctx;
   const body: GraphObject = { '@odata.context': `${req.origin}${ctx.version}/$metadata#${spec.contextName}` };
   if (req.query.$count === 'true') body['@odata.count'] = count;
@@ -175,6 +175,14 @@ function link(ctx: CollectionContext, token: string, drop: string[] = []): strin
   const params = KEPT.filter((k) => q[k] !== undefined && !drop.includes(k)).map((k) => `${k}=${encodeURIComponent(q[k] as string)}`);
   params.push(`$skiptoken=${token}`);
   return `${ctx.linkOrigin ?? ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
+}
+
+/** A nextLink with `$skip` (graph-like paging): the request's options, `$top` as served, `$skip` moved on. */
+export function skipLink(ctx: CollectionContext, skip: number, top: number): string {
+  const q = ctx.req.query;
+  const params = KEPT.filter((k) => k !== '$top' && q[k] !== undefined).map((k) => `${k}=${encodeURIComponent(q[k] as string)}`);
+  params.push(`$top=${top}`, `$skip=${skip}`);
+  return `${ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
 }
 
 function partialWarning(provider: string): string {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Authority } from './auth.js';
 import { getItem, listCollection, type CollectionContext } from './collections.js';
 import type { FaultState } from './faults.js';
+import { listGraphLike, type GraphLikeState } from './graph-like.js';
 import { graphError, type SimRequest, type SimResponse } from './http-util.js';
 import { ODataError } from './odata.js';
 import { patchItem } from './patch.js';
@@ -19,6 +20,8 @@ export interface GraphRouteDeps {
   faults: FaultState;
   subscriptions: SubscriptionManager;
   pageSize: number;
+  /** Graph-like listing of alerts_v2 and incidents, when its settings are on. */
+  graphLike: GraphLikeState;
 }
 
 const GRAPH_PATH = /^\/(v1\.0|beta)\/(.*)$/;
@@ -66,6 +69,7 @@ async function route(req: SimRequest, deps: GraphRouteDeps, version: string, res
     linkOrigin: deps.faults.faults.nextLinkOrigin ?? undefined,
   };
   const id = segments[2];
+  if (req.method === 'GET' && id === undefined && deps.graphLike.applies(spec.resource)) return listGraphLike(ctx, deps.graphLike);
   if (req.method === 'GET') return id === undefined ? listCollection(ctx) : getItem(ctx, id);
   if (req.method === 'PATCH' && id !== undefined) return patchItem(ctx, id);
   return { ...graphError(req, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource.`), log: { resource: spec.resource } };

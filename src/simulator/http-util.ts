@@ -20,7 +20,7 @@ export interface SimResponse {
   /** Objects are written as JSON; strings verbatim; undefined: no body. */
   body?: unknown;
   /** Extra facts for the request log. */
-  log?: { resource?: string; provider?: string; fault?: string; items?: number; tenant?: string | null; clientId?: string };
+  log?: { resource?: string; provider?: string; fault?: string; items?: number; changed?: number; tenant?: string | null; clientId?: string };
 }
 
 /** The parts of a request handlers need. */

@@ -7,9 +7,12 @@ export { simulateCommand, banner, type SimulateCommandOptions } from './cli.js';
 export { DEFAULT_RETRY_AFTER_S } from './faults.js';
 export { MAX_SUBSCRIPTION_MINUTES } from './subscriptions.js';
 export { LEGACY_LIMITS, LEGACY_PROVIDER_NAMES } from './resources.js';
+export { GRAPH_LIKE_DEFAULTS } from './graph-like.js';
 export {
   DEMO_TENANT,
   type DeliveryLogEntry,
+  type GraphLikeOptions,
+  type GraphLikeUpdate,
   type RequestLogEntry,
   type Simulator,
   type SimulatorFaults,

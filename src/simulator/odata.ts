@@ -16,18 +16,23 @@ export class ODataError extends Error {
 export interface FieldSpec {
   time: readonly string[];
   equality: readonly string[];
+  /**
+   * Graph's documented operators only (graph-like mode): time fields `eq gt ge lt le`, other fields `eq` and `in`;
+   * `ne` is refused.
+   */
+  strict?: boolean;
 }
 
 type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 type Literal = { kind: 'time'; order: string } | { kind: 'string'; value: string } | { kind: 'null' };
 
-/** A parsed `$filter`: comparisons joined by `and`. */
-export type Filter = { and: Filter[] } | { field: string; op: Comparison; value: Literal };
+/** A parsed `$filter`: comparisons (and `field in ('a','b')`) joined by `and`. */
+export type Filter = { and: Filter[] } | { field: string; op: Comparison; value: Literal } | { field: string; op: 'in'; values: string[] };
 
 const COMPARISONS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
-// Strings ('' escapes a quote), parentheses, then bare words (identifiers with '/', literals, keywords).
-const TOKEN = /\s*(?:('(?:[^']|'')*')|([()])|([^\s()']+))/y;
+// Strings ('' escapes a quote), parentheses and commas, then bare words (identifiers with '/', literals, keywords).
+const TOKEN = /\s*(?:('(?:[^']|'')*')|([(),])|([^\s(),']+))/y;
 
 /** Parses `$filter` for a collection; throws {@link ODataError} for anything outside `spec`. */
 export function parseFilter(text: string, spec: FieldSpec): Filter {
@@ -61,8 +66,24 @@ export function parseFilter(text: string, spec: FieldSpec): Filter {
       throw new ODataError(`Invalid $filter '${text}': '${first}' is not supported by the simulator (supported: comparisons joined by 'and').`);
     }
     const op = next('an operator').toLowerCase();
+    if (op === 'in') return inList(first);
+    if (spec.strict && op === 'ne') throw new ODataError(`Invalid filter clause: the operator 'ne' is not supported for property '${first}'.`);
     if (!COMPARISONS.has(op)) throw new ODataError(`Invalid $filter '${text}': unsupported operator '${op}' (supported: eq ne gt ge lt le).`);
     return comparison(first, op as Comparison, next('a value'), spec, text);
+  };
+  // `field in ('a', 'b')`: equality fields only.
+  const inList = (field: string): Filter => {
+    if (!spec.equality.includes(field)) throw new ODataError(`Invalid $filter '${text}': 'in' applies to ${spec.equality.join(', ')}, not '${field}'.`);
+    if (next("'('") !== '(') throw new ODataError(`Invalid $filter '${text}': 'in' takes a parenthesized list of quoted strings.`);
+    const values: string[] = [];
+    for (;;) {
+      const v = next('a quoted string');
+      if (!v.startsWith("'")) throw new ODataError(`Invalid $filter '${text}': 'in' takes a parenthesized list of quoted strings.`);
+      values.push(v.slice(1, -1).replace(/''/g, "'"));
+      const sep = next("',' or ')'");
+      if (sep === ')') return { field, op: 'in', values };
+      if (sep !== ',') throw new ODataError(`Invalid $filter '${text}': expected ',' or ')' in the 'in' list.`);
+    }
   };
   const filter = conjunction();
   if (i < tokens.length) throw new ODataError(`Invalid $filter '${text}': unexpected '${tokens[i]}'.`);
@@ -81,7 +102,7 @@ function comparison(field: string, op: Comparison, raw: string, spec: FieldSpec,
     return { field, op, value: { kind: 'time', order } };
   }
   if (spec.equality.includes(field)) {
-    if (op !== 'eq' && op !== 'ne') throw new ODataError(`Invalid $filter '${text}': ${field} supports only eq and ne.`);
+    if (op !== 'eq' && op !== 'ne') throw new ODataError(`Invalid $filter '${text}': ${field} supports only ${spec.strict ? "eq and 'in'" : 'eq, ne and in'}.`);
     if (raw === 'null') return { field, op, value: { kind: 'null' } };
     if (!raw.startsWith("'")) throw new ODataError(`Invalid $filter '${text}': ${field} compares with a quoted string such as 'high'.`);
     return { field, op, value: { kind: 'string', value: raw.slice(1, -1).replace(/''/g, "'") } };
@@ -109,6 +130,7 @@ function tokenize(text: string): string[] {
 export function matches(filter: Filter, obj: GraphObject): boolean {
   if ('and' in filter) return filter.and.every((f) => matches(f, obj));
   const actual = getPath(obj, filter.field);
+  if (filter.op === 'in') return typeof actual === 'string' && filter.values.some((v) => v.toLowerCase() === actual.toLowerCase());
   const { value, op } = filter;
   if (value.kind === 'null') return op === 'eq' ? actual == null : actual != null;
   if (value.kind === 'string') {
@@ -138,7 +160,9 @@ export function pinnedValues(filter: Filter | null, field: string): string[] | n
   if (!filter) return null;
   const parts = 'and' in filter ? filter.and : [filter];
   for (const p of parts) {
-    if (!('and' in p) && p.field === field && p.op === 'eq' && p.value.kind === 'string') return [p.value.value];
+    if ('and' in p || p.field !== field) continue;
+    if (p.op === 'in') return p.values;
+    if (p.op === 'eq' && p.value.kind === 'string') return [p.value.value];
   }
   return null;
 }

@@ -17,6 +17,7 @@ import { RESOURCES } from '../record/types.js';
 import { handleAdmin } from './admin.js';
 import { Authority } from './auth.js';
 import { FaultState } from './faults.js';
+import { GraphLikeState } from './graph-like.js';
 import { startFeed } from './feed.js';
 import type { GraphObject } from './generate.js';
 import { handleGraph, isGraphPath, type GraphRouteDeps } from './graph-routes.js';
@@ -64,7 +65,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   faults.set(opts.faults ?? {});
   const subscriptions = new SubscriptionManager(store, clock, opts.subscriptions ?? {}, (e) => append(deliveryLog, e));
   store.seed(Object.fromEntries(RESOURCES.map((r) => [r, initialCount(opts.initial, r)])));
-  const deps: GraphRouteDeps = { authority, store, faults, subscriptions, pageSize: opts.pageSize ?? 100 };
+  const graphLike = new GraphLikeState(seed, opts.graphLike);
+  const deps: GraphRouteDeps = { authority, store, faults, subscriptions, pageSize: opts.pageSize ?? 100, graphLike };
 
   // Admin routes need the handle, which exists once the server listens.
   const self: { sim?: Simulator } = {};
@@ -123,6 +125,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       ...(r.log?.provider ? { provider: r.log.provider } : {}),
       ...(r.log?.fault ? { fault: r.log.fault } : {}),
       ...(r.log?.items !== undefined ? { items: r.log.items } : {}),
+      ...(r.log?.changed ? { changed: r.log.changed } : {}),
       headers: loggedHeaders(req.headers),
       ms: Math.round((performance.now() - started) * 10) / 10,
     });
@@ -158,6 +161,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     createMany: (tenantId, resource, count, manyOpts) => structuredClone(store.createMany(tenantId, resource, count, manyOpts)),
     update: (tenantId: string, resource: Resource, id: string) => structuredClone(store.update(tenantId, resource, id)),
     list: (tenantId: string, resource: Resource) => store.entries(tenantId, resource).map((e) => structuredClone(e.obj)),
+    addEvidence: (tenantId, id, evidenceOpts) => structuredClone(store.addEvidence(tenantId, id, evidenceOpts)),
+    get graphLike() {
+      return graphLike.settings;
+    },
+    setGraphLike: (update) => graphLike.set(update),
     setFaults: (f) => faults.set(f),
     get faults() {
       return faults.faults;

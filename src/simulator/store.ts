@@ -130,6 +130,37 @@ export class SimStore {
     return next;
   }
 
+  /**
+   * One more evidence item on an alerts_v2 alert (an IP the investigation turned up). `bump`: lastUpdateDateTime moves
+   * to now, as documented; without it the alert grows under the same revision time, as Defender has been seen to do.
+   */
+  addEvidence(tenantId: string, id: string, opts: { bump?: boolean } = {}): GraphObject {
+    const current = this.get(tenantId, 'alerts_v2', id);
+    if (!current) throw new RangeError(`no alerts_v2 '${id}' in tenant ${tenantId}`);
+    const next = structuredClone(current);
+    const evidence = Array.isArray(next.evidence) ? (next.evidence as GraphObject[]) : [];
+    const n = evidence.length;
+    const stamp = this.stampAfter(current.lastUpdateDateTime);
+    evidence.push({
+      '@odata.type': '#microsoft.graph.security.ipEvidence',
+      createdDateTime: stamp,
+      verdict: 'suspicious',
+      remediationStatus: 'none',
+      remediationStatusDetails: null,
+      roles: [],
+      detailedRoles: [],
+      tags: [],
+      ipAddress: `203.0.113.${(n * 37 + id.length) % 254 + 1}`,
+      countryLetterCode: 'NL',
+      location: null,
+      stream: null,
+    });
+    next.evidence = evidence;
+    if (opts.bump !== false) next.lastUpdateDateTime = stamp;
+    this.put(tenantId, 'alerts_v2', next, 'updated');
+    return next;
+  }
+
   get(tenantId: string, resource: Resource, id: string): GraphObject | undefined {
     return this.tenants.get(tenantId)?.items.get(resource)?.get(id)?.obj;
   }

@@ -97,6 +97,8 @@ export interface RequestLogEntry {
   fault?: string;
   /** Items in the response page, for list requests. */
   items?: number;
+  /** Graph-like mode: objects changed (updated or given evidence) right after this page was cut. */
+  changed?: number;
   /**
    * Request headers as received (names lowercased; repeated ones joined with `, `), so tests can assert what a
    * client sent (`prefer`, `client-request-id`, …). `authorization` and `cookie` are left out: the log is served
@@ -142,6 +144,41 @@ export interface SubscriptionOptions {
   unsubscribableProviders?: string[];
 }
 
+/**
+ * `graphLike` mode: alerts_v2 and incidents listed the way real Graph lists them rather than the friendly keyset
+ * default — newest first, `$skip` nextLinks, `$top` clamped, nextLinks dropped past a depth, only the documented OData
+ * subset, and objects changing while a client walks the pages. Sources of each behaviour: docs/simulator.md.
+ */
+export interface GraphLikeOptions {
+  /** `$top` above this is silently clamped (not refused). @defaultValue `{alerts_v2: 1000, incidents: 50}` */
+  maxTop?: { alerts_v2?: number; incidents?: number };
+  /**
+   * No `@odata.nextLink` is given once the next page would start this many items deep (`$skip` ≥ maxDepth): the walk
+   * ends silently with items left unread. @defaultValue 1000
+   */
+  maxDepth?: number;
+  /** Order without `$orderby`: newest first by this field. @defaultValue 'lastUpdateDateTime' */
+  defaultOrderField?: 'lastUpdateDateTime' | 'createdDateTime';
+  /**
+   * On each list request, this many random objects among those the request's `$filter` matches get a new revision
+   * (status moves on, update time bumped to now) after the page is cut: the window shifts under an offset walk.
+   * @defaultValue 0
+   */
+  updatesPerPage?: number;
+  /** Likewise, objects (alerts_v2 only) that get one more evidence item and a bumped lastUpdateDateTime. @defaultValue 0 */
+  evidencePerPage?: number;
+  /**
+   * Likewise, alerts_v2 objects that get one more evidence item WITHOUT a bumped lastUpdateDateTime (Defender has been
+   * seen doing this): the same revision field, a richer object. @defaultValue 0
+   */
+  silentEvidencePerPage?: number;
+  /** Most changes made by the three knobs above in all, from now on (null: no cap). @defaultValue null */
+  maxChanges?: number | null;
+}
+
+/** A change of graph-like knobs: `null` resets a knob to its default. */
+export type GraphLikeUpdate = { [K in keyof GraphLikeOptions]?: GraphLikeOptions[K] | null };
+
 export interface SimulatorOptions {
   /** 0 picks a free port. @defaultValue 0 */
   port?: number;
@@ -176,6 +213,11 @@ export interface SimulatorOptions {
   /** Most objects kept per tenant and resource; the oldest are forgotten past it. @defaultValue 50000 */
   retain?: number;
   subscriptions?: SubscriptionOptions;
+  /**
+   * List alerts_v2 and incidents like real Graph (see {@link GraphLikeOptions}); `true` takes every default. Off by
+   * default: the friendly keyset paging that serves each object exactly once. @defaultValue false
+   */
+  graphLike?: boolean | GraphLikeOptions;
 }
 
 export interface Simulator {
@@ -208,6 +250,15 @@ export interface Simulator {
   /** Merges into the current faults; `null`/`undefined` values reset a knob. */
   setFaults(faults: SimulatorFaultsUpdate): void;
   readonly faults: Readonly<SimulatorFaults>;
+  /**
+   * Adds one evidence item to an alerts_v2 alert. `bump` (default true) moves lastUpdateDateTime to now; `bump: false`
+   * keeps it, as Defender has been seen to do. Returns the stored alert.
+   */
+  addEvidence(tenantId: string, id: string, opts?: { bump?: boolean }): GraphObject;
+  /** Current graph-like settings, or null when the mode is off. */
+  readonly graphLike: Readonly<Required<GraphLikeOptions>> | null;
+  /** Turns graph-like mode on (merging knobs; `null` resets one) or off (`false`), at run time. */
+  setGraphLike(update: GraphLikeUpdate | boolean): void;
   /** Sends a lifecycle notification (`reauthorizationRequired`, …) to the subscription's lifecycle URL. */
   lifecycle(subscriptionId: string, event: string): Promise<number>;
   /** Stops the timer, pending deliveries and the server; idempotent. */
