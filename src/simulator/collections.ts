@@ -182,7 +182,7 @@ export function skipLink(ctx: CollectionContext, skip: number, top: number): str
   const q = ctx.req.query;
   const params = KEPT.filter((k) => k !== '$top' && q[k] !== undefined).map((k) => `${k}=${encodeURIComponent(q[k] as string)}`);
   params.push(`$top=${top}`, `$skip=${skip}`);
-  return `${ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
+  return `${ctx.linkOrigin ?? ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
 }
 
 function partialWarning(provider: string): string {
