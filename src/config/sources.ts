@@ -147,10 +147,11 @@ export const WebhookSourceSchema = z
       'Signed requests whose timestamp is further than this from now are rejected (replay protection).',
     ),
     tenant_id: tenantId('Tenant assigned to pushed alerts that carry none.').optional(),
-    max_future_ms: millis(
+    future_skew_ms: millis(
       300_000,
       'Pushed alerts whose update time (`lastUpdateDateTime`, `lastModifiedDateTime`) is further than this ahead of ' +
         "this server's clock are refused (422): a revision from the future would make every later update look stale.",
+      { min: 0 },
     ),
   })
   .superRefine(

@@ -106,7 +106,7 @@ export class Metrics {
   });
   readonly webhookRejected = new Counter({
     name: 'alertbridge_webhook_rejected_total',
-    help: 'Notification items or pushes refused, by reason: client_state (forged), invalid, auth; future_revision (a pushed item whose update time is beyond max_future_ms, one per item)',
+    help: 'Notification items or pushes refused, by reason: client_state (forged), invalid, auth; future_revision (a pushed item whose update time is beyond future_skew_ms, one per item)',
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });

@@ -129,7 +129,7 @@ describe('a push source writes only its own keys', () => {
     const legacy = { ...loadSample('alert-resource-representation.v1.json'), id: 'legacy-f', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' }, lastModifiedDateTime: inMinutes(60) };
     const res = await post('partner', [alertV2(2, { updated: inMinutes(2) }), forged, legacy]);
     expect(res.statusCode).toBe(422);
-    const max = "is more than 300000 ms ahead of this server's clock (max_future_ms): an update time from the future would hide every later update of this alert";
+    const max = "is more than 300000 ms ahead of this server's clock (future_skew_ms): an update time from the future would hide every later update of this alert";
     expect(res.json()).toEqual({
       error: '2 of 3 item(s) invalid; nothing was accepted',
       errors: [

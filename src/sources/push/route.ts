@@ -2,7 +2,7 @@
  * `POST /ingest/{source}`: authenticated push of Graph-shaped alerts by partner tools. The body is one alert, an
  * array, or `{value: [...]}`; v1 (legacy) and v2 shapes are told apart per item. All items are validated first:
  * if any is invalid, the answer is 422 with every problem by index and nothing is enqueued, so nothing invalid
- * reaches a sink. An item whose update time is more than `max_future_ms` ahead of this server's clock is invalid:
+ * reaches a sink. An item whose update time is more than `future_skew_ms` ahead of this server's clock is invalid:
  * as a revision it would outrank every real update of the same record for as long as the clock lags behind it.
  * Pushed records are keyed under their source (`push:{source}/…`, see normalize.ts), so a push can only ever touch
  * its own source's dedup state, never a Graph alert's or another push source's.
@@ -23,12 +23,12 @@ import { checkPushAuth, type PushAuthConfig } from './auth.js';
 export interface PushSource extends PushAuthConfig {
   name: string;
   tenant_id?: string;
-  /** How far ahead of this server's clock a pushed update time may be. @defaultValue {@link DEFAULT_MAX_FUTURE_MS} */
-  max_future_ms?: number;
+  /** How far ahead of this server's clock a pushed update time may be. @defaultValue {@link DEFAULT_FUTURE_SKEW_MS} */
+  future_skew_ms?: number;
 }
 
-/** Clock skew tolerated on a partner's update times when the source does not set `max_future_ms`. */
-export const DEFAULT_MAX_FUTURE_MS = 300_000;
+/** Clock skew tolerated on a partner's update times when the source does not set `future_skew_ms`. */
+export const DEFAULT_FUTURE_SKEW_MS = 300_000;
 
 export interface PushRouteOptions {
   sources: readonly PushSource[];
@@ -82,7 +82,7 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
     if (items.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0 });
 
     const now = new Date();
-    const latest = revisionOrder(new Date(now.getTime() + (source.max_future_ms ?? DEFAULT_MAX_FUTURE_MS)).toISOString())!;
+    const latest = revisionOrder(new Date(now.getTime() + (source.future_skew_ms ?? DEFAULT_FUTURE_SKEW_MS)).toISOString())!;
     const records: AlertRecord[] = [];
     const errors: Array<{ index: number; error: string }> = [];
     items.forEach((item, index) => {
@@ -95,7 +95,7 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
       if (!res.ok) errors.push({ index, error: res.reason });
       else if (res.record.updated_at !== null && revisionOrder(res.record.updated_at)! > latest) {
         opts.onRejected?.(source.name, 'future_revision');
-        errors.push({ index, error: futureError(resource, res.record.updated_at, source.max_future_ms ?? DEFAULT_MAX_FUTURE_MS) });
+        errors.push({ index, error: futureError(resource, res.record.updated_at, source.future_skew_ms ?? DEFAULT_FUTURE_SKEW_MS) });
       } else records.push(res.record);
     });
     if (errors.length) {
@@ -114,6 +114,6 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
 
 function futureError(resource: 'alerts_v2' | 'alerts', updated: string, maxMs: number): string {
   const field = resource === 'alerts' ? 'lastModifiedDateTime' : 'lastUpdateDateTime';
-  return `${field} ${JSON.stringify(updated)} is more than ${maxMs} ms ahead of this server's clock (max_future_ms): ` +
+  return `${field} ${JSON.stringify(updated)} is more than ${maxMs} ms ahead of this server's clock (future_skew_ms): ` +
     'an update time from the future would hide every later update of this alert';
 }
