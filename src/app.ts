@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { plaintextSecrets } from './config/plaintext.js';
 import type { Config } from './config/schema.js';
 import { createSink } from '../sinks/registry.js';
 import type { Sink } from '../sinks/types.js';
@@ -56,6 +57,9 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   for (const [name, conn] of [['commands', redis], ['queues', queueRedis], ['dispatch', dispatchRedis]] as const) {
     conn.on('error', (err) => log.warn({ component: 'redis', connection: name, err: err.message }, 'redis connection error'));
   }
+
+  // security.require_tls refused these at validation; otherwise they are the operator's call, said once at start.
+  for (const p of plaintextSecrets(config)) log.warn({ component: p.component, host: p.host }, `${p.message} (security.require_tls: true refuses this)`);
 
   const sinks: PipelineSink[] = config.sinks.map((s) => ({
     sink: opts.sinkOverrides?.[s.name] ?? createSink(s, log, sinkFormat(s.format)),

@@ -29,6 +29,7 @@ import {
   SinkSchema,
   SplunkHecSinkSchema,
 } from './sinks.js';
+import { plaintextSecrets } from './plaintext.js';
 import { secretLeafPaths } from './schema-walk.js';
 
 export { AUTH_METHODS, CLOUDS, SECRET_KEYS, type AuthMethod, type Cloud, type SecretKey } from './fields.js';
@@ -125,12 +126,24 @@ export const PipelineSchema = z
   })
   .describe('The queue between sources and sinks.');
 
+export const SecuritySchema = z
+  .strictObject({
+    require_tls: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Refuse to start when a secret would travel unencrypted to a host other than this machine (loopback): a `splunk_hec` token over `http://`, `kafka` SASL credentials without `tls.enabled`, an `azure_event_hubs` key with `UseDevelopmentEmulator=true`, the Redis password over `redis://`. Off: each such case is logged as a warning at start, naming the component and host.',
+      ),
+  })
+  .describe('Policy checks on the configuration.');
+
 export const ConfigSchema = z
   .strictObject({
     redis: RedisSchema.prefault({}),
     server: ServerSchema.prefault({}),
     log: LogSchema.prefault({}),
     pipeline: PipelineSchema.prefault({}),
+    security: SecuritySchema.prefault({}),
     sources: z
       .array(SourceSchema)
       .default(() => [])
@@ -159,6 +172,10 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
       }
     });
   });
+
+  if (isRecord(value.security) && value.security.require_tls === true) {
+    for (const p of plaintextSecrets(value)) addIssue(p.path, `${p.message} (security.require_tls is true)`);
+  }
 
   const server = isRecord(value.server) ? value.server : {};
   elements(value.sources).forEach((source, i) => {
@@ -192,6 +209,7 @@ export type RedisConfig = z.output<typeof RedisSchema>;
 export type ServerConfig = z.output<typeof ServerSchema>;
 export type LogConfig = z.output<typeof LogSchema>;
 export type PipelineConfig = z.output<typeof PipelineSchema>;
+export type SecurityConfig = z.output<typeof SecuritySchema>;
 export type SourceConfig = z.output<typeof SourceSchema>;
 export type GraphSourceConfig = z.output<typeof GraphSourceSchema>;
 export type WebhookSourceConfig = z.output<typeof WebhookSourceSchema>;
