@@ -106,6 +106,12 @@ const GraphSourceObject = z
       'Graph requests per minute this source may make. Graph allows 150 per minute per app per tenant on security resources.',
     ),
     request_timeout_ms: millis(30_000, 'Timeout of one Graph or token request.'),
+    max_response_bytes: count(
+      16_777_216,
+      65_536,
+      1_073_741_824,
+      'Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image\'s `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.',
+    ),
     webhook: GraphWebhookSchema.prefault({}),
   })
   .superRefine(

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
 import { RequestBudget } from '../../src/sources/graph/budget.js';
-import { GraphClient, GraphRequestError, UntrustedLinkError } from '../../src/sources/graph/client.js';
+import { GraphClient, GraphRequestError, ResponseTooLargeError, UntrustedLinkError } from '../../src/sources/graph/client.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -90,11 +90,11 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function client(opts: { graphUrl?: string; metrics?: Metrics } = {}): GraphClient {
+function client(opts: { graphUrl?: string; metrics?: Metrics; maxResponseBytes?: number } = {}): GraphClient {
   const c = new GraphClient({
     source: 'contoso', tenantId: TENANT, graphUrl: opts.graphUrl ?? graph.url, credential: () => credential,
     budget: new RequestBudget(redis, `${prefix}:budget`, 10_000), metrics: opts.metrics ?? new Metrics(),
-    logger: pino({ level: 'silent' }), timeoutMs: 10_000, maxRetries: 0,
+    logger: pino({ level: 'silent' }), timeoutMs: 10_000, maxRetries: 0, maxResponseBytes: opts.maxResponseBytes ?? 1024 * 1024,
   });
   clients.push(c);
   return c;
@@ -167,5 +167,85 @@ describe('links the client follows with the bearer token', () => {
     expect(graph.requests.map((r) => r.url)).toEqual(['/graph-gw/v1.0/security/alerts_v2?$skiptoken=x']);
     expect(await gateway.get(`${graph.url}/v1.0/security/alerts_v2`, 'alerts_v2').catch((e: unknown) => e)).toBeInstanceOf(UntrustedLinkError);
     expect(graph.requests).toHaveLength(1);
+  });
+});
+
+describe('response bodies over max_response_bytes', () => {
+  const MiB = 1024 * 1024;
+
+  it('stops before reading a body whose Content-Length is over the cap', async () => {
+    let finished = false;
+    graph.handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(120 * MiB) });
+      res.write('{"value":[');
+      const chunk = Buffer.alloc(256 * 1024, 0x20);
+      let left = 120 * 4;
+      const pump = (): void => {
+        while (left > 0 && !res.destroyed) {
+          left--;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        if (left === 0) finished = true;
+      };
+      pump();
+    };
+    const err = await client().get('/security/alerts_v2?$top=500', 'alerts_v2').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseTooLargeError);
+    expect(err).toMatchObject({ code: 'response_too_large', limit: MiB, top: 500 });
+    expect((err as Error).message).toBe(`GET alerts_v2 for source 'contoso' (tenant ${TENANT}): the response is larger than max_response_bytes (${MiB}; Content-Length ${120 * MiB}) at $top=500; reading stopped there`);
+    expect(finished).toBe(false);
+    expect(graph.requests).toHaveLength(1); // not retried: the same request brings the same page
+  });
+
+  it('abandons a chunked body as soon as it passes the cap, instead of buffering it whole', async () => {
+    let written = 0;
+    let finished = false;
+    const closed = new Promise<void>((resolve) => {
+      graph.handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' }); // no Content-Length: chunked
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = (): void => {
+          while (written < 120 * MiB && !res.destroyed) {
+            written += chunk.length;
+            if (!res.write(chunk)) return void res.once('drain', pump);
+          }
+          if (written >= 120 * MiB) finished = true;
+        };
+        res.on('close', () => resolve());
+        pump();
+      };
+    });
+    const metrics = new Metrics();
+    const err = await client({ metrics }).get('/security/incidents?$top=50', 'incidents').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseTooLargeError);
+    expect((err as Error).message).toContain(`larger than max_response_bytes (${MiB}; more than ${MiB} bytes read) at $top=50`);
+    await closed;
+    expect(finished).toBe(false);
+    expect(written).toBeLessThan(120 * MiB);
+    expect(await metricValue(metrics, 'alertbridge_graph_requests_total', { source: 'contoso', resource: 'incidents', code: 'too_large' })).toBe(1);
+  });
+
+  /** A page of `$top` objects of 200 KiB each, with a nextLink that keeps the `$top` (as Graph's do). */
+  const bigObjects = (objectBytes: number): Handler => (req, res) => {
+    const url = new URL(req.url ?? '/', graph.url);
+    const top = Number(url.searchParams.get('$top'));
+    const value = Array.from({ length: top }, (_, i) => ({ id: `a${i}`, blob: 'x'.repeat(objectBytes) }));
+    json({ value, '@odata.nextLink': `${graph.url}/v1.0/security/alerts_v2?$top=${top}&$skiptoken=next` })(req, res);
+  };
+
+  it('getPage asks again with half the $top until the page fits, keeping the rest of the link', async () => {
+    graph.handler = bigObjects(200 * 1024);
+    const res = await client().getPage<{ value: unknown[]; '@odata.nextLink': string }>(`${graph.url}/v1.0/security/alerts_v2?$filter=x%20ge%201&$top=16&$skiptoken=abc`, 'alerts_v2');
+    expect(graph.requests.map((r) => r.url)).toEqual([16, 8, 4].map((top) => `/v1.0/security/alerts_v2?$filter=x%20ge%201&$top=${top}&$skiptoken=abc`));
+    expect(res.body.value).toHaveLength(4);
+    expect(res.body['@odata.nextLink']).toContain('$top=4&');
+  });
+
+  it('getPage fails with ResponseTooLargeError when one object alone is over the cap', async () => {
+    graph.handler = bigObjects(2 * MiB);
+    const err = await client().getPage('/security/alerts_v2?$top=4', 'alerts_v2').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ResponseTooLargeError);
+    expect(err).toMatchObject({ top: 1 });
+    expect(graph.requests.map((r) => new URL(r.url, graph.url).searchParams.get('$top'))).toEqual(['4', '2', '1']);
   });
 });

@@ -59,7 +59,7 @@ async function start(opts: { maxAgeMs?: number } = {}): Promise<Harness> {
   const client = new GraphClient({
     source: 'contoso', tenantId: T.tenantId, graphUrl: sim.url,
     credential: () => createCredential({ tenant_id: T.tenantId, client_id: T.clientId, client_secret: T.clientSecret, auth: 'client_secret', authority_url: sim.authorityHost, ca_file: sim.caFile }),
-    budget: new RequestBudget(cmd, `${tp.prefix}:budget`, 10_000), metrics: tp.metrics, logger, ca: trustedCa(sim.caFile), timeoutMs: 10_000, maxRetries: 0,
+    budget: new RequestBudget(cmd, `${tp.prefix}:budget`, 10_000), metrics: tp.metrics, logger, ca: trustedCa(sim.caFile), timeoutMs: 10_000, maxRetries: 0, maxResponseBytes: 1_048_576,
   });
   const stream = `${tp.prefix}:notifications`;
   const worker = new NotificationWorker({

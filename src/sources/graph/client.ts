@@ -6,7 +6,7 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { parseRetryAfter } from '../../../sinks/types.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sleep, type RequestBudget } from './budget.js';
@@ -45,6 +45,17 @@ export class UntrustedLinkError extends GraphRequestError {
   }
 }
 
+/**
+ * A response body larger than `max_response_bytes`: reading stopped there (nothing more was buffered) and the page
+ * failed. It carries the page's `$top` so a caller can ask again for fewer objects ({@link GraphClient.getPage}).
+ */
+export class ResponseTooLargeError extends GraphRequestError {
+  override name = 'ResponseTooLargeError';
+  constructor(message: string, readonly url: string, readonly limit: number, readonly top: number | undefined, options?: { cause?: unknown }) {
+    super(message, 0, 'response_too_large', options);
+  }
+}
+
 export interface GraphClientOptions {
   source: string;
   tenantId: string;
@@ -66,6 +77,49 @@ export interface GraphClientOptions {
   maxRetries?: number;
   /** First backoff when no Retry-After is given. @defaultValue 1000 */
   backoffMs?: number;
+  /** Largest response body read (the source's `max_response_bytes`); a larger one fails with ResponseTooLargeError. */
+  maxResponseBytes: number;
+}
+
+/** A body past the cap, found while reading; becomes a ResponseTooLargeError once the request is known. */
+class OverCap extends Error {
+  constructor(readonly bytes: number, readonly declared: boolean) {
+    super('response body over the cap');
+  }
+}
+
+/**
+ * The body as text, read chunk by chunk and abandoned (the connection closed) as soon as it passes `limit` bytes —
+ * or before reading anything when Content-Length already says so: a 120 MB page must never be buffered whole.
+ */
+async function readCapped(body: Dispatcher.ResponseData['body'], contentLength: string | string[] | undefined, limit: number): Promise<string> {
+  const declared = Number(firstHeader(contentLength));
+  if (Number.isFinite(declared) && declared > limit) {
+    body.destroy();
+    throw new OverCap(declared, true);
+  }
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > limit) {
+      body.destroy();
+      throw new OverCap(bytes, false);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, bytes).toString('utf8');
+}
+
+/** The `$top` of a URL or path, when it has one. */
+export function topOf(url: string): number | undefined {
+  const m = /[?&](?:\$|%24)top=(\d+)/i.exec(url);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The URL with its `$top` replaced; the rest (a nextLink's skip token, the filter) is left byte for byte. */
+export function withTop(url: string, top: number): string {
+  return url.replace(/([?&])(\$|%24)top=\d+/i, `$1$2top=${top}`);
 }
 
 /** `Warning: 199 - "Microsoft/IPC/504/10000"`, possibly several, comma-separated or repeated. */
@@ -141,6 +195,27 @@ export class GraphClient {
   }
 
   /**
+   * GET of one page of a collection. A page over `max_response_bytes` is asked for again with half its `$top`, down
+   * to 1, so a window of very large objects is read in smaller pages instead of failing at every poll; Graph's
+   * nextLinks keep the `$top` they were asked with, so the rest of the window goes on at the smaller size. A single
+   * object over the cap (or a page without `$top`) still fails, with the error that says so.
+   */
+  async getPage<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
+    let url = pathOrUrl;
+    for (;;) {
+      try {
+        return await this.get<T>(url, resource, signal, headers);
+      } catch (err) {
+        if (!(err instanceof ResponseTooLargeError) || err.top === undefined || err.top <= 1) throw err;
+        const top = Math.floor(err.top / 2);
+        this.log.warn({ source: this.opts.source, tenant: this.opts.tenantId, resource, top: err.top, next_top: top, max_response_bytes: err.limit },
+          `a page of ${resource} was larger than max_response_bytes (${err.limit}) at $top=${err.top}: asking again with $top=${top}`);
+        url = withTop(url, top);
+      }
+    }
+  }
+
+  /**
    * Any Graph call, with the same budget, token and throttling rules. 2xx resolves (204 with an empty body);
    * other statuses throw GraphRequestError (its `status` tells 404 from the rest).
    */
@@ -174,9 +249,16 @@ export class GraphClient {
         });
         status = res.statusCode;
         resHeaders = res.headers;
-        text = await res.body.text();
+        text = await readCapped(res.body, res.headers['content-length'], this.opts.maxResponseBytes);
       } catch (err) {
         signal?.throwIfAborted();
+        if (err instanceof OverCap) {
+          // Not retried: the same request would bring the same page. The caller may ask for fewer objects.
+          metrics.graphRequests.inc({ source, resource, code: 'too_large' });
+          const top = topOf(url);
+          const size = err.declared ? `Content-Length ${err.bytes}` : `more than ${this.opts.maxResponseBytes} bytes read`;
+          throw new ResponseTooLargeError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): the response is larger than max_response_bytes (${this.opts.maxResponseBytes}; ${size})${top !== undefined ? ` at $top=${top}` : ''}; reading stopped there`, url, this.opts.maxResponseBytes, top);
+        }
         metrics.graphRequests.inc({ source, resource, code: 'network' });
         if (attempt >= maxRetries) throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`, 0, 'network', { cause: err });
         await sleep(this.backoff(attempt), signal);

@@ -135,7 +135,7 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number): Fetcher 
     resource, path, timeField: 'lastUpdateDateTime', minIntervalMs: 0,
     async fetchPage(client, state, signal) {
       const url = state.nextLink ?? `${path}?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${odataTime(state.since)}`)}&$top=${pageSize}`;
-      const res = await client.get<ListBody>(url, resource, signal, V2_HEADERS);
+      const res = await client.getPage<ListBody>(url, resource, signal, V2_HEADERS);
       const { objects, malformed } = listItems(res.body, `GET ${resource}`);
       const next = res.body['@odata.nextLink'];
       const newState: WindowState = {
@@ -237,7 +237,7 @@ function controlProfilesFetcher(pageSize: number): Fetcher {
     resource: 'secure_score_control_profiles', path: '/security/secureScoreControlProfiles', timeField: 'lastModifiedDateTime', minIntervalMs: 3_600_000,
     async fetchPage(client, state, signal) {
       const url = state.nextLink ?? `/security/secureScoreControlProfiles?$top=${pageSize}`;
-      const res = await client.get<ListBody>(url, 'secure_score_control_profiles', signal);
+      const res = await client.getPage<ListBody>(url, 'secure_score_control_profiles', signal);
       const { objects, malformed } = listItems(res.body, 'GET secure_score_control_profiles');
       const next = res.body['@odata.nextLink'];
       return { objects, state: { ...state, nextLink: next, maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen, state.ceiling), pages: state.pages + 1 }, done: !next, partial: res.partial, ...pageExtras(malformed, objects, 'lastModifiedDateTime', state) };

@@ -47,6 +47,7 @@ export class GraphSource {
       logger: log,
       ca: trustedCa(config.ca_file),
       timeoutMs: config.request_timeout_ms,
+      maxResponseBytes: config.max_response_bytes,
     });
     const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.pollers = config.resources.map((resource) => new Poller({
