@@ -26,13 +26,28 @@ export type BatchRef = [entryId: string, batchId: string, indices: number[]];
 
 const SEP = '\x1f';
 
+/**
+ * One record's routing fields as one text: the four fields joined by `\x1f`, each with `%` and `\x1f` written as
+ * `%25` and `%1F`, so no field value (a provider is whatever the object says, a partner's push included) can end
+ * its field early and forge the next one — a provider `x\x1fgood` once routed another source's record to sinks
+ * filtered to source `good`. A field without either character is written as it is: the text is the same as
+ * before, so entries staged by an older replica decode alike, and an older replica reads these.
+ */
 export function encodeRoute(r: Route): string {
-  return `${r.severity}${SEP}${r.resource}${SEP}${r.provider}${SEP}${r.source}`;
+  return `${escape(r.severity)}${SEP}${escape(r.resource)}${SEP}${escape(r.provider)}${SEP}${escape(r.source)}`;
 }
 
 export function decodeRoute(text: string): Route {
-  const [severity, resource, provider, source] = text.split(SEP);
+  const [severity = '', resource = '', provider = '', source = ''] = text.split(SEP).map(unescape);
   return { severity, resource, provider, source } as Route;
+}
+
+function escape(value: string): string {
+  return value.includes('%') || value.includes(SEP) ? value.replaceAll('%', '%25').replaceAll(SEP, '%1F') : value;
+}
+
+function unescape(value: string): string {
+  return value.includes('%') ? value.replace(/%(25|1F)/g, (_, code: string) => (code === '25' ? '%' : SEP)) : value;
 }
 
 /** A stream entry of the current layout: its batch id and one route per record. */

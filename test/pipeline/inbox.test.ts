@@ -1,10 +1,14 @@
 import { Queue } from 'bullmq';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keysFor } from '../../src/pipeline/keys.js';
 import { connect } from '../../src/pipeline/redis.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
-import { record, records } from '../helpers/records.js';
+import { normalize } from '../../src/record/normalize.js';
+import { decodeRoute, encodeRoute } from '../../src/pipeline/inbox.js';
+import type { AlertRecord } from '../../src/record/types.js';
+import { alertV2, record, records } from '../helpers/records.js';
 import { redisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -121,5 +125,38 @@ describe('inbox', () => {
     expect(new Set(sink.keys())).toEqual(new Set([a, b, c].map((r) => `${r!.key}@${r!.revision}`)));
     await waitFor(() => consumer.pipeline.idle());
     expect(await leftovers(consumer)).toEqual({ batches: 0, refs: 0, inbox: 0 });
+  });
+
+  it('routes a record by its own fields whatever control characters they hold', async () => {
+    const good = new RecordingSink('good');
+    const evil = new RecordingSink('evil');
+    const ipc = new RecordingSink('ipc');
+    const tp = await start([
+      { sink: good, filter: { sources: ['good'] } },
+      { sink: evil, filter: { sources: ['evil'] } },
+      { sink: ipc, filter: { providers: ['IPC'] } },
+    ]);
+    const hostile = ['x\x1fgood', 'x\x1fhigh\x1falerts\x1fIPC\x1fgood', '\x1f\x1f\x1f', 'IPC\x1f', '%1Fgood', '%', '\x00\x1e\x1f\x7f\u2028\n\r\t', ''];
+    const made = hostile.map((provider, i) => {
+      const res = normalize('alerts_v2', alertV2(i, { provider, tenant: `t\x1f${provider}\x00` }), { source: 'evil', via: 'push' });
+      if (!res.ok) throw new Error(res.reason);
+      return res.record;
+    });
+    const ipcRecord = record(99, { provider: 'IPC', source: 'good' });
+    expect((await tp.pipeline.emit([...made, ipcRecord])).accepted).toBe(made.length + 1);
+    await waitFor(() => evil.received.length >= made.length && good.received.length >= 1 && ipc.received.length >= 1);
+    await waitFor(() => tp.pipeline.idle());
+    expect(evil.received.map((r) => r.provider).sort()).toEqual(made.map((r) => r.provider).sort());
+    expect(good.received.map((r) => r.key)).toEqual([ipcRecord.key]);
+    expect(ipc.received.map((r) => r.key)).toEqual([ipcRecord.key]);
+    for (const r of [...made, ipcRecord]) expect(decodeRoute(encodeRoute(r))).toEqual({ severity: r.severity, resource: r.resource, provider: r.provider, source: r.source } satisfies Partial<AlertRecord>);
+  });
+
+  it('decodes every encoded route to the fields it was made of', () => {
+    const field = fc.oneof(fc.string(), fc.array(fc.constantFrom('%', '\x1f', '1', 'F', '2', '5', 'a')).map((c) => c.join('')), fc.string({ unit: 'binary' }));
+    fc.assert(fc.property(field, field, field, field, (severity, resource, provider, source) => {
+      const route = { severity, resource, provider, source } as Parameters<typeof encodeRoute>[0];
+      expect(decodeRoute(encodeRoute(route))).toEqual(route);
+    }), { numRuns: 2000 });
   });
 });
