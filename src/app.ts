@@ -90,9 +90,13 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     metrics,
     logger: log,
     readiness: async () => {
-      const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(() => true, () => false);
-      const checks: Record<string, boolean> = { started: started && !stopping, redis: ping };
+      const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(() => true, (err: Error) => `Redis does not answer: ${err.message}`);
+      const checks: Record<string, boolean | string> = { started: started && !stopping, redis: ping };
       for (const s of sinks) checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name) && s.sink.ready?.() !== false;
+      // Consumer loops that cannot make progress (Redis state gone and not recreatable, a read stuck): pushes would
+      // be accepted and never delivered.
+      const loops = { ...pipeline.health(), ...(started && notificationWorker ? { notifications: notificationWorker.status() } : {}) };
+      for (const [name, status] of Object.entries(loops)) checks[name] = status.ok || (status.reason ?? false);
       return checks;
     },
   });

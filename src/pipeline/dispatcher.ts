@@ -15,6 +15,7 @@ import type { AlertRecord } from '../record/types.js';
 import type { RecordPredicate } from './filter.js';
 import { jobMember, parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
 import type { Keys } from './keys.js';
+import { isStateVanished, LoopHealth, type LoopStatus } from './loop-health.js';
 import type { SinkJobData } from './sink-worker.js';
 
 export interface DispatchTarget {
@@ -39,6 +40,8 @@ export class Dispatcher {
   private running = false;
   private loop?: Promise<void>;
   private lastClaim = 0;
+  /** Stuck after a minute without a finished round: a read blocks for `blockMs`, a dispatch takes well under that. */
+  private readonly health = new LoopHealth('dispatcher', 60_000);
 
   constructor(
     private readonly redis: Redis,
@@ -58,6 +61,7 @@ export class Dispatcher {
 
   start(): void {
     this.running = true;
+    this.health.progressed();
     this.loop = this.run();
   }
 
@@ -70,18 +74,40 @@ export class Dispatcher {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let recreatedAt = 0;
     while (this.running) {
       try {
         const entries = (await this.claimStale()) ?? (await this.readNew());
         if (entries.length) await this.dispatch(entries);
         failures = 0;
-      } catch (err) {
+        this.health.progressed();
+      } catch (caught) {
+        let err = caught;
+        // The group (or the whole stream) is gone: Redis restarted empty, failed over to an empty node, or was
+        // flushed. Recreate it at once (at most once a second) instead of failing on NOGROUP forever.
+        if (this.running && isStateVanished(err) && Date.now() - recreatedAt > 1000) {
+          recreatedAt = Date.now();
+          try {
+            await this.init();
+            this.log.error({ err: (err as Error).message }, 'the inbox consumer group was gone (Redis restarted empty or was flushed?): ' +
+              'recreated; what was queued in Redis before is lost with it, records accepted from now on are delivered');
+            continue;
+          } catch (again) {
+            err = again;
+          }
+        }
+        this.health.failed(err);
         failures++;
         const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
         this.log.error({ err, retry_in_ms: delay }, 'dispatching from the inbox failed');
         await new Promise((r) => setTimeout(r, delay));
       }
     }
+  }
+
+  /** Whether the loop can make progress (for readiness). */
+  status(): LoopStatus {
+    return this.health.status();
   }
 
   private async readNew(): Promise<StreamEntries> {

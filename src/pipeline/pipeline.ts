@@ -13,6 +13,7 @@ import { Deduplicator, type Verdict } from './dedup.js';
 import { Dispatcher } from './dispatcher.js';
 import { compileFilter, type RecordFilter } from './filter.js';
 import { keysFor, type Keys } from './keys.js';
+import type { LoopStatus } from './loop-health.js';
 import { SinkWorker, type SinkJobData, type SinkRuntimeOptions } from './sink-worker.js';
 
 /** Entries of the inbox after an id (exclusive), counted in Redis; at most ARGV[2]. */
@@ -116,6 +117,11 @@ export class Pipeline {
       }
     });
     return result;
+  }
+
+  /** Whether the consumer loops can make progress (readiness); empty when this pipeline does not consume. */
+  health(): Record<string, LoopStatus> {
+    return this.started ? { dispatcher: this.dispatcher.status() } : {};
   }
 
   sinkNames(): string[] {

@@ -12,8 +12,8 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   metrics: Metrics;
   logger: Logger;
-  /** Readiness: every check must be true. */
-  readiness: () => Promise<Record<string, boolean>>;
+  /** Readiness: every check must be true; a string is a failing check and says why. */
+  readiness: () => Promise<Record<string, boolean | string>>;
 }
 
 /**
@@ -79,9 +79,15 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const checks = await opts.readiness().catch(() => ({ readiness: false }));
+    const results = await opts.readiness().catch((err: Error) => ({ readiness: `checking readiness failed: ${err.message}` }));
+    const checks: Record<string, boolean> = {};
+    const reasons: Record<string, string> = {};
+    for (const [name, result] of Object.entries(results)) {
+      checks[name] = result === true;
+      if (typeof result === 'string') reasons[name] = result;
+    }
     const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send({ ready, checks });
+    return reply.code(ready ? 200 : 503).send(Object.keys(reasons).length ? { ready, checks, reasons } : { ready, checks });
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await opts.metrics.registry.metrics();

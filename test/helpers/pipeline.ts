@@ -28,9 +28,9 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number; takeoverMs?: number } = {}): Promise<TestPipeline> {
+export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number; takeoverMs?: number; redisUrl?: string } = {}): Promise<TestPipeline> {
   const prefix = opts.prefix ?? uniquePrefix('pipe');
-  const cfg = { url: redisUrl() };
+  const cfg = { url: opts.redisUrl ?? redisUrl() };
   const redis = connect(cfg);
   const queueRedis = connect(cfg, { blocking: true });
   const dispatchRedis = connect(cfg, { blocking: true });

@@ -196,7 +196,7 @@ sinks:
         await wrong.pipeline.emit(batch);
         // a few pause periods: two attempts per record would dead-letter them if a paused sink spent attempts
         await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 3, { what: 'refused probes' });
-        expect(await readyz(wrong)).toEqual({ status: 503, body: { ready: false, checks: { started: true, redis: true, 'sink:hec': false } } });
+        expect(await readyz(wrong)).toEqual({ status: 503, body: { ready: false, checks: { started: true, redis: true, 'sink:hec': false, dispatcher: true } } });
         expect(await sinkReadyMetric(wrong)).toBe('0');
         expect(hec.indexed).toHaveLength(0);
         expect(await wrong.pipeline.deadLetters.count('hec')).toBe(0);
@@ -206,7 +206,7 @@ sinks:
         const fixed = await startApp(hec, TOKEN, prefix); // the same Redis and prefix, as after a restart
         await waitFor(() => new Set(hec.indexed.filter((e) => hec.acknowledged(e)).map(identOf)).size >= 120, { what: 'held records delivered' });
         await waitFor(() => fixed.pipeline.idle());
-        expect(await readyz(fixed)).toEqual({ status: 200, body: { ready: true, checks: { started: true, redis: true, 'sink:hec': true } } });
+        expect(await readyz(fixed)).toEqual({ status: 200, body: { ready: true, checks: { started: true, redis: true, 'sink:hec': true, dispatcher: true } } });
         expect(await sinkReadyMetric(fixed)).toBe('1');
         expect(hec.indexed.map(identOf).sort()).toEqual(batch.map(ident).sort());
         expect(await fixed.pipeline.deadLetters.count('hec')).toBe(0);

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
 import { normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
+import { isStateVanished, LoopHealth, type LoopStatus } from '../../pipeline/loop-health.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { sleep } from './budget.js';
 import { GraphRequestError, type GraphClient } from './client.js';
@@ -66,16 +67,31 @@ export class NotificationWorker {
   /** Where the next claim round continues in the pending list (`-` from the start). */
   private claimFrom = '-';
   private readonly log: Logger;
+  /**
+   * Stuck after five minutes without a finished round or fetch (a read blocks 500 ms; a fetch may wait for the
+   * tenant's request budget or a Retry-After, which is progress of a kind: each finished fetch counts).
+   */
+  private readonly health = new LoopHealth('notification worker', 300_000);
 
   constructor(private readonly opts: NotificationWorkerOptions) {
     this.log = opts.logger.child({ component: 'webhook-worker' });
   }
 
   async start(): Promise<void> {
+    await this.createGroup();
+    this.health.progressed();
+    this.loop = this.run();
+  }
+
+  /** Whether the worker can make progress (for readiness). */
+  status(): LoopStatus {
+    return this.health.status();
+  }
+
+  private async createGroup(): Promise<void> {
     await this.opts.redis.xgroup('CREATE', this.opts.streamKey, GROUP, '0', 'MKSTREAM').catch((err: Error) => {
       if (!err.message.includes('BUSYGROUP')) throw err;
     });
-    this.loop = this.run();
   }
 
   async close(): Promise<void> {
@@ -85,13 +101,30 @@ export class NotificationWorker {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let recreatedAt = 0;
     while (!this.abort.signal.aborted) {
       try {
         const entries = await this.next();
         if (entries.length) await this.handle(entries);
         failures = 0;
-      } catch (err) {
+        this.health.progressed();
+      } catch (caught) {
+        let err = caught;
         if (this.abort.signal.aborted) break;
+        // The group or the stream is gone (Redis restarted empty, failed over, flushed): recreate it at once (at
+        // most once a second) instead of failing on NOGROUP forever.
+        if (isStateVanished(err) && Date.now() - recreatedAt > 1000) {
+          recreatedAt = Date.now();
+          try {
+            await this.createGroup();
+            this.claimFrom = '-';
+            this.log.error({ err: (err as Error).message }, 'the notification consumer group was gone (Redis restarted empty or was flushed?): recreated');
+            continue;
+          } catch (again) {
+            err = again;
+          }
+        }
+        this.health.failed(err);
         failures++;
         this.log.error({ err: (err as Error).message }, 'processing notifications failed; retrying');
         await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), this.abort.signal).catch(() => undefined);
@@ -157,7 +190,7 @@ export class NotificationWorker {
     const records: AlertRecord[] = [];
     const queue = [...entries];
     const work = async (): Promise<void> => {
-      for (let e = queue.shift(); e; e = queue.shift()) {
+      for (let e = queue.shift(); e; e = queue.shift(), this.health.progressed()) {
         const [entryId, fields] = e;
         const f = Object.fromEntries(fields.reduce<Array<[string, string]>>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), []));
         const src = this.opts.clients.get(f.s ?? '');
