@@ -40,11 +40,23 @@ export interface App {
   graphSources: GraphSource[];
   /** Connects, checks Redis, starts sinks and workers, and listens (when `server.enabled`). */
   start(opts?: { listen?: boolean }): Promise<void>;
-  /** Stops ingest, drains in-flight deliveries (bounded by `pipeline.drain_timeout_ms`), closes everything. */
-  stop(): Promise<void>;
+  /**
+   * Stops ingest, drains in-flight deliveries, closes everything — all of it within `pipeline.drain_timeout_ms`
+   * whatever state Redis and the sinks are in (plus at most QUIT_MS to say goodbye to Redis). Idempotent: every
+   * call gets the same outcome. `drained: false` when the bound cut the drain short (unfinished batches stay queued
+   * in Redis and are delivered after the next start).
+   */
+  stop(): Promise<StopResult>;
   /** The address the server listens on, once started. */
   address(): string | undefined;
 }
+
+export interface StopResult {
+  drained: boolean;
+}
+
+/** How long a clean stop waits for Redis to acknowledge QUIT before dropping the connection. */
+const QUIT_MS = 1000;
 
 export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const log = opts.logger;
@@ -128,6 +140,44 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     emit: (records) => pipeline.emit(records), logger: log, metrics, takeoverMs,
   });
 
+  let stopped: Promise<StopResult> | undefined;
+  /**
+   * One deadline for the whole stop: a stage that cannot finish (Redis gone, so a blocked read or a BullMQ close
+   * waits for a reconnection that never comes; a sink that never answers) is abandoned at the deadline and its
+   * connections are dropped, so the process can exit.
+   */
+  async function stopAll(): Promise<StopResult> {
+    stopping = true;
+    const drainMs = config.pipeline.drain_timeout_ms;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), drainMs); });
+    const bounded = async (work: () => Promise<unknown>): Promise<boolean> => {
+      const done = work().then(() => 'done' as const, () => 'done' as const);
+      return (await Promise.race([done, deadline])) === 'done';
+    };
+    // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
+    let drained = await bounded(async () => {
+      await Promise.all(graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))));
+      await notificationWorker?.close();
+      await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
+    });
+    drained = drained && await bounded(async () => {
+      await pipeline.close();
+      await Promise.all(sinks.map((s) => s.sink.close().catch((err) => log.warn({ err, sink: s.sink.name }, 'closing sink'))));
+    });
+    clearTimeout(timer);
+    const conns = [redis, queueRedis, dispatchRedis, notificationRedis].filter((c): c is Redis => !!c);
+    if (drained) {
+      await Promise.all(conns.map((c) => withTimeout(c.quit(), QUIT_MS, 'closing a Redis connection').catch(() => c.disconnect())));
+    } else {
+      log.warn({ drain_timeout_ms: drainMs }, 'drain timed out; unfinished batches stay queued and are retried on restart');
+      // Whatever still waits on Redis or a client is given up: its requests fail now instead of keeping the process.
+      server.server.closeAllConnections();
+      for (const c of conns) c.disconnect();
+    }
+    return { drained };
+  }
+
   const app: App = {
     config, pipeline, server, metrics, redis, graphSources,
     async start(startOpts = {}) {
@@ -152,22 +202,9 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         await server.ready();
       }
     },
-    async stop() {
-      if (stopping) return;
-      stopping = true;
-      // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
-      await Promise.all(graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))));
-      await notificationWorker?.close();
-      await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
-      const drain = (async () => {
-        await pipeline.close();
-        await Promise.all(sinks.map((s) => s.sink.close().catch((err) => log.warn({ err, sink: s.sink.name }, 'closing sink'))));
-      })();
-      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.pipeline.drain_timeout_ms).unref());
-      if ((await Promise.race([drain, timeout])) === 'timeout') {
-        log.warn({ drain_timeout_ms: config.pipeline.drain_timeout_ms }, 'drain timed out; unfinished batches stay queued and are retried on restart');
-      }
-      for (const conn of [redis, queueRedis, dispatchRedis, notificationRedis]) await conn?.quit().catch(() => conn.disconnect());
+    stop() {
+      stopped ??= stopAll();
+      return stopped;
     },
     address() {
       const addr = server.server.address();

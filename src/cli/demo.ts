@@ -3,6 +3,10 @@
  * and updated over time), a local redis-server (spawned on a free port when REDIS_URL is unset), and the daemon
  * with config/demo.yaml polling the simulator like a real tenant. Records flow to stdout as NDJSON; logs and a
  * progress line every 5 s go to stderr.
+ *
+ * Ctrl-C signals the terminal's whole process group: the redis-server child runs in its own group, so that it is
+ * still there while the daemon drains into it, and is stopped after the daemon. It is watched too (see
+ * util/redis-server.ts): should this process die without stopping it, it stops by itself.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +20,8 @@ import { startSimulator } from '../simulator/server.js';
 import { DEMO_TENANT } from '../simulator/types.js';
 import { freePort, RedisNotInstalledError, startRedisServer, type RedisServer } from '../util/redis-server.js';
 import { CliExit, EXIT } from './common.js';
-import { startDaemon, stopOnSignals } from './run.js';
+import type { StopResult } from '../app.js';
+import { exitAfterStop, startDaemon, stopOnSignals } from './run.js';
 
 /** config/demo.yaml of this package, found from here whether running from src/ (tsx) or dist/src/ (built). */
 export function demoConfigPath(): string {
@@ -50,12 +55,13 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
       throw err;
     }
     redisUrl = redis.url;
-    log.info({ redis: redisUrl }, 'started a local redis-server for the demo');
+    log.info({ redis: redisUrl, pid: redis.process.pid }, 'started a local redis-server for the demo');
   }
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-demo-'));
-  const sim = await startSimulator({ dir, rate: opts.rate, initial: 10, seed: Date.now() % 100_000, updateRatio: 0.3 });
-  log.info({ graph: sim.url, ca_file: sim.caFile, rate: opts.rate }, 'started the Graph simulator');
+  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
   try {
+    sim = await startSimulator({ dir, rate: opts.rate, initial: 10, seed: Date.now() % 100_000, updateRatio: 0.3 });
+    log.info({ graph: sim.url, ca_file: sim.caFile, rate: opts.rate }, 'started the Graph simulator');
     const env = {
       ...process.env, REDIS_URL: redisUrl, ALERTBRIDGE_PORT: String(await freePort()), ALERTBRIDGE_DEMO_OUT: opts.out ?? '-',
       SIM_URL: sim.url, SIM_CA_FILE: sim.caFile, SIM_TENANT_ID: DEMO_TENANT.tenantId, SIM_CLIENT_ID: DEMO_TENANT.clientId,
@@ -66,6 +72,7 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     const app = await startDaemon(loaded.config, log, { lockMs: 5000 });
     const stopped = stopOnSignals(app, log);
     const report = setInterval(() => void progress(app.metrics, log), 5000);
+    let result: StopResult;
     try {
       if (opts.count > 0) {
         const enough = (async () => {
@@ -73,16 +80,16 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
         })();
         if ((await Promise.race([enough.then(() => 'enough' as const), stopped.then(() => 'stopped' as const)])) === 'enough') {
           await progress(app.metrics, log);
-          await app.stop();
         }
-      } else {
-        await stopped;
       }
+      result = opts.count > 0 ? await app.stop() : await stopped;
     } finally {
       clearInterval(report);
     }
+    exitAfterStop(result, loaded.config.pipeline.drain_timeout_ms);
   } finally {
-    await sim.close();
+    // The children go last: the daemon has stopped (drained into this Redis) before its Redis and simulator do.
+    await sim?.close();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }

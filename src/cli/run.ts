@@ -1,6 +1,9 @@
-/** `alertbridge run`: the daemon. SIGTERM/SIGINT stop ingest, drain in-flight deliveries, and exit 0. */
+/**
+ * `alertbridge run`: the daemon. SIGTERM/SIGINT/SIGHUP stop ingest and drain in-flight deliveries within
+ * `pipeline.drain_timeout_ms`: exit 0 after a clean drain, 2 when the bound cut it short.
+ */
 import type { Logger } from 'pino';
-import { buildApp, type App } from '../app.js';
+import { buildApp, type App, type StopResult } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { CliExit, EXIT, safeUrl } from './common.js';
 
@@ -16,8 +19,17 @@ export async function startDaemon(config: Readonly<Config>, log: Logger, extra: 
   return app;
 }
 
-/** Resolves when a stop signal arrives and the app has drained. A second signal exits at once. */
-export function stopOnSignals(app: App, log: Logger): Promise<void> {
+/** Signals that stop the daemon: SIGHUP too, as a closed terminal or `tmux kill-session` sends it. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
+/** Beyond the drain bound, what a stop may still take (closing files, the demo's children) before the process exits anyway. */
+const STOP_GRACE_MS = 10_000;
+
+/**
+ * Resolves when a stop signal arrives and the app has stopped (drained, or cut short by `pipeline.drain_timeout_ms`).
+ * A second signal exits at once; and should anything still hang past the drain bound plus STOP_GRACE_MS, the
+ * process exits anyway (EXIT.runtime).
+ */
+export function stopOnSignals(app: App, log: Logger): Promise<StopResult> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -26,21 +38,31 @@ export function stopOnSignals(app: App, log: Logger): Promise<void> {
         process.exit(EXIT.runtime);
       }
       stopping = true;
-      log.info({ signal }, 'stopping: draining in-flight deliveries');
-      app.stop().then(() => {
-        log.info('stopped');
-        resolve();
+      log.info({ signal, drain_timeout_ms: app.config.pipeline.drain_timeout_ms }, 'stopping: draining in-flight deliveries');
+      setTimeout(() => {
+        log.error({ signal }, 'stopping took longer than the drain timeout: exiting now');
+        process.exit(EXIT.runtime);
+      }, app.config.pipeline.drain_timeout_ms + STOP_GRACE_MS).unref();
+      app.stop().then((res) => {
+        log.info({ drained: res.drained }, 'stopped');
+        resolve(res);
       }, (err) => {
         log.error({ err }, 'error while stopping');
-        resolve();
+        resolve({ drained: false });
       });
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    for (const s of STOP_SIGNALS) process.on(s, onSignal);
   });
+}
+
+/** Exit code of a stop: 0 after a clean drain, 2 when the drain bound cut it short (the work stays queued). */
+export function exitAfterStop(res: StopResult, drainMs: number): void {
+  if (!res.drained) {
+    throw new CliExit(EXIT.runtime, `stopped before the drain finished (pipeline.drain_timeout_ms ${drainMs}): unfinished deliveries stay queued in Redis and are sent after the next start`);
+  }
 }
 
 export async function runCommand(config: Readonly<Config>, log: Logger): Promise<void> {
   const app = await startDaemon(config, log);
-  await stopOnSignals(app, log);
+  exitAfterStop(await stopOnSignals(app, log), config.pipeline.drain_timeout_ms);
 }

@@ -115,7 +115,7 @@ export const PipelineSchema = z
     dispatch_batch_max: count(1000, 1, 100_000, 'Most records moved from the ingest queue to the sink queues at once.'),
     drain_timeout_ms: millis(
       30_000,
-      'On SIGTERM/SIGINT, how long in-flight deliveries may finish before the process exits.',
+      'On SIGTERM/SIGINT/SIGHUP, the bound on the whole stop: in-flight deliveries finish within it (exit 0) or are left queued for the next start (exit 2).',
       { min: 0 },
     ),
     takeover_ms: millis(

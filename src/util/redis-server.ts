@@ -1,6 +1,11 @@
 /**
  * Spawns a local redis-server on a free loopback port: used by `alertbridge demo` and by the tests.
  * Persistence is on (AOF) so that a restarted daemon finds its queues, as in production.
+ *
+ * The server runs in its own process group, so a Ctrl-C in a terminal (which signals the whole foreground group)
+ * does not stop it under a daemon that is still draining into it: its owner stops it, after the daemon. And it is
+ * watched: a tiny `sh` holds the read end of a pipe whose write end only this process has; when this process ends
+ * in any way (even SIGKILL), the pipe closes, `read` returns and the watcher stops the server.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -51,10 +56,12 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
     ...(opts.args ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+  // Kept for start-up errors only; afterwards read and dropped (an unread pipe would block the server's logging).
+  let keep = true;
+  child.stdout?.on('data', (d: Buffer) => { if (keep) output += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { if (keep) output += d.toString(); });
   const spawnError = await new Promise<Error | null>((resolve) => {
     child.once('error', (err) => resolve(err));
     child.once('spawn', () => resolve(null));
@@ -65,15 +72,19 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
     }
     throw spawnError;
   }
+  const watcher = watch(child.pid!);
+  child.once('exit', () => watcher.kill('SIGKILL'));
   const deadline = Date.now() + 10_000;
   while (!output.includes('Ready to accept connections')) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output.slice(-500)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
+      watcher.kill('SIGKILL');
       throw new Error(`redis-server did not become ready: ${output.slice(-500)}`);
     }
     await sleep(20);
   }
+  keep = false;
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
@@ -81,7 +92,20 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
       await Promise.race([exited, sleep(5000)]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+    watcher.kill('SIGKILL');
     if (ownDir) rmSync(dir, { recursive: true, force: true });
   };
   return { url: `redis://127.0.0.1:${port}`, port, dir, process: child, stop };
+}
+
+/** The watcher of a spawned server (see the top of this file); killed once the server has stopped. */
+function watch(pid: number): ChildProcess {
+  const watcher = spawn('sh', ['-c', 'read _ignored; kill -TERM "$1" 2>/dev/null', 'alertbridge-redis-watch', String(pid)], {
+    stdio: ['pipe', 'ignore', 'ignore'], detached: true,
+  });
+  watcher.on('error', () => undefined); // no sh: the server is then only stopped by its owner
+  watcher.stdin?.on('error', () => undefined);
+  watcher.unref();
+  (watcher.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+  return watcher;
 }

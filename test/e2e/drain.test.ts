@@ -42,7 +42,7 @@ sinks:
       await waitFor(async () => {
         if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
         return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-      }, { timeoutMs: 30_000, what: 'daemon ready' });
+      }, { timeoutMs: 60_000, what: 'daemon ready' });
       const alerts = Array.from({ length: 200 }, (_, i) => alertV2(i));
       const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {
         method: 'POST', headers: { authorization: 'Bearer drain-token', 'content-type': 'application/json' }, body: JSON.stringify(alerts),

@@ -10,11 +10,13 @@ export interface Daemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): Daemon {
+/** `detached`: the CLI leads its own process group, as a command started from a terminal does (kill(-pid) signals it all). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, opts: { detached?: boolean } = {}): Daemon {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached,
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
