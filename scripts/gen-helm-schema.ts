@@ -216,10 +216,10 @@ export function helmValuesSchema(): Json {
         image: imageSchema('The Redis image (7.x).'),
         maxmemory: str('Redis maxmemory (e.g. 400mb); keep it below the memory limit.', { pattern: '^[0-9]+([kKmMgG][bB]?|[bB])?$' }),
         appendfsync: str('AOF fsync policy.', { enum: ['everysec', 'always'] }),
-        auth: obj('Redis password from an existing Secret.', {
-          enabled: bool('Require a password.'),
-          existingSecret: str('Secret holding the password.'),
-          existingSecretKey: str('Key of the password in that Secret.', { minLength: 1 }),
+        auth: obj('Redis password: from existingSecret, or a Secret the chart generates at install and keeps on upgrades.', {
+          enabled: bool('Require a password (default true).'),
+          existingSecret: str('Secret holding the password; empty: the chart generates `<fullname>-redis` (key `redis-password`).'),
+          existingSecretKey: str('Key of the password in existingSecret.', { minLength: 1 }),
         }),
         persistence: obj('The Redis data volume.', {
           enabled: bool('Use a PersistentVolumeClaim (otherwise an emptyDir: queued records are lost with the pod).'),
@@ -235,7 +235,9 @@ export function helmValuesSchema(): Json {
         affinity: k8s('Affinity.'),
       }),
       networkPolicy: obj('NetworkPolicies: alertbridge accepts HTTP only; the chart\'s Redis accepts only alertbridge pods.', {
-        enabled: bool('Create the NetworkPolicies.'),
+        enabled: bool('Create the NetworkPolicies (default true).'),
+        ingressFrom: k8sList('NetworkPolicyPeers allowed to reach alertbridge\'s container port; empty: anyone.'),
+        redisFrom: k8sList('NetworkPolicyPeers allowed to reach the chart\'s Redis besides alertbridge pods.'),
       }),
     },
   };

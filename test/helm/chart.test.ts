@@ -2,12 +2,14 @@
  * The Helm chart, proven with a real helm (built from source into .cache/bin when missing: minutes on 2 cores, once).
  * A helm that cannot be built fails these tests instead of skipping them: CI must prove the chart.
  */
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import {
   CHART_DIR, KUBE_VERSION, ROOT, ensureHelm, helmTemplate, runHelm, type Manifest,
 } from '../../scripts/helm-check.js';
@@ -28,6 +30,13 @@ const templateFails = (args: string[]): string => {
   expect(res.status, 'helm template should fail').not.toBe(0);
   return res.stderr;
 };
+
+const freePort = (): Promise<number> => new Promise((resolve) => {
+  const srv = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = srv.address() as { port: number };
+    srv.close(() => resolve(port));
+  });
+});
 
 beforeAll(() => {
   const started = Date.now();
@@ -84,7 +93,7 @@ describe('default values', () => {
 
   it('renders config exactly as written, plus the chart Redis URL', () => {
     const config = renderedConfig(ms);
-    expect(config.redis).toEqual({ url: 'redis://alertbridge-redis:6379/0' });
+    expect(config.redis).toEqual({ url: 'redis://alertbridge-redis:6379/0', password_file: '/etc/alertbridge/redis/password' });
     expect(config.sinks).toEqual([{ name: 'stdout', type: 'file', path: '-' }]);
     expect(config.server.listen).toBe('0.0.0.0:8080');
   });
@@ -103,9 +112,104 @@ describe('default values', () => {
 
   it('has a PDB and no optional extras', () => {
     expect(kindOf(ms, 'PodDisruptionBudget').spec.maxUnavailable).toBe(1);
-    for (const kind of ['Ingress', 'ServiceMonitor', 'HorizontalPodAutoscaler', 'NetworkPolicy']) expect(has(ms, kind), kind).toBe(false);
+    for (const kind of ['Ingress', 'ServiceMonitor', 'HorizontalPodAutoscaler']) expect(has(ms, kind), kind).toBe(false);
     expect(ms.filter((m) => m.kind === 'ConfigMap').map((m) => m.metadata.name)).toEqual(['alertbridge']);
   });
+});
+
+describe('Redis secured by default', () => {
+  let ms: Manifest[];
+  beforeAll(() => {
+    ms = helmTemplate();
+  });
+  const redisContainer = (m: Manifest[]): any => kindOf(m, 'StatefulSet', 'alertbridge-redis').spec.template.spec.containers[0];
+  const generated = (m: Manifest[]): string => Buffer.from(kindOf(m, 'Secret', 'alertbridge-redis').data['redis-password'], 'base64').toString();
+
+  it('generates the password into a Secret when none is given (random per install)', () => {
+    expect(generated(ms)).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(generated(helmTemplate())).not.toBe(generated(ms)); // `helm template` has no cluster: lookup finds nothing
+  });
+
+  it('keeps the password of the Secret already in the cluster on upgrade (lookup)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'alertbridge-lookup-'));
+    try {
+      // helm template cannot reach a cluster: stand in for lookup's answer, the Secret as an install left it.
+      cpSync(CHART_DIR, join(dir, 'alertbridge'), { recursive: true });
+      const helpers = join(dir, 'alertbridge/templates/_helpers.tpl');
+      const text = readFileSync(helpers, 'utf8');
+      const stubbed = text.replace(/\(lookup "v1" "Secret" [^()]*\([^()]*\)\)/, '(dict "data" (dict "redis-password" "a2VwdC1wYXNzd29yZA=="))');
+      expect(stubbed).not.toBe(text);
+      writeFileSync(helpers, stubbed);
+      expect(generated(helmTemplate([], join(dir, 'alertbridge')))).toBe('kept-password');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never puts the password on a command line: redis-server reads a config file, the probes REDISCLI_AUTH', () => {
+    const redis = redisContainer(ms);
+    expect(redis.env).toEqual([{ name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: 'alertbridge-redis', key: 'redis-password' } } }]);
+    const lines = JSON.stringify([redis.command, redis.args, redis.livenessProbe, redis.readinessProbe]);
+    expect(lines).not.toMatch(/requirepass"|--requirepass|-a\b|\$\(REDIS/);
+    expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(redis.command[2]).toContain('exec redis-server /run/redis/auth.conf "$@"');
+    expect(redis.volumeMounts).toContainEqual({ name: 'auth', mountPath: '/run/redis' });
+    expect(kindOf(ms, 'StatefulSet').spec.template.spec.volumes).toContainEqual({ name: 'auth', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } });
+  });
+
+  it('gives alertbridge the password as a file (config.redis.password_file), not on its command line', () => {
+    expect(renderedConfig(ms).redis.password_file).toBe('/etc/alertbridge/redis/password');
+    expect(daemon(ms).volumeMounts).toContainEqual({ name: 'redis-password', mountPath: '/etc/alertbridge/redis', readOnly: true });
+    expect(kindOf(ms, 'Deployment').spec.template.spec.volumes).toContainEqual({
+      name: 'redis-password', secret: { secretName: 'alertbridge-redis', items: [{ key: 'redis-password', path: 'password' }], defaultMode: 0o440 },
+    });
+  });
+
+  it('lets only alertbridge pods reach Redis; alertbridge\'s HTTP port stays open unless ingressFrom restricts it', () => {
+    const redisPolicy = kindOf(ms, 'NetworkPolicy', 'alertbridge-redis');
+    expect(redisPolicy.spec.podSelector.matchLabels).toEqual(kindOf(ms, 'StatefulSet').spec.selector.matchLabels);
+    expect(redisPolicy.spec.ingress).toEqual([{
+      from: [{ podSelector: { matchLabels: kindOf(ms, 'Deployment').spec.selector.matchLabels } }], ports: [{ port: 'redis', protocol: 'TCP' }],
+    }]);
+    expect(kindOf(ms, 'NetworkPolicy', 'alertbridge').spec.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }] }]);
+    const ingressNs = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } };
+    const backup = { podSelector: { matchLabels: { app: 'redis-backup' } } };
+    const restricted = helmTemplate(['--set-json', `networkPolicy.ingressFrom=[${JSON.stringify(ingressNs)}]`, '--set-json', `networkPolicy.redisFrom=[${JSON.stringify(backup)}]`]);
+    expect(kindOf(restricted, 'NetworkPolicy', 'alertbridge').spec.ingress[0].from).toEqual([ingressNs]);
+    expect(kindOf(restricted, 'NetworkPolicy', 'alertbridge-redis').spec.ingress[0].from).toHaveLength(2);
+    expect(kindOf(restricted, 'NetworkPolicy', 'alertbridge-redis').spec.ingress[0].from[1]).toEqual(backup);
+    expect(has(helmTemplate(['--set', 'networkPolicy.enabled=false']), 'NetworkPolicy')).toBe(false);
+  });
+
+  it('the start script and the probe work against a real redis-server, whatever the password holds', async () => {
+    const redis = redisContainer(ms);
+    const dir = mkdtempSync(join(tmpdir(), 'alertbridge-redis-auth-'));
+    const port = await freePort();
+    const password = 'p"a\\ss word$(id)`x`';
+    const script = String(redis.command[2]).replaceAll('/run/redis', dir);
+    const child = spawn('sh', ['-c', script, 'redis-server', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'], {
+      env: { PATH: process.env.PATH, REDISCLI_AUTH: password }, stdio: 'ignore',
+    });
+    try {
+      const cli = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+        spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8' });
+      await waitFor(() => /PONG|NOAUTH/.test(cli({}, 'ping').stdout), { what: 'redis-server started by the chart script' });
+      expect(cli({}, 'ping').stdout).toMatch(/NOAUTH/);
+      expect(cli({ REDISCLI_AUTH: 'wrong' }, 'ping').stdout).not.toMatch(/PONG/);
+      expect(cli({ REDISCLI_AUTH: password }, 'ping').stdout.trim()).toBe('PONG');
+      const probe = String(redis.readinessProbe.exec.command[2]).replace('-h 127.0.0.1', `-h 127.0.0.1 -p ${port}`);
+      expect(spawnSync('sh', ['-c', probe], { env: { PATH: process.env.PATH, REDISCLI_AUTH: password } }).status).toBe(0);
+      expect(spawnSync('sh', ['-c', probe], { env: { PATH: process.env.PATH } }).status).not.toBe(0);
+      // the exec'ed redis-server is the same process: its command line holds no password
+      expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).not.toContain('ss word');
+      expect(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8')).toMatch(/^redis-server /);
+      expect(statSync(join(dir, 'auth.conf')).mode & 0o777).toBe(0o600);
+    } finally {
+      child.kill();
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('values', () => {
@@ -127,12 +231,25 @@ describe('values', () => {
     expect(renderedConfig(external).redis).toEqual({ url: 'redis://redis-sentinel.example:6379/0' });
   });
 
-  it('passes the chart Redis password through the environment', () => {
-    const ms = helmTemplate(['--set', 'redis.auth.enabled=true', '--set', 'redis.auth.existingSecret=rpw']);
-    expect(renderedConfig(ms).redis.password).toBe('${ALERTBRIDGE_REDIS_PASSWORD}');
-    expect(daemon(ms).env).toContainEqual({ name: 'ALERTBRIDGE_REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'rpw', key: 'redis-password' } } });
-    expect(kindOf(ms, 'StatefulSet').spec.template.spec.containers[0].args).toContain('--requirepass');
-    expect(templateFails(['--set', 'redis.auth.enabled=true'])).toContain('redis.auth.existingSecret is required');
+  it('takes the chart Redis password from existingSecret when given (no Secret generated)', () => {
+    const ms = helmTemplate(['--set', 'redis.auth.existingSecret=rpw', '--set', 'redis.auth.existingSecretKey=pw']);
+    expect(ms.filter((m) => m.kind === 'Secret')).toEqual([]);
+    expect(renderedConfig(ms).redis.password_file).toBe('/etc/alertbridge/redis/password');
+    expect(kindOf(ms, 'Deployment').spec.template.spec.volumes).toContainEqual({
+      name: 'redis-password', secret: { secretName: 'rpw', items: [{ key: 'pw', path: 'password' }], defaultMode: 0o440 },
+    });
+    expect(kindOf(ms, 'StatefulSet').spec.template.spec.containers[0].env).toEqual([
+      { name: 'REDISCLI_AUTH', valueFrom: { secretKeyRef: { name: 'rpw', key: 'pw' } } },
+    ]);
+  });
+
+  it('runs Redis without a password only when redis.auth.enabled is false', () => {
+    const ms = helmTemplate(['--set', 'redis.auth.enabled=false']);
+    expect(ms.filter((m) => m.kind === 'Secret')).toEqual([]);
+    const redis = kindOf(ms, 'StatefulSet').spec.template.spec.containers[0];
+    expect([redis.command, redis.env]).toEqual([undefined, undefined]);
+    expect(renderedConfig(ms).redis).toEqual({ url: 'redis://alertbridge-redis:6379/0' });
+    expect(daemon(ms).volumeMounts.map((v: Json) => v.name)).not.toContain('redis-password');
   });
 
   it('exposes existingSecret as env vars and as files under /etc/alertbridge/secrets', () => {
@@ -202,6 +319,8 @@ describe('values', () => {
       expect(full).toContain('Set config.server.public_url to https://alerts.example.com');
       expect(full).toContain('https://alerts.example.com/webhooks/graph/<source name>');
       expect(full).toContain('ServiceMonitor scrapes it every 30s');
+      expect(plain).not.toContain('redis.auth.enabled is false');
+      expect(render(['--set', 'redis.auth.enabled=false'])).toContain('WARNING: redis.auth.enabled is false');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

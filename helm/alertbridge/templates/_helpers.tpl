@@ -65,8 +65,30 @@ app.kubernetes.io/component: redis
 {{- end -}}
 {{- end -}}
 
-{{/* True ("true") when the chart's Redis password is passed to alertbridge as ALERTBRIDGE_REDIS_PASSWORD. */}}
-{{- define "alertbridge.redisPasswordEnv" -}}
+{{/* The Secret holding the chart Redis password: redis.auth.existingSecret, or the one the chart generates. */}}
+{{- define "alertbridge.redisSecretName" -}}
+{{- .Values.redis.auth.existingSecret | default (include "alertbridge.redisFullname" .) -}}
+{{- end -}}
+
+{{/* The key of the password in that Secret. */}}
+{{- define "alertbridge.redisSecretKey" -}}
+{{- if .Values.redis.auth.existingSecret -}}{{ .Values.redis.auth.existingSecretKey }}{{- else -}}redis-password{{- end -}}
+{{- end -}}
+
+{{/*
+The generated Secret as it is in the cluster (an empty map under `helm template` and on first install): an upgrade
+keeps its password instead of generating another one.
+*/}}
+{{- define "alertbridge.redisSecretInCluster" -}}
+{{- toJson (lookup "v1" "Secret" .Release.Namespace (include "alertbridge.redisFullname" .)) -}}
+{{- end -}}
+
+{{/*
+True ("true") when alertbridge reads the chart's Redis password from its Secret, mounted at
+/etc/alertbridge/redis/password (config.redis.password_file): a file, not an environment variable, and with trailing
+newlines removed as the Redis start script does, so a Secret made with `--from-file` works on both sides.
+*/}}
+{{- define "alertbridge.redisPasswordFile" -}}
 {{- if and .Values.redis.enabled .Values.redis.auth.enabled -}}
 {{- $redis := get (.Values.config | default dict) "redis" | default dict -}}
 {{- if not (or (get $redis "url") (get $redis "password") (get $redis "password_file")) -}}
@@ -86,8 +108,8 @@ config.redis does not say otherwise.
 {{- if not (get $redis "url") -}}
 {{- $_ := set $redis "url" (printf "redis://%s:6379/0" (include "alertbridge.redisFullname" .)) -}}
 {{- end -}}
-{{- if include "alertbridge.redisPasswordEnv" . -}}
-{{- $_ := set $redis "password" "${ALERTBRIDGE_REDIS_PASSWORD}" -}}
+{{- if include "alertbridge.redisPasswordFile" . -}}
+{{- $_ := set $redis "password_file" "/etc/alertbridge/redis/password" -}}
 {{- end -}}
 {{- $_ := set $config "redis" $redis -}}
 {{- else if not (get $redis "url") -}}
