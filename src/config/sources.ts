@@ -147,7 +147,7 @@ export const WebhookSourceSchema = z
     type: z.literal('webhook').describe('Accepts Graph-shaped alerts pushed by a partner to `POST /ingest/{name}`.'),
     name: componentName('source'),
     ...secretPair('token', 'Bearer token the partner sends (`Authorization: Bearer …`).'),
-    ...secretPair('hmac_secret', 'Key of an HMAC-SHA256 signature of the request body sent by the partner.'),
+    ...secretPair('hmac_secret', 'Key of an HMAC-SHA256 signature of the request body sent by the partner. With `token` too, a request needs both.'),
     hmac_replay_window_ms: millis(
       300_000,
       'Signed requests whose timestamp is further than this from now are rejected (replay protection).',

@@ -74,15 +74,15 @@ describe('fuzzed HTTP traffic', () => {
       fc.constantFrom('/ingest/partner', '/ingest/nobody', '/webhooks/graph/contoso', '/webhooks/graph/contoso/lifecycle', '/webhooks/graph/other', '/elsewhere'),
       fc.oneof(body, notification),
       contentType,
-      fc.constantFrom('bearer', 'wrong-bearer', 'hmac', 'stale-hmac', 'none'),
+      fc.constantFrom('bearer+hmac', 'bearer', 'wrong-bearer', 'hmac', 'stale-hmac', 'none'),
       fc.boolean(),
       async (url, payload, type, auth, validation) => {
         const headers: Record<string, string> = {};
         if (type) headers['content-type'] = type;
         const ts = auth === 'stale-hmac' ? '1000' : String(Math.floor(Date.now() / 1000));
-        if (auth === 'bearer') headers.authorization = `Bearer ${TOKEN}`;
+        if (auth === 'bearer' || auth === 'bearer+hmac') headers.authorization = `Bearer ${TOKEN}`;
         if (auth === 'wrong-bearer') headers.authorization = 'Bearer nope';
-        if (auth === 'hmac' || auth === 'stale-hmac') {
+        if (auth === 'hmac' || auth === 'stale-hmac' || auth === 'bearer+hmac') {
           headers['x-alertbridge-timestamp'] = ts;
           headers['x-alertbridge-signature'] = signPush(HMAC, ts, payload);
         }

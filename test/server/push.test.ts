@@ -29,6 +29,7 @@ beforeEach(async () => {
     sources: [
       { name: 'partner', token: TOKEN, hmac_replay_window_ms: 300_000 },
       { name: 'signed', hmac_secret: HMAC, hmac_replay_window_ms: 300_000, tenant_id: 'fallback-tenant' },
+      { name: 'both', token: TOKEN, hmac_secret: HMAC, hmac_replay_window_ms: 300_000 },
     ],
     emit: (r) => tp.pipeline.emit(r),
     logger: silentLogger,
@@ -81,6 +82,29 @@ describe('POST /ingest/{source}', () => {
     const res = await post(source, alertV2(1), headers as Record<string, string>);
     expect(res.statusCode).toBe(status);
     expect(res.json()).toEqual({ error });
+  });
+
+  it('requires every scheme a source configures: with a token and an HMAC secret, neither alone passes', async () => {
+    const body = JSON.stringify(alertV2(11));
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signed = { 'x-alertbridge-timestamp': ts, 'x-alertbridge-signature': signPush(HMAC, ts, body) };
+    const refused = [
+      [{}, 'missing credentials (send X-Alertbridge-Signature)'],
+      [{ ...signed, authorization: '' }, 'missing credentials (send Authorization: Bearer)'],
+      [{ authorization: '' }, 'missing credentials (send Authorization: Bearer and X-Alertbridge-Signature)'],
+      [{ ...signed, authorization: 'Bearer nope' }, 'invalid bearer token'],
+      [{ ...signed, 'x-alertbridge-signature': 'sha256=00' }, 'invalid signature'],
+    ] as const;
+    for (const [headers, error] of refused) {
+      const res = await post('both', body, headers);
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toEqual({ error });
+    }
+    const res = await post('both', body, signed);
+    expect(res.statusCode).toBe(202);
+    await waitFor(() => sink.received.length >= 1);
+    await waitFor(() => tp.pipeline.idle());
+    expect(sink.received.map((r) => r.id)).toEqual([alertV2(11).id]);
   });
 
   it('refuses invalid JSON, an oversized body, and invalid items, and nothing reaches the sink', async () => {

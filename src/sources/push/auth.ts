@@ -1,5 +1,6 @@
 /**
- * Partner push authentication. Either scheme, or both, per source:
+ * Partner push authentication. Either scheme, or both, per source; a request must pass every scheme its source
+ * configures (with both, a bearer token alone is not enough: the signature is what binds the body):
  *
  * - `Authorization: Bearer <token>`, compared in constant time.
  * - HMAC-SHA256: `X-Alertbridge-Timestamp: <unix seconds>` and
@@ -33,17 +34,22 @@ export function signPush(secret: string, timestamp: number | string, body: Buffe
 
 export function checkPushAuth(cfg: PushAuthConfig, headers: Record<string, string | string[] | undefined>,
   body: Buffer, now = Date.now()): AuthResult {
-  const authz = headers.authorization;
-  if (cfg.token && typeof authz === 'string' && /^Bearer /i.test(authz)) {
-    return safeEqual(authz.slice(7).trim(), cfg.token) ? { ok: true } : { ok: false, reason: 'invalid bearer token' };
+  if (!cfg.token && !cfg.hmac_secret) return { ok: false, reason: 'no credentials configured for this source' };
+  const missing: string[] = [];
+  if (cfg.token) {
+    const authz = headers.authorization;
+    if (typeof authz !== 'string' || !/^Bearer /i.test(authz)) missing.push('Authorization: Bearer');
+    else if (!safeEqual(authz.slice(7).trim(), cfg.token)) return { ok: false, reason: 'invalid bearer token' };
   }
-  const sig = headers['x-alertbridge-signature'];
-  const ts = headers['x-alertbridge-timestamp'];
-  if (cfg.hmac_secret && typeof sig === 'string') {
-    if (typeof ts !== 'string' || !/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'missing or invalid X-Alertbridge-Timestamp' };
-    if (Math.abs(now - Number(ts) * 1000) > cfg.hmac_replay_window_ms) return { ok: false, reason: 'timestamp outside the replay window' };
-    return safeEqual(sig, signPush(cfg.hmac_secret, ts, body)) ? { ok: true } : { ok: false, reason: 'invalid signature' };
+  if (cfg.hmac_secret) {
+    const sig = headers['x-alertbridge-signature'];
+    const ts = headers['x-alertbridge-timestamp'];
+    if (typeof sig !== 'string') missing.push('X-Alertbridge-Signature');
+    else {
+      if (typeof ts !== 'string' || !/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'missing or invalid X-Alertbridge-Timestamp' };
+      if (Math.abs(now - Number(ts) * 1000) > cfg.hmac_replay_window_ms) return { ok: false, reason: 'timestamp outside the replay window' };
+      if (!safeEqual(sig, signPush(cfg.hmac_secret, ts, body))) return { ok: false, reason: 'invalid signature' };
+    }
   }
-  const schemes = [cfg.token ? 'Authorization: Bearer' : null, cfg.hmac_secret ? 'X-Alertbridge-Signature' : null].filter(Boolean);
-  return { ok: false, reason: `missing credentials (send ${schemes.join(' or ')})` };
+  return missing.length ? { ok: false, reason: `missing credentials (send ${missing.join(' and ')})` } : { ok: true };
 }
