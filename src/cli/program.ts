@@ -1,6 +1,7 @@
 /** The `alertbridge` command line (CONTRACT.md). Exit codes: 0 success, 1 invalid configuration or usage, 2 runtime failure. */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfigFile, summarizeConfig } from '../config/load.js';
+import { retirementWarnings } from '../config/retirement.js';
 import { CliExit, EXIT, loadOrExit, loggerFor } from './common.js';
 
 // Each command's module is loaded when that command runs: `run` does not carry the simulator (its certificate
@@ -33,6 +34,8 @@ export function buildCli(): Command {
       const res = await loadConfigFile(o.config);
       if (!res.ok) throw new CliExit(EXIT.usage, res.errors.join('\n'));
       process.stdout.write(summarizeConfig(res.config) + '\n');
+      // Warnings, not errors: the config works, and legacy alerts still answer in some clouds and tenants.
+      for (const line of retirementWarnings(res.config)) process.stderr.write(line + '\n');
     });
 
   program.command('demo')

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { buildApp, type App, type StopResult } from '../app.js';
+import { retirementWarnings } from '../config/retirement.js';
 import type { Config } from '../config/schema.js';
 import { CliExit, EXIT, safeUrl } from './common.js';
 
@@ -16,6 +17,7 @@ export async function startDaemon(config: Readonly<Config>, log: Logger, extra: 
     throw new CliExit(EXIT.runtime, `starting alertbridge failed (redis ${safeUrl(config.redis.url)}): ${(err as Error).message}`);
   }
   log.info({ listen: app.address(), sinks: app.pipeline.sinkNames(), sources: config.sources.map((s) => s.name) }, 'alertbridge running');
+  for (const line of retirementWarnings(config)) log.warn(line.replace(/^warning: /, ''));
   return app;
 }
 

@@ -25,7 +25,7 @@ export const GraphWebhookSchema = z
       .boolean()
       .default(false)
       .describe(
-        'Subscribe to Graph change notifications for legacy `alerts`, delivered to `server.public_url`. Needs `SecurityEvents.ReadWrite.All`, `alerts` in `resources` and `server.public_url`.',
+        'Subscribe to Graph change notifications for legacy `alerts`, delivered to `server.public_url`. Needs `SecurityEvents.ReadWrite.All`, `alerts` in `resources` and `server.public_url`. Retired with legacy alerts on 2026-10-15 in the global cloud (`alertbridge validate` warns).',
       ),
     ...secretPair(
       'client_state',
@@ -75,7 +75,7 @@ const GraphSourceObject = z
       .min(1)
       .default((): Resource[] => ['alerts_v2', 'incidents'])
       .describe(
-        'Graph resources to ingest: `alerts_v2`, `incidents`, `alerts` (legacy, federated; the only one with change notifications), `secure_scores`, `secure_score_control_profiles`.',
+        'Graph resources to ingest: `alerts_v2`, `incidents`, `alerts` (legacy, federated; the only one with change notifications; retired on 2026-10-15 in the global cloud, where `alertbridge validate` warns about it), `secure_scores`, `secure_score_control_profiles`. Default: `[alerts_v2, incidents]`.',
       ),
     poll_interval_ms: z
       .number()

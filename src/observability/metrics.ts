@@ -92,6 +92,12 @@ export class Metrics {
     labelNames: ['source', 'resource'] as const,
     registers: [this.registry],
   });
+  readonly graphLegacySilent = new Gauge({
+    name: 'alertbridge_graph_legacy_silent',
+    help: 'Legacy alerts (retired 2026-10-15 in the global cloud): 1 when the source has read nothing for a day, else 0',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly pollLag = new Gauge({
     name: 'alertbridge_poll_lag_seconds',
     help: 'Age of the newest record a poller has seen (now minus its watermark)',

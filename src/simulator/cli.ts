@@ -65,7 +65,7 @@ export function banner(sim: Simulator, opts: SimulatorOptions = {}): string {
       `    graph_url: ${sim.url}`,
       `    authority_url: ${sim.authorityHost}`,
       `    ca_file: ${sim.caFile}`,
-      '    resources: [alerts_v2, incidents, alerts]',
+      '    resources: [alerts_v2, incidents]',
     );
   }
   return lines.join('\n') + '\n';

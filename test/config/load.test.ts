@@ -269,7 +269,7 @@ describe('shipped configurations', () => {
     const plain = ok(await loadConfigFile(join(repo, 'config/demo.yaml'), { env: {} }));
     expect(summarizeConfig(plain)).toBe('config OK: 2 sources (demo-graph: graph_security, demo-push: webhook), 1 sink (stdout: file)');
     expect(plain.server.listen).toBe('127.0.0.1:8080');
-    expect(plain.sources[0]).toMatchObject({ graph_url: 'https://127.0.0.1:8443', auth: 'client_secret', resources: ['alerts_v2', 'incidents', 'alerts'] });
+    expect(plain.sources[0]).toMatchObject({ graph_url: 'https://127.0.0.1:8443', auth: 'client_secret', resources: ['alerts_v2', 'incidents'] });
     expect(plain.sources[1]).toMatchObject({ token: 'demo-token' });
     expect(plain.sinks[0]).toMatchObject({ path: '-' });
     const custom = ok(

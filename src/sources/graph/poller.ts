@@ -14,6 +14,7 @@ import type { EmitResult } from '../../pipeline/pipeline.js';
 import type { GraphClient } from './client.js';
 import type { Fetcher, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
+import { noteLegacyPoll } from './legacy-silence.js';
 
 export interface PollerOptions {
   source: string;
@@ -219,6 +220,7 @@ export class Poller {
       else await this.opts.redis.hdel(this.cursorKey, 'lagging');
     }
     summary.watermark = watermark;
+    if (fetcher.resource === 'alerts') await noteLegacyPoll(this.opts, this.log, summary.fetched);
     // The lag is that of the oldest bound still held: a provider in a gap shows as lag.
     const oldest = [watermark, ...Object.values(lagging)].filter((w): w is string => !!w).sort()[0];
     if (oldest) metrics.pollLag.set({ source, resource: fetcher.resource }, Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
