@@ -23,7 +23,14 @@ export type Verdict = 'accepted' | 'duplicate' | 'stale';
 // and carries each record's route. Orders of timestamps start with a digit and compare lexicographically; hash
 // revisions (or a mix) are only compared for equality. A duplicate refreshes the TTL so that an alert re-read on
 // every poll never expires into a redelivery.
+//
+// The first command is a write Redis refuses when it is over maxmemory (SET; then DEL: the batch key is new).
+// Redis checks memory once per script, at its first write command (Redis 6.2, and 7 for scripts without a
+// #!lua shebang), and only if that command is one it refuses when full: were PEXPIRE (a duplicate) first,
+// the writes after it would pass a full Redis. So a full Redis refuses the whole batch, up front, nothing written.
 const SCRIPT = `
+redis.call('SET', KEYS[2], '', 'PX', 1)
+redis.call('DEL', KEYS[2])
 local n = #KEYS - 2
 local ttl = tonumber(ARGV[1])
 local out = {}
