@@ -12,7 +12,7 @@ import type { Sink } from '../sinks/types.js';
 import { sinkFormat } from './record/format.js';
 import { Metrics } from './observability/metrics.js';
 import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
-import { checkRedis, connect } from './pipeline/redis.js';
+import { checkRedis, connect, describeRedisFailure, RedisRequirementError } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
 import { registerPushRoute } from './sources/push/route.js';
 import { GraphSource } from './sources/graph/source.js';
@@ -57,6 +57,8 @@ export interface StopResult {
 
 /** How long a clean stop waits for Redis to acknowledge QUIT before dropping the connection. */
 const QUIT_MS = 1000;
+/** The bound of a stop after a start that failed. */
+const NOT_STARTED_STOP_MS = 2000;
 
 export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const log = opts.logger;
@@ -66,9 +68,23 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const redis = connect(redisCfg, { name: 'alertbridge' });
   const queueRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-queues' });
   const dispatchRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-dispatch' });
-  for (const [name, conn] of [['commands', redis], ['queues', queueRedis], ['dispatch', dispatchRedis]] as const) {
-    conn.on('error', (err) => log.warn({ component: 'redis', connection: name, err: err.message }, 'redis connection error'));
-  }
+  let started = false;
+  /** Each connection's current error: logged once (not at every reconnection attempt), and the cause of a failed start. */
+  const redisErrors = new Map<string, Error>();
+  const watch = (name: string, conn: Redis): void => {
+    conn.on('error', (err: Error) => {
+      const same = redisErrors.get(name)?.message === err.message;
+      redisErrors.set(name, err);
+      // Before start, a failing start reports it (one line); only err.message: ioredis errors carry the command's arguments.
+      if (started && !same) log.warn({ component: 'redis', connection: name, err: err.message }, 'redis connection error; reconnecting');
+    });
+    conn.on('ready', () => {
+      if (redisErrors.delete(name) && started) log.info({ component: 'redis', connection: name }, 'redis connection restored');
+    });
+  };
+  watch('commands', redis);
+  watch('queues', queueRedis);
+  watch('dispatch', dispatchRedis);
 
   // security.require_tls refused these at validation; otherwise they are the operator's call, said once at start.
   for (const p of plaintextSecrets(config)) log.warn({ component: p.component, host: p.host }, `${p.message} (security.require_tls: true refuses this)`);
@@ -93,7 +109,6 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     takeoverMs,
   });
 
-  let started = false;
   let stopping = false;
   const sinksStarted = new Set<string>();
   const server = buildServer({
@@ -133,7 +148,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     redis, streamKey: notificationStream, metrics, logger: log,
   });
   const notificationRedis = notifying.length ? connect(redisCfg, { blocking: true, name: 'alertbridge-notifications' }) : undefined;
-  notificationRedis?.on('error', (err) => log.warn({ component: 'redis', connection: 'notifications', err: err.message }, 'redis connection error'));
+  if (notificationRedis) watch('notifications', notificationRedis);
   const notificationWorker = notificationRedis && new NotificationWorker({
     redis: notificationRedis, streamKey: notificationStream,
     clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
@@ -148,7 +163,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
    */
   async function stopAll(): Promise<StopResult> {
     stopping = true;
-    const drainMs = config.pipeline.drain_timeout_ms;
+    // Nothing was delivering before a completed start: only clients to close, briefly.
+    const drainMs = started ? config.pipeline.drain_timeout_ms : Math.min(config.pipeline.drain_timeout_ms, NOT_STARTED_STOP_MS);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), drainMs); });
     const bounded = async (work: () => Promise<unknown>): Promise<boolean> => {
@@ -170,7 +186,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     if (drained) {
       await Promise.all(conns.map((c) => withTimeout(c.quit(), QUIT_MS, 'closing a Redis connection').catch(() => c.disconnect())));
     } else {
-      log.warn({ drain_timeout_ms: drainMs }, 'drain timed out; unfinished batches stay queued and are retried on restart');
+      if (started) log.warn({ drain_timeout_ms: drainMs }, 'drain timed out; unfinished batches stay queued and are retried on restart');
       // Whatever still waits on Redis or a client is given up: its requests fail now instead of keeping the process.
       server.server.closeAllConnections();
       for (const c of conns) c.disconnect();
@@ -181,7 +197,9 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const app: App = {
     config, pipeline, server, metrics, redis, graphSources,
     async start(startOpts = {}) {
-      await checkRedis(redis, log.child({ component: 'redis' }));
+      await checkRedis(redis, log.child({ component: 'redis' })).catch((err: unknown) => {
+        throw err instanceof RedisRequirementError ? err : describeRedisFailure(config.redis.url, err, redisErrors.get('commands'));
+      });
       if (opts.consume !== false) {
         await Promise.all(sinks.map(async (s) => {
           await s.sink.start();

@@ -23,14 +23,3 @@ export async function loadOrExit(path: string): Promise<Readonly<Config>> {
 export function loggerFor(config: Readonly<Config>): Logger {
   return createLogger({ level: config.log.level, format: config.log.format });
 }
-
-/** The Redis URL with any password replaced, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
-}

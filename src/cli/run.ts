@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp, type App, type StopResult } from '../app.js';
 import { retirementWarnings } from '../config/retirement.js';
 import type { Config } from '../config/schema.js';
-import { CliExit, EXIT, safeUrl } from './common.js';
+import { CliExit, EXIT } from './common.js';
 
 export async function startDaemon(config: Readonly<Config>, log: Logger, extra: { lockMs?: number } = {}): Promise<App> {
   const app = buildApp(config, { logger: log, lockMs: extra.lockMs });
@@ -14,7 +14,9 @@ export async function startDaemon(config: Readonly<Config>, log: Logger, extra: 
     await app.start();
   } catch (err) {
     await app.stop().catch(() => undefined);
-    throw new CliExit(EXIT.runtime, `starting alertbridge failed (redis ${safeUrl(config.redis.url)}): ${(err as Error).message}`);
+    // One line without secrets: app.start() words Redis failures itself (RedisUnavailableError); any other error is
+    // reduced to its message, never its properties (a client error can carry a command's arguments).
+    throw new CliExit(EXIT.runtime, `starting alertbridge failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
   }
   log.info({ listen: app.address(), sinks: app.pipeline.sinkNames(), sources: config.sources.map((s) => s.name) }, 'alertbridge running');
   for (const line of retirementWarnings(config)) log.warn(line.replace(/^warning: /, ''));

@@ -9,6 +9,8 @@ import { SECRET_KEYS } from '../config/fields.js';
 export const REDACTED_KEYS = [
   ...SECRET_KEYS,
   'authorization', 'Authorization', 'access_token', 'clientState', 'secret', 'sasl',
+  // ioredis errors carry the failed command with its arguments (`err.command.args`): AUTH's is the Redis password.
+  'args',
 ];
 
 /** Down to six levels: a logged config reaches `config.sources.0.webhook.client_state`. */

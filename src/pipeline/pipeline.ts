@@ -81,6 +81,9 @@ export class Pipeline {
           backoff: { type: 'exponential', delay: 1000 },
         },
       });
+      // Without a listener, a Redis error on the queue's connection is an unhandled 'error' event: a crash whose report
+      // prints the error's properties (AUTH's password among them). The connection's own listener logs it.
+      queue.on('error', (err) => log.debug({ queue: queue.name, err: err.message }, 'sink queue: redis error'));
       this.queues.set(s.sink.name, queue);
       this.workers.push(new SinkWorker(s.sink, this.keys.sinkQueue(s.sink.name), opts.queueRedis, this.keys,
         s.runtime, this.deadLetters, opts.metrics, opts.logger.child({ component: 'sink', sink: s.sink.name })));
@@ -188,6 +191,10 @@ export class Pipeline {
       await this.dispatcher.close();
       await Promise.all(this.workers.map((w) => w.close()));
     }
+    // A queue closed before its shared connection was ever ready drops its listeners while BullMQ's connection set-up
+    // is still pending; that set-up then fails (the connection is dropped) and its 'error' event crashes the process.
+    // The queues own nothing of a shared connection: left open, they are released with it.
+    if (this.opts.queueRedis.status !== 'ready') return;
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
 

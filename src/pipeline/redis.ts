@@ -31,6 +31,39 @@ export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; 
   return new Redis(cfg.url, options);
 }
 
+/** Redis could not be used at start: the message is one line, names the server (password masked), holds no secret. */
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+const AUTH_REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-password/i;
+
+/**
+ * Why Redis could not be used, as one line. Only the error's message is used: ioredis errors also carry the failed
+ * command with its arguments (AUTH's is the password). A request that gave up after its retries
+ * (MaxRetriesPerRequestError) says nothing about why: `lastConnectionError`, the connection's own error, does.
+ */
+export function describeRedisFailure(url: string, err: unknown, lastConnectionError?: Error): RedisUnavailableError {
+  const cause = (err as Error)?.name === 'MaxRetriesPerRequestError' && lastConnectionError ? lastConnectionError : err;
+  const message = String((cause as Error)?.message ?? cause).split('\n')[0]!;
+  const where = `Redis at ${maskedUrl(url)}`;
+  const text = AUTH_REFUSED.test(message)
+    ? `${where} refused the credentials (${message}): check redis.password (or password_file) and the URL's user`
+    : `${where} cannot be used: ${message}`;
+  return new RedisUnavailableError(text, { cause: err });
+}
+
+/** The URL with any password replaced, for messages. */
+export function maskedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(invalid url)';
+  }
+}
+
 export class RedisRequirementError extends Error {
   override name = 'RedisRequirementError';
 }
