@@ -1,5 +1,6 @@
 /** Redis connections and the start-up check of what alertbridge needs from the server. */
 import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -14,6 +15,11 @@ export interface RedisConnectionConfig {
  * fail a request after a few retries so that a webhook can answer 503 and its sender retries.
  */
 export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string } = {}): Redis {
+  return new Redis(cfg.url, redisOptions(cfg, opts));
+}
+
+/** The ioredis options of a connection. `tls.ca_file` is an extra CA: the system's trusted roots stay trusted. */
+export function redisOptions(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string } = {}): RedisOptions {
   const options: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
@@ -24,14 +30,14 @@ export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; 
   if (cfg.password) options.password = cfg.password;
   if (cfg.url.startsWith('rediss://') || cfg.tls?.ca_file) {
     options.tls = {
-      ca: cfg.tls?.ca_file ? readFileSync(cfg.tls.ca_file) : undefined,
+      // Node's `ca` replaces its bundled roots: they are passed along so that the file adds to them.
+      ca: cfg.tls?.ca_file ? [...rootCertificates, readFileSync(cfg.tls.ca_file, 'utf8')] : undefined,
       rejectUnauthorized: cfg.tls?.reject_unauthorized ?? true,
     };
   }
-  return new Redis(cfg.url, options);
+  return options;
 }
 
-/** Redis could not be used at start: the message is one line, names the server (password masked), holds no secret. */
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
 }
