@@ -37,6 +37,7 @@ export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Prom
         // ?count=N[&sameTime=true][&provider=MCAS]: many at once, body = overrides of each
         const created = sim.createMany(a, b, Number(req.query.count), {
           sameTime: req.query.sameTime === 'true', provider: req.query.provider, overrides: (body(req) ?? undefined) as GraphObject | undefined,
+          ...(req.query.variety !== undefined ? { variety: Number(req.query.variety) } : {}),
         });
         return json(201, { value: created });
       }

@@ -22,6 +22,12 @@ export interface CreateManyOptions {
   provider?: string;
   /** Top-level fields of every object. */
   overrides?: GraphObject;
+  /**
+   * Generate only this many distinct objects; the rest are copies of them with their own id and update time (about
+   * 20× faster: for paging tests of tens of thousands of objects, where content does not matter). alerts_v2 and
+   * incidents only. @defaultValue every object generated
+   */
+  variety?: number;
 }
 export type ChangeListener = (tenantId: string, resource: Resource, obj: GraphObject, kind: ChangeKind) => void;
 
@@ -101,13 +107,35 @@ export class SimStore {
     const field = UPDATE_FIELD[resource];
     let stamp: unknown;
     const out: GraphObject[] = [];
+    const variety = opts.variety;
+    if (variety !== undefined && (!Number.isInteger(variety) || variety < 1)) throw new RangeError(`variety must be a whole number ≥ 1, got ${String(variety)}`);
+    if (variety !== undefined && resource !== 'alerts_v2' && resource !== 'incidents') throw new RangeError(`variety applies to alerts_v2 and incidents, not ${resource}`);
     for (let i = 0; i < count; i++) {
-      const obj = opts.provider !== undefined ? gen.legacyAlert(opts.overrides, { provider: opts.provider }) : gen.generate(resource, opts.overrides);
+      const obj = variety !== undefined && i >= variety
+        ? this.copyOf(out[i % variety] as GraphObject, i, out[i - 1] as GraphObject)
+        : opts.provider !== undefined ? gen.legacyAlert(opts.overrides, { provider: opts.provider }) : gen.generate(resource, opts.overrides);
       if (opts.sameTime) obj[field] = stamp ??= obj[field];
       this.put(tenantId, resource, obj, 'created');
       out.push(obj);
     }
     return out;
+  }
+
+  /**
+   * A copy of `model` with an id of its own (suffix `-c{n}`) and times just after `previous`'s. Shallow: nested values
+   * (evidence, comments) are shared, which is safe because stored objects are never mutated (every change clones).
+   */
+  private copyOf(model: GraphObject, n: number, previous: GraphObject): GraphObject {
+    const copy = { ...model };
+    const id = `${String(model.id)}-c${n}`;
+    copy.id = id;
+    if (typeof copy.providerAlertId === 'string') copy.providerAlertId = `${copy.providerAlertId}-c${n}`;
+    if (typeof copy.alertWebUrl === 'string') copy.alertWebUrl = copy.alertWebUrl.replace(String(model.id), id);
+    if (typeof copy.incidentWebUrl === 'string' && !('incidentId' in copy)) copy.incidentWebUrl = copy.incidentWebUrl.replace(String(model.id), id);
+    const stamp = this.stampAfter(previous.lastUpdateDateTime);
+    copy.lastUpdateDateTime = stamp;
+    copy.createdDateTime = stamp;
+    return copy;
   }
 
   /** Stores the generator's next revision of an object (its lifecycle moves on). */

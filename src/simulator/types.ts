@@ -241,8 +241,10 @@ export interface Simulator {
    * Creates `count` objects (no incident grouping); returns them. `sameTime`: they all share one update time
    * (`lastModifiedDateTime`, `lastUpdateDateTime`, …), as after a bulk import — the case that defeats time-sliced
    * paging. `provider`: legacy alerts of that provider only (`MCAS`, `ASC`, …). `overrides`: top-level fields.
+   * `variety` (alerts_v2, incidents): only that many are generated, the rest are copies with their own id and update
+   * time — much faster for paging tests of tens of thousands of objects.
    */
-  createMany(tenantId: string, resource: Resource, count: number, opts?: { sameTime?: boolean; provider?: string; overrides?: GraphObject }): GraphObject[];
+  createMany(tenantId: string, resource: Resource, count: number, opts?: { sameTime?: boolean; provider?: string; overrides?: GraphObject; variety?: number }): GraphObject[];
   /** Stores and returns the next revision of an object (update time bumped, state moved on). */
   update(tenantId: string, resource: Resource, id: string): GraphObject;
   /** Current revisions, in creation order. */

@@ -34,10 +34,15 @@ export async function simToken(sim: Simulator, tenant = sim.tenants[0] ?? DEMO_T
 
 /**
  * `count` alerts_v2 (or incidents) created now, so they share one time window (a few seconds wide; `sameTime`: one
- * identical lastUpdateDateTime, as after a bulk import). Returns them, oldest first.
+ * identical lastUpdateDateTime, as after a bulk import). Returns them, oldest first. Past 2,000, only `variety`
+ * (default 500) are generated and the rest are copies with their own ids and update times: 20,000 take about a
+ * second instead of 10–20 s on a loaded machine.
  */
-export function fillWindow(sim: Simulator, count: number, opts: { tenantId?: string; resource?: 'alerts_v2' | 'incidents'; sameTime?: boolean } = {}): GraphObject[] {
-  return sim.createMany(opts.tenantId ?? DEMO_TENANT.tenantId, opts.resource ?? 'alerts_v2', count, { sameTime: opts.sameTime });
+export function fillWindow(
+  sim: Simulator, count: number, opts: { tenantId?: string; resource?: 'alerts_v2' | 'incidents'; sameTime?: boolean; variety?: number } = {},
+): GraphObject[] {
+  const variety = opts.variety ?? (count > 2000 ? 500 : undefined);
+  return sim.createMany(opts.tenantId ?? DEMO_TENANT.tenantId, opts.resource ?? 'alerts_v2', count, { sameTime: opts.sameTime, ...(variety ? { variety } : {}) });
 }
 
 /**

@@ -166,6 +166,21 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     expect(listRequests(sim).filter((e) => e.status === 400)).toHaveLength(refused.length);
   });
 
+  it('fills big windows fast with copies (variety): own ids, strictly later update times, independent revisions', () => {
+    const made = sim.createMany(T, 'alerts_v2', 3000, { variety: 100 });
+    expect(new Set(ids(made)).size).toBe(3000);
+    const times = made.map(order);
+    for (let i = 1; i < times.length; i++) expect(times[i]! > times[i - 1]!, `item ${i}`).toBe(true);
+    const copy = made[250] as GraphObject;
+    expect(copy.id).toBe(`${String(made[50]?.id)}-c250`);
+    const model = sim.list(T, 'alerts_v2').find((a) => a.id === made[50]?.id) as GraphObject;
+    sim.addEvidence(T, String(copy.id));
+    sim.update(T, 'alerts_v2', String(copy.id));
+    const after = sim.list(T, 'alerts_v2').find((a) => a.id === made[50]?.id) as GraphObject;
+    expect(after).toEqual(model);
+    expect(() => sim.createMany(T, 'alerts', 10, { variety: 2 })).toThrow(RangeError);
+  });
+
   it('leaves the default mode (keyset $skiptoken paging, friendly OData) when switched off, and names the mode in the banner', async () => {
     expect(banner(sim)).toContain('Graph-like:');
     sim.setGraphLike(false);
