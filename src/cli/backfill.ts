@@ -73,7 +73,11 @@ function incompleteReport(opts: BackfillOptions, tenantId: string, incomplete: A
   const gaps = incomplete.flatMap(({ resource, summary }) => summary.gap_windows.map((g) => ({ resource, ...g })));
   for (const g of gaps) lines.push(`  ${g.resource}: provider '${g.provider}' failed (206 Partial Content), its alerts updated from ${g.from} to ${g.to} were not read`);
   for (const { resource, summary } of incomplete) {
-    for (const o of summary.overflow) lines.push(`  ${resource}: provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging reaches only the first ${o.read} (re-running does not help)`);
+    for (const o of summary.overflow) {
+      lines.push(o.expected !== undefined
+        ? `  ${resource}: Graph counted ${o.expected} objects updated ${o.to === o.at ? `at ${o.at}` : `from ${o.at}`} but its paging returned only ${o.read}`
+        : `  ${resource}: provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging reaches only the first ${o.read} (re-running does not help)`);
+    }
   }
   if (gaps.length) {
     const earliest = gaps.map((g) => g.from).sort()[0]!;

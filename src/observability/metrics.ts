@@ -80,6 +80,12 @@ export class Metrics {
     labelNames: ['source', 'resource', 'provider'] as const,
     registers: [this.registry],
   });
+  readonly graphWindowIncomplete = new Counter({
+    name: 'alertbridge_graph_window_incomplete_total',
+    help: 'Times an alerts_v2 or incidents window could not be read completely (Graph counted more objects than its paging returned, e.g. over 1,000 alerts with one lastUpdateDateTime); logged as an error with the window',
+    labelNames: ['source', 'resource'] as const,
+    registers: [this.registry],
+  });
   readonly graphFutureItems = new Counter({
     name: 'alertbridge_graph_future_items_total',
     help: 'Objects read with an update time further in the future than the source allows (future_skew_ms): delivered, but they do not move the watermark',

@@ -27,18 +27,28 @@ export interface WindowState {
   /** Legacy paging: the sliding lower bound and the $skip at it. */
   slideSince?: string;
   skip?: number;
-  /** Legacy paging: the next page reads the alerts at `slideSince` only, as deep as Graph allows. */
+  /** The next page reads the objects at `slideSince` only (a page-full share one time), with `$skip`. */
   deep?: boolean;
+  /** alerts_v2 / incidents: ids already read at the slide's bound, left out when the next page returns them again. */
+  boundaryIds?: string[];
   pages: number;
 }
 
-/** Alerts Graph's paging cannot reach: one provider has at least `read` alerts at one `lastModifiedDateTime`. */
+/**
+ * Alerts Graph's paging cannot reach. Legacy alerts: one provider has at least `read` alerts at one
+ * `lastModifiedDateTime`. alerts_v2 / incidents (`provider` is the resource): Graph counted `expected` objects from
+ * `at` (to `to` when set, else onwards) but answered only `read` of them.
+ */
 export interface Overflow {
   provider: string;
-  /** The shared `lastModifiedDateTime` (sortable form). */
+  /** The shared `lastModifiedDateTime` (sortable form), or the lower bound of the window that could not be read. */
   at: string;
   /** How many of them were read: the first {@link LEGACY_MAX_DEPTH}. */
   read: number;
+  /** alerts_v2 / incidents: what Graph's `@odata.count` said there was. */
+  expected?: number;
+  /** alerts_v2 / incidents: the upper bound (inclusive) of the window, when it has one. */
+  to?: string;
 }
 
 export interface Page {
@@ -129,23 +139,70 @@ interface ListBody {
   '@odata.nextLink'?: string;
 }
 
-/** alerts_v2 and incidents: a watermark filter plus opaque nextLink paging. */
-function v2Fetcher(resource: Resource, path: string, pageSize: number): Fetcher {
+/**
+ * alerts_v2 and incidents. Graph lists them newest first with offset nextLinks, stops giving nextLinks past some
+ * depth (elastic/integrations#20234) and clamps `$top` (incidents: 50), and an alert that changes during an offset
+ * walk shifts every row after it: "no nextLink" proves nothing. So a window is never walked deep. Each request is a
+ * first page, `$filter=lastUpdateDateTime ge S&$orderby=lastUpdateDateTime asc&$top=N&$count=true`, and the lower
+ * bound S slides to the newest time on the page; the page's `@odata.count` (everything at or after S) says whether
+ * anything is left. The objects at the new bound are read again (the overlap of a slide: they are duplicates for
+ * dedup). An alert updated during the walk moves to a later time, ahead of the bound: it is read again, newest
+ * revision, later in the same walk. nextLinks are not followed.
+ *
+ * When a whole page shares one time (more than N alerts updated in the same 100 ns), the bound cannot slide: those
+ * are read with `lastUpdateDateTime eq S` and `$skip`, checked against their own count. If Graph stops answering
+ * before the count is reached, the page reports the window as incomplete (the poller logs and counts it, never
+ * silent) and the walk moves on one tick later.
+ */
+function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilter?: string): Fetcher {
+  const and = extraFilter ? ` and ${extraFilter}` : '';
+  const order = `&$orderby=${encodeURIComponent('lastUpdateDateTime asc')}`;
   return {
     resource, path, timeField: 'lastUpdateDateTime', minIntervalMs: 0,
     async fetchPage(client, state, signal) {
-      const url = state.nextLink ?? `${path}?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${odataTime(state.since)}`)}&$top=${pageSize}`;
+      const since = state.slideSince ?? state.since;
+      const tie = state.deep === true;
+      const skip = tie ? (state.skip ?? 0) : 0;
+      const filter = `lastUpdateDateTime ${tie ? 'eq' : 'ge'} ${odataTime(since)}${and}`;
+      const url = `${path}?$filter=${encodeURIComponent(filter)}${order}&$top=${pageSize}&$count=true${skip ? `&$skip=${skip}` : ''}`;
       const res = await client.getPage<ListBody>(url, resource, signal, V2_HEADERS);
-      const { objects, malformed } = listItems(res.body, `GET ${resource}`);
-      const next = res.body['@odata.nextLink'];
-      const newState: WindowState = {
+      const { objects: all, malformed } = listItems(res.body, `GET ${resource}`);
+      const rawCount = (res.body as { '@odata.count'?: unknown })['@odata.count'];
+      const count = typeof rawCount === 'number' ? rawCount : undefined;
+      const times = all.map((o) => (typeof o.lastUpdateDateTime === 'string' ? revisionOrder(o.lastUpdateDateTime) : null) ?? since);
+      for (let i = 1; i < times.length; i++) {
+        if (times[i]! < times[i - 1]!) throw new GraphPageError(`GET ${resource}: Graph did not honour $orderby=lastUpdateDateTime asc (a page came out of order); the window is not read, the watermark stays`);
+      }
+      // What the previous page already returned at the bound comes again (`ge`): not passed on twice.
+      const already = new Set(tie ? [] : (state.boundaryIds ?? []));
+      const objects = already.size ? all.filter((o, i) => !(times[i] === since && already.has(String(o.id)))) : all;
+      const base: WindowState = {
         ...state,
-        nextLink: next,
         maxSeen: maxOrder(objects, 'lastUpdateDateTime', state.maxSeen, state.ceiling),
         gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
         pages: state.pages + 1,
       };
-      return { objects, state: newState, done: !next, partial: res.partial, ...pageExtras(malformed, objects, 'lastUpdateDateTime', state) };
+      const page = (next: Partial<WindowState>, done: boolean, overflow?: Overflow): Page => ({
+        objects, state: { ...base, ...next }, done, partial: res.partial,
+        ...(overflow ? { overflow: [overflow] } : {}), ...pageExtras(malformed, objects, 'lastUpdateDateTime', state),
+      });
+      // Without a count (Graph should give one), a short page without a nextLink is the only sign of the end.
+      const complete = (read: number): boolean => (count !== undefined ? read >= count : all.length < pageSize && !res.body['@odata.nextLink']);
+      if (tie) {
+        const read = skip + all.length;
+        if (all.length > 0 && !complete(read)) return page({ skip: read }, false);
+        const missing = count !== undefined && read < count;
+        return page({ slideSince: nextTick(since), skip: 0, deep: undefined, boundaryIds: undefined }, false,
+          missing ? { provider: resource, at: since, read, expected: count, to: since } : undefined);
+      }
+      if (complete(all.length)) return page({}, true);
+      if (all.length === 0) {
+        // Graph counted more than it returned from a first page: nothing to slide on.
+        return page({}, true, { provider: resource, at: since, read: 0, expected: count });
+      }
+      const last = times[times.length - 1]!;
+      if (last > since) return page({ slideSince: last, boundaryIds: all.filter((_, i) => times[i] === last).map((o) => String(o.id)) }, false);
+      return page({ deep: true, skip: 0, boundaryIds: undefined }, false); // a whole page at `since`: step through those with $skip
     },
   };
 }

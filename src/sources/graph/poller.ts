@@ -296,6 +296,12 @@ export class Poller {
   /** Never silent: alerts Graph's paging cannot reach are an error in the log and a metric. */
   private overflowed(o: Overflow): void {
     const { source, tenantId, fetcher, metrics } = this.opts;
+    if (o.expected !== undefined) {
+      metrics.graphWindowIncomplete.inc({ source, resource: fetcher.resource });
+      this.log.error({ from: o.at, to: o.to ?? null, expected: o.expected, read: o.read },
+        `${fetcher.resource} of source '${source}' (tenant ${tenantId}): Graph counted ${o.expected} objects updated ${o.to === o.at ? `at ${o.at}` : `from ${o.at}`} but answered only ${o.read}; the rest could not be read and were passed over`);
+      return;
+    }
     metrics.graphPagingOverflow.inc({ source, resource: fetcher.resource, provider: o.provider });
     this.log.error({ provider: o.provider, at: o.at, read: o.read },
       `${fetcher.resource} of source '${source}' (tenant ${tenantId}): provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first ${o.read}: any beyond were skipped`);
