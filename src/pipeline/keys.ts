@@ -19,6 +19,11 @@ export interface Keys {
   dedup(recordKey: string): string;
   /** Dead letters of one sink (a list of JSON entries, oldest first). */
   deadLetters(sink: string): string;
+  /**
+   * Dead letters a replay has taken and not yet queued (a list), and beside it `…:job` (the job id they are queued
+   * under) and `…:lock` (the replay running for this sink). A replay that died leaves them for the next one.
+   */
+  replaying(sink: string): string;
   /** BullMQ queue name of one sink (BullMQ adds the prefix itself; queue names cannot contain ":"). */
   sinkQueue(sink: string): string;
 }
@@ -32,6 +37,7 @@ export function keysFor(prefix: string): Keys {
     batchRefs: (entryId) => `${prefix}:refs:${entryId}`,
     dedup: (recordKey) => `${prefix}:dd:${recordKey}`,
     deadLetters: (sink) => `${prefix}:dlq:${sink}`,
+    replaying: (sink) => `${prefix}:dlq-replaying:${sink}`,
     sinkQueue: (sink) => `sink-${sink}`,
   };
 }

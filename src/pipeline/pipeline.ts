@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Sink } from '../../sinks/types.js';
 import type { AlertRecord } from '../record/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import { DeadLetterStore } from './dead-letter.js';
+import { DeadLetterStore, type DeadLetterReplay } from './dead-letter.js';
 import { Deduplicator, type Verdict } from './dedup.js';
 import { Dispatcher } from './dispatcher.js';
 import { compileFilter, type RecordFilter } from './filter.js';
@@ -97,6 +97,7 @@ export class Pipeline {
   async start(): Promise<void> {
     await this.dispatcher.init();
     if (this.opts.consume === false) return;
+    await this.recoverReplays();
     for (const w of this.workers) w.start();
     this.dispatcher.start();
     this.started = true;
@@ -131,19 +132,52 @@ export class Pipeline {
     return [...this.queues.keys()];
   }
 
-  /** Re-queues up to `limit` dead letters of a sink (oldest first), bypassing dedup; returns how many. */
+  /**
+   * Re-queues up to `limit` dead letters of a sink (oldest first), bypassing dedup; returns how many. Safe to run
+   * twice at once (the second waits for the sink's replay lock, then replays what is left) and to kill: dead letters
+   * a replay had taken but not queued when it died are queued by the next replay or daemon start (and counted).
+   */
   async replay(sink: string, limit = Number.POSITIVE_INFINITY): Promise<number> {
     const queue = this.queue(sink);
     const max = this.opts.sinks.find((s) => s.sink.name === sink)!.maxRecords;
-    let replayed = 0;
-    while (replayed < limit) {
-      const entries = await this.deadLetters.list(sink, 0, Math.min(max, limit - replayed));
-      if (!entries.length) break;
-      await queue.add('deliver', { records: entries.map((e) => e.record), attempt: 0 });
-      await this.deadLetters.dropHead(sink, entries.length);
-      replayed += entries.length;
+    const replay = (await this.deadLetters.replay(sink))!;
+    try {
+      let replayed = await this.finishReplay(replay, queue);
+      while (replayed < limit) {
+        const { jobId, entries } = await replay.take(Math.min(max, limit - replayed));
+        if (!entries.length) break;
+        await queue.add('deliver', { records: entries.map((e) => e.record), attempt: 0 }, { jobId });
+        await replay.done();
+        replayed += entries.length;
+      }
+      return replayed;
+    } finally {
+      await replay.unlock();
     }
-    return replayed;
+  }
+
+  /** Queues what a replay that died had taken (under its job id: queued once even if it got that far). */
+  private async finishReplay(replay: DeadLetterReplay, queue: Queue<SinkJobData>): Promise<number> {
+    const pending = await replay.pending();
+    if (!pending) return 0;
+    this.opts.logger.warn({ component: 'pipeline', sink: replay.sink, records: pending.entries.length },
+      'queueing dead letters that an interrupted replay had taken');
+    await queue.add('deliver', { records: pending.entries.map((e) => e.record), attempt: 0 }, { jobId: pending.jobId });
+    await replay.done();
+    return pending.entries.length;
+  }
+
+  /** At start: finishes replays that died (unless a replay of that sink is running now). */
+  private async recoverReplays(): Promise<void> {
+    for (const [sink, queue] of this.queues) {
+      const replay = await this.deadLetters.replay(sink, { wait: false });
+      if (!replay) continue;
+      try {
+        await this.finishReplay(replay, queue);
+      } finally {
+        await replay.unlock();
+      }
+    }
   }
 
   async queueDepth(): Promise<Record<string, number>> {
