@@ -30,8 +30,33 @@ export const SECRET_KEYS = [
   'connection_string',
   'client_state',
   'oauth_token',
+  'proxy_url',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/**
+ * `proxy_url`: an outbound HTTP proxy. A secret, since it may carry the proxy's user and password; checked here as
+ * a URL so that a typo is a validation error, not a failure at the first request.
+ */
+export function proxyUrlPair(what: string) {
+  return secretPair(
+    'proxy_url',
+    `HTTP proxy for ${what}, \`http://[user:password@]host:port\` (CONNECT tunnels; TLS stays end to end). Default: the \`HTTPS_PROXY\` / \`HTTP_PROXY\` / \`NO_PROXY\` environment.`,
+  );
+}
+
+/** Cross-field check of {@link proxyUrlPair}'s inline value (a `proxy_url_file` is read after validation). */
+export function checkProxyUrl(value: Record<string, unknown>, addIssue: (path: (string | number)[], message: string) => void): void {
+  const url = value.proxy_url;
+  if (typeof url !== 'string') return;
+  let ok = false;
+  try {
+    ok = ['http:', 'https:'].includes(new URL(url).protocol);
+  } catch {
+    ok = false;
+  }
+  if (!ok) addIssue(['proxy_url'], 'must be an http:// or https:// URL, e.g. http://proxy.example.com:3128');
+}
 
 /** A component name: it appears in URLs, metric labels, Redis keys and records. */
 export function componentName(kind: 'source' | 'sink') {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RESOURCES, type Resource } from '../record/types.js';
 import { checkEntraAuth, entraShape, inferAuth } from './entra.js';
 import {
+  checkProxyUrl,
   CLOUDS,
   componentName,
   count,
@@ -13,6 +14,7 @@ import {
   httpsUrl,
   isRecord,
   millis,
+  proxyUrlPair,
   secretPair,
   tenantId,
   type AuthMethod,
@@ -106,6 +108,7 @@ const GraphSourceObject = z
       'Graph requests per minute this source may make. Graph allows 150 per minute per app per tenant on security resources.',
     ),
     request_timeout_ms: millis(30_000, 'Timeout of one Graph or token request.'),
+    ...proxyUrlPair('Graph and the token endpoint of this source'),
     max_response_bytes: count(
       16_777_216,
       65_536,
@@ -117,6 +120,7 @@ const GraphSourceObject = z
   .superRefine(
     ...crossCheck((value, addIssue) => {
       checkEntraAuth(value, addIssue);
+      checkProxyUrl(value, addIssue);
       if (value.poll_interval_ms !== undefined && value.poll_schedule !== undefined) {
         addIssue(['poll_schedule'], 'set either poll_interval_ms or poll_schedule, not both');
       }

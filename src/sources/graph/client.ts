@@ -6,10 +6,12 @@
  */
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
-import { Agent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { parseRetryAfter } from '../../../sinks/types.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sleep, type RequestBudget } from './budget.js';
+import { httpDispatcher, redactUrlsIn } from '../../util/http-proxy.js';
+import { lastTransportError } from './credential.js';
 import { TimeoutError, withTimeout } from '../../util/timeout.js';
 
 export interface PartialWarning {
@@ -63,15 +65,18 @@ export interface GraphClientOptions {
   /**
    * Makes the source's credential. Called once, and again when Graph refuses a token that @azure/identity still
    * holds as valid (401): a new credential has an empty token cache, which is the supported way to get a
-   * genuinely new token (`getToken` has no "bypass the cache" option besides a CAE claims challenge).
+   * genuinely new token (`getToken` has no "bypass the cache" option besides a CAE claims challenge). It is handed
+   * the client's dispatcher, so that token requests take the same proxy and trusted CAs as Graph requests.
    */
-  credential: () => TokenCredential;
+  credential: (dispatcher: Dispatcher) => TokenCredential;
   /** Least time between two credentials made because Graph refused a token (no hot loop). @defaultValue 60000 */
   minTokenRenewalMs?: number;
   budget: RequestBudget;
   metrics: Metrics;
   logger: Logger;
   ca?: string[];
+  /** The source's `proxy_url`; without it, the HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment applies. */
+  proxyUrl?: string;
   timeoutMs: number;
   /** Retries of one request on throttling or 5xx. @defaultValue 8 */
   maxRetries?: number;
@@ -140,7 +145,7 @@ export function parseWarnings(header: string | string[] | undefined): PartialWar
 export class GraphClient {
   /** Throttling waits so far (429/503/504 and budget), for progress reports. */
   readonly stats = { throttled: 0, waitedMs: 0 };
-  private readonly agent: Agent;
+  private readonly agent: Dispatcher;
   private readonly scope: string;
   private readonly base: string;
   /** `{graph_url}/v1.0/`: every URL the client sends its token to starts with this. */
@@ -155,9 +160,9 @@ export class GraphClient {
     this.base = opts.graphUrl.replace(/\/+$/, '');
     this.trusted = new URL(`${this.base}/v1.0/`);
     this.scope = `${this.trusted.origin}/.default`;
-    this.agent = new Agent({ connect: opts.ca ? { ca: opts.ca } : {}, keepAliveTimeout: 30_000, connections: 4 });
+    this.agent = httpDispatcher({ proxyUrl: opts.proxyUrl, ca: opts.ca, keepAliveTimeout: 30_000, connections: 4 });
     this.log = opts.logger;
-    this.credential = opts.credential();
+    this.credential = opts.credential(this.agent);
   }
 
   /** An absolute URL (a nextLink, followed as an opaque string) or a path under `{graph_url}/v1.0`. */
@@ -316,7 +321,7 @@ export class GraphClient {
     const now = Date.now();
     if (now - this.renewedAt < (this.opts.minTokenRenewalMs ?? 60_000)) return false;
     this.log.warn({ source: this.opts.source, tenant: this.opts.tenantId }, `Graph refused the access token of source '${this.opts.source}' (tenant ${this.opts.tenantId}) with 401: getting a new one`);
-    this.credential = this.opts.credential();
+    this.credential = this.opts.credential(this.agent);
     this.generation++;
     this.renewedAt = now;
     return true;
@@ -338,7 +343,9 @@ export class GraphClient {
       signal?.throwIfAborted();
       const timedOut = err instanceof TimeoutError;
       this.opts.metrics.graphRequests.inc({ source, resource: 'token', code: timedOut ? 'timeout' : 'auth_error' });
-      throw new GraphRequestError(`getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}`, timedOut ? 0 : 401, timedOut ? 'timeout' : 'auth_error', { cause: err });
+      const transport = lastTransportError(this.agent);
+      const detail = transport ? ` (the token endpoint was not reached: ${redactUrlsIn(firstLine(transport.message))})` : '';
+      throw new GraphRequestError(`getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}${detail}`, timedOut ? 0 : 401, timedOut ? 'timeout' : 'auth_error', { cause: err });
     }
   }
 }

@@ -41,11 +41,12 @@ export class GraphSource {
       source: config.name,
       tenantId: config.tenant_id,
       graphUrl: config.graph_url,
-      credential: () => createCredential({ ...config, tenant_id: config.tenant_id }),
+      credential: (dispatcher) => createCredential({ ...config, tenant_id: config.tenant_id }, dispatcher),
       budget,
       metrics: deps.metrics,
       logger: log,
       ca: trustedCa(config.ca_file),
+      proxyUrl: config.proxy_url,
       timeoutMs: config.request_timeout_ms,
       maxResponseBytes: config.max_response_bytes,
     });
