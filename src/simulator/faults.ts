@@ -55,6 +55,8 @@ export class FaultState {
     const revoke = faults.revokeTokens;
     if (revoke != null && revoke !== 'issued' && revoke !== 'all') throw new RangeError(`revokeTokens must be 'issued' or 'all', got ${String(revoke)}`);
     if (revoke === 'issued') this.revokedThrough = this.issuedTokens();
+    const retired = faults.legacyRetired;
+    if (retired != null && typeof retired !== 'boolean') throw new RangeError(`legacyRetired must be true or false, got ${String(retired)}`);
     const next: Record<string, unknown> = { ...this.current };
     for (const [k, v] of Object.entries(faults)) {
       if (v === null || v === undefined) delete next[k];

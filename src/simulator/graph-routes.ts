@@ -7,7 +7,7 @@ import type { Authority } from './auth.js';
 import { getItem, listCollection, type CollectionContext } from './collections.js';
 import type { FaultState } from './faults.js';
 import { listGraphLike, type GraphLikeState } from './graph-like.js';
-import { graphError, type SimRequest, type SimResponse } from './http-util.js';
+import { graphError, graphHeaders, type SimRequest, type SimResponse } from './http-util.js';
 import { ODataError } from './odata.js';
 import { patchItem } from './patch.js';
 import { collectionBySegment } from './resources.js';
@@ -69,6 +69,13 @@ async function route(req: SimRequest, deps: GraphRouteDeps, version: string, res
     linkOrigin: deps.faults.faults.nextLinkOrigin ?? undefined,
   };
   const id = segments[2];
+  if (req.method === 'GET' && spec.resource === 'alerts' && deps.faults.faults.legacyRetired) {
+    // Retired: the endpoint still answers, with nothing in it.
+    const r = id === undefined
+      ? { status: 200, headers: graphHeaders(req), body: { '@odata.context': `${req.origin}${version}/$metadata#Security/alerts`, value: [] } }
+      : graphError(req, 404, 'NotFound', `No alerts item with id '${id}' was found.`);
+    return { ...r, log: { resource: 'alerts', fault: 'retired', ...(id === undefined ? { items: 0 } : {}) } };
+  }
   if (req.method === 'GET' && id === undefined && deps.graphLike.applies(spec.resource)) return listGraphLike(ctx, deps.graphLike);
   if (req.method === 'GET') return id === undefined ? listCollection(ctx) : getItem(ctx, id);
   if (req.method === 'PATCH' && id !== undefined) return patchItem(ctx, id);

@@ -72,6 +72,12 @@ export interface SimulatorFaults {
    * leading the client elsewhere, which must not follow it with its token. @defaultValue the simulator's origin
    */
   nextLinkOrigin?: string | null;
+  /**
+   * The legacy `/security/alerts` API after its retirement (2026-10-15 in the global cloud): lists answer 200 with
+   * no alerts and no nextLink, reads by id 404, although the alerts still exist in the simulator (alerts_v2 carries
+   * on). Logged with `fault: 'retired'`. @defaultValue false
+   */
+  legacyRetired?: boolean;
 }
 
 /** A change of fault knobs: `null` resets a knob to its default. */

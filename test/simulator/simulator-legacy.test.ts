@@ -25,6 +25,26 @@ describe('simulator: legacy federated /security/alerts', () => {
   });
   afterAll(() => sim.close());
 
+  it('legacyRetired: lists answer 200 with nothing and reads by id 404, though the alerts exist; alerts_v2 carries on', async () => {
+    const one = sim.list(T, 'alerts')[0] as GraphObject;
+    sim.setFaults({ legacyRetired: true });
+    try {
+      const list = await call('/v1.0/security/alerts?$top=10');
+      expect(list.status).toBe(200);
+      expect(list.json).toMatchObject({ '@odata.context': expect.stringMatching(/\/v1\.0\/\$metadata#Security\/alerts$/), value: [] });
+      expect((list.json as Page)['@odata.nextLink']).toBeUndefined();
+      const byId = await call(`/v1.0/security/alerts/${String(one.id)}`);
+      expect(byId.status).toBe(404);
+      expect(byId.json).toMatchObject({ error: { code: 'NotFound' } });
+      expect(sim.list(T, 'alerts').length).toBeGreaterThan(0);
+      expect((await call('/v1.0/security/alerts_v2?$top=1')).status).toBe(200);
+      expect(sim.requestLog.filter((e) => e.fault === 'retired').map((e) => e.status)).toEqual([200, 404]);
+    } finally {
+      sim.setFaults({ legacyRetired: null });
+    }
+    expect(((await call('/v1.0/security/alerts?$top=10')).json as Page).value.length).toBeGreaterThan(0);
+  });
+
   it('fans out to every provider: $top applies per provider, and nextLinks bring the rest once', async () => {
     expect(LEGACY_PROVIDER_NAMES.length).toBeGreaterThanOrEqual(6);
     const first = await call('/v1.0/security/alerts?$top=1');

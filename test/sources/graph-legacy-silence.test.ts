@@ -38,7 +38,14 @@ describe('legacy alerts silence', () => {
     expect(await silent()).toBe(1);
     expect(warnings()).toHaveLength(1); // hourly, not every poll
 
+    // Retired, as Graph is after 2026-10-15: the alerts exist, the API answers 200 with nothing.
     sim.create(A.tenantId, 'alerts');
+    sim.setFaults({ legacyRetired: true });
+    expect(await pollNow(poller)).toMatchObject({ fetched: 0 });
+    expect(await silent()).toBe(1);
+    expect(sim.requestLog.filter((e) => e.fault === 'retired' && e.status === 200).length).toBeGreaterThan(0);
+
+    sim.setFaults({ legacyRetired: null });
     expect(await pollNow(poller)).toMatchObject({ fetched: 1 });
     expect(await silent()).toBe(0);
     expect(Number(await h.tp.redis.get(key))).toBeGreaterThan(Date.now() - 60_000);
