@@ -96,6 +96,7 @@ const SPECS: Record<Resource, ResourceSpec> = {
  * - `created_at` / `updated_at` are the Graph fields verbatim, or null when absent or not a timestamp (documentation
  *   placeholders like `"String (timestamp)"` would break a SIEM's time parsing).
  * - severity and status: see `enums.ts`. Secure scores and control profiles have neither: both are `unknown`.
+ * - `incident_id`: see {@link incidentIdOf}.
  * - title: `title` (alerts, control profiles), `displayName` (incidents); secure scores, which have no title, get
  *   `Secure score {currentScore}/{maxScore}`.
  * - `data` is `obj` itself (same reference, never modified).
@@ -120,6 +121,7 @@ export function normalize(resource: Resource, obj: unknown, ctx: NormalizeContex
     resource,
     provider,
     id,
+    incident_id: incidentIdOf(resource, obj),
     severity: normalizeSeverity(obj.severity),
     status: normalizeStatus(obj.status),
     title: spec.title(obj),
@@ -130,6 +132,23 @@ export function normalize(resource: Resource, obj: unknown, ctx: NormalizeContex
     data: obj,
   };
   return { ok: true, record };
+}
+
+/**
+ * The incident an object belongs to (`record.incident_id`): alerts_v2 `incidentId`, an incident its own `id`,
+ * legacy alerts the first of `incidentIds` (Graph lists at most one in practice); null otherwise.
+ */
+export function incidentIdOf(resource: Resource, obj: Record<string, unknown>): string | null {
+  switch (resource) {
+    case 'alerts_v2':
+      return text(obj.incidentId);
+    case 'incidents':
+      return text(obj.id);
+    case 'alerts':
+      return Array.isArray(obj.incidentIds) ? text(obj.incidentIds[0]) : null;
+    default:
+      return null;
+  }
 }
 
 const V2_ALERT_TYPE = 'microsoft.graph.security.alert';

@@ -18,7 +18,7 @@
  * Close (3) when resolved, dismissed or redirected; Update (2) when it shows triage (in progress, awaiting action,
  * comments, feedback); otherwise Create (1), which is also the answer when nothing can be told.
  */
-import { UNKNOWN } from './normalize.js';
+import { UNKNOWN, incidentIdOf } from './normalize.js';
 import type { AlertRecord } from './types.js';
 
 export const OCSF_VERSION = '1.3.0';
@@ -358,7 +358,9 @@ export function toOcsf(r: AlertRecord, opts: OcsfOptions = {}): OcsfDetectionFin
       product: product(r, o),
       uid: `${r.key}@${r.revision}`,
       tenant_uid: r.tenant_id,
-      correlation_uid: str(o.incidentId) ?? str(list(o.incidentIds)[0]),
+      // The incident groups its alerts: OCSF's "unique identifier used to correlate events". Records staged by
+      // versions without `incident_id` have it derived from the object.
+      correlation_uid: (r.incident_id === undefined ? incidentIdOf(r.resource, o) : r.incident_id) ?? undefined,
       original_time: r.updated_at ?? r.created_at ?? undefined,
       logged_time: Date.parse(r.ingested_at),
       log_name: r.resource,

@@ -31,6 +31,12 @@ export interface AlertRecord {
   resource: Resource;
   provider: string;
   id: string;
+  /**
+   * The Defender incident the object belongs to, so a SIEM can group alerts without parsing `data`: alerts_v2
+   * `incidentId`; an incident's own `id`; legacy alerts the first of `incidentIds`; null when there is none
+   * (secure scores, control profiles, an alert not correlated yet). Absent from records staged by older versions.
+   */
+  incident_id: string | null;
   severity: Severity;
   /** lowercase camelCase (`new`, `inProgress`, `resolved`, …), `unknown` when absent or a placeholder. */
   status: string;

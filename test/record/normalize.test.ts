@@ -103,6 +103,7 @@ describe('normalize: Graph sample payloads', () => {
       resource: 'alerts_v2',
       provider: 'String',
       id: 'String (identifier)',
+      incident_id: 'String',
       severity: 'unknown',
       status: 'unknown',
       title: 'String',
@@ -127,6 +128,7 @@ describe('normalize: Graph sample payloads', () => {
       resource: 'incidents',
       provider: 'microsoft365Defender',
       id: 'String (identifier)',
+      incident_id: 'String (identifier)',
       severity: 'unknown',
       status: 'unknown',
       title: 'String',
@@ -150,6 +152,7 @@ describe('normalize: Graph sample payloads', () => {
       resource: 'alerts',
       provider: 'unknown',
       id: 'String (identifier)',
+      incident_id: 'String',
       severity: 'unknown', // "@odata.type: microsoft.graph.alertSeverity"
       status: 'unknown', // "@odata.type: microsoft.graph.alertStatus"
       title: 'String',
@@ -320,6 +323,22 @@ describe('normalize: tolerance and identity', () => {
     for (const via of ['poll', 'webhook'] as const) {
       expect(ok(normalize('alerts_v2', obj, { ...CTX, via })).key).toBe('b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1');
     }
+  });
+
+  it('sets incident_id from the incident an object belongs to, or null', () => {
+    const cases: Array<[Resource, Record<string, unknown>, string | null]> = [
+      ['alerts_v2', { id: 'a', incidentId: '28282' }, '28282'],
+      ['alerts_v2', { id: 'a' }, null],
+      ['alerts_v2', { id: 'a', incidentId: '' }, null],
+      ['alerts_v2', { id: 'a', incidentId: 28282 }, null],
+      ['incidents', { id: '29', incidentWebUrl: 'https://security.microsoft.com/incidents/29' }, '29'],
+      ['alerts', { id: 'l', incidentIds: ['41', '42'] }, '41'],
+      ['alerts', { id: 'l', incidentIds: [] }, null],
+      ['alerts', { id: 'l', incidentIds: 'not a list' }, null],
+      ['secure_scores', { id: 's', incidentId: 'x' }, null],
+      ['secure_score_control_profiles', { id: 'p' }, null],
+    ];
+    for (const [resource, obj, want] of cases) expect([resource, ok(normalize(resource, obj, CTX)).incident_id]).toEqual([resource, want]);
   });
 
   it('falls back to the context tenant, then to unknown', () => {

@@ -435,7 +435,7 @@ describe('OCSF Detection Finding', () => {
       ['incident-resource-representation.json', (r) => ({
         ...finding, ...update, ...unknowns, status_detail: 'String', message: 'String',
         finding_info: { uid: 'String (identifier)', title: 'String', desc: 'String', src_url: 'String' },
-        metadata: { ...meta(r), product: { name: 'Microsoft Defender XDR', vendor_name: 'Microsoft', feature: { name: 'incidents' } }, tenant_uid: 'String', labels: ['String', 'String'] },
+        metadata: { ...meta(r), product: { name: 'Microsoft Defender XDR', vendor_name: 'Microsoft', feature: { name: 'incidents' } }, tenant_uid: 'String', correlation_uid: 'String (identifier)', labels: ['String', 'String'] },
         unmapped: { ...identity(r).unmapped, assigned_to: 'String', classification: 'String', determination: 'String' },
       })],
       // Its host, process and connection states are empty: no device of type Unknown, empty process or connection
