@@ -12,6 +12,7 @@ import type { Sink } from '../sinks/types.js';
 import { sinkFormat } from './record/format.js';
 import { Metrics } from './observability/metrics.js';
 import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
+import { Durability } from './pipeline/durability.js';
 import { checkRedis, connect, describeRedisFailure, RedisRequirementError } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
 import { registerPushRoute } from './sources/push/route.js';
@@ -100,7 +101,10 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       lockMs: takeoverMs,
     },
   }));
+  const durability = new Durability(redis, config.redis.durability, log.child({ component: 'redis' }));
+  const durable = durability.active ? durability : undefined;
   const pipeline = new Pipeline({
+    durability: durable,
     prefix: config.redis.key_prefix,
     dedupTtlMs: config.pipeline.dedup_ttl_ms,
     dispatchBatchMax: config.pipeline.dispatch_batch_max,
@@ -135,7 +139,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   });
 
   const graphSources = config.sources.flatMap((s) => (s.type === 'graph_security'
-    ? [new GraphSource(s, { redis, prefix: config.redis.key_prefix, emit: (records) => pipeline.emit(records), metrics, logger: log, leaseMs: takeoverMs, publicUrl: config.server.public_url })]
+    ? [new GraphSource(s, { redis, prefix: config.redis.key_prefix, emit: (records) => pipeline.emit(records), metrics, logger: log, leaseMs: takeoverMs, publicUrl: config.server.public_url, afterCursorMove: durable && (() => durable.wait()) })]
     : []));
   // Graph change notifications: routes for webhook-enabled sources, and the worker that fetches notified alerts.
   const notifying = graphSources.filter((g) => g.config.webhook.enabled && g.config.webhook.client_state);
@@ -200,6 +204,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       await checkRedis(redis, log.child({ component: 'redis' })).catch((err: unknown) => {
         throw err instanceof RedisRequirementError ? err : describeRedisFailure(config.redis.url, err, redisErrors.get('commands'));
       });
+      await durability.init();
       if (opts.consume !== false) {
         await Promise.all(sinks.map(async (s) => {
           await s.sink.start();

@@ -64,6 +64,14 @@ export const RedisSchema = z
       })
       .prefault({})
       .describe('TLS settings, used with a `rediss://` URL.'),
+    durability: z
+      .strictObject({
+        replicas: count(0, 0, 16, 'Acknowledge a write (202 to a push, a cursor move) only once this many replicas have it (Redis `WAIT`); otherwise the push gets 503 and the poll is retried.'),
+        aof_fsync: z.boolean().default(false).describe('Also wait until the primary has fsynced the write to its append-only file (`WAITAOF`, Redis 7.2+; on older servers a start-up warning says what `appendfsync` gives instead).'),
+        timeout_ms: millis(1000, 'How long a write waits for the replicas and the fsync before it is refused.', { max: 60_000 }),
+      })
+      .prefault({})
+      .describe('What "durably in Redis" means before alertbridge acknowledges (see docs/operations.md#durability). Default: the primary\'s memory, one write.'),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

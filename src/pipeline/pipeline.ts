@@ -43,6 +43,8 @@ export interface PipelineOptions {
   logger: Logger;
   /** Run the dispatcher and sink workers (false for tools that only inspect or replay). @defaultValue true */
   consume?: boolean;
+  /** `redis.durability`, when it asks for more than the primary's reply: emit resolves only once it is met. */
+  durability?: { wait(): Promise<void> };
   /** How long work held by a replica that stopped answering waits before another takes it over. @defaultValue 30000 */
   takeoverMs?: number;
 }
@@ -104,11 +106,13 @@ export class Pipeline {
   }
 
   /**
-   * Dedups and stages records; resolves when the accepted ones are durably in Redis. Throws when Redis cannot be
-   * reached (the caller then must not acknowledge its sender or advance its cursor).
+   * Dedups and stages records; resolves when the accepted ones are durably in Redis (as `redis.durability` defines
+   * it: a duplicate waits too, its first copy may not be replicated yet). Throws when Redis cannot be reached or the
+   * durability wait is not met (the caller then must not acknowledge its sender or advance its cursor).
    */
   async emit(records: readonly AlertRecord[]): Promise<EmitResult> {
     const verdicts = records.length ? await this.dedup.markAndStage(records) : [];
+    if (records.length && this.opts.durability) await this.opts.durability.wait();
     const result: EmitResult = { accepted: 0, duplicates: 0, stale: 0, verdicts };
     records.forEach((r, i) => {
       this.opts.metrics.ingested.inc({ source: r.source, resource: r.resource, via: r.via });

@@ -37,7 +37,7 @@ const GRAPH = `
 describe('defaults', () => {
   it('fills every section from a file with only a sink', () => {
     const config = ok(parse(MINIMAL));
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379/0', key_prefix: 'alertbridge', tls: { reject_unauthorized: true } });
+    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379/0', key_prefix: 'alertbridge', tls: { reject_unauthorized: true }, durability: { replicas: 0, aof_fsync: false, timeout_ms: 1000 } });
     expect(config.server).toEqual({ enabled: true, listen: '0.0.0.0:8080', max_body_bytes: 1_048_576, request_timeout_ms: 10_000 });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
     expect(config.pipeline).toEqual({ dedup_ttl_ms: 604_800_000, dispatch_batch_max: 1000, drain_timeout_ms: 30_000, takeover_ms: 30_000 });

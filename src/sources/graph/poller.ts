@@ -34,6 +34,8 @@ export interface PollerOptions {
   /** Update times later than the poll's start plus this never move the watermark. @defaultValue 300000 */
   futureSkewMs?: number;
   leaseMs: number;
+  /** `redis.durability`'s wait, after a cursor move: a move it refuses fails the poll (logged, retried). */
+  afterCursorMove?: () => Promise<void>;
 }
 
 export interface PollSummary {
@@ -212,6 +214,7 @@ export class Poller {
       const next = maxSeen ?? (cursor.watermark ? undefined : revisionOrder(new Date(startedAt).toISOString())!);
       if (next && (!watermark || next > watermark)) {
         await this.opts.redis.eval(MOVE_FORWARD, 1, this.cursorKey, 'watermark', next);
+        await this.opts.afterCursorMove?.();
         watermark = next;
       }
     }

@@ -25,6 +25,8 @@ export interface GraphSourceDeps {
   logger: Logger;
   /** How long a dead replica's poll lease blocks the others. @defaultValue 30000 */
   leaseMs?: number;
+  /** `redis.durability`'s wait after a cursor move (see Poller). */
+  afterCursorMove?: () => Promise<void>;
   /** `server.public_url`: with `webhook.enabled`, the subscription's notification URL is built from it. */
   publicUrl?: string;
 }
@@ -68,6 +70,7 @@ export class GraphSource {
       initialLookbackMs: config.initial_lookback_ms,
       futureSkewMs: config.future_skew_ms,
       leaseMs: deps.leaseMs ?? 30_000,
+      afterCursorMove: deps.afterCursorMove,
     }));
     if (config.webhook.enabled && deps.publicUrl && config.webhook.client_state) {
       this.subscriptions = new SubscriptionManager({

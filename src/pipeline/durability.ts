@@ -1,0 +1,121 @@
+/**
+ * `redis.durability`: what "durably in Redis" means before alertbridge acknowledges a push (202) or moves a cursor.
+ * By default one write to the primary's memory (with `appendfsync everysec` on its disk within about a second).
+ * With `replicas: N`, `WAIT N timeout` after the write: acknowledged only once N replicas have it. With
+ * `aof_fsync: true`, `WAITAOF 1 0 timeout` (Redis 7.2+): only once the primary fsynced it to its append-only file.
+ *
+ * WAIT and WAITAOF cover every write made before them on the same connection, so they run on the command
+ * connection the dedup script and the cursor moves use.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface DurabilityConfig {
+  replicas: number;
+  aof_fsync: boolean;
+  timeout_ms: number;
+}
+
+/** A write that is in Redis but not as durable as `redis.durability` asks: it must not be acknowledged. */
+export class DurabilityError extends Error {
+  override name = 'DurabilityError';
+}
+
+/** What the connected Redis guarantees, as found at start (reported in one log line). */
+export interface RedisGuarantees {
+  version: string;
+  /** `aof`, `rdb`, `aof+rdb` or `none`. */
+  persistence: string;
+  /** `always`, `everysec`, `no`, or `unknown` when CONFIG GET is refused (managed offerings). */
+  appendfsync: string;
+  replicas: number;
+  waitaof: boolean;
+}
+
+function infoField(info: string, field: string): string | undefined {
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+async function configValue(redis: Redis, name: string): Promise<string | undefined> {
+  try {
+    const res = (await redis.config('GET', name)) as string[];
+    return res[1];
+  } catch {
+    return undefined;
+  }
+}
+
+export class Durability {
+  private waitaof = false;
+
+  constructor(private readonly redis: Redis, readonly config: DurabilityConfig, private readonly log: Logger) {}
+
+  /** True when acknowledging waits for anything beyond the primary's reply. */
+  get active(): boolean {
+    return this.config.replicas > 0 || this.config.aof_fsync;
+  }
+
+  /** Finds out what the server guarantees, logs it in one line, and warns where the configuration asks for more. */
+  async init(): Promise<RedisGuarantees> {
+    const [server, persistence, replication] = await Promise.all([
+      this.redis.info('server'), this.redis.info('persistence'), this.redis.info('replication'),
+    ]);
+    const version = infoField(server, 'redis_version') ?? '0.0.0';
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    this.waitaof = major > 7 || (major === 7 && minor >= 2);
+    const aof = infoField(persistence, 'aof_enabled') === '1';
+    const save = await configValue(this.redis, 'save');
+    const rdb = save !== undefined && save.trim() !== ''; // (CONFIG refused: RDB counted as off)
+    const appendfsync = aof ? (await configValue(this.redis, 'appendfsync')) ?? 'unknown' : 'n/a';
+    const g: RedisGuarantees = {
+      version,
+      persistence: aof && rdb ? 'aof+rdb' : aof ? 'aof' : rdb ? 'rdb' : 'none',
+      appendfsync,
+      replicas: Number(infoField(replication, 'connected_slaves') ?? 0),
+      waitaof: this.waitaof,
+    };
+    this.log.info({
+      redis_version: g.version, persistence: g.persistence, appendfsync: g.appendfsync, connected_replicas: g.replicas,
+      waitaof: g.waitaof, durability: this.config,
+    }, `redis guarantees: ${describe(g, this.config)}`);
+    if (this.config.aof_fsync && !aof) {
+      this.log.warn('redis.durability.aof_fsync is set but the append-only file is off on this Redis: acknowledged writes are only in memory; enable appendonly yes');
+    } else if (this.config.aof_fsync && !this.waitaof) {
+      this.log.warn(appendfsync === 'always'
+        ? `redis.durability.aof_fsync: Redis ${version} has no WAITAOF (7.2+); not needed here: appendfsync always fsyncs every write before Redis answers`
+        : `redis.durability.aof_fsync: Redis ${version} has no WAITAOF (7.2+), so alertbridge cannot wait for the fsync: acknowledged writes reach the disk per appendfsync ${appendfsync} (everysec: up to about 1 s can be lost on a machine crash); set appendfsync always, or use Redis 7.2+`);
+    }
+    if (this.config.replicas > g.replicas) {
+      this.log.warn(`redis.durability.replicas is ${this.config.replicas} but ${g.replicas} replica(s) are connected: pushes get 503 and polls are retried until enough replicas are connected`);
+    }
+    return g;
+  }
+
+  /** Waits until the writes made so far on the connection are as durable as configured; throws DurabilityError if not. */
+  async wait(): Promise<void> {
+    const { replicas, timeout_ms: timeout } = this.config;
+    if (replicas > 0) {
+      const acked = Number(await this.redis.call('WAIT', replicas, timeout));
+      if (acked < replicas) {
+        throw new DurabilityError(`written to Redis, but only ${acked} of ${replicas} replica(s) acknowledged it within ${timeout} ms (redis.durability.replicas)`);
+      }
+    }
+    if (this.config.aof_fsync && this.waitaof) {
+      const [local] = (await this.redis.call('WAITAOF', 1, 0, timeout)) as number[];
+      if (Number(local) < 1) {
+        throw new DurabilityError(`written to Redis, but not fsynced to its append-only file within ${timeout} ms (redis.durability.aof_fsync)`);
+      }
+    }
+  }
+}
+
+function describe(g: RedisGuarantees, c: DurabilityConfig): string {
+  const disk = g.persistence === 'none'
+    ? 'no persistence (a Redis restart loses everything)'
+    : `${g.persistence}${g.persistence.includes('aof') ? `, appendfsync ${g.appendfsync}` : ''}`;
+  const wait = [
+    c.replicas > 0 ? `WAIT for ${c.replicas} replica(s)` : '',
+    c.aof_fsync ? (g.waitaof ? 'WAITAOF on the primary' : 'no WAITAOF on this version') : '',
+  ].filter(Boolean).join(' and ');
+  return `${disk}; ${g.replicas} replica(s) connected; acknowledging after ${wait || 'the primary\'s reply'}`;
+}
