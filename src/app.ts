@@ -115,11 +115,13 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
 
   let stopping = false;
   const sinksStarted = new Set<string>();
+  let warningSources: () => Promise<Record<string, unknown>> = async () => ({});
   const server = buildServer({
     maxBodyBytes: config.server.max_body_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
     metrics,
     logger: log,
+    warnings: () => warningSources(),
     readiness: async () => {
       const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(() => true, (err: Error) => `Redis does not answer: ${err.message}`);
       const checks: Record<string, boolean | string> = { started: started && !stopping, redis: ping };
@@ -131,6 +133,17 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       return checks;
     },
   });
+  // Poll windows failing for longer than their source's stuck_window_alert_ms (read from the shared cursors).
+  warningSources = async () => {
+    const out: Record<string, unknown> = {};
+    for (const g of graphSources) {
+      for (const p of g.pollers) {
+        const stuck = await p.stuck();
+        if (stuck) out[`poll:${g.config.name}/${p.resource}`] = { stuck: true, ...stuck };
+      }
+    }
+    return out;
+  };
   registerPushRoute(server, {
     sources: config.sources.flatMap((s) => (s.type === 'webhook' ? [s] : [])),
     emit: (records) => pipeline.emit(records),

@@ -87,6 +87,27 @@ export function buildCli(): Command {
         await (await import('./dlq.js')).dlqCommand(action, config, loggerFor(config), o);
       });
   }
+  const cursor = program.command('cursor').description('poll cursors of Graph sources: list them, or skip a window that keeps failing');
+  cursor.command('list')
+    .description('print each poll cursor (watermark, failing streak, lagging providers) and its recorded skips as JSON lines')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('-s, --source <name>', 'only this graph_security source')
+    .option('--resource <name>', 'only this resource')
+    .action(async (o: { config: string; source?: string; resource?: string }) => {
+      const config = await loadOrExit(o.config);
+      await (await import('./cursor.js')).cursorCommand('list', config, loggerFor(config), o);
+    });
+  cursor.command('skip')
+    .description('move a window that keeps failing past its bound; alerts updated before --to are not read (recorded)')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .requiredOption('-s, --source <name>', 'graph_security source name')
+    .requiredOption('--resource <name>', 'resource whose window to skip (alerts_v2, incidents, …)')
+    .option('--to <iso>', 'the new watermark, ISO 8601 (default: now)')
+    .option('--reason <text>', 'why, kept with the record')
+    .action(async (o: { config: string; source: string; resource: string; to?: string; reason?: string }) => {
+      const config = await loadOrExit(o.config);
+      await (await import('./cursor.js')).cursorCommand('skip', config, loggerFor(config), o);
+    });
   const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
   for (const action of ['list', 'delete'] as const) {
     subs.command(action)

@@ -100,6 +100,11 @@ const GraphSourceObject = z
       "How far past the poll's start an update time may lie. Later ones (an alert dated 2099) are delivered, logged and counted (`alertbridge_graph_future_items_total`) but never move the watermark, which would otherwise stop polling.",
       { min: 0 },
     ),
+    stuck_window_alert_ms: millis(
+      3_600_000,
+      'A window whose every poll has failed this long (Graph answering 500 for hours) is reported as stuck: an error log naming the window at each failed poll, `alertbridge_poll_stuck_seconds`, and a readiness detail. `alertbridge cursor skip` moves past it.',
+      { min: 1000 },
+    ),
     page_size: count(500, 1, 1000, 'Objects requested per page (`$top`). Legacy alerts apply it per provider.'),
     request_budget_per_minute: count(
       150,

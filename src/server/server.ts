@@ -14,6 +14,11 @@ export interface ServerOptions {
   logger: Logger;
   /** Readiness: every check must be true; a string is a failing check and says why. */
   readiness: () => Promise<Record<string, boolean | string>>;
+  /**
+   * Conditions an operator must see that do not make the replica unready (a poll window stuck for an hour: the other
+   * windows, pushes and deliveries still work). Shown as `warnings` in `/readyz` when there are any.
+   */
+  warnings?: () => Promise<Record<string, unknown>>;
 }
 
 /**
@@ -87,7 +92,10 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       if (typeof result === 'string') reasons[name] = result;
     }
     const ready = Object.values(checks).every(Boolean);
-    return reply.code(ready ? 200 : 503).send(Object.keys(reasons).length ? { ready, checks, reasons } : { ready, checks });
+    const warnings = (await opts.warnings?.().catch((err: Error) => ({ warnings: `checking failed: ${err.message}` }))) ?? {};
+    return reply.code(ready ? 200 : 503).send({
+      ready, checks, ...(Object.keys(reasons).length ? { reasons } : {}), ...(Object.keys(warnings).length ? { warnings } : {}),
+    });
   });
   app.get('/metrics', async (_req, reply) => {
     const body = await opts.metrics.registry.metrics();

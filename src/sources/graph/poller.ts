@@ -15,6 +15,9 @@ import type { GraphClient } from './client.js';
 import type { Fetcher, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
 import { noteLegacyPoll } from './legacy-silence.js';
+import { cursorKey, readCursor, type Cursor } from './cursor.js';
+
+export type { Cursor } from './cursor.js';
 
 export interface PollerOptions {
   source: string;
@@ -33,6 +36,8 @@ export interface PollerOptions {
   initialLookbackMs: number;
   /** Update times later than the poll's start plus this never move the watermark. @defaultValue 300000 */
   futureSkewMs?: number;
+  /** A window failing this long is reported as stuck (error log, metric, readiness detail). @defaultValue 3600000 */
+  stuckWindowAlertMs?: number;
   leaseMs: number;
   /** `redis.durability`'s wait, after a cursor move: a move it refuses fails the poll (logged, retried). */
   afterCursorMove?: () => Promise<void>;
@@ -66,16 +71,6 @@ export interface GapWindow {
   to: string;
 }
 
-export interface Cursor {
-  watermark?: string;
-  last_started_at?: number;
-  /**
-   * Legacy alerts: providers that failed (206) and the bound each was last read completely to. The watermark moves
-   * on for the others; each of these is read alone from its own bound until it answers.
-   */
-  lagging?: Record<string, string>;
-}
-
 /** Moves a cursor field forward only (sortable times compare as strings): a poll never undoes a later move. */
 const MOVE_FORWARD = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -95,7 +90,7 @@ export class Poller {
   constructor(private readonly opts: PollerOptions) {
     const id = `${opts.source}:${opts.fetcher.resource}`;
     this.lease = new Lease(opts.redis, `${opts.prefix}:lease:${id}`, opts.owner, opts.leaseMs);
-    this.cursorKey = `${opts.prefix}:cursor:${id}`;
+    this.cursorKey = cursorKey(opts.prefix, opts.source, opts.fetcher.resource);
     this.log = opts.logger.child({ component: 'poller', source: opts.source, tenant: opts.tenantId, resource: opts.fetcher.resource });
   }
 
@@ -130,13 +125,18 @@ export class Poller {
   }
 
   async cursor(): Promise<Cursor> {
-    const raw = await this.opts.redis.hgetall(this.cursorKey);
-    const lagging = raw.lagging ? (JSON.parse(raw.lagging) as Record<string, string>) : undefined;
-    return {
-      watermark: raw.watermark || undefined,
-      last_started_at: raw.last_started_at ? Number(raw.last_started_at) : undefined,
-      ...(lagging && Object.keys(lagging).length ? { lagging } : {}),
-    };
+    return readCursor(this.opts.redis, this.cursorKey);
+  }
+
+  /** The window's failure streak once it has lasted `stuck_window_alert_ms`, for readiness; null otherwise. */
+  async stuck(): Promise<{ failing_since: string; last_error?: string; watermark?: string } | null> {
+    const c = await this.cursor();
+    if (c.failing_since === undefined || Date.now() - c.failing_since < this.stuckMs) return null;
+    return { failing_since: new Date(c.failing_since).toISOString(), last_error: c.last_error, watermark: c.watermark };
+  }
+
+  private get stuckMs(): number {
+    return this.opts.stuckWindowAlertMs ?? 3_600_000;
   }
 
   /** One scheduling decision: poll when due and when this replica holds the lease. */
@@ -150,7 +150,12 @@ export class Poller {
         // Re-read under the lease: another replica may have polled between our read and the acquire.
         const fresh = await this.cursor();
         if (!this.due(fresh, tickAt)) return null;
-        return await this.pollWindow(fresh);
+        try {
+          return await this.pollWindow(fresh);
+        } catch (err) {
+          if (!this.closed) await this.failed(err);
+          return null;
+        }
       } finally {
         await this.lease.release();
       }
@@ -224,6 +229,7 @@ export class Poller {
     }
     summary.watermark = watermark;
     if (fetcher.resource === 'alerts') await noteLegacyPoll(this.opts, this.log, summary.fetched);
+    await this.succeeded(cursor);
     // The lag is that of the oldest bound still held: a provider in a gap shows as lag.
     const oldest = [watermark, ...Object.values(lagging)].filter((w): w is string => !!w).sort()[0];
     if (oldest) metrics.pollLag.set({ source, resource: fetcher.resource }, Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
@@ -294,6 +300,52 @@ export class Poller {
     const end = revisionOrder(new Date().toISOString())!;
     for (const [provider, from] of open) summary.gap_windows.push({ provider, from, to: end });
     return { summary, maxSeen: state.maxSeen };
+  }
+
+  /**
+   * A failed poll, under the lease: the cursor stays, and the failure streak is kept in the cursor so that every
+   * replica sees it. Once it has lasted `stuck_window_alert_ms`, each failed poll says so as an error naming the
+   * window and the command that skips it, and `alertbridge_poll_stuck_seconds` shows how long.
+   */
+  private async failed(err: unknown): Promise<void> {
+    const { source, tenantId, fetcher, metrics } = this.opts;
+    const message = errorSummary(err);
+    const what = `poll of ${fetcher.resource} for source '${source}' (tenant ${tenantId})`;
+    let since = Date.now();
+    let watermark: string | undefined;
+    try {
+      await this.opts.redis.hsetnx(this.cursorKey, 'failing_since', String(since));
+      await this.opts.redis.hset(this.cursorKey, 'last_error', message.slice(0, 1000));
+      const c = await this.cursor();
+      since = c.failing_since ?? since;
+      watermark = c.watermark;
+    } catch {
+      // Redis itself failing: the error below says what failed; the streak is not recorded.
+    }
+    const failingMs = Date.now() - since;
+    metrics.pollStuck.set({ source, resource: fetcher.resource }, failingMs >= this.stuckMs ? failingMs / 1000 : 0);
+    if (failingMs < this.stuckMs) {
+      this.log.error({ err: message }, `${what} failed; cursor unchanged, retried at the next poll`);
+      return;
+    }
+    this.log.error({ err: message, failing_since: new Date(since).toISOString(), watermark: watermark ?? null, failing_ms: failingMs, stuck: true },
+      `${what} has failed on every poll for ${Math.round(failingMs / 60_000)} min: the window from ${watermark ?? 'the initial lookback'} is stuck and nothing newer is read. ` +
+      `Fix the cause, or skip the window: alertbridge cursor skip --config <file> --source ${source} --resource ${fetcher.resource} [--to <ISO time>]`);
+  }
+
+  /** A poll that went through: the failure streak ends, and an operator's skip is acknowledged in the log. */
+  private async succeeded(before: Cursor): Promise<void> {
+    const { source, fetcher, metrics } = this.opts;
+    metrics.pollStuck.set({ source, resource: fetcher.resource }, 0);
+    if (before.failing_since !== undefined) {
+      await this.opts.redis.hdel(this.cursorKey, 'failing_since', 'last_error');
+      this.log.info({ failing_since: new Date(before.failing_since).toISOString() }, 'the window is read again after failing polls');
+    }
+    if (before.skipped_at !== undefined) {
+      await this.opts.redis.hdel(this.cursorKey, 'skipped_at');
+      this.log.warn({ skipped_at: new Date(before.skipped_at).toISOString(), watermark: before.watermark },
+        `an operator skipped this window (alertbridge cursor skip); polling went on from ${before.watermark}: alertbridge cursor list shows what was skipped`);
+    }
   }
 
   /** Never silent: alerts Graph's paging cannot reach are an error in the log and a metric. */

@@ -69,6 +69,7 @@ export class GraphSource {
       overlapMs: config.overlap_ms,
       initialLookbackMs: config.initial_lookback_ms,
       futureSkewMs: config.future_skew_ms,
+      stuckWindowAlertMs: config.stuck_window_alert_ms,
       leaseMs: deps.leaseMs ?? 30_000,
       afterCursorMove: deps.afterCursorMove,
     }));
