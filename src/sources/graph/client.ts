@@ -26,6 +26,8 @@ export interface GraphResponse<T = unknown> {
   body: T;
   /** Providers that failed (206 Partial Content). */
   partial: PartialWarning[];
+  /** {@link GraphClient.getPage}: the `$top` the page was read with, when it had to be made smaller. */
+  top?: number;
 }
 
 /** A Graph request that failed for good (or ran out of retries); names the source and tenant. */
@@ -201,15 +203,17 @@ export class GraphClient {
 
   /**
    * GET of one page of a collection. A page over `max_response_bytes` is asked for again with half its `$top`, down
-   * to 1, so a window of very large objects is read in smaller pages instead of failing at every poll; Graph's
-   * nextLinks keep the `$top` they were asked with, so the rest of the window goes on at the smaller size. A single
+   * to 1, so a window of very large objects is read in smaller pages instead of failing at every poll. The answer
+   * says which `$top` worked, for the caller to ask the rest of the window at that size (Graph's nextLinks keep the
+   * `$top` they were asked with too). A single
    * object over the cap (or a page without `$top`) still fails, with the error that says so.
    */
   async getPage<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
     let url = pathOrUrl;
     for (;;) {
       try {
-        return await this.get<T>(url, resource, signal, headers);
+        const res = await this.get<T>(url, resource, signal, headers);
+        return url === pathOrUrl ? res : { ...res, top: topOf(url) };
       } catch (err) {
         if (!(err instanceof ResponseTooLargeError) || err.top === undefined || err.top <= 1) throw err;
         const top = Math.floor(err.top / 2);

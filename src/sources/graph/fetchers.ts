@@ -31,6 +31,8 @@ export interface WindowState {
   deep?: boolean;
   /** alerts_v2 / incidents: ids already read at the slide's bound, left out when the next page returns them again. */
   boundaryIds?: string[];
+  /** `$top` for the rest of the window, once a page over max_response_bytes had to be read smaller (getPage). */
+  top?: number;
   pages: number;
 }
 
@@ -164,8 +166,9 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
       const tie = state.deep === true;
       const skip = tie ? (state.skip ?? 0) : 0;
       const filter = `lastUpdateDateTime ${tie ? 'eq' : 'ge'} ${odataTime(since)}${and}`;
-      const url = `${path}?$filter=${encodeURIComponent(filter)}${order}&$top=${pageSize}&$count=true${skip ? `&$skip=${skip}` : ''}`;
+      const url = `${path}?$filter=${encodeURIComponent(filter)}${order}&$top=${state.top ?? pageSize}&$count=true${skip ? `&$skip=${skip}` : ''}`;
       const res = await client.getPage<ListBody>(url, resource, signal, V2_HEADERS);
+      const top = res.top ?? state.top ?? pageSize;
       const { objects: all, malformed } = listItems(res.body, `GET ${resource}`);
       const rawCount = (res.body as { '@odata.count'?: unknown })['@odata.count'];
       const count = typeof rawCount === 'number' ? rawCount : undefined;
@@ -181,13 +184,14 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
         maxSeen: maxOrder(objects, 'lastUpdateDateTime', state.maxSeen, state.ceiling),
         gaps: [...state.gaps, ...res.partial.map((p) => p.provider)],
         pages: state.pages + 1,
+        ...(top < pageSize ? { top } : {}),
       };
       const page = (next: Partial<WindowState>, done: boolean, overflow?: Overflow): Page => ({
         objects, state: { ...base, ...next }, done, partial: res.partial,
         ...(overflow ? { overflow: [overflow] } : {}), ...pageExtras(malformed, objects, 'lastUpdateDateTime', state),
       });
       // Without a count (Graph should give one), a short page without a nextLink is the only sign of the end.
-      const complete = (read: number): boolean => (count !== undefined ? read >= count : all.length < pageSize && !res.body['@odata.nextLink']);
+      const complete = (read: number): boolean => (count !== undefined ? read >= count : all.length < top && !res.body['@odata.nextLink']);
       if (tie) {
         const read = skip + all.length;
         if (all.length > 0 && !complete(read)) return page({ skip: read }, false);
