@@ -1,7 +1,8 @@
 /**
  * The paused state of a sink whose peer refuses its credentials (a disabled HEC token, a wrong SASL password or
- * ACL, a refused Event Hubs key): only an operator can fix that, and it is the same for every record, so the sink
- * pauses instead of dead-lettering (peers-lessons #7). `ready()` reports it (`/readyz`, `alertbridge_sink_ready`),
+ * ACL, a refused Event Hubs key), or lacks its destination (a Kafka topic with auto-create off, an event hub): only
+ * an operator can fix that, and it is the same for every record, so the sink pauses instead of dead-lettering
+ * (peers-lessons #7). `ready()` reports it (`/readyz`, `alertbridge_sink_ready`),
  * and deliveries fail as retryable not sooner than `auth_pause_ms`, which the pipeline holds without spending their
  * attempts. The pause belongs to the sink, not to a delivery: it is logged once when it starts and once when it ends.
  *
@@ -29,10 +30,13 @@ export interface AuthPauseOptions {
   until: string;
   /** The error of a delivery `run` holds without asking the peer, due again in `dueInMs`. */
   heldMessage?: (dueInMs: number) => string;
+  /** What `/readyz` says while paused, from why the peer refused. @defaultValue the reason itself */
+  readiness?: (why: string) => string;
 }
 
 export class AuthPause {
   private pausedNow = false;
+  private why = '';
   /** When the peer was last asked while paused (or refused first): the next probe is due `pauseMs` later. */
   private probedAt = 0;
   private probe: Promise<unknown> | undefined;
@@ -46,10 +50,16 @@ export class AuthPause {
     return this.pausedNow;
   }
 
+  /** Why the sink is paused, for `/readyz`; undefined when it is not. */
+  get reason(): string | undefined {
+    return this.pausedNow ? (this.opts.readiness?.(this.why) ?? this.why) : undefined;
+  }
+
   /** The peer refused the credentials. Logged once per outage: the moment it broke matters, not every retry. */
   refused(why: string): void {
     if (this.pausedNow) return;
     this.pausedNow = true;
+    this.why = why;
     this.probedAt = Date.now();
     this.opts.logger.error(this.opts.fields ?? {}, this.opts.pausedLine(why));
   }

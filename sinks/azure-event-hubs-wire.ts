@@ -37,7 +37,7 @@ export function toEvent(r: AlertRecord, text: string): EventData {
 const PERMANENT_CODES = new Set([
   'UnauthorizedError', // bad key or token, missing Send claim (CBS 401); the sink pauses on it (isAuthFailure)
   'PublisherRevokedError',
-  'MessagingEntityNotFoundError', // no such hub (CBS 404)
+  'MessagingEntityNotFoundError', // no such hub (CBS 404); the sink pauses on it instead (an operator creates it)
   'MessagingEntityDisabledError',
   'MessageTooLargeError', // amqp:link:message-size-exceeded
   'MessageSizeExceededError',

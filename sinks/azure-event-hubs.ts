@@ -39,8 +39,12 @@ export interface EventHubsSinkOptions extends Partial<EntraLogin> {
 }
 
 export interface EventHubsSink extends Sink {
-  /** False while the hub (or Entra ID) refuses the credentials: for `/readyz` and `alertbridge_sink_ready`. */
+  /**
+   * False while the hub (or Entra ID) refuses the credentials, or the hub does not exist: for `/readyz` (with
+   * `notReadyReason`) and `alertbridge_sink_ready`.
+   */
   ready(): boolean;
+  notReadyReason(): string | undefined;
 }
 
 /**
@@ -64,7 +68,19 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     pauseMs: config.auth_pause_ms, logger, until: 'the credentials are fixed',
     pausedLine: (why) => `azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`,
     resumedLine: `azure_event_hubs '${config.name}' resumed: the hub accepts its credentials`,
+    readiness: (why) => `its credentials are refused: ${why}`,
   });
+  /**
+   * The hub does not exist (`MessagingEntityNotFoundError`): an operator's job like a refused key, and the same for
+   * every record, so the sink pauses instead of dead-lettering; the held deliveries, retried every `auth_pause_ms`
+   * with a fresh client, are the probe, and the first that goes through resumes it.
+   */
+  const missingHub = new AuthPause({
+    pauseMs: config.auth_pause_ms, logger, until: 'the event hub exists',
+    pausedLine: (why) => `azure_event_hubs '${config.name}' paused: ${why}; records stay queued until it is created`,
+    resumedLine: `azure_event_hubs '${config.name}' resumed: its event hub exists`,
+  });
+  const isMissingHub = (err: unknown): boolean => errorCode(err) === 'MessagingEntityNotFoundError';
   const inFlight = new Set<Promise<unknown>>();
 
   /**
@@ -121,6 +137,15 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     const why = `${rootCause(err).message} [${errorCode(err)}]`;
     auth.refused(why);
     return auth.refusal(`${what}: ${why}`, err);
+  };
+
+  /** No such hub: pause like `pause`, saying which hub. */
+  const pauseMissing = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
+    reset(c);
+    const name = hub ?? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(config.connection_string ?? '')?.[1]?.trim() ?? '(unnamed)';
+    const why = `event hub ${name} does not exist`;
+    missingHub.refused(why);
+    return missingHub.refusal(`${what}: ${why} [${errorCode(err)}]`, err);
   };
 
   /** After a refused key: a fresh client next time, reading the connection string (file) again. */
@@ -218,6 +243,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     } catch (err) {
       const what = `connecting azure_event_hubs sink '${config.name}' to its hub`;
       if (isAuthFailure(err)) throw pause(err, what, c);
+      if (isMissingHub(err)) throw pauseMissing(err, what, c);
       const error = classifyEventHubsError(err, what);
       if (error instanceof PermanentError) refusal = { error, until: Date.now() + REFUSAL_MEMO_MS };
       throw error;
@@ -230,19 +256,24 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
     // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
     if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;
-    if (errors.length < groups.length) auth.accepted();
+    if (errors.length < groups.length) {
+      auth.accepted();
+      missingHub.accepted();
+    }
     return failed.length ? { failed } : undefined;
   };
 
   const sink: EventHubsSink = {
     name: config.name,
     type: 'azure_event_hubs',
-    ready: () => !auth.paused,
+    ready: () => !auth.paused && !missingHub.paused,
+    notReadyReason: () => auth.reason ?? missingHub.reason,
     /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
     async start() {
       const c = client();
       batchLimit(c).catch((err: unknown) => {
         if (isAuthFailure(err)) pause(err, 'connecting', c);
+        else if (isMissingHub(err)) pauseMissing(err, 'connecting', c);
         else logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery');
       });
     },

@@ -34,8 +34,12 @@ export interface KafkaSinkOptions {
 }
 
 export interface KafkaSink extends Sink {
-  /** False while the brokers refuse authentication or authorization: for `/readyz` and `alertbridge_sink_ready`. */
+  /**
+   * False while the brokers refuse authentication or authorization, or the topic does not exist: for `/readyz`
+   * (with `notReadyReason`) and `alertbridge_sink_ready`.
+   */
   ready(): boolean;
+  notReadyReason(): string | undefined;
 }
 
 // kafkajs is CommonJS and builds some exports in ways Node's ESM loader cannot see by name: take them off the module.
@@ -99,6 +103,17 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     pauseMs: config.auth_pause_ms, logger, fields: { brokers: config.brokers }, until: 'the credentials are fixed',
     pausedLine: (why) => `kafka '${config.name}' paused: the brokers refuse its credentials (${why}); records stay queued until it is fixed`,
     resumedLine: `kafka '${config.name}' resumed: the brokers accept its credentials`,
+    readiness: (why) => `the brokers refuse its credentials: ${why}`,
+  });
+  /**
+   * A topic that does not exist (auto-create off on the brokers): like refused credentials, an operator's job and
+   * the same for every record, so the sink pauses; the held deliveries, retried every `auth_pause_ms`, are the
+   * probe, and the first that goes through resumes it.
+   */
+  const missingTopic = new AuthPause({
+    pauseMs: config.auth_pause_ms, logger, fields: { brokers: config.brokers }, until: 'the topic exists',
+    pausedLine: (why) => `kafka '${config.name}' paused: ${why} (are topics auto-created on the brokers?); records stay queued until it is created`,
+    resumedLine: `kafka '${config.name}' resumed: its topic exists`,
   });
 
   /** Validates the settings that need the runtime (TLS files) and builds the client; throws what to fix. */
@@ -140,12 +155,18 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
 
   const isAuthFailure = (root: KafkaError): boolean => AUTH_NAMES.has(root.name) || (root.type !== undefined && AUTH_TYPES.has(root.type));
 
-  const classify = (err: unknown, what: string): Error => {
+  const classify = (err: unknown, what: string, topics: string[] = []): Error => {
     const root = rootCause(err);
     if (isAuthFailure(root)) {
       const why = `${root.message}${root.type ? ` [${root.type}]` : ''}`;
       pause.refused(why);
       return pause.refusal(`${what}: ${why}`, err);
+    }
+    if (root.type === 'UNKNOWN_TOPIC_OR_PARTITION' && topics.length > 0) {
+      // kafkajs already asked again a few times (a topic being auto-created appears within them): it is not there.
+      const why = topics.length === 1 ? `topic ${topics[0]} does not exist` : `one of topics ${topics.join(', ')} does not exist`;
+      missingTopic.refused(why);
+      return missingTopic.refusal(`${what}: ${why} [${root.type}]`, err);
     }
     if (root instanceof PermanentError || root instanceof RetryableError) return root;
     if ((root instanceof TypeError || root instanceof ReferenceError) && root.retriable === undefined) return root;
@@ -156,22 +177,25 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   };
 
   const produce = async (topicMessages: TopicMessages[], count: number): Promise<void> => {
-    const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topicMessages.map((t) => t.topic).join(', ')})`;
+    const topics = topicMessages.map((t) => t.topic);
+    const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topics.join(', ')})`;
     try {
       await loadCodec(compressionName, config.name);
       const producer = await connect();
       await producer.sendBatch({ topicMessages, acks: -1, timeout, compression });
       pause.accepted();
+      missingTopic.accepted();
     } catch (err) {
       reset();
-      throw classify(err, what);
+      throw classify(err, what, topics);
     }
   };
 
   const sink: KafkaSink = {
     name: config.name,
     type: 'kafka',
-    ready: () => !pause.paused,
+    ready: () => !pause.paused && !missingTopic.paused,
+    notReadyReason: () => pause.reason ?? missingTopic.reason,
     /** Checks the settings, then connects in the background: a broker that is down must not stop the daemon. */
     async start() {
       await loadCodec(compressionName, config.name);

@@ -54,6 +54,8 @@ export interface Sink {
    * `alertbridge_sink_ready{sink}` is 0. Sinks without such a state leave it out.
    */
   ready?(): boolean;
+  /** While `ready()` is false: why, in words for `/readyz` ("topic security-alerts does not exist"). */
+  notReadyReason?(): string | undefined;
 }
 
 /** What a sink factory receives: its own validated config section, a logger, and the record's formats. */

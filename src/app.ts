@@ -125,7 +125,9 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     readiness: async () => {
       const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(() => true, (err: Error) => `Redis does not answer: ${err.message}`);
       const checks: Record<string, boolean | string> = { started: started && !stopping, redis: ping };
-      for (const s of sinks) checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name) && s.sink.ready?.() !== false;
+      for (const s of sinks) {
+        checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name) && (s.sink.ready?.() !== false || (s.sink.notReadyReason?.() ?? false));
+      }
       // Consumer loops that cannot make progress (Redis state gone and not recreatable, a read stuck): pushes would
       // be accepted and never delivered.
       const loops = { ...pipeline.health(), ...(started && notificationWorker ? { notifications: notificationWorker.status() } : {}) };

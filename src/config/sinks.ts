@@ -222,7 +222,7 @@ const KafkaSinkObject = z
       'Largest message; a bigger record is dead-lettered instead of failing its batch. Keep below the broker\'s `message.max.bytes`.',
     ),
     request_timeout_ms: millis(30_000, 'Timeout of one produce request.'),
-    auth_pause_ms: authPauseMs('the brokers refuse authentication (SASL) or authorization (ACLs)'),
+    auth_pause_ms: authPauseMs('the brokers refuse authentication (SASL) or authorization (ACLs), or a topic does not exist (auto-create off)'),
     tls: z
       .strictObject({
         enabled: z.boolean().default(false).describe('Connect with TLS.'),
@@ -283,7 +283,7 @@ const EventHubsSinkObject = z
       104_857_600,
       'Largest batch sent at once. The tier caps it: 262144 (256 KB) on Basic, 1048576 (1 MB) on Standard and above.',
     ),
-    auth_pause_ms: authPauseMs('the hub refuses the key or token (or Entra ID refuses the app)'),
+    auth_pause_ms: authPauseMs('the hub refuses the key or token (or Entra ID refuses the app), or the event hub does not exist'),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

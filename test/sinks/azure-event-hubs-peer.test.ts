@@ -64,6 +64,15 @@ describe('Event Hubs peer through the real client', () => {
     expect(err?.code).toBe('MessagingEntityNotFoundError');
   });
 
+  it('refuses a name no event hub can have with ArgumentError, and knows a hub created later', async () => {
+    const bad = await setup({ alerts: 4 }, 'bad-name-');
+    expect((await failure(bad.client.getEventHubProperties()))?.code).toBe('ArgumentError');
+    const { client, peer } = await setup({ alerts: 4 }, 'later');
+    expect((await failure(client.getEventHubProperties()))?.code).toBe('MessagingEntityNotFoundError');
+    peer.createHub('later', 2);
+    expect((await client.getEventHubProperties()).partitionIds).toEqual(['0', '1']);
+  });
+
   it('answers $management reads with a wrong key with UnauthorizedError', async () => {
     const { client } = await setup({ alerts: 4 }, undefined, { key: 'd3Jvbmc=' });
     const err = await failure(client.getEventHubProperties());

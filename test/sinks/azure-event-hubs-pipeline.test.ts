@@ -5,7 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../sinks/types.js';
-import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { buildApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config/load.js';
+import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { record, records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { startEventHubsPeer, type EventHubsPeer, type ReceivedEvent } from '../peers/eventhubs/server.js';
@@ -24,6 +27,39 @@ describe('azure_event_hubs through the pipeline', () => {
     tp = undefined;
     await peer?.close();
     peer = undefined;
+  });
+
+  it('holds the records while the event hub does not exist (no attempt spent, nothing dead-lettered) and delivers them once it does', async () => {
+    peer = await startEventHubsPeer();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString('soon'), auth_pause_ms: 200 });
+    tp = await startTestPipeline([{ sink, maxRecords: 10, maxAttempts: 2 }]);
+    await tp.pipeline.emit(records(25));
+    const errors = () => metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'eventhubs', kind: 'retryable' });
+    // Several rounds of probes, far more than max_attempts: none of them may count against the records.
+    await waitFor(async () => (await errors()) >= 6 * 10, { timeoutMs: 60_000, what: 'several paused rounds' });
+    expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
+    expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'eventhubs' })).toBe(0);
+    peer.createHub('soon');
+    await waitFor(async () => (await delivered(tp!)) >= 25, { timeoutMs: 60_000, what: 'delivery once the hub exists' });
+    expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
+    expect(new Set(peer.received.map(identOf)).size).toBe(25);
+  });
+
+  it('/readyz names the missing hub', async () => {
+    peer = await startEventHubsPeer();
+    const res = parseConfig(`redis: { url: "${redisUrl()}", key_prefix: "${uniquePrefix('eh-ready')}" }\nsinks: [{ name: eventhubs, type: file, path: /dev/null }]\n`, { baseDir: '/', env: {} });
+    if (!res.ok) throw new Error(res.errors.join('\n'));
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString('nope') });
+    const app = buildApp(res.config, { logger: silentLogger, sinkOverrides: { eventhubs: sink } });
+    try {
+      await app.start({ listen: false });
+      await waitFor(() => !sink.ready(), { what: 'the sink to pause at start' });
+      const readyz = await app.server.inject('/readyz');
+      expect(readyz.statusCode).toBe(503);
+      expect(readyz.json().reasons).toMatchObject({ 'sink:eventhubs': 'event hub nope does not exist' });
+    } finally {
+      await app.stop();
+    }
   });
 
   it('delivers 100,000 records (25,000 alerts × 4 revisions) exactly once, each alert on one partition, in order', async () => {

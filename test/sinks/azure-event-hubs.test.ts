@@ -35,9 +35,10 @@ sinkConformance('azure_event_hubs', {
     return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
   },
   async permanentlyFailing(name) {
-    // A hub the namespace does not have: the put-token on $cbs is answered 404. (A refused key pauses the sink instead.)
+    // A name no event hub can have: the put-token on $cbs is answered 400 (ArgumentError). (A refused key or a hub
+    // that does not exist pauses the sink instead.)
     const peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString('no-such-hub') });
+    const sink = eventHubsSink(peer, { name, connection_string: peer.connectionString('bad-name-') });
     return { sink, delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
   },
   async retryablyFailing(name) {
@@ -177,13 +178,37 @@ describe('azure_event_hubs sink', () => {
     expect(peer.received.map(identOf)).toEqual([ident(batch[0]!)]);
   });
 
-  it('classifies an unknown event hub as permanent (MessagingEntityNotFoundError)', async () => {
+  it('pauses on an unknown event hub (retryable after auth_pause_ms, not ready, says which hub, logged once) and resumes once it exists', async () => {
     const peer = await startEventHubsPeer();
-    const sink = eventHubsSink(peer, { connection_string: peer.connectionString('no-such-hub') });
+    const { logger, lines } = captureLogger();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString('later'), auth_pause_ms: 300 }, logger);
+    open.push({ sink, peer });
+    for (let i = 0; i < 2; i++) {
+      const err = await failure(sink.send(records(2)));
+      expect(classify(err)).toBe('retryable');
+      expect(err).toMatchObject({ retryAfterMs: 300 });
+      expect(err!.message).toBe("connecting azure_event_hubs sink 'eventhubs' to its hub: event hub later does not exist [MessagingEntityNotFoundError]; sink paused until the event hub exists");
+      expect(sink.ready()).toBe(false);
+      expect(sink.notReadyReason()).toBe('event hub later does not exist');
+    }
+    expect(lines.filter((l) => l.level === 50 && String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused: event hub later does not exist"))).toHaveLength(1);
+
+    peer.createHub('later', 2);
+    expect(await sink.send(records(2))).toBeUndefined();
+    expect(sink.ready()).toBe(true);
+    expect(sink.notReadyReason()).toBeUndefined();
+    expect(peer.received.map((e) => e.hub)).toEqual(['later', 'later']);
+    expect(lines.some((l) => l.level === 30 && l.msg === "azure_event_hubs 'eventhubs' resumed: its event hub exists")).toBe(true);
+  });
+
+  it('classifies a name no event hub can have as permanent (ArgumentError)', async () => {
+    const peer = await startEventHubsPeer();
+    const sink = eventHubsSink(peer, { connection_string: peer.connectionString('bad-name-') });
     open.push({ sink, peer });
     const err = await failure(sink.send(records(2)));
     expect(classify(err)).toBe('permanent');
-    expect(err!.message).toMatch(/could not be found.*\[MessagingEntityNotFoundError\]$/);
+    expect(err!.message).toMatch(/not a valid event hub name.*\[ArgumentError\]$/);
+    expect(sink.ready()).toBe(true);
   });
 
   it('pauses on a wrong key (UnauthorizedError): retryable after auth_pause_ms, ready() false, one error log without the key', async () => {

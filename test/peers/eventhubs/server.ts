@@ -101,6 +101,8 @@ export interface EventHubsPeer {
   setFaults(faults: Partial<EventHubsPeerFaults>): void;
   /** Forgets what arrived (events, batches, stats). */
   reset(): void;
+  /** Creates an event hub (an operator fixing a missing one); its name as `hubs` takes it. */
+  createHub(name: string, partitions?: number): void;
   /** Drops every client connection (a network cut); the server keeps listening. */
   dropConnections(): void;
   /** Stops listening and drops every connection. Idempotent. */
@@ -141,6 +143,12 @@ function resourcePath(audience: string): string {
 
 /** Does a token for `resource` cover `target`? The service allows any prefix on segment boundaries (namespace, hub, …). */
 const covers = (resource: string, target: string): boolean => resource === '/' || target === resource || target.startsWith(resource + '/');
+
+/**
+ * Event hub names: 1–256 letters, digits, `.`, `-`, `_`, starting and ending with a letter or digit. The service's
+ * answer to a name outside this is not documented; the peer refuses the put-token with 400 (argument-error).
+ */
+const VALID_HUB_NAME = /^[a-z0-9](?:[a-z0-9._-]{0,254}[a-z0-9])?$/i;
 
 /** `error-condition` of a `$cbs` / `$management` refusal, by status code. */
 const REPLY_CONDITIONS: Record<number, string> = {
@@ -249,6 +257,10 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     }
     const target = resourcePath(audience);
     const hubName = target.split('/')[1] ?? '';
+    if (hubName && !VALID_HUB_NAME.test(hubName)) {
+      stats.tokensRefused++;
+      return reply(context, request, 400, `The entity path '${hubName}' is not a valid event hub name.`);
+    }
     if (hubName && !hubs.has(hubName)) {
       stats.tokensRefused++;
       return reply(context, request, 404, entityNotFound(audience).description!);
@@ -435,6 +447,9 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       received.length = 0;
       batches.length = 0;
       Object.assign(stats, emptyStats());
+    },
+    createHub(name, partitions = 4) {
+      hubs.set(name.toLowerCase(), { name, partitions, createdAt: new Date() });
     },
     dropConnections() {
       for (const s of sockets) s.destroy();

@@ -119,7 +119,7 @@ function makeCertificates(dir: string): KafkaTlsFiles & { keystore: string } {
   return { caFile: f('ca.pem'), certFile: f('client.pem'), keyFile: f('client.key'), keystore: f('server-keystore.pem') };
 }
 
-function serverProperties(o: { dir: string; port: number; saslPort: number; sslPort: number; ctrlPort: number; tls: KafkaTlsFiles & { keystore: string } }): string {
+function serverProperties(o: { dir: string; port: number; saslPort: number; sslPort: number; ctrlPort: number; tls: KafkaTlsFiles & { keystore: string }; autoCreateTopics: boolean }): string {
   const jaas = (module: string, extra = '') => `${module} required${extra};`;
   const plainUsers = Object.values(KAFKA_USERS).map((u) => ` user_${u.username}="${u.password}"`).join('');
   return [
@@ -155,7 +155,7 @@ function serverProperties(o: { dir: string; port: number; saslPort: number; sslP
     // and the restarted broker waits for that. Short, so a kill -9 + restart takes seconds, not 15 s.
     'broker.session.timeout.ms=2000',
     'broker.heartbeat.interval.ms=500',
-    'auto.create.topics.enable=true',
+    `auto.create.topics.enable=${o.autoCreateTopics}`,
     'log.segment.bytes=16777216',
     'log.retention.check.interval.ms=300000',
     'metadata.log.segment.bytes=8388608',
@@ -185,13 +185,18 @@ export function unsecuredJwt(subject: string, lifetimeMs = 3_600_000): string {
   return `${b64({ alg: 'none' })}.${b64({ sub: subject, iat: Math.floor(now), exp: Math.floor(now + lifetimeMs / 1000) })}.`;
 }
 
-export async function startKafkaBroker(): Promise<KafkaBroker> {
+export interface KafkaBrokerOptions {
+  /** `auto.create.topics.enable`: off, producing to a missing topic fails with UNKNOWN_TOPIC_OR_PARTITION. @defaultValue true */
+  autoCreateTopics?: boolean;
+}
+
+export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<KafkaBroker> {
   const jars = ensureKafkaJars();
   const [port, saslPort, sslPort, ctrlPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-kafka-'));
   const props = join(dir, 'server.properties');
   const tls = makeCertificates(dir);
-  writeFileSync(props, serverProperties({ dir, port, saslPort, sslPort, ctrlPort, tls }));
+  writeFileSync(props, serverProperties({ dir, port, saslPort, sslPort, ctrlPort, tls, autoCreateTopics: opts.autoCreateTopics ?? true }));
   writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir));
   const classpath = `${jars}/*`;
   const jvmLog = [`-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, `-Dkafka.logs.dir=${dir}`];
