@@ -139,7 +139,7 @@ export function helmValuesSchema(): Json {
         automountServiceAccountToken: bool('Mount a Kubernetes API token (alertbridge does not use the API).'),
       }),
       config: helmConfigSchema(),
-      existingSecret: str('Name of an existing Secret with alertbridge\'s secrets (the chart never holds secret values).'),
+      existingSecret: str('Name of an existing Secret with alertbridge\'s secrets (your secret values never go through the chart; the only Secret it makes holds the Redis password it generates).'),
       existingSecretEnv: bool('Expose every key of existingSecret as an environment variable (envFrom), for `${VAR}` in config.'),
       existingSecretFiles: bool('Mount existingSecret under /etc/alertbridge/secrets (a file per key), for `*_file` keys in config.'),
       extraEnv: k8sList('Extra environment variables (Kubernetes EnvVar list).'),
