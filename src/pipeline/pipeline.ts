@@ -47,6 +47,11 @@ export interface PipelineOptions {
   durability?: { wait(): Promise<void> };
   /** How long work held by a replica that stopped answering waits before another takes it over. @defaultValue 30000 */
   takeoverMs?: number;
+  /**
+   * Tries of a sink job whose processing itself fails (not its deliveries, which the job counts), after which BullMQ
+   * gives up on it and its records are dead-lettered. @defaultValue 50
+   */
+  jobAttempts?: number;
 }
 
 export interface EmitResult {
@@ -79,7 +84,7 @@ export class Pipeline {
           removeOnFail: false,
           // Delivery retries are counted in the job data; these attempts only cover failures of the machinery
           // itself (Redis errors while recording an outcome).
-          attempts: 50,
+          attempts: opts.jobAttempts ?? 50,
           backoff: { type: 'exponential', delay: 1000 },
         },
       });
@@ -87,7 +92,7 @@ export class Pipeline {
       // prints the error's properties (AUTH's password among them). The connection's own listener logs it.
       queue.on('error', (err) => log.debug({ queue: queue.name, err: err.message }, 'sink queue: redis error'));
       this.queues.set(s.sink.name, queue);
-      this.workers.push(new SinkWorker(s.sink, this.keys.sinkQueue(s.sink.name), opts.queueRedis, this.keys,
+      this.workers.push(new SinkWorker(s.sink, queue, opts.queueRedis, this.keys,
         s.runtime, this.deadLetters, opts.metrics, opts.logger.child({ component: 'sink', sink: s.sink.name })));
     }
     this.dispatcher = new Dispatcher(opts.dispatchRedis, this.keys,

@@ -4,7 +4,7 @@
  * bad record never sinks its neighbours) and dead-lettered, retryable ones are rescheduled with backoff, and
  * records out of attempts are dead-lettered with their last error.
  */
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AlertRecord } from '../record/types.js';
@@ -49,7 +49,7 @@ export class SinkWorker {
 
   constructor(
     readonly sink: Sink,
-    private readonly queueName: string,
+    private readonly queue: Queue<SinkJobData>,
     private readonly connection: Redis,
     private readonly keys: Keys,
     private readonly opts: SinkRuntimeOptions,
@@ -59,7 +59,7 @@ export class SinkWorker {
   ) {}
 
   start(): void {
-    this.worker = new Worker<SinkJobData>(this.queueName, (job, token) => this.process(job, token), {
+    this.worker = new Worker<SinkJobData>(this.queue.name, (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: this.keys.prefix,
       concurrency: this.opts.concurrency,
@@ -71,14 +71,63 @@ export class SinkWorker {
     });
     this.worker.on('error', (err) => this.log.error({ err }, 'sink worker error'));
     this.worker.on('failed', (job, err) => {
-      if (err instanceof DelayedError || err?.name === 'DelayedError') return;
-      this.log.error({ err, jobId: job?.id }, 'sink job failed outside delivery (kept in the failed set)');
+      if (err instanceof DelayedError || err?.name === 'DelayedError' || !job) return;
+      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than/.test(err?.message ?? '');
+      this.log.error({ err, jobId: job.id, tries: job.attemptsMade }, final ? 'sink job failed outside delivery for good: dead-lettering its records'
+        : 'sink job failed outside delivery; BullMQ tries it again');
+      if (final) this.track(this.deadLetterFailed(job));
     });
+    // Jobs given up on while no worker could dead-letter them (an older version, a crash, a dead-letter queue that
+    // could not be written).
+    this.track(this.sweepFailed());
   }
 
   /** Stops taking jobs and waits for in-flight batches to finish. */
   async close(): Promise<void> {
     await this.worker?.close();
+    await Promise.all(this.chores);
+  }
+
+  private readonly chores = new Set<Promise<unknown>>();
+
+  private track(chore: Promise<unknown>): void {
+    const p = chore.catch((err) => this.log.error({ err }, 'dead-lettering a failed sink job failed (it stays in the failed set until the next start)'))
+      .finally(() => this.chores.delete(p));
+    this.chores.add(p);
+  }
+
+  private async sweepFailed(): Promise<void> {
+    for (let page = await this.queue.getFailed(0, 99); page.length; page = await this.queue.getFailed(0, 99)) {
+      let moved = 0;
+      for (const job of page) if (await this.deadLetterFailed(job)) moved++;
+      if (!moved) return; // what is left cannot be moved now (another replica holds it, or it failed again)
+    }
+  }
+
+  /**
+   * A job BullMQ gave up on (its processing kept failing, or its worker kept dying): its records go to the
+   * dead-letter queue with the last error, its batches are released, and the job leaves the failed set. One
+   * replica does it (a claim per job); a crash in between dead-letters the records twice at worst, never zero times.
+   */
+  private async deadLetterFailed(job: Job<SinkJobData>): Promise<boolean> {
+    const claim = `${this.queue.toKey(job.id!)}:dead-lettering`;
+    if ((await this.connection.set(claim, '1', 'PX', 60_000, 'NX')) !== 'OK') return false;
+    try {
+      const { refs } = job.data;
+      const records = refs ? (await loadBatches(this.connection, this.keys, refs)).records : (job.data.records ?? []);
+      const error = `failed outside delivery after ${job.attemptsMade} tries: ${job.failedReason ?? 'unknown error'}`;
+      const dead = records.map((r) => this.deadLetter(r, error, job.data.attempt + 1));
+      if (dead.length) {
+        await this.deadLetters.add(this.sink.name, dead, this.opts.deadLetterMax);
+        this.metrics.deadLettered.inc({ sink: this.sink.name }, dead.length);
+        this.log.warn({ records: dead.length, jobId: job.id, error }, 'dead-lettered the records of a failed job');
+      }
+      if (refs) await releaseBatches(this.connection, this.keys, jobMember(this.sink.name, job.id!), refs);
+      await job.remove();
+      return true;
+    } finally {
+      await this.connection.del(claim);
+    }
   }
 
   private async process(job: Job<SinkJobData>, token?: string): Promise<void> {
