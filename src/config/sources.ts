@@ -62,6 +62,37 @@ export const GraphWebhookSchema = z
 
 const GRAPH_DEFAULT_POLL_INTERVAL_MS = 60_000;
 
+/** alerts_v2 `serviceSource` values (Graph's `microsoft.graph.security.serviceSource`). */
+export const SERVICE_SOURCES = [
+  'unknown', 'microsoftDefenderForEndpoint', 'microsoftDefenderForIdentity', 'microsoftDefenderForCloudApps',
+  'microsoftDefenderForOffice365', 'microsoft365Defender', 'azureAdIdentityProtection', 'microsoftAppGovernance',
+  'dataLossPrevention', 'microsoftDefenderForCloud', 'microsoftSentinel', 'microsoftInsiderRiskManagement',
+] as const;
+export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
+export const ALERT_STATUSES = ['unknown', 'new', 'inProgress', 'resolved'] as const;
+export const INCIDENT_STATUSES = ['active', 'resolved', 'inProgress', 'redirected', 'awaitingAction'] as const;
+
+/** Source-side filters, compiled into Graph's `$filter` (documented filterable properties only). */
+export const GraphFilterSchema = z
+  .strictObject({
+    service_source: z
+      .array(z.enum(SERVICE_SOURCES))
+      .min(1)
+      .optional()
+      .describe('alerts_v2 only: read only alerts of these `serviceSource` values. Default: all.'),
+    severity: z.array(z.enum(SEVERITIES)).min(1).optional().describe('alerts_v2 and incidents: only these severities. Default: all.'),
+    status: z
+      .array(z.enum([...new Set([...ALERT_STATUSES, ...INCIDENT_STATUSES])] as [string, ...string[]]))
+      .min(1)
+      .optional()
+      .describe(
+        `alerts_v2 and incidents: only these statuses; each resource takes the values it knows (alerts_v2: ${ALERT_STATUSES.join(', ')}; incidents: ${INCIDENT_STATUSES.join(', ')}). Default: all.`,
+      ),
+  })
+  .describe(
+    'Filters Graph applies before sending (`$filter=… and serviceSource in (…)`): fewer requests and nothing unwanted in the queues. Legacy `alerts`, secure scores and control profiles are not filtered.',
+  );
+
 const GraphSourceObject = z
   .strictObject({
     type: z.literal('graph_security').describe('Polls the Microsoft Graph Security API of one tenant.'),
@@ -121,6 +152,7 @@ const GraphSourceObject = z
       'Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image\'s `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.',
     ),
     webhook: GraphWebhookSchema.prefault({}),
+    filter: GraphFilterSchema.prefault({}),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
@@ -134,6 +166,18 @@ const GraphSourceObject = z
         resources.forEach((resource, i) => {
           if (resources.indexOf(resource) < i) addIssue(['resources', i], `duplicate resource "${String(resource)}"`);
         });
+        const filter = value.filter;
+        if (isRecord(filter) && Array.isArray(filter.status)) {
+          const statuses = filter.status as string[];
+          for (const [resource, known] of [['alerts_v2', ALERT_STATUSES], ['incidents', INCIDENT_STATUSES]] as const) {
+            if (resources.includes(resource) && !statuses.some((st) => (known as readonly string[]).includes(st))) {
+              addIssue(['filter', 'status'], `none of ${statuses.join(', ')} is a status of ${resource} (${known.join(', ')}): ${resource} would be read unfiltered`);
+            }
+          }
+        }
+        if (isRecord(filter) && filter.service_source !== undefined && !resources.includes('alerts_v2')) {
+          addIssue(['filter', 'service_source'], 'applies to alerts_v2 only, which this source does not read');
+        }
         const webhook = value.webhook;
         if (isRecord(webhook) && webhook.enabled === true && !resources.includes('alerts')) {
           addIssue(['webhook', 'enabled'], 'change notifications exist only for legacy alerts: add alerts to resources');

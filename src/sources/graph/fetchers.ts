@@ -306,10 +306,35 @@ function controlProfilesFetcher(pageSize: number): Fetcher {
   };
 }
 
-export function fetcherFor(resource: Resource, pageSize: number): Fetcher {
+/** A source's `filter`, as the config gives it. */
+export interface SourceFilter {
+  service_source?: readonly string[];
+  severity?: readonly string[];
+  status?: readonly string[];
+}
+
+const ALERT_STATUS = new Set(['unknown', 'new', 'inprogress', 'resolved']);
+const INCIDENT_STATUS = new Set(['active', 'resolved', 'inprogress', 'redirected', 'awaitingaction']);
+
+/**
+ * The `$filter` clauses of a source's filter for one resource (joined by `and`), or undefined: `serviceSource`
+ * (alerts_v2), `severity`, and `status` with the values that resource knows — the documented filterable properties.
+ */
+export function compileFilter(resource: Resource, filter: SourceFilter = {}): string | undefined {
+  const inList = (field: string, values: readonly string[]): string => `${field} in (${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')})`;
+  const parts: string[] = [];
+  if (resource === 'alerts_v2' && filter.service_source?.length) parts.push(inList('serviceSource', filter.service_source));
+  if (filter.severity?.length) parts.push(inList('severity', filter.severity));
+  const known = resource === 'alerts_v2' ? ALERT_STATUS : INCIDENT_STATUS;
+  const status = filter.status?.filter((v) => known.has(v.toLowerCase()));
+  if (status?.length) parts.push(inList('status', status));
+  return parts.length ? parts.join(' and ') : undefined;
+}
+
+export function fetcherFor(resource: Resource, pageSize: number, filter?: SourceFilter): Fetcher {
   switch (resource) {
-    case 'alerts_v2': return v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize);
-    case 'incidents': return v2Fetcher('incidents', '/security/incidents', pageSize);
+    case 'alerts_v2': return v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize, compileFilter('alerts_v2', filter));
+    case 'incidents': return v2Fetcher('incidents', '/security/incidents', pageSize, compileFilter('incidents', filter));
     case 'alerts': return legacyFetcher(pageSize);
     case 'secure_scores': return secureScoresFetcher();
     case 'secure_score_control_profiles': return controlProfilesFetcher(pageSize);

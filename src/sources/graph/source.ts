@@ -56,7 +56,7 @@ export class GraphSource {
     this.pollers = config.resources.map((resource) => new Poller({
       source: config.name,
       tenantId: config.tenant_id,
-      fetcher: fetcherFor(resource, config.page_size),
+      fetcher: fetcherFor(resource, config.page_size, config.filter),
       client: this.client,
       redis: deps.redis,
       prefix: deps.prefix,
