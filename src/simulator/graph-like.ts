@@ -174,7 +174,7 @@ export function listGraphLike(ctx: CollectionContext, state: GraphLikeState): Si
   const page = sorted.slice(skip, skip + top).map((s) => s.e.obj);
   const nextSkip = skip + top;
   // Real Graph stops handing out nextLinks past some depth (elastic/integrations#20234): the walk just ends.
-  const nextLink = nextSkip < sorted.length && nextSkip < settings.maxDepth ? skipLink(ctx, nextSkip, top) : undefined;
+  const nextLink = top > 0 && nextSkip < sorted.length && nextSkip < settings.maxDepth ? skipLink(ctx, nextSkip, top) : undefined;
   const r = respond(ctx, page as GraphObject[], matched.length, nextLink, 200, {});
   const changed = state.churn(ctx.store, ctx.tenantId, resource, matched);
   return changed ? { ...r, log: { ...r.log, changed } } : r;

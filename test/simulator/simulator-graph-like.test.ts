@@ -71,6 +71,9 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     const incidents = await get('/v1.0/security/incidents?$top=500');
     expect(incidents.page.value).toHaveLength(50);
     expect(incidents.page['@odata.nextLink']).toMatch(/\$top=50&\$skip=50$/);
+    const none = await get(windowQuery('&$top=0'));
+    expect(none.page.value).toHaveLength(0);
+    expect(none.page['@odata.nextLink']).toBeUndefined(); // not a link back to itself
     sim.setGraphLike({ maxTop: { incidents: 20 } });
     expect((await get('/v1.0/security/incidents?$top=500')).page.value).toHaveLength(20);
   });
