@@ -277,7 +277,12 @@ export class GraphClient {
       if (status >= 200 && status < 300) {
         const partial = status === 206 ? parseWarnings(resHeaders['warning']) : [];
         for (const p of partial) metrics.graphPartial.inc({ source, resource, provider: p.provider });
-        return { status, body: (text ? JSON.parse(text) : {}) as T, partial };
+        const body = parseBody(text, firstHeader(resHeaders['content-type']));
+        if (typeof body === 'string') {
+          metrics.graphRequests.inc({ source, resource, code: 'invalid_body' });
+          throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): Graph answered ${status} ${body}`, status, 'invalid_body');
+        }
+        return { status, body: body as T, partial };
       }
       const code = graphErrorCode(text);
       if (status === 401 && !renewed && this.renewToken(generation)) {
@@ -360,6 +365,30 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
 
 function firstLine(s: string): string {
   return s.split('\n')[0]!.slice(0, 500);
+}
+
+/**
+ * A 2xx body as Graph sends it — a JSON object, `{}` when empty — or why it is not one (a proxy's HTML page, a cut
+ * or corrupted body). The reason quotes a short, printable excerpt, never the whole body.
+ */
+function parseBody(text: string, contentType: string | undefined): Record<string, unknown> | string {
+  if (!text) return {};
+  const media = contentType?.split(';', 1)[0]!.trim().toLowerCase();
+  if (media && media !== 'application/json' && !media.endsWith('+json')) return `with content-type ${printable(media, 100)}, not JSON: ${printable(text, 120)}`;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    return `with a body that is not valid JSON (${printable((err as Error).message, 160)})`;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return `with a JSON ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}, not an object`;
+  return body as Record<string, unknown>;
+}
+
+/** At most `max` characters, control characters shown as `\uXXXX`, so a hostile body cannot forge log lines. */
+function printable(s: string, max: number): string {
+  const cut = s.length > max ? `${s.slice(0, max)}…` : s;
+  return JSON.stringify(cut).slice(1, -1);
 }
 
 function graphErrorCode(text: string): string {
