@@ -6,7 +6,7 @@
  * queued (the failure Redpanda Connect's dedupe processor warns about). When the script returns, the records are in
  * Redis: that is the moment a source may acknowledge its sender or advance its cursor.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { storeRecord } from '../record/stored.js';
 import { revisionOrder } from '../record/revision.js';
@@ -14,15 +14,29 @@ import type { AlertRecord } from '../record/types.js';
 import { encodeRoute } from './inbox.js';
 import type { Keys } from './keys.js';
 
-/** accepted: new key or newer revision; duplicate: same revision; stale: an older revision arriving late. */
+/** accepted: new key, newer revision, or new content at the same revision; duplicate: seen; stale: older. */
 export type Verdict = 'accepted' | 'duplicate' | 'stale';
 
+/**
+ * Late evidence: Defender adds evidence (entities, files, devices) to an alert after it was first read, sometimes
+ * without moving `lastUpdateDateTime`. So a timestamp revision is not the whole identity of what was delivered:
+ * the dedup state of a key is the order of its last accepted revision plus digests of the contents delivered at
+ * that revision (`{order}#{d1},{d2},…`, the newest DIGESTS_KEPT). A record at the same revision passes as an update
+ * when its content is new, and is a duplicate when it is one of those already delivered — so an alert re-read on
+ * every poll is delivered once, and one flapping between two contents (a lagging Graph replica) at most once per
+ * content. An older revision stays stale whatever its content; a newer one is an update and starts a new list.
+ * State written before digests existed (`{order}` alone) takes the first content seen at that revision as the one
+ * delivered, so an upgrade does not deliver every alert again. Hash revisions (`sha256:`) are content already.
+ */
+export const DIGESTS_KEPT = 8;
+const DIGEST_HEX = 16;
+
 // KEYS[1] = inbox stream, KEYS[2] = the batch list, KEYS[3..n+2] = dedup keys. ARGV[1] = ttl ms, ARGV[2] = batch id,
-// ARGV[3..n+2] = revision orders, then per record three texts: route, head, data (ARGV[n+3+3(i-1)] …).
-// Accepted records go to the batch list (head, data, head, data, …) and become one inbox entry that names the batch
-// and carries each record's route. Orders of timestamps start with a digit and compare lexicographically; hash
-// revisions (or a mix) are only compared for equality. A duplicate refreshes the TTL so that an alert re-read on
-// every poll never expires into a redelivery.
+// ARGV[3] = digests kept; then per record five texts from ARGV[4 + 5(i-1)]: revision order, content digest ('' for
+// hash revisions), route, head, data. Accepted records go to the batch list (head, data, head, data, …) and become
+// one inbox entry that names the batch and carries each record's route. Orders of timestamps start with a digit
+// and compare lexicographically; hash revisions (or a mix) are only compared for equality. A duplicate refreshes
+// the TTL so that an alert re-read on every poll never expires into a redelivery.
 //
 // The first command is a write Redis refuses when it is over maxmemory (SET; then DEL: the batch key is new).
 // Redis checks memory once per script, at its first write command (Redis 6.2, and 7 for scripts without a
@@ -33,30 +47,56 @@ redis.call('SET', KEYS[2], '', 'PX', 1)
 redis.call('DEL', KEYS[2])
 local n = #KEYS - 2
 local ttl = tonumber(ARGV[1])
+local keepLen = tonumber(ARGV[3]) * ${DIGEST_HEX + 1} - 1
 local out = {}
 local texts = {}
 local entry = {'b', ARGV[2]}
 for i = 1, n do
   local dk = KEYS[i + 2]
-  local order = ARGV[i + 2]
+  local at = 4 + 5 * (i - 1)
+  local order = ARGV[at]
+  local digest = ARGV[at + 1]
   local prev = redis.call('GET', dk)
   local verdict = 1
+  local state = order
+  if digest ~= '' then state = order .. '#' .. digest end
   if prev then
-    if prev == order then
-      verdict = 0
-    elseif string.match(prev, '^%d') and string.match(order, '^%d') and order < prev then
+    local cut = string.find(prev, '#', 1, true)
+    local pOrder = prev
+    local pDigests = nil
+    if cut then
+      pOrder = string.sub(prev, 1, cut - 1)
+      pDigests = string.sub(prev, cut + 1)
+    end
+    if pOrder == order then
+      if digest == '' then
+        verdict = 0
+        state = nil
+      elseif not pDigests then
+        verdict = 0
+      elseif string.find(',' .. pDigests .. ',', ',' .. digest .. ',', 1, true) then
+        verdict = 0
+        state = nil
+      else
+        local list = pDigests .. ',' .. digest
+        if #list > keepLen then list = string.sub(list, -keepLen) end
+        state = order .. '#' .. list
+      end
+    elseif string.match(pOrder, '^%d') and string.match(order, '^%d') and order < pOrder then
       verdict = 2
+      state = nil
     end
   end
-  if verdict == 1 then
-    redis.call('SET', dk, order, 'PX', ttl)
-    local at = n + 3 * i
-    entry[#entry + 1] = 'm'
-    entry[#entry + 1] = ARGV[at]
-    texts[#texts + 1] = ARGV[at + 1]
-    texts[#texts + 1] = ARGV[at + 2]
+  if state then
+    redis.call('SET', dk, state, 'PX', ttl)
   else
     redis.call('PEXPIRE', dk, ttl)
+  end
+  if verdict == 1 then
+    entry[#entry + 1] = 'm'
+    entry[#entry + 1] = ARGV[at + 2]
+    texts[#texts + 1] = ARGV[at + 3]
+    texts[#texts + 1] = ARGV[at + 4]
   end
   out[i] = verdict
 end
@@ -76,6 +116,28 @@ export function dedupOrder(record: AlertRecord): string {
   return revisionOrder(record.revision) ?? `h:${record.revision}`;
 }
 
+/**
+ * A short digest of a record's content for the dedup state (see DIGESTS_KEPT): the first 64 bits of the SHA-256 of
+ * its stored data text; '' for hash revisions, which are a content digest already. The text is JSON.stringify's,
+ * in Graph's own key order, which Graph keeps from one read to the next (a canonical form would cost three times
+ * the serialization on every record); a response annotation (`@odata.context`, present when an alert is fetched
+ * by id, absent from lists) is left out, so an alert read both ways is one content.
+ */
+export function contentDigest(record: AlertRecord, dataText: string): string {
+  if (revisionOrder(record.revision) === null) return '';
+  const data = record.data;
+  let text = dataText;
+  if (Object.keys(data).some(isAnnotation)) {
+    text = JSON.stringify(Object.fromEntries(Object.entries(data).filter(([k]) => !isAnnotation(k))));
+  }
+  return createHash('sha256').update(text).digest('hex').slice(0, DIGEST_HEX);
+}
+
+/** Response annotations, not content; `@odata.type` is content (it tells alert kinds apart). */
+function isAnnotation(key: string): boolean {
+  return key.startsWith('@odata.') && key !== '@odata.type';
+}
+
 export class Deduplicator {
   constructor(
     private readonly redis: Redis,
@@ -93,10 +155,10 @@ export class Deduplicator {
       const chunk = records.slice(start, start + DEDUP_CHUNK);
       const batch = randomBytes(9).toString('base64url');
       const keys = [this.keys.inbox, this.keys.batch(batch), ...chunk.map((r) => this.keys.dedup(r.key))];
-      const args = [String(this.ttlMs), batch, ...chunk.map(dedupOrder)];
+      const args = [String(this.ttlMs), batch, String(DIGESTS_KEPT)];
       for (const r of chunk) {
         const { head, data } = storeRecord(r);
-        args.push(encodeRoute(r), head, data);
+        args.push(dedupOrder(r), contentDigest(r, data), encodeRoute(r), head, data);
       }
       calls.push(this.redis.eval(SCRIPT, keys.length, ...keys, ...args) as Promise<number[]>);
     }
