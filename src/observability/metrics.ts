@@ -1,7 +1,7 @@
 /**
  * The CONTRACT.md metrics. One registry per app (not prom-client's global one), so tests can run several apps in
- * one process. Gauges that reflect Redis state (queue depth, dead letters) are read from Redis at scrape time, so
- * every replica reports the same shared truth.
+ * one process. Gauges that reflect Redis state (queue depth, dead letters) are read from Redis (by the pipeline, in
+ * the background, at most every few seconds), so every replica reports the same shared truth.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 

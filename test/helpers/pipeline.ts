@@ -28,7 +28,7 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number; takeoverMs?: number; redisUrl?: string; jobAttempts?: number } = {}): Promise<TestPipeline> {
+export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number; takeoverMs?: number; redisUrl?: string; jobAttempts?: number; depthRefreshMs?: number } = {}): Promise<TestPipeline> {
   const prefix = opts.prefix ?? uniquePrefix('pipe');
   const cfg = { url: opts.redisUrl ?? redisUrl() };
   const redis = connect(cfg);
@@ -48,7 +48,7 @@ export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: 
   }));
   const pipeline = new Pipeline({
     prefix, dedupTtlMs: opts.dedupTtlMs ?? 60_000, dispatchBatchMax: 1000,
-    redis, queueRedis, dispatchRedis, sinks, metrics, logger: silentLogger, consume: opts.consume, takeoverMs: opts.takeoverMs, jobAttempts: opts.jobAttempts,
+    redis, queueRedis, dispatchRedis, sinks, metrics, logger: silentLogger, consume: opts.consume, takeoverMs: opts.takeoverMs, jobAttempts: opts.jobAttempts, depthRefreshMs: opts.depthRefreshMs ?? 0,
   });
   if (opts.consume !== false) await Promise.all(specs.map((s) => s.sink.start()));
   await pipeline.start();
