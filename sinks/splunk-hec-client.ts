@@ -3,17 +3,17 @@
  * headers, gzip, and indexer-acknowledgement polling. It reports what HEC answered; deciding what an answer means
  * for each record is the sink's job.
  *
- * Why node:https and not the global `fetch`: fetch cannot take an extra CA or turn verification off without an
- * undici `Agent`; one node:https keep-alive agent does both, and the sink needs nothing more. Why cookies are
+ * undici with one dispatcher: keep-alive, the extra CA or `tls_verify: false`, and an outbound proxy (`proxy_url`,
+ * else HTTPS_PROXY / HTTP_PROXY / NO_PROXY) through CONNECT tunnels, so TLS to HEC stays end to end. Why cookies are
  * echoed: acknowledgement only works when every request of a channel reaches the same indexer, and load balancers
  * in front of HEC (Splunk Cloud's included) make that sticky with a cookie (peers-lessons #4).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
+import { request, type Dispatcher } from 'undici';
+import { httpDispatcher } from '../src/util/http-proxy.js';
 
 /** HEC's JSON answer: `{text, code}`, plus `ackId` on success with acks, `invalid-event-number` on code 6, `acks`. */
 export interface HecReply {
@@ -36,6 +36,8 @@ export interface HecClientOptions {
   /** Extra trusted CA certificates (PEM), added to Node's bundled roots rather than replacing them. */
   ca?: string;
   tlsVerify: boolean;
+  /** The sink's `proxy_url`; without it, the HTTPS_PROXY / HTTP_PROXY / NO_PROXY environment applies. */
+  proxyUrl?: string;
   timeoutMs: number;
   /** `X-Splunk-Request-Channel`: required by HEC when the token has acks on; ackIds are counted per channel. */
   channel: string;
@@ -50,14 +52,12 @@ export class HecClient {
   /** Read on every request, so a rotated token applies to the next one. */
   token = '';
   private readonly base: URL;
-  private readonly agent: HttpAgent;
+  private readonly dispatcher: Dispatcher;
   private readonly cookies = new Map<string, string>();
 
   constructor(private readonly opts: HecClientOptions) {
     this.base = new URL(opts.url);
-    this.agent = this.base.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: opts.tlsVerify, ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}) })
-      : new HttpAgent({ keepAlive: true });
+    this.dispatcher = httpDispatcher({ proxyUrl: opts.proxyUrl, rejectUnauthorized: opts.tlsVerify, ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}) });
   }
 
   /** POSTs concatenated JSON events to `/services/collector/event` (gzipped when configured). */
@@ -84,41 +84,44 @@ export class HecClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    void this.dispatcher.destroy().catch(() => undefined);
   }
 
   /** Rejects on network errors and timeouts only; every HTTP answer resolves. */
-  private post(path: string, body: Buffer, gzipped: boolean): Promise<HecResponse> {
+  private async post(path: string, body: Buffer, gzipped: boolean): Promise<HecResponse> {
     const url = new URL(this.base.pathname.replace(/\/+$/, '') + path, this.base);
     const cookie = [...this.cookies.values()].join('; ');
     const headers = {
       authorization: `Splunk ${this.token}`, 'x-splunk-request-channel': this.opts.channel, 'content-type': 'application/json',
       'content-length': String(body.length), ...(gzipped ? { 'content-encoding': 'gzip' } : {}), ...(cookie ? { cookie } : {}),
     };
-    return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method: 'POST', agent: this.agent, headers }, (res) => this.read(res).then(resolve, reject));
-      req.setTimeout(this.opts.timeoutMs, () => req.destroy(new Error(`no answer within ${this.opts.timeoutMs} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    const ms = this.opts.timeoutMs;
+    try {
+      return await this.read(await request(url, { method: 'POST', headers, body, dispatcher: this.dispatcher, headersTimeout: ms, bodyTimeout: ms }));
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new Error(`no answer within ${ms} ms`, { cause: err });
+      throw err;
+    }
   }
 
-  private async read(res: IncomingMessage): Promise<HecResponse> {
-    for (const c of res.headers['set-cookie'] ?? []) {
+  private async read(res: Dispatcher.ResponseData): Promise<HecResponse> {
+    const setCookie = res.headers['set-cookie'];
+    for (const c of Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : []) {
       const pair = c.split(';', 1)[0]!.trim();
       const eq = pair.indexOf('=');
       if (eq > 0) this.cookies.set(pair.slice(0, eq), pair);
     }
     let text = '';
-    for await (const chunk of res) if (text.length < MAX_REPLY_BYTES) text += String(chunk);
+    for await (const chunk of res.body) if (text.length < MAX_REPLY_BYTES) text += String(chunk);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
       parsed = undefined;
     }
-    const reply: HecReply = typeof parsed === 'object' && parsed !== null ? parsed : { text: text.trim().slice(0, 200) || res.statusMessage };
+    const reply: HecReply = typeof parsed === 'object' && parsed !== null ? parsed : { text: text.trim().slice(0, 200) || `HTTP ${res.statusCode}` };
     const retryAfter = res.headers['retry-after'];
-    return { status: res.statusCode ?? 0, reply, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
+    return { status: res.statusCode, reply, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }
 }

@@ -34,6 +34,8 @@ export interface SplunkHecSinkOptions {
   ca_file?: string;
   /** @defaultValue true */
   tls_verify?: boolean;
+  /** Outbound HTTP proxy; without it, HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply. */
+  proxy_url?: string;
   /** @defaultValue 500 */
   max_events?: number;
   /** Largest request body before gzip. @defaultValue 1000000 */
@@ -100,7 +102,7 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
   const connect = (): Promise<HecClient> => (client ??= (async () => {
     if (config.tls_verify === false) logger.warn({ url: config.url }, 'splunk_hec: TLS certificate verification is OFF (tls_verify: false)');
     const ca = config.ca_file ? await readFile(config.ca_file, 'utf8') : undefined;
-    const c = new HecClient({ url: config.url, ca, tlsVerify: config.tls_verify ?? true, timeoutMs: config.request_timeout_ms ?? 30_000, channel, gzip: config.gzip ?? false });
+    const c = new HecClient({ url: config.url, ca, tlsVerify: config.tls_verify ?? true, proxyUrl: config.proxy_url, timeoutMs: config.request_timeout_ms ?? 30_000, channel, gzip: config.gzip ?? false });
     c.token = config.token ?? (config.token_file ? await readToken(config.token_file) : '');
     return c;
   })());

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RESOURCES } from '../record/types.js';
 import { checkEntraAuth, entraShape, inferAuth } from './entra.js';
 import {
+  checkProxyUrl,
   CLOUDS,
   componentName,
   count,
@@ -14,6 +15,7 @@ import {
   httpsUrl,
   httpUrl,
   millis,
+  proxyUrlPair,
   secretPair,
   tenantId,
   type AuthMethod,
@@ -115,6 +117,7 @@ export const SplunkHecSinkSchema = z
       .boolean()
       .default(true)
       .describe('Verify the HEC server certificate. Turn off only for testing; prefer `ca_file`.'),
+    ...proxyUrlPair('the HEC requests'),
     max_events: count(500, 1, 100_000, 'Most events per HEC request; larger batches are split.'),
     max_bytes: count(1_000_000, 1024, 1_000_000_000, 'Largest HEC request body (before gzip); larger batches are split.'),
     request_timeout_ms: millis(30_000, 'Timeout of one HEC request.'),
@@ -138,6 +141,7 @@ export const SplunkHecSinkSchema = z
   .superRefine(
     ...crossCheck((value, addIssue) => {
       if (!hasSecret(value, 'token')) addIssue(['token'], 'required (or token_file)');
+      checkProxyUrl(value, addIssue);
     }),
   );
 
