@@ -153,6 +153,18 @@ const GraphSourceObject = z
     ),
     webhook: GraphWebhookSchema.prefault({}),
     filter: GraphFilterSchema.prefault({}),
+    late_evidence: z
+      .strictObject({
+        reread_after_ms: z
+          .array(z.number().int().min(1000).max(86_400_000))
+          .max(4)
+          .default(() => [300_000, 1_800_000])
+          .describe(
+            'alerts_v2 created this long ago are listed once more, for each value (Defender adds evidence and entities after an alert is first listed, sometimes without moving lastUpdateDateTime). Each costs one list request per poll from the tenant\'s budget. `[]` turns it off.',
+          ),
+      })
+      .prefault({})
+      .describe('Re-reads of recent alerts for evidence that arrives late.'),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

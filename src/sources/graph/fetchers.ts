@@ -82,6 +82,11 @@ export interface Fetcher {
   /** Legacy alerts: a read can be pinned to one provider (`WindowState.provider`), so a failing one lags alone. */
   perProvider?: boolean;
   fetchPage(client: GraphClient, state: WindowState, signal: AbortSignal): Promise<Page>;
+  /**
+   * alerts_v2: one page of the alerts created in `[from, to)` (sortable forms), oldest first, for late-evidence
+   * re-reads. `next` is where the following page starts when the window was larger than the page.
+   */
+  reread?(client: GraphClient, from: string, to: string, signal: AbortSignal): Promise<{ objects: GraphObject[]; next?: string }>;
 }
 
 const V2_HEADERS = { Prefer: 'include-unknown-enum-members' };
@@ -331,9 +336,26 @@ export function compileFilter(resource: Resource, filter: SourceFilter = {}): st
   return parts.length ? parts.join(' and ') : undefined;
 }
 
+/** Late-evidence re-reads of alerts_v2: one first page by createdDateTime, ascending, checked against its count. */
+function withReread(fetcher: Fetcher, pageSize: number, extraFilter?: string): Fetcher {
+  return {
+    ...fetcher,
+    async reread(client, from, to, signal) {
+      const filter = `createdDateTime ge ${odataTime(from)} and createdDateTime lt ${odataTime(to)}${extraFilter ? ` and ${extraFilter}` : ''}`;
+      const url = `${fetcher.path}?$filter=${encodeURIComponent(filter)}&$orderby=${encodeURIComponent('createdDateTime asc')}&$top=${pageSize}&$count=true`;
+      const res = await client.getPage<ListBody>(url, fetcher.resource, signal, V2_HEADERS);
+      const { objects } = listItems(res.body, `GET ${fetcher.resource} (late evidence)`);
+      const count = (res.body as { '@odata.count'?: unknown })['@odata.count'];
+      const last = objects.length ? revisionOrder(String(objects[objects.length - 1]!.createdDateTime)) : null;
+      const more = typeof count === 'number' ? objects.length < count : objects.length >= pageSize;
+      return { objects, ...(more && last && last > from ? { next: last } : {}) };
+    },
+  };
+}
+
 export function fetcherFor(resource: Resource, pageSize: number, filter?: SourceFilter): Fetcher {
   switch (resource) {
-    case 'alerts_v2': return v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize, compileFilter('alerts_v2', filter));
+    case 'alerts_v2': return withReread(v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize, compileFilter('alerts_v2', filter)), pageSize, compileFilter('alerts_v2', filter));
     case 'incidents': return v2Fetcher('incidents', '/security/incidents', pageSize, compileFilter('incidents', filter));
     case 'alerts': return legacyFetcher(pageSize);
     case 'secure_scores': return secureScoresFetcher();

@@ -12,7 +12,7 @@ import { revisionOrder } from '../../record/revision.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import type { GraphClient } from './client.js';
-import type { Fetcher, Overflow, WindowState } from './fetchers.js';
+import type { Fetcher, GraphObject, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
 import { noteLegacyPoll } from './legacy-silence.js';
 import { cursorKey, readCursor, type Cursor } from './cursor.js';
@@ -36,6 +36,8 @@ export interface PollerOptions {
   initialLookbackMs: number;
   /** Update times later than the poll's start plus this never move the watermark. @defaultValue 300000 */
   futureSkewMs?: number;
+  /** Late evidence: alerts created this long ago (ms) are listed once more, for each value. @defaultValue none */
+  rereadAfterMs?: readonly number[];
   /** A window failing this long is reported as stuck (error log, metric, readiness detail). @defaultValue 3600000 */
   stuckWindowAlertMs?: number;
   leaseMs: number;
@@ -62,6 +64,8 @@ export interface PollSummary {
   malformed: number;
   /** Objects dated past the ceiling (`future_skew_ms`): delivered, never a watermark. */
   future: number;
+  /** Late-evidence re-reads of this poll, when there were any (not counted in the figures above). */
+  reread?: { requests: number; fetched: number; accepted: number; duplicates: number; invalid: number };
 }
 
 export interface GapWindow {
@@ -228,6 +232,8 @@ export class Poller {
       else await this.opts.redis.hdel(this.cursorKey, 'lagging');
     }
     summary.watermark = watermark;
+    const reread = await this.rereads(startedAt);
+    if (reread.requests) summary.reread = reread;
     if (fetcher.resource === 'alerts') await noteLegacyPoll(this.opts, this.log, summary.fetched);
     await this.succeeded(cursor);
     // The lag is that of the oldest bound still held: a provider in a gap shows as lag.
@@ -242,7 +248,7 @@ export class Poller {
    * the poller and `alertbridge backfill` (which keeps no cursor). `beforePage` may throw to stop.
    */
   async readWindow(sinceMs: number, beforePage?: (summary: PollSummary) => void, opts: { ceiling?: string; provider?: string } = {}): Promise<{ summary: PollSummary; maxSeen?: string }> {
-    const { fetcher, client, emit, source, metrics } = this.opts;
+    const { fetcher, client, source, metrics } = this.opts;
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
     const ceiling = opts.ceiling ?? revisionOrder(new Date(Date.now() + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
@@ -279,21 +285,7 @@ export class Poller {
           `${page.future.length} object(s) dated in the future (after ${ceiling}): delivered, but they do not move the watermark`);
       }
       summary.overflow.push(...(page.overflow ?? []));
-      const records: AlertRecord[] = [];
-      const now = new Date();
-      for (const obj of page.objects) {
-        const res = normalize(fetcher.resource, obj, { source, via: 'poll', tenantId: this.opts.tenantId, now });
-        if (res.ok) records.push(res.record);
-        else {
-          summary.invalid++;
-          this.log.warn({ reason: res.reason }, 'skipped an object Graph returned');
-        }
-      }
-      if (records.length) {
-        const r = await emit(records);
-        summary.accepted += r.accepted;
-        summary.duplicates += r.duplicates + r.stale;
-      }
+      await this.emitObjects(page.objects, summary);
       summary.gaps = [...new Set(state.gaps)];
       if (page.done) break;
     }
@@ -346,6 +338,61 @@ export class Poller {
       this.log.warn({ skipped_at: new Date(before.skipped_at).toISOString(), watermark: before.watermark },
         `an operator skipped this window (alertbridge cursor skip); polling went on from ${before.watermark}: alertbridge cursor list shows what was skipped`);
     }
+  }
+
+  /** Normalizes and emits what Graph returned; the counts go into `summary`. */
+  private async emitObjects(objects: GraphObject[], summary: Pick<PollSummary, 'accepted' | 'duplicates' | 'invalid'>): Promise<void> {
+    const { fetcher, source, emit } = this.opts;
+    const records: AlertRecord[] = [];
+    const now = new Date();
+    for (const obj of objects) {
+      const res = normalize(fetcher.resource, obj, { source, via: 'poll', tenantId: this.opts.tenantId, now });
+      if (res.ok) records.push(res.record);
+      else {
+        summary.invalid++;
+        this.log.warn({ reason: res.reason }, 'skipped an object Graph returned');
+      }
+    }
+    if (records.length) {
+      const r = await emit(records);
+      summary.accepted += r.accepted;
+      summary.duplicates += r.duplicates + r.stale;
+    }
+  }
+
+  /**
+   * Late evidence (Defender adds entities and evidence to an alert after it is first listed, sometimes without moving
+   * lastUpdateDateTime): alerts created `d` ago are listed once more, for each `d` of `late_evidence.reread_after_ms`.
+   * Each delay keeps its own bound in the cursor (`reread:{d}`, a createdDateTime) and costs at most one list request
+   * per poll, taken from the tenant's budget like any other; a window larger than a page is finished at the next
+   * poll. The records go through dedup like any other. A failed re-read is logged and tried again next poll.
+   */
+  private async rereads(startedAt: number): Promise<{ requests: number; fetched: number; accepted: number; duplicates: number; invalid: number }> {
+    const { fetcher, client } = this.opts;
+    const out = { requests: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0 };
+    if (!fetcher.reread) return out;
+    for (const delay of this.opts.rereadAfterMs ?? []) {
+      const field = `reread:${delay}`;
+      const target = revisionOrder(new Date(startedAt - delay).toISOString())!;
+      const bound = await this.opts.redis.hget(this.cursorKey, field);
+      if (!bound) {
+        // From now on: the first window read everything older.
+        await this.opts.redis.hset(this.cursorKey, field, target);
+        continue;
+      }
+      if (bound >= target) continue;
+      try {
+        out.requests++;
+        const page = await fetcher.reread(client, bound, target, this.abort.signal);
+        out.fetched += page.objects.length;
+        await this.emitObjects(page.objects, out);
+        await this.opts.redis.eval(MOVE_FORWARD, 1, this.cursorKey, field, page.next ?? target);
+      } catch (err) {
+        if (this.closed) throw err;
+        this.log.warn({ err: errorSummary(err), delay_ms: delay, from: bound, to: target }, 'late-evidence re-read failed; tried again at the next poll');
+      }
+    }
+    return out;
   }
 
   /** Never silent: alerts Graph's paging cannot reach are an error in the log and a metric. */

@@ -70,6 +70,7 @@ export class GraphSource {
       initialLookbackMs: config.initial_lookback_ms,
       futureSkewMs: config.future_skew_ms,
       stuckWindowAlertMs: config.stuck_window_alert_ms,
+      rereadAfterMs: config.late_evidence.reread_after_ms,
       leaseMs: deps.leaseMs ?? 30_000,
       afterCursorMove: deps.afterCursorMove,
     }));
