@@ -33,10 +33,20 @@ const STOP_GRACE_MS = 10_000;
  * A second signal exits at once; and should anything still hang past the drain bound plus STOP_GRACE_MS, the
  * process exits anyway (EXIT.runtime).
  */
+let stoppedBy: NodeJS.Signals | undefined;
+
+/** The signal that stopped the daemon, if one did. */
+export function stopSignal(): NodeJS.Signals | undefined {
+  return stoppedBy;
+}
+
 export function stopOnSignals(app: App, log: Logger): Promise<StopResult> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
+      stoppedBy ??= signal;
+      // A hung-up terminal sends SIGHUP more than once (the kernel, then the shell): only a second Ctrl-C or TERM hurries.
+      if (stopping && signal === 'SIGHUP') return;
       if (stopping) {
         log.warn({ signal }, 'second signal: exiting without waiting for the drain');
         process.exit(EXIT.runtime);

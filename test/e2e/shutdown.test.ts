@@ -7,9 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer } from '../../src/util/redis-server.js';
-import { spawnCli, type Daemon } from '../helpers/cli.js';
+import { ROOT, spawnCli, type Daemon } from '../helpers/cli.js';
 import { startBlackhole } from '../helpers/blackhole.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { alertV2 } from '../helpers/records.js';
@@ -98,6 +99,71 @@ describe('alertbridge demo stopping', () => {
     }
   }, 150_000);
 });
+
+describe('alertbridge demo in a terminal that closes', () => {
+  // `script` gives the demo a real terminal; killing `script` hangs the terminal up, as closing a window or
+  // `tmux kill-session` does: the kernel sends SIGHUP to the demo, which stops, and Node must not crash restoring
+  // the dead terminal's mode on its way out.
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)('stops on the hang-up, leaves no redis-server, and exits without a crash report', async () => {
+    const log = join(dir, 'terminal.log');
+    const cmd = `env -u REDIS_URL LOG_LEVEL=info '${process.execPath}' --import tsx src/main.ts demo --rate 5 2>'${log}'`;
+    const term = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
+    term.stdout.resume();
+    let demoPid: number | undefined;
+    let redisPid: number | undefined;
+    try {
+      await waitFor(() => readFileSafe(log).includes('demo progress'), { timeoutMs: 90_000, what: 'the demo running' });
+      demoPid = nodeChild(term.pid!);
+      redisPid = redisChildren(demoPid!)[0];
+      expect(redisPid).toBeDefined();
+      process.kill(term.pid!, 'SIGKILL');
+      await waitFor(() => !alive(demoPid!), { timeoutMs: 60_000, what: 'the demo to stop' });
+      await waitFor(() => !alive(redisPid!), { timeoutMs: 10_000, what: 'redis-server gone' });
+      const out = readFileSafe(log);
+      expect(out).toContain('"signal":"SIGHUP"');
+      expect(out).toContain('"drained":true');
+      expect(out).not.toContain('Assertion failed');
+    } finally {
+      if (alive(term.pid!)) process.kill(term.pid!, 'SIGKILL');
+      if (demoPid && alive(demoPid)) process.kill(demoPid, 'SIGKILL');
+      if (redisPid && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
+    }
+  }, 150_000);
+});
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The node process under `script` (script → sh → node, or script → node). */
+function nodeChild(pid: number): number | undefined {
+  const all = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  const parentOf = (p: number): number => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      return -1;
+    }
+  };
+  const comm = (p: number): string => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const under = (p: number): number[] => all.filter((c) => parentOf(c) === p);
+  for (const c of under(pid)) {
+    if (comm(c) === 'node') return c;
+    for (const g of under(c)) if (comm(g) === 'node') return g;
+  }
+  return undefined;
+}
 
 describe('alertbridge run stopping', () => {
   // killed: connections are refused; frozen (SIGSTOP): the host accepts connections and never answers, as when the
