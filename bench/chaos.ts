@@ -6,8 +6,9 @@
  *   npm run chaos -- --only kill9,redis --records 20000
  *   npm run chaos -- --quick                        # the sizes of the CI slice (test/chaos/)
  *
- * --only      any of: kill9 redis sinks graph fuzz
- * --records   records streamed in the kill -9 and Redis runs (default 50000)
+ * --only      any of: kill9 redis empty replays sinks graph fuzz
+ *             (empty: Redis restarted with its data wiped; replays: two `dlq replay` runs of one sink at once)
+ * --records   records streamed in the kill -9 and Redis runs, dead letters in the replays run (default 50000, 20000)
  * --kills     kill -9 moments (default 5)
  * --outage-s  how long each sink stays down (default 60)
  * --sinks     sinks taken down (default hec,eventhubs,kafka; kafka needs Java and Maven)
@@ -24,6 +25,8 @@ import type { ChaosResult } from './chaos/common.js';
 import { fuzzWebhooks } from './chaos/fuzz.js';
 import { graphFaults } from './chaos/graph-faults.js';
 import { killNine } from './chaos/kill9.js';
+import { dlqReplays } from './chaos/dlq-replays.js';
+import { redisEmpty } from './chaos/redis-empty.js';
 import { redisRestart } from './chaos/redis-restart.js';
 import { kafkaAvailable, sinksDown, type DownSink } from './chaos/sinks-down.js';
 import type { Runtime } from './lib/daemon.js';
@@ -33,7 +36,7 @@ import { int, table } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
-    only: { type: 'string', default: 'kill9,redis,sinks,graph,fuzz' },
+    only: { type: 'string', default: 'kill9,redis,empty,replays,sinks,graph,fuzz' },
     quick: { type: 'boolean', default: false },
     records: { type: 'string' },
     kills: { type: 'string', default: '5' },
@@ -56,6 +59,8 @@ const records = Number(args.records ?? (quick ? 3000 : 50_000));
 const SCENARIOS: Record<string, () => Promise<ChaosResult[]>> = {
   kill9: async () => [await killNine({ records, kills: Number(args.kills), runtime, log, seed })],
   redis: async () => [await redisRestart({ records, downMs: quick ? 2000 : 5000, restarts: 2, runtime, log, seed })],
+  empty: async () => [await redisEmpty({ records, downMs: quick ? 2000 : 5000, runtime, log, seed })],
+  replays: async () => [await dlqReplays({ records: Number(args.records ?? (quick ? 3000 : 20_000)), runtime, log, seed })],
   sinks: () => sinksDown({
     sinks: (args.sinks?.split(',') as DownSink[] | undefined) ?? (quick ? ['hec', 'eventhubs'] : kafkaAvailable() ? ['hec', 'eventhubs', 'kafka'] : ['hec', 'eventhubs']),
     outageMs: Number(args['outage-s'] ?? (quick ? 4 : 60)) * 1000, rate: 100, runtime, log, seed,
