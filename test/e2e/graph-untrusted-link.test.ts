@@ -41,7 +41,8 @@ describe('a nextLink to another origin', () => {
     const foreignOrigin = `https://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
     const sim = await startSimulator({ tenants: [T], seed: 14 });
     sim.setFaults({ nextLinkOrigin: foreignOrigin });
-    for (let i = 0; i < 25; i++) sim.create(T.tenantId, 'alerts_v2');
+    // Control profiles are read by following nextLinks (alerts_v2 and incidents page with first pages only).
+    for (let i = 0; i < 25; i++) sim.create(T.tenantId, 'secure_score_control_profiles');
     const port = await freePort();
     const out = join(dir, 'out.ndjson');
     const config = join(dir, 'config.yaml');
@@ -58,7 +59,7 @@ sources:
     graph_url: ${sim.url}
     authority_url: ${sim.authorityHost}
     ca_file: ${sim.caFile}
-    resources: [alerts_v2]
+    resources: [secure_score_control_profiles]
     page_size: 10
 sinks:
   - { name: out, type: file, path: "${out}" }
@@ -77,15 +78,15 @@ sinks:
       expect(entry.err).toContain(`${foreignOrigin} is not the configured graph_url ${sim.url}`);
       const metrics = await waitFor(async () => {
         const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-        return /alertbridge_graph_untrusted_link_total\{source="contoso",resource="alerts_v2"\} [1-9]/.test(text);
+        return /alertbridge_graph_untrusted_link_total\{source="contoso",resource="secure_score_control_profiles"\} [1-9]/.test(text);
       }, { what: 'the untrusted-link metric' });
       expect(metrics).toBe(true);
       // The first page (before the link) is delivered; the window's watermark does not move past the refused link.
       await waitFor(() => lines(out).length >= 10, { what: 'the first page delivered' });
       expect(lines(out)).toHaveLength(10);
-      expect(await redis.hget(`${prefix}:cursor:contoso:alerts_v2`, 'watermark')).toBeNull();
+      expect(await redis.hget(`${prefix}:cursor:contoso:secure_score_control_profiles`, 'watermark')).toBeNull();
       // Graph itself saw first pages only, with the token; the other origin saw nothing at all.
-      const graph = sim.requestLog.filter((e) => e.resource === 'alerts_v2');
+      const graph = sim.requestLog.filter((e) => e.resource === 'secure_score_control_profiles');
       expect(graph.length).toBeGreaterThan(0);
       expect(graph.every((e) => e.query.$skiptoken === undefined)).toBe(true);
       expect(connections).toBe(0);
