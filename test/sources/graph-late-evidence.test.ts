@@ -1,7 +1,8 @@
 /**
  * Late evidence (issue 13 item 4, poller half): Defender adds evidence to an alert after it was first listed,
  * sometimes without moving lastUpdateDateTime, so the watermark never brings it back. Alerts created
- * `late_evidence.reread_after_ms` ago are listed once more (one request per delay per poll, by createdDateTime).
+ * `late_evidence.reread_after_ms` ago are listed once more (one request per delay per poll, by createdDateTime), and
+ * the richer object reaches the sink again.
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import type { TenantCredentials } from '../../src/simulator/types.js';
 import type { AlertRecord } from '../../src/record/types.js';
 import { GraphSource } from '../../src/sources/graph/source.js';
 import { graphSourceConfig, pollNow, simulatorHooks } from '../helpers/graph.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = { tenantId: 'aeaeaeae-0000-4000-8000-000000000601', clientId: 'app-late', clientSecret: 'secret-late' };
 const sim = await startSimulator({ tenants: [T], seed: 71, faults: { requestBudgetPerMinute: 150 } });
@@ -56,11 +58,17 @@ describe('late evidence', () => {
       // the re-read object, with the evidence added after the first read, went to the pipeline
       expect(emitted.filter((r) => r.id === alert.id).map(evidenceAt)).toEqual([firstEvidence, firstEvidence + 1]);
 
+      // and reached the sink a second time, with the evidence (dedup takes a richer object at the same revision)
+      await waitFor(() => h.sink.received.filter((r) => r.id === alert.id).length >= 2, { what: 'the richer alert delivered' });
+      expect(h.sink.received.filter((r) => r.id === alert.id).map(evidenceAt)).toEqual([firstEvidence, firstEvidence + 1]);
+
       // once re-read, it is not re-read again at this delay
       await new Promise((r) => setTimeout(r, 300));
       sim.clearLog();
       const after = await pollNow(poller);
       expect(after!.reread?.fetched ?? 0).toBe(0);
+      await waitFor(() => h.tp.pipeline.idle());
+      expect(h.sink.received.filter((r) => r.id === alert.id)).toHaveLength(2);
     } finally {
       await src.close();
     }
