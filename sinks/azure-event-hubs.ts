@@ -12,7 +12,10 @@
  * one key one after another, so its revisions arrive in order.
  */
 import { readFileSync } from 'node:fs';
-import { EventHubProducerClient, type EventDataBatch } from '@azure/event-hubs';
+import { rootCertificates } from 'node:tls';
+import { EventHubProducerClient, type EventDataBatch, type WebSocketOptions } from '@azure/event-hubs';
+import { WebSocket, type Dispatcher } from 'undici';
+import { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';
 import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
 import { AuthPause } from './auth-pause.js';
 import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
@@ -36,6 +39,15 @@ export interface EventHubsSinkOptions extends Partial<EntraLogin> {
   retry_delay_ms?: number;
   /** While the hub refuses the key or token, deliveries are held and retried this often. @defaultValue 60000 */
   auth_pause_ms?: number;
+  /**
+   * `amqp`: AMQP over TLS on port 5671, no proxy. `websocket`: AMQP over WebSockets (`wss://<namespace>:443/$servicebus/websocket`),
+   * through `proxy_url`, else the HTTPS_PROXY / NO_PROXY environment. @defaultValue `websocket` with `proxy_url`, else `amqp`
+   */
+  transport?: 'amqp' | 'websocket';
+  /** Outbound HTTP proxy (CONNECT) for the WebSocket transport, which it implies. */
+  proxy_url?: string;
+  /** Extra CAs trusted for the namespace on the WebSocket transport (not in the config schema: tests use a local CA). */
+  tls_ca?: string[];
 }
 
 export interface EventHubsSink extends Sink {
@@ -82,6 +94,37 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   });
   const isMissingHub = (err: unknown): boolean => errorCode(err) === 'MessagingEntityNotFoundError';
   const inFlight = new Set<Promise<unknown>>();
+  let dispatcher: Dispatcher | undefined;
+
+  /**
+   * The WebSocket transport: rhea builds its socket with `new webSocket(url, protocols, options)`; undici's WebSocket
+   * takes the proxy as a `dispatcher` instead, so a subclass passes the sink's one (CONNECT tunnel, TLS end to end
+   * and verified as without a proxy). Undefined on the AMQP transport.
+   */
+  const webSocketOptions = (): WebSocketOptions | undefined => {
+    if ((config.transport ?? (config.proxy_url ? 'websocket' : 'amqp')) !== 'websocket') return undefined;
+    const through = (dispatcher ??= httpDispatcher({ proxyUrl: config.proxy_url, ...(config.tls_ca ? { ca: [...rootCertificates, ...config.tls_ca] } : {}) }));
+    const proxied = config.proxy_url ? 'through proxy_url' : 'directly or through HTTPS_PROXY (see NO_PROXY)';
+    class ProxiedWebSocket extends WebSocket {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        super(url, { protocols: protocols ?? [], dispatcher: through });
+        // undici reports a failed handshake (a proxy refusing the tunnel, an unreachable namespace) as a TypeError
+        // with an empty message, which would read as a bug: rhea's error handler gets an error that says where.
+        let opened = false;
+        this.addEventListener('open', () => (opened = true));
+        const onerror = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onerror')!;
+        Object.defineProperty(this, 'onerror', {
+          get: () => onerror.get!.call(this) as unknown,
+          set: (handler: ((e: unknown) => void) | null) => onerror.set!.call(this, handler && ((e: { error?: Error; message?: string }) => {
+            const why = e.error?.message || (e instanceof Error ? e.message : '') ||
+              (opened ? 'the connection was lost' : 'refused or closed before the handshake completed');
+            handler(Object.assign(new Error(`WebSocket to ${String(url)} (${proxied}) failed: ${why}`), { code: 'WebSocketConnectionError' }));
+          })),
+        });
+      }
+    }
+    return { webSocket: ProxiedWebSocket as unknown as WebSocketOptions['webSocket'] };
+  };
 
   /**
    * `connection_string_file` as it is now; undefined when it cannot be read at this moment (a Secret being swapped):
@@ -101,7 +144,11 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   const client = (): EventHubProducerClient => {
     if (producer) return producer;
     // The pipeline retries with backoff and counts; the SDK's one retry only rides out a dropped link.
-    const options = { retryOptions: { maxRetries: 1, retryDelayInMs: config.retry_delay_ms ?? 1000, timeoutInMs: config.request_timeout_ms ?? 60_000 }, userAgent: 'alertbridge' };
+    const webSocket = webSocketOptions();
+    const options = {
+      retryOptions: { maxRetries: 1, retryDelayInMs: config.retry_delay_ms ?? 1000, timeoutInMs: config.request_timeout_ms ?? 60_000 }, userAgent: 'alertbridge',
+      ...(webSocket ? { webSocketOptions: webSocket } : {}),
+    };
     try {
       if (config.fully_qualified_namespace) {
         const login = { ...config, auth: config.auth ?? 'client_secret', authority_url: config.authority_url ?? 'https://login.microsoftonline.com' };
@@ -111,7 +158,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
       return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));
     } catch (err) {
       // The SDK quotes the whole connection string in some of these messages: keep the key out of logs and dead letters.
-      const reason = (err as Error).message.replace(/(SharedAccessKey|SharedAccessSignature)=[^;"]*/gi, '$1=***');
+      const reason = redactUrlsIn((err as Error).message.replace(/(SharedAccessKey|SharedAccessSignature)=[^;"]*/gi, '$1=***'));
       throw new PermanentError(`azure_event_hubs sink '${config.name}': cannot use its connection settings: ${reason}`);
     }
   };
@@ -289,6 +336,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         const c = producer;
         producer = undefined;
         await c?.close().catch((err: unknown) => logger.warn({ err }, 'closing the event hubs client failed'));
+        await dispatcher?.close().catch(() => undefined);
       })();
       return closing;
     },

@@ -288,6 +288,16 @@ const EventHubsSinkObject = z
       'Largest batch sent at once. The tier caps it: 262144 (256 KB) on Basic, 1048576 (1 MB) on Standard and above.',
     ),
     auth_pause_ms: authPauseMs('the hub refuses the key or token (or Entra ID refuses the app), or the event hub does not exist'),
+    transport: z
+      .enum(['amqp', 'websocket'])
+      .optional()
+      .describe(
+        '`amqp`: AMQP over TLS on port 5671, never proxied. `websocket`: AMQP over WebSockets on port 443 (`wss://<namespace>/$servicebus/websocket`), through `proxy_url`, else the `HTTPS_PROXY` / `NO_PROXY` environment. Default: `websocket` with `proxy_url`, else `amqp`.',
+      ),
+    ...secretPair(
+      'proxy_url',
+      'HTTP proxy for the connection to the namespace, `http://[user:password@]host:port` (a CONNECT tunnel to port 443; TLS stays end to end). Implies `transport: websocket`. Default: none; with `transport: websocket`, the `HTTPS_PROXY` / `NO_PROXY` environment.',
+    ),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
@@ -309,6 +319,10 @@ const EventHubsSinkObject = z
           if (value[key] !== undefined) addIssue([key], 'only used with fully_qualified_namespace');
         }
       }
+      checkProxyUrl(value, addIssue);
+      if (value.transport === 'amqp' && hasSecret(value, 'proxy_url')) {
+        addIssue(['transport'], 'must be websocket with proxy_url (AMQP on port 5671 cannot go through an HTTP proxy)');
+      }
       const entityPath = typeof value.connection_string === 'string' ? entityPathOf(value.connection_string) : undefined;
       if (value.event_hub_name === undefined) {
         if (namespace) addIssue(['event_hub_name'], 'required with fully_qualified_namespace');
@@ -326,14 +340,16 @@ function entityPathOf(connectionString: string): string | undefined {
   return match?.[1]?.trim();
 }
 
-/** Fills `event_hub_name` from the connection string, and the auth method and authority for Entra ID. */
+/** Fills `event_hub_name` from the connection string, the transport, and the auth method and authority for Entra ID. */
 export const EventHubsSinkSchema = EventHubsSinkObject.transform((value) => {
   const event_hub_name =
     value.event_hub_name ?? (value.connection_string !== undefined ? entityPathOf(value.connection_string) : undefined) ?? '';
-  if (value.fully_qualified_namespace === undefined) return { ...value, event_hub_name };
+  const transport = value.transport ?? (value.proxy_url !== undefined ? 'websocket' : 'amqp');
+  if (value.fully_qualified_namespace === undefined) return { ...value, event_hub_name, transport };
   return {
     ...value,
     event_hub_name,
+    transport,
     auth: inferAuth(value) as AuthMethod,
     authority_url: value.authority_url ?? CLOUDS[value.cloud].authority_url,
   };

@@ -4,12 +4,14 @@
  * signatures checked for real), `$management` reads, sender links to a hub or one of its partitions, batched
  * messages (format 0x80013700), partition keys, `max-message-size`, and the service's error conditions on demand.
  * The real `@azure/event-hubs` client reaches it through a connection string with `UseDevelopmentEmulator=true`
- * (plain TCP, port from the endpoint). It records what arrived so tests assert on the far end. See README.md.
+ * (plain TCP, port from the endpoint), or over WebSockets in TLS (`websocket` option, `./websocket.ts`). It records
+ * what arrived so tests assert on the far end. See README.md.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import rhea from 'rhea';
 import type { AmqpError, Connection, Delivery, EventContext, Message, Sender } from 'rhea';
+import { createWebSocketServer } from './websocket.js';
 
 /** Message format of an Event Hubs batch: the body is data sections, each an encoded AMQP message. */
 const BATCH_FORMAT = 0x80013700;
@@ -68,6 +70,11 @@ export interface EventHubsPeerOptions extends Partial<EventHubsPeerFaults> {
   keepBodies?: boolean;
   /** Seed of the fault die. @defaultValue 1 */
   seed?: number;
+  /**
+   * Listen for AMQP over WebSockets (`wss://127.0.0.1:<port>/$servicebus/websocket`, what the client uses with
+   * `webSocketOptions`) with this certificate, instead of plain AMQP. @defaultValue plain AMQP on TCP
+   */
+  websocket?: { cert: string; key: string };
 }
 
 export interface EventHubsPeerStats {
@@ -416,7 +423,9 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   container.on('disconnected', () => undefined);
 
   // Deliveries are settled by hand (accept, or reject with the service's condition); credit is the rhea default.
-  const server: Server = container.listen({ port: 0, host: '127.0.0.1', autoaccept: false } as never);
+  const server: Server = opts.websocket
+    ? createWebSocketServer(opts.websocket, (ws) => container.websocket_accept(ws as never, { autoaccept: false } as never)).listen(0, '127.0.0.1')
+    : container.listen({ port: 0, host: '127.0.0.1', autoaccept: false } as never);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
