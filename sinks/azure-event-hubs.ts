@@ -95,6 +95,9 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   const isMissingHub = (err: unknown): boolean => errorCode(err) === 'MessagingEntityNotFoundError';
   const inFlight = new Set<Promise<unknown>>();
   let dispatcher: Dispatcher | undefined;
+  /** The sink's HTTP side: its WebSocket and, with `proxy_url`, its Entra ID token requests. */
+  const sharedDispatcher = (): Dispatcher =>
+    (dispatcher ??= httpDispatcher({ proxyUrl: config.proxy_url, ...(config.tls_ca ? { ca: [...rootCertificates, ...config.tls_ca] } : {}) }));
 
   /**
    * The WebSocket transport: rhea builds its socket with `new webSocket(url, protocols, options)`; undici's WebSocket
@@ -103,7 +106,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    */
   const webSocketOptions = (): WebSocketOptions | undefined => {
     if ((config.transport ?? (config.proxy_url ? 'websocket' : 'amqp')) !== 'websocket') return undefined;
-    const through = (dispatcher ??= httpDispatcher({ proxyUrl: config.proxy_url, ...(config.tls_ca ? { ca: [...rootCertificates, ...config.tls_ca] } : {}) }));
+    const through = sharedDispatcher();
     const proxied = config.proxy_url ? 'through proxy_url' : 'directly or through HTTPS_PROXY (see NO_PROXY)';
     class ProxiedWebSocket extends WebSocket {
       constructor(url: string | URL, protocols?: string | string[]) {
@@ -152,7 +155,10 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     try {
       if (config.fully_qualified_namespace) {
         const login = { ...config, auth: config.auth ?? 'client_secret', authority_url: config.authority_url ?? 'https://login.microsoftonline.com' };
-        return (producer = new EventHubProducerClient(config.fully_qualified_namespace, hub ?? '', createCredential(login), options));
+        // With proxy_url the token requests take the proxy too, as a Graph source's do; else the SDK's own client
+        // (HTTPS_PROXY / NO_PROXY).
+        const credential = createCredential(login, config.proxy_url ? sharedDispatcher() : undefined);
+        return (producer = new EventHubProducerClient(config.fully_qualified_namespace, hub ?? '', credential, options));
       }
       const cs = freshConnectionString() ?? config.connection_string ?? '';
       return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));

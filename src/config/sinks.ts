@@ -296,7 +296,7 @@ const EventHubsSinkObject = z
       ),
     ...secretPair(
       'proxy_url',
-      'HTTP proxy for the connection to the namespace, `http://[user:password@]host:port` (a CONNECT tunnel to port 443; TLS stays end to end). Implies `transport: websocket`. Default: none; with `transport: websocket`, the `HTTPS_PROXY` / `NO_PROXY` environment.',
+      'HTTP proxy for the connection to the namespace and the Entra ID token requests, `http://[user:password@]host:port` (CONNECT tunnels; TLS stays end to end). Implies `transport: websocket`. Default: none; with `transport: websocket`, the `HTTPS_PROXY` / `NO_PROXY` environment.',
     ),
   })
   .superRefine(

@@ -4,9 +4,11 @@
  * local CA); NO_PROXY exempts the namespace; a proxy refusing the tunnel keeps records queued and never shows the
  * proxy's password. The peer is the project's Event Hubs peer listening for AMQP over WebSockets in TLS.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, redactSecrets } from '../../src/config/load.js';
 import { classify } from '../../src/pipeline/retry.js';
+import { startSimulator } from '../../src/simulator/server.js';
 import { createSimulatorTls, type SimulatorTls } from '../../src/simulator/tls.js';
 import type { EventHubsSink } from '../../sinks/azure-event-hubs.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js';
@@ -37,10 +39,11 @@ afterEach(async () => {
   }
 });
 
-async function setup(config: Parameters<typeof eventHubsSink>[1], logger?: Parameters<typeof eventHubsSink>[2]): Promise<{ peer: EventHubsPeer; sink: EventHubsSink; target: string }> {
+type SinkConfig = Parameters<typeof eventHubsSink>[1];
+async function setup(config: SinkConfig | ((peer: EventHubsPeer) => SinkConfig), logger?: Parameters<typeof eventHubsSink>[2]): Promise<{ peer: EventHubsPeer; sink: EventHubsSink; target: string }> {
   const peer = await startEventHubsPeer({ websocket: { cert: tls.certPem, key: tls.keyPem } });
   peers.push(peer);
-  const sink = eventHubsSink(peer, { tls_ca: [tls.caPem], ...config }, logger);
+  const sink = eventHubsSink(peer, { tls_ca: [tls.caPem], ...(typeof config === 'function' ? config(peer) : config) }, logger);
   sinks.push(sink);
   return { peer, sink, target: `127.0.0.1:${peer.port}` };
 }
@@ -98,6 +101,28 @@ describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
     expect(peer.received).toHaveLength(0);
     expect(peer.stats.connections).toBe(0);
     expect(proxy.opened(target)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('sends the Entra ID token requests through proxy_url too (fully_qualified_namespace)', async () => {
+    const app = { tenantId: 'dddddddd-0000-4000-8000-000000000007', clientId: 'eh-proxy-app', clientSecret: 'right' };
+    const sim = await startSimulator({ tenants: [app], seed: 1 });
+    try {
+      proxy = await startConnectProxy();
+      const { peer, sink, target } = await setup((p) => ({
+        connection_string: undefined, fully_qualified_namespace: `127.0.0.1:${p.port}`, event_hub_name: 'alerts',
+        auth: 'client_secret', tenant_id: app.tenantId, client_id: app.clientId, client_secret: app.clientSecret, authority_url: sim.authorityHost,
+        proxy_url: proxy!.url, tls_ca: [tls.caPem, readFileSync(sim.caFile, 'utf8')], auth_pause_ms: 60_000,
+      }));
+      // The peer takes SAS tokens only: the JWT is refused there, after it went through the proxy.
+      const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+      expect(classify(err)).toBe('retryable');
+      expect(proxy.opened(new URL(sim.authorityHost).host)).toBeGreaterThanOrEqual(1);
+      expect(proxy.opened(target)).toBeGreaterThanOrEqual(1);
+      expect(peer.stats.tokensRefused).toBeGreaterThanOrEqual(1);
+      expect(peer.received).toHaveLength(0);
+    } finally {
+      await sim.close();
+    }
   });
 
   it('keeps records queued (retryable) when the proxy refuses the tunnel, without showing its password', async () => {
