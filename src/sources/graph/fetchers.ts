@@ -177,7 +177,10 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
       const { objects: all, malformed } = listItems(res.body, `GET ${resource}`);
       const rawCount = (res.body as { '@odata.count'?: unknown })['@odata.count'];
       const count = typeof rawCount === 'number' ? rawCount : undefined;
-      const times = all.map((o) => (typeof o.lastUpdateDateTime === 'string' ? revisionOrder(o.lastUpdateDateTime) : null) ?? since);
+      // An object without a usable update time cannot be placed in the order: it takes its predecessor's place, so
+      // one odd item neither fails the window as "out of order" (a stall until someone skips it) nor moves the bound.
+      let prev = since;
+      const times = all.map((o) => (prev = (typeof o.lastUpdateDateTime === 'string' ? revisionOrder(o.lastUpdateDateTime) : null) ?? prev));
       for (let i = 1; i < times.length; i++) {
         if (times[i]! < times[i - 1]!) throw new GraphPageError(`GET ${resource}: Graph did not honour $orderby=lastUpdateDateTime asc (a page came out of order); the window is not read, the watermark stays`);
       }
