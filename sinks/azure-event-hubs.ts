@@ -12,7 +12,6 @@
  * one key one after another, so its revisions arrive in order.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { EventHubProducerClient, type EventDataBatch, type WebSocketOptions } from '@azure/event-hubs';
 import { WebSocket, type Dispatcher } from 'undici';
 import { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';
@@ -20,6 +19,7 @@ import { createCredential, type EntraLogin } from '../src/sources/graph/credenti
 import { AuthPause } from './auth-pause.js';
 import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
 import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
+import { withSystemRoots } from '../src/util/tls.js';
 
 /** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
 export interface EventHubsSinkOptions extends Partial<EntraLogin> {
@@ -97,7 +97,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   let dispatcher: Dispatcher | undefined;
   /** The sink's HTTP side: its WebSocket and, with `proxy_url`, its Entra ID token requests. */
   const sharedDispatcher = (): Dispatcher =>
-    (dispatcher ??= httpDispatcher({ proxyUrl: config.proxy_url, ...(config.tls_ca ? { ca: [...rootCertificates, ...config.tls_ca] } : {}) }));
+    (dispatcher ??= httpDispatcher({ proxyUrl: config.proxy_url, ...(config.tls_ca ? { ca: withSystemRoots(...config.tls_ca) } : {}) }));
 
   /**
    * The WebSocket transport: rhea builds its socket with `new webSocket(url, protocols, options)`; undici's WebSocket

@@ -7,12 +7,13 @@
  * rotation are a known pain of other connectors). The value read when the config was loaded is the fallback.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type LogEntry, type OauthbearerProviderResponse, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createCredential } from '../src/sources/graph/credential.js';
 import { isEntraRefusal } from './entra-refusal.js';
 import { RetryableError } from './types.js';
+import { withSystemRoots } from '../src/util/tls.js';
 
 const { logLevel } = kafkajs;
 
@@ -86,7 +87,7 @@ export function tlsOptions(tls: KafkaTlsOptions | undefined, sink: string): Conn
   if (!tls?.enabled) return false;
   return {
     rejectUnauthorized: tls.reject_unauthorized ?? true,
-    ...(tls.ca_file !== undefined && { ca: [...rootCertificates, readConfigFile(tls.ca_file, 'tls.ca_file', sink)] }),
+    ...(tls.ca_file !== undefined && { ca: withSystemRoots(readConfigFile(tls.ca_file, 'tls.ca_file', sink)) }),
     ...(tls.cert_file !== undefined && { cert: readConfigFile(tls.cert_file, 'tls.cert_file', sink) }),
     ...(tls.key_file !== undefined && { key: readConfigFile(tls.key_file, 'tls.key_file', sink) }),
   };

@@ -8,12 +8,12 @@
  * echoed: acknowledgement only works when every request of a channel reaches the same indexer, and load balancers
  * in front of HEC (Splunk Cloud's included) make that sticky with a cookie (peers-lessons #4).
  */
-import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
 import { httpDispatcher } from '../src/util/http-proxy.js';
+import { withSystemRoots } from '../src/util/tls.js';
 
 /** HEC's JSON answer: `{text, code}`, plus `ackId` on success with acks, `invalid-event-number` on code 6, `acks`. */
 export interface HecReply {
@@ -57,7 +57,7 @@ export class HecClient {
 
   constructor(private readonly opts: HecClientOptions) {
     this.base = new URL(opts.url);
-    this.dispatcher = httpDispatcher({ proxyUrl: opts.proxyUrl, rejectUnauthorized: opts.tlsVerify, ...(opts.ca ? { ca: [...rootCertificates, opts.ca] } : {}) });
+    this.dispatcher = httpDispatcher({ proxyUrl: opts.proxyUrl, rejectUnauthorized: opts.tlsVerify, ...(opts.ca ? { ca: withSystemRoots(opts.ca) } : {}) });
   }
 
   /** POSTs concatenated JSON events to `/services/collector/event` (gzipped when configured). */

@@ -1,8 +1,8 @@
 /** Redis connections and the start-up check of what alertbridge needs from the server. */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+import { withSystemRoots } from '../util/tls.js';
 
 export interface RedisConnectionConfig {
   url: string;
@@ -31,7 +31,7 @@ export function redisOptions(cfg: RedisConnectionConfig, opts: { blocking?: bool
   if (cfg.url.startsWith('rediss://') || cfg.tls?.ca_file) {
     options.tls = {
       // Node's `ca` replaces its bundled roots: they are passed along so that the file adds to them.
-      ca: cfg.tls?.ca_file ? [...rootCertificates, readFileSync(cfg.tls.ca_file, 'utf8')] : undefined,
+      ca: cfg.tls?.ca_file ? withSystemRoots(readFileSync(cfg.tls.ca_file, 'utf8')) : undefined,
       rejectUnauthorized: cfg.tls?.reject_unauthorized ?? true,
     };
   }

@@ -5,7 +5,6 @@
  * endpoint is reached the way Graph is: the same proxy (`proxy_url` or HTTPS_PROXY/NO_PROXY) and the same CAs.
  */
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import {
   ClientCertificateCredential,
   ClientSecretCredential,
@@ -15,6 +14,7 @@ import {
   type TokenCredentialOptions,
 } from '@azure/identity';
 import { request, type Dispatcher } from 'undici';
+import { withSystemRoots } from '../../util/tls.js';
 
 export interface EntraLogin {
   tenant_id?: string;
@@ -112,7 +112,7 @@ const PUBLIC_AUTHORITIES = new Set(['login.microsoftonline.com', 'login.microsof
 /** Trusted roots plus the source's extra CA, or undefined when there is none (Node's defaults apply). */
 export function trustedCa(caFile: string | undefined): string[] | undefined {
   if (!caFile) return undefined;
-  return [...rootCertificates, readFileSync(caFile, 'utf8')];
+  return withSystemRoots(readFileSync(caFile, 'utf8'));
 }
 
 /** @param dispatcher where the credential's HTTP requests go (the Graph client's); Node's defaults without it. */
