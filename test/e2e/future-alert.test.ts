@@ -2,33 +2,22 @@
  * Issue 12: one alert dated 2099 froze polling (the watermark jumped to 2099 and every later poll read nothing).
  * End to end through `alertbridge run` against the simulator: the 2099 alert is delivered, and so is the next real one.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
 import { spawnCli } from '../helpers/cli.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
+import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = { tenantId: 'ffffffff-0000-4000-8000-000000002099', clientId: 'app-future', clientSecret: 'secret-future' };
-const dir = mkdtempSync(join(tmpdir(), 'ab-future-'));
-const prefix = uniquePrefix('future');
+const { dir, prefix } = e2eWorkspace('future');
 const sim = await startSimulator({ tenants: [T], seed: 99 });
-afterAll(async () => {
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
-  await deletePrefix(prefix);
-});
+afterAll(() => sim.close());
 
-function delivered(path: string): Array<{ id: string }> {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string });
-  } catch {
-    return [];
-  }
-}
+const delivered = (path: string) => ndjsonLines(path).map((l) => JSON.parse(l) as { id: string });
 
 describe('alertbridge run with a future-dated alert', () => {
   it('keeps polling: the alert after a 2099 one arrives', async () => {
@@ -39,17 +28,7 @@ redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 log: { level: info, format: json }
 sources:
-  - name: contoso
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2]
-    poll_interval_ms: 1000
-    overlap_ms: 1000
+${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: '    poll_interval_ms: 1000\n    overlap_ms: 1000' })}
 sinks:
   - { name: out, type: file, path: "${out}", batch: { max_records: 10 } }
 `);

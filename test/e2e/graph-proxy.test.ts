@@ -3,32 +3,20 @@
  * `localhost`) and its Graph requests (to `127.0.0.1`) both go through the proxy's CONNECT tunnels, and the alerts
  * arrive at the sink.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
 import { spawnCli } from '../helpers/cli.js';
 import { startConnectProxy } from '../helpers/connect-proxy.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
+import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-0000000000f1', clientId: 'app-envproxy', clientSecret: 'secret-envproxy' };
-const dir = mkdtempSync(join(tmpdir(), 'ab-proxy-'));
-const prefix = uniquePrefix('envproxy');
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await deletePrefix(prefix);
-});
-
-const lines = (path: string): string[] => {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const { dir, prefix } = e2eWorkspace('envproxy');
+const lines = ndjsonLines;
 
 describe('alertbridge run behind HTTPS_PROXY', () => {
   it('gets its token and reads Graph through the proxy', async () => {
@@ -43,16 +31,7 @@ redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 log: { level: info, format: json }
 sources:
-  - name: behind-proxy
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: https://127.0.0.1:${port}
-    authority_url: https://localhost:${port}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2]
-    page_size: 10
+${graphSourceYaml(sim, T, { name: 'behind-proxy', resources: ['alerts_v2'], graphUrl: `https://127.0.0.1:${port}`, authorityUrl: `https://localhost:${port}`, extra: '    page_size: 10' })}
 sinks:
   - { name: out, type: file, path: "${out}" }
 `);

@@ -3,34 +3,22 @@
  * stops the window with an error naming the source and tenant, counts it, keeps its cursor, and never connects to
  * the other origin (where the bearer token would go).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { spawnCli } from '../helpers/cli.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
+import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-00000000000e', clientId: 'app-link', clientSecret: 'secret-link' };
-const dir = mkdtempSync(join(tmpdir(), 'ab-untrusted-'));
-const prefix = uniquePrefix('untrusted');
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await deletePrefix(prefix);
-});
-
-const lines = (path: string): string[] => {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const { dir, prefix } = e2eWorkspace('untrusted');
+const lines = ndjsonLines;
 
 describe('a nextLink to another origin', () => {
   it('is never requested: the window stops with an error, a metric, and the cursor unchanged', async () => {
@@ -51,16 +39,7 @@ redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 log: { level: info, format: json }
 sources:
-  - name: contoso
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [secure_score_control_profiles]
-    page_size: 10
+${graphSourceYaml(sim, T, { name: 'contoso', resources: ['secure_score_control_profiles'], extra: '    page_size: 10' })}
 sinks:
   - { name: out, type: file, path: "${out}" }
 `);

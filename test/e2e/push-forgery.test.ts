@@ -4,41 +4,30 @@
  * simulator then updates the real alert, and the file sink receives that update. The forged copy is kept under the
  * push source's own key, and one far in the future is refused outright.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { spawnCli } from '../helpers/cli.js';
-import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl } from '../helpers/redis.js';
+import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = { tenantId: 'eeeeeeee-0000-4000-8000-00000000f0f0', clientId: 'app-f', clientSecret: 'secret-f' };
 const TOKEN = 'forgery-test-token';
-const dir = mkdtempSync(join(tmpdir(), 'ab-forgery-'));
-const prefix = uniquePrefix('forgery');
+const { dir, prefix } = e2eWorkspace('forgery');
 let sim: Simulator;
 
 beforeAll(async () => {
   sim = await startSimulator({ tenants: [T], seed: 11 });
 });
-afterAll(async () => {
-  await sim.close();
-  rmSync(dir, { recursive: true, force: true });
-  await deletePrefix(prefix);
-});
+afterAll(() => sim.close());
 
 interface Line { key: string; source: string; id: string; revision: string; via: string }
 
-function lines(path: string): Line[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
-  } catch {
-    return [];
-  }
-}
+const lines = (path: string): Line[] => ndjsonLines(path).map((l) => JSON.parse(l) as Line);
 
 describe('a forged push of a Graph alert', () => {
   it('cannot hide the real alert’s later update', async () => {
@@ -52,16 +41,7 @@ redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 log: { level: info, format: json }
 sources:
-  - name: contoso
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2]
-    poll_interval_ms: 1000
+${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: '    poll_interval_ms: 1000' })}
   - { name: partner, type: webhook, token: ${TOKEN} }
 sinks:
   - { name: out, type: file, path: "${out}" }
