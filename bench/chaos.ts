@@ -60,13 +60,30 @@ const SCENARIOS: Record<string, () => Promise<ChaosResult[]>> = {
   kill9: async () => [await killNine({ records, kills: Number(args.kills), runtime, log, seed })],
   redis: async () => [await redisRestart({ records, downMs: quick ? 2000 : 5000, restarts: 2, runtime, log, seed })],
   empty: async () => [await redisEmpty({ records, downMs: quick ? 2000 : 5000, runtime, log, seed })],
-  replays: async () => [await dlqReplays({ records: Number(args.records ?? (quick ? 3000 : 20_000)), runtime, log, seed })],
-  sinks: () => sinksDown({
-    sinks: (args.sinks?.split(',') as DownSink[] | undefined) ?? (quick ? ['hec', 'eventhubs'] : kafkaAvailable() ? ['hec', 'eventhubs', 'kafka'] : ['hec', 'eventhubs']),
-    outageMs: Number(args['outage-s'] ?? (quick ? 4 : 60)) * 1000, rate: 100, runtime, log, seed,
-  }),
+  replays: async () => [
+    await dlqReplays({ records: Number(args.records ?? (quick ? 3000 : 20_000)), runtime, log, seed }),
+  ],
+  sinks: () =>
+    sinksDown({
+      sinks:
+        (args.sinks?.split(',') as DownSink[] | undefined) ??
+        (quick ? ['hec', 'eventhubs'] : kafkaAvailable() ? ['hec', 'eventhubs', 'kafka'] : ['hec', 'eventhubs']),
+      outageMs: Number(args['outage-s'] ?? (quick ? 4 : 60)) * 1000,
+      rate: 100,
+      runtime,
+      log,
+      seed,
+    }),
   graph: async () => [await graphFaults({ seconds: Number(args['graph-s'] ?? (quick ? 10 : 60)), runtime, log, seed })],
-  fuzz: async () => [await fuzzWebhooks({ requests: Number(args.fuzz ?? (quick ? 400 : 5000)), records: quick ? 1000 : 10_000, runtime, log, seed })],
+  fuzz: async () => [
+    await fuzzWebhooks({
+      requests: Number(args.fuzz ?? (quick ? 400 : 5000)),
+      records: quick ? 1000 : 10_000,
+      runtime,
+      log,
+      seed,
+    }),
+  ],
 };
 
 async function main(): Promise<void> {
@@ -79,29 +96,69 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  log(`alertbridge chaos: ${only.join(', ')}${quick ? ' (quick)' : ''}; ${machine.nproc} cores, ${machine.memory_gib} GiB`);
+  log(
+    `alertbridge chaos: ${only.join(', ')}${quick ? ' (quick)' : ''}; ${machine.nproc} cores, ${machine.memory_gib} GiB`,
+  );
   const results: ChaosResult[] = [];
   for (const s of only) {
     log(`scenario ${s}`);
     try {
       for (const r of await SCENARIOS[s]!()) {
         results.push(r);
-        log(`  ${r.scenario}: sent ${int(r.sent)}, delivered ${int(r.delivered)}, lost ${r.lost}, duplicated ${int(r.duplicated)} (${r.seconds} s)${r.problems.length ? `; PROBLEMS: ${r.problems.join('; ')}` : ''}`);
+        log(
+          `  ${r.scenario}: sent ${int(r.sent)}, delivered ${int(r.delivered)}, lost ${r.lost}, duplicated ${int(r.duplicated)} (${r.seconds} s)${r.problems.length ? `; PROBLEMS: ${r.problems.join('; ')}` : ''}`,
+        );
       }
     } catch (err) {
       log(`  ${s} FAILED: ${(err as Error).stack}`);
-      results.push({ scenario: s, sent: 0, delivered: 0, lost: Number.NaN, duplicated: 0, seconds: 0, notes: [], problems: [`the scenario failed: ${(err as Error).message.split('\n')[0]}`] });
+      results.push({
+        scenario: s,
+        sent: 0,
+        delivered: 0,
+        lost: Number.NaN,
+        duplicated: 0,
+        seconds: 0,
+        notes: [],
+        problems: [`the scenario failed: ${(err as Error).message.split('\n')[0]}`],
+      });
     }
   }
   const loadSummary = load.stop();
   const duration = Math.round((Date.now() - started) / 1000);
   console.log(`\n## alertbridge chaos, ${new Date(started).toISOString()}\n`);
-  console.log(`${machine.nproc} cores, ${machine.memory_gib} GiB, node ${machine.node}, redis ${machine.redis}, commit ${machine.commit}; ${loadText(loadSummary)}; ${duration} s\n`);
-  console.log(table(['scenario', 'sent', 'delivered', 'lost', 'duplicated', 'seconds', 'notes'], results.map((r) => [
-    r.scenario, int(r.sent), int(r.delivered), r.lost, int(r.duplicated), r.seconds, [...r.problems.map((p) => `PROBLEM: ${p}`), ...r.notes].join('; '),
-  ])));
+  console.log(
+    `${machine.nproc} cores, ${machine.memory_gib} GiB, node ${machine.node}, redis ${machine.redis}, commit ${machine.commit}; ${loadText(loadSummary)}; ${duration} s\n`,
+  );
+  console.log(
+    table(
+      ['scenario', 'sent', 'delivered', 'lost', 'duplicated', 'seconds', 'notes'],
+      results.map((r) => [
+        r.scenario,
+        int(r.sent),
+        int(r.delivered),
+        r.lost,
+        int(r.duplicated),
+        r.seconds,
+        [...r.problems.map((p) => `PROBLEM: ${p}`), ...r.notes].join('; '),
+      ]),
+    ),
+  );
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, 'chaos-latest.json'), JSON.stringify({ started_at: new Date(started).toISOString(), duration_s: duration, options: args, machine, load: loadSummary, results }, null, 2));
+  writeFileSync(
+    join(RESULTS_DIR, 'chaos-latest.json'),
+    JSON.stringify(
+      {
+        started_at: new Date(started).toISOString(),
+        duration_s: duration,
+        options: args,
+        machine,
+        load: loadSummary,
+        results,
+      },
+      null,
+      2,
+    ),
+  );
   log(`wrote bench/results/chaos-latest.json`);
   const failed = results.filter((r) => r.lost !== 0 || r.problems.length);
   if (failed.length) {
@@ -110,7 +167,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(process.exitCode ?? 0), (err: unknown) => {
-  console.error(err);
-  process.exit(2);
-});
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(2);
+  },
+);

@@ -35,13 +35,22 @@ const rate = (n: number, ms: number) => `${Math.round(n / (ms / 1000)).toLocaleS
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /** Microsoft's alerts_v2 sample as `alerts` alerts × `revisions`, ordered revision by revision or alert by alert. */
-function makeRecords(alerts: number, revisions: number, label: string, order: 'by-revision' | 'by-alert'): AlertRecord[] {
+function makeRecords(
+  alerts: number,
+  revisions: number,
+  label: string,
+  order: 'by-revision' | 'by-alert',
+): AlertRecord[] {
   const sample = loadSample('alerts_v2-resource-representation.json');
   const out: AlertRecord[] = [];
   for (let a = 0; a < (order === 'by-alert' ? alerts : revisions); a++) {
     for (let b = 0; b < (order === 'by-alert' ? revisions : alerts); b++) {
       const [alert, rev] = order === 'by-alert' ? [a, b] : [b, a];
-      const res = normalize('alerts_v2', { ...sample, id: `${label}-${alert}`, lastUpdateDateTime: `2026-11-01T10:00:0${rev}Z` }, { source: 'bench', via: 'poll' });
+      const res = normalize(
+        'alerts_v2',
+        { ...sample, id: `${label}-${alert}`, lastUpdateDateTime: `2026-11-01T10:00:0${rev}Z` },
+        { source: 'bench', via: 'poll' },
+      );
       if (!res.ok) throw new Error(res.reason);
       out.push(res.record);
     }
@@ -51,12 +60,19 @@ function makeRecords(alerts: number, revisions: number, label: string, order: 'b
 
 function check(label: string, expected: number, s: PeerSummary): void {
   const ok = s.distinct === expected && s.malformed === 0;
-  console.log(`  peer holds ${s.events.toLocaleString('en-US')} events / ${s.distinct.toLocaleString('en-US')} distinct (expected ${expected.toLocaleString('en-US')}), ` +
-    `${s.batches.toLocaleString('en-US')} batches (largest ${s.maxBatchBytes} B), ${s.malformed} malformed${ok ? '' : `  ← ${label} FAILED`}`);
+  console.log(
+    `  peer holds ${s.events.toLocaleString('en-US')} events / ${s.distinct.toLocaleString('en-US')} distinct (expected ${expected.toLocaleString('en-US')}), ` +
+      `${s.batches.toLocaleString('en-US')} batches (largest ${s.maxBatchBytes} B), ${s.malformed} malformed${ok ? '' : `  ← ${label} FAILED`}`,
+  );
   if (!ok) process.exitCode = 1;
 }
 
-async function sinkAlone(sink: Sink, records: AlertRecord[], label: string, peerCpu: () => Promise<PeerSummary>): Promise<void> {
+async function sinkAlone(
+  sink: Sink,
+  records: AlertRecord[],
+  label: string,
+  peerCpu: () => Promise<PeerSummary>,
+): Promise<void> {
   const cpu0 = ownCpuMs();
   const t = Date.now();
   for (let i = 0; i < records.length; i += BATCH) {
@@ -66,18 +82,29 @@ async function sinkAlone(sink: Sink, records: AlertRecord[], label: string, peer
   const ms = Date.now() - t;
   const cpu = ownCpuMs() - cpu0;
   const s = await peerCpu();
-  console.log(`sink alone, ${label}: ${secs(ms)}  ${rate(records.length, ms)}  (CPU: alertbridge ${Math.round((cpu * 1000) / records.length)} µs/record, ` +
-    `peer ${Math.round((s.cpuMs * 1000) / records.length)} µs/record)`);
+  console.log(
+    `sink alone, ${label}: ${secs(ms)}  ${rate(records.length, ms)}  (CPU: alertbridge ${Math.round((cpu * 1000) / records.length)} µs/record, ` +
+      `peer ${Math.round((s.cpuMs * 1000) / records.length)} µs/record)`,
+  );
   check(label, records.length, s);
 }
 
 async function main(): Promise<void> {
-  console.log(`event hubs bench: ${N.toLocaleString('en-US')} records through the pipeline (batches of ${BATCH}, concurrency ${CONCURRENCY}), ` +
-    `${SINK_N.toLocaleString('en-US')} per sink-alone run; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `event hubs bench: ${N.toLocaleString('en-US')} records through the pipeline (batches of ${BATCH}, concurrency ${CONCURRENCY}), ` +
+      `${SINK_N.toLocaleString('en-US')} per sink-alone run; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+  );
   const redis = await startRedisServer();
   const peer = await forkEventHubsPeer({ hubs: { alerts: 8 } });
   const format = sinkFormat('envelope');
-  const sinkFor = (name: string) => createEventHubsSink({ config: { name, connection_string: peer.connectionString }, logger: logger.child({ sink: name }), ...format });
+  const sinkFor = (name: string) =>
+    createEventHubsSink({
+      config: { name, connection_string: peer.connectionString },
+      logger: logger.child({ sink: name }),
+      ...format,
+    });
   const run = Date.now().toString(36);
 
   try {
@@ -88,8 +115,12 @@ async function main(): Promise<void> {
     await peer.summary();
     const bytes = makeRecords(1, 1, 'size', 'by-alert').map((r) => Buffer.byteLength(JSON.stringify(r)))[0]!;
     console.log(`record: ${bytes} B of JSON`);
-    await sinkAlone(sink, makeRecords(SINK_N, 1, `one-${run}`, 'by-alert'), 'one record per alert', () => peer.summary());
-    await sinkAlone(sink, makeRecords(SINK_N / 4, 4, `four-${run}`, 'by-alert'), '4 revisions per alert', () => peer.summary());
+    await sinkAlone(sink, makeRecords(SINK_N, 1, `one-${run}`, 'by-alert'), 'one record per alert', () =>
+      peer.summary(),
+    );
+    await sinkAlone(sink, makeRecords(SINK_N / 4, 4, `four-${run}`, 'by-alert'), '4 revisions per alert', () =>
+      peer.summary(),
+    );
     await sink.close();
 
     // 2. Through the pipeline.
@@ -99,9 +130,26 @@ async function main(): Promise<void> {
     const metrics = new Metrics({ defaultMetrics: false });
     const pipeSink = sinkFor('eventhubs');
     const pipeline = new Pipeline({
-      prefix: `bench:${run}`, dedupTtlMs: 3_600_000, dispatchBatchMax: 1000,
-      redis: conns[0], queueRedis: conns[1], dispatchRedis: conns[2], metrics, logger,
-      sinks: [{ sink: pipeSink, maxRecords: BATCH, runtime: { retry: { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 5000 }, concurrency: CONCURRENCY, deadLetterMax: N, lockMs: 30_000 } }],
+      prefix: `bench:${run}`,
+      dedupTtlMs: 3_600_000,
+      dispatchBatchMax: 1000,
+      redis: conns[0],
+      queueRedis: conns[1],
+      dispatchRedis: conns[2],
+      metrics,
+      logger,
+      sinks: [
+        {
+          sink: pipeSink,
+          maxRecords: BATCH,
+          runtime: {
+            retry: { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 5000 },
+            concurrency: CONCURRENCY,
+            deadLetterMax: N,
+            lockMs: 30_000,
+          },
+        },
+      ],
     });
     await pipeSink.start();
     await pipeline.start();
@@ -109,7 +157,11 @@ async function main(): Promise<void> {
     const t = Date.now();
     for (let i = 0; i < records.length; i += 1000) await pipeline.emit(records.slice(i, i + 1000));
     const emitMs = Date.now() - t;
-    const delivered = async () => (await metrics.registry.getSingleMetric('alertbridge_records_delivered_total')!.get()).values.reduce((a, v) => a + v.value, 0);
+    const delivered = async () =>
+      (await metrics.registry.getSingleMetric('alertbridge_records_delivered_total')!.get()).values.reduce(
+        (a, v) => a + v.value,
+        0,
+      );
     while ((await delivered()) < N) {
       if (Date.now() - t > 15 * 60_000) throw new Error(`only ${await delivered()} delivered after 15 minutes`);
       await new Promise((r) => setTimeout(r, 50));
@@ -122,9 +174,13 @@ async function main(): Promise<void> {
     for (const c of conns) await c.quit();
     const s = await peer.summary();
     const per = (ms: number) => `${Math.round((ms * 1000) / N)} µs/record`;
-    console.log(`pipeline: ${secs(pipeMs)}  ${rate(N, pipeMs)} end to end (emit alone ${secs(emitMs)}, ${rate(N, emitMs)}); dead letters ${dead}`);
-    console.log(`  CPU: alertbridge ${per(cpu)} (${Math.round((100 * cpu) / pipeMs)}% of a core), redis-server ${per(redisCpu)}, peer ${per(s.cpuMs)}; ` +
-      `load average now ${loadavg()[0]!.toFixed(1)}`);
+    console.log(
+      `pipeline: ${secs(pipeMs)}  ${rate(N, pipeMs)} end to end (emit alone ${secs(emitMs)}, ${rate(N, emitMs)}); dead letters ${dead}`,
+    );
+    console.log(
+      `  CPU: alertbridge ${per(cpu)} (${Math.round((100 * cpu) / pipeMs)}% of a core), redis-server ${per(redisCpu)}, peer ${per(s.cpuMs)}; ` +
+        `load average now ${loadavg()[0]!.toFixed(1)}`,
+    );
     check('pipeline', N, s);
     if (dead > 0) process.exitCode = 1;
   } finally {

@@ -40,26 +40,61 @@ process.on('uncaughtException', (err) => {
   void (redisServer?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
 });
 const redisCfg = { url: process.env.REDIS_URL ?? redisServer!.url };
-const peer = await startHecPeer({ ackDelayMs: 20, busyRate: Number(args.busy), ackLossRate: Number(args['lost-acks']), seed: 1 });
+const peer = await startHecPeer({
+  ackDelayMs: 20,
+  busyRate: Number(args.busy),
+  ackLossRate: Number(args['lost-acks']),
+  seed: 1,
+});
 const sink = createSplunkHecSink({
   config: {
-    name: 'hec', url: peer.url, token: 'test-token', gzip: args.gzip,
+    name: 'hec',
+    url: peer.url,
+    token: 'test-token',
+    gzip: args.gzip,
     ack: { enabled: !args['no-ack'], poll_interval_ms: 20, timeout_ms: Number(args['ack-timeout-ms']) },
   },
-  logger, ...sinkFormat('envelope'),
+  logger,
+  ...sinkFormat('envelope'),
 });
-const [redis, queueRedis, dispatchRedis] = [connect(redisCfg), connect(redisCfg, { blocking: true }), connect(redisCfg, { blocking: true })];
+const [redis, queueRedis, dispatchRedis] = [
+  connect(redisCfg),
+  connect(redisCfg, { blocking: true }),
+  connect(redisCfg, { blocking: true }),
+];
 const prefix = `abbench:hec:${Date.now()}`;
-const pipelineWith = (consume: boolean) => new Pipeline({
-  prefix, dedupTtlMs: 3_600_000, dispatchBatchMax: 1000, redis, queueRedis, dispatchRedis, logger, consume,
-  metrics: new Metrics({ defaultMetrics: false }),
-  sinks: [{ sink, maxRecords: Number(args.batch), runtime: { retry: { max_attempts: 1000, initial_backoff_ms: 50, max_backoff_ms: 1000 }, concurrency: Number(args.concurrency), deadLetterMax: n, lockMs: 30_000 } }],
-});
+const pipelineWith = (consume: boolean) =>
+  new Pipeline({
+    prefix,
+    dedupTtlMs: 3_600_000,
+    dispatchBatchMax: 1000,
+    redis,
+    queueRedis,
+    dispatchRedis,
+    logger,
+    consume,
+    metrics: new Metrics({ defaultMetrics: false }),
+    sinks: [
+      {
+        sink,
+        maxRecords: Number(args.batch),
+        runtime: {
+          retry: { max_attempts: 1000, initial_backoff_ms: 50, max_backoff_ms: 1000 },
+          concurrency: Number(args.concurrency),
+          deadLetterMax: n,
+          lockMs: 30_000,
+        },
+      },
+    ],
+  });
 
 const batch = records(n);
 const want = new Set(batch.map((r) => `${r.key}@${r.revision}`));
 const confirmed = new Set<string>();
-const identOf = (e: (typeof peer.indexed)[number]) => { const r = e.event.event as { key: string; revision: string }; return `${r.key}@${r.revision}`; };
+const identOf = (e: (typeof peer.indexed)[number]) => {
+  const r = e.event.event as { key: string; revision: string };
+  return `${r.key}@${r.revision}`;
+};
 
 // Phase 1: emit everything with nothing consuming, so that phase 2 measures dispatch + delivery alone.
 const emitter = pipelineWith(false);
@@ -85,15 +120,26 @@ for (;;) {
 }
 const secs = (Date.now() - t1) / 1000;
 const dead = await pipeline.deadLetters.count('hec');
-console.log(JSON.stringify({
-  records: n, emit_seconds: emitSecs, deliver_seconds: Number(secs.toFixed(2)), delivered_per_second: Math.round(n / secs),
-  indexed: peer.indexed.length, duplicates: peer.indexed.length - want.size, dead_letters: dead,
-  hec_requests: peer.requests.filter((q) => q.path.endsWith('/event')).length,
-  ack_queries: peer.requests.filter((q) => q.path.endsWith('/ack')).length,
-  busy_answers: peer.requests.filter((q) => q.code === 9).length,
-  lost_acks: new Set(peer.indexed.filter((e) => e.ackLost).map((e) => `${e.channel}:${e.ackId}`)).size,
-  options: args,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      records: n,
+      emit_seconds: emitSecs,
+      deliver_seconds: Number(secs.toFixed(2)),
+      delivered_per_second: Math.round(n / secs),
+      indexed: peer.indexed.length,
+      duplicates: peer.indexed.length - want.size,
+      dead_letters: dead,
+      hec_requests: peer.requests.filter((q) => q.path.endsWith('/event')).length,
+      ack_queries: peer.requests.filter((q) => q.path.endsWith('/ack')).length,
+      busy_answers: peer.requests.filter((q) => q.code === 9).length,
+      lost_acks: new Set(peer.indexed.filter((e) => e.ackLost).map((e) => `${e.channel}:${e.ackId}`)).size,
+      options: args,
+    },
+    null,
+    2,
+  ),
+);
 
 await pipeline.close();
 await sink.close();

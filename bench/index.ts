@@ -55,8 +55,13 @@ const { values: args } = parseArgs({
 });
 
 const SECTIONS = ['latency', 'memory', 'replicas'] as const;
-const wanted = new Set((args.only ?? [...THROUGHPUT_SINKS, ...SECTIONS].join(',')).split(',').map((s) => s.trim()).filter(Boolean)
-  .flatMap((s) => (s === 'throughput' ? [...THROUGHPUT_SINKS] : [s])));
+const wanted = new Set(
+  (args.only ?? [...THROUGHPUT_SINKS, ...SECTIONS].join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .flatMap((s) => (s === 'throughput' ? [...THROUGHPUT_SINKS] : [s])),
+);
 for (const w of wanted) {
   if (![...THROUGHPUT_SINKS, ...SECTIONS].includes(w as never)) {
     console.error(`--only: unknown "${w}" (use ${[...THROUGHPUT_SINKS, 'throughput', ...SECTIONS].join(', ')})`);
@@ -87,8 +92,16 @@ interface Results {
 async function main(): Promise<void> {
   const machine = machineInfo();
   const whole = new LoadMonitor();
-  log(`alertbridge bench: ${[...wanted].join(', ')}; ${machine.nproc} cores, ${machine.memory_gib} GiB, node ${machine.node}, redis ${machine.redis}`);
-  const results: Results = { started_at: new Date().toISOString(), options: args, machine, load: {}, data: { records: N, avg_record_bytes: 0 } };
+  log(
+    `alertbridge bench: ${[...wanted].join(', ')}; ${machine.nproc} cores, ${machine.memory_gib} GiB, node ${machine.node}, redis ${machine.redis}`,
+  );
+  const results: Results = {
+    started_at: new Date().toISOString(),
+    options: args,
+    machine,
+    load: {},
+    data: { records: N, avg_record_bytes: 0 },
+  };
   const redis = await startBenchRedis();
   try {
     if (runtime === 'dist' && SECTIONS.some((s) => wanted.has(s))) ensureBuild();
@@ -109,14 +122,27 @@ async function main(): Promise<void> {
       }
       if (wanted.has('replicas')) {
         const load = new LoadMonitor();
-        results.replicas = await replicas({ redis, alerts: graphAlerts(N + 1000, seed).slice(0, N), bytes, counts: args.replicas!.split(',').map(Number), runtime, log });
+        results.replicas = await replicas({
+          redis,
+          alerts: graphAlerts(N + 1000, seed).slice(0, N),
+          bytes,
+          counts: args.replicas!.split(',').map(Number),
+          runtime,
+          log,
+        });
         results.load.replicas = load.stop();
         log(loadText(results.load.replicas));
       }
     }
     if (wanted.has('latency')) {
       const load = new LoadMonitor();
-      results.latency = await latency({ redis, rates: args.rates!.split(',').map(Number), seconds: Number(args['latency-seconds']), runtime, log });
+      results.latency = await latency({
+        redis,
+        rates: args.rates!.split(',').map(Number),
+        seconds: Number(args['latency-seconds']),
+        runtime,
+        log,
+      });
       results.load.latency = load.stop();
       log(loadText(results.load.latency));
     }
@@ -146,64 +172,172 @@ async function main(): Promise<void> {
 
 function targets(r: Results): Results['targets'] {
   const out: NonNullable<Results['targets']> = [];
-  for (const [sink, ratio] of Object.entries(r.throughput?.ratios ?? {})) out.push({ target: `${sink}: pipeline/raw ≥ 0.5`, figure: fixed(ratio, 2), met: ratio >= 0.5 });
+  for (const [sink, ratio] of Object.entries(r.throughput?.ratios ?? {}))
+    out.push({ target: `${sink}: pipeline/raw ≥ 0.5`, figure: fixed(ratio, 2), met: ratio >= 0.5 });
   const kafka = r.throughput?.rows.find((x) => x.sink === 'kafka' && x.mode === 'pipeline');
-  if (kafka) out.push({ target: 'kafka end to end ≥ 10,000 records/s', figure: `${int(kafka.records_per_s)} records/s`, met: kafka.records_per_s >= 10_000 });
+  if (kafka)
+    out.push({
+      target: 'kafka end to end ≥ 10,000 records/s',
+      figure: `${int(kafka.records_per_s)} records/s`,
+      met: kafka.records_per_s >= 10_000,
+    });
   const notif = r.latency?.find((x) => x.mode === 'notification' && x.offered_per_s === 1000);
-  if (notif) out.push({ target: 'notification → sink p99 < 500 ms at 1,000/s', figure: `${ms(notif.p99_ms)} (delivered ${int(notif.delivered_per_s)}/s)`, met: notif.p99_ms < 500 && notif.delivered === notif.created });
+  if (notif)
+    out.push({
+      target: 'notification → sink p99 < 500 ms at 1,000/s',
+      figure: `${ms(notif.p99_ms)} (delivered ${int(notif.delivered_per_s)}/s)`,
+      met: notif.p99_ms < 500 && notif.delivered === notif.created,
+    });
   if (r.memory) {
     const m = r.memory;
-    out.push({ target: 'daemon RSS < 200 MB at steady state', figure: `median ${m.steady.rss_median_mib} MiB, peak ${m.steady.rss_peak_mib} MiB`, met: m.steady.rss_peak_mib * 1.048576 < 200 });
+    out.push({
+      target: 'daemon RSS < 200 MB at steady state',
+      figure: `median ${m.steady.rss_median_mib} MiB, peak ${m.steady.rss_peak_mib} MiB`,
+      met: m.steady.rss_peak_mib * 1.048576 < 200,
+    });
     const first = m.backlog.rss_at_mib[0]!.rss_mib;
     const lastQ = m.backlog.rss_at_mib.at(-1)!.rss_mib;
-    out.push({ target: 'RSS flat while a sink backlog grows', figure: `${first} → ${lastQ} MiB over ${int(m.backlog.records)} queued (peak ${m.backlog.rss_peak_mib})`, met: lastQ <= first * 1.2 + 10 });
+    out.push({
+      target: 'RSS flat while a sink backlog grows',
+      figure: `${first} → ${lastQ} MiB over ${int(m.backlog.records)} queued (peak ${m.backlog.rss_peak_mib})`,
+      met: lastQ <= first * 1.2 + 10,
+    });
   }
   return out;
 }
 
 function report(r: Results): void {
-  const pct = (cpu: Record<string, number>) => Object.entries(cpu).map(([k, v]) => `${k} ${v}`).join(', ');
+  const pct = (cpu: Record<string, number>) =>
+    Object.entries(cpu)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
   console.log(`\n## alertbridge bench, ${r.started_at}\n`);
-  console.log(`${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, node ${r.machine.node}, redis ${r.machine.redis}, commit ${r.machine.commit}; daemons run with node ${r.options['daemon-node-options'] || '(no flags)'}; ${loadText(r.load.whole_run!)}; ${r.duration_s} s\n`);
+  console.log(
+    `${r.machine.nproc} cores (${r.machine.cpu}), ${r.machine.memory_gib} GiB, node ${r.machine.node}, redis ${r.machine.redis}, commit ${r.machine.commit}; daemons run with node ${r.options['daemon-node-options'] || '(no flags)'}; ${loadText(r.load.whole_run!)}; ${r.duration_s} s\n`,
+  );
   if (r.throughput) {
-    console.log(`### Throughput, emit → sink acknowledgement (${int(r.data.records)} records, ${int(r.data.avg_record_bytes)} B each; ${loadText(r.load.throughput!)})\n`);
-    console.log(table(['sink', 'mode', 'records/s', 'MiB/s', 'pipeline/raw', 'CPU % (one core = 100)', 'note'], r.throughput.rows.map((x) => [
-      x.sink, x.mode, int(x.records_per_s), fixed(x.mib_per_s), x.mode === 'pipeline' ? fixed(r.throughput!.ratios[x.sink as ThroughputSink] ?? NaN, 2) : '', pct(x.cpu), x.note ?? '',
-    ])));
+    console.log(
+      `### Throughput, emit → sink acknowledgement (${int(r.data.records)} records, ${int(r.data.avg_record_bytes)} B each; ${loadText(r.load.throughput!)})\n`,
+    );
+    console.log(
+      table(
+        ['sink', 'mode', 'records/s', 'MiB/s', 'pipeline/raw', 'CPU % (one core = 100)', 'note'],
+        r.throughput.rows.map((x) => [
+          x.sink,
+          x.mode,
+          int(x.records_per_s),
+          fixed(x.mib_per_s),
+          x.mode === 'pipeline' ? fixed(r.throughput!.ratios[x.sink as ThroughputSink] ?? NaN, 2) : '',
+          pct(x.cpu),
+          x.note ?? '',
+        ]),
+      ),
+    );
     console.log();
   }
   if (r.latency) {
     console.log(`### Latency (${loadText(r.load.latency!)})\n`);
-    console.log(table(['path', 'offered/s', 'created/s', 'delivered', 'delivered/s', 'p50', 'p99', 'max', 'p50 / p99 of those delivered', 'ingest→sink p50 / p99', 'CPU %'], r.latency.map((x) => [
-      x.mode === 'notification' ? 'creation → notification → sink' : 'creation → poll → sink', x.offered_per_s, x.created_per_s, `${int(x.delivered)}/${int(x.created)}`, int(x.delivered_per_s),
-      ms(x.p50_ms), ms(x.p99_ms), ms(x.max_ms), x.delivered < x.created ? `${ms(x.delivered_p50_ms)} / ${ms(x.delivered_p99_ms)}` : '',
-      x.ingest_p50_ms !== undefined ? `${ms(x.ingest_p50_ms)} / ${ms(x.ingest_p99_ms!)}` : '', pct(x.cpu),
-    ])));
-    console.log('\n("never": not delivered within 30 s of the load ending; ingest→sink: from `ingested_at`, the moment the page was normalized)');
+    console.log(
+      table(
+        [
+          'path',
+          'offered/s',
+          'created/s',
+          'delivered',
+          'delivered/s',
+          'p50',
+          'p99',
+          'max',
+          'p50 / p99 of those delivered',
+          'ingest→sink p50 / p99',
+          'CPU %',
+        ],
+        r.latency.map((x) => [
+          x.mode === 'notification' ? 'creation → notification → sink' : 'creation → poll → sink',
+          x.offered_per_s,
+          x.created_per_s,
+          `${int(x.delivered)}/${int(x.created)}`,
+          int(x.delivered_per_s),
+          ms(x.p50_ms),
+          ms(x.p99_ms),
+          ms(x.max_ms),
+          x.delivered < x.created ? `${ms(x.delivered_p50_ms)} / ${ms(x.delivered_p99_ms)}` : '',
+          x.ingest_p50_ms !== undefined ? `${ms(x.ingest_p50_ms)} / ${ms(x.ingest_p99_ms!)}` : '',
+          pct(x.cpu),
+        ]),
+      ),
+    );
+    console.log(
+      '\n("never": not delivered within 30 s of the load ending; ingest→sink: from `ingested_at`, the moment the page was normalized)',
+    );
     console.log();
   }
   if (r.memory) {
     const m = r.memory;
     console.log(`### Memory (${loadText(r.load.memory!)})\n`);
-    console.log(table(['phase', 'figure'], [
-      ['idle (started, nothing ingested)', `RSS ${m.idle_rss_mib} MiB`],
-      ['steady state', `${int(m.steady.rate_achieved)} records/s for ${m.steady.seconds} s: RSS median ${m.steady.rss_median_mib} MiB, peak ${m.steady.rss_peak_mib} MiB (daemon CPU ${m.steady.daemon_cpu_pct}%)`],
-      ['  of which (the daemon\'s metrics)', `V8 heap ${m.steady_process.heap_used_mib} MiB used of ${m.steady_process.heap_total_mib} MiB, external ${m.steady_process.external_mib} MiB`],
-      ['HEC down, backlog growing', `${m.backlog.rss_at_mib.map((a) => `${int(a.backlog)}: ${a.rss_mib}`).join(' · ')} MiB RSS; peak ${m.backlog.rss_peak_mib} MiB (pushed at ${int(m.backlog.push_per_s)}/s)`],
-      ['Redis', `${m.backlog.redis_before_mib} → ${m.backlog.redis_with_backlog_mib} MiB with ${int(m.backlog.records)} queued → ${m.backlog.redis_after_drain_mib} MiB drained`],
-      ['Redis bytes per queued record', `${int(m.backlog.redis_bytes_per_queued_record)} B (record ${int(m.record_bytes)} B of JSON); dedup state ${int(m.backlog.redis_dedup_bytes_per_record)} B per record`],
-      ['drain after the sink healed', `${m.backlog.drain_seconds} s (${int(m.backlog.drain_per_s)} records/s)`],
-    ]));
+    console.log(
+      table(
+        ['phase', 'figure'],
+        [
+          ['idle (started, nothing ingested)', `RSS ${m.idle_rss_mib} MiB`],
+          [
+            'steady state',
+            `${int(m.steady.rate_achieved)} records/s for ${m.steady.seconds} s: RSS median ${m.steady.rss_median_mib} MiB, peak ${m.steady.rss_peak_mib} MiB (daemon CPU ${m.steady.daemon_cpu_pct}%)`,
+          ],
+          [
+            "  of which (the daemon's metrics)",
+            `V8 heap ${m.steady_process.heap_used_mib} MiB used of ${m.steady_process.heap_total_mib} MiB, external ${m.steady_process.external_mib} MiB`,
+          ],
+          [
+            'HEC down, backlog growing',
+            `${m.backlog.rss_at_mib.map((a) => `${int(a.backlog)}: ${a.rss_mib}`).join(' · ')} MiB RSS; peak ${m.backlog.rss_peak_mib} MiB (pushed at ${int(m.backlog.push_per_s)}/s)`,
+          ],
+          [
+            'Redis',
+            `${m.backlog.redis_before_mib} → ${m.backlog.redis_with_backlog_mib} MiB with ${int(m.backlog.records)} queued → ${m.backlog.redis_after_drain_mib} MiB drained`,
+          ],
+          [
+            'Redis bytes per queued record',
+            `${int(m.backlog.redis_bytes_per_queued_record)} B (record ${int(m.record_bytes)} B of JSON); dedup state ${int(m.backlog.redis_dedup_bytes_per_record)} B per record`,
+          ],
+          ['drain after the sink healed', `${m.backlog.drain_seconds} s (${int(m.backlog.drain_per_s)} records/s)`],
+        ],
+      ),
+    );
     console.log();
   }
   if (r.replicas) {
     console.log(`### Replicas on one Redis, partner push in, file sinks out (${loadText(r.load.replicas!)})\n`);
-    console.log(table(['replicas', 'records/s end to end', 'MiB/s', 'ingest (push acknowledged)/s', 'stale revisions dropped', 'CPU %'], r.replicas.map((x) => [x.replicas, int(x.records_per_s), fixed(x.mib_per_s), int(x.ingest_per_s), int(x.stale), pct(x.cpu)])));
+    console.log(
+      table(
+        [
+          'replicas',
+          'records/s end to end',
+          'MiB/s',
+          'ingest (push acknowledged)/s',
+          'stale revisions dropped',
+          'CPU %',
+        ],
+        r.replicas.map((x) => [
+          x.replicas,
+          int(x.records_per_s),
+          fixed(x.mib_per_s),
+          int(x.ingest_per_s),
+          int(x.stale),
+          pct(x.cpu),
+        ]),
+      ),
+    );
     console.log();
   }
   if (r.targets?.length) {
     console.log('### Targets\n');
-    console.log(table(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.figure, t.met === null ? '?' : t.met ? 'yes' : 'NO'])));
+    console.log(
+      table(
+        ['target', 'measured', 'met'],
+        r.targets.map((t) => [t.target, t.figure, t.met === null ? '?' : t.met ? 'yes' : 'NO']),
+      ),
+    );
     console.log();
   }
 }

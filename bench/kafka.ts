@@ -32,8 +32,11 @@ const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 function makeRecords(n: number, label: string): AlertRecord[] {
   const sample = loadSample('alerts_v2-resource-representation.json');
   return Array.from({ length: n }, (_, i) => {
-    const res = normalize('alerts_v2', { ...sample, id: `${label}-${Math.floor(i / 4)}`, lastUpdateDateTime: `2026-11-01T10:00:0${i % 4}Z` },
-      { source: 'bench', via: 'poll' });
+    const res = normalize(
+      'alerts_v2',
+      { ...sample, id: `${label}-${Math.floor(i / 4)}`, lastUpdateDateTime: `2026-11-01T10:00:0${i % 4}Z` },
+      { source: 'bench', via: 'poll' },
+    );
     if (!res.ok) throw new Error(res.reason);
     return res.record;
   });
@@ -46,7 +49,12 @@ async function main(): Promise<void> {
   const broker = await startKafkaBroker();
   console.log(`redis + Kafka ${secs(Date.now() - t)} to start`);
   const run = randomBytes(3).toString('hex');
-  const sinkConfig = (name: string, topic: string): KafkaSinkOptions => ({ name, brokers: broker.brokers, topic, compression: COMPRESSION });
+  const sinkConfig = (name: string, topic: string): KafkaSinkOptions => ({
+    name,
+    brokers: broker.brokers,
+    topic,
+    compression: COMPRESSION,
+  });
   const format = sinkFormat('envelope');
 
   try {
@@ -61,7 +69,9 @@ async function main(): Promise<void> {
     for (let i = 0; i < raw.length; i += BATCH) await sink.send(raw.slice(i, i + BATCH));
     const rawMs = Date.now() - t;
     await sink.close();
-    console.log(`sink alone:     ${secs(rawMs)}  ${rate(N, rawMs)}  (${(bytes / 1e6 / (rawMs / 1000)).toFixed(1)} MB/s of JSON, ${Math.round(bytes / N)} B per record)`);
+    console.log(
+      `sink alone:     ${secs(rawMs)}  ${rate(N, rawMs)}  (${(bytes / 1e6 / (rawMs / 1000)).toFixed(1)} MB/s of JSON, ${Math.round(bytes / N)} B per record)`,
+    );
 
     // 2. Through the pipeline.
     const pipeTopic = `bench-pipe-${run}`;
@@ -70,18 +80,43 @@ async function main(): Promise<void> {
     const cfg = { url: redis.url };
     const conns = [connect(cfg), connect(cfg, { blocking: true }), connect(cfg, { blocking: true })] as const;
     const metrics = new Metrics({ defaultMetrics: false });
-    const pipeSink = createKafkaSink({ config: sinkConfig('kafka', pipeTopic), logger: logger.child({ sink: 'kafka' }), ...format });
+    const pipeSink = createKafkaSink({
+      config: sinkConfig('kafka', pipeTopic),
+      logger: logger.child({ sink: 'kafka' }),
+      ...format,
+    });
     const pipeline = new Pipeline({
-      prefix: `bench:${run}`, dedupTtlMs: 3_600_000, dispatchBatchMax: 1000,
-      redis: conns[0], queueRedis: conns[1], dispatchRedis: conns[2], metrics, logger,
-      sinks: [{ sink: pipeSink, maxRecords: BATCH, runtime: { retry: { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 5000 }, concurrency: 1, deadLetterMax: N, lockMs: 30_000 } }],
+      prefix: `bench:${run}`,
+      dedupTtlMs: 3_600_000,
+      dispatchBatchMax: 1000,
+      redis: conns[0],
+      queueRedis: conns[1],
+      dispatchRedis: conns[2],
+      metrics,
+      logger,
+      sinks: [
+        {
+          sink: pipeSink,
+          maxRecords: BATCH,
+          runtime: {
+            retry: { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 5000 },
+            concurrency: 1,
+            deadLetterMax: N,
+            lockMs: 30_000,
+          },
+        },
+      ],
     });
     await pipeSink.start();
     await pipeline.start();
     t = Date.now();
     for (let i = 0; i < records.length; i += 1000) await pipeline.emit(records.slice(i, i + 1000));
     const emitMs = Date.now() - t;
-    const delivered = async () => (await metrics.registry.getSingleMetric('alertbridge_records_delivered_total')!.get()).values.reduce((a, v) => a + v.value, 0);
+    const delivered = async () =>
+      (await metrics.registry.getSingleMetric('alertbridge_records_delivered_total')!.get()).values.reduce(
+        (a, v) => a + v.value,
+        0,
+      );
     while ((await delivered()) < N) {
       if (Date.now() - t > 15 * 60_000) throw new Error(`only ${await delivered()} delivered after 15 minutes`);
       await new Promise((r) => setTimeout(r, 50));
@@ -91,15 +126,23 @@ async function main(): Promise<void> {
     await pipeline.close();
     await pipeSink.close();
     for (const c of conns) await c.quit();
-    console.log(`pipeline:       ${secs(pipeMs)}  ${rate(N, pipeMs)}  end to end (emit alone ${secs(emitMs)}, ${rate(N, emitMs)}); dead letters ${dead}`);
+    console.log(
+      `pipeline:       ${secs(pipeMs)}  ${rate(N, pipeMs)}  end to end (emit alone ${secs(emitMs)}, ${rate(N, emitMs)}); dead letters ${dead}`,
+    );
 
     // 3. Read back.
     t = Date.now();
-    const [gotRaw, gotPipe] = [await readAll(broker.brokers, [rawTopic], 300_000), await readAll(broker.brokers, [pipeTopic], 300_000)];
+    const [gotRaw, gotPipe] = [
+      await readAll(broker.brokers, [rawTopic], 300_000),
+      await readAll(broker.brokers, [pipeTopic], 300_000),
+    ];
     const readMs = Date.now() - t;
-    const distinct = (ms: typeof gotRaw) => new Set(ms.map((m) => `${m.key}@${m.headers['alertbridge-revision']}`)).size;
+    const distinct = (ms: typeof gotRaw) =>
+      new Set(ms.map((m) => `${m.key}@${m.headers['alertbridge-revision']}`)).size;
     console.log(`read back:      ${secs(readMs)}  ${rate(gotRaw.length + gotPipe.length, readMs)} (consumer)`);
-    console.log(`check:          sink alone ${gotRaw.length} messages / ${distinct(gotRaw)} distinct; pipeline ${gotPipe.length} / ${distinct(gotPipe)} distinct (expected ${N} each)`);
+    console.log(
+      `check:          sink alone ${gotRaw.length} messages / ${distinct(gotRaw)} distinct; pipeline ${gotPipe.length} / ${distinct(gotPipe)} distinct (expected ${N} each)`,
+    );
     if (distinct(gotRaw) !== N || distinct(gotPipe) !== N) process.exitCode = 1;
   } finally {
     await broker.stop();

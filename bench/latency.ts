@@ -24,7 +24,11 @@ import type { BenchRedis } from './lib/redis.js';
 import { percentile, sleep, until } from './lib/stats.js';
 import { NdjsonTail } from './lib/tail.js';
 
-const TENANT: TenantCredentials = { tenantId: '5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f', clientId: 'bench-app', clientSecret: 'bench-secret' };
+const TENANT: TenantCredentials = {
+  tenantId: '5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
+  clientId: 'bench-app',
+  clientSecret: 'bench-secret',
+};
 const CLIENT_STATE = 'bench-client-state-4f9a';
 /** Legacy alerts from a provider Graph can notify about (Defender ATP and O365 alerts send no notifications). */
 const IPC = { vendorInformation: { provider: 'IPC', vendor: 'Microsoft', providerVersion: '2.0', subProvider: null } };
@@ -65,12 +69,13 @@ function config(mode: LatencyMode, sim: Simulator, redisUrl: string, prefix: str
     initial_lookback_ms: 60000
     page_size: 1000
     request_budget_per_minute: 10000`;
-  const source = mode === 'notification'
-    ? `${common}
+  const source =
+    mode === 'notification'
+      ? `${common}
     resources: [alerts]
     poll_interval_ms: 3600000
     webhook: { enabled: true, client_state: "${CLIENT_STATE}" }`
-    : `${common}
+      : `${common}
     resources: [alerts_v2]
     poll_interval_ms: 1000
     overlap_ms: 2000`;
@@ -86,7 +91,11 @@ sinks:
 `;
 }
 
-async function one(mode: LatencyMode, rate: number, o: { redis: BenchRedis; seconds: number; drainMs: number; runtime: Runtime; log: (l: string) => void }): Promise<LatencyRow> {
+async function one(
+  mode: LatencyMode,
+  rate: number,
+  o: { redis: BenchRedis; seconds: number; drainMs: number; runtime: Runtime; log: (l: string) => void },
+): Promise<LatencyRow> {
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-latency-'));
   const sim = await startSimulator({ tenants: [TENANT], seed: rate, dir: join(dir, 'sim') });
   const out = join(dir, 'out.ndjson');
@@ -94,14 +103,23 @@ async function one(mode: LatencyMode, rate: number, o: { redis: BenchRedis; seco
   const created = new Map<string, number>();
   const arrived = new Map<string, number>();
   const ingestLatency: number[] = [];
-  const tail = new NdjsonTail(out, (recs, at) => {
-    for (const r of recs) {
-      if (arrived.has(r.key)) continue;
-      arrived.set(r.key, at);
-      if (mode === 'poll' && r.full) ingestLatency.push(at - Date.parse(String(r.full.ingested_at)));
-    }
-  }, { full: mode === 'poll', everyMs: 5 });
-  const daemon = await startDaemon({ config: config(mode, sim, o.redis.url, `lat-${mode}-${rate}`, out), dir, name: `latency-${mode}`, runtime: o.runtime });
+  const tail = new NdjsonTail(
+    out,
+    (recs, at) => {
+      for (const r of recs) {
+        if (arrived.has(r.key)) continue;
+        arrived.set(r.key, at);
+        if (mode === 'poll' && r.full) ingestLatency.push(at - Date.parse(String(r.full.ingested_at)));
+      }
+    },
+    { full: mode === 'poll', everyMs: 5 },
+  );
+  const daemon = await startDaemon({
+    config: config(mode, sim, o.redis.url, `lat-${mode}-${rate}`, out),
+    dir,
+    name: `latency-${mode}`,
+    runtime: o.runtime,
+  });
   try {
     if (mode === 'notification') {
       await until(() => sim.deliveryLog.some((d) => d.kind === 'validation' && d.status === 200), 30_000);
@@ -134,16 +152,31 @@ async function one(mode: LatencyMode, rate: number, o: { redis: BenchRedis; seco
     const delivered = [...created.keys()].filter((k) => arrived.has(k));
     const lastArrival = Math.max(...delivered.map((k) => arrived.get(k)!));
     const rowOut: LatencyRow = {
-      mode, offered_per_s: rate, created_per_s: Math.round(created.size / createdSecs), created: created.size, delivered: delivered.length,
+      mode,
+      offered_per_s: rate,
+      created_per_s: Math.round(created.size / createdSecs),
+      created: created.size,
+      delivered: delivered.length,
       delivered_per_s: Math.round(delivered.length / Math.max(0.001, (lastArrival - t0) / 1000)),
-      p50_ms: percentile(lat, 50), p99_ms: percentile(lat, 99), max_ms: percentile(lat, 100),
-      delivered_p50_ms: percentile(lat.filter(Number.isFinite), 50), delivered_p99_ms: percentile(lat.filter(Number.isFinite), 99), cpu,
-      ...(mode === 'poll' ? { ingest_p50_ms: percentile(ingestLatency, 50), ingest_p99_ms: percentile(ingestLatency, 99) } : {}),
-      ...(delivered.length < created.size ? { note: `${created.size - delivered.length} not delivered ${o.drainMs / 1000} s after the load stopped` } : {}),
+      p50_ms: percentile(lat, 50),
+      p99_ms: percentile(lat, 99),
+      max_ms: percentile(lat, 100),
+      delivered_p50_ms: percentile(lat.filter(Number.isFinite), 50),
+      delivered_p99_ms: percentile(lat.filter(Number.isFinite), 99),
+      cpu,
+      ...(mode === 'poll'
+        ? { ingest_p50_ms: percentile(ingestLatency, 50), ingest_p99_ms: percentile(ingestLatency, 99) }
+        : {}),
+      ...(delivered.length < created.size
+        ? { note: `${created.size - delivered.length} not delivered ${o.drainMs / 1000} s after the load stopped` }
+        : {}),
     };
-    o.log(`  ${mode} @ ${rate}/s: created ${rowOut.created_per_s}/s, delivered ${rowOut.delivered}/${rowOut.created} at ${rowOut.delivered_per_s}/s; ` +
-      `creation→sink p50 ${rowOut.p50_ms} ms p99 ${rowOut.p99_ms} ms (of those delivered: ${rowOut.delivered_p50_ms} / ${rowOut.delivered_p99_ms} ms)` +
-      (mode === 'poll' ? `; ingest→sink p50 ${rowOut.ingest_p50_ms} ms p99 ${rowOut.ingest_p99_ms} ms` : '') + `; CPU % ${JSON.stringify(cpu)}`);
+    o.log(
+      `  ${mode} @ ${rate}/s: created ${rowOut.created_per_s}/s, delivered ${rowOut.delivered}/${rowOut.created} at ${rowOut.delivered_per_s}/s; ` +
+        `creation→sink p50 ${rowOut.p50_ms} ms p99 ${rowOut.p99_ms} ms (of those delivered: ${rowOut.delivered_p50_ms} / ${rowOut.delivered_p99_ms} ms)` +
+        (mode === 'poll' ? `; ingest→sink p50 ${rowOut.ingest_p50_ms} ms p99 ${rowOut.ingest_p99_ms} ms` : '') +
+        `; CPU % ${JSON.stringify(cpu)}`,
+    );
     return rowOut;
   } finally {
     tail.close();
@@ -154,7 +187,14 @@ async function one(mode: LatencyMode, rate: number, o: { redis: BenchRedis; seco
   }
 }
 
-export async function latency(o: { redis: BenchRedis; rates: number[]; seconds: number; drainMs?: number; runtime: Runtime; log: (l: string) => void }): Promise<LatencyRow[]> {
+export async function latency(o: {
+  redis: BenchRedis;
+  rates: number[];
+  seconds: number;
+  drainMs?: number;
+  runtime: Runtime;
+  log: (l: string) => void;
+}): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
   for (const mode of ['notification', 'poll'] as const) {
     for (const rate of o.rates) {

@@ -30,7 +30,14 @@ export interface MemoryResult {
   idle_rss_mib: number;
   /** The daemon's own view at the end of the steady phase (prom-client process metrics). */
   steady_process: { heap_used_mib: number; heap_total_mib: number; external_mib: number };
-  steady: { rate_offered: number; rate_achieved: number; seconds: number; rss_median_mib: number; rss_peak_mib: number; daemon_cpu_pct: number };
+  steady: {
+    rate_offered: number;
+    rate_achieved: number;
+    seconds: number;
+    rss_median_mib: number;
+    rss_peak_mib: number;
+    daemon_cpu_pct: number;
+  };
   backlog: {
     records: number;
     /** RSS when the backlog started, at each quarter of it, and its peak while it grew. */
@@ -80,7 +87,10 @@ async function push(d: Daemon, bodies: string[], perSecond?: number, onSent?: (n
       }
       for (;;) {
         const res = await undiciFetch(`http://127.0.0.1:${d.port}/ingest/push`, {
-          method: 'POST', body, dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          method: 'POST',
+          body,
+          dispatcher: agent,
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         }).catch(() => undefined);
         await res?.arrayBuffer();
         if (res?.status === 202) break;
@@ -95,15 +105,31 @@ async function push(d: Daemon, bodies: string[], perSecond?: number, onSent?: (n
   return Date.now() - t0;
 }
 
-export async function memory(o: { redis: BenchRedis; alerts: GraphObject[]; steadyRate: number; steadySeconds: number; backlog: number; runtime: Runtime; log: (l: string) => void }): Promise<MemoryResult> {
+export async function memory(o: {
+  redis: BenchRedis;
+  alerts: GraphObject[];
+  steadyRate: number;
+  steadySeconds: number;
+  backlog: number;
+  runtime: Runtime;
+  log: (l: string) => void;
+}): Promise<MemoryResult> {
   const steadyN = Math.min(o.alerts.length - o.backlog, o.steadyRate * o.steadySeconds);
-  const bodies = (from: number, n: number) => Array.from({ length: Math.ceil(n / PER_REQUEST) }, (_, i) => JSON.stringify(o.alerts.slice(from + i * PER_REQUEST, Math.min(from + n, from + (i + 1) * PER_REQUEST))));
+  const bodies = (from: number, n: number) =>
+    Array.from({ length: Math.ceil(n / PER_REQUEST) }, (_, i) =>
+      JSON.stringify(o.alerts.slice(from + i * PER_REQUEST, Math.min(from + n, from + (i + 1) * PER_REQUEST))),
+    );
   const steadyBodies = bodies(0, steadyN);
   const backlogBodies = bodies(steadyN, o.backlog);
   const recordBytes = Math.round(envelopeBytes(toRecords(o.alerts.slice(0, 500), 'push')) / 500);
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-memory-'));
   const peer: ChildPeer = await forkPeer('hec', { ack: false });
-  const daemon = await startDaemon({ config: config(o.redis.url, peer.address), dir, name: 'memory', runtime: o.runtime });
+  const daemon = await startDaemon({
+    config: config(o.redis.url, peer.address),
+    dir,
+    name: 'memory',
+    runtime: o.runtime,
+  });
   const sampler = new RssSampler(daemon.pid, 250);
   const mib = (b: number) => Math.round(b / MiB);
   try {
@@ -114,19 +140,35 @@ export async function memory(o: { redis: BenchRedis; alerts: GraphObject[]; stea
     const cpu0 = cpuMs(daemon.pid);
     const s0 = sampler.now();
     const steadyMs = await push(daemon, steadyBodies, o.steadyRate);
-    await until(async () => (await delivered(daemon, 'file')) >= steadyN && (await delivered(daemon, 'hec')) >= steadyN, 120_000, 200);
+    await until(
+      async () => (await delivered(daemon, 'file')) >= steadyN && (await delivered(daemon, 'hec')) >= steadyN,
+      120_000,
+      200,
+    );
     const steadyCpu = Math.round((100 * (cpuMs(daemon.pid) - cpu0)) / steadyMs);
     // The second half of the steady phase: past start-up and JIT warm-up.
     const steadySamples = sampler.samples.filter((s) => s.t >= s0 + steadyMs / 2).map((s) => s.rss);
     const steady = {
-      rate_offered: o.steadyRate, rate_achieved: Math.round(steadyN / (steadyMs / 1000)), seconds: Math.round(steadyMs / 1000),
-      rss_median_mib: mib(percentile(steadySamples, 50)), rss_peak_mib: mib(Math.max(...steadySamples)), daemon_cpu_pct: steadyCpu,
+      rate_offered: o.steadyRate,
+      rate_achieved: Math.round(steadyN / (steadyMs / 1000)),
+      seconds: Math.round(steadyMs / 1000),
+      rss_median_mib: mib(percentile(steadySamples, 50)),
+      rss_peak_mib: mib(Math.max(...steadySamples)),
+      daemon_cpu_pct: steadyCpu,
     };
     const m = (await daemon.get('/metrics')).body;
     const gauge = (name: string) => Math.round(metricSum(m, `alertbridge_${name}`) / MiB);
-    const steadyProcess = { heap_used_mib: gauge('nodejs_heap_size_used_bytes'), heap_total_mib: gauge('nodejs_heap_size_total_bytes'), external_mib: gauge('nodejs_external_memory_bytes') };
-    o.log(`  idle RSS ${mib(idle)} MiB; after the steady phase the daemon reports heap ${steadyProcess.heap_used_mib}/${steadyProcess.heap_total_mib} MiB used/total, external ${steadyProcess.external_mib} MiB`);
-    o.log(`  steady: ${steady.rate_achieved} records/s, RSS median ${steady.rss_median_mib} MiB, peak ${steady.rss_peak_mib} MiB, daemon CPU ${steadyCpu}%`);
+    const steadyProcess = {
+      heap_used_mib: gauge('nodejs_heap_size_used_bytes'),
+      heap_total_mib: gauge('nodejs_heap_size_total_bytes'),
+      external_mib: gauge('nodejs_external_memory_bytes'),
+    };
+    o.log(
+      `  idle RSS ${mib(idle)} MiB; after the steady phase the daemon reports heap ${steadyProcess.heap_used_mib}/${steadyProcess.heap_total_mib} MiB used/total, external ${steadyProcess.external_mib} MiB`,
+    );
+    o.log(
+      `  steady: ${steady.rate_achieved} records/s, RSS median ${steady.rss_median_mib} MiB, peak ${steady.rss_peak_mib} MiB, daemon CPU ${steadyCpu}%`,
+    );
 
     // 2. Backlog: HEC refuses everything; the file sink keeps up.
     await sleep(2000);
@@ -139,7 +181,11 @@ export async function memory(o: { redis: BenchRedis; alerts: GraphObject[]; stea
     const pushMs = await push(daemon, backlogBodies, undefined, (n) => (sampler.mark = n));
     await until(async () => (await delivered(daemon, 'file')) >= steadyN + o.backlog, 300_000, 250);
     // Everything is in the HEC queue now (the inbox is empty once the file sink had it all).
-    await until(async () => metricSum((await daemon.get('/metrics')).body, 'alertbridge_queue_depth', { queue: 'inbox' }) === 0, 60_000, 250);
+    await until(
+      async () => metricSum((await daemon.get('/metrics')).body, 'alertbridge_queue_depth', { queue: 'inbox' }) === 0,
+      60_000,
+      250,
+    );
     await sleep(1000);
     const withBacklog = await o.redis.usedMemory();
     const backlogSamples = sampler.samples.filter((s) => s.t >= tStart);
@@ -149,8 +195,10 @@ export async function memory(o: { redis: BenchRedis; alerts: GraphObject[]; stea
       return { backlog: Math.round(target), rss_mib: mib(s.rss) };
     });
     const peak = Math.max(...backlogSamples.map((s) => s.rss));
-    o.log(`  backlog: pushed at ${Math.round(o.backlog / (pushMs / 1000))} records/s; RSS ${at.map((a) => `${a.backlog}: ${a.rss_mib} MiB`).join(', ')}; peak ${mib(peak)} MiB; ` +
-      `Redis ${mib(before)} → ${mib(withBacklog)} MiB; HEC delivered meanwhile ${(await delivered(daemon, 'hec')) - hecBefore}`);
+    o.log(
+      `  backlog: pushed at ${Math.round(o.backlog / (pushMs / 1000))} records/s; RSS ${at.map((a) => `${a.backlog}: ${a.rss_mib} MiB`).join(', ')}; peak ${mib(peak)} MiB; ` +
+        `Redis ${mib(before)} → ${mib(withBacklog)} MiB; HEC delivered meanwhile ${(await delivered(daemon, 'hec')) - hecBefore}`,
+    );
 
     // 3. Heal and drain.
     sampler.mark = undefined;
@@ -158,23 +206,43 @@ export async function memory(o: { redis: BenchRedis; alerts: GraphObject[]; stea
     const t = Date.now();
     const drained = await until(async () => (await delivered(daemon, 'hec')) >= steadyN + o.backlog, 600_000, 250);
     const drainMs = Date.now() - t;
-    await until(async () => metricSum((await daemon.get('/metrics')).body, 'alertbridge_queue_depth', { queue: 'sink:hec' }) === 0, 60_000, 250);
+    await until(
+      async () =>
+        metricSum((await daemon.get('/metrics')).body, 'alertbridge_queue_depth', { queue: 'sink:hec' }) === 0,
+      60_000,
+      250,
+    );
     await sleep(1000);
     const after = await o.redis.usedMemory();
-    o.log(`  drain: ${drained ? '' : 'NOT COMPLETE '}${(drainMs / 1000).toFixed(1)} s (${Math.round(o.backlog / (drainMs / 1000))} records/s); Redis after drain ${mib(after)} MiB`);
+    o.log(
+      `  drain: ${drained ? '' : 'NOT COMPLETE '}${(drainMs / 1000).toFixed(1)} s (${Math.round(o.backlog / (drainMs / 1000))} records/s); Redis after drain ${mib(after)} MiB`,
+    );
     return {
       idle_rss_mib: mib(idle),
       steady_process: steadyProcess,
       steady,
       backlog: {
-        records: o.backlog, rss_at_mib: at, rss_peak_mib: mib(peak), push_per_s: Math.round(o.backlog / (pushMs / 1000)),
-        redis_before_mib: mib(before), redis_with_backlog_mib: mib(withBacklog), redis_after_drain_mib: mib(after),
+        records: o.backlog,
+        rss_at_mib: at,
+        rss_peak_mib: mib(peak),
+        push_per_s: Math.round(o.backlog / (pushMs / 1000)),
+        redis_before_mib: mib(before),
+        redis_with_backlog_mib: mib(withBacklog),
+        redis_after_drain_mib: mib(after),
         redis_bytes_per_queued_record: Math.round((withBacklog - after) / o.backlog),
         redis_dedup_bytes_per_record: Math.round((after - before) / o.backlog),
-        drain_seconds: Math.round(drainMs / 100) / 10, drain_per_s: Math.round(o.backlog / (drainMs / 1000)),
+        drain_seconds: Math.round(drainMs / 100) / 10,
+        drain_per_s: Math.round(o.backlog / (drainMs / 1000)),
       },
       record_bytes: recordBytes,
-      series: sampler.stop().filter((_, i) => i % 4 === 0).map((s) => ({ t: Math.round(s.t / 100) / 10, rss_mib: mib(s.rss), ...(s.mark !== undefined ? { backlog: s.mark } : {}) })),
+      series: sampler
+        .stop()
+        .filter((_, i) => i % 4 === 0)
+        .map((s) => ({
+          t: Math.round(s.t / 100) / 10,
+          rss_mib: mib(s.rss),
+          ...(s.mark !== undefined ? { backlog: s.mark } : {}),
+        })),
     };
   } finally {
     sampler.stop();

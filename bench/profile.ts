@@ -43,7 +43,9 @@ function area(url: string, fn: string): string {
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
   if (url.startsWith('node:')) return 'node core';
-  const own = /\/work\/[^/]+\/[^/]+\/((?:src|sinks|bench|test)\/[^/]+)/.exec(url) ?? /\/((?:src|sinks|bench|test)\/[^/]+)/.exec(url);
+  const own =
+    /\/work\/[^/]+\/[^/]+\/((?:src|sinks|bench|test)\/[^/]+)/.exec(url) ??
+    /\/((?:src|sinks|bench|test)\/[^/]+)/.exec(url);
   return own ? own[1]! : url;
 }
 
@@ -69,9 +71,19 @@ export function summarize(file: string, top: number): string {
   return [
     `profile ${file}: ${(total / 1e6).toFixed(1)} s sampled, ${pct(busy)} busy (not idle)`,
     '',
-    table(['area', 'self time', 'share'], sorted(areas).slice(0, 15).map(([k, v]) => [k, `${(v / 1000).toFixed(0)} ms`, pct(v)])),
+    table(
+      ['area', 'self time', 'share'],
+      sorted(areas)
+        .slice(0, 15)
+        .map(([k, v]) => [k, `${(v / 1000).toFixed(0)} ms`, pct(v)]),
+    ),
     '',
-    table(['function', 'self time', 'share'], sorted(fns).slice(0, top).map(([k, v]) => [k, `${(v / 1000).toFixed(0)} ms`, pct(v)])),
+    table(
+      ['function', 'self time', 'share'],
+      sorted(fns)
+        .slice(0, top)
+        .map(([k, v]) => [k, `${(v / 1000).toFixed(0)} ms`, pct(v)]),
+    ),
   ].join('\n');
 }
 
@@ -96,19 +108,31 @@ async function profileRun(): Promise<string> {
     const { createKafkaSink } = await import('../sinks/kafka.js');
     const broker = await startKafkaBroker();
     stop = () => broker.stop();
-    sink = createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, topic: 'profile', compression: 'gzip' }, logger: benchLogger, ...format });
+    sink = createKafkaSink({
+      config: { name: 'kafka', brokers: broker.brokers, topic: 'profile', compression: 'gzip' },
+      logger: benchLogger,
+      ...format,
+    });
   } else {
     const { forkPeer } = await import('./lib/peer-child.js');
     if (args.sink === 'hec') {
       const peer = await forkPeer('hec', { ack: false });
       stop = () => peer.close();
       const { createSplunkHecSink } = await import('../sinks/splunk-hec.js');
-      sink = createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, ...format });
+      sink = createSplunkHecSink({
+        config: { name: 'hec', url: peer.address, token: 'test-token' },
+        logger: benchLogger,
+        ...format,
+      });
     } else {
       const peer = await forkPeer('eventhubs', { hubs: { alerts: 8 } });
       stop = () => peer.close();
       const { createEventHubsSink } = await import('../sinks/azure-event-hubs.js');
-      sink = createEventHubsSink({ config: { name: 'eventhubs', connection_string: peer.address }, logger: benchLogger, ...format });
+      sink = createEventHubsSink({
+        config: { name: 'eventhubs', connection_string: peer.address },
+        logger: benchLogger,
+        ...format,
+      });
     }
   }
   await sink.start();
@@ -123,7 +147,9 @@ async function profileRun(): Promise<string> {
   const run = await runPipeline({ redisUrl: redis.url, prefix: 'profile', sink, records });
   const { profile } = await session.post('Profiler.stop');
   session.disconnect();
-  console.log(`${args.sink}: ${n} records in ${(run.ms / 1000).toFixed(1)} s (${Math.round(n / (run.ms / 1000))} records/s, emit alone ${Math.round(n / (run.emitMs / 1000))}/s)`);
+  console.log(
+    `${args.sink}: ${n} records in ${(run.ms / 1000).toFixed(1)} s (${Math.round(n / (run.ms / 1000))} records/s, emit alone ${Math.round(n / (run.emitMs / 1000))}/s)`,
+  );
   await sink.close();
   await stop();
   await redis.stop();

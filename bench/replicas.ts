@@ -41,7 +41,10 @@ async function pushAll(d: Daemon, bodies: string[]): Promise<void> {
     for (const body of bodies) {
       for (;;) {
         const res = await undiciFetch(`http://127.0.0.1:${d.port}/ingest/push`, {
-          method: 'POST', body, dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          method: 'POST',
+          body,
+          dispatcher: agent,
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
         }).catch(() => undefined);
         await res?.arrayBuffer();
         if (res?.status === 202) break;
@@ -53,10 +56,19 @@ async function pushAll(d: Daemon, bodies: string[]): Promise<void> {
   }
 }
 
-export async function replicas(o: { redis: BenchRedis; alerts: readonly GraphObject[]; bytes: number; counts: number[]; runtime: Runtime; log: (l: string) => void }): Promise<ReplicaRow[]> {
+export async function replicas(o: {
+  redis: BenchRedis;
+  alerts: readonly GraphObject[];
+  bytes: number;
+  counts: number[];
+  runtime: Runtime;
+  log: (l: string) => void;
+}): Promise<ReplicaRow[]> {
   const rows: ReplicaRow[] = [];
   const n = o.alerts.length;
-  const bodies = Array.from({ length: Math.ceil(n / PER_REQUEST) }, (_, i) => JSON.stringify(o.alerts.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST)));
+  const bodies = Array.from({ length: Math.ceil(n / PER_REQUEST) }, (_, i) =>
+    JSON.stringify(o.alerts.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST)),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-replicas-'));
   try {
     for (const k of o.counts) {
@@ -72,31 +84,56 @@ sinks:
 `;
       const daemons: Daemon[] = [];
       try {
-        for (let i = 0; i < k; i++) daemons.push(await startDaemon({ config, dir, name: `replica-${k}-${i}`, runtime: o.runtime }));
+        for (let i = 0; i < k; i++)
+          daemons.push(await startDaemon({ config, dir, name: `replica-${k}-${i}`, runtime: o.runtime }));
         // Sums over the replicas of ingested, duplicate/stale and delivered records.
         const sums = async () => {
           const texts = await Promise.all(daemons.map(async (d) => (await d.get('/metrics')).body));
           const sum = (name: string) => texts.reduce((a, t) => a + metricSum(t, name), 0);
-          return { ingested: sum('alertbridge_records_ingested_total'), dropped: sum('alertbridge_records_duplicate_total'), delivered: sum('alertbridge_records_delivered_total') };
+          return {
+            ingested: sum('alertbridge_records_ingested_total'),
+            dropped: sum('alertbridge_records_duplicate_total'),
+            delivered: sum('alertbridge_records_delivered_total'),
+          };
         };
-        const meter = new CpuMeter({ self: undefined, redis: o.redis.pid(), ...Object.fromEntries(daemons.map((d, i) => [`replica${i + 1}`, d.pid])) });
+        const meter = new CpuMeter({
+          self: undefined,
+          redis: o.redis.pid(),
+          ...Object.fromEntries(daemons.map((d, i) => [`replica${i + 1}`, d.pid])),
+        });
         const t0 = performance.now();
-        await Promise.all(daemons.map((d, i) => pushAll(d, bodies.filter((_, j) => j % k === i))));
+        await Promise.all(
+          daemons.map((d, i) =>
+            pushAll(
+              d,
+              bodies.filter((_, j) => j % k === i),
+            ),
+          ),
+        );
         const ingestMs = performance.now() - t0;
         const deadline = Date.now() + 15 * 60_000;
         let s = await sums();
         while (s.ingested < n || s.delivered < s.ingested - s.dropped) {
-          if (Date.now() > deadline) throw new Error(`replicas delivered ${s.delivered} of ${s.ingested - s.dropped} accepted`);
+          if (Date.now() > deadline)
+            throw new Error(`replicas delivered ${s.delivered} of ${s.ingested - s.dropped} accepted`);
           await sleep(50);
           s = await sums();
         }
         const ms = performance.now() - t0;
         const cpu = meter.stop('bench');
         const row: ReplicaRow = {
-          replicas: k, records: n, seconds: Math.round(ms) / 1000, records_per_s: Math.round(n / (ms / 1000)),
-          mib_per_s: Math.round((o.bytes / MiB / (ms / 1000)) * 10) / 10, ingest_per_s: Math.round(n / (ingestMs / 1000)), cpu, stale: s.dropped,
+          replicas: k,
+          records: n,
+          seconds: Math.round(ms) / 1000,
+          records_per_s: Math.round(n / (ms / 1000)),
+          mib_per_s: Math.round((o.bytes / MiB / (ms / 1000)) * 10) / 10,
+          ingest_per_s: Math.round(n / (ingestMs / 1000)),
+          cpu,
+          stale: s.dropped,
         };
-        o.log(`  ${k} replica(s): ${row.records_per_s.toLocaleString('en-US')} records/s end to end (${row.seconds} s; ingest ${row.ingest_per_s}/s; ${s.dropped} stale revisions dropped); CPU % ${JSON.stringify(cpu)}`);
+        o.log(
+          `  ${k} replica(s): ${row.records_per_s.toLocaleString('en-US')} records/s end to end (${row.seconds} s; ingest ${row.ingest_per_s}/s; ${s.dropped} stale revisions dropped); CPU % ${JSON.stringify(cpu)}`,
+        );
         rows.push(row);
       } finally {
         await Promise.all(daemons.map((d) => d.stop()));

@@ -72,18 +72,42 @@ interface Ctx {
   log: (line: string) => void;
 }
 
-function row(ctx: Ctx, sink: ThroughputSink, mode: string, ms: number, cpu: Record<string, number>, note?: string): ThroughputRow {
+function row(
+  ctx: Ctx,
+  sink: ThroughputSink,
+  mode: string,
+  ms: number,
+  cpu: Record<string, number>,
+  note?: string,
+): ThroughputRow {
   const n = ctx.records.length;
   const r: ThroughputRow = {
-    sink, mode, records: n, seconds: Math.round(ms) / 1000, records_per_s: Math.round(n / (ms / 1000)),
-    mib_per_s: Math.round((ctx.bytes / MiB / (ms / 1000)) * 10) / 10, cpu, ...(note ? { note } : {}),
+    sink,
+    mode,
+    records: n,
+    seconds: Math.round(ms) / 1000,
+    records_per_s: Math.round(n / (ms / 1000)),
+    mib_per_s: Math.round((ctx.bytes / MiB / (ms / 1000)) * 10) / 10,
+    cpu,
+    ...(note ? { note } : {}),
   };
-  ctx.log(`  ${sink} ${mode}: ${r.records_per_s.toLocaleString('en-US')} records/s, ${r.mib_per_s} MiB/s (${r.seconds} s; CPU % ${JSON.stringify(cpu)})${note ? `; ${note}` : ''}`);
+  ctx.log(
+    `  ${sink} ${mode}: ${r.records_per_s.toLocaleString('en-US')} records/s, ${r.mib_per_s} MiB/s (${r.seconds} s; CPU % ${JSON.stringify(cpu)})${note ? `; ${note}` : ''}`,
+  );
   return r;
 }
 
 /** Runs the pipeline over the records with `sink`, after a short warm-up under another prefix. */
-async function pipelineRow(ctx: Ctx, sinkName: ThroughputSink, make: (label: string) => Sink, pids: Record<string, number | undefined>, warm: readonly AlertRecord[], mode = 'pipeline', notePrefix = '', concurrency = 1) {
+async function pipelineRow(
+  ctx: Ctx,
+  sinkName: ThroughputSink,
+  make: (label: string) => Sink,
+  pids: Record<string, number | undefined>,
+  warm: readonly AlertRecord[],
+  mode = 'pipeline',
+  notePrefix = '',
+  concurrency = 1,
+) {
   const warmSink = make('warm');
   await warmSink.start();
   await runPipeline({ redisUrl: ctx.redis.url, prefix: `bench:${sinkName}:warm`, sink: warmSink, records: warm });
@@ -92,15 +116,34 @@ async function pipelineRow(ctx: Ctx, sinkName: ThroughputSink, make: (label: str
   const sink = make('pipe');
   await sink.start();
   const meter = new CpuMeter({ self: undefined, redis: ctx.redis.pid(), ...pids });
-  const run = await runPipeline({ redisUrl: ctx.redis.url, prefix: `bench:${sinkName}`, sink, records: ctx.records, concurrency });
+  const run = await runPipeline({
+    redisUrl: ctx.redis.url,
+    prefix: `bench:${sinkName}`,
+    sink,
+    records: ctx.records,
+    concurrency,
+  });
   const cpu = meter.stop();
   await sink.close();
   await ctx.redis.flush();
   const emitRate = Math.round(ctx.records.length / (run.emitMs / 1000));
-  return { row: row(ctx, sinkName, mode, run.ms, cpu, `${notePrefix}emit alone ${emitRate.toLocaleString('en-US')} records/s; dead letters ${run.deadLetters}`), emitRate };
+  return {
+    row: row(
+      ctx,
+      sinkName,
+      mode,
+      run.ms,
+      cpu,
+      `${notePrefix}emit alone ${emitRate.toLocaleString('en-US')} records/s; dead letters ${run.deadLetters}`,
+    ),
+    emitRate,
+  };
 }
 
-async function timed(fn: () => Promise<void>, pids: Record<string, number | undefined>): Promise<{ ms: number; cpu: Record<string, number> }> {
+async function timed(
+  fn: () => Promise<void>,
+  pids: Record<string, number | undefined>,
+): Promise<{ ms: number; cpu: Record<string, number> }> {
   const meter = new CpuMeter({ self: undefined, ...pids });
   const t0 = performance.now();
   await fn();
@@ -108,7 +151,8 @@ async function timed(fn: () => Promise<void>, pids: Record<string, number | unde
   return { ms, cpu: meter.stop() };
 }
 
-const chunks = <T>(list: readonly T[], size = BATCH): T[][] => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+const chunks = <T>(list: readonly T[], size = BATCH): T[][] =>
+  Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 async function fileBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows: ThroughputRow[]; emitRate: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-file-'));
@@ -121,16 +165,31 @@ async function fileBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows
     }, {});
     await handle.close();
     const rawRow = row(ctx, 'file', 'raw', raw.ms, raw.cpu);
-    const pipe = await pipelineRow(ctx, 'file', (label) => createFileSink({ config: { name: 'file', path: join(dir, `${label}.ndjson`) }, logger: benchLogger, ...formats }), {}, warm);
+    const pipe = await pipelineRow(
+      ctx,
+      'file',
+      (label) =>
+        createFileSink({
+          config: { name: 'file', path: join(dir, `${label}.ndjson`) },
+          logger: benchLogger,
+          ...formats,
+        }),
+      {},
+      warm,
+    );
     return { rows: [rawRow, pipe.row], emitRate: pipe.emitRate };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function kafkaBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows: ThroughputRow[]; emitRate: number }> {
+async function kafkaBench(
+  ctx: Ctx,
+  warm: readonly AlertRecord[],
+): Promise<{ rows: ThroughputRow[]; emitRate: number }> {
   const broker = await startKafkaBroker();
-  const jvm = Number(spawnSync('pgrep', ['-f', broker.dir], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || undefined;
+  const jvm =
+    Number(spawnSync('pgrep', ['-f', broker.dir], { encoding: 'utf8' }).stdout.trim().split('\n')[0]) || undefined;
   try {
     const topics = ['bench-raw', 'bench-raw-none', 'bench-pipe', 'bench-pipe-none', 'bench-warm'];
     await createTopics(broker.brokers, topics, 3);
@@ -139,30 +198,72 @@ async function kafkaBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ row
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const encode = (r: AlertRecord) => ({
-      key: r.key, value: Buffer.from(JSON.stringify(format(r))),
-      headers: { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource, 'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id },
+      key: r.key,
+      value: Buffer.from(JSON.stringify(format(r))),
+      headers: {
+        'alertbridge-key': r.key,
+        'alertbridge-revision': r.revision,
+        'alertbridge-resource': r.resource,
+        'alertbridge-provider': r.provider,
+        'alertbridge-tenant': r.tenant_id,
+      },
     });
-    for (const c of chunks(warm)) await producer.sendBatch({ topicMessages: [{ topic: 'bench-warm', messages: c.map(encode) }], acks: -1, compression: CompressionTypes.GZIP });
+    for (const c of chunks(warm))
+      await producer.sendBatch({
+        topicMessages: [{ topic: 'bench-warm', messages: c.map(encode) }],
+        acks: -1,
+        compression: CompressionTypes.GZIP,
+      });
     const batches = chunks(ctx.records).map((c) => c.map(encode));
-    const raw = await timed(async () => {
-      for (const messages of batches) await producer.sendBatch({ topicMessages: [{ topic: 'bench-raw', messages }], acks: -1, compression: CompressionTypes.GZIP });
-    }, { kafka: jvm });
+    const raw = await timed(
+      async () => {
+        for (const messages of batches)
+          await producer.sendBatch({
+            topicMessages: [{ topic: 'bench-raw', messages }],
+            acks: -1,
+            compression: CompressionTypes.GZIP,
+          });
+      },
+      { kafka: jvm },
+    );
     const rawRow = row(ctx, 'kafka', 'raw', raw.ms, raw.cpu, 'gzip (the sink default)');
     // The same without compression (information: how much of the raw figure is gzip).
-    const rawNone = await timed(async () => {
-      for (const messages of batches) await producer.sendBatch({ topicMessages: [{ topic: 'bench-raw-none', messages }], acks: -1, compression: CompressionTypes.None });
-    }, { kafka: jvm });
+    const rawNone = await timed(
+      async () => {
+        for (const messages of batches)
+          await producer.sendBatch({
+            topicMessages: [{ topic: 'bench-raw-none', messages }],
+            acks: -1,
+            compression: CompressionTypes.None,
+          });
+      },
+      { kafka: jvm },
+    );
     await producer.disconnect();
     const rawNoneRow = row(ctx, 'kafka', 'raw, no compression', rawNone.ms, rawNone.cpu, 'information only');
     const sinkFor = (topic: string, compression: 'gzip' | 'none') => (label: string) =>
-      createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, topic: label === 'warm' ? 'bench-warm' : topic, compression }, logger: benchLogger, ...formats });
+      createKafkaSink({
+        config: { name: 'kafka', brokers: broker.brokers, topic: label === 'warm' ? 'bench-warm' : topic, compression },
+        logger: benchLogger,
+        ...formats,
+      });
     const pipe = await pipelineRow(ctx, 'kafka', sinkFor('bench-pipe', 'gzip'), { kafka: jvm }, warm);
-    const pipeNone = await pipelineRow(ctx, 'kafka', sinkFor('bench-pipe-none', 'none'), { kafka: jvm }, warm, 'pipeline, no compression', 'information only; ');
+    const pipeNone = await pipelineRow(
+      ctx,
+      'kafka',
+      sinkFor('bench-pipe-none', 'none'),
+      { kafka: jvm },
+      warm,
+      'pipeline, no compression',
+      'information only; ',
+    );
     // The broker holds what each side sent (high watermarks: no read-back needed).
     const all = ['bench-raw', 'bench-raw-none', 'bench-pipe', 'bench-pipe-none'];
     const marks = await highWatermarks(broker.brokers, all);
     const held = (t: string) => [...marks].filter(([k]) => k.startsWith(`${t}:`)).reduce((a, [, v]) => a + v, 0);
-    for (const t of all) if (held(t) < ctx.records.length) throw new Error(`kafka topic ${t} holds ${held(t)} of ${ctx.records.length} messages`);
+    for (const t of all)
+      if (held(t) < ctx.records.length)
+        throw new Error(`kafka topic ${t} holds ${held(t)} of ${ctx.records.length} messages`);
     return { rows: [rawRow, rawNoneRow, pipe.row, pipeNone.row], emitRate: pipe.emitRate };
   } finally {
     await broker.stop();
@@ -174,10 +275,15 @@ async function hecBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows:
   try {
     // Raw: what the sink puts on the wire, encoded beforehand and cut by its limits (max_events 500, max_bytes 1 MB).
     const host = hostname();
-    const encode = (r: AlertRecord) => JSON.stringify({
-      time: Date.parse(r.updated_at ?? r.ingested_at) / 1000, host, source: `alertbridge:${r.source}`, sourcetype: 'alertbridge:record',
-      event: format(r), fields: { tenant_id: r.tenant_id, provider: r.provider, resource: r.resource },
-    });
+    const encode = (r: AlertRecord) =>
+      JSON.stringify({
+        time: Date.parse(r.updated_at ?? r.ingested_at) / 1000,
+        host,
+        source: `alertbridge:${r.source}`,
+        sourcetype: 'alertbridge:record',
+        event: format(r),
+        fields: { tenant_id: r.tenant_id, provider: r.provider, resource: r.resource },
+      });
     const bodies: Buffer[] = [];
     for (const c of chunks(ctx.records)) {
       let cur: string[] = [];
@@ -195,38 +301,78 @@ async function hecBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows:
     }
     const agent = new Agent({ keepAlive: true });
     const url = new URL('/services/collector/event', peer.address);
-    const post = (body: Buffer) => new Promise<void>((resolve, reject) => {
-      const req = request(url, { method: 'POST', agent, headers: { authorization: 'Splunk test-token', 'x-splunk-request-channel': '0b7c1a2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d', 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HEC peer answered ${res.statusCode}`))));
+    const post = (body: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        const req = request(
+          url,
+          {
+            method: 'POST',
+            agent,
+            headers: {
+              authorization: 'Splunk test-token',
+              'x-splunk-request-channel': '0b7c1a2e-3d4f-4a5b-8c6d-7e8f9a0b1c2d',
+              'content-type': 'application/json',
+              'content-length': body.length,
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () =>
+              res.statusCode === 200 ? resolve() : reject(new Error(`HEC peer answered ${res.statusCode}`)),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
       });
-      req.on('error', reject);
-      req.end(body);
-    });
-    const raw = await timed(async () => {
-      for (const b of bodies) await post(b);
-    }, { peer: peer.pid });
+    const raw = await timed(
+      async () => {
+        for (const b of bodies) await post(b);
+      },
+      { peer: peer.pid },
+    );
     agent.destroy();
     const rawStats = await peer.stats(true);
     const rawRow = row(ctx, 'hec', 'raw', raw.ms, raw.cpu, `${bodies.length} requests`);
-    const makeHec = () => createSplunkHecSink({ config: { name: 'hec', url: peer.address, token: 'test-token' }, logger: benchLogger, ...formats });
+    const makeHec = () =>
+      createSplunkHecSink({
+        config: { name: 'hec', url: peer.address, token: 'test-token' },
+        logger: benchLogger,
+        ...formats,
+      });
     const pipe = await pipelineRow(ctx, 'hec', makeHec, { peer: peer.pid }, warm);
     const s = await peer.stats(true);
     // Information: two deliveries in flight (`concurrency: 2`), which HEC, unlike Kafka's per-key order, can take.
-    const pipe2 = await pipelineRow(ctx, 'hec', makeHec, { peer: peer.pid }, warm, 'pipeline, concurrency 2', 'information only; ', 2);
+    const pipe2 = await pipelineRow(
+      ctx,
+      'hec',
+      makeHec,
+      { peer: peer.pid },
+      warm,
+      'pipeline, concurrency 2',
+      'information only; ',
+      2,
+    );
     await peer.stats(true);
-    if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length) throw new Error(`HEC peer indexed ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`);
+    if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length)
+      throw new Error(
+        `HEC peer indexed ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`,
+      );
     return { rows: [rawRow, pipe.row, pipe2.row], emitRate: pipe.emitRate };
   } finally {
     await peer.close();
   }
 }
 
-async function eventHubsBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows: ThroughputRow[]; emitRate: number }> {
+async function eventHubsBench(
+  ctx: Ctx,
+  warm: readonly AlertRecord[],
+): Promise<{ rows: ThroughputRow[]; emitRate: number }> {
   const peer = await forkPeer('eventhubs', { hubs: { alerts: 8 } });
   try {
     const client = new EventHubProducerClient(peer.address);
-    const events = (rs: readonly AlertRecord[]) => rs.map((r) => ({ key: r.key, event: toEvent(r, JSON.stringify(format(r))) }));
+    const events = (rs: readonly AlertRecord[]) =>
+      rs.map((r) => ({ key: r.key, event: toEvent(r, JSON.stringify(format(r))) }));
     // Raw, keyed: the contract the sink keeps (partition key = record key, so one batch per distinct key in a
     // delivery), every batch of a delivery in flight at once — what the sink does, minus the pipeline.
     const keyed = async (list: Array<{ key: string; event: EventData }>) => {
@@ -256,36 +402,79 @@ async function eventHubsBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{
     for (const c of chunks(warm)) await keyed(events(c));
     const pre = chunks(ctx.records).map(events);
     await peer.stats(true);
-    const raw = await timed(async () => {
-      for (const c of pre) await keyed(c);
-    }, { peer: peer.pid });
+    const raw = await timed(
+      async () => {
+        for (const c of pre) await keyed(c);
+      },
+      { peer: peer.pid },
+    );
     const rawRow = row(ctx, 'eventhubs', 'raw', raw.ms, raw.cpu, 'one batch per partition key, as the contract needs');
     const rawStats = await peer.stats(true);
-    const loose = await timed(async () => {
-      for (const c of pre) await unkeyed(c);
-    }, { peer: peer.pid });
-    const looseRow = row(ctx, 'eventhubs', 'raw, no partition key', loose.ms, loose.cpu, 'information only: breaks the partition-key contract');
+    const loose = await timed(
+      async () => {
+        for (const c of pre) await unkeyed(c);
+      },
+      { peer: peer.pid },
+    );
+    const looseRow = row(
+      ctx,
+      'eventhubs',
+      'raw, no partition key',
+      loose.ms,
+      loose.cpu,
+      'information only: breaks the partition-key contract',
+    );
     await peer.stats(true);
     await client.close();
-    const pipe = await pipelineRow(ctx, 'eventhubs', (label) => createEventHubsSink({ config: { name: label === 'warm' ? 'eventhubs-warm' : 'eventhubs', connection_string: peer.address }, logger: benchLogger, ...formats }), { peer: peer.pid }, warm);
+    const pipe = await pipelineRow(
+      ctx,
+      'eventhubs',
+      (label) =>
+        createEventHubsSink({
+          config: { name: label === 'warm' ? 'eventhubs-warm' : 'eventhubs', connection_string: peer.address },
+          logger: benchLogger,
+          ...formats,
+        }),
+      { peer: peer.pid },
+      warm,
+    );
     const s = await peer.stats(true);
-    if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length) throw new Error(`Event Hubs peer holds ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`);
+    if (rawStats.distinct < ctx.records.length || s.distinct < ctx.records.length)
+      throw new Error(
+        `Event Hubs peer holds ${rawStats.distinct} (raw) and ${s.distinct} (pipeline) of ${ctx.records.length}`,
+      );
     return { rows: [rawRow, looseRow, pipe.row], emitRate: pipe.emitRate };
   } finally {
     await peer.close();
   }
 }
 
-const BENCHES: Record<ThroughputSink, (ctx: Ctx, warm: readonly AlertRecord[]) => Promise<{ rows: ThroughputRow[]; emitRate: number }>> = {
-  file: fileBench, kafka: kafkaBench, hec: hecBench, eventhubs: eventHubsBench,
+const BENCHES: Record<
+  ThroughputSink,
+  (ctx: Ctx, warm: readonly AlertRecord[]) => Promise<{ rows: ThroughputRow[]; emitRate: number }>
+> = {
+  file: fileBench,
+  kafka: kafkaBench,
+  hec: hecBench,
+  eventhubs: eventHubsBench,
 };
 
-export async function throughput(opts: { redis: BenchRedis; records: readonly AlertRecord[]; warm: readonly AlertRecord[]; bytes: number; sinks: readonly ThroughputSink[]; log: (l: string) => void }): Promise<ThroughputResult> {
+export async function throughput(opts: {
+  redis: BenchRedis;
+  records: readonly AlertRecord[];
+  warm: readonly AlertRecord[];
+  bytes: number;
+  sinks: readonly ThroughputSink[];
+  log: (l: string) => void;
+}): Promise<ThroughputResult> {
   const result: ThroughputResult = { rows: [], ratios: {}, emit_per_s: {} };
   for (const sink of opts.sinks) {
     opts.log(`throughput: ${sink}`);
     try {
-      const { rows, emitRate } = await BENCHES[sink]({ redis: opts.redis, records: opts.records, bytes: opts.bytes, log: opts.log }, opts.warm);
+      const { rows, emitRate } = await BENCHES[sink](
+        { redis: opts.redis, records: opts.records, bytes: opts.bytes, log: opts.log },
+        opts.warm,
+      );
       result.rows.push(...rows);
       result.emit_per_s[sink] = emitRate;
       const raw = rows.find((r) => r.mode === 'raw')!;
@@ -293,7 +482,16 @@ export async function throughput(opts: { redis: BenchRedis; records: readonly Al
       result.ratios[sink] = Math.round((pipe.records_per_s / raw.records_per_s) * 100) / 100;
     } catch (err) {
       opts.log(`  ${sink} FAILED: ${(err as Error).stack ?? String(err)}`);
-      result.rows.push({ sink, mode: 'failed', records: 0, seconds: 0, records_per_s: 0, mib_per_s: 0, cpu: {}, note: (err as Error).message.split('\n')[0] });
+      result.rows.push({
+        sink,
+        mode: 'failed',
+        records: 0,
+        seconds: 0,
+        records_per_s: 0,
+        mib_per_s: 0,
+        cpu: {},
+        note: (err as Error).message.split('\n')[0],
+      });
     }
     await opts.redis.flush();
   }

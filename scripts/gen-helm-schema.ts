@@ -92,14 +92,27 @@ export function helmConfigSchema(): Json {
 
 const str = (description: string, extra: Json = {}): Json => ({ type: 'string', description, ...extra });
 const bool = (description: string): Json => ({ type: 'boolean', description });
-const int = (description: string, minimum = 0, extra: Json = {}): Json => ({ type: 'integer', minimum, description, ...extra });
+const int = (description: string, minimum = 0, extra: Json = {}): Json => ({
+  type: 'integer',
+  minimum,
+  description,
+  ...extra,
+});
 const obj = (description: string, properties: Record<string, Json>, extra: Json = {}): Json => ({
-  type: 'object', description, properties, additionalProperties: false, ...extra,
+  type: 'object',
+  description,
+  properties,
+  additionalProperties: false,
+  ...extra,
 });
 /** A Kubernetes structure passed through to the manifest as is (resources, affinity, …). */
 const k8s = (description: string): Json => ({ type: 'object', description });
 const k8sList = (description: string): Json => ({ type: 'array', description, items: { type: 'object' } });
-const stringMap = (description: string): Json => ({ type: 'object', description, additionalProperties: { type: 'string' } });
+const stringMap = (description: string): Json => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'string' },
+});
 const nullable = (schema: Json): Json => {
   const { description, ...rest } = schema;
   return { description, anyOf: [rest, { type: 'null' }] };
@@ -124,7 +137,10 @@ export function helmValuesSchema(): Json {
     additionalProperties: false,
     properties: {
       global: { type: 'object', description: 'Values shared with a parent chart (unused here).' },
-      replicaCount: int('Pods of the daemon (ignored when autoscaling.enabled). Replicas share one Redis: one poller per (source, resource) through leases; webhooks, push and deliveries spread over all.', 1),
+      replicaCount: int(
+        'Pods of the daemon (ignored when autoscaling.enabled). Replicas share one Redis: one poller per (source, resource) through leases; webhooks, push and deliveries spread over all.',
+        1,
+      ),
       image: imageSchema('The alertbridge image (built from the repository Dockerfile).', {
         tag: str('Image tag; default: the chart appVersion.'),
         digest: str('Image digest (`sha256:…`); overrides tag when set.', { pattern: '^(sha256:[0-9a-f]{64})?$' }),
@@ -132,41 +148,58 @@ export function helmValuesSchema(): Json {
       imagePullSecrets: k8sList('Secrets for pulling the image (`[{name: …}]`).'),
       nameOverride: str('Replaces the chart name in resource names.'),
       fullnameOverride: str('Replaces the full resource name (release-chart).'),
-      serviceAccount: obj('The pods\' ServiceAccount.', {
+      serviceAccount: obj("The pods' ServiceAccount.", {
         create: bool('Create a ServiceAccount.'),
         name: str('Its name; default: the full name when created, `default` otherwise.'),
         annotations: stringMap('Annotations, e.g. `azure.workload.identity/client-id` for `auth: workload_identity`.'),
         automountServiceAccountToken: bool('Mount a Kubernetes API token (alertbridge does not use the API).'),
       }),
       config: helmConfigSchema(),
-      existingSecret: str('Name of an existing Secret with alertbridge\'s secrets (your secret values never go through the chart; the only Secret it makes holds the Redis password it generates).'),
-      existingSecretEnv: bool('Expose every key of existingSecret as an environment variable (envFrom), for `${VAR}` in config.'),
-      existingSecretFiles: bool('Mount existingSecret under /etc/alertbridge/secrets (a file per key), for `*_file` keys in config.'),
+      existingSecret: str(
+        "Name of an existing Secret with alertbridge's secrets (your secret values never go through the chart; the only Secret it makes holds the Redis password it generates).",
+      ),
+      existingSecretEnv: bool(
+        'Expose every key of existingSecret as an environment variable (envFrom), for `${VAR}` in config.',
+      ),
+      existingSecretFiles: bool(
+        'Mount existingSecret under /etc/alertbridge/secrets (a file per key), for `*_file` keys in config.',
+      ),
       extraEnv: k8sList('Extra environment variables (Kubernetes EnvVar list).'),
       extraEnvFrom: k8sList('Extra envFrom sources.'),
       extraVolumes: k8sList('Extra pod volumes (e.g. a CA bundle for `ca_file`).'),
       extraVolumeMounts: k8sList('Extra mounts of the alertbridge container.'),
-      containerPort: int('Container port for HTTP (webhooks, push, probes, metrics); must be the port of config.server.listen.', 1, { maximum: 65535 }),
+      containerPort: int(
+        'Container port for HTTP (webhooks, push, probes, metrics); must be the port of config.server.listen.',
+        1,
+        { maximum: 65535 },
+      ),
       service: obj('The Service in front of the pods.', {
         type: str('Service type.', { enum: ['ClusterIP', 'NodePort', 'LoadBalancer'] }),
         port: int('Service port.', 1, { maximum: 65535 }),
         annotations: stringMap('Service annotations.'),
       }),
-      ingress: obj('An Ingress for the webhook routes only (Graph needs a public HTTPS URL: set config.server.public_url).', {
-        enabled: bool('Create the Ingress.'),
-        className: str('IngressClass name.'),
-        annotations: stringMap('Ingress annotations (e.g. cert-manager.io/cluster-issuer).'),
-        hosts: {
-          type: 'array', description: 'Hosts served.', minItems: 1,
-          items: obj('A host.', { host: str('Host name.', { minLength: 1 }) }, { required: ['host'] }),
+      ingress: obj(
+        'An Ingress for the webhook routes only (Graph needs a public HTTPS URL: set config.server.public_url).',
+        {
+          enabled: bool('Create the Ingress.'),
+          className: str('IngressClass name.'),
+          annotations: stringMap('Ingress annotations (e.g. cert-manager.io/cluster-issuer).'),
+          hosts: {
+            type: 'array',
+            description: 'Hosts served.',
+            minItems: 1,
+            items: obj('A host.', { host: str('Host name.', { minLength: 1 }) }, { required: ['host'] }),
+          },
+          paths: {
+            type: 'array',
+            description: 'Paths routed to alertbridge (default: /webhooks/graph and /ingest).',
+            minItems: 1,
+            items: { type: 'string', pattern: '^/' },
+          },
+          pathType: str('Ingress pathType.', { enum: ['Prefix', 'ImplementationSpecific', 'Exact'] }),
+          tls: k8sList('Ingress TLS entries (`[{secretName, hosts}]`).'),
         },
-        paths: {
-          type: 'array', description: 'Paths routed to alertbridge (default: /webhooks/graph and /ingest).', minItems: 1,
-          items: { type: 'string', pattern: '^/' },
-        },
-        pathType: str('Ingress pathType.', { enum: ['Prefix', 'ImplementationSpecific', 'Exact'] }),
-        tls: k8sList('Ingress TLS entries (`[{secretName, hosts}]`).'),
-      }),
+      ),
       serviceMonitor: obj('A Prometheus Operator ServiceMonitor for /metrics.', {
         enabled: bool('Create the ServiceMonitor (needs the monitoring.coreos.com CRDs).'),
         interval: str('Scrape interval.', { pattern: DURATION }),
@@ -184,25 +217,43 @@ export function helmValuesSchema(): Json {
       }),
       podDisruptionBudget: obj('A PodDisruptionBudget for the daemon.', {
         enabled: bool('Create the PodDisruptionBudget.'),
-        maxUnavailable: { description: 'Pods that may be down at once (number or percentage).', anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }] },
-        minAvailable: { description: 'Pods that must stay up; when set, replaces maxUnavailable.', anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }, { type: 'null' }] },
+        maxUnavailable: {
+          description: 'Pods that may be down at once (number or percentage).',
+          anyOf: [
+            { type: 'integer', minimum: 0 },
+            { type: 'string', pattern: '^[0-9]+%$' },
+          ],
+        },
+        minAvailable: {
+          description: 'Pods that must stay up; when set, replaces maxUnavailable.',
+          anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+%$' }, { type: 'null' }],
+        },
       }),
       autoscaling: obj('A HorizontalPodAutoscaler (autoscaling/v2).', {
         enabled: bool('Create the HPA (replicaCount is then ignored).'),
         minReplicas: int('Fewest replicas.', 1),
         maxReplicas: int('Most replicas.', 1),
         targetCPUUtilizationPercentage: int('Target average CPU utilisation (% of requests).', 1),
-        targetMemoryUtilizationPercentage: nullable(int('Target average memory utilisation (% of requests); null: CPU only.', 1)),
+        targetMemoryUtilizationPercentage: nullable(
+          int('Target average memory utilisation (% of requests); null: CPU only.', 1),
+        ),
         behavior: k8s('HPA scaling behavior.'),
       }),
       resources: k8s('Resources of the alertbridge container.'),
-      terminationGracePeriodSeconds: nullable(int('Seconds before SIGKILL; default (null): preStopSleepSeconds + config.pipeline.drain_timeout_ms + 10 s.', 1)),
+      terminationGracePeriodSeconds: nullable(
+        int(
+          'Seconds before SIGKILL; default (null): preStopSleepSeconds + config.pipeline.drain_timeout_ms + 10 s.',
+          1,
+        ),
+      ),
       preStopSleepSeconds: int('Seconds the pod keeps serving after being marked terminating (0: no preStop hook).', 0),
       livenessProbe: probe('Liveness probe (GET /healthz)'),
       readinessProbe: probe('Readiness probe (GET /readyz: Redis answers and every sink started)'),
       startupProbe: probe('Startup probe'),
       podSecurityContext: k8s('Pod securityContext (default: non-root uid/gid 10001, seccomp RuntimeDefault).'),
-      securityContext: k8s('Container securityContext (default: read-only root filesystem, no privilege escalation, all capabilities dropped).'),
+      securityContext: k8s(
+        'Container securityContext (default: read-only root filesystem, no privilege escalation, all capabilities dropped).',
+      ),
       tmpSizeLimit: str('Size limit of the emptyDir at /tmp.', { pattern: '^[0-9]+(Ki|Mi|Gi)?$' }),
       podAnnotations: stringMap('Pod annotations.'),
       podLabels: stringMap('Pod labels (e.g. azure.workload.identity/use: "true").'),
@@ -211,34 +262,47 @@ export function helmValuesSchema(): Json {
       tolerations: k8sList('Tolerations.'),
       affinity: k8s('Affinity; default (empty): soft anti-affinity spreading replicas over nodes.'),
       topologySpreadConstraints: k8sList('Topology spread constraints.'),
-      redis: obj('The chart\'s optional single-node Redis (official image, AOF, noeviction). Production: an external replicated Redis via config.redis.url.', {
-        enabled: bool('Deploy the Redis StatefulSet and point config.redis.url at it (unless set).'),
-        image: imageSchema('The Redis image (7.x).'),
-        maxmemory: str('Redis maxmemory (e.g. 400mb); keep it below the memory limit.', { pattern: '^[0-9]+([kKmMgG][bB]?|[bB])?$' }),
-        appendfsync: str('AOF fsync policy.', { enum: ['everysec', 'always'] }),
-        auth: obj('Redis password: from existingSecret, or a Secret the chart generates at install and keeps on upgrades.', {
-          enabled: bool('Require a password (default true).'),
-          existingSecret: str('Secret holding the password; empty: the chart generates `<fullname>-redis` (key `redis-password`).'),
-          existingSecretKey: str('Key of the password in existingSecret.', { minLength: 1 }),
-        }),
-        persistence: obj('The Redis data volume.', {
-          enabled: bool('Use a PersistentVolumeClaim (otherwise an emptyDir: queued records are lost with the pod).'),
-          size: str('Volume size.', { pattern: '^[0-9]+(Mi|Gi|Ti)$' }),
-          storageClass: str('StorageClass; "" uses the cluster default.'),
-          accessModes: { type: 'array', description: 'Access modes.', items: { type: 'string' }, minItems: 1 },
-        }),
-        resources: k8s('Resources of the Redis container.'),
-        podSecurityContext: k8s('Pod securityContext of Redis (default uid/gid 999, the image\'s redis user).'),
-        securityContext: k8s('Container securityContext of Redis.'),
-        nodeSelector: stringMap('Node selector.'),
-        tolerations: k8sList('Tolerations.'),
-        affinity: k8s('Affinity.'),
-      }),
-      networkPolicy: obj('NetworkPolicies: alertbridge accepts HTTP only; the chart\'s Redis accepts only alertbridge pods.', {
-        enabled: bool('Create the NetworkPolicies (default true).'),
-        ingressFrom: k8sList('NetworkPolicyPeers allowed to reach alertbridge\'s container port; empty: anyone.'),
-        redisFrom: k8sList('NetworkPolicyPeers allowed to reach the chart\'s Redis besides alertbridge pods.'),
-      }),
+      redis: obj(
+        "The chart's optional single-node Redis (official image, AOF, noeviction). Production: an external replicated Redis via config.redis.url.",
+        {
+          enabled: bool('Deploy the Redis StatefulSet and point config.redis.url at it (unless set).'),
+          image: imageSchema('The Redis image (7.x).'),
+          maxmemory: str('Redis maxmemory (e.g. 400mb); keep it below the memory limit.', {
+            pattern: '^[0-9]+([kKmMgG][bB]?|[bB])?$',
+          }),
+          appendfsync: str('AOF fsync policy.', { enum: ['everysec', 'always'] }),
+          auth: obj(
+            'Redis password: from existingSecret, or a Secret the chart generates at install and keeps on upgrades.',
+            {
+              enabled: bool('Require a password (default true).'),
+              existingSecret: str(
+                'Secret holding the password; empty: the chart generates `<fullname>-redis` (key `redis-password`).',
+              ),
+              existingSecretKey: str('Key of the password in existingSecret.', { minLength: 1 }),
+            },
+          ),
+          persistence: obj('The Redis data volume.', {
+            enabled: bool('Use a PersistentVolumeClaim (otherwise an emptyDir: queued records are lost with the pod).'),
+            size: str('Volume size.', { pattern: '^[0-9]+(Mi|Gi|Ti)$' }),
+            storageClass: str('StorageClass; "" uses the cluster default.'),
+            accessModes: { type: 'array', description: 'Access modes.', items: { type: 'string' }, minItems: 1 },
+          }),
+          resources: k8s('Resources of the Redis container.'),
+          podSecurityContext: k8s("Pod securityContext of Redis (default uid/gid 999, the image's redis user)."),
+          securityContext: k8s('Container securityContext of Redis.'),
+          nodeSelector: stringMap('Node selector.'),
+          tolerations: k8sList('Tolerations.'),
+          affinity: k8s('Affinity.'),
+        },
+      ),
+      networkPolicy: obj(
+        "NetworkPolicies: alertbridge accepts HTTP only; the chart's Redis accepts only alertbridge pods.",
+        {
+          enabled: bool('Create the NetworkPolicies (default true).'),
+          ingressFrom: k8sList("NetworkPolicyPeers allowed to reach alertbridge's container port; empty: anyone."),
+          redisFrom: k8sList("NetworkPolicyPeers allowed to reach the chart's Redis besides alertbridge pods."),
+        },
+      ),
     },
   };
 }

@@ -38,7 +38,12 @@ export function parseManifests(text: string): Manifest[] {
     if (doc.errors.length > 0) throw new Error(`invalid YAML in rendered manifests: ${doc.errors[0]!.message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    if (!isObject(value) || typeof value.apiVersion !== 'string' || typeof value.kind !== 'string' || !isObject(value.metadata)) {
+    if (
+      !isObject(value) ||
+      typeof value.apiVersion !== 'string' ||
+      typeof value.kind !== 'string' ||
+      !isObject(value.metadata)
+    ) {
       throw new Error(`a rendered document is not a Kubernetes object: ${JSON.stringify(value).slice(0, 200)}`);
     }
     out.push(value as Manifest);
@@ -58,25 +63,56 @@ export const KUBE_VERSION = '1.30.0';
 /** helm keeps its config, cache and data under .cache/helm instead of $HOME. */
 export function helmEnv(): NodeJS.ProcessEnv {
   const base = join(ROOT, '.cache/helm');
-  return { ...process.env, HELM_CACHE_HOME: join(base, 'cache'), HELM_CONFIG_HOME: join(base, 'config'), HELM_DATA_HOME: join(base, 'data') };
+  return {
+    ...process.env,
+    HELM_CACHE_HOME: join(base, 'cache'),
+    HELM_CONFIG_HOME: join(base, 'config'),
+    HELM_DATA_HOME: join(base, 'data'),
+  };
 }
 
 /** Builds helm into .cache/bin unless it is there (scripts/helm-check.sh --build-only); throws when it cannot. */
 export function ensureHelm(): { output: string } {
-  const res = spawnSync('bash', [join(ROOT, 'scripts/helm-check.sh'), '--build-only'], { cwd: ROOT, encoding: 'utf8', timeout: 30 * 60_000 });
+  const res = spawnSync('bash', [join(ROOT, 'scripts/helm-check.sh'), '--build-only'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 30 * 60_000,
+  });
   const output = `${res.stdout ?? ''}${res.stderr ?? ''}`;
-  if (res.status !== 0) throw new Error(`helm could not be built (scripts/helm-check.sh --build-only, exit ${res.status ?? res.signal}):\n${output.slice(-3000)}`);
+  if (res.status !== 0)
+    throw new Error(
+      `helm could not be built (scripts/helm-check.sh --build-only, exit ${res.status ?? res.signal}):\n${output.slice(-3000)}`,
+    );
   return { output };
 }
 
 export function runHelm(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(HELM_BIN, args, { cwd: ROOT, env: helmEnv(), encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-  return { status: res.status, stdout: res.stdout ?? '', stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}` };
+  const res = spawnSync(HELM_BIN, args, {
+    cwd: ROOT,
+    env: helmEnv(),
+    encoding: 'utf8',
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return {
+    status: res.status,
+    stdout: res.stdout ?? '',
+    stderr: `${res.stderr ?? ''}${res.error ? String(res.error) : ''}`,
+  };
 }
 
 /** `helm template` of the chart (release `alertbridge`, namespace `security`) with extra arguments (-f, --set). */
 export function helmTemplate(args: string[] = [], chartDir = CHART_DIR): Manifest[] {
-  const res = runHelm(['template', 'alertbridge', chartDir, '--namespace', 'security', '--kube-version', KUBE_VERSION, ...args]);
+  const res = runHelm([
+    'template',
+    'alertbridge',
+    chartDir,
+    '--namespace',
+    'security',
+    '--kube-version',
+    KUBE_VERSION,
+    ...args,
+  ]);
   if (res.status !== 0) throw new Error(`helm template failed: ${res.stderr.trim()}`);
   return parseManifests(res.stdout);
 }
@@ -101,14 +137,47 @@ async function loadModel(apiVersion: string, kind: string): Promise<ModelClass |
 
 const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const SERVICE_MONITOR_SPEC_KEYS = new Set([
-  'endpoints', 'selector', 'namespaceSelector', 'jobLabel', 'targetLabels', 'podTargetLabels', 'sampleLimit',
-  'targetLimit', 'labelLimit', 'labelNameLengthLimit', 'labelValueLengthLimit', 'attachMetadata', 'scrapeProtocols',
-  'keepDroppedTargets', 'scrapeClass', 'bodySizeLimit', 'fallbackScrapeProtocol',
+  'endpoints',
+  'selector',
+  'namespaceSelector',
+  'jobLabel',
+  'targetLabels',
+  'podTargetLabels',
+  'sampleLimit',
+  'targetLimit',
+  'labelLimit',
+  'labelNameLengthLimit',
+  'labelValueLengthLimit',
+  'attachMetadata',
+  'scrapeProtocols',
+  'keepDroppedTargets',
+  'scrapeClass',
+  'bodySizeLimit',
+  'fallbackScrapeProtocol',
 ]);
 const SERVICE_MONITOR_ENDPOINT_KEYS = new Set([
-  'port', 'targetPort', 'path', 'scheme', 'params', 'interval', 'scrapeTimeout', 'tlsConfig', 'bearerTokenFile',
-  'bearerTokenSecret', 'authorization', 'honorLabels', 'honorTimestamps', 'trackTimestampsStaleness', 'basicAuth',
-  'oauth2', 'metricRelabelings', 'relabelings', 'proxyUrl', 'followRedirects', 'enableHttp2', 'filterRunning',
+  'port',
+  'targetPort',
+  'path',
+  'scheme',
+  'params',
+  'interval',
+  'scrapeTimeout',
+  'tlsConfig',
+  'bearerTokenFile',
+  'bearerTokenSecret',
+  'authorization',
+  'honorLabels',
+  'honorTimestamps',
+  'trackTimestampsStaleness',
+  'basicAuth',
+  'oauth2',
+  'metricRelabelings',
+  'relabelings',
+  'proxyUrl',
+  'followRedirects',
+  'enableHttp2',
+  'filterRunning',
 ]);
 
 /** monitoring.coreos.com/v1 ServiceMonitor, checked by hand (kubernetes-models has no model for it). */
@@ -116,12 +185,18 @@ export function checkServiceMonitor(m: Manifest): string[] {
   const errors: string[] = [];
   const spec = m.spec;
   if (!isObject(spec)) return ['spec: required object'];
-  for (const key of Object.keys(spec)) if (!SERVICE_MONITOR_SPEC_KEYS.has(key)) errors.push(`spec.${key}: unknown field`);
+  for (const key of Object.keys(spec))
+    if (!SERVICE_MONITOR_SPEC_KEYS.has(key)) errors.push(`spec.${key}: unknown field`);
   if (!isObject(spec.selector)) errors.push('spec.selector: required object');
-  else if (spec.selector.matchLabels !== undefined && !isStringMap(spec.selector.matchLabels)) errors.push('spec.selector.matchLabels: must map strings to strings');
+  else if (spec.selector.matchLabels !== undefined && !isStringMap(spec.selector.matchLabels))
+    errors.push('spec.selector.matchLabels: must map strings to strings');
   if (spec.namespaceSelector !== undefined) {
     const ns = spec.namespaceSelector;
-    if (!isObject(ns) || (ns.matchNames !== undefined && !(Array.isArray(ns.matchNames) && ns.matchNames.every((n) => typeof n === 'string')))) {
+    if (
+      !isObject(ns) ||
+      (ns.matchNames !== undefined &&
+        !(Array.isArray(ns.matchNames) && ns.matchNames.every((n) => typeof n === 'string')))
+    ) {
       errors.push('spec.namespaceSelector: must be {any: bool} or {matchNames: [string]}');
     }
   }
@@ -135,16 +210,21 @@ export function checkServiceMonitor(m: Manifest): string[] {
       errors.push(`${at}: must be an object`);
       return;
     }
-    for (const key of Object.keys(e)) if (!SERVICE_MONITOR_ENDPOINT_KEYS.has(key)) errors.push(`${at}.${key}: unknown field`);
+    for (const key of Object.keys(e))
+      if (!SERVICE_MONITOR_ENDPOINT_KEYS.has(key)) errors.push(`${at}.${key}: unknown field`);
     if (e.port === undefined && e.targetPort === undefined) errors.push(`${at}: port or targetPort is required`);
     if (e.port !== undefined && typeof e.port !== 'string') errors.push(`${at}.port: must be a port name (string)`);
-    if (e.path !== undefined && (typeof e.path !== 'string' || !e.path.startsWith('/'))) errors.push(`${at}.path: must start with /`);
-    if (e.scheme !== undefined && !['http', 'https'].includes(String(e.scheme))) errors.push(`${at}.scheme: http or https`);
+    if (e.path !== undefined && (typeof e.path !== 'string' || !e.path.startsWith('/')))
+      errors.push(`${at}.path: must start with /`);
+    if (e.scheme !== undefined && !['http', 'https'].includes(String(e.scheme)))
+      errors.push(`${at}.scheme: http or https`);
     for (const key of ['interval', 'scrapeTimeout']) {
-      if (e[key] !== undefined && !(typeof e[key] === 'string' && DURATION.test(e[key]))) errors.push(`${at}.${key}: must be a duration like 30s`);
+      if (e[key] !== undefined && !(typeof e[key] === 'string' && DURATION.test(e[key])))
+        errors.push(`${at}.${key}: must be a duration like 30s`);
     }
     for (const key of ['metricRelabelings', 'relabelings']) {
-      if (e[key] !== undefined && !(Array.isArray(e[key]) && e[key].every(isObject))) errors.push(`${at}.${key}: must be a list of objects`);
+      if (e[key] !== undefined && !(Array.isArray(e[key]) && e[key].every(isObject)))
+        errors.push(`${at}.${key}: must be a list of objects`);
     }
   });
   return errors;
@@ -162,7 +242,11 @@ export async function validateManifest(m: Manifest): Promise<string[]> {
     problems.push(`${name}: metadata.name is not a valid Kubernetes name`);
   }
   for (const [key, value] of Object.entries(m.metadata.labels ?? {})) {
-    if (typeof value !== 'string' || value.length > 63 || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value)) {
+    if (
+      typeof value !== 'string' ||
+      value.length > 63 ||
+      !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value)
+    ) {
       problems.push(`${name}: label ${key}=${String(value)} is not a valid label value`);
     }
   }
@@ -175,7 +259,8 @@ export async function validateManifest(m: Manifest): Promise<string[]> {
     new Model(m).validate();
   } catch (error) {
     const details = (error as { errors?: { instancePath: string; message?: string }[] }).errors;
-    if (details?.length) for (const d of details) problems.push(`${name}: ${d.instancePath || '/'} ${d.message ?? 'invalid'}`);
+    if (details?.length)
+      for (const d of details) problems.push(`${name}: ${d.instancePath || '/'} ${d.message ?? 'invalid'}`);
     else problems.push(`${name}: ${(error as Error).message}`);
   }
   return problems;
@@ -212,27 +297,33 @@ export function checkReferences(manifests: Manifest[]): string[] {
   }
   for (const { m, pod } of workloads) {
     const spec = m.spec as { selector?: { matchLabels?: Record<string, string> }; serviceName?: string };
-    if (!selects(spec.selector?.matchLabels, pod!.labels)) problems.push(`${describe(m)}: spec.selector does not select its pod template`);
+    if (!selects(spec.selector?.matchLabels, pod!.labels))
+      problems.push(`${describe(m)}: spec.selector does not select its pod template`);
     if (m.kind === 'StatefulSet' && spec.serviceName && !find('Service', spec.serviceName)) {
       problems.push(`${describe(m)}: serviceName ${spec.serviceName} is not rendered`);
     }
-    const claimNames = ((m.spec as Json).volumeClaimTemplates as { metadata: { name: string } }[] | undefined ?? []).map((c) => c.metadata.name);
+    const claimNames = (
+      ((m.spec as Json).volumeClaimTemplates as { metadata: { name: string } }[] | undefined) ?? []
+    ).map((c) => c.metadata.name);
     const volumeNames = new Set([...(pod!.spec.volumes ?? []).map((v) => String(v.name)), ...claimNames]);
     for (const c of [...pod!.spec.containers, ...(pod!.spec.initContainers ?? [])]) {
       const ports = new Set(((c.ports ?? []) as { name?: string }[]).map((p) => p.name).filter(Boolean));
       for (const mount of (c.volumeMounts ?? []) as { name: string; mountPath: string }[]) {
-        if (!volumeNames.has(mount.name)) problems.push(`${describe(m)}: container ${String(c.name)} mounts unknown volume ${mount.name}`);
+        if (!volumeNames.has(mount.name))
+          problems.push(`${describe(m)}: container ${String(c.name)} mounts unknown volume ${mount.name}`);
       }
       for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
         const port = ((c[probe] as Json | undefined)?.httpGet as Json | undefined)?.port;
-        if (typeof port === 'string' && !ports.has(port)) problems.push(`${describe(m)}: ${probe} names unknown port ${port}`);
+        if (typeof port === 'string' && !ports.has(port))
+          problems.push(`${describe(m)}: ${probe} names unknown port ${port}`);
       }
       for (const env of (c.envFrom ?? []) as { secretRef?: { name?: string } }[]) {
         if (env.secretRef && !env.secretRef.name) problems.push(`${describe(m)}: envFrom secretRef without a name`);
       }
     }
   }
-  const podsSelectedBy = (selector: Record<string, string> | undefined) => workloads.filter((w) => selects(selector, w.pod!.labels));
+  const podsSelectedBy = (selector: Record<string, string> | undefined) =>
+    workloads.filter((w) => selects(selector, w.pod!.labels));
   for (const svc of manifests.filter((m) => m.kind === 'Service')) {
     const spec = svc.spec as { selector?: Record<string, string>; ports?: { name?: string; targetPort?: unknown }[] };
     const targets = podsSelectedBy(spec.selector);
@@ -240,20 +331,29 @@ export function checkReferences(manifests: Manifest[]): string[] {
       problems.push(`${describe(svc)}: selects ${targets.length} workloads, expected 1`);
       continue;
     }
-    const names = new Set(targets[0]!.pod!.spec.containers.flatMap((c) => ((c.ports ?? []) as { name?: string }[]).map((p) => p.name)));
+    const names = new Set(
+      targets[0]!.pod!.spec.containers.flatMap((c) => ((c.ports ?? []) as { name?: string }[]).map((p) => p.name)),
+    );
     for (const p of spec.ports ?? []) {
-      if (typeof p.targetPort === 'string' && !names.has(p.targetPort)) problems.push(`${describe(svc)}: targetPort ${p.targetPort} is no container port`);
+      if (typeof p.targetPort === 'string' && !names.has(p.targetPort))
+        problems.push(`${describe(svc)}: targetPort ${p.targetPort} is no container port`);
     }
   }
   for (const m of manifests) {
     if (m.kind === 'Ingress') {
-      const rules = ((m.spec as Json).rules ?? []) as { http?: { paths?: { backend?: { service?: { name: string; port?: { number?: number; name?: string } } } }[] } }[];
+      const rules = ((m.spec as Json).rules ?? []) as {
+        http?: { paths?: { backend?: { service?: { name: string; port?: { number?: number; name?: string } } } }[] };
+      }[];
       for (const rule of rules) {
         for (const path of rule.http?.paths ?? []) {
           const backend = path.backend?.service;
           const svc = backend && find('Service', backend.name);
           if (!svc) problems.push(`${describe(m)}: backend service ${backend?.name ?? '?'} is not rendered`);
-          else if (!((svc.spec as Json).ports as { port: number; name?: string }[]).some((p) => p.port === backend.port?.number || (!!backend.port?.name && p.name === backend.port.name))) {
+          else if (
+            !((svc.spec as Json).ports as { port: number; name?: string }[]).some(
+              (p) => p.port === backend.port?.number || (!!backend.port?.name && p.name === backend.port.name),
+            )
+          ) {
             problems.push(`${describe(m)}: backend port of ${backend.name} does not exist`);
           }
         }
@@ -263,7 +363,8 @@ export function checkReferences(manifests: Manifest[]): string[] {
       const ref = (m.spec as { scaleTargetRef: { kind: string; name: string } }).scaleTargetRef;
       const target = find(ref.kind, ref.name);
       if (!target) problems.push(`${describe(m)}: scaleTargetRef ${ref.kind}/${ref.name} is not rendered`);
-      else if ((target.spec as Json).replicas !== undefined) problems.push(`${describe(m)}: ${describe(target)} sets replicas, which fights the HPA`);
+      else if ((target.spec as Json).replicas !== undefined)
+        problems.push(`${describe(m)}: ${describe(target)} sets replicas, which fights the HPA`);
     }
     if (m.kind === 'PodDisruptionBudget') {
       const selector = (m.spec as { selector?: { matchLabels?: Record<string, string> } }).selector?.matchLabels;
@@ -271,10 +372,16 @@ export function checkReferences(manifests: Manifest[]): string[] {
     }
     if (m.kind === 'ServiceMonitor') {
       const spec = m.spec as { selector: { matchLabels?: Record<string, string> }; endpoints: { port?: string }[] };
-      const services = manifests.filter((s) => s.kind === 'Service' && selects(spec.selector.matchLabels, s.metadata.labels ?? {}));
+      const services = manifests.filter(
+        (s) => s.kind === 'Service' && selects(spec.selector.matchLabels, s.metadata.labels ?? {}),
+      );
       if (services.length !== 1) problems.push(`${describe(m)}: selects ${services.length} Services, expected 1`);
       for (const e of spec.endpoints) {
-        if (e.port && services[0] && !((services[0].spec as Json).ports as { name?: string }[]).some((p) => p.name === e.port)) {
+        if (
+          e.port &&
+          services[0] &&
+          !((services[0].spec as Json).ports as { name?: string }[]).some((p) => p.name === e.port)
+        ) {
           problems.push(`${describe(m)}: endpoint port ${e.port} is not a port of ${describe(services[0])}`);
         }
       }
@@ -315,7 +422,8 @@ export function validateRenderedConfig(text: string): { ok: boolean; output: str
     const files: { path: string; key: string }[] = [];
     const rewrite = (value: unknown, key: string): unknown => {
       if (typeof value === 'string') {
-        const local = value === CONFIG_DIR || value.startsWith(`${CONFIG_DIR}/`) ? dir + value.slice(CONFIG_DIR.length) : value;
+        const local =
+          value === CONFIG_DIR || value.startsWith(`${CONFIG_DIR}/`) ? dir + value.slice(CONFIG_DIR.length) : value;
         if (key.endsWith('_file')) files.push({ path: resolve(dir, local), key });
         return local;
       }
@@ -331,9 +439,15 @@ export function validateRenderedConfig(text: string): { ok: boolean; output: str
     const file = join(dir, 'config.yaml');
     writeFileSync(file, stringifyYaml(config));
     const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'validate', '--config', file], {
-      cwd: ROOT, env, encoding: 'utf8', timeout: 120_000,
+      cwd: ROOT,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
     });
-    return { ok: res.status === 0, output: `${res.stdout ?? ''}${res.stderr ?? ''}${res.error ? String(res.error) : ''}`.trim() };
+    return {
+      ok: res.status === 0,
+      output: `${res.stdout ?? ''}${res.stderr ?? ''}${res.error ? String(res.error) : ''}`.trim(),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

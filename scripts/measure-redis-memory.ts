@@ -43,21 +43,42 @@ function alert(i: number): Record<string, unknown> {
     lastActivityDateTime: '2026-11-01T09:59:00Z',
     alertWebUrl: `https://security.microsoft.com/alerts/da${i}?tid=11111111-2222-3333-4444-555555555555`,
     description: 'A suspicious PowerShell command line was observed. '.repeat(12),
-    recommendedActions: 'Examine the process tree, the command line and the network connections of the device. '.repeat(4),
+    recommendedActions: 'Examine the process tree, the command line and the network connections of the device. '.repeat(
+      4,
+    ),
     mitreTechniques: ['T1059.001', 'T1027'],
     evidence: [
       {
         '@odata.type': '#microsoft.graph.security.deviceEvidence',
-        createdDateTime: '2026-11-01T10:00:00Z', verdict: 'suspicious', remediationStatus: 'none', roles: [],
-        deviceDnsName: `host-${i % 500}.contoso.local`, osPlatform: 'Windows11', healthStatus: 'active',
-        mdeDeviceId: `${(i * 7919).toString(16).padStart(40, '0')}`, riskScore: 'medium',
+        createdDateTime: '2026-11-01T10:00:00Z',
+        verdict: 'suspicious',
+        remediationStatus: 'none',
+        roles: [],
+        deviceDnsName: `host-${i % 500}.contoso.local`,
+        osPlatform: 'Windows11',
+        healthStatus: 'active',
+        mdeDeviceId: `${(i * 7919).toString(16).padStart(40, '0')}`,
+        riskScore: 'medium',
       },
       {
         '@odata.type': '#microsoft.graph.security.processEvidence',
-        createdDateTime: '2026-11-01T10:00:00Z', verdict: 'suspicious', remediationStatus: 'none', roles: [],
-        processId: 4000 + (i % 1000), processCommandLine: 'powershell.exe -NoProfile -EncodedCommand SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA',
-        imageFile: { fileName: 'powershell.exe', filePath: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0', sha256: 'de96a6e69944335375dc1ac238336066889d9ffc7d73628ef4fe1b1b160ab32c' },
-        userAccount: { accountName: `user${i % 200}`, domainName: 'CONTOSO', userSid: 'S-1-5-21-1111111111-2222222222-3333333333-1001' },
+        createdDateTime: '2026-11-01T10:00:00Z',
+        verdict: 'suspicious',
+        remediationStatus: 'none',
+        roles: [],
+        processId: 4000 + (i % 1000),
+        processCommandLine:
+          'powershell.exe -NoProfile -EncodedCommand SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA',
+        imageFile: {
+          fileName: 'powershell.exe',
+          filePath: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0',
+          sha256: 'de96a6e69944335375dc1ac238336066889d9ffc7d73628ef4fe1b1b160ab32c',
+        },
+        userAccount: {
+          accountName: `user${i % 200}`,
+          domainName: 'CONTOSO',
+          userSid: 'S-1-5-21-1111111111-2222222222-3333333333-1001',
+        },
       },
     ],
   };
@@ -104,12 +125,26 @@ async function main(): Promise<void> {
   const dispatchRedis = connect({ url }, { blocking: true });
   const metrics = new Metrics({ defaultMetrics: false });
   const pipeline = new Pipeline({
-    prefix: PREFIX, dedupTtlMs: 7 * 24 * 3600_000, dispatchBatchMax: 1000, redis, queueRedis, dispatchRedis, metrics,
+    prefix: PREFIX,
+    dedupTtlMs: 7 * 24 * 3600_000,
+    dispatchBatchMax: 1000,
+    redis,
+    queueRedis,
+    dispatchRedis,
+    metrics,
     logger: pino({ level: 'silent' }),
-    sinks: [{
-      sink: downSink, maxRecords: 500,
-      runtime: { retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 }, concurrency: 1, deadLetterMax: 100_000, lockMs: 30_000 },
-    }],
+    sinks: [
+      {
+        sink: downSink,
+        maxRecords: 500,
+        runtime: {
+          retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 },
+          concurrency: 1,
+          deadLetterMax: 100_000,
+          lockMs: 30_000,
+        },
+      },
+    ],
   });
   try {
     await pipeline.start();
@@ -120,7 +155,10 @@ async function main(): Promise<void> {
       await pipeline.emit(Array.from({ length: Math.min(500, N - start) }, (_, i) => makeRecord(start + i)));
     }
     const depth = async () => (await pipeline.queueDepth())[`sink:${SINK}`] ?? 0;
-    await waitFor('the inbox to be fanned out', async () => (await pipeline.queueDepth()).inbox === 0 && (await depth()) > 0);
+    await waitFor(
+      'the inbox to be fanned out',
+      async () => (await pipeline.queueDepth()).inbox === 0 && (await depth()) > 0,
+    );
     await waitFor('every batch to be held', async () => {
       const q = await pipeline.queueDepth();
       return q.inbox === 0 && (await depth()) === Math.ceil(N / 500);
@@ -131,20 +169,33 @@ async function main(): Promise<void> {
     up = true;
     const queue = new Queue(`sink-${SINK}`, { connection: queueRedis, prefix: PREFIX });
     await queue.promoteJobs();
-    await waitFor('every batch delivered and released', async () => (await pipeline.idle()) && (await redis.keys(`${PREFIX}:batch:*`)).length === 0);
+    await waitFor(
+      'every batch delivered and released',
+      async () => (await pipeline.idle()) && (await redis.keys(`${PREFIX}:batch:*`)).length === 0,
+    );
     await queue.close();
     await pipeline.close();
     await new Promise((r) => setTimeout(r, 1000));
     const afterDelivery = await usedMemory(redis);
     const perRecord = (queued - before) / N;
     const dedup = (afterDelivery - before) / N;
-    console.log(JSON.stringify({
-      records: N, record_json_bytes: recordBytes, batches: Math.ceil(N / 500),
-      used_memory_before: before, used_memory_queued: queued, used_memory_after_delivery: afterDelivery,
-      bytes_per_queued_record: Math.round(perRecord),
-      bytes_per_record_in_queue: Math.round(perRecord - dedup),
-      bytes_per_record_dedup_state: Math.round(dedup),
-    }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          records: N,
+          record_json_bytes: recordBytes,
+          batches: Math.ceil(N / 500),
+          used_memory_before: before,
+          used_memory_queued: queued,
+          used_memory_after_delivery: afterDelivery,
+          bytes_per_queued_record: Math.round(perRecord),
+          bytes_per_record_in_queue: Math.round(perRecord - dedup),
+          bytes_per_record_dedup_state: Math.round(dedup),
+        },
+        null,
+        2,
+      ),
+    );
   } finally {
     await pipeline.close().catch(() => undefined);
     for (const c of [redis, queueRedis, dispatchRedis]) c.disconnect();

@@ -73,7 +73,10 @@ export class AuthPause {
 
   /** The error of a delivery refused for the credentials: retried not sooner than `auth_pause_ms`. */
   refusal(message: string, cause?: unknown): RetryableError {
-    return new RetryableError(`${message}; sink paused until ${this.opts.until}`, { cause, retryAfterMs: this.pauseMs });
+    return new RetryableError(`${message}; sink paused until ${this.opts.until}`, {
+      cause,
+      retryAfterMs: this.pauseMs,
+    });
   }
 
   /**
@@ -88,7 +91,10 @@ export class AuthPause {
         continue;
       }
       const dueIn = this.probedAt + this.pauseMs - Date.now();
-      if (dueIn > 0) throw new RetryableError(this.opts.heldMessage?.(dueIn) ?? `sink paused; asked again in ${dueIn} ms`, { retryAfterMs: dueIn });
+      if (dueIn > 0)
+        throw new RetryableError(this.opts.heldMessage?.(dueIn) ?? `sink paused; asked again in ${dueIn} ms`, {
+          retryAfterMs: dueIn,
+        });
       this.probedAt = Date.now();
       const probe = deliver();
       this.probe = probe;

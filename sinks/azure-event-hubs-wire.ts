@@ -21,8 +21,13 @@ export function toEvent(r: AlertRecord, text: string): EventData {
     body: Buffer.from(text),
     contentType: 'application/json',
     messageId: id.length <= MAX_MESSAGE_ID ? id : `sha256:${createHash('sha256').update(id).digest('hex')}`,
-    properties: { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
-      'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id },
+    properties: {
+      'alertbridge-key': r.key,
+      'alertbridge-revision': r.revision,
+      'alertbridge-resource': r.resource,
+      'alertbridge-provider': r.provider,
+      'alertbridge-tenant': r.tenant_id,
+    },
   };
 }
 

@@ -18,7 +18,14 @@ import { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';
 import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
 import { AuthPause } from './auth-pause.js';
 import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
-import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
+import {
+  PermanentError,
+  RetryableError,
+  type AlertRecord,
+  type SendResult,
+  type Sink,
+  type SinkContext,
+} from './types.js';
 import { withSystemRoots } from '../src/util/tls.js';
 
 /** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
@@ -77,8 +84,11 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   let closing: Promise<void> | undefined;
   let refusal: { error: Error; until: number } | undefined;
   const auth = new AuthPause({
-    pauseMs: config.auth_pause_ms, logger, until: 'the credentials are fixed',
-    pausedLine: (why) => `azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`,
+    pauseMs: config.auth_pause_ms,
+    logger,
+    until: 'the credentials are fixed',
+    pausedLine: (why) =>
+      `azure_event_hubs '${config.name}' paused: its credentials are refused (${why}); records stay queued until they are fixed`,
     resumedLine: `azure_event_hubs '${config.name}' resumed: the hub accepts its credentials`,
     readiness: (why) => `its credentials are refused: ${why}`,
   });
@@ -88,7 +98,9 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    * with a fresh client, are the probe, and the first that goes through resumes it.
    */
   const missingHub = new AuthPause({
-    pauseMs: config.auth_pause_ms, logger, until: 'the event hub exists',
+    pauseMs: config.auth_pause_ms,
+    logger,
+    until: 'the event hub exists',
     pausedLine: (why) => `azure_event_hubs '${config.name}' paused: ${why}; records stay queued until it is created`,
     resumedLine: `azure_event_hubs '${config.name}' resumed: its event hub exists`,
   });
@@ -97,7 +109,10 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   let dispatcher: Dispatcher | undefined;
   /** The sink's HTTP side: its WebSocket and, with `proxy_url`, its Entra ID token requests. */
   const sharedDispatcher = (): Dispatcher =>
-    (dispatcher ??= httpDispatcher({ proxyUrl: config.proxy_url, ...(config.tls_ca ? { ca: withSystemRoots(...config.tls_ca) } : {}) }));
+    (dispatcher ??= httpDispatcher({
+      proxyUrl: config.proxy_url,
+      ...(config.tls_ca ? { ca: withSystemRoots(...config.tls_ca) } : {}),
+    }));
 
   /**
    * The WebSocket transport: rhea builds its socket with `new webSocket(url, protocols, options)`; undici's WebSocket
@@ -118,11 +133,22 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         const onerror = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onerror')!;
         Object.defineProperty(this, 'onerror', {
           get: () => onerror.get!.call(this) as unknown,
-          set: (handler: ((e: unknown) => void) | null) => onerror.set!.call(this, handler && ((e: { error?: Error; message?: string }) => {
-            const why = e.error?.message || (e instanceof Error ? e.message : '') ||
-              (opened ? 'the connection was lost' : 'refused or closed before the handshake completed');
-            handler(Object.assign(new Error(`WebSocket to ${String(url)} (${proxied}) failed: ${why}`), { code: 'WebSocketConnectionError' }));
-          })),
+          set: (handler: ((e: unknown) => void) | null) =>
+            onerror.set!.call(
+              this,
+              handler &&
+                ((e: { error?: Error; message?: string }) => {
+                  const why =
+                    e.error?.message ||
+                    (e instanceof Error ? e.message : '') ||
+                    (opened ? 'the connection was lost' : 'refused or closed before the handshake completed');
+                  handler(
+                    Object.assign(new Error(`WebSocket to ${String(url)} (${proxied}) failed: ${why}`), {
+                      code: 'WebSocketConnectionError',
+                    }),
+                  );
+                }),
+            ),
         });
       }
     }
@@ -138,7 +164,10 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     try {
       return readFileSync(config.connection_string_file, 'utf8').trim() || undefined;
     } catch (err) {
-      logger.warn({ file: config.connection_string_file, err: (err as Error).message }, 'cannot read connection_string_file; using the connection string read at start');
+      logger.warn(
+        { file: config.connection_string_file, err: (err as Error).message },
+        'cannot read connection_string_file; using the connection string read at start',
+      );
       return undefined;
     }
   };
@@ -149,22 +178,38 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     // The pipeline retries with backoff and counts; the SDK's one retry only rides out a dropped link.
     const webSocket = webSocketOptions();
     const options = {
-      retryOptions: { maxRetries: 1, retryDelayInMs: config.retry_delay_ms ?? 1000, timeoutInMs: config.request_timeout_ms ?? 60_000 }, userAgent: 'alertbridge',
+      retryOptions: {
+        maxRetries: 1,
+        retryDelayInMs: config.retry_delay_ms ?? 1000,
+        timeoutInMs: config.request_timeout_ms ?? 60_000,
+      },
+      userAgent: 'alertbridge',
       ...(webSocket ? { webSocketOptions: webSocket } : {}),
     };
     try {
       if (config.fully_qualified_namespace) {
-        const login = { ...config, auth: config.auth ?? 'client_secret', authority_url: config.authority_url ?? 'https://login.microsoftonline.com' };
+        const login = {
+          ...config,
+          auth: config.auth ?? 'client_secret',
+          authority_url: config.authority_url ?? 'https://login.microsoftonline.com',
+        };
         // With proxy_url the token requests take the proxy too, as a Graph source's do; else the SDK's own client
         // (HTTPS_PROXY / NO_PROXY).
         const credential = createCredential(login, config.proxy_url ? sharedDispatcher() : undefined);
-        return (producer = new EventHubProducerClient(config.fully_qualified_namespace, hub ?? '', credential, options));
+        return (producer = new EventHubProducerClient(
+          config.fully_qualified_namespace,
+          hub ?? '',
+          credential,
+          options,
+        ));
       }
       const cs = freshConnectionString() ?? config.connection_string ?? '';
       return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));
     } catch (err) {
       // The SDK quotes the whole connection string in some of these messages: keep the key out of logs and dead letters.
-      const reason = redactUrlsIn((err as Error).message.replace(/(SharedAccessKey|SharedAccessSignature)=[^;"]*/gi, '$1=***'));
+      const reason = redactUrlsIn(
+        (err as Error).message.replace(/(SharedAccessKey|SharedAccessSignature)=[^;"]*/gi, '$1=***'),
+      );
       throw new PermanentError(`azure_event_hubs sink '${config.name}': cannot use its connection settings: ${reason}`);
     }
   };
@@ -172,7 +217,11 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   /** Opens the sender link (CBS auth included) and learns its max-message-size. */
   const batchLimit = (c: EventHubProducerClient): Promise<number> => {
     limit ??= c.createBatch().then((b) => {
-      if (configuredMax > b.maxSizeInBytes) logger.warn({ max_batch_bytes: configuredMax, link_max: b.maxSizeInBytes }, 'max_batch_bytes is above what the hub accepts; using the hub\'s limit');
+      if (configuredMax > b.maxSizeInBytes)
+        logger.warn(
+          { max_batch_bytes: configuredMax, link_max: b.maxSizeInBytes },
+          "max_batch_bytes is above what the hub accepts; using the hub's limit",
+        );
       return Math.min(configuredMax, b.maxSizeInBytes);
     });
     const mine = limit;
@@ -195,7 +244,8 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   /** No such hub: pause like `pause`, saying which hub. */
   const pauseMissing = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
     reset(c);
-    const name = hub ?? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(config.connection_string ?? '')?.[1]?.trim() ?? '(unnamed)';
+    const name =
+      hub ?? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(config.connection_string ?? '')?.[1]?.trim() ?? '(unnamed)';
     const why = `event hub ${name} does not exist`;
     missingHub.refused(why);
     return missingHub.refusal(`${what}: ${why} [${errorCode(err)}]`, err);
@@ -210,11 +260,20 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   };
 
   /** One batch per partition key, a new one whenever it is full; an event too big for an empty batch fails alone. */
-  const build = async (c: EventHubProducerClient, records: readonly AlertRecord[], max: number, failed: SendResult['failed']): Promise<Group[]> => {
+  const build = async (
+    c: EventHubProducerClient,
+    records: readonly AlertRecord[],
+    max: number,
+    failed: SendResult['failed'],
+  ): Promise<Group[]> => {
     const byKey = new Map<string, number[]>();
     records.forEach((r, i) => (byKey.get(r.key) ?? byKey.set(r.key, []).get(r.key)!).push(i));
     const groups: Group[] = [];
-    const open = async (partitionKey: string): Promise<Group> => ({ key: partitionKey, batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }), members: [] });
+    const open = async (partitionKey: string): Promise<Group> => ({
+      key: partitionKey,
+      batch: await c.createBatch({ partitionKey, maxSizeInBytes: max }),
+      members: [],
+    });
     for (const [partitionKey, indices] of byKey) {
       let group = await open(partitionKey);
       for (const i of indices) {
@@ -227,8 +286,13 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         }
         if (added) group.members.push(i);
         else {
-          failed.push({ index: i, error: new PermanentError(`record ${partitionKey} (revision ${records[i]!.revision}) does not fit an empty Event Hubs batch ` +
-            `of ${max} bytes (body ${(event.body as Buffer).length} bytes) in azure_event_hubs sink '${config.name}'`) });
+          failed.push({
+            index: i,
+            error: new PermanentError(
+              `record ${partitionKey} (revision ${records[i]!.revision}) does not fit an empty Event Hubs batch ` +
+                `of ${max} bytes (body ${(event.body as Buffer).length} bytes) in azure_event_hubs sink '${config.name}'`,
+            ),
+          });
         }
       }
       if (group.batch.count > 0) groups.push(group);
@@ -237,13 +301,20 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   };
 
   /** Sends one batch; a failure applies to its records only. */
-  const sendGroup = async (c: EventHubProducerClient, { batch, members }: Group, failed: SendResult['failed']): Promise<Error | undefined> => {
+  const sendGroup = async (
+    c: EventHubProducerClient,
+    { batch, members }: Group,
+    failed: SendResult['failed'],
+  ): Promise<Error | undefined> => {
     try {
       await c.sendBatch(batch);
       return undefined;
     } catch (err) {
       const code = errorCode(err);
-      let error = classifyEventHubsError(err, `sending a batch of ${batch.count} event(s), ${batch.sizeInBytes} bytes, to azure_event_hubs '${config.name}'`);
+      let error = classifyEventHubsError(
+        err,
+        `sending a batch of ${batch.count} event(s), ${batch.sizeInBytes} bytes, to azure_event_hubs '${config.name}'`,
+      );
       if (code === 'UnauthorizedError') {
         // The link was authorized when it opened: a claim lapsed. A fresh client authenticates again, and a key
         // that was revoked meanwhile is refused there, permanently.
@@ -254,8 +325,14 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         // The hub takes less than its link advertises: send smaller batches from now on, and these again — at the
         // limit the service names in its refusal ("exceeds the limit (N bytes)"), else at half the refused size.
         const named = Number(/limit \((\d+) bytes\)/.exec(rootCause(err).message)?.[1]);
-        refusedAbove = Math.min(refusedAbove, named > 0 && named < batch.sizeInBytes ? named : Math.floor(batch.sizeInBytes / 2));
-        logger.warn({ refused_bytes: batch.sizeInBytes }, 'the hub refused a batch as too large; sending smaller batches (lower max_batch_bytes)');
+        refusedAbove = Math.min(
+          refusedAbove,
+          named > 0 && named < batch.sizeInBytes ? named : Math.floor(batch.sizeInBytes / 2),
+        );
+        logger.warn(
+          { refused_bytes: batch.sizeInBytes },
+          'the hub refused a batch as too large; sending smaller batches (lower max_batch_bytes)',
+        );
         error = new RetryableError(error.message, { cause: err });
       }
       for (const index of members) failed.push({ index, error });
@@ -267,7 +344,11 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    * Sends the batches of one partition key in order. After one fails for a reason worth retrying, the later ones are
    * held back (failed, retryable, unsent): sent now, they would arrive before the retried, older revisions.
    */
-  const sendInOrder = async (c: EventHubProducerClient, list: Group[], failed: SendResult['failed']): Promise<Array<Error | undefined>> => {
+  const sendInOrder = async (
+    c: EventHubProducerClient,
+    list: Group[],
+    failed: SendResult['failed'],
+  ): Promise<Array<Error | undefined>> => {
     const out: Array<Error | undefined> = [];
     let held: RetryableError | undefined;
     for (const group of list) {
@@ -278,7 +359,9 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
       }
       const error = await sendGroup(c, group, failed);
       if (error instanceof RetryableError) {
-        held = new RetryableError(`not sent to azure_event_hubs '${config.name}': an earlier batch of partition key ${group.key} failed (${error.message})`);
+        held = new RetryableError(
+          `not sent to azure_event_hubs '${config.name}': an earlier batch of partition key ${group.key} failed (${error.message})`,
+        );
       }
       out.push(error);
     }
@@ -305,10 +388,18 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     // Batches of one partition key go one after another, so its revisions arrive in order; different keys go at once.
     const byKey = new Map<string, Group[]>();
     for (const g of groups) (byKey.get(g.key) ?? byKey.set(g.key, []).get(g.key)!).push(g);
-    const errors = (await Promise.all([...byKey.values()].map((list) => sendInOrder(c!, list, failed)))).flat().filter((e) => e !== undefined);
+    const errors = (await Promise.all([...byKey.values()].map((list) => sendInOrder(c!, list, failed))))
+      .flat()
+      .filter((e) => e !== undefined);
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
     // failures stay per record: the pipeline then dead-letters exactly those, without bisecting.
-    if (errors.length === groups.length && errors.length > 0 && oversize === 0 && errors.every((e) => e instanceof RetryableError)) throw errors[0]!;
+    if (
+      errors.length === groups.length &&
+      errors.length > 0 &&
+      oversize === 0 &&
+      errors.every((e) => e instanceof RetryableError)
+    )
+      throw errors[0]!;
     if (errors.length < groups.length) {
       auth.accepted();
       missingHub.accepted();
@@ -327,7 +418,11 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
       batchLimit(c).catch((err: unknown) => {
         if (isAuthFailure(err)) pause(err, 'connecting', c);
         else if (isMissingHub(err)) pauseMissing(err, 'connecting', c);
-        else logger.warn({ err: classifyEventHubsError(err, 'connecting').message }, 'connecting to event hubs failed; trying again on the first delivery');
+        else
+          logger.warn(
+            { err: classifyEventHubsError(err, 'connecting').message },
+            'connecting to event hubs failed; trying again on the first delivery',
+          );
       });
     },
     async send(records) {

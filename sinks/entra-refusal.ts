@@ -5,7 +5,8 @@
  */
 
 /** OAuth error codes of a token request Entra ID refuses for the request's own sake (RFC 6749 §5.2). */
-const REFUSAL_CODES = /^(invalid_client|unauthorized_client|invalid_tenant|invalid_grant|invalid_scope|invalid_request|unsupported_grant_type|invalid_resource)\b/;
+const REFUSAL_CODES =
+  /^(invalid_client|unauthorized_client|invalid_tenant|invalid_grant|invalid_scope|invalid_request|unsupported_grant_type|invalid_resource)\b/;
 
 /**
  * `@azure/identity` reports Entra's answers in two ways: `AuthenticationError` with the HTTP status (400/401/403 is a
@@ -17,5 +18,8 @@ export function isEntraRefusal(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const status = (err as { statusCode?: unknown }).statusCode;
   if (err.name === 'AuthenticationError' && typeof status === 'number') return [400, 401, 403].includes(status);
-  return (err.name === 'AuthenticationRequiredError' || err.name === 'AuthenticationError') && REFUSAL_CODES.test(err.message);
+  return (
+    (err.name === 'AuthenticationRequiredError' || err.name === 'AuthenticationError') &&
+    REFUSAL_CODES.test(err.message)
+  );
 }

@@ -33,7 +33,9 @@ export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, encode })
   const classify = (err: unknown): Error => {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const message = `writing batch to file '${config.name}' (${target}): ${(err as Error).message}`;
-    return PERMANENT_CODES.has(code) ? new PermanentError(message, { cause: err }) : new RetryableError(message, { cause: err });
+    return PERMANENT_CODES.has(code)
+      ? new PermanentError(message, { cause: err })
+      : new RetryableError(message, { cause: err });
   };
 
   const writeStdout = (text: string): Promise<void> =>

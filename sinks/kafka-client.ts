@@ -94,12 +94,23 @@ export function tlsOptions(tls: KafkaTlsOptions | undefined, sink: string): Conn
 }
 
 /** kafkajs `sasl`, or undefined without SASL. */
-export function saslOptions(sasl: KafkaSaslOptions | undefined, brokers: readonly string[], sink: string, logger: Logger): SASLOptions | undefined {
+export function saslOptions(
+  sasl: KafkaSaslOptions | undefined,
+  brokers: readonly string[],
+  sink: string,
+  logger: Logger,
+): SASLOptions | undefined {
   if (!sasl) return undefined;
   if (sasl.mechanism !== 'oauthbearer') {
     const username = sasl.username ?? '';
     // A getter: kafkajs reads `password` at every authentication, so a rotated password_file takes effect.
-    return { mechanism: sasl.mechanism, username, get password() { return freshSecret(sasl.password_file) ?? sasl.password ?? ''; } };
+    return {
+      mechanism: sasl.mechanism,
+      username,
+      get password() {
+        return freshSecret(sasl.password_file) ?? sasl.password ?? '';
+      },
+    };
   }
   return { mechanism: 'oauthbearer', oauthBearerProvider: oauthBearerProvider(sasl, brokers, sink, logger) };
 }
@@ -115,34 +126,58 @@ function final<E extends Error>(err: E, retriable: boolean): E {
  * kafkajs asks on every new connection and on re-authentication. `client_secret_file` is read again on each of
  * those; a changed secret gets a credential of its own (the old one's cached token says nothing about the new secret).
  */
-function oauthBearerProvider(sasl: KafkaSaslOptions, brokers: readonly string[], sink: string, logger: Logger): () => Promise<OauthbearerProviderResponse> {
+function oauthBearerProvider(
+  sasl: KafkaSaslOptions,
+  brokers: readonly string[],
+  sink: string,
+  logger: Logger,
+): () => Promise<OauthbearerProviderResponse> {
   if (sasl.tenant_id !== undefined && sasl.client_id !== undefined) {
     const scope = sasl.scope ?? `https://${(brokers[0] ?? '').replace(/:\d+$/, '')}/.default`;
     let current: { secret: string; credential: ReturnType<typeof createCredential> } | undefined;
     const credentialFor = (secret: string) => {
       if (current?.secret !== secret) {
-        current = { secret, credential: createCredential({ auth: 'client_secret', tenant_id: sasl.tenant_id, client_id: sasl.client_id, client_secret: secret,
-          authority_url: sasl.authority_url ?? 'https://login.microsoftonline.com', ca_file: sasl.ca_file }) };
+        current = {
+          secret,
+          credential: createCredential({
+            auth: 'client_secret',
+            tenant_id: sasl.tenant_id,
+            client_id: sasl.client_id,
+            client_secret: secret,
+            authority_url: sasl.authority_url ?? 'https://login.microsoftonline.com',
+            ca_file: sasl.ca_file,
+          }),
+        };
       }
       return current.credential;
     };
     return async () => {
       try {
-        const token = await credentialFor(freshSecret(sasl.client_secret_file) ?? sasl.client_secret ?? '').getToken(scope);
+        const token = await credentialFor(freshSecret(sasl.client_secret_file) ?? sasl.client_secret ?? '').getToken(
+          scope,
+        );
         if (!token) throw new Error('Entra ID returned no token');
-        logger.debug({ scope, expires_at: new Date(token.expiresOnTimestamp).toISOString() }, 'got an Entra ID token for kafka');
+        logger.debug(
+          { scope, expires_at: new Date(token.expiresOnTimestamp).toISOString() },
+          'got an Entra ID token for kafka',
+        );
         return { value: token.token };
       } catch (err) {
         const message = `getting an Entra ID token (scope ${scope}) for kafka sink '${sink}': ${(err as Error).message}`;
         // A wrong tenant, client or secret: a person must fix it (the sink pauses). Outages are retried.
-        if (isEntraRefusal(err)) throw final(Object.assign(new Error(message, { cause: err }), { name: CREDENTIALS_REFUSED }), false);
+        if (isEntraRefusal(err))
+          throw final(Object.assign(new Error(message, { cause: err }), { name: CREDENTIALS_REFUSED }), false);
         throw final(new RetryableError(message, { cause: err }), true);
       }
     };
   }
   return async () => {
     const value = freshSecret(sasl.oauth_token_file) ?? sasl.oauth_token;
-    if (!value) throw final(new RetryableError(`kafka sink '${sink}': no bearer token in ${sasl.oauth_token_file ?? 'oauth_token'}`), true);
+    if (!value)
+      throw final(
+        new RetryableError(`kafka sink '${sink}': no bearer token in ${sasl.oauth_token_file ?? 'oauth_token'}`),
+        true,
+      );
     return { value };
   };
 }
@@ -153,13 +188,21 @@ function oauthBearerProvider(sasl: KafkaSaslOptions, brokers: readonly string[],
  * nothing should not page anyone.
  */
 export function kafkaLogCreator(logger: Logger) {
-  const levels: Record<number, 'warn' | 'info' | 'debug'> = { [logLevel.ERROR]: 'warn', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'info', [logLevel.DEBUG]: 'debug' };
-  return () => ({ namespace, level, log: entry }: LogEntry) => {
-    const { message, timestamp: _t, logger: _l, ...fields } = entry;
-    // Per-request protocol errors ("Response Produce…") reach the sink again as the request's own error; and limiting
-    // the retries of an idempotent producer is deliberate (see RETRY in kafka.ts), though kafkajs warns about it on each start.
-    const quiet = (namespace === 'Connection' && message.startsWith('Response ')) || message.startsWith('Limiting retries for the idempotent');
-    const lvl = quiet ? 'debug' : (levels[level] ?? 'debug');
-    logger[lvl]({ kafkajs: namespace, ...fields }, message);
+  const levels: Record<number, 'warn' | 'info' | 'debug'> = {
+    [logLevel.ERROR]: 'warn',
+    [logLevel.WARN]: 'warn',
+    [logLevel.INFO]: 'info',
+    [logLevel.DEBUG]: 'debug',
   };
+  return () =>
+    ({ namespace, level, log: entry }: LogEntry) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry;
+      // Per-request protocol errors ("Response Produce…") reach the sink again as the request's own error; and limiting
+      // the retries of an idempotent producer is deliberate (see RETRY in kafka.ts), though kafkajs warns about it on each start.
+      const quiet =
+        (namespace === 'Connection' && message.startsWith('Response ')) ||
+        message.startsWith('Limiting retries for the idempotent');
+      const lvl = quiet ? 'debug' : (levels[level] ?? 'debug');
+      logger[lvl]({ kafkajs: namespace, ...fields }, message);
+    };
 }

@@ -16,13 +16,19 @@ const require = createRequire(import.meta.url);
 export type KafkaCompression = 'gzip' | 'none' | 'snappy' | 'lz4' | 'zstd';
 
 /** kafkajs's codec shape: a factory of `compress(encoder)` / `decompress(buffer)`. */
-type Codec = () => { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> };
+type Codec = () => {
+  compress(encoder: { buffer: Buffer }): Promise<Buffer>;
+  decompress(buffer: Buffer): Promise<Buffer>;
+};
 
 const LOADERS: Record<Exclude<KafkaCompression, 'gzip' | 'none'>, () => Promise<Codec>> = {
   snappy: async () => require('kafkajs-snappy') as Codec,
   lz4: async () => {
     const lz4 = require('lz4-napi') as typeof import('lz4-napi');
-    return () => ({ compress: ({ buffer }) => lz4.compressFrame(buffer), decompress: (buffer) => lz4.decompressFrame(buffer) });
+    return () => ({
+      compress: ({ buffer }) => lz4.compressFrame(buffer),
+      decompress: (buffer) => lz4.decompressFrame(buffer),
+    });
   },
   zstd: async () => {
     const zstd = require('@bokuweb/zstd-wasm') as typeof import('@bokuweb/zstd-wasm');
@@ -49,6 +55,9 @@ export function loadCodec(compression: KafkaCompression, sink: string): Promise<
     load.catch(() => loading.delete(compression));
   }
   return load.catch((err: unknown) => {
-    throw new Error(`kafka sink '${sink}': cannot load the ${compression} codec (${(err as Error).message}); use compression: gzip or none`, { cause: err });
+    throw new Error(
+      `kafka sink '${sink}': cannot load the ${compression} codec (${(err as Error).message}); use compression: gzip or none`,
+      { cause: err },
+    );
   });
 }

@@ -9,8 +9,22 @@
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import { AuthPause } from './auth-pause.js';
 import { loadCodec, type KafkaCompression } from './kafka-codecs.js';
-import { CREDENTIALS_REFUSED, kafkaLogCreator, saslOptions, tlsOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './kafka-client.js';
-import { PermanentError, RetryableError, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
+import {
+  CREDENTIALS_REFUSED,
+  kafkaLogCreator,
+  saslOptions,
+  tlsOptions,
+  type KafkaSaslOptions,
+  type KafkaTlsOptions,
+} from './kafka-client.js';
+import {
+  PermanentError,
+  RetryableError,
+  type AlertRecord,
+  type SendResult,
+  type Sink,
+  type SinkContext,
+} from './types.js';
 
 /** The `kafka` section of a sink config (see `KafkaSinkSchema`); defaults apply when built without the loader. */
 export interface KafkaSinkOptions {
@@ -45,7 +59,13 @@ export interface KafkaSink extends Sink {
 // kafkajs is CommonJS and builds some exports in ways Node's ESM loader cannot see by name: take them off the module.
 const { CompressionTypes, Kafka: KafkaClient, logLevel, Partitioners } = kafkajs;
 
-const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4, zstd: CompressionTypes.ZSTD };
+const CODECS = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+};
 
 /**
  * kafkajs's own retries stay few and quick: they ride out a leader move or a topic being auto-created within one
@@ -54,19 +74,37 @@ const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snapp
 const RETRY = { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 };
 
 /** The record or topic can never be accepted: retrying the same records cannot succeed. */
-const PERMANENT_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TOPIC_EXCEPTION',
-  'POLICY_VIOLATION', 'UNSUPPORTED_COMPRESSION_TYPE']);
+const PERMANENT_TYPES = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_TOPIC_EXCEPTION',
+  'POLICY_VIOLATION',
+  'UNSUPPORTED_COMPRESSION_TYPE',
+]);
 /**
  * The brokers refuse who we are or what we may do. Not the records' fault, and the same for every record: the sink
  * pauses (records held, no attempts spent) until an operator fixes the credentials or ACLs (peers-lessons #7).
  */
-const AUTH_TYPES = new Set(['SASL_AUTHENTICATION_FAILED', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED',
-  'GROUP_AUTHORIZATION_FAILED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED', 'UNSUPPORTED_SASL_MECHANISM', 'ILLEGAL_SASL_STATE']);
+const AUTH_TYPES = new Set([
+  'SASL_AUTHENTICATION_FAILED',
+  'TOPIC_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'UNSUPPORTED_SASL_MECHANISM',
+  'ILLEGAL_SASL_STATE',
+]);
 /** Thrown by kafkajs for every SASL failure (wrong password, unsupported mechanism), and by our token provider. */
 const AUTH_NAMES = new Set(['KafkaJSSASLAuthenticationError', CREDENTIALS_REFUSED]);
 /** Idempotent-producer state errors, final for kafkajs but cured by a fresh producer (which the next send gets). */
-const PRODUCER_STATE_TYPES = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'DUPLICATE_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH',
-  'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_ID_MAPPING']);
+const PRODUCER_STATE_TYPES = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'DUPLICATE_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
 /** kafkajs wraps the real error in these when its retrier gives up; the wrapper's `retriable: false` says nothing. */
 const WRAPPERS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
 
@@ -100,8 +138,12 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   let retired: Promise<unknown> = Promise.resolve();
   let closing: Promise<void> | undefined;
   const pause = new AuthPause({
-    pauseMs: config.auth_pause_ms, logger, fields: { brokers: config.brokers }, until: 'the credentials are fixed',
-    pausedLine: (why) => `kafka '${config.name}' paused: the brokers refuse its credentials (${why}); records stay queued until it is fixed`,
+    pauseMs: config.auth_pause_ms,
+    logger,
+    fields: { brokers: config.brokers },
+    until: 'the credentials are fixed',
+    pausedLine: (why) =>
+      `kafka '${config.name}' paused: the brokers refuse its credentials (${why}); records stay queued until it is fixed`,
     resumedLine: `kafka '${config.name}' resumed: the brokers accept its credentials`,
     readiness: (why) => `the brokers refuse its credentials: ${why}`,
   });
@@ -111,8 +153,12 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
    * probe, and the first that goes through resumes it.
    */
   const missingTopic = new AuthPause({
-    pauseMs: config.auth_pause_ms, logger, fields: { brokers: config.brokers }, until: 'the topic exists',
-    pausedLine: (why) => `kafka '${config.name}' paused: ${why} (are topics auto-created on the brokers?); records stay queued until it is created`,
+    pauseMs: config.auth_pause_ms,
+    logger,
+    fields: { brokers: config.brokers },
+    until: 'the topic exists',
+    pausedLine: (why) =>
+      `kafka '${config.name}' paused: ${why} (are topics auto-created on the brokers?); records stay queued until it is created`,
     resumedLine: `kafka '${config.name}' resumed: its topic exists`,
   });
 
@@ -134,11 +180,19 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
 
   const connect = (): Promise<Producer> => {
     if (connected) return connected;
-    const producer = client().producer({ idempotent: true, maxInFlightRequests: 1, retry: RETRY, createPartitioner: Partitioners.DefaultPartitioner });
-    const attempt: Promise<Producer> = producer.connect().then(() => producer, (err: unknown) => {
-      if (connected === attempt) connected = undefined;
-      throw err;
+    const producer = client().producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: RETRY,
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
+    const attempt: Promise<Producer> = producer.connect().then(
+      () => producer,
+      (err: unknown) => {
+        if (connected === attempt) connected = undefined;
+        throw err;
+      },
+    );
     return (connected = attempt);
   };
 
@@ -153,7 +207,8 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     retired = Promise.all([retired, old?.then((p) => p.disconnect()).catch(() => undefined)]);
   };
 
-  const isAuthFailure = (root: KafkaError): boolean => AUTH_NAMES.has(root.name) || (root.type !== undefined && AUTH_TYPES.has(root.type));
+  const isAuthFailure = (root: KafkaError): boolean =>
+    AUTH_NAMES.has(root.name) || (root.type !== undefined && AUTH_TYPES.has(root.type));
 
   const classify = (err: unknown, what: string, topics: string[] = []): Error => {
     const root = rootCause(err);
@@ -164,7 +219,8 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     }
     if (root.type === 'UNKNOWN_TOPIC_OR_PARTITION' && topics.length > 0) {
       // kafkajs already asked again a few times (a topic being auto-created appears within them): it is not there.
-      const why = topics.length === 1 ? `topic ${topics[0]} does not exist` : `one of topics ${topics.join(', ')} does not exist`;
+      const why =
+        topics.length === 1 ? `topic ${topics[0]} does not exist` : `one of topics ${topics.join(', ')} does not exist`;
       missingTopic.refused(why);
       return missingTopic.refusal(`${what}: ${why} [${root.type}]`, err);
     }
@@ -172,7 +228,8 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     if ((root instanceof TypeError || root instanceof ReferenceError) && root.retriable === undefined) return root;
     const message = `${what}: ${root.message}${root.type ? ` [${root.type}]` : ''}`;
     if (root.type && PRODUCER_STATE_TYPES.has(root.type)) return new RetryableError(message, { cause: err });
-    if ((root.type && PERMANENT_TYPES.has(root.type)) || root.retriable === false) return new PermanentError(message, { cause: err });
+    if ((root.type && PERMANENT_TYPES.has(root.type)) || root.retriable === false)
+      return new PermanentError(message, { cause: err });
     return new RetryableError(message, { cause: err });
   };
 
@@ -215,15 +272,31 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
         try {
           value = Buffer.from(encode(r));
         } catch (err) {
-          failed.push({ index, error: new PermanentError(`formatting record ${r.key} for kafka '${config.name}': ${(err as Error).message}`, { cause: err }) });
+          failed.push({
+            index,
+            error: new PermanentError(
+              `formatting record ${r.key} for kafka '${config.name}': ${(err as Error).message}`,
+              { cause: err },
+            ),
+          });
           return;
         }
-        const headers = { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
-          'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id };
+        const headers = {
+          'alertbridge-key': r.key,
+          'alertbridge-revision': r.revision,
+          'alertbridge-resource': r.resource,
+          'alertbridge-provider': r.provider,
+          'alertbridge-tenant': r.tenant_id,
+        };
         const size = encodedSize(r.key, value, headers);
         if (size > maxBytes) {
-          failed.push({ index, error: new PermanentError(`record ${r.key} (revision ${r.revision}) is ${size} bytes as a Kafka message, ` +
-            `over max_message_bytes ${maxBytes} of kafka sink '${config.name}'`) });
+          failed.push({
+            index,
+            error: new PermanentError(
+              `record ${r.key} (revision ${r.revision}) is ${size} bytes as a Kafka message, ` +
+                `over max_message_bytes ${maxBytes} of kafka sink '${config.name}'`,
+            ),
+          });
           return;
         }
         const name = topic.replaceAll('{resource}', r.resource);
@@ -245,7 +318,10 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
         await retired;
         const c = connected;
         connected = undefined;
-        await c?.then((p) => p.disconnect(), () => undefined);
+        await c?.then(
+          (p) => p.disconnect(),
+          () => undefined,
+        );
       })();
       return closing;
     },

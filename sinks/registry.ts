@@ -27,15 +27,24 @@ export function sinkTypes(): string[] {
   return Object.keys(FACTORIES);
 }
 
-export function createSink(config: { name: string; type: string }, logger: Logger, { format, encode }: { format: Formatter; encode: Encoder }): Sink {
+export function createSink(
+  config: { name: string; type: string },
+  logger: Logger,
+  { format, encode }: { format: Formatter; encode: Encoder },
+): Sink {
   const load = FACTORIES[config.type];
   if (!load) {
-    throw new UnknownSinkTypeError(`sink '${config.name}': type "${config.type}" is not available in this version (available: ${sinkTypes().join(', ')})`);
+    throw new UnknownSinkTypeError(
+      `sink '${config.name}': type "${config.type}" is not available in this version (available: ${sinkTypes().join(', ')})`,
+    );
   }
   let sink: Sink | undefined;
   let loading: Promise<Sink> | undefined;
-  const get = (): Promise<Sink> => (loading ??= load().then((factory) =>
-    (sink = factory({ config, logger: logger.child({ component: 'sink', sink: config.name }), format, encode }))));
+  const get = (): Promise<Sink> =>
+    (loading ??= load().then(
+      (factory) =>
+        (sink = factory({ config, logger: logger.child({ component: 'sink', sink: config.name }), format, encode })),
+    ));
   return {
     name: config.name,
     type: config.type,

@@ -57,25 +57,42 @@ export class HecClient {
 
   constructor(private readonly opts: HecClientOptions) {
     this.base = new URL(opts.url);
-    this.dispatcher = httpDispatcher({ proxyUrl: opts.proxyUrl, rejectUnauthorized: opts.tlsVerify, ...(opts.ca ? { ca: withSystemRoots(opts.ca) } : {}) });
+    this.dispatcher = httpDispatcher({
+      proxyUrl: opts.proxyUrl,
+      rejectUnauthorized: opts.tlsVerify,
+      ...(opts.ca ? { ca: withSystemRoots(opts.ca) } : {}),
+    });
   }
 
   /** POSTs concatenated JSON events to `/services/collector/event` (gzipped when configured). */
   async postEvents(events: string): Promise<HecResponse> {
-    return this.post('/services/collector/event', this.opts.gzip ? await gzipAsync(events) : Buffer.from(events), this.opts.gzip);
+    return this.post(
+      '/services/collector/event',
+      this.opts.gzip ? await gzipAsync(events) : Buffer.from(events),
+      this.opts.gzip,
+    );
   }
 
   /**
    * Asks `/services/collector/ack` about `ackIds` every `pollMs` until all are true, `timeoutMs` passes or `signal`
    * aborts. Returns the ackIds never confirmed. A failed query is only reported: the next one may succeed.
    */
-  async awaitAcks(ackIds: number[], o: { timeoutMs: number; pollMs: number; signal: AbortSignal; onError(err: unknown): void }): Promise<number[]> {
+  async awaitAcks(
+    ackIds: number[],
+    o: { timeoutMs: number; pollMs: number; signal: AbortSignal; onError(err: unknown): void },
+  ): Promise<number[]> {
     const deadline = Date.now() + o.timeoutMs;
     let waiting = ackIds;
     while (waiting.length && !o.signal.aborted && Date.now() < deadline) {
-      await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: o.signal }).catch(() => undefined);
+      await sleep(Math.min(o.pollMs, Math.max(0, deadline - Date.now())), undefined, { signal: o.signal }).catch(
+        () => undefined,
+      );
       if (o.signal.aborted) break;
-      const res = await this.post('/services/collector/ack', Buffer.from(JSON.stringify({ acks: waiting })), false).catch((err: unknown) => void o.onError(err));
+      const res = await this.post(
+        '/services/collector/ack',
+        Buffer.from(JSON.stringify({ acks: waiting })),
+        false,
+      ).catch((err: unknown) => void o.onError(err));
       if (res && res.status !== 200) o.onError(new Error(`ack query answered ${res.status} ${res.reply.text ?? ''}`));
       const acks = res?.reply.acks ?? {};
       waiting = waiting.filter((id) => acks[String(id)] !== true);
@@ -92,15 +109,29 @@ export class HecClient {
     const url = new URL(this.base.pathname.replace(/\/+$/, '') + path, this.base);
     const cookie = [...this.cookies.values()].join('; ');
     const headers = {
-      authorization: `Splunk ${this.token}`, 'x-splunk-request-channel': this.opts.channel, 'content-type': 'application/json',
-      'content-length': String(body.length), ...(gzipped ? { 'content-encoding': 'gzip' } : {}), ...(cookie ? { cookie } : {}),
+      authorization: `Splunk ${this.token}`,
+      'x-splunk-request-channel': this.opts.channel,
+      'content-type': 'application/json',
+      'content-length': String(body.length),
+      ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+      ...(cookie ? { cookie } : {}),
     };
     const ms = this.opts.timeoutMs;
     try {
-      return await this.read(await request(url, { method: 'POST', headers, body, dispatcher: this.dispatcher, headersTimeout: ms, bodyTimeout: ms }));
+      return await this.read(
+        await request(url, {
+          method: 'POST',
+          headers,
+          body,
+          dispatcher: this.dispatcher,
+          headersTimeout: ms,
+          bodyTimeout: ms,
+        }),
+      );
     } catch (err) {
       const code = (err as { code?: string }).code;
-      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') throw new Error(`no answer within ${ms} ms`, { cause: err });
+      if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+        throw new Error(`no answer within ${ms} ms`, { cause: err });
       throw err;
     }
   }
@@ -120,7 +151,10 @@ export class HecClient {
     } catch {
       parsed = undefined;
     }
-    const reply: HecReply = typeof parsed === 'object' && parsed !== null ? parsed : { text: text.trim().slice(0, 200) || `HTTP ${res.statusCode}` };
+    const reply: HecReply =
+      typeof parsed === 'object' && parsed !== null
+        ? parsed
+        : { text: text.trim().slice(0, 200) || `HTTP ${res.statusCode}` };
     const retryAfter = res.headers['retry-after'];
     return { status: res.statusCode, reply, retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter };
   }

@@ -14,7 +14,15 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HecClient, type HecResponse } from './splunk-hec-client.js';
 import { AuthPause } from './auth-pause.js';
-import { PermanentError, RetryableError, classifyHttpStatus, type AlertRecord, type SendResult, type Sink, type SinkContext } from './types.js';
+import {
+  PermanentError,
+  RetryableError,
+  classifyHttpStatus,
+  type AlertRecord,
+  type SendResult,
+  type Sink,
+  type SinkContext,
+} from './types.js';
 
 /** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
 export interface SplunkHecSinkOptions {
@@ -72,10 +80,18 @@ const epochSeconds = (iso: string | null): number | undefined => {
   return Number.isNaN(ms) ? undefined : ms / 1000;
 };
 
-export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: SinkContext<SplunkHecSinkOptions>): SplunkHecSink => {
+export const createSplunkHecSink = ({
+  config,
+  logger,
+  encode: encodeRecord,
+}: SinkContext<SplunkHecSinkOptions>): SplunkHecSink => {
   const maxEvents = config.max_events ?? 500;
   const maxBytes = config.max_bytes ?? 1_000_000;
-  const ack = { enabled: config.ack?.enabled ?? false, timeoutMs: config.ack?.timeout_ms ?? 300_000, pollMs: config.ack?.poll_interval_ms ?? 1000 };
+  const ack = {
+    enabled: config.ack?.enabled ?? false,
+    timeoutMs: config.ack?.timeout_ms ?? 300_000,
+    pollMs: config.ack?.poll_interval_ms ?? 1000,
+  };
   const host = config.host ?? hostname();
   const action = `sending batch to splunk_hec '${config.name}'`;
   const channel = randomUUID();
@@ -83,10 +99,15 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
   const inFlight = new Set<Promise<unknown>>();
   let client: Promise<HecClient> | undefined;
   const pause = new AuthPause({
-    pauseMs: config.auth_pause_ms, logger, fields: { url: config.url }, until: 'the token is fixed',
-    pausedLine: (why) => `splunk_hec '${config.name}' paused: HEC refused the token (${why}); records stay queued until it is fixed`,
+    pauseMs: config.auth_pause_ms,
+    logger,
+    fields: { url: config.url },
+    until: 'the token is fixed',
+    pausedLine: (why) =>
+      `splunk_hec '${config.name}' paused: HEC refused the token (${why}); records stay queued until it is fixed`,
     resumedLine: `splunk_hec '${config.name}' resumed: HEC accepts the token`,
-    heldMessage: (dueIn) => `${action}: sink paused (HEC refused the token); HEC is asked again in ${dueIn} ms, by one delivery for all`,
+    heldMessage: (dueIn) =>
+      `${action}: sink paused (HEC refused the token); HEC is asked again in ${dueIn} ms, by one delivery for all`,
   });
   let closed = false;
 
@@ -99,19 +120,32 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     }
   };
 
-  const connect = (): Promise<HecClient> => (client ??= (async () => {
-    if (config.tls_verify === false) logger.warn({ url: config.url }, 'splunk_hec: TLS certificate verification is OFF (tls_verify: false)');
-    const ca = config.ca_file ? await readFile(config.ca_file, 'utf8') : undefined;
-    const c = new HecClient({ url: config.url, ca, tlsVerify: config.tls_verify ?? true, proxyUrl: config.proxy_url, timeoutMs: config.request_timeout_ms ?? 30_000, channel, gzip: config.gzip ?? false });
-    c.token = config.token ?? (config.token_file ? await readToken(config.token_file) : '');
-    return c;
-  })());
+  const connect = (): Promise<HecClient> =>
+    (client ??= (async () => {
+      if (config.tls_verify === false)
+        logger.warn({ url: config.url }, 'splunk_hec: TLS certificate verification is OFF (tls_verify: false)');
+      const ca = config.ca_file ? await readFile(config.ca_file, 'utf8') : undefined;
+      const c = new HecClient({
+        url: config.url,
+        ca,
+        tlsVerify: config.tls_verify ?? true,
+        proxyUrl: config.proxy_url,
+        timeoutMs: config.request_timeout_ms ?? 30_000,
+        channel,
+        gzip: config.gzip ?? false,
+      });
+      c.token = config.token ?? (config.token_file ? await readToken(config.token_file) : '');
+      return c;
+    })());
 
   /** The HEC event: its metadata, then the formatted record's text spliced in as `event` (never re-serialized). */
   const encode = (r: AlertRecord): string => {
     const meta = JSON.stringify({
-      time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at), host, source: config.source ?? `alertbridge:${r.source}`,
-      sourcetype: config.sourcetype ?? 'alertbridge:record', ...(config.index ? { index: config.index } : {}),
+      time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at),
+      host,
+      source: config.source ?? `alertbridge:${r.source}`,
+      sourcetype: config.sourcetype ?? 'alertbridge:record',
+      ...(config.index ? { index: config.index } : {}),
     });
     const fields = JSON.stringify({ tenant_id: r.tenant_id, provider: r.provider, resource: r.resource });
     return `${meta.slice(0, -1)},"event":${encodeRecord(r)},"fields":${fields}}`;
@@ -138,9 +172,17 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
       // With acks on, only an ackId confirms anything: a 2xx without one is a proxy's page (captive portal,
       // maintenance) or a token with acknowledgement off. Nothing confirms an indexer has the events, so they stay
       // queued and are resent; logged on every occurrence, since each one is records not delivered.
-      const why = reply.code === undefined ? 'not HEC\'s answer (a proxy in front of HEC?)' : 'acknowledgement off on the token? (Splunk: useACK)';
-      const err = new RetryableError(`${action}: answered ${status} without an ackId, ${why}: ${(reply.text ?? '').slice(0, 100)}`);
-      logger.error({ url: config.url, records: idx.length, status }, `splunk_hec: ack.enabled but HEC answered ${status} without an ackId, ${why}; resending`);
+      const why =
+        reply.code === undefined
+          ? "not HEC's answer (a proxy in front of HEC?)"
+          : 'acknowledgement off on the token? (Splunk: useACK)';
+      const err = new RetryableError(
+        `${action}: answered ${status} without an ackId, ${why}: ${(reply.text ?? '').slice(0, 100)}`,
+      );
+      logger.error(
+        { url: config.url, records: idx.length, status },
+        `splunk_hec: ack.enabled but HEC answered ${status} without an ackId, ${why}; resending`,
+      );
       return fail(idx, err);
     }
     if (status === 401 || status === 403 || AUTH_CODES.has(reply.code ?? -1)) {
@@ -155,7 +197,10 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
     if (status === 413 || (status === 400 && !named && !REQUEST_CODES.has(reply.code ?? -1))) {
       if (idx.length === 1) {
         st.isolated = true;
-        return void fail(idx, new PermanentError(`${action}: ${status === 413 ? 'event too large for HEC' : 'request refused'}: ${text}`));
+        return void fail(
+          idx,
+          new PermanentError(`${action}: ${status === 413 ? 'event too large for HEC' : 'request refused'}: ${text}`),
+        );
       }
       const mid = Math.ceil(idx.length / 2);
       const left = await deliver(idx.slice(0, mid), st);
@@ -165,28 +210,58 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
       // HEC indexed the events before event n and none after it. With acks on, no ackId covers those first n
       // (Splunk documents none for an error answer): they count as delivered only with acks off, else they are
       // resent — a duplicate in the SIEM rather than a record that may never have reached an indexer.
-      const bad = new PermanentError(`${action}: ${reply.text ?? 'invalid event'} (code ${reply.code}, event ${n} of the request)`);
+      const bad = new PermanentError(
+        `${action}: ${reply.text ?? 'invalid event'} (code ${reply.code}, event ${n} of the request)`,
+      );
       if (ack.enabled && n > 0) {
-        logger.warn({ channel, records: n }, `splunk_hec: HEC refused event ${n} of a request; the ${n} before it were indexed without an acknowledgement: resending them (the SIEM may see duplicates)`);
-        fail(idx.slice(0, n), new RetryableError(`${action}: indexed without an acknowledgement (HEC refused event ${n} of the same request); resending`));
+        logger.warn(
+          { channel, records: n },
+          `splunk_hec: HEC refused event ${n} of a request; the ${n} before it were indexed without an acknowledgement: resending them (the SIEM may see duplicates)`,
+        );
+        fail(
+          idx.slice(0, n),
+          new RetryableError(
+            `${action}: indexed without an acknowledgement (HEC refused event ${n} of the same request); resending`,
+          ),
+        );
       }
       if (reply.code === 7) return void fail(idx.slice(n), bad); // the index is the same for every event
       fail([idx[n]!], bad);
-      return void fail(idx.slice(n + 1), new RetryableError(`${action}: not indexed (it followed an invalid event in the same request)`));
+      return void fail(
+        idx.slice(n + 1),
+        new RetryableError(`${action}: not indexed (it followed an invalid event in the same request)`),
+      );
     }
-    const err = fail(idx, (classifyHttpStatus(status, `${action}: ${text}`, res.retryAfter) ?? new RetryableError(`${action}: unexpected ${text}`)) as Failure);
+    const err = fail(
+      idx,
+      (classifyHttpStatus(status, `${action}: ${text}`, res.retryAfter) ??
+        new RetryableError(`${action}: unexpected ${text}`)) as Failure,
+    );
     return err instanceof RetryableError ? err : undefined;
   };
 
   /** Waits for this send's acks; records of requests never confirmed are retryable (resent: duplicates possible). */
   const awaitAcks = async (st: SendState): Promise<void> => {
-    const unconfirmed = new Set(await (await connect()).awaitAcks(st.acks.map((a) => a.ackId), {
-      timeoutMs: ack.timeoutMs, pollMs: ack.pollMs, signal: stopping.signal, onError: (err) => logger.debug({ err }, 'splunk_hec: ack query failed'),
-    }));
+    const unconfirmed = new Set(
+      await (
+        await connect()
+      ).awaitAcks(
+        st.acks.map((a) => a.ackId),
+        {
+          timeoutMs: ack.timeoutMs,
+          pollMs: ack.pollMs,
+          signal: stopping.signal,
+          onError: (err) => logger.debug({ err }, 'splunk_hec: ack query failed'),
+        },
+      ),
+    );
     if (!unconfirmed.size) return;
     const late = st.acks.filter((a) => unconfirmed.has(a.ackId));
     const why = closed ? 'sink closed before the indexers acknowledged' : `ack timed out after ${ack.timeoutMs} ms`;
-    logger.warn({ ackIds: [...unconfirmed], channel, records: late.reduce((n, a) => n + a.idx.length, 0) }, `splunk_hec: ${why}; resending (the SIEM may see duplicates)`);
+    logger.warn(
+      { ackIds: [...unconfirmed], channel, records: late.reduce((n, a) => n + a.idx.length, 0) },
+      `splunk_hec: ${why}; resending (the SIEM may see duplicates)`,
+    );
     const err = new RetryableError(`${action}: ${why} (ackIds ${[...unconfirmed].join(',')})`);
     for (const a of late) for (const i of a.idx) st.failed.set(i, err);
   };
@@ -202,10 +277,17 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
       try {
         st.events[i] = encode(r);
       } catch (cause) {
-        return st.failed.set(i, new PermanentError(`${action}: cannot encode record ${r.key}: ${(cause as Error).message}`, { cause }));
+        return st.failed.set(
+          i,
+          new PermanentError(`${action}: cannot encode record ${r.key}: ${(cause as Error).message}`, { cause }),
+        );
       }
       const size = Buffer.byteLength(st.events[i]!);
-      if (size > maxBytes) return st.failed.set(i, new PermanentError(`${action}: event of ${size} bytes exceeds max_bytes (${maxBytes})`));
+      if (size > maxBytes)
+        return st.failed.set(
+          i,
+          new PermanentError(`${action}: event of ${size} bytes exceeds max_bytes (${maxBytes})`),
+        );
       if (current.length && (current.length >= maxEvents || bytes + 1 + size > maxBytes)) {
         requests.push((current = []));
         bytes = -1;
@@ -216,14 +298,16 @@ export const createSplunkHecSink = ({ config, logger, encode: encodeRecord }: Si
 
     let stop: RetryableError | undefined;
     for (const idx of requests.filter((q) => q.length)) {
-      if (stop) for (const i of idx) st.failed.set(i, stop); // HEC is busy or refuses us: do not insist
+      if (stop)
+        for (const i of idx) st.failed.set(i, stop); // HEC is busy or refuses us: do not insist
       else stop = await deliver(idx, st);
     }
     if (st.acks.length) await awaitAcks(st);
 
     if (!st.failed.size) return;
     const errors = [...st.failed.values()];
-    if (!st.isolated && st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message)) throw errors[0]!;
+    if (!st.isolated && st.failed.size === records.length && errors.every((e) => e.message === errors[0]!.message))
+      throw errors[0]!;
     return { failed: [...st.failed].sort(([a], [b]) => a - b).map(([index, error]) => ({ index, error })) };
   };
 

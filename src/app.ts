@@ -77,10 +77,12 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       const same = redisErrors.get(name)?.message === err.message;
       redisErrors.set(name, err);
       // Before start, a failing start reports it (one line); only err.message: ioredis errors carry the command's arguments.
-      if (started && !same) log.warn({ component: 'redis', connection: name, err: err.message }, 'redis connection error; reconnecting');
+      if (started && !same)
+        log.warn({ component: 'redis', connection: name, err: err.message }, 'redis connection error; reconnecting');
     });
     conn.on('ready', () => {
-      if (redisErrors.delete(name) && started) log.info({ component: 'redis', connection: name }, 'redis connection restored');
+      if (redisErrors.delete(name) && started)
+        log.info({ component: 'redis', connection: name }, 'redis connection restored');
     });
   };
   watch('commands', redis);
@@ -88,7 +90,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   watch('dispatch', dispatchRedis);
 
   // security.require_tls refused these at validation; otherwise they are the operator's call, said once at start.
-  for (const p of plaintextSecrets(config)) log.warn({ component: p.component, host: p.host }, `${p.message} (security.require_tls: true refuses this)`);
+  for (const p of plaintextSecrets(config))
+    log.warn({ component: p.component, host: p.host }, `${p.message} (security.require_tls: true refuses this)`);
 
   const sinks: PipelineSink[] = config.sinks.map((s) => ({
     sink: opts.sinkOverrides?.[s.name] ?? createSink(s, log, sinkFormat(s.format)),
@@ -108,7 +111,12 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     prefix: config.redis.key_prefix,
     dedupTtlMs: config.pipeline.dedup_ttl_ms,
     dispatchBatchMax: config.pipeline.dispatch_batch_max,
-    redis, queueRedis, dispatchRedis, sinks, metrics, logger: log,
+    redis,
+    queueRedis,
+    dispatchRedis,
+    sinks,
+    metrics,
+    logger: log,
     consume: opts.consume,
     takeoverMs,
   });
@@ -123,14 +131,21 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     logger: log,
     warnings: () => warningSources(),
     readiness: async () => {
-      const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(() => true, (err: Error) => `Redis does not answer: ${err.message}`);
+      const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(
+        () => true,
+        (err: Error) => `Redis does not answer: ${err.message}`,
+      );
       const checks: Record<string, boolean | string> = { started: started && !stopping, redis: ping };
       for (const s of sinks) {
-        checks[`sink:${s.sink.name}`] = sinksStarted.has(s.sink.name) && (s.sink.ready?.() !== false || (s.sink.notReadyReason?.() ?? false));
+        checks[`sink:${s.sink.name}`] =
+          sinksStarted.has(s.sink.name) && (s.sink.ready?.() !== false || (s.sink.notReadyReason?.() ?? false));
       }
       // Consumer loops that cannot make progress (Redis state gone and not recreatable, a read stuck): pushes would
       // be accepted and never delivered.
-      const loops = { ...pipeline.health(), ...(started && notificationWorker ? { notifications: notificationWorker.status() } : {}) };
+      const loops = {
+        ...pipeline.health(),
+        ...(started && notificationWorker ? { notifications: notificationWorker.status() } : {}),
+      };
       for (const [name, status] of Object.entries(loops)) checks[name] = status.ok || (status.reason ?? false);
       return checks;
     },
@@ -153,26 +168,52 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     onRejected: (source, reason) => metrics.webhookRejected.inc({ source, reason }),
   });
 
-  const graphSources = config.sources.flatMap((s) => (s.type === 'graph_security'
-    ? [new GraphSource(s, { redis, prefix: config.redis.key_prefix, emit: (records) => pipeline.emit(records), metrics, logger: log, leaseMs: takeoverMs, publicUrl: config.server.public_url, afterCursorMove: durable && (() => durable.wait()) })]
-    : []));
+  const graphSources = config.sources.flatMap((s) =>
+    s.type === 'graph_security'
+      ? [
+          new GraphSource(s, {
+            redis,
+            prefix: config.redis.key_prefix,
+            emit: (records) => pipeline.emit(records),
+            metrics,
+            logger: log,
+            leaseMs: takeoverMs,
+            publicUrl: config.server.public_url,
+            afterCursorMove: durable && (() => durable.wait()),
+          }),
+        ]
+      : [],
+  );
   // Graph change notifications: routes for webhook-enabled sources, and the worker that fetches notified alerts.
   const notifying = graphSources.filter((g) => g.config.webhook.enabled && g.config.webhook.client_state);
   const notificationStream = `${config.redis.key_prefix}:notifications`;
   registerNotificationRoutes(server, {
     sources: notifying.map((g) => ({
-      name: g.config.name, tenantId: g.config.tenant_id, clientState: g.config.webhook.client_state!,
+      name: g.config.name,
+      tenantId: g.config.tenant_id,
+      clientState: g.config.webhook.client_state!,
       onLifecycle: (event, id) => g.subscriptions?.lifecycle(event, id),
     })),
-    redis, streamKey: notificationStream, metrics, logger: log,
+    redis,
+    streamKey: notificationStream,
+    metrics,
+    logger: log,
   });
-  const notificationRedis = notifying.length ? connect(redisCfg, { blocking: true, name: 'alertbridge-notifications' }) : undefined;
+  const notificationRedis = notifying.length
+    ? connect(redisCfg, { blocking: true, name: 'alertbridge-notifications' })
+    : undefined;
   if (notificationRedis) watch('notifications', notificationRedis);
-  const notificationWorker = notificationRedis && new NotificationWorker({
-    redis: notificationRedis, streamKey: notificationStream,
-    clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
-    emit: (records) => pipeline.emit(records), logger: log, metrics, takeoverMs,
-  });
+  const notificationWorker =
+    notificationRedis &&
+    new NotificationWorker({
+      redis: notificationRedis,
+      streamKey: notificationStream,
+      clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
+      emit: (records) => pipeline.emit(records),
+      logger: log,
+      metrics,
+      takeoverMs,
+    });
 
   let stopped: Promise<StopResult> | undefined;
   /**
@@ -183,29 +224,48 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   async function stopAll(): Promise<StopResult> {
     stopping = true;
     // Nothing was delivering before a completed start: only clients to close, briefly.
-    const drainMs = started ? config.pipeline.drain_timeout_ms : Math.min(config.pipeline.drain_timeout_ms, NOT_STARTED_STOP_MS);
+    const drainMs = started
+      ? config.pipeline.drain_timeout_ms
+      : Math.min(config.pipeline.drain_timeout_ms, NOT_STARTED_STOP_MS);
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), drainMs); });
+    const deadline = new Promise<'timeout'>((r) => {
+      timer = setTimeout(() => r('timeout'), drainMs);
+    });
     const bounded = async (work: () => Promise<unknown>): Promise<boolean> => {
-      const done = work().then(() => 'done' as const, () => 'done' as const);
+      const done = work().then(
+        () => 'done' as const,
+        () => 'done' as const,
+      );
       return (await Promise.race([done, deadline])) === 'done';
     };
     // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
     let drained = await bounded(async () => {
-      await Promise.all(graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))));
+      await Promise.all(
+        graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))),
+      );
       await notificationWorker?.close();
       await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
     });
-    drained = drained && await bounded(async () => {
-      await pipeline.close();
-      await Promise.all(sinks.map((s) => s.sink.close().catch((err) => log.warn({ err, sink: s.sink.name }, 'closing sink'))));
-    });
+    drained =
+      drained &&
+      (await bounded(async () => {
+        await pipeline.close();
+        await Promise.all(
+          sinks.map((s) => s.sink.close().catch((err) => log.warn({ err, sink: s.sink.name }, 'closing sink'))),
+        );
+      }));
     clearTimeout(timer);
     const conns = [redis, queueRedis, dispatchRedis, notificationRedis].filter((c): c is Redis => !!c);
     if (drained) {
-      await Promise.all(conns.map((c) => withTimeout(c.quit(), QUIT_MS, 'closing a Redis connection').catch(() => c.disconnect())));
+      await Promise.all(
+        conns.map((c) => withTimeout(c.quit(), QUIT_MS, 'closing a Redis connection').catch(() => c.disconnect())),
+      );
     } else {
-      if (started) log.warn({ drain_timeout_ms: drainMs }, 'drain timed out; unfinished batches stay queued and are retried on restart');
+      if (started)
+        log.warn(
+          { drain_timeout_ms: drainMs },
+          'drain timed out; unfinished batches stay queued and are retried on restart',
+        );
       // Whatever still waits on Redis or a client is given up: its requests fail now instead of keeping the process.
       server.server.closeAllConnections();
       for (const c of conns) c.disconnect();
@@ -214,18 +274,27 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   }
 
   const app: App = {
-    config, pipeline, server, metrics, redis, graphSources,
+    config,
+    pipeline,
+    server,
+    metrics,
+    redis,
+    graphSources,
     async start(startOpts = {}) {
       await checkRedis(redis, log.child({ component: 'redis' })).catch((err: unknown) => {
-        throw err instanceof RedisRequirementError ? err : describeRedisFailure(config.redis.url, err, redisErrors.get('commands'));
+        throw err instanceof RedisRequirementError
+          ? err
+          : describeRedisFailure(config.redis.url, err, redisErrors.get('commands'));
       });
       await durability.init();
       if (opts.consume !== false) {
-        await Promise.all(sinks.map(async (s) => {
-          await s.sink.start();
-          sinksStarted.add(s.sink.name);
-          metrics.sinkReady.set({ sink: s.sink.name }, 1);
-        }));
+        await Promise.all(
+          sinks.map(async (s) => {
+            await s.sink.start();
+            sinksStarted.add(s.sink.name);
+            metrics.sinkReady.set({ sink: s.sink.name }, 1);
+          }),
+        );
       }
       await pipeline.start();
       if (opts.consume !== false) {

@@ -9,8 +9,7 @@ process.exitCode = code;
 // Stopped because its terminal hung up (closed, `tmux kill-session`): Node's exit would try to restore the terminal's
 // mode and fail on the dead terminal with an assertion (node::ResetStdio, a native crash report). The daemon has
 // stopped cleanly by now, so end as the signal's default action would have.
-if (hadTerminal && process.listenerCount('SIGHUP') > 0
-  && (await import('./cli/run.js')).stopSignal() === 'SIGHUP') {
+if (hadTerminal && process.listenerCount('SIGHUP') > 0 && (await import('./cli/run.js')).stopSignal() === 'SIGHUP') {
   process.removeAllListeners('SIGHUP');
   process.kill(process.pid, 'SIGHUP');
 }

@@ -18,13 +18,16 @@ afterEach(async () => {
 
 async function startApp(): Promise<App> {
   prefix = uniquePrefix('app');
-  const res = parseConfig(`
+  const res = parseConfig(
+    `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 sources:
   - { name: partner, type: webhook, token: ${TOKEN} }
 sinks:
   - { name: out, type: file, path: /dev/null }
-`, { baseDir: '/', env: {} });
+`,
+    { baseDir: '/', env: {} },
+  );
   if (!res.ok) throw new Error(res.errors.join('\n'));
   app = buildApp(res.config, { logger: silentLogger, sinkOverrides: { out: new RecordingSink('out') } });
   await app.start({ listen: false });
@@ -34,9 +37,13 @@ sinks:
 describe('buildApp', () => {
   it('counts refused partner pushes in alertbridge_webhook_rejected_total, by reason', async () => {
     const a = await startApp();
-    const push = (payload: string, token = TOKEN) => a.server.inject({
-      method: 'POST', url: '/ingest/partner', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload,
-    });
+    const push = (payload: string, token = TOKEN) =>
+      a.server.inject({
+        method: 'POST',
+        url: '/ingest/partner',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload,
+      });
     expect((await push(JSON.stringify(alertV2(1)), 'wrong')).statusCode).toBe(401);
     expect((await push('{"id": ')).statusCode).toBe(400);
     expect((await push('"just a string"')).statusCode).toBe(400);

@@ -52,7 +52,10 @@ export class PushSender {
   requests = 0;
   private readonly agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 2000 } });
 
-  constructor(private readonly port: () => number, private readonly perRequest = 100) {}
+  constructor(
+    private readonly port: () => number,
+    private readonly perRequest = 100,
+  ) {}
 
   /** Sends every object; `paceMs` between requests when given. Resolves once all were acknowledged. */
   async send(objs: readonly GraphObject[], opts: { perSecond?: number; stop?: () => boolean } = {}): Promise<void> {
@@ -68,12 +71,18 @@ export class PushSender {
       for (;;) {
         this.requests++;
         const status = await undiciFetch(`http://127.0.0.1:${this.port()}/ingest/push`, {
-          method: 'POST', body, dispatcher: this.agent, signal: AbortSignal.timeout(15_000),
+          method: 'POST',
+          body,
+          dispatcher: this.agent,
+          signal: AbortSignal.timeout(15_000),
           headers: { authorization: `Bearer ${PUSH_TOKEN}`, 'content-type': 'application/json' },
-        }).then(async (r) => {
-          await r.arrayBuffer();
-          return r.status;
-        }, () => 0);
+        }).then(
+          async (r) => {
+            await r.arrayBuffer();
+            return r.status;
+          },
+          () => 0,
+        );
         if (status === 202) break;
         this.refusals++;
         await sleep(100);
@@ -89,7 +98,13 @@ export class PushSender {
 }
 
 /** Compares what must have arrived with what did (a map of identity → copies). */
-export function tally(scenario: string, expected: Iterable<string>, seen: ReadonlyMap<string, number>, seconds: number, notes: string[]): ChaosResult {
+export function tally(
+  scenario: string,
+  expected: Iterable<string>,
+  seen: ReadonlyMap<string, number>,
+  seconds: number,
+  notes: string[],
+): ChaosResult {
   let sent = 0;
   let delivered = 0;
   let duplicated = 0;
@@ -99,7 +114,16 @@ export function tally(scenario: string, expected: Iterable<string>, seen: Readon
     if (n > 0) delivered++;
     if (n > 1) duplicated += n - 1;
   }
-  return { scenario, sent, delivered, lost: sent - delivered, duplicated, seconds: Math.round(seconds), notes, problems: [] };
+  return {
+    scenario,
+    sent,
+    delivered,
+    lost: sent - delivered,
+    duplicated,
+    seconds: Math.round(seconds),
+    notes,
+    problems: [],
+  };
 }
 
 /** `push` source and the given sinks: the config the push-driven scenarios run the daemon with. */

@@ -19,7 +19,10 @@ import { pushConfig, tally, type ChaosResult, type ScenarioOptions } from './com
 
 function dlqReplay(runtime: Runtime, config: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const entry = runtime === 'dist' ? [ensureBuild()] : ['--import', 'tsx', join(ROOT, 'src', 'main.ts')];
-  const child = spawn(process.execPath, [...entry, 'dlq', 'replay', '--config', config, '--sink', 'out'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...entry, 'dlq', 'replay', '--config', config, '--sink', 'out'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -35,7 +38,11 @@ export async function dlqReplays(o: ScenarioOptions & { records?: number } = {})
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-chaos-dlq-'));
   const redis = await startBenchRedis();
   const out = join(dir, 'out.ndjson');
-  const config = pushConfig(redis.url, 'dlq', `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`);
+  const config = pushConfig(
+    redis.url,
+    'dlq',
+    `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`,
+  );
   const daemon = await startDaemon({ config, dir, name: 'dlq-replays', runtime });
   const counter = new DeliveryCounter([out]);
   const conn = new Redis(redis.url);
@@ -44,27 +51,60 @@ export async function dlqReplays(o: ScenarioOptions & { records?: number } = {})
     const store = new DeadLetterStore(conn, keysFor('dlq'));
     const failedAt = new Date().toISOString();
     for (let i = 0; i < n; i += 1000) {
-      await store.add('out', records.slice(i, i + 1000).map((record): DeadLetter => ({ record, sink: 'out', error: 'chaos: seeded', attempts: 10, failed_at: failedAt })), n);
+      await store.add(
+        'out',
+        records
+          .slice(i, i + 1000)
+          .map((record): DeadLetter => ({
+            record,
+            sink: 'out',
+            error: 'chaos: seeded',
+            attempts: 10,
+            failed_at: failedAt,
+          })),
+        n,
+      );
     }
     const cliConfig = join(dir, 'replay.yaml');
     writeFileSync(cliConfig, config.replaceAll('${PORT}', '0'));
     const runs = await Promise.all([dlqReplay(runtime, cliConfig), dlqReplay(runtime, cliConfig)]);
-    const replayed = runs.map((r) => (r.code === 0 ? (JSON.parse(r.stdout) as { replayed: number }).replayed : Number.NaN));
+    const replayed = runs.map((r) =>
+      r.code === 0 ? (JSON.parse(r.stdout) as { replayed: number }).replayed : Number.NaN,
+    );
     log(`two replays at once: ${replayed.join(' + ')} replayed`);
     const expected = records.map(identity);
-    await until(() => {
-      counter.poll();
-      return expected.every((id) => counter.seen.has(id));
-    }, 120_000, 250).catch(() => undefined);
-    await until(async () => (await daemon.get('/metrics')).body.includes('alertbridge_queue_depth{queue="sink:out"} 0'), 30_000, 250).catch(() => undefined);
+    await until(
+      () => {
+        counter.poll();
+        return expected.every((id) => counter.seen.has(id));
+      },
+      120_000,
+      250,
+    ).catch(() => undefined);
+    await until(
+      async () => (await daemon.get('/metrics')).body.includes('alertbridge_queue_depth{queue="sink:out"} 0'),
+      30_000,
+      250,
+    ).catch(() => undefined);
     const left = await store.count('out');
     const alive = daemon.alive();
     await daemon.stop();
     counter.close();
-    const result = tally(`two dlq replays of one sink at once, ${n.toLocaleString('en-US')} dead letters`, expected, counter.seen, (Date.now() - t0) / 1000,
-      [`replayed ${replayed.join(' + ')} = ${replayed.reduce((a, b) => a + b, 0)}`, `${left} left in the dead-letter queue`]);
-    runs.forEach((r, i) => { if (r.code !== 0) result.problems.push(`replay ${i + 1} exited ${r.code}: ${r.stderr.slice(-300)}`); });
-    if (replayed.reduce((a, b) => a + b, 0) !== n) result.problems.push(`the replays report ${replayed.join(' + ')}, not ${n}`);
+    const result = tally(
+      `two dlq replays of one sink at once, ${n.toLocaleString('en-US')} dead letters`,
+      expected,
+      counter.seen,
+      (Date.now() - t0) / 1000,
+      [
+        `replayed ${replayed.join(' + ')} = ${replayed.reduce((a, b) => a + b, 0)}`,
+        `${left} left in the dead-letter queue`,
+      ],
+    );
+    runs.forEach((r, i) => {
+      if (r.code !== 0) result.problems.push(`replay ${i + 1} exited ${r.code}: ${r.stderr.slice(-300)}`);
+    });
+    if (replayed.reduce((a, b) => a + b, 0) !== n)
+      result.problems.push(`the replays report ${replayed.join(' + ')}, not ${n}`);
     if (left) result.problems.push(`${left} dead letters left`);
     if (result.duplicated) result.problems.push(`${result.duplicated} records delivered twice`);
     if (!alive) result.problems.push('the daemon exited');

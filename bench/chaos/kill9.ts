@@ -23,7 +23,11 @@ export async function killNine(o: ScenarioOptions & { records?: number; kills?: 
   const redis = await startBenchRedis();
   const out = join(dir, 'out.ndjson');
   const port = await freePort();
-  const config = pushConfig(redis.url, 'kill9', `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`);
+  const config = pushConfig(
+    redis.url,
+    'kill9',
+    `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`,
+  );
   const start = () => startDaemon({ config, dir, name: 'kill9', runtime: o.runtime ?? 'tsx', port });
   const alerts = graphAlerts(n, seed);
   const counter = new DeliveryCounter([out]);
@@ -48,14 +52,28 @@ export async function killNine(o: ScenarioOptions & { records?: number; kills?: 
     }
     await stream;
     log(`kills at: ${killed.join('; ')}`);
-    await until(() => {
-      counter.poll();
-      return [...sender.acked].every((id) => counter.seen.has(id));
-    }, 120_000, 250);
+    await until(
+      () => {
+        counter.poll();
+        return [...sender.acked].every((id) => counter.seen.has(id));
+      },
+      120_000,
+      250,
+    );
     await daemon.stop();
     counter.close();
-    const notes = [`${killed.length} × kill -9 (${killed.join('; ')})`, `${sender.refusals} refused or unanswered requests re-sent`, `${counter.cut} records cut short by a kill (written again after restart)`];
-    return tally(`kill -9 × ${kills} during ${n.toLocaleString('en-US')} records`, sender.acked, counter.seen, (Date.now() - t0) / 1000, notes);
+    const notes = [
+      `${killed.length} × kill -9 (${killed.join('; ')})`,
+      `${sender.refusals} refused or unanswered requests re-sent`,
+      `${counter.cut} records cut short by a kill (written again after restart)`,
+    ];
+    return tally(
+      `kill -9 × ${kills} during ${n.toLocaleString('en-US')} records`,
+      sender.acked,
+      counter.seen,
+      (Date.now() - t0) / 1000,
+      notes,
+    );
   } finally {
     counter.close();
     await daemon.kill();

@@ -14,7 +14,9 @@ import { sleep, until } from '../lib/stats.js';
 import { DeliveryCounter } from '../lib/tail.js';
 import { PushSender, pushConfig, tally, type ChaosResult, type ScenarioOptions } from './common.js';
 
-export async function redisEmpty(o: ScenarioOptions & { records?: number; downMs?: number } = {}): Promise<ChaosResult> {
+export async function redisEmpty(
+  o: ScenarioOptions & { records?: number; downMs?: number } = {},
+): Promise<ChaosResult> {
   const n = o.records ?? 50_000;
   const downMs = o.downMs ?? 3000;
   const log = o.log ?? (() => {});
@@ -22,7 +24,16 @@ export async function redisEmpty(o: ScenarioOptions & { records?: number; downMs
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-chaos-empty-'));
   const redis = await startBenchRedis();
   const out = join(dir, 'out.ndjson');
-  const daemon = await startDaemon({ config: pushConfig(redis.url, 'empty', `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`), dir, name: 'redis-empty', runtime: o.runtime ?? 'tsx' });
+  const daemon = await startDaemon({
+    config: pushConfig(
+      redis.url,
+      'empty',
+      `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`,
+    ),
+    dir,
+    name: 'redis-empty',
+    runtime: o.runtime ?? 'tsx',
+  });
   const alerts = graphAlerts(n, o.seed ?? 13);
   const counter = new DeliveryCounter([out]);
   const sender = new PushSender(() => daemon.port);
@@ -43,20 +54,33 @@ export async function redisEmpty(o: ScenarioOptions & { records?: number; downMs
     await stream;
     const after = [...sender.acked].filter((id) => !before.has(id));
     log(`redis wiped and restarted ${at}; ${after.length} acked after`);
-    await until(() => {
-      counter.poll();
-      return after.every((id) => counter.seen.has(id));
-    }, 120_000, 250);
+    await until(
+      () => {
+        counter.poll();
+        return after.every((id) => counter.seen.has(id));
+      },
+      120_000,
+      250,
+    );
     const ready = await daemon.get('/readyz');
     const alive = daemon.alive();
     await daemon.stop();
     counter.close();
     const lostWithRedis = [...before].filter((id) => !counter.seen.has(id)).length;
-    const notes = [`redis-server kill -9, data wiped, restarted empty after ${downMs / 1000} s ${at}`,
+    const notes = [
+      `redis-server kill -9, data wiped, restarted empty after ${downMs / 1000} s ${at}`,
       `/readyz ${down.status} while Redis was down, ${ready.status} after`,
       `${lostWithRedis} of ${before.size} records acknowledged before the wipe were still queued in the old Redis and went with its data (not counted)`,
-      `${sender.refusals} refused or unanswered requests re-sent`, alive ? 'the daemon stayed up throughout' : 'THE DAEMON EXITED'];
-    const result = tally(`Redis restarted empty (data wiped) during ${n.toLocaleString('en-US')} records: records acknowledged after`, after, counter.seen, (Date.now() - t0) / 1000, notes);
+      `${sender.refusals} refused or unanswered requests re-sent`,
+      alive ? 'the daemon stayed up throughout' : 'THE DAEMON EXITED',
+    ];
+    const result = tally(
+      `Redis restarted empty (data wiped) during ${n.toLocaleString('en-US')} records: records acknowledged after`,
+      after,
+      counter.seen,
+      (Date.now() - t0) / 1000,
+      notes,
+    );
     if (!alive) result.problems.push('the daemon exited');
     if (!empty) result.problems.push('Redis did not come back empty');
     if (down.status !== 503) result.problems.push(`/readyz answered ${down.status} while Redis was down`);

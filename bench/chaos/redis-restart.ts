@@ -13,7 +13,9 @@ import { sleep, until } from '../lib/stats.js';
 import { DeliveryCounter } from '../lib/tail.js';
 import { PushSender, pushConfig, tally, type ChaosResult, type ScenarioOptions } from './common.js';
 
-export async function redisRestart(o: ScenarioOptions & { records?: number; downMs?: number; restarts?: number } = {}): Promise<ChaosResult> {
+export async function redisRestart(
+  o: ScenarioOptions & { records?: number; downMs?: number; restarts?: number } = {},
+): Promise<ChaosResult> {
   const n = o.records ?? 50_000;
   const downMs = o.downMs ?? 5000;
   const restarts = o.restarts ?? 2;
@@ -22,7 +24,16 @@ export async function redisRestart(o: ScenarioOptions & { records?: number; down
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-chaos-redis-'));
   const redis = await startBenchRedis();
   const out = join(dir, 'out.ndjson');
-  const daemon = await startDaemon({ config: pushConfig(redis.url, 'redis', `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`), dir, name: 'redis-restart', runtime: o.runtime ?? 'tsx' });
+  const daemon = await startDaemon({
+    config: pushConfig(
+      redis.url,
+      'redis',
+      `  - { name: out, type: file, path: "${out}", batch: { max_records: 100 } }`,
+    ),
+    dir,
+    name: 'redis-restart',
+    runtime: o.runtime ?? 'tsx',
+  });
   const alerts = graphAlerts(n, o.seed ?? 11);
   const counter = new DeliveryCounter([out]);
   const sender = new PushSender(() => daemon.port);
@@ -42,16 +53,29 @@ export async function redisRestart(o: ScenarioOptions & { records?: number; down
     }
     await stream;
     log(`redis killed and restarted ${events.join('; ')}`);
-    await until(() => {
-      counter.poll();
-      return [...sender.acked].every((id) => counter.seen.has(id));
-    }, 120_000, 250);
+    await until(
+      () => {
+        counter.poll();
+        return [...sender.acked].every((id) => counter.seen.has(id));
+      },
+      120_000,
+      250,
+    );
     const alive = daemon.alive();
     await daemon.stop();
     counter.close();
-    const notes = [`redis-server kill -9 + restart after ${downMs / 1000} s, ${events.length} × (${events.join('; ')})`, `${sender.refusals} refused or unanswered requests re-sent`,
-      alive ? 'the daemon stayed up throughout' : 'THE DAEMON EXITED'];
-    const result = tally(`Redis kill -9 + restart (AOF) × ${restarts} during ${n.toLocaleString('en-US')} records`, sender.acked, counter.seen, (Date.now() - t0) / 1000, notes);
+    const notes = [
+      `redis-server kill -9 + restart after ${downMs / 1000} s, ${events.length} × (${events.join('; ')})`,
+      `${sender.refusals} refused or unanswered requests re-sent`,
+      alive ? 'the daemon stayed up throughout' : 'THE DAEMON EXITED',
+    ];
+    const result = tally(
+      `Redis kill -9 + restart (AOF) × ${restarts} during ${n.toLocaleString('en-US')} records`,
+      sender.acked,
+      counter.seen,
+      (Date.now() - t0) / 1000,
+      notes,
+    );
     if (!alive) result.problems.push('the daemon exited while Redis was down');
     return result;
   } finally {

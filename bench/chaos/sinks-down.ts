@@ -25,7 +25,9 @@ export function kafkaAvailable(): boolean {
   return ['java', 'mvn'].every((t) => !spawnSync(t, ['-version'], { stdio: 'ignore' }).error);
 }
 
-export async function sinksDown(o: ScenarioOptions & { sinks?: DownSink[]; outageMs?: number; rate?: number } = {}): Promise<ChaosResult[]> {
+export async function sinksDown(
+  o: ScenarioOptions & { sinks?: DownSink[]; outageMs?: number; rate?: number } = {},
+): Promise<ChaosResult[]> {
   const sinks = o.sinks ?? (kafkaAvailable() ? ['hec', 'eventhubs', 'kafka'] : ['hec', 'eventhubs']);
   const outageMs = o.outageMs ?? 60_000;
   const rate = o.rate ?? 100;
@@ -53,9 +55,16 @@ export async function sinksDown(o: ScenarioOptions & { sinks?: DownSink[]; outag
     if (sinks.includes('kafka')) {
       kafka = await startKafkaBroker();
       await createTopics(kafka.brokers, ['chaos'], 3);
-      lines.push(`  - { name: kafka, type: kafka, brokers: ["${kafka.brokers[0]}"], topic: chaos, request_timeout_ms: 5000, ${CHAOS_RETRY} }`);
+      lines.push(
+        `  - { name: kafka, type: kafka, brokers: ["${kafka.brokers[0]}"], topic: chaos, request_timeout_ms: 5000, ${CHAOS_RETRY} }`,
+      );
     }
-    daemon = await startDaemon({ config: pushConfig(redis.url, 'sinks', lines.join('\n')), dir, name: 'sinks-down', runtime: o.runtime ?? 'tsx' });
+    daemon = await startDaemon({
+      config: pushConfig(redis.url, 'sinks', lines.join('\n')),
+      dir,
+      name: 'sinks-down',
+      runtime: o.runtime ?? 'tsx',
+    });
     // Enough alerts to stream at `rate` through every outage and a few seconds around each.
     const gapMs = Math.min(5000, Math.max(1000, outageMs / 4));
     const streamMs = sinks.length * (outageMs + gapMs) + gapMs;
@@ -83,10 +92,14 @@ export async function sinksDown(o: ScenarioOptions & { sinks?: DownSink[]; outag
       const healed = Date.now();
       healedAt.set(s, healed);
       // How long the backlog of the outage takes to drain once the sink is back (no more than two batches left, as while keeping up).
-      void until(async () => {
-        const body = (await daemon!.get('/metrics')).body;
-        return metricSum(body, 'alertbridge_queue_depth', { queue: `sink:${s}` }) <= 2;
-      }, 300_000, 250).then((ok) => ok && drainedAt.set(s, Date.now() - healed));
+      void until(
+        async () => {
+          const body = (await daemon!.get('/metrics')).body;
+          return metricSum(body, 'alertbridge_queue_depth', { queue: `sink:${s}` }) <= 2;
+        },
+        300_000,
+        250,
+      ).then((ok) => ok && drainedAt.set(s, Date.now() - healed));
       await sleep(gapMs);
     }
     streaming = false;
@@ -119,27 +132,48 @@ export async function sinksDown(o: ScenarioOptions & { sinks?: DownSink[]; outag
     };
     const all = ['file', ...sinks];
     const caughtUp = new Map<string, number>();
-    await until(async () => {
-      for (const s of all) {
-        if (s === 'kafka' || caughtUp.has(s)) continue; // kafka is read back once, at the end
-        const seen = await seenOf(s);
-        if (expected.every((id) => seen.has(id))) caughtUp.set(s, Date.now());
-      }
-      return all.every((s) => s === 'kafka' || caughtUp.has(s));
-    }, 180_000, 500);
+    await until(
+      async () => {
+        for (const s of all) {
+          if (s === 'kafka' || caughtUp.has(s)) continue; // kafka is read back once, at the end
+          const seen = await seenOf(s);
+          if (expected.every((id) => seen.has(id))) caughtUp.set(s, Date.now());
+        }
+        return all.every((s) => s === 'kafka' || caughtUp.has(s));
+      },
+      180_000,
+      500,
+    );
     if (kafka) {
-      await until(async () => {
-        const res = await daemon!.get('/metrics');
-        return /alertbridge_queue_depth\{queue="sink:kafka"\} 0\b/.test(res.body);
-      }, 180_000, 500);
+      await until(
+        async () => {
+          const res = await daemon!.get('/metrics');
+          return /alertbridge_queue_depth\{queue="sink:kafka"\} 0\b/.test(res.body);
+        },
+        180_000,
+        500,
+      );
       caughtUp.set('kafka', Date.now());
     }
     const results: ChaosResult[] = [];
     for (const s of all) {
-      const notes = [`stream at ${rate} records/s; outages ${outages.join(', ')}`, `${sender.refusals} refused or unanswered pushes re-sent`];
-      if (drainedAt.has(s)) notes.push(`the outage's backlog drained ${(drainedAt.get(s)! / 1000).toFixed(1)} s after the sink came back`);
-      if (caughtUp.has(s)) notes.push(`every record there ${((caughtUp.get(s)! - streamEnd) / 1000).toFixed(1)} s after the stream ended`);
-      results.push(tally(s === 'file' ? 'file sink beside the outages' : `${s} down ${outageMs / 1000} s and back`, expected, await seenOf(s), (Date.now() - t0) / 1000, notes));
+      const notes = [
+        `stream at ${rate} records/s; outages ${outages.join(', ')}`,
+        `${sender.refusals} refused or unanswered pushes re-sent`,
+      ];
+      if (drainedAt.has(s))
+        notes.push(`the outage's backlog drained ${(drainedAt.get(s)! / 1000).toFixed(1)} s after the sink came back`);
+      if (caughtUp.has(s))
+        notes.push(`every record there ${((caughtUp.get(s)! - streamEnd) / 1000).toFixed(1)} s after the stream ended`);
+      results.push(
+        tally(
+          s === 'file' ? 'file sink beside the outages' : `${s} down ${outageMs / 1000} s and back`,
+          expected,
+          await seenOf(s),
+          (Date.now() - t0) / 1000,
+          notes,
+        ),
+      );
     }
     return results;
   } finally {

@@ -23,12 +23,17 @@ let built: string | undefined;
 export function ensureBuild(): string {
   if (built) return built;
   const t = Date.now();
-  const res = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', DIST],
-    { cwd: ROOT, encoding: 'utf8' });
+  const res = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', DIST],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   const entry = join(DIST, 'src', 'main.js');
   // tsc emits despite type errors (someone else's work in progress); only a missing entry point is fatal.
-  if (res.error || !existsSync(entry)) throw new Error(`building the daemon failed: ${res.error?.message ?? res.stdout}`);
-  if (res.status !== 0) console.warn(`[bench] tsc reported problems (emitted anyway):\n${res.stdout.split('\n').slice(0, 5).join('\n')}`);
+  if (res.error || !existsSync(entry))
+    throw new Error(`building the daemon failed: ${res.error?.message ?? res.stdout}`);
+  if (res.status !== 0)
+    console.warn(`[bench] tsc reported problems (emitted anyway):\n${res.stdout.split('\n').slice(0, 5).join('\n')}`);
   console.log(`[bench] daemon compiled into .cache/bench-dist in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   return (built = entry);
 }
@@ -79,9 +84,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   writeFileSync(configPath, opts.config.replaceAll('${PORT}', String(port)));
   const runtime = opts.runtime ?? 'dist';
   const entry = runtime === 'dist' ? [ensureBuild()] : ['--import', 'tsx', join(ROOT, 'src', 'main.ts')];
-  const child = spawn(process.execPath, [...defaultNodeArgs, ...(opts.nodeArgs ?? []), ...entry, 'run', '--config', configPath], {
-    cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...defaultNodeArgs, ...(opts.nodeArgs ?? []), ...entry, 'run', '--config', configPath],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   const keep = (d: Buffer) => {
     out += d.toString();
@@ -89,7 +100,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const alive = () => child.exitCode === null && child.signalCode === null;
   const get = async (path: string) => {
     try {
@@ -100,7 +113,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   };
   const daemon: Daemon = {
-    name, port, child, pid: child.pid, exited, alive, get,
+    name,
+    port,
+    child,
+    pid: child.pid,
+    exited,
+    alive,
+    get,
     output: () => out,
     async kill() {
       if (!alive()) return;
@@ -147,5 +166,7 @@ export function metricSum(text: string, name: string, labels: Record<string, str
 /** What a daemon says it delivered (per sink, or all), from its /metrics. */
 export async function delivered(d: Daemon, sink?: string): Promise<number> {
   const res = await d.get('/metrics');
-  return res.status === 200 ? metricSum(res.body, 'alertbridge_records_delivered_total', sink ? { sink } : {}) : Number.NaN;
+  return res.status === 200
+    ? metricSum(res.body, 'alertbridge_records_delivered_total', sink ? { sink } : {})
+    : Number.NaN;
 }

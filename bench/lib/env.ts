@@ -17,10 +17,13 @@ export interface MachineInfo {
 }
 
 export function machineInfo(): MachineInfo {
-  const redis = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout?.match(/v=(\S+)/)?.[1] ?? 'not installed';
+  const redis =
+    spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout?.match(/v=(\S+)/)?.[1] ?? 'not installed';
   const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout?.trim() ?? '';
   const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
-  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'sinks'], { encoding: 'utf8' }).stdout?.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'sinks'], {
+    encoding: 'utf8',
+  }).stdout?.trim();
   return {
     nproc: availableParallelism(),
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -55,7 +58,13 @@ export class LoadMonitor {
     this.values.push(loadavg()[0]!);
     const v = this.values;
     const round = (n: number) => Math.round(n * 10) / 10;
-    return { start: round(v[0]!), end: round(v.at(-1)!), min: round(Math.min(...v)), mean: round(v.reduce((a, b) => a + b, 0) / v.length), max: round(Math.max(...v)) };
+    return {
+      start: round(v[0]!),
+      end: round(v.at(-1)!),
+      min: round(Math.min(...v)),
+      mean: round(v.reduce((a, b) => a + b, 0) / v.length),
+      max: round(Math.max(...v)),
+    };
   }
 }
 

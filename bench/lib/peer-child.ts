@@ -44,10 +44,14 @@ export async function forkPeer(kind: 'eventhubs', opts?: EventHubsPeerOptions): 
 export async function forkPeer(kind: PeerKind, opts: object = {}): Promise<ChildPeer> {
   // tsx's loader explicitly: under vitest the parent's execArgv does not carry it.
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [kind, JSON.stringify(opts)], {
-    cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    cwd: ROOT,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const address = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m: { ready?: string }) => (m.ready ? resolve(m.ready) : reject(new Error('peer sent no address'))));
+    child.once('message', (m: { ready?: string }) =>
+      m.ready ? resolve(m.ready) : reject(new Error('peer sent no address')),
+    );
     child.once('exit', (code) => reject(new Error(`${kind} peer exited (${code}) before it listened`)));
   });
   let next = 0;
@@ -63,14 +67,17 @@ export async function forkPeer(kind: PeerKind, opts: object = {}): Promise<Child
     for (const p of pending.values()) p.reject(new Error(`${kind} peer exited`));
     pending.clear();
   });
-  const call = <T>(cmd: string, arg?: unknown): Promise<T> => new Promise((resolve, reject) => {
-    if (child.exitCode !== null) return reject(new Error(`${kind} peer is not running`));
-    const id = next++;
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-    child.send({ id, cmd, arg });
-  });
+  const call = <T>(cmd: string, arg?: unknown): Promise<T> =>
+    new Promise((resolve, reject) => {
+      if (child.exitCode !== null) return reject(new Error(`${kind} peer is not running`));
+      const id = next++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.send({ id, cmd, arg });
+    });
   return {
-    kind, pid: child.pid, address,
+    kind,
+    pid: child.pid,
+    address,
     stats: (reset = false) => call<PeerStats>('stats', reset),
     seen: () => call<string[]>('seen'),
     setFaults: (faults) => call<void>('faults', faults),
@@ -124,7 +131,8 @@ async function serve(kind: PeerKind, opts: Record<string, unknown>): Promise<voi
     address = peer.connectionString(Object.keys((opts as EventHubsPeerOptions).hubs ?? { alerts: 4 })[0]!);
     let busySeen = 0;
     drain = () => {
-      for (const e of peer.received.splice(0)) add(`${String(e.properties['alertbridge-key'])}@${String(e.properties['alertbridge-revision'])}`);
+      for (const e of peer.received.splice(0))
+        add(`${String(e.properties['alertbridge-key'])}@${String(e.properties['alertbridge-revision'])}`);
       requests += peer.batches.splice(0).length;
       busy += peer.stats.busy - busySeen;
       busySeen = peer.stats.busy;
@@ -171,8 +179,10 @@ async function serve(kind: PeerKind, opts: Record<string, unknown>): Promise<voi
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  serve(process.argv[2] as PeerKind, JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>).catch((err: unknown) => {
-    console.error(err);
-    process.exit(2);
-  });
+  serve(process.argv[2] as PeerKind, JSON.parse(process.argv[3] ?? '{}') as Record<string, unknown>).catch(
+    (err: unknown) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
 }

@@ -39,9 +39,26 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineRun> {
   const conns = [connect(cfg), connect(cfg, { blocking: true }), connect(cfg, { blocking: true })] as const;
   const metrics = new Metrics({ defaultMetrics: false });
   const pipeline = new Pipeline({
-    prefix: o.prefix, dedupTtlMs: 604_800_000, dispatchBatchMax: 1000,
-    redis: conns[0], queueRedis: conns[1], dispatchRedis: conns[2], metrics, logger: benchLogger,
-    sinks: [{ sink: o.sink, maxRecords: o.batch ?? 500, runtime: { retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 }, concurrency: o.concurrency ?? 1, deadLetterMax: 100_000, lockMs: 30_000 } }],
+    prefix: o.prefix,
+    dedupTtlMs: 604_800_000,
+    dispatchBatchMax: 1000,
+    redis: conns[0],
+    queueRedis: conns[1],
+    dispatchRedis: conns[2],
+    metrics,
+    logger: benchLogger,
+    sinks: [
+      {
+        sink: o.sink,
+        maxRecords: o.batch ?? 500,
+        runtime: {
+          retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 },
+          concurrency: o.concurrency ?? 1,
+          deadLetterMax: 100_000,
+          lockMs: 30_000,
+        },
+      },
+    ],
   });
   const counter = metrics.registry.getSingleMetric('alertbridge_records_delivered_total')!;
   const delivered = async () => (await counter.get()).values.reduce((a, v) => a + v.value, 0);

@@ -73,7 +73,10 @@ export class RssSampler {
   /** Read by every sample: lets the caller attach a figure (e.g. the backlog) to each reading. */
   mark: number | undefined;
 
-  constructor(private readonly pid: number | undefined, everyMs = 250) {
+  constructor(
+    private readonly pid: number | undefined,
+    everyMs = 250,
+  ) {
     this.timer = setInterval(() => this.take(), everyMs);
     this.timer.unref();
     this.take();

@@ -15,14 +15,16 @@ import { createAlertGenerator, type GraphObject } from '../../src/simulator/gene
 import { CACHE_DIR } from './paths.js';
 import { seeded } from './stats.js';
 
-
 /** Share of alerts that are a later revision of an alert seen shortly before. */
 const UPDATE_SHARE = 0.3;
 /** Updates pick among this many recent alerts. */
 const RECENT = 1000;
 
 function generate(n: number, seed: number): GraphObject[] {
-  const gen = createAlertGenerator({ seed, tenantIds: ['7d2a1c9e-4b3f-4e8a-9c1d-2f3e4a5b6c7d', 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e'] });
+  const gen = createAlertGenerator({
+    seed,
+    tenantIds: ['7d2a1c9e-4b3f-4e8a-9c1d-2f3e4a5b6c7d', 'b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e'],
+  });
   const dice = seeded(seed ^ 0xbe4c);
   const recent: GraphObject[] = [];
   const out: GraphObject[] = [];
@@ -45,7 +47,11 @@ function generate(n: number, seed: number): GraphObject[] {
 /** `n` Graph alerts_v2 objects (seeded; cached on disk). */
 export function graphAlerts(n: number, seed = 1): GraphObject[] {
   const file = join(CACHE_DIR, `alerts_v2-seed${seed}-${n}.ndjson`);
-  if (existsSync(file)) return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as GraphObject);
+  if (existsSync(file))
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as GraphObject);
   const objs = generate(n, seed);
   mkdirSync(CACHE_DIR, { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;

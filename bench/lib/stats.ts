@@ -17,7 +17,8 @@ export const fixed = (n: number, digits = 1): string => (Number.isFinite(n) ? n.
 /** 123 MiB */
 export const mib = (bytes: number): string => `${(bytes / MiB).toFixed(0)} MiB`;
 /** "1.2 s", or "> 60 s" when it never finished. */
-export const ms = (v: number): string => (!Number.isFinite(v) ? 'never' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
+export const ms = (v: number): string =>
+  !Number.isFinite(v) ? 'never' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
 
 /** A plain-text table (GitHub-flavoured Markdown, so it pastes into docs as it is). */
 export function table(headers: string[], rows: Array<Array<string | number>>): string {

@@ -62,7 +62,11 @@ export class NdjsonTail {
   private readonly timer: NodeJS.Timeout;
   private reading = false;
 
-  constructor(private readonly path: string, private readonly onRecords: (recs: SeenRecord[], at: number) => void, private readonly opts: { full?: boolean; everyMs?: number } = {}) {
+  constructor(
+    private readonly path: string,
+    private readonly onRecords: (recs: SeenRecord[], at: number) => void,
+    private readonly opts: { full?: boolean; everyMs?: number } = {},
+  ) {
     this.timer = setInterval(() => this.poll(), opts.everyMs ?? 20);
     this.timer.unref();
   }
@@ -119,12 +123,19 @@ export class DeliveryCounter {
   private readonly tails: NdjsonTail[];
 
   constructor(paths: string[]) {
-    this.tails = paths.map((p) => new NdjsonTail(p, (recs) => {
-      for (const r of recs) {
-        const id = `${r.key}@${r.revision}`;
-        this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
-      }
-    }, { everyMs: 100 }));
+    this.tails = paths.map(
+      (p) =>
+        new NdjsonTail(
+          p,
+          (recs) => {
+            for (const r of recs) {
+              const id = `${r.key}@${r.revision}`;
+              this.seen.set(id, (this.seen.get(id) ?? 0) + 1);
+            }
+          },
+          { everyMs: 100 },
+        ),
+    );
   }
 
   get distinct(): number {

@@ -9,7 +9,10 @@ export const EXIT = { ok: 0, usage: 1, runtime: 2 } as const;
 
 export class CliExit extends Error {
   override name = 'CliExit';
-  constructor(readonly code: number, message: string) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -18,28 +18,50 @@ export interface CursorOptions {
   out?: (line: string) => void;
 }
 
-export async function cursorCommand(action: 'list' | 'skip', config: Readonly<Config>, log: Logger, opts: CursorOptions): Promise<void> {
+export async function cursorCommand(
+  action: 'list' | 'skip',
+  config: Readonly<Config>,
+  log: Logger,
+  opts: CursorOptions,
+): Promise<void> {
   const graph = config.sources.flatMap((s) => (s.type === 'graph_security' ? [s] : []));
   const sources = opts.source ? graph.filter((s) => s.name === opts.source) : graph;
   if (opts.source && !sources.length) {
-    throw new CliExit(EXIT.usage, `--source: no graph_security source named "${opts.source}" in the config (${graph.map((s) => s.name).join(', ') || 'none'})`);
+    throw new CliExit(
+      EXIT.usage,
+      `--source: no graph_security source named "${opts.source}" in the config (${graph.map((s) => s.name).join(', ') || 'none'})`,
+    );
   }
   const out = opts.out ?? ((line: string) => process.stdout.write(line + '\n'));
   const prefix = config.redis.key_prefix;
-  const redis = connect({ url: config.redis.url, password: config.redis.password, tls: config.redis.tls }, { name: 'alertbridge-cursor' });
+  const redis = connect(
+    { url: config.redis.url, password: config.redis.password, tls: config.redis.tls },
+    { name: 'alertbridge-cursor' },
+  );
   redis.on('error', () => undefined); // a command failing says why
   try {
     if (action === 'list') {
       for (const s of sources) {
         for (const resource of s.resources.filter((r) => !opts.resource || r === opts.resource)) {
           const cursor = await readCursor(redis, cursorKey(prefix, s.name, resource));
-          const failing = cursor.failing_since !== undefined ? { failing_since: new Date(cursor.failing_since).toISOString(), stuck: Date.now() - cursor.failing_since >= s.stuck_window_alert_ms } : {};
+          const failing =
+            cursor.failing_since !== undefined
+              ? {
+                  failing_since: new Date(cursor.failing_since).toISOString(),
+                  stuck: Date.now() - cursor.failing_since >= s.stuck_window_alert_ms,
+                }
+              : {};
           const { failing_since: _f, last_started_at, skipped_at: _s, ...rest } = cursor;
-          out(JSON.stringify({
-            source: s.name, resource, ...rest, ...failing,
-            ...(last_started_at ? { last_started_at: new Date(last_started_at).toISOString() } : {}),
-            skips: await listSkips(redis, prefix, s.name, resource),
-          }));
+          out(
+            JSON.stringify({
+              source: s.name,
+              resource,
+              ...rest,
+              ...failing,
+              ...(last_started_at ? { last_started_at: new Date(last_started_at).toISOString() } : {}),
+              skips: await listSkips(redis, prefix, s.name, resource),
+            }),
+          );
         }
       }
       return;
@@ -51,7 +73,11 @@ export async function cursorCommand(action: 'list' | 'skip', config: Readonly<Co
     }
     const to = opts.to === undefined ? new Date() : new Date(opts.to);
     if (Number.isNaN(to.getTime())) throw new CliExit(EXIT.usage, `--to: not an ISO 8601 time: "${opts.to}"`);
-    if (to.getTime() > Date.now() + 60_000) throw new CliExit(EXIT.usage, `--to: ${opts.to} is in the future; a watermark past now would skip alerts not yet written`);
+    if (to.getTime() > Date.now() + 60_000)
+      throw new CliExit(
+        EXIT.usage,
+        `--to: ${opts.to} is in the future; a watermark past now would skip alerts not yet written`,
+      );
     let skip;
     try {
       skip = await skipCursor(redis, prefix, source.name, opts.resource, to, opts.reason);
@@ -59,7 +85,10 @@ export async function cursorCommand(action: 'list' | 'skip', config: Readonly<Co
       if (err instanceof RangeError) throw new CliExit(EXIT.usage, err.message);
       throw err;
     }
-    log.warn(skip, `skipped the poll window of ${source.name}/${opts.resource}: alerts updated from ${skip.from ?? 'the initial lookback'} to ${skip.to} are not read`);
+    log.warn(
+      skip,
+      `skipped the poll window of ${source.name}/${opts.resource}: alerts updated from ${skip.from ?? 'the initial lookback'} to ${skip.to} are not read`,
+    );
     out(JSON.stringify(skip));
   } finally {
     redis.disconnect();

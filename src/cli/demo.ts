@@ -51,7 +51,8 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     try {
       redis = await startRedisServer();
     } catch (err) {
-      if (err instanceof RedisNotInstalledError) throw new CliExit(EXIT.runtime, `alertbridge demo needs redis-server: ${err.message}`);
+      if (err instanceof RedisNotInstalledError)
+        throw new CliExit(EXIT.runtime, `alertbridge demo needs redis-server: ${err.message}`);
       throw err;
     }
     redisUrl = redis.url;
@@ -63,8 +64,14 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     sim = await startSimulator({ dir, rate: opts.rate, initial: 10, seed: Date.now() % 100_000, updateRatio: 0.3 });
     log.info({ graph: sim.url, ca_file: sim.caFile, rate: opts.rate }, 'started the Graph simulator');
     const env = {
-      ...process.env, REDIS_URL: redisUrl, ALERTBRIDGE_PORT: String(await freePort()), ALERTBRIDGE_DEMO_OUT: opts.out ?? '-',
-      SIM_URL: sim.url, SIM_CA_FILE: sim.caFile, SIM_TENANT_ID: DEMO_TENANT.tenantId, SIM_CLIENT_ID: DEMO_TENANT.clientId,
+      ...process.env,
+      REDIS_URL: redisUrl,
+      ALERTBRIDGE_PORT: String(await freePort()),
+      ALERTBRIDGE_DEMO_OUT: opts.out ?? '-',
+      SIM_URL: sim.url,
+      SIM_CA_FILE: sim.caFile,
+      SIM_TENANT_ID: DEMO_TENANT.tenantId,
+      SIM_CLIENT_ID: DEMO_TENANT.clientId,
       SIM_CLIENT_SECRET: DEMO_TENANT.clientSecret,
     };
     const loaded = await loadConfigFile(demoConfigPath(), { env });
@@ -78,7 +85,10 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
         const enough = (async () => {
           while ((await delivered(app.metrics)) < opts.count) await new Promise((r) => setTimeout(r, 200));
         })();
-        if ((await Promise.race([enough.then(() => 'enough' as const), stopped.then(() => 'stopped' as const)])) === 'enough') {
+        if (
+          (await Promise.race([enough.then(() => 'enough' as const), stopped.then(() => 'stopped' as const)])) ===
+          'enough'
+        ) {
           await progress(app.metrics, log);
         }
       }
@@ -100,10 +110,13 @@ async function progress(metrics: Metrics, log: Logger): Promise<void> {
     const m = await metrics.registry.getSingleMetric(name)?.get();
     return m ? m.values.reduce((a, v) => a + v.value, 0) : 0;
   };
-  log.info({
-    ingested: await value('alertbridge_records_ingested_total'),
-    duplicates: await value('alertbridge_records_duplicate_total'),
-    delivered: await delivered(metrics),
-    graph_requests: await value('alertbridge_graph_requests_total'),
-  }, 'demo progress');
+  log.info(
+    {
+      ingested: await value('alertbridge_records_ingested_total'),
+      duplicates: await value('alertbridge_records_duplicate_total'),
+      delivered: await delivered(metrics),
+      graph_requests: await value('alertbridge_graph_requests_total'),
+    },
+    'demo progress',
+  );
 }

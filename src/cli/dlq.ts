@@ -11,9 +11,17 @@ export interface DlqOptions {
   out?: (line: string) => void;
 }
 
-export async function dlqCommand(action: 'list' | 'replay' | 'purge', config: Readonly<Config>, log: Logger, opts: DlqOptions): Promise<void> {
+export async function dlqCommand(
+  action: 'list' | 'replay' | 'purge',
+  config: Readonly<Config>,
+  log: Logger,
+  opts: DlqOptions,
+): Promise<void> {
   if (!config.sinks.some((s) => s.name === opts.sink)) {
-    throw new CliExit(EXIT.usage, `--sink: no sink named "${opts.sink}" in the config (sinks: ${config.sinks.map((s) => s.name).join(', ')})`);
+    throw new CliExit(
+      EXIT.usage,
+      `--sink: no sink named "${opts.sink}" in the config (sinks: ${config.sinks.map((s) => s.name).join(', ')})`,
+    );
   }
   const out = opts.out ?? ((line: string) => process.stdout.write(line + '\n'));
   // Inspection only: no workers, no dispatcher, no HTTP server.

@@ -19,7 +19,8 @@ export function buildCli(): Command {
     .exitOverride()
     .showHelpAfterError();
 
-  program.command('run')
+  program
+    .command('run')
     .description('run the daemon')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .action(async (o: { config: string }) => {
@@ -27,7 +28,8 @@ export function buildCli(): Command {
       await (await import('./run.js')).runCommand(config, loggerFor(config));
     });
 
-  program.command('validate')
+  program
+    .command('validate')
     .description('check a configuration file: every problem as `path: message`')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .action(async (o: { config: string }) => {
@@ -38,14 +40,16 @@ export function buildCli(): Command {
       for (const line of retirementWarnings(res.config)) process.stderr.write(line + '\n');
     });
 
-  program.command('demo')
+  program
+    .command('demo')
     .description('the embedded default: a local Redis, alertbridge, and alerts flowing to stdout')
     .option('--rate <n>', 'new alerts per second in the simulator', positiveInt, 2)
     .option('--count <n>', 'stop once this many records were delivered (0 = until interrupted)', positiveInt, 0)
     .option('--out <file>', 'write records to this file instead of stdout')
     .action(async (o: { rate: number; count: number; out?: string }) => (await import('./demo.js')).demoCommand(o));
 
-  program.command('backfill')
+  program
+    .command('backfill')
     .description('one-off historical pull of a Graph source (the cursor is left alone)')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .requiredOption('-s, --source <name>', 'graph_security source name')
@@ -53,10 +57,18 @@ export function buildCli(): Command {
     .option('--resource <name...>', 'only these resources (default: all of the source)')
     .action(async (o: { config: string; source: string; since: string; resource?: string[] }) => {
       const config = await loadOrExit(o.config);
-      await (await import('./backfill.js')).backfillCommand(config, loggerFor(config), { source: o.source, since: o.since, resources: o.resource, configPath: o.config });
+      await (
+        await import('./backfill.js')
+      ).backfillCommand(config, loggerFor(config), {
+        source: o.source,
+        since: o.since,
+        resources: o.resource,
+        configPath: o.config,
+      });
     });
 
-  program.command('simulate')
+  program
+    .command('simulate')
     .description('the Graph Security API simulator on its own (HTTPS; prints where its CA certificate is)')
     .option('--port <n>', 'port (0 = a free one)', positiveInt, 8443)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
@@ -64,20 +76,56 @@ export function buildCli(): Command {
     .option('--seed <n>', 'seed of the generated data', positiveInt, 1)
     .option('--initial <n>', 'alerts created per resource at start', positiveInt, 25)
     .option('--dir <dir>', 'where the CA certificate is written (default: a temp folder)')
-    .option('--graph-like', 'list alerts_v2 and incidents like real Graph: newest first, $skip nextLinks, $top clamped, nextLink dropped past a depth (docs/simulator.md)')
+    .option(
+      '--graph-like',
+      'list alerts_v2 and incidents like real Graph: newest first, $skip nextLinks, $top clamped, nextLink dropped past a depth (docs/simulator.md)',
+    )
     .option('--max-depth <n>', 'graph-like: no nextLink once the next page starts this deep', positiveInt)
     .option('--updates-per-page <n>', 'graph-like: objects of the window updated after each page', positiveInt)
-    .action(async (o: { port: number; host: string; rate: number; seed: number; initial: number; dir?: string; graphLike?: boolean; maxDepth?: number; updatesPerPage?: number }) => {
-      const graphLike = o.graphLike || o.maxDepth !== undefined || o.updatesPerPage !== undefined
-        ? { ...(o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {}), ...(o.updatesPerPage !== undefined ? { updatesPerPage: o.updatesPerPage } : {}) }
-        : undefined;
-      await (await import('../simulator/cli.js')).simulateCommand({ port: o.port, host: o.host, rate: o.rate, seed: o.seed, initial: o.initial, dir: o.dir, graphLike });
-    });
+    .action(
+      async (o: {
+        port: number;
+        host: string;
+        rate: number;
+        seed: number;
+        initial: number;
+        dir?: string;
+        graphLike?: boolean;
+        maxDepth?: number;
+        updatesPerPage?: number;
+      }) => {
+        const graphLike =
+          o.graphLike || o.maxDepth !== undefined || o.updatesPerPage !== undefined
+            ? {
+                ...(o.maxDepth !== undefined ? { maxDepth: o.maxDepth } : {}),
+                ...(o.updatesPerPage !== undefined ? { updatesPerPage: o.updatesPerPage } : {}),
+              }
+            : undefined;
+        await (
+          await import('../simulator/cli.js')
+        ).simulateCommand({
+          port: o.port,
+          host: o.host,
+          rate: o.rate,
+          seed: o.seed,
+          initial: o.initial,
+          dir: o.dir,
+          graphLike,
+        });
+      },
+    );
 
   const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");
   for (const action of ['list', 'replay', 'purge'] as const) {
-    dlq.command(action)
-      .description({ list: 'print dead letters as JSON lines', replay: 'move dead letters back to the sink queue', purge: 'delete all dead letters of the sink' }[action])
+    dlq
+      .command(action)
+      .description(
+        {
+          list: 'print dead letters as JSON lines',
+          replay: 'move dead letters back to the sink queue',
+          purge: 'delete all dead letters of the sink',
+        }[action],
+      )
       .requiredOption('-c, --config <file>', 'YAML configuration file')
       .requiredOption('-s, --sink <name>', 'sink name')
       .option('--limit <n>', 'at most this many entries', positiveInt)
@@ -87,9 +135,14 @@ export function buildCli(): Command {
         await (await import('./dlq.js')).dlqCommand(action, config, loggerFor(config), o);
       });
   }
-  const cursor = program.command('cursor').description('poll cursors of Graph sources: list them, or skip a window that keeps failing');
-  cursor.command('list')
-    .description('print each poll cursor (watermark, failing streak, lagging providers) and its recorded skips as JSON lines')
+  const cursor = program
+    .command('cursor')
+    .description('poll cursors of Graph sources: list them, or skip a window that keeps failing');
+  cursor
+    .command('list')
+    .description(
+      'print each poll cursor (watermark, failing streak, lagging providers) and its recorded skips as JSON lines',
+    )
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .option('-s, --source <name>', 'only this graph_security source')
     .option('--resource <name>', 'only this resource')
@@ -97,7 +150,8 @@ export function buildCli(): Command {
       const config = await loadOrExit(o.config);
       await (await import('./cursor.js')).cursorCommand('list', config, loggerFor(config), o);
     });
-  cursor.command('skip')
+  cursor
+    .command('skip')
     .description('move a window that keeps failing past its bound; alerts updated before --to are not read (recorded)')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
     .requiredOption('-s, --source <name>', 'graph_security source name')
@@ -110,13 +164,20 @@ export function buildCli(): Command {
     });
   const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
   for (const action of ['list', 'delete'] as const) {
-    subs.command(action)
-      .description(action === 'list' ? "list the app's subscriptions as JSON lines (this source's marked)" : "delete the source's managed subscription at Graph")
+    subs
+      .command(action)
+      .description(
+        action === 'list'
+          ? "list the app's subscriptions as JSON lines (this source's marked)"
+          : "delete the source's managed subscription at Graph",
+      )
       .requiredOption('-c, --config <file>', 'YAML configuration file')
       .requiredOption('-s, --source <name>', 'graph_security source name')
       .action(async (o: { config: string; source: string }) => {
         const config = await loadOrExit(o.config);
-        await (await import('./subscriptions.js')).subscriptionsCommand(action, config, loggerFor(config), { source: o.source });
+        await (
+          await import('./subscriptions.js')
+        ).subscriptionsCommand(action, config, loggerFor(config), { source: o.source });
       });
   }
   return program;

@@ -8,7 +8,11 @@ import { retirementWarnings } from '../config/retirement.js';
 import type { Config } from '../config/schema.js';
 import { CliExit, EXIT } from './common.js';
 
-export async function startDaemon(config: Readonly<Config>, log: Logger, extra: { lockMs?: number } = {}): Promise<App> {
+export async function startDaemon(
+  config: Readonly<Config>,
+  log: Logger,
+  extra: { lockMs?: number } = {},
+): Promise<App> {
   const app = buildApp(config, { logger: log, lockMs: extra.lockMs });
   try {
     await app.start();
@@ -16,9 +20,15 @@ export async function startDaemon(config: Readonly<Config>, log: Logger, extra: 
     await app.stop().catch(() => undefined);
     // One line without secrets: app.start() words Redis failures itself (RedisUnavailableError); any other error is
     // reduced to its message, never its properties (a client error can carry a command's arguments).
-    throw new CliExit(EXIT.runtime, `starting alertbridge failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    throw new CliExit(
+      EXIT.runtime,
+      `starting alertbridge failed: ${String((err as Error)?.message ?? err).split('\n')[0]}`,
+    );
   }
-  log.info({ listen: app.address(), sinks: app.pipeline.sinkNames(), sources: config.sources.map((s) => s.name) }, 'alertbridge running');
+  log.info(
+    { listen: app.address(), sinks: app.pipeline.sinkNames(), sources: config.sources.map((s) => s.name) },
+    'alertbridge running',
+  );
   for (const line of retirementWarnings(config)) log.warn(line.replace(/^warning: /, ''));
   return app;
 }
@@ -52,18 +62,24 @@ export function stopOnSignals(app: App, log: Logger): Promise<StopResult> {
         process.exit(EXIT.runtime);
       }
       stopping = true;
-      log.info({ signal, drain_timeout_ms: app.config.pipeline.drain_timeout_ms }, 'stopping: draining in-flight deliveries');
+      log.info(
+        { signal, drain_timeout_ms: app.config.pipeline.drain_timeout_ms },
+        'stopping: draining in-flight deliveries',
+      );
       setTimeout(() => {
         log.error({ signal }, 'stopping took longer than the drain timeout: exiting now');
         process.exit(EXIT.runtime);
       }, app.config.pipeline.drain_timeout_ms + STOP_GRACE_MS).unref();
-      app.stop().then((res) => {
-        log.info({ drained: res.drained }, 'stopped');
-        resolve(res);
-      }, (err) => {
-        log.error({ err }, 'error while stopping');
-        resolve({ drained: false });
-      });
+      app.stop().then(
+        (res) => {
+          log.info({ drained: res.drained }, 'stopped');
+          resolve(res);
+        },
+        (err) => {
+          log.error({ err }, 'error while stopping');
+          resolve({ drained: false });
+        },
+      );
     };
     for (const s of STOP_SIGNALS) process.on(s, onSignal);
   });
@@ -72,7 +88,10 @@ export function stopOnSignals(app: App, log: Logger): Promise<StopResult> {
 /** Exit code of a stop: 0 after a clean drain, 2 when the drain bound cut it short (the work stays queued). */
 export function exitAfterStop(res: StopResult, drainMs: number): void {
   if (!res.drained) {
-    throw new CliExit(EXIT.runtime, `stopped before the drain finished (pipeline.drain_timeout_ms ${drainMs}): unfinished deliveries stay queued in Redis and are sent after the next start`);
+    throw new CliExit(
+      EXIT.runtime,
+      `stopped before the drain finished (pipeline.drain_timeout_ms ${drainMs}): unfinished deliveries stay queued in Redis and are sent after the next start`,
+    );
   }
 }
 

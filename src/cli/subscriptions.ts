@@ -17,12 +17,20 @@ interface GraphSubscription {
   changeType?: string;
 }
 
-export async function subscriptionsCommand(action: 'list' | 'delete', config: Readonly<Config>, log: Logger,
-  opts: { source: string; out?: (line: string) => void }): Promise<void> {
+export async function subscriptionsCommand(
+  action: 'list' | 'delete',
+  config: Readonly<Config>,
+  log: Logger,
+  opts: { source: string; out?: (line: string) => void },
+): Promise<void> {
   const out = opts.out ?? ((line: string) => process.stdout.write(line + '\n'));
   const src = config.sources.find((s) => s.name === opts.source);
   if (!src) throw new CliExit(EXIT.usage, `--source: no source named "${opts.source}" in the config`);
-  if (src.type !== 'graph_security') throw new CliExit(EXIT.usage, `--source: "${opts.source}" is a ${src.type} source; subscriptions belong to graph_security sources`);
+  if (src.type !== 'graph_security')
+    throw new CliExit(
+      EXIT.usage,
+      `--source: "${opts.source}" is a ${src.type} source; subscriptions belong to graph_security sources`,
+    );
   const app = buildApp(config, { logger: log, consume: false });
   try {
     await app.start({ listen: false });
@@ -33,12 +41,24 @@ export async function subscriptionsCommand(action: 'list' | 'delete', config: Re
       const res = await source.client.get<{ value?: GraphSubscription[] }>('/subscriptions', 'subscriptions');
       const mine = manager?.notificationUrl;
       for (const s of res.body.value ?? []) {
-        out(JSON.stringify({ id: s.id, resource: s.resource, notificationUrl: s.notificationUrl, expirationDateTime: s.expirationDateTime,
-          this_source: s.notificationUrl === mine, managed: s.id === stored?.id }));
+        out(
+          JSON.stringify({
+            id: s.id,
+            resource: s.resource,
+            notificationUrl: s.notificationUrl,
+            expirationDateTime: s.expirationDateTime,
+            this_source: s.notificationUrl === mine,
+            managed: s.id === stored?.id,
+          }),
+        );
       }
-      if (!manager) process.stderr.write(`source '${opts.source}' has webhook.enabled off (or no server.public_url): alertbridge manages no subscription for it\n`);
+      if (!manager)
+        process.stderr.write(
+          `source '${opts.source}' has webhook.enabled off (or no server.public_url): alertbridge manages no subscription for it\n`,
+        );
     } else {
-      if (!manager) throw new CliExit(EXIT.usage, `source '${opts.source}' has no managed subscription (webhook.enabled is off)`);
+      if (!manager)
+        throw new CliExit(EXIT.usage, `source '${opts.source}' has no managed subscription (webhook.enabled is off)`);
       const removed = await manager.remove();
       out(JSON.stringify({ source: opts.source, deleted: removed?.id ?? null }));
     }

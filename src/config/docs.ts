@@ -100,7 +100,9 @@ function renderUnion(out: string[], key: string, schema: JsonSchema): void {
   out.push(`## \`${key}\`\n`);
   if (schema.description) out.push(`${schema.description}\n`);
   const typeNames = options.map((o) => String(o.properties?.type?.const));
-  out.push(`Each ${kind} is a mapping with a \`type\`: ${typeNames.map((t) => `[\`${t}\`](#${key}-type-${t})`).join(', ')}.\n`);
+  out.push(
+    `Each ${kind} is a mapping with a \`type\`: ${typeNames.map((t) => `[\`${t}\`](#${key}-type-${t})`).join(', ')}.\n`,
+  );
 
   // Keys every option has, identically, are documented once.
   const first = options[0]?.properties ?? {};
@@ -116,11 +118,17 @@ function renderUnion(out: string[], key: string, schema: JsonSchema): void {
   for (const option of options) {
     const type = String(option.properties?.type?.const);
     out.push(`<a id="${key}-type-${type}"></a>\n`);
-    renderObject(out, 3, path, { ...option, description: option.properties?.type?.description }, {
-      skip: [...common, 'type'],
-      heading: `\`${path}\` with \`type: ${type}\``,
-      note: `type ${type}`,
-    });
+    renderObject(
+      out,
+      3,
+      path,
+      { ...option, description: option.properties?.type?.description },
+      {
+        skip: [...common, 'type'],
+        heading: `\`${path}\` with \`type: ${type}\``,
+        note: `type ${type}`,
+      },
+    );
   }
 }
 
@@ -129,7 +137,12 @@ function table(schema: JsonSchema, path: string, skip: string[] = []): string {
     .filter(([key]) => !skip.includes(key))
     .map(([key, child]) => {
       const required = schema.required?.includes(key) ?? false;
-      const cells = [`\`${key}\``, typeOf(child, path ? `${path}.${key}` : key), defaultOf(child, required), describe(child)];
+      const cells = [
+        `\`${key}\``,
+        typeOf(child, path ? `${path}.${key}` : key),
+        defaultOf(child, required),
+        describe(child),
+      ];
       return `| ${cells.join(' | ')} |`;
     });
   return ['| key | type | default | description |', '|---|---|---|---|', ...rows, ''].join('\n');
@@ -143,7 +156,8 @@ function typeOf(schema: JsonSchema, path: string): string {
     case 'integer':
     case 'number': {
       const word = schema.type === 'integer' ? 'integer' : 'number';
-      if (schema.minimum !== undefined && schema.maximum !== undefined) return `${word}, ${schema.minimum}–${schema.maximum}`;
+      if (schema.minimum !== undefined && schema.maximum !== undefined)
+        return `${word}, ${schema.minimum}–${schema.maximum}`;
       if (schema.minimum !== undefined) return `${word} ≥ ${schema.minimum}`;
       return word;
     }

@@ -3,15 +3,7 @@
  * token, the same secrets, the same clouds.
  */
 import { z } from 'zod';
-import {
-  AUTH_METHODS,
-  CLOUD_NAMES,
-  filePath,
-  hasSecret,
-  httpsUrl,
-  secretPair,
-  type AuthMethod,
-} from './fields.js';
+import { AUTH_METHODS, CLOUD_NAMES, filePath, hasSecret, httpsUrl, secretPair, type AuthMethod } from './fields.js';
 
 /** Fields of an Entra ID client-credentials login, minus `tenant_id` (required or not depending on the user). */
 export function entraShape(usedFor: string) {
@@ -31,7 +23,7 @@ export function entraShape(usedFor: string) {
       ),
     ...secretPair('client_secret', 'Client secret of the app registration (`auth: client_secret`).'),
     certificate_file: filePath(
-      'PEM file holding the app registration\'s certificate and its private key (`auth: certificate`).',
+      "PEM file holding the app registration's certificate and its private key (`auth: certificate`).",
     ).optional(),
     ...secretPair('certificate_password', 'Passphrase of the private key in `certificate_file`, when it is encrypted.'),
     cloud: z
@@ -40,9 +32,12 @@ export function entraShape(usedFor: string) {
       .describe(
         'Microsoft cloud: `global`, `usgov` (GCC High, L4), `usgov_dod` (DoD, L5) or `china` (21Vianet). Sets the default endpoints (`authority_url`; `graph_url` for a Graph source).',
       ),
-    authority_url: httpsUrl('Entra ID authority override. Default: from `cloud` (https://login.microsoftonline.com for `global`).', {
-      allowLoopbackHttp: true,
-    }).optional(),
+    authority_url: httpsUrl(
+      'Entra ID authority override. Default: from `cloud` (https://login.microsoftonline.com for `global`).',
+      {
+        allowLoopbackHttp: true,
+      },
+    ).optional(),
   };
 }
 
@@ -65,7 +60,10 @@ export function checkEntraAuth(value: Record<string, unknown>, addIssue: AddIssu
   const auth = value.auth;
   if (auth === undefined) {
     if (secret && certificate) {
-      addIssue(['auth'], 'both client_secret and certificate_file are set: choose one with auth: client_secret or auth: certificate');
+      addIssue(
+        ['auth'],
+        'both client_secret and certificate_file are set: choose one with auth: client_secret or auth: certificate',
+      );
     } else if (!secret && !certificate) {
       addIssue(
         ['auth'],
@@ -78,7 +76,10 @@ export function checkEntraAuth(value: Record<string, unknown>, addIssue: AddIssu
     }
     if (auth === 'certificate' && !certificate) addIssue(['certificate_file'], 'required with auth: certificate');
     if (auth !== 'client_secret' && secret) {
-      addIssue([value.client_secret !== undefined ? 'client_secret' : 'client_secret_file'], `not used with auth: ${auth}`);
+      addIssue(
+        [value.client_secret !== undefined ? 'client_secret' : 'client_secret_file'],
+        `not used with auth: ${auth}`,
+      );
     }
     if (auth !== 'certificate' && certificate) addIssue(['certificate_file'], `not used with auth: ${auth}`);
   }

@@ -46,7 +46,10 @@ export function proxyUrlPair(what: string) {
 }
 
 /** Cross-field check of {@link proxyUrlPair}'s inline value (a `proxy_url_file` is read after validation). */
-export function checkProxyUrl(value: Record<string, unknown>, addIssue: (path: (string | number)[], message: string) => void): void {
+export function checkProxyUrl(
+  value: Record<string, unknown>,
+  addIssue: (path: (string | number)[], message: string) => void,
+): void {
   const url = value.proxy_url;
   if (typeof url !== 'string') return;
   let ok = false;

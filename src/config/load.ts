@@ -77,7 +77,10 @@ export function parseConfig(text: string, opts: ParseOptions): LoadResult {
     return { ok: false, errors: [`config: ${opts.fileName ?? 'the configuration'} is empty`] };
   }
   if (!isRecord(data)) {
-    return { ok: false, errors: [`config: expected a mapping of sections (redis, server, sources, sinks, …) (got ${typeName(data)})`] };
+    return {
+      ok: false,
+      errors: [`config: expected a mapping of sections (redis, server, sources, sinks, …) (got ${typeName(data)})`],
+    };
   }
 
   const expanded = expandEnv(data, opts.env ?? process.env);

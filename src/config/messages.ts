@@ -35,7 +35,10 @@ function defaultMessage(issue: Issue, path: PathSegment[], data: unknown): strin
       if (input === undefined) return 'required';
       if (issue.expected === 'int' && typeof input === 'number') return 'must be a whole number';
       // YAML reads `token: 12345` or `name: true` as a number or boolean: say how to keep it a string.
-      const hint = issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? '; put it in quotes' : '';
+      const hint =
+        issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')
+          ? '; put it in quotes'
+          : '';
       return `expected ${EXPECTED[issue.expected] ?? issue.expected} (got ${typeName(input)}${hint})`;
     }
     case 'invalid_value': {

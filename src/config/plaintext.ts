@@ -58,24 +58,48 @@ export function plaintextSecrets(config: unknown): PlaintextSecret[] {
   (Array.isArray(config.sinks) ? config.sinks : []).forEach((sink: unknown, i) => {
     if (!isRecord(sink)) return;
     const component = `${String(sink.type)} sink '${String(sink.name)}'`;
-    if (sink.type === 'splunk_hec' && typeof sink.url === 'string' && sink.url.startsWith('http://') && has(sink, 'token')) {
+    if (
+      sink.type === 'splunk_hec' &&
+      typeof sink.url === 'string' &&
+      sink.url.startsWith('http://') &&
+      has(sink, 'token')
+    ) {
       const host = hostOfUrl(sink.url);
-      if (host !== undefined && !isLoopbackHost(host)) add(['sinks', i, 'url'], component, host, 'the HEC token', 'use an https:// url');
+      if (host !== undefined && !isLoopbackHost(host))
+        add(['sinks', i, 'url'], component, host, 'the HEC token', 'use an https:// url');
     }
     if (sink.type === 'kafka' && isRecord(sink.sasl)) {
       const tls = isRecord(sink.tls) ? sink.tls : {};
-      const hosts = (Array.isArray(sink.brokers) ? sink.brokers : []).filter((b): b is string => typeof b === 'string').map(hostOfHostPort);
+      const hosts = (Array.isArray(sink.brokers) ? sink.brokers : [])
+        .filter((b): b is string => typeof b === 'string')
+        .map(hostOfHostPort);
       const remote = [...new Set(hosts.filter((h) => !isLoopbackHost(h)))];
       if (tls.enabled !== true && remote.length > 0) {
-        add(['sinks', i, 'tls', 'enabled'], component, remote.join(', '), `its SASL ${String(sink.sasl.mechanism)} credentials`, 'set tls.enabled: true');
+        add(
+          ['sinks', i, 'tls', 'enabled'],
+          component,
+          remote.join(', '),
+          `its SASL ${String(sink.sasl.mechanism)} credentials`,
+          'set tls.enabled: true',
+        );
       }
     }
     if (sink.type === 'azure_event_hubs' && typeof sink.connection_string === 'string') {
       const cs = sink.connection_string;
       const endpoint = /(?:^|;)\s*Endpoint\s*=\s*([^;]+)/i.exec(cs)?.[1]?.trim();
       const host = endpoint === undefined ? undefined : hostOfUrl(endpoint);
-      if (/(?:^|;)\s*UseDevelopmentEmulator\s*=\s*true\s*(?:;|$)/i.test(cs) && host !== undefined && !isLoopbackHost(host)) {
-        add(['sinks', i, 'connection_string'], component, host, 'its shared access key (as SAS tokens, over plain AMQP: UseDevelopmentEmulator=true)', 'remove UseDevelopmentEmulator outside a local emulator');
+      if (
+        /(?:^|;)\s*UseDevelopmentEmulator\s*=\s*true\s*(?:;|$)/i.test(cs) &&
+        host !== undefined &&
+        !isLoopbackHost(host)
+      ) {
+        add(
+          ['sinks', i, 'connection_string'],
+          component,
+          host,
+          'its shared access key (as SAS tokens, over plain AMQP: UseDevelopmentEmulator=true)',
+          'remove UseDevelopmentEmulator outside a local emulator',
+        );
       }
     }
   });

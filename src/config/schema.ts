@@ -66,17 +66,36 @@ export const RedisSchema = z
       .describe('TLS settings, used with a `rediss://` URL.'),
     durability: z
       .strictObject({
-        replicas: count(0, 0, 16, 'Acknowledge a write (202 to a push, a cursor move) only once this many replicas have it (Redis `WAIT`); otherwise the push gets 503 and the poll is retried.'),
-        aof_fsync: z.boolean().default(false).describe('Also wait until the primary has fsynced the write to its append-only file (`WAITAOF`, Redis 7.2+; on older servers a start-up warning says what `appendfsync` gives instead).'),
-        timeout_ms: millis(1000, 'How long a write waits for the replicas and the fsync before it is refused.', { max: 60_000 }),
+        replicas: count(
+          0,
+          0,
+          16,
+          'Acknowledge a write (202 to a push, a cursor move) only once this many replicas have it (Redis `WAIT`); otherwise the push gets 503 and the poll is retried.',
+        ),
+        aof_fsync: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Also wait until the primary has fsynced the write to its append-only file (`WAITAOF`, Redis 7.2+; on older servers a start-up warning says what `appendfsync` gives instead).',
+          ),
+        timeout_ms: millis(1000, 'How long a write waits for the replicas and the fsync before it is refused.', {
+          max: 60_000,
+        }),
       })
       .prefault({})
-      .describe('What "durably in Redis" means before alertbridge acknowledges (see docs/operations.md#durability). Default: the primary\'s memory, one write.'),
+      .describe(
+        'What "durably in Redis" means before alertbridge acknowledges (see docs/operations.md#durability). Default: the primary\'s memory, one write.',
+      ),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
       const tls = value.tls;
-      if (typeof value.url === 'string' && value.url.startsWith('redis://') && isRecord(tls) && tls.ca_file !== undefined) {
+      if (
+        typeof value.url === 'string' &&
+        value.url.startsWith('redis://') &&
+        isRecord(tls) &&
+        tls.ca_file !== undefined
+      ) {
         addIssue(['tls', 'ca_file'], 'only used with a rediss:// url');
       }
     }),
@@ -89,9 +108,10 @@ export const ServerSchema = z
       .boolean()
       .default(true)
       .describe('Serve HTTP: webhooks, partner push, `/healthz`, `/readyz`, `/metrics`.'),
-    listen: hostPort('Address to listen on, `host:port` (`[::]:8080` for IPv6; port 0 picks a free port).', '0.0.0.0:8080').default(
+    listen: hostPort(
+      'Address to listen on, `host:port` (`[::]:8080` for IPv6; port 0 picks a free port).',
       '0.0.0.0:8080',
-    ),
+    ).default('0.0.0.0:8080'),
     public_url: httpsUrl(
       'The https URL at which Microsoft Graph reaches this server (e.g. through an ingress); needed for webhook subscriptions. http:// is accepted for loopback addresses only (the simulator).',
       { allowLoopbackHttp: true },
@@ -110,7 +130,9 @@ export const LogSchema = z
     format: z
       .enum(['auto', 'json', 'pretty'])
       .default('auto')
-      .describe('`json` (one object per line), `pretty` (for people), or `auto`: pretty on a terminal, JSON otherwise.'),
+      .describe(
+        '`json` (one object per line), `pretty` (for people), or `auto`: pretty on a terminal, JSON otherwise.',
+      ),
   })
   .describe('Logging (to standard error).');
 
@@ -189,7 +211,10 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
   elements(value.sources).forEach((source, i) => {
     if (!isRecord(source) || source.type !== 'graph_security' || !isRecord(source.webhook)) return;
     if (source.webhook.enabled === true && server.public_url === undefined) {
-      addIssue(['sources', i, 'webhook', 'enabled'], 'needs server.public_url (the https URL Graph sends notifications to)');
+      addIssue(
+        ['sources', i, 'webhook', 'enabled'],
+        'needs server.public_url (the https URL Graph sends notifications to)',
+      );
     }
   });
 }

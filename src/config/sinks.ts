@@ -107,10 +107,14 @@ export const SplunkHecSinkSchema = z
     ...sinkCommonShape,
     url: httpUrl('HEC base URL, e.g. `https://splunk.example.com:8088`.'),
     ...secretPair('token', 'HEC token.'),
-    index: z.string().min(1).optional().describe('Splunk index. Default: the token\'s default index.'),
+    index: z.string().min(1).optional().describe("Splunk index. Default: the token's default index."),
     sourcetype: z.string().min(1).default('alertbridge:record').describe('Splunk `sourcetype` of each event.'),
-    source: z.string().min(1).optional().describe('Splunk `source` of each event. Default: `alertbridge:{source name}`.'),
-    host: z.string().min(1).optional().describe('Splunk `host` of each event. Default: this machine\'s host name.'),
+    source: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Splunk `source` of each event. Default: `alertbridge:{source name}`.'),
+    host: z.string().min(1).optional().describe("Splunk `host` of each event. Default: this machine's host name."),
     gzip: z.boolean().default(false).describe('Compress request bodies with gzip.'),
     ca_file: filePath('Extra trusted CA certificates (PEM) for `url`.').optional(),
     tls_verify: z
@@ -119,7 +123,12 @@ export const SplunkHecSinkSchema = z
       .describe('Verify the HEC server certificate. Turn off only for testing; prefer `ca_file`.'),
     ...proxyUrlPair('the HEC requests'),
     max_events: count(500, 1, 100_000, 'Most events per HEC request; larger batches are split.'),
-    max_bytes: count(1_000_000, 1024, 1_000_000_000, 'Largest HEC request body (before gzip); larger batches are split.'),
+    max_bytes: count(
+      1_000_000,
+      1024,
+      1_000_000_000,
+      'Largest HEC request body (before gzip); larger batches are split.',
+    ),
     request_timeout_ms: millis(30_000, 'Timeout of one HEC request.'),
     auth_pause_ms: millis(
       60_000,
@@ -150,7 +159,7 @@ export const KafkaSaslSchema = z
     mechanism: z
       .enum(['plain', 'scram-sha-256', 'scram-sha-512', 'oauthbearer'])
       .describe(
-        'SASL mechanism. `oauthbearer` takes a token from `oauth_token` or, with `tenant_id`/`client_id`/`client_secret`, from Entra ID (Event Hubs\' Kafka endpoint).',
+        "SASL mechanism. `oauthbearer` takes a token from `oauth_token` or, with `tenant_id`/`client_id`/`client_secret`, from Entra ID (Event Hubs' Kafka endpoint).",
       ),
     username: z.string().min(1).optional().describe('User name (`plain`, `scram-*`).'),
     ...secretPair('password', 'Password (`plain`, `scram-*`).'),
@@ -166,10 +175,15 @@ export const KafkaSaslSchema = z
     cloud: z
       .enum(CLOUD_NAMES)
       .optional()
-      .describe('Microsoft cloud of the Entra ID tenant (`oauthbearer`): `global` (default), `usgov`, `usgov_dod` or `china`. Sets the default `authority_url`.'),
-    authority_url: httpsUrl('Entra ID authority override (`oauthbearer`). Default: from `cloud` (https://login.microsoftonline.com for `global`).', {
-      allowLoopbackHttp: true,
-    }).optional(),
+      .describe(
+        'Microsoft cloud of the Entra ID tenant (`oauthbearer`): `global` (default), `usgov`, `usgov_dod` or `china`. Sets the default `authority_url`.',
+      ),
+    authority_url: httpsUrl(
+      'Entra ID authority override (`oauthbearer`). Default: from `cloud` (https://login.microsoftonline.com for `global`).',
+      {
+        allowLoopbackHttp: true,
+      },
+    ).optional(),
     ca_file: filePath('Extra trusted CA certificates (PEM) for `authority_url` (`oauthbearer`).').optional(),
   })
   .superRefine(
@@ -179,12 +193,14 @@ export const KafkaSaslSchema = z
       const entra = value.tenant_id !== undefined || value.client_id !== undefined || hasSecret(value, 'client_secret');
       if (mechanism !== 'oauthbearer' || !entra) {
         for (const key of ['cloud', 'authority_url', 'ca_file'] as const) {
-          if (value[key] !== undefined) addIssue([key], 'only used with mechanism oauthbearer and tenant_id/client_id/client_secret');
+          if (value[key] !== undefined)
+            addIssue([key], 'only used with mechanism oauthbearer and tenant_id/client_id/client_secret');
         }
       }
       if (mechanism !== 'oauthbearer') {
         if (value.username === undefined) addIssue(['username'], `required for mechanism ${mechanism}`);
-        if (!hasSecret(value, 'password')) addIssue(['password'], `required for mechanism ${mechanism} (or password_file)`);
+        if (!hasSecret(value, 'password'))
+          addIssue(['password'], `required for mechanism ${mechanism} (or password_file)`);
         return;
       }
       const token = hasSecret(value, 'oauth_token');
@@ -195,62 +211,66 @@ export const KafkaSaslSchema = z
       } else if (entra) {
         if (value.tenant_id === undefined) addIssue(['tenant_id'], 'required with client_id/client_secret');
         if (value.client_id === undefined) addIssue(['client_id'], 'required with tenant_id/client_secret');
-        if (!hasSecret(value, 'client_secret')) addIssue(['client_secret'], 'required with tenant_id/client_id (or client_secret_file)');
+        if (!hasSecret(value, 'client_secret'))
+          addIssue(['client_secret'], 'required with tenant_id/client_id (or client_secret_file)');
       }
     }),
   )
   .describe('SASL authentication. Default: none.');
 
-const KafkaSinkObject = z
-  .strictObject({
-    type: z.literal('kafka').describe('Apache Kafka (or a Kafka-compatible endpoint such as Event Hubs or Redpanda).'),
-    ...sinkCommonShape,
-    brokers: z.array(hostPort('Bootstrap broker.', 'kafka:9092')).min(1).describe('Bootstrap brokers, `host:port`.'),
-    topic: z
-      .string()
-      .regex(/^(?:[A-Za-z0-9._-]|\{resource\})+$/, {
-        error: 'must be letters, digits, ".", "_", "-" (and {resource})',
-      })
-      .max(249)
-      .default('security-alerts')
-      .describe('Topic to produce to. `{resource}` is replaced by the record\'s resource (`alerts_v2`, `incidents`, …).'),
-    client_id: z.string().min(1).default('alertbridge').describe('Kafka client id.'),
-    compression: z
-      .enum(['gzip', 'none', 'snappy', 'lz4', 'zstd'])
-      .default('gzip')
-      .describe('Compression of produced batches: `gzip`, `none`, `snappy`, `lz4` or `zstd` (each tested against a real broker; see docs/kafka.md).'),
-    max_message_bytes: count(
-      1_000_000,
-      1024,
-      100_000_000,
-      'Largest message; a bigger record is dead-lettered instead of failing its batch. Keep below the broker\'s `message.max.bytes`.',
+const KafkaSinkObject = z.strictObject({
+  type: z.literal('kafka').describe('Apache Kafka (or a Kafka-compatible endpoint such as Event Hubs or Redpanda).'),
+  ...sinkCommonShape,
+  brokers: z.array(hostPort('Bootstrap broker.', 'kafka:9092')).min(1).describe('Bootstrap brokers, `host:port`.'),
+  topic: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9._-]|\{resource\})+$/, {
+      error: 'must be letters, digits, ".", "_", "-" (and {resource})',
+    })
+    .max(249)
+    .default('security-alerts')
+    .describe("Topic to produce to. `{resource}` is replaced by the record's resource (`alerts_v2`, `incidents`, …)."),
+  client_id: z.string().min(1).default('alertbridge').describe('Kafka client id.'),
+  compression: z
+    .enum(['gzip', 'none', 'snappy', 'lz4', 'zstd'])
+    .default('gzip')
+    .describe(
+      'Compression of produced batches: `gzip`, `none`, `snappy`, `lz4` or `zstd` (each tested against a real broker; see docs/kafka.md).',
     ),
-    request_timeout_ms: millis(30_000, 'Timeout of one produce request.'),
-    auth_pause_ms: authPauseMs('the brokers refuse authentication (SASL) or authorization (ACLs), or a topic does not exist (auto-create off)'),
-    tls: z
-      .strictObject({
-        enabled: z.boolean().default(false).describe('Connect with TLS.'),
-        ca_file: filePath('Extra trusted CA certificates (PEM).').optional(),
-        cert_file: filePath('Client certificate (PEM) for mutual TLS; with `key_file`.').optional(),
-        key_file: filePath('Private key (PEM) of `cert_file`.').optional(),
-        reject_unauthorized: z.boolean().default(true).describe('Verify the broker certificate.'),
-      })
-      .superRefine(
-        ...crossCheck((value, addIssue) => {
-          if ((value.cert_file === undefined) !== (value.key_file === undefined)) {
-            addIssue([value.cert_file === undefined ? 'cert_file' : 'key_file'], 'cert_file and key_file go together');
+  max_message_bytes: count(
+    1_000_000,
+    1024,
+    100_000_000,
+    "Largest message; a bigger record is dead-lettered instead of failing its batch. Keep below the broker's `message.max.bytes`.",
+  ),
+  request_timeout_ms: millis(30_000, 'Timeout of one produce request.'),
+  auth_pause_ms: authPauseMs(
+    'the brokers refuse authentication (SASL) or authorization (ACLs), or a topic does not exist (auto-create off)',
+  ),
+  tls: z
+    .strictObject({
+      enabled: z.boolean().default(false).describe('Connect with TLS.'),
+      ca_file: filePath('Extra trusted CA certificates (PEM).').optional(),
+      cert_file: filePath('Client certificate (PEM) for mutual TLS; with `key_file`.').optional(),
+      key_file: filePath('Private key (PEM) of `cert_file`.').optional(),
+      reject_unauthorized: z.boolean().default(true).describe('Verify the broker certificate.'),
+    })
+    .superRefine(
+      ...crossCheck((value, addIssue) => {
+        if ((value.cert_file === undefined) !== (value.key_file === undefined)) {
+          addIssue([value.cert_file === undefined ? 'cert_file' : 'key_file'], 'cert_file and key_file go together');
+        }
+        if (value.enabled === false) {
+          for (const key of ['ca_file', 'cert_file', 'key_file'] as const) {
+            if (value[key] !== undefined) addIssue([key], 'only used with tls.enabled: true');
           }
-          if (value.enabled === false) {
-            for (const key of ['ca_file', 'cert_file', 'key_file'] as const) {
-              if (value[key] !== undefined) addIssue([key], 'only used with tls.enabled: true');
-            }
-          }
-        }),
-      )
-      .prefault({})
-      .describe('TLS to the brokers.'),
-    sasl: KafkaSaslSchema.optional(),
-  });
+        }
+      }),
+    )
+    .prefault({})
+    .describe('TLS to the brokers.'),
+  sasl: KafkaSaslSchema.optional(),
+});
 
 /** Fills the Entra token scope from the first broker, which is what Event Hubs' Kafka endpoint expects. */
 export const KafkaSinkSchema = KafkaSinkObject.transform((value) => {
@@ -258,7 +278,10 @@ export const KafkaSinkSchema = KafkaSinkObject.transform((value) => {
   if (sasl?.tenant_id === undefined) return value;
   const host = value.brokers[0]?.replace(/:\d+$/, '') ?? '';
   const scope = sasl.scope ?? `https://${host}/.default`;
-  return { ...value, sasl: { ...sasl, scope, authority_url: sasl.authority_url ?? CLOUDS[sasl.cloud ?? 'global'].authority_url } };
+  return {
+    ...value,
+    sasl: { ...sasl, scope, authority_url: sasl.authority_url ?? CLOUDS[sasl.cloud ?? 'global'].authority_url },
+  };
 });
 
 const EventHubsSinkObject = z
@@ -271,9 +294,13 @@ const EventHubsSinkObject = z
     ),
     fully_qualified_namespace: z
       .string()
-      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/, { error: 'must be a host name (e.g. my-ns.servicebus.windows.net)' })
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/, {
+        error: 'must be a host name (e.g. my-ns.servicebus.windows.net)',
+      })
       .optional()
-      .describe('Namespace host, e.g. `my-ns.servicebus.windows.net`, for Entra ID auth (role Azure Event Hubs Data Sender).'),
+      .describe(
+        'Namespace host, e.g. `my-ns.servicebus.windows.net`, for Entra ID auth (role Azure Event Hubs Data Sender).',
+      ),
     tenant_id: tenantId('Entra ID tenant of the namespace (with `fully_qualified_namespace`).').optional(),
     ...entraShape(' (with `fully_qualified_namespace`)'),
     event_hub_name: z
@@ -287,7 +314,9 @@ const EventHubsSinkObject = z
       104_857_600,
       'Largest batch sent at once. The tier caps it: 262144 (256 KB) on Basic, 1048576 (1 MB) on Standard and above.',
     ),
-    auth_pause_ms: authPauseMs('the hub refuses the key or token (or Entra ID refuses the app), or the event hub does not exist'),
+    auth_pause_ms: authPauseMs(
+      'the hub refuses the key or token (or Entra ID refuses the app), or the event hub does not exist',
+    ),
     transport: z
       .enum(['amqp', 'websocket'])
       .optional()
@@ -323,7 +352,8 @@ const EventHubsSinkObject = z
       if (value.transport === 'amqp' && hasSecret(value, 'proxy_url')) {
         addIssue(['transport'], 'must be websocket with proxy_url (AMQP on port 5671 cannot go through an HTTP proxy)');
       }
-      const entityPath = typeof value.connection_string === 'string' ? entityPathOf(value.connection_string) : undefined;
+      const entityPath =
+        typeof value.connection_string === 'string' ? entityPathOf(value.connection_string) : undefined;
       if (value.event_hub_name === undefined) {
         if (namespace) addIssue(['event_hub_name'], 'required with fully_qualified_namespace');
         else if (typeof value.connection_string === 'string' && entityPath === undefined) {
@@ -343,7 +373,9 @@ function entityPathOf(connectionString: string): string | undefined {
 /** Fills `event_hub_name` from the connection string, the transport, and the auth method and authority for Entra ID. */
 export const EventHubsSinkSchema = EventHubsSinkObject.transform((value) => {
   const event_hub_name =
-    value.event_hub_name ?? (value.connection_string !== undefined ? entityPathOf(value.connection_string) : undefined) ?? '';
+    value.event_hub_name ??
+    (value.connection_string !== undefined ? entityPathOf(value.connection_string) : undefined) ??
+    '';
   const transport = value.transport ?? (value.proxy_url !== undefined ? 'websocket' : 'amqp');
   if (value.fully_qualified_namespace === undefined) return { ...value, event_hub_name, transport };
   return {
@@ -358,4 +390,3 @@ export const EventHubsSinkSchema = EventHubsSinkObject.transform((value) => {
 export const SinkSchema = z
   .discriminatedUnion('type', [FileSinkSchema, SplunkHecSinkSchema, KafkaSinkSchema, EventHubsSinkSchema])
   .describe('A destination for records, by `type`.');
-

@@ -64,9 +64,18 @@ const GRAPH_DEFAULT_POLL_INTERVAL_MS = 60_000;
 
 /** alerts_v2 `serviceSource` values (Graph's `microsoft.graph.security.serviceSource`). */
 export const SERVICE_SOURCES = [
-  'unknown', 'microsoftDefenderForEndpoint', 'microsoftDefenderForIdentity', 'microsoftDefenderForCloudApps',
-  'microsoftDefenderForOffice365', 'microsoft365Defender', 'azureAdIdentityProtection', 'microsoftAppGovernance',
-  'dataLossPrevention', 'microsoftDefenderForCloud', 'microsoftSentinel', 'microsoftInsiderRiskManagement',
+  'unknown',
+  'microsoftDefenderForEndpoint',
+  'microsoftDefenderForIdentity',
+  'microsoftDefenderForCloudApps',
+  'microsoftDefenderForOffice365',
+  'microsoft365Defender',
+  'azureAdIdentityProtection',
+  'microsoftAppGovernance',
+  'dataLossPrevention',
+  'microsoftDefenderForCloud',
+  'microsoftSentinel',
+  'microsoftInsiderRiskManagement',
 ] as const;
 export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
 export const ALERT_STATUSES = ['unknown', 'new', 'inProgress', 'resolved'] as const;
@@ -80,7 +89,11 @@ export const GraphFilterSchema = z
       .min(1)
       .optional()
       .describe('alerts_v2 only: read only alerts of these `serviceSource` values. Default: all.'),
-    severity: z.array(z.enum(SEVERITIES)).min(1).optional().describe('alerts_v2 and incidents: only these severities. Default: all.'),
+    severity: z
+      .array(z.enum(SEVERITIES))
+      .min(1)
+      .optional()
+      .describe('alerts_v2 and incidents: only these severities. Default: all.'),
     status: z
       .array(z.enum([...new Set([...ALERT_STATUSES, ...INCIDENT_STATUSES])] as [string, ...string[]]))
       .min(1)
@@ -99,9 +112,12 @@ const GraphSourceObject = z
     name: componentName('source'),
     tenant_id: tenantId('Entra ID tenant to read alerts from: its GUID or a verified domain.'),
     ...entraShape(' (one app can serve many tenants once each has granted admin consent)'),
-    graph_url: httpsUrl('Microsoft Graph endpoint override. Default: from `cloud` (https://graph.microsoft.com for `global`).', {
-      allowLoopbackHttp: true,
-    }).optional(),
+    graph_url: httpsUrl(
+      'Microsoft Graph endpoint override. Default: from `cloud` (https://graph.microsoft.com for `global`).',
+      {
+        allowLoopbackHttp: true,
+      },
+    ).optional(),
     ca_file: filePath('Extra trusted CA certificates (PEM) for `graph_url` and `authority_url`.').optional(),
     resources: z
       .array(z.enum(RESOURCES))
@@ -116,11 +132,16 @@ const GraphSourceObject = z
       .min(1000)
       .max(86_400_000)
       .optional()
-      .describe(`Time between polls of each resource. Default: ${GRAPH_DEFAULT_POLL_INTERVAL_MS} (one minute) unless \`poll_schedule\` is set; not both.`),
+      .describe(
+        `Time between polls of each resource. Default: ${GRAPH_DEFAULT_POLL_INTERVAL_MS} (one minute) unless \`poll_schedule\` is set; not both.`,
+      ),
     poll_schedule: cronExpression(
       'Poll on a cron schedule instead of an interval, e.g. `*/5 * * * *` (5 fields, or 6 with seconds first). Not with `poll_interval_ms`.',
     ).optional(),
-    initial_lookback_ms: millis(86_400_000, 'How far back the very first poll of a resource reaches (default one day).'),
+    initial_lookback_ms: millis(
+      86_400_000,
+      'How far back the very first poll of a resource reaches (default one day).',
+    ),
     overlap_ms: millis(
       300_000,
       'Each poll re-reads this much before the last watermark, to catch late-indexed alerts; the overlap is deduplicated.',
@@ -149,7 +170,7 @@ const GraphSourceObject = z
       16_777_216,
       65_536,
       1_073_741_824,
-      'Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image\'s `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.',
+      "Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image's `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.",
     ),
     webhook: GraphWebhookSchema.prefault({}),
     filter: GraphFilterSchema.prefault({}),
@@ -160,7 +181,7 @@ const GraphSourceObject = z
           .max(4)
           .default(() => [300_000, 1_800_000])
           .describe(
-            'alerts_v2 created this long ago are listed once more, for each value (Defender adds evidence and entities after an alert is first listed, sometimes without moving lastUpdateDateTime). Each costs one list request per poll from the tenant\'s budget. `[]` turns it off.',
+            "alerts_v2 created this long ago are listed once more, for each value (Defender adds evidence and entities after an alert is first listed, sometimes without moving lastUpdateDateTime). Each costs one list request per poll from the tenant's budget. `[]` turns it off.",
           ),
       })
       .prefault({})
@@ -181,9 +202,15 @@ const GraphSourceObject = z
         const filter = value.filter;
         if (isRecord(filter) && Array.isArray(filter.status)) {
           const statuses = filter.status as string[];
-          for (const [resource, known] of [['alerts_v2', ALERT_STATUSES], ['incidents', INCIDENT_STATUSES]] as const) {
+          for (const [resource, known] of [
+            ['alerts_v2', ALERT_STATUSES],
+            ['incidents', INCIDENT_STATUSES],
+          ] as const) {
             if (resources.includes(resource) && !statuses.some((st) => (known as readonly string[]).includes(st))) {
-              addIssue(['filter', 'status'], `none of ${statuses.join(', ')} is a status of ${resource} (${known.join(', ')}): ${resource} would be read unfiltered`);
+              addIssue(
+                ['filter', 'status'],
+                `none of ${statuses.join(', ')} is a status of ${resource} (${known.join(', ')}): ${resource} would be read unfiltered`,
+              );
             }
           }
         }
@@ -192,7 +219,10 @@ const GraphSourceObject = z
         }
         const webhook = value.webhook;
         if (isRecord(webhook) && webhook.enabled === true && !resources.includes('alerts')) {
-          addIssue(['webhook', 'enabled'], 'change notifications exist only for legacy alerts: add alerts to resources');
+          addIssue(
+            ['webhook', 'enabled'],
+            'change notifications exist only for legacy alerts: add alerts to resources',
+          );
         }
       }
     }),
@@ -204,7 +234,8 @@ export const GraphSourceSchema = GraphSourceObject.transform((value) => ({
   auth: inferAuth(value) as AuthMethod,
   graph_url: value.graph_url ?? CLOUDS[value.cloud].graph_url,
   authority_url: value.authority_url ?? CLOUDS[value.cloud].authority_url,
-  poll_interval_ms: value.poll_schedule === undefined ? (value.poll_interval_ms ?? GRAPH_DEFAULT_POLL_INTERVAL_MS) : undefined,
+  poll_interval_ms:
+    value.poll_schedule === undefined ? (value.poll_interval_ms ?? GRAPH_DEFAULT_POLL_INTERVAL_MS) : undefined,
 }));
 
 export const WebhookSourceSchema = z
@@ -212,7 +243,10 @@ export const WebhookSourceSchema = z
     type: z.literal('webhook').describe('Accepts Graph-shaped alerts pushed by a partner to `POST /ingest/{name}`.'),
     name: componentName('source'),
     ...secretPair('token', 'Bearer token the partner sends (`Authorization: Bearer …`).'),
-    ...secretPair('hmac_secret', 'Key of an HMAC-SHA256 signature of the request body sent by the partner. With `token` too, a request needs both.'),
+    ...secretPair(
+      'hmac_secret',
+      'Key of an HMAC-SHA256 signature of the request body sent by the partner. With `token` too, a request needs both.',
+    ),
     hmac_replay_window_ms: millis(
       300_000,
       'Signed requests whose timestamp is further than this from now are rejected (replay protection).',

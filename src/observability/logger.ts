@@ -8,7 +8,12 @@ import { SECRET_KEYS } from '../config/fields.js';
 /** Key names whose values never reach a log line: every secret of the config schema, and those of the wire. */
 export const REDACTED_KEYS = [
   ...SECRET_KEYS,
-  'authorization', 'Authorization', 'access_token', 'clientState', 'secret', 'sasl',
+  'authorization',
+  'Authorization',
+  'access_token',
+  'clientState',
+  'secret',
+  'sasl',
   // ioredis errors carry the failed command with its arguments (`err.command.args`): AUTH's is the Redis password.
   'args',
 ];
@@ -28,7 +33,13 @@ export function createLogger(opts: LogOptions = {}): Logger {
   const pretty = opts.format === 'pretty' || (opts.format !== 'json' && !opts.destination && process.stderr.isTTY);
   const base = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { service: 'alertbridge' } };
   if (pretty) {
-    return pino({ ...base, transport: { target: 'pino-pretty', options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+    return pino({
+      ...base,
+      transport: {
+        target: 'pino-pretty',
+        options: { destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      },
+    });
   }
   return pino(base, opts.destination ?? pino.destination({ fd: 2, sync: false }));
 }

@@ -112,7 +112,7 @@ export class Metrics {
   });
   readonly pollStuck = new Gauge({
     name: 'alertbridge_poll_stuck_seconds',
-    help: 'How long every poll of the window has failed, once that is longer than the source\'s stuck_window_alert_ms (0 otherwise): the cursor is held and nothing newer is read',
+    help: "How long every poll of the window has failed, once that is longer than the source's stuck_window_alert_ms (0 otherwise): the cursor is held and nothing newer is read",
     labelNames: ['source', 'resource'] as const,
     registers: [this.registry],
   });

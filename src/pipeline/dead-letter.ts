@@ -92,7 +92,10 @@ export class DeadLetterReplay {
   /** What a replay that died had taken and not marked done: its records and the job id they go under. */
   async pending(): Promise<{ jobId: string; entries: DeadLetter[] } | undefined> {
     const list = this.keys.replaying(this.sink);
-    const [[, raw], [, jobId]] = (await this.redis.multi().lrange(list, 0, -1).get(`${list}:job`).exec()) as [[unknown, string[]], [unknown, string | null]];
+    const [[, raw], [, jobId]] = (await this.redis.multi().lrange(list, 0, -1).get(`${list}:job`).exec()) as [
+      [unknown, string[]],
+      [unknown, string | null],
+    ];
     if (!raw.length) return undefined;
     return { jobId: jobId ?? `replay-recovered-${this.token}`, entries: raw.map((s) => JSON.parse(s) as DeadLetter) };
   }
@@ -101,9 +104,22 @@ export class DeadLetterReplay {
   async take(max: number): Promise<{ jobId: string; entries: DeadLetter[] }> {
     const list = this.keys.replaying(this.sink);
     const jobId = `replay-${this.token}-${this.chunk++}`;
-    const res = (await this.redis.eval(TAKE, 4, this.keys.deadLetters(this.sink), list, `${list}:job`, `${list}:lock`,
-      this.token, String(max), jobId, String(REPLAY_LOCK_MS))) as string[] | number;
-    if (res === -1) throw new ReplayLockLostError(`replaying dead letters of sink '${this.sink}': the replay lock expired (this replay stalled for ${REPLAY_LOCK_MS / 1000} s); run it again`);
+    const res = (await this.redis.eval(
+      TAKE,
+      4,
+      this.keys.deadLetters(this.sink),
+      list,
+      `${list}:job`,
+      `${list}:lock`,
+      this.token,
+      String(max),
+      jobId,
+      String(REPLAY_LOCK_MS),
+    )) as string[] | number;
+    if (res === -1)
+      throw new ReplayLockLostError(
+        `replaying dead letters of sink '${this.sink}': the replay lock expired (this replay stalled for ${REPLAY_LOCK_MS / 1000} s); run it again`,
+      );
     if (res === -2) throw new Error(`replaying dead letters of sink '${this.sink}': the previous chunk is not done`);
     return { jobId, entries: (res as string[]).map((s) => JSON.parse(s) as DeadLetter) };
   }
@@ -112,7 +128,10 @@ export class DeadLetterReplay {
   async done(): Promise<void> {
     const list = this.keys.replaying(this.sink);
     const res = await this.redis.eval(DONE, 3, list, `${list}:job`, `${list}:lock`, this.token);
-    if (res === -1) throw new ReplayLockLostError(`replaying dead letters of sink '${this.sink}': the replay lock expired before a queued chunk was marked done; run it again`);
+    if (res === -1)
+      throw new ReplayLockLostError(
+        `replaying dead letters of sink '${this.sink}': the replay lock expired before a queued chunk was marked done; run it again`,
+      );
   }
 
   async unlock(): Promise<void> {
@@ -129,11 +148,18 @@ export class DeadLetterStore {
   /** Appends entries atomically; throws DeadLetterFullError when they do not fit under `maxEntries`. */
   async add(sink: string, entries: readonly DeadLetter[], maxEntries: number): Promise<number> {
     if (entries.length === 0) return this.count(sink);
-    const res = (await this.redis.eval(PUSH_BOUNDED, 1, this.keys.deadLetters(sink), String(maxEntries),
-      ...entries.map((e) => JSON.stringify(e)))) as number;
+    const res = (await this.redis.eval(
+      PUSH_BOUNDED,
+      1,
+      this.keys.deadLetters(sink),
+      String(maxEntries),
+      ...entries.map((e) => JSON.stringify(e)),
+    )) as number;
     if (res < 0) {
-      throw new DeadLetterFullError(`dead-letter queue of sink '${sink}' is full (max_entries ${maxEntries}); ` +
-        `${entries.length} record(s) stay queued until it is replayed or purged`);
+      throw new DeadLetterFullError(
+        `dead-letter queue of sink '${sink}' is full (max_entries ${maxEntries}); ` +
+          `${entries.length} record(s) stay queued until it is replayed or purged`,
+      );
     }
     return res;
   }

@@ -89,8 +89,11 @@ export class Dispatcher {
           recreatedAt = Date.now();
           try {
             await this.init();
-            this.log.error({ err: (err as Error).message }, 'the inbox consumer group was gone (Redis restarted empty or was flushed?): ' +
-              'recreated; what was queued in Redis before is lost with it, records accepted from now on are delivered');
+            this.log.error(
+              { err: (err as Error).message },
+              'the inbox consumer group was gone (Redis restarted empty or was flushed?): ' +
+                'recreated; what was queued in Redis before is lost with it, records accepted from now on are delivered',
+            );
             continue;
           } catch (again) {
             err = again;
@@ -111,8 +114,18 @@ export class Dispatcher {
   }
 
   private async readNew(): Promise<StreamEntries> {
-    const res = (await this.redis.xreadgroup('GROUP', this.keys.inboxGroup, this.consumer, 'COUNT', this.opts.readCount,
-      'BLOCK', this.opts.blockMs, 'STREAMS', this.keys.inbox, '>')) as Array<[string, StreamEntries]> | null;
+    const res = (await this.redis.xreadgroup(
+      'GROUP',
+      this.keys.inboxGroup,
+      this.consumer,
+      'COUNT',
+      this.opts.readCount,
+      'BLOCK',
+      this.opts.blockMs,
+      'STREAMS',
+      this.keys.inbox,
+      '>',
+    )) as Array<[string, StreamEntries]> | null;
     return res?.[0]?.[1] ?? [];
   }
 
@@ -120,11 +133,21 @@ export class Dispatcher {
     const now = Date.now();
     if (now - this.lastClaim < Math.min(this.opts.claimIdleMs, 5000)) return null;
     this.lastClaim = now;
-    const res = (await this.redis.xautoclaim(this.keys.inbox, this.keys.inboxGroup, this.consumer,
-      this.opts.claimIdleMs, '0', 'COUNT', this.opts.readCount)) as [string, Array<[string, string[]] | null>, string[]?];
+    const res = (await this.redis.xautoclaim(
+      this.keys.inbox,
+      this.keys.inboxGroup,
+      this.consumer,
+      this.opts.claimIdleMs,
+      '0',
+      'COUNT',
+      this.opts.readCount,
+    )) as [string, Array<[string, string[]] | null>, string[]?];
     // Entries deleted while pending (their jobs finished before a dispatcher could acknowledge them): Redis 7 drops
     // them from the pending list itself and reports them apart; 6.2 returns them as nil and keeps them pending.
-    const deleted = res[1].filter((e) => !Array.isArray(e?.[1])).map((e) => e?.[0]).filter((id): id is string => !!id);
+    const deleted = res[1]
+      .filter((e) => !Array.isArray(e?.[1]))
+      .map((e) => e?.[0])
+      .filter((id): id is string => !!id);
     if (deleted.length) await this.redis.xack(this.keys.inbox, this.keys.inboxGroup, ...deleted);
     const entries = res[1].filter((e): e is [string, string[]] => Array.isArray(e?.[1]));
     if (!entries.length) return null;
@@ -175,8 +198,10 @@ export class Dispatcher {
     const plans = this.targets.map((t) => {
       const jobs: Array<{ name: string; data: SinkJobData; opts: { jobId: string } }> = [];
       // Deterministic ids: a batch re-dispatched before its jobs ran is not queued twice.
-      const add = (data: SinkJobData) => jobs.push({ name: 'deliver', data, opts: { jobId: `${batchId}_${jobs.length}` } });
-      for (let i = 0, mine = inline.filter(t.accepts); i < mine.length; i += t.maxRecords) add({ records: mine.slice(i, i + t.maxRecords), attempt: 0 });
+      const add = (data: SinkJobData) =>
+        jobs.push({ name: 'deliver', data, opts: { jobId: `${batchId}_${jobs.length}` } });
+      for (let i = 0, mine = inline.filter(t.accepts); i < mine.length; i += t.maxRecords)
+        add({ records: mine.slice(i, i + t.maxRecords), attempt: 0 });
       let job: BatchRef[] = [];
       let size = 0;
       const flush = () => {

@@ -48,7 +48,11 @@ async function configValue(redis: Redis, name: string): Promise<string | undefin
 export class Durability {
   private waitaof = false;
 
-  constructor(private readonly redis: Redis, readonly config: DurabilityConfig, private readonly log: Logger) {}
+  constructor(
+    private readonly redis: Redis,
+    readonly config: DurabilityConfig,
+    private readonly log: Logger,
+  ) {}
 
   /** True when acknowledging waits for anything beyond the primary's reply. */
   get active(): boolean {
@@ -58,7 +62,9 @@ export class Durability {
   /** Finds out what the server guarantees, logs it in one line, and warns where the configuration asks for more. */
   async init(): Promise<RedisGuarantees> {
     const [server, persistence, replication] = await Promise.all([
-      this.redis.info('server'), this.redis.info('persistence'), this.redis.info('replication'),
+      this.redis.info('server'),
+      this.redis.info('persistence'),
+      this.redis.info('replication'),
     ]);
     const version = infoField(server, 'redis_version') ?? '0.0.0';
     const [major = 0, minor = 0] = version.split('.').map(Number);
@@ -66,7 +72,7 @@ export class Durability {
     const aof = infoField(persistence, 'aof_enabled') === '1';
     const save = await configValue(this.redis, 'save');
     const rdb = save !== undefined && save.trim() !== ''; // (CONFIG refused: RDB counted as off)
-    const appendfsync = aof ? (await configValue(this.redis, 'appendfsync')) ?? 'unknown' : 'n/a';
+    const appendfsync = aof ? ((await configValue(this.redis, 'appendfsync')) ?? 'unknown') : 'n/a';
     const g: RedisGuarantees = {
       version,
       persistence: aof && rdb ? 'aof+rdb' : aof ? 'aof' : rdb ? 'rdb' : 'none',
@@ -74,19 +80,32 @@ export class Durability {
       replicas: Number(infoField(replication, 'connected_slaves') ?? 0),
       waitaof: this.waitaof,
     };
-    this.log.info({
-      redis_version: g.version, persistence: g.persistence, appendfsync: g.appendfsync, connected_replicas: g.replicas,
-      waitaof: g.waitaof, durability: this.config,
-    }, `redis guarantees: ${describe(g, this.config)}`);
+    this.log.info(
+      {
+        redis_version: g.version,
+        persistence: g.persistence,
+        appendfsync: g.appendfsync,
+        connected_replicas: g.replicas,
+        waitaof: g.waitaof,
+        durability: this.config,
+      },
+      `redis guarantees: ${describe(g, this.config)}`,
+    );
     if (this.config.aof_fsync && !aof) {
-      this.log.warn('redis.durability.aof_fsync is set but the append-only file is off on this Redis: acknowledged writes are only in memory; enable appendonly yes');
+      this.log.warn(
+        'redis.durability.aof_fsync is set but the append-only file is off on this Redis: acknowledged writes are only in memory; enable appendonly yes',
+      );
     } else if (this.config.aof_fsync && !this.waitaof) {
-      this.log.warn(appendfsync === 'always'
-        ? `redis.durability.aof_fsync: Redis ${version} has no WAITAOF (7.2+); not needed here: appendfsync always fsyncs every write before Redis answers`
-        : `redis.durability.aof_fsync: Redis ${version} has no WAITAOF (7.2+), so alertbridge cannot wait for the fsync: acknowledged writes reach the disk per appendfsync ${appendfsync} (everysec: up to about 1 s can be lost on a machine crash); set appendfsync always, or use Redis 7.2+`);
+      this.log.warn(
+        appendfsync === 'always'
+          ? `redis.durability.aof_fsync: Redis ${version} has no WAITAOF (7.2+); not needed here: appendfsync always fsyncs every write before Redis answers`
+          : `redis.durability.aof_fsync: Redis ${version} has no WAITAOF (7.2+), so alertbridge cannot wait for the fsync: acknowledged writes reach the disk per appendfsync ${appendfsync} (everysec: up to about 1 s can be lost on a machine crash); set appendfsync always, or use Redis 7.2+`,
+      );
     }
     if (this.config.replicas > g.replicas) {
-      this.log.warn(`redis.durability.replicas is ${this.config.replicas} but ${g.replicas} replica(s) are connected: pushes get 503 and polls are retried until enough replicas are connected`);
+      this.log.warn(
+        `redis.durability.replicas is ${this.config.replicas} but ${g.replicas} replica(s) are connected: pushes get 503 and polls are retried until enough replicas are connected`,
+      );
     }
     return g;
   }
@@ -97,25 +116,32 @@ export class Durability {
     if (replicas > 0) {
       const acked = Number(await this.redis.call('WAIT', replicas, timeout));
       if (acked < replicas) {
-        throw new DurabilityError(`written to Redis, but only ${acked} of ${replicas} replica(s) acknowledged it within ${timeout} ms (redis.durability.replicas)`);
+        throw new DurabilityError(
+          `written to Redis, but only ${acked} of ${replicas} replica(s) acknowledged it within ${timeout} ms (redis.durability.replicas)`,
+        );
       }
     }
     if (this.config.aof_fsync && this.waitaof) {
       const [local] = (await this.redis.call('WAITAOF', 1, 0, timeout)) as number[];
       if (Number(local) < 1) {
-        throw new DurabilityError(`written to Redis, but not fsynced to its append-only file within ${timeout} ms (redis.durability.aof_fsync)`);
+        throw new DurabilityError(
+          `written to Redis, but not fsynced to its append-only file within ${timeout} ms (redis.durability.aof_fsync)`,
+        );
       }
     }
   }
 }
 
 function describe(g: RedisGuarantees, c: DurabilityConfig): string {
-  const disk = g.persistence === 'none'
-    ? 'no persistence (a Redis restart loses everything)'
-    : `${g.persistence}${g.persistence.includes('aof') ? `, appendfsync ${g.appendfsync}` : ''}`;
+  const disk =
+    g.persistence === 'none'
+      ? 'no persistence (a Redis restart loses everything)'
+      : `${g.persistence}${g.persistence.includes('aof') ? `, appendfsync ${g.appendfsync}` : ''}`;
   const wait = [
     c.replicas > 0 ? `WAIT for ${c.replicas} replica(s)` : '',
     c.aof_fsync ? (g.waitaof ? 'WAITAOF on the primary' : 'no WAITAOF on this version') : '',
-  ].filter(Boolean).join(' and ');
-  return `${disk}; ${g.replicas} replica(s) connected; acknowledging after ${wait || 'the primary\'s reply'}`;
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  return `${disk}; ${g.replicas} replica(s) connected; acknowledging after ${wait || "the primary's reply"}`;
 }

@@ -90,7 +90,8 @@ export async function loadBatches(redis: Redis, keys: Keys, refs: readonly Batch
       const at = 2 * (index - first);
       const head = texts[at];
       const data = texts[at + 1];
-      if (head === undefined || data === undefined) throw new Error(`inbox batch ${refs[r]![1]} has no record ${index}`);
+      if (head === undefined || data === undefined)
+        throw new Error(`inbox batch ${refs[r]![1]} has no record ${index}`);
       const record = loadRecord(head, data);
       out.records.push(record);
       out.origin.set(record, [r, index]);
@@ -106,7 +107,9 @@ export function narrowRefs(refs: readonly BatchRef[], loaded: LoadedRecords, kee
     const [r, index] = loaded.origin.get(record)!;
     (byRef.get(r) ?? byRef.set(r, []).get(r)!).push(index);
   }
-  return [...byRef].sort(([a], [b]) => a - b).map(([r, indices]) => [refs[r]![0], refs[r]![1], indices.sort((a, b) => a - b)]);
+  return [...byRef]
+    .sort(([a], [b]) => a - b)
+    .map(([r, indices]) => [refs[r]![0], refs[r]![1], indices.sort((a, b) => a - b)]);
 }
 
 // KEYS[1] = inbox; then per ref: its reference set, its batch list. ARGV[1] = member, ARGV[2..] = entry ids.
@@ -125,7 +128,12 @@ return gone
 `;
 
 /** A job is done with its batches: removes its member, and deletes the batches no other job needs. */
-export async function releaseBatches(redis: Redis, keys: Keys, member: string, refs: readonly BatchRef[]): Promise<void> {
+export async function releaseBatches(
+  redis: Redis,
+  keys: Keys,
+  member: string,
+  refs: readonly BatchRef[],
+): Promise<void> {
   const seen = new Set<string>();
   const unique = refs.filter(([entry]) => !seen.has(entry) && seen.add(entry));
   if (!unique.length) return;

@@ -26,7 +26,10 @@ export class LoopHealth {
   private error?: string;
 
   /** @param staleMs a loop with no finished round for this long is reported stuck */
-  constructor(private readonly name: string, private readonly staleMs: number) {}
+  constructor(
+    private readonly name: string,
+    private readonly staleMs: number,
+  ) {}
 
   progressed(): void {
     this.lastProgressAt = Date.now();
@@ -42,10 +45,18 @@ export class LoopHealth {
   status(now = Date.now()): LoopStatus {
     const { lastProgressAt } = this;
     if (this.failingSince !== undefined) {
-      return { ok: false, lastProgressAt, reason: `${this.name} failing for ${Math.round((now - this.failingSince) / 1000)} s: ${this.error}` };
+      return {
+        ok: false,
+        lastProgressAt,
+        reason: `${this.name} failing for ${Math.round((now - this.failingSince) / 1000)} s: ${this.error}`,
+      };
     }
     if (now - lastProgressAt > this.staleMs) {
-      return { ok: false, lastProgressAt, reason: `${this.name} has not finished a round for ${Math.round((now - lastProgressAt) / 1000)} s` };
+      return {
+        ok: false,
+        lastProgressAt,
+        reason: `${this.name} has not finished a round for ${Math.round((now - lastProgressAt) / 1000)} s`,
+      };
     }
     return { ok: true, lastProgressAt };
   }

@@ -103,19 +103,46 @@ export class Pipeline {
       // prints the error's properties (AUTH's password among them). The connection's own listener logs it.
       queue.on('error', (err) => log.debug({ queue: queue.name, err: err.message }, 'sink queue: redis error'));
       this.queues.set(s.sink.name, queue);
-      this.workers.push(new SinkWorker(s.sink, queue, opts.queueRedis, this.keys,
-        s.runtime, this.deadLetters, opts.metrics, opts.logger.child({ component: 'sink', sink: s.sink.name })));
+      this.workers.push(
+        new SinkWorker(
+          s.sink,
+          queue,
+          opts.queueRedis,
+          this.keys,
+          s.runtime,
+          this.deadLetters,
+          opts.metrics,
+          opts.logger.child({ component: 'sink', sink: s.sink.name }),
+        ),
+      );
     }
-    this.dispatcher = new Dispatcher(opts.dispatchRedis, this.keys,
-      opts.sinks.map((s) => ({ name: s.sink.name, queue: this.queues.get(s.sink.name)!, accepts: compileFilter(s.filter), maxRecords: s.maxRecords })),
-      { readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)), blockMs: 1000, claimIdleMs: opts.takeoverMs ?? 30_000 }, log);
+    this.dispatcher = new Dispatcher(
+      opts.dispatchRedis,
+      this.keys,
+      opts.sinks.map((s) => ({
+        name: s.sink.name,
+        queue: this.queues.get(s.sink.name)!,
+        accepts: compileFilter(s.filter),
+        maxRecords: s.maxRecords,
+      })),
+      {
+        readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)),
+        blockMs: 1000,
+        claimIdleMs: opts.takeoverMs ?? 30_000,
+      },
+      log,
+    );
     // Scrapes are served from cached figures (bounded reads, refreshed in the background): a scrape neither adds
     // Redis work per request nor waits on a slow Redis for long.
-    const onError = (err: unknown) => log.warn({ err }, 'reading queue figures for /metrics failed; serving the last ones');
+    const onError = (err: unknown) =>
+      log.warn({ err }, 'reading queue figures for /metrics failed; serving the last ones');
     const refreshMs = opts.depthRefreshMs ?? 10_000;
     const depths = new CachedRead(() => this.queueDepth(), refreshMs, DEPTH_WAIT_MS, onError);
     const deadLetters = new CachedRead(() => this.deadLetterCounts(), refreshMs, DEPTH_WAIT_MS, onError);
-    opts.metrics.addAsyncGauges({ queueDepth: async () => (await depths.get()) ?? {}, deadLetters: async () => (await deadLetters.get()) ?? {} });
+    opts.metrics.addAsyncGauges({
+      queueDepth: async () => (await depths.get()) ?? {},
+      deadLetters: async () => (await deadLetters.get()) ?? {},
+    });
   }
 
   async start(): Promise<void> {
@@ -186,8 +213,10 @@ export class Pipeline {
   private async finishReplay(replay: DeadLetterReplay, queue: Queue<SinkJobData>): Promise<number> {
     const pending = await replay.pending();
     if (!pending) return 0;
-    this.opts.logger.warn({ component: 'pipeline', sink: replay.sink, records: pending.entries.length },
-      'queueing dead letters that an interrupted replay had taken');
+    this.opts.logger.warn(
+      { component: 'pipeline', sink: replay.sink, records: pending.entries.length },
+      'queueing dead letters that an interrupted replay had taken',
+    );
     await queue.add('deliver', { records: pending.entries.map((e) => e.record), attempt: 0 }, { jobId: pending.jobId });
     await replay.done();
     return pending.entries.length;
@@ -226,7 +255,13 @@ export class Pipeline {
       const info = new Map<string, unknown>();
       for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
       if (info.get('name') !== this.keys.inboxGroup) continue;
-      const after = (await this.opts.redis.eval(COUNT_AFTER, 1, this.keys.inbox, String(info.get('last-delivered-id')), String(INBOX_COUNT_MAX))) as number;
+      const after = (await this.opts.redis.eval(
+        COUNT_AFTER,
+        1,
+        this.keys.inbox,
+        String(info.get('last-delivered-id')),
+        String(INBOX_COUNT_MAX),
+      )) as number;
       return after + Number(info.get('pending') ?? 0);
     }
     return this.opts.redis.xlen(this.keys.inbox);

@@ -19,7 +19,10 @@ export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; 
 }
 
 /** The ioredis options of a connection. `tls.ca_file` is an extra CA: the system's trusted roots stay trusted. */
-export function redisOptions(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string } = {}): RedisOptions {
+export function redisOptions(
+  cfg: RedisConnectionConfig,
+  opts: { blocking?: boolean; name?: string } = {},
+): RedisOptions {
   const options: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
@@ -94,7 +97,9 @@ export async function checkRedis(redis: Redis, log: Logger): Promise<{ version: 
   const memory = await redis.info('memory');
   const policy = infoField(memory, 'maxmemory_policy');
   if (policy && policy !== 'noeviction') {
-    warnings.push(`Redis maxmemory-policy is "${policy}": queued alerts can be evicted under memory pressure; set it to noeviction`);
+    warnings.push(
+      `Redis maxmemory-policy is "${policy}": queued alerts can be evicted under memory pressure; set it to noeviction`,
+    );
   }
   const persistence = await redis.info('persistence');
   if (infoField(persistence, 'aof_enabled') === '0') {

@@ -73,8 +73,12 @@ export class SinkWorker {
     this.worker.on('failed', (job, err) => {
       if (err instanceof DelayedError || err?.name === 'DelayedError' || !job) return;
       const final = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than/.test(err?.message ?? '');
-      this.log.error({ err, jobId: job.id, tries: job.attemptsMade }, final ? 'sink job failed outside delivery for good: dead-lettering its records'
-        : 'sink job failed outside delivery; BullMQ tries it again');
+      this.log.error(
+        { err, jobId: job.id, tries: job.attemptsMade },
+        final
+          ? 'sink job failed outside delivery for good: dead-lettering its records'
+          : 'sink job failed outside delivery; BullMQ tries it again',
+      );
       if (final) this.track(this.deadLetterFailed(job));
     });
     // Jobs given up on while no worker could dead-letter them (an older version, a crash, a dead-letter queue that
@@ -91,7 +95,13 @@ export class SinkWorker {
   private readonly chores = new Set<Promise<unknown>>();
 
   private track(chore: Promise<unknown>): void {
-    const p = chore.catch((err) => this.log.error({ err }, 'dead-lettering a failed sink job failed (it stays in the failed set until the next start)'))
+    const p = chore
+      .catch((err) =>
+        this.log.error(
+          { err },
+          'dead-lettering a failed sink job failed (it stays in the failed set until the next start)',
+        ),
+      )
       .finally(() => this.chores.delete(p));
     this.chores.add(p);
   }
@@ -141,7 +151,8 @@ export class SinkWorker {
     const now = Date.now();
     if (outcome.delivered.length) {
       this.metrics.delivered.inc({ sink: name }, outcome.delivered.length);
-      for (const r of outcome.delivered) this.metrics.latency.observe({ sink: name }, Math.max(0, now - Date.parse(r.ingested_at)) / 1000);
+      for (const r of outcome.delivered)
+        this.metrics.latency.observe({ sink: name }, Math.max(0, now - Date.parse(r.ingested_at)) / 1000);
     }
 
     const dead: DeadLetter[] = outcome.dead.map(({ record, error }) => this.deadLetter(record, error, attempt + 1));
@@ -155,7 +166,10 @@ export class SinkWorker {
       this.metrics.deliveryErrors.inc({ sink: name, kind }, retry.length);
       if (nextAttempt >= this.opts.retry.max_attempts) {
         this.metrics.deliveryErrors.inc({ sink: name, kind: 'exhausted' }, retry.length);
-        this.log.warn({ records: retry.length, attempts: nextAttempt, err: outcome.retryError }, 'out of attempts: dead-lettering');
+        this.log.warn(
+          { records: retry.length, attempts: nextAttempt, err: outcome.retryError },
+          'out of attempts: dead-lettering',
+        );
         dead.push(...retry.map((r) => this.deadLetter(r, outcome.retryError, nextAttempt)));
         retry = [];
       }
@@ -184,12 +198,20 @@ export class SinkWorker {
       if (refs) await releaseBatches(this.connection, this.keys, member, refs);
       return;
     }
-    this.log.info({ records: retry.length, attempt: nextAttempt, delay_ms: delay, err: outcome.retryError }, 'delivery failed, will retry');
+    this.log.info(
+      { records: retry.length, attempt: nextAttempt, delay_ms: delay, err: outcome.retryError },
+      'delivery failed, will retry',
+    );
     if (refs && loaded) {
       const left = narrowRefs(refs, loaded, retry);
       await job.updateData({ refs: left, attempt: nextAttempt });
       const kept = new Set(left.map(([entry]) => entry));
-      await releaseBatches(this.connection, this.keys, member, refs.filter(([entry]) => !kept.has(entry)));
+      await releaseBatches(
+        this.connection,
+        this.keys,
+        member,
+        refs.filter(([entry]) => !kept.has(entry)),
+      );
     } else {
       await job.updateData({ records: retry, attempt: nextAttempt });
     }
@@ -213,7 +235,12 @@ export class SinkWorker {
       const left = await this.attempt(records.slice(0, mid));
       if (left.retry.length) return { ...left, retry: [...left.retry, ...records.slice(mid)] };
       const right = await this.attempt(records.slice(mid));
-      return { delivered: [...left.delivered, ...right.delivered], dead: [...left.dead, ...right.dead], retry: right.retry, retryError: right.retryError };
+      return {
+        delivered: [...left.delivered, ...right.delivered],
+        dead: [...left.dead, ...right.dead],
+        retry: right.retry,
+        retryError: right.retryError,
+      };
     }
     if (!result || result.failed.length === 0) return { delivered: records, dead: [], retry: [] };
     const failed = new Map(result.failed.map((f) => [f.index, f.error]));

@@ -22,16 +22,61 @@ import { UNKNOWN, incidentIdOf } from './normalize.js';
 import type { AlertRecord } from './types.js';
 
 export const OCSF_VERSION = '1.3.0';
-export const DETECTION_FINDING = { class_uid: 2004, class_name: 'Detection Finding', category_uid: 2, category_name: 'Findings' } as const;
+export const DETECTION_FINDING = {
+  class_uid: 2004,
+  class_name: 'Detection Finding',
+  category_uid: 2,
+  category_name: 'Findings',
+} as const;
 
 /** OCSF enums used here (id → caption), exported for tests and for SIEM-side documentation. */
 export const ACTIVITY = { 0: 'Unknown', 1: 'Create', 2: 'Update', 3: 'Close', 99: 'Other' } as const;
-export const SEVERITY = { 0: 'Unknown', 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High', 5: 'Critical', 6: 'Fatal', 99: 'Other' } as const;
-export const STATUS = { 0: 'Unknown', 1: 'New', 2: 'In Progress', 3: 'Suppressed', 4: 'Resolved', 99: 'Other' } as const;
-export const OBSERVABLE = { hostname: 1, ip: 2, userName: 4, email: 5, url: 6, fileName: 7, hash: 8, processName: 9 } as const;
-const OBSERVABLE_NAME: Record<number, string> = { 1: 'Hostname', 2: 'IP Address', 4: 'User Name', 5: 'Email Address', 6: 'URL String', 7: 'File Name', 8: 'Hash', 9: 'Process Name' };
+export const SEVERITY = {
+  0: 'Unknown',
+  1: 'Informational',
+  2: 'Low',
+  3: 'Medium',
+  4: 'High',
+  5: 'Critical',
+  6: 'Fatal',
+  99: 'Other',
+} as const;
+export const STATUS = {
+  0: 'Unknown',
+  1: 'New',
+  2: 'In Progress',
+  3: 'Suppressed',
+  4: 'Resolved',
+  99: 'Other',
+} as const;
+export const OBSERVABLE = {
+  hostname: 1,
+  ip: 2,
+  userName: 4,
+  email: 5,
+  url: 6,
+  fileName: 7,
+  hash: 8,
+  processName: 9,
+} as const;
+const OBSERVABLE_NAME: Record<number, string> = {
+  1: 'Hostname',
+  2: 'IP Address',
+  4: 'User Name',
+  5: 'Email Address',
+  6: 'URL String',
+  7: 'File Name',
+  8: 'Hash',
+  9: 'Process Name',
+};
 /** Fingerprint algorithm_id by Graph's hash names (`fileHash.hashType`, `fileDetails` keys). */
-const HASH_ALGORITHM: Record<string, [number, string]> = { md5: [1, 'MD5'], sha1: [2, 'SHA-1'], sha256: [3, 'SHA-256'], sha512: [4, 'SHA-512'], ctph: [5, 'CTPH'] };
+const HASH_ALGORITHM: Record<string, [number, string]> = {
+  md5: [1, 'MD5'],
+  sha1: [2, 'SHA-1'],
+  sha256: [3, 'SHA-256'],
+  sha512: [4, 'SHA-512'],
+  ctph: [5, 'CTPH'],
+};
 
 export interface OcsfOptions {
   /** Put the Graph object (JSON text) in `raw_data`. @defaultValue false */
@@ -39,7 +84,12 @@ export interface OcsfOptions {
 }
 
 type Obj = Record<string, unknown>;
-export interface OcsfObservable { name: string; type_id: number; type: string; value: string }
+export interface OcsfObservable {
+  name: string;
+  type_id: number;
+  type: string;
+  value: string;
+}
 export interface OcsfDetectionFinding extends Obj {
   activity_id: number;
   category_uid: 2;
@@ -53,7 +103,13 @@ export interface OcsfDetectionFinding extends Obj {
 
 const SEVERITY_ID: Record<string, keyof typeof SEVERITY> = { informational: 1, low: 2, medium: 3, high: 4 };
 const STATUS_ID: Record<string, keyof typeof STATUS> = {
-  new: 1, active: 1, inProgress: 2, awaitingAction: 2, dismissed: 3, resolved: 4, redirected: 99,
+  new: 1,
+  active: 1,
+  inProgress: 2,
+  awaitingAction: 2,
+  dismissed: 3,
+  resolved: 4,
+  redirected: 99,
 };
 const CLOSED = new Set(['resolved', 'dismissed', 'redirected']);
 const TRIAGED = new Set(['inProgress', 'awaitingAction']);
@@ -102,7 +158,12 @@ class Evidence {
 
   /** Walks the evidence for the attributes OCSF has observable types for. */
   private observe(o: Obj, path: string): void {
-    const leaf: Array<[string, number]> = [['hostname', OBSERVABLE.hostname], ['ip', OBSERVABLE.ip], ['email_addr', OBSERVABLE.email], ['url_string', OBSERVABLE.url]];
+    const leaf: Array<[string, number]> = [
+      ['hostname', OBSERVABLE.hostname],
+      ['ip', OBSERVABLE.ip],
+      ['email_addr', OBSERVABLE.email],
+      ['url_string', OBSERVABLE.url],
+    ];
     for (const [key, type] of leaf) if (typeof o[key] === 'string') this.push(`${path}.${key}`, type, o[key]);
     if (path.endsWith('user') && typeof o.name === 'string') this.push(`${path}.name`, OBSERVABLE.userName, o.name);
     if (path.endsWith('file') && typeof o.name === 'string') this.push(`${path}.name`, OBSERVABLE.fileName, o.name);
@@ -113,7 +174,8 @@ class Evidence {
       list(o.to).forEach((t, i) => this.push(`${path}.to[${i}]`, OBSERVABLE.email, t));
     }
     for (const [k, v] of Object.entries(o)) {
-      if (k !== 'data' && typeof v === 'object' && v !== null && !Array.isArray(v)) this.observe(v as Obj, `${path}.${k}`);
+      if (k !== 'data' && typeof v === 'object' && v !== null && !Array.isArray(v))
+        this.observe(v as Obj, `${path}.${k}`);
     }
   }
 
@@ -128,9 +190,26 @@ function osOf(platform: unknown, version?: unknown, build?: unknown): Obj | unde
   const name = str(platform);
   if (!name) return undefined;
   const p = name.toLowerCase();
-  const [typeId, type] = p.includes('windows') ? [100, 'Windows'] : /linux|ubuntu|debian|rhel|red ?hat|centos|suse/.test(p) ? [200, 'Linux']
-    : p.includes('android') ? [201, 'Android'] : /mac ?os|os ?x/.test(p) ? [300, 'macOS'] : p === 'ios' ? [301, 'iOS'] : p === 'ipados' ? [302, 'iPadOS'] : [0, 'Unknown'];
-  return compact({ name, type_id: typeId, type, version: str(version), build: build === undefined || build === null ? undefined : String(build) });
+  const [typeId, type] = p.includes('windows')
+    ? [100, 'Windows']
+    : /linux|ubuntu|debian|rhel|red ?hat|centos|suse/.test(p)
+      ? [200, 'Linux']
+      : p.includes('android')
+        ? [201, 'Android']
+        : /mac ?os|os ?x/.test(p)
+          ? [300, 'macOS']
+          : p === 'ios'
+            ? [301, 'iOS']
+            : p === 'ipados'
+              ? [302, 'iPadOS']
+              : [0, 'Unknown'];
+  return compact({
+    name,
+    type_id: typeId,
+    type,
+    version: str(version),
+    build: build === undefined || build === null ? undefined : String(build),
+  });
 }
 
 /**
@@ -138,7 +217,15 @@ function osOf(platform: unknown, version?: unknown, build?: unknown): Obj | unde
  * laptops. Undefined when nothing identifies the device (OCSF asks for at least one of hostname, name, uid, ip): a
  * device of type Unknown and nothing else would be invented data.
  */
-function device(o: { hostname?: string; name?: string; uid?: string; domain?: string; ip?: string; os?: Obj; first_seen_time?: number }): Obj | undefined {
+function device(o: {
+  hostname?: string;
+  name?: string;
+  uid?: string;
+  domain?: string;
+  ip?: string;
+  os?: Obj;
+  first_seen_time?: number;
+}): Obj | undefined {
   if (!o.hostname && !o.name && !o.uid && !o.ip) return undefined;
   const server = /server/i.test(String(o.os?.name ?? ''));
   return compact({ type_id: server ? 1 : 0, type: server ? 'Server' : 'Unknown', ...o });
@@ -146,8 +233,12 @@ function device(o: { hostname?: string; name?: string; uid?: string; domain?: st
 
 function user(u: Obj): Obj {
   return compact({
-    name: str(u.accountName), uid: str(u.azureAdUserId) ?? str(u.aadUserId), uid_alt: str(u.userSid) ?? str(u.onPremisesSecurityIdentifier),
-    domain: str(u.domainName), full_name: str(u.displayName), email_addr: str(u.userPrincipalName),
+    name: str(u.accountName),
+    uid: str(u.azureAdUserId) ?? str(u.aadUserId),
+    uid_alt: str(u.userSid) ?? str(u.onPremisesSecurityIdentifier),
+    domain: str(u.domainName),
+    full_name: str(u.displayName),
+    email_addr: str(u.userPrincipalName),
   });
 }
 
@@ -167,12 +258,29 @@ function file(name: unknown, folder: unknown, hashPairs: Array<[string, unknown]
   const dir = str(folder);
   const sep = dir?.includes('/') && !dir.includes('\\') ? '/' : '\\';
   const path = dir ? (dir.endsWith(n) ? dir : `${dir.replace(/[\\/]+$/, '')}${sep}${n}`) : undefined;
-  return compact({ name: n, path, parent_folder: dir, type_id: 1, type: 'Regular File', hashes: hashes(hashPairs), ...extra });
+  return compact({
+    name: n,
+    path,
+    parent_folder: dir,
+    type_id: 1,
+    type: 'Regular File',
+    hashes: hashes(hashPairs),
+    ...extra,
+  });
 }
 
 function fileDetails(d: unknown): Obj | undefined {
   const f = obj(d);
-  return file(f.fileName, f.filePath, [['sha1', f.sha1], ['sha256', f.sha256], ['md5', f.md5]], compact({ size: num(f.fileSize), company_name: str(f.filePublisher) }));
+  return file(
+    f.fileName,
+    f.filePath,
+    [
+      ['sha1', f.sha1],
+      ['sha256', f.sha256],
+      ['md5', f.md5],
+    ],
+    compact({ size: num(f.fileSize), company_name: str(f.filePublisher) }),
+  );
 }
 
 function endpoint(ip: unknown, extra: Obj = {}): Obj | undefined {
@@ -185,7 +293,14 @@ function url(u: unknown): Obj | undefined {
   if (!s) return undefined;
   try {
     const p = new URL(s);
-    return compact({ url_string: s, scheme: p.protocol.replace(/:$/, ''), hostname: p.hostname, path: p.pathname, query_string: p.search.slice(1) || undefined, port: num(p.port) });
+    return compact({
+      url_string: s,
+      scheme: p.protocol.replace(/:$/, ''),
+      hostname: p.hostname,
+      path: p.pathname,
+      query_string: p.search.slice(1) || undefined,
+      port: num(p.port),
+    });
   } catch {
     return { url_string: s };
   }
@@ -200,16 +315,38 @@ function fromV2Evidence(e: Obj, ev: Evidence): Obj {
   const roles = list(e.roles).map(String);
   switch (kind) {
     case 'deviceEvidence':
-      return compact({ device: device({ hostname: str(e.hostName) ?? str(e.deviceDnsName), name: str(e.deviceDnsName), uid: str(e.mdeDeviceId) ?? str(e.azureAdDeviceId),
-        domain: str(e.dnsDomain) ?? str(e.ntDomain), ip: str(list(e.ipInterfaces)[0]), os: osOf(e.osPlatform, e.version, e.osBuild), first_seen_time: ms(e.firstSeenDateTime) }) });
+      return compact({
+        device: device({
+          hostname: str(e.hostName) ?? str(e.deviceDnsName),
+          name: str(e.deviceDnsName),
+          uid: str(e.mdeDeviceId) ?? str(e.azureAdDeviceId),
+          domain: str(e.dnsDomain) ?? str(e.ntDomain),
+          ip: str(list(e.ipInterfaces)[0]),
+          os: osOf(e.osPlatform, e.version, e.osBuild),
+          first_seen_time: ms(e.firstSeenDateTime),
+        }),
+      });
     case 'userEvidence':
       return compact({ user: user(obj(e.userAccount)) });
     case 'mailboxEvidence':
-      return compact({ user: compact({ ...user(obj(e.userAccount)), email_addr: str(e.primaryAddress), full_name: str(e.displayName) }) });
+      return compact({
+        user: compact({
+          ...user(obj(e.userAccount)),
+          email_addr: str(e.primaryAddress),
+          full_name: str(e.displayName),
+        }),
+      });
     case 'ipEvidence': {
       const loc = obj(e.location);
-      const lat = num(loc.latitude), lon = num(loc.longitude);
-      const at = endpoint(e.ipAddress, { location: compact({ city: str(loc.city), country: str(e.countryLetterCode), coordinates: lat !== undefined && lon !== undefined ? [lon, lat] : undefined }) });
+      const lat = num(loc.latitude),
+        lon = num(loc.longitude);
+      const at = endpoint(e.ipAddress, {
+        location: compact({
+          city: str(loc.city),
+          country: str(e.countryLetterCode),
+          coordinates: lat !== undefined && lon !== undefined ? [lon, lat] : undefined,
+        }),
+      });
       return compact(roles.includes('destination') ? { dst_endpoint: at } : { src_endpoint: at });
     }
     case 'urlEvidence':
@@ -219,24 +356,44 @@ function fromV2Evidence(e: Obj, ev: Evidence): Obj {
     case 'processEvidence': {
       const image = fileDetails(e.imageFile);
       const parent = fileDetails(e.parentProcessImageFile);
-      return compact({ process: compact({
-        pid: num(e.processId), name: image?.name, cmd_line: str(e.processCommandLine), created_time: ms(e.processCreationDateTime), file: image,
-        user: compact(user(obj(e.userAccount))),
-        parent_process: compact({ pid: num(e.parentProcessId), name: parent?.name, created_time: ms(e.parentProcessCreationDateTime), file: parent }),
-      }) });
+      return compact({
+        process: compact({
+          pid: num(e.processId),
+          name: image?.name,
+          cmd_line: str(e.processCommandLine),
+          created_time: ms(e.processCreationDateTime),
+          file: image,
+          user: compact(user(obj(e.userAccount))),
+          parent_process: compact({
+            pid: num(e.parentProcessId),
+            name: parent?.name,
+            created_time: ms(e.parentProcessCreationDateTime),
+            file: parent,
+          }),
+        }),
+      });
     }
     case 'analyzedMessageEvidence': {
       // One evidence holds one URL: the message's first; all of them stay in raw_data.
       const from = str(obj(e.p1Sender).emailAddress) ?? str(obj(e.p2Sender).emailAddress);
       return compact({
-        email: compact({ uid: str(e.networkMessageId), message_uid: str(e.internetMessageId), subject: str(e.subject), from, to: [str(e.recipientEmailAddress)].filter(Boolean) }),
-        src_endpoint: endpoint(e.senderIp), url: url(list(e.urls)[0]),
+        email: compact({
+          uid: str(e.networkMessageId),
+          message_uid: str(e.internetMessageId),
+          subject: str(e.subject),
+          from,
+          to: [str(e.recipientEmailAddress)].filter(Boolean),
+        }),
+        src_endpoint: endpoint(e.senderIp),
+        url: url(list(e.urls)[0]),
       });
     }
     case 'cloudApplicationEvidence':
     case 'azureResourceEvidence': {
       const uid = str(e.resourceId) ?? (e.appId === undefined ? undefined : String(e.appId));
-      ev.resources.push(compact({ uid, name: str(e.displayName) ?? str(e.resourceName), type: kind.replace(/Evidence$/, '') }));
+      ev.resources.push(
+        compact({ uid, name: str(e.displayName) ?? str(e.resourceName), type: kind.replace(/Evidence$/, '') }),
+      );
       return { data: e };
     }
     default:
@@ -247,35 +404,78 @@ function fromV2Evidence(e: Obj, ev: Evidence): Obj {
 /** Legacy alerts (microsoft.graph.alert): the *States arrays. */
 function fromLegacy(o: Obj, ev: Evidence): void {
   for (const h of list(o.hostStates).map(obj)) {
-    ev.add(compact({ device: device({ hostname: str(h.netBiosName) ?? str(h.fqdn), name: str(h.fqdn), ip: str(h.privateIpAddress), os: osOf(h.os) }) }));
+    ev.add(
+      compact({
+        device: device({
+          hostname: str(h.netBiosName) ?? str(h.fqdn),
+          name: str(h.fqdn),
+          ip: str(h.privateIpAddress),
+          os: osOf(h.os),
+        }),
+      }),
+    );
   }
   for (const u of list(o.userStates).map(obj)) {
-    ev.add(compact({ user: user(u), src_endpoint: endpoint(u.logonIp, compact({ location: compact({ desc: str(u.logonLocation) }) })) }));
+    ev.add(
+      compact({
+        user: user(u),
+        src_endpoint: endpoint(u.logonIp, compact({ location: compact({ desc: str(u.logonLocation) }) })),
+      }),
+    );
   }
   for (const f of list(o.fileStates).map(obj)) {
     const h = obj(f.fileHash);
     const path = str(f.path);
-    const folder = path && str(f.name) && path.endsWith(String(f.name)) ? path.slice(0, -String(f.name).length).replace(/[\\/]+$/, '') : path;
+    const folder =
+      path && str(f.name) && path.endsWith(String(f.name))
+        ? path.slice(0, -String(f.name).length).replace(/[\\/]+$/, '')
+        : path;
     ev.add(compact({ file: file(f.name, folder, [[String(h.hashType ?? 'unknown'), h.hashValue]]) }));
   }
   for (const p of list(o.processes).map(obj)) {
     const h = obj(p.fileHash);
-    ev.add(compact({ process: compact({
-      pid: num(p.processId), name: str(p.name), cmd_line: str(p.commandLine), created_time: ms(p.createdDateTime),
-      file: file(p.name, p.path, [[String(h.hashType ?? 'unknown'), h.hashValue]]),
-      user: compact({ name: str(p.accountName) }),
-      parent_process: compact({ pid: num(p.parentProcessId), name: str(p.parentProcessName), created_time: ms(p.parentProcessCreatedDateTime) }),
-    }) }));
+    ev.add(
+      compact({
+        process: compact({
+          pid: num(p.processId),
+          name: str(p.name),
+          cmd_line: str(p.commandLine),
+          created_time: ms(p.createdDateTime),
+          file: file(p.name, p.path, [[String(h.hashType ?? 'unknown'), h.hashValue]]),
+          user: compact({ name: str(p.accountName) }),
+          parent_process: compact({
+            pid: num(p.parentProcessId),
+            name: str(p.parentProcessName),
+            created_time: ms(p.parentProcessCreatedDateTime),
+          }),
+        }),
+      }),
+    );
   }
   for (const n of list(o.networkConnections).map(obj)) {
     const direction = String(n.direction ?? '').toLowerCase();
-    const [directionId, directionName] = direction === 'inbound' ? [1, 'Inbound'] : direction === 'outbound' ? [2, 'Outbound'] : [0, 'Unknown'];
+    const [directionId, directionName] =
+      direction === 'inbound' ? [1, 'Inbound'] : direction === 'outbound' ? [2, 'Outbound'] : [0, 'Unknown'];
     const country = str(n.sourceLocation);
-    const src = endpoint(n.sourceAddress, { port: num(n.sourcePort), location: country && /^[A-Z]{2}$/.test(country) ? { country } : undefined });
+    const src = endpoint(n.sourceAddress, {
+      port: num(n.sourcePort),
+      location: country && /^[A-Z]{2}$/.test(country) ? { country } : undefined,
+    });
     const dst = endpoint(n.destinationAddress, { port: num(n.destinationPort), domain: str(n.destinationDomain) });
     const to = url(n.destinationUrl);
     if (!src && !dst && !to) continue; // a direction of a connection between nobody is no evidence
-    ev.add(compact({ src_endpoint: src, dst_endpoint: dst, connection_info: compact({ direction_id: directionId, direction: directionName, protocol_name: str(n.protocol) }), url: to }));
+    ev.add(
+      compact({
+        src_endpoint: src,
+        dst_endpoint: dst,
+        connection_info: compact({
+          direction_id: directionId,
+          direction: directionName,
+          protocol_name: str(n.protocol),
+        }),
+        url: to,
+      }),
+    );
   }
 }
 
@@ -295,11 +495,20 @@ function product(r: AlertRecord, o: Obj): Obj & { vendor_name: string } {
   const provider = r.provider === UNKNOWN ? undefined : r.provider;
   switch (r.resource) {
     case 'alerts_v2':
-      return compact({ name: str(o.productName) ?? provider, vendor_name: 'Microsoft', feature: provider ? { name: provider } : undefined });
+      return compact({
+        name: str(o.productName) ?? provider,
+        vendor_name: 'Microsoft',
+        feature: provider ? { name: provider } : undefined,
+      });
     case 'incidents':
       return { name: 'Microsoft Defender XDR', vendor_name: 'Microsoft', feature: { name: 'incidents' } };
     default:
-      return compact({ name: provider, vendor_name: str(vendor.vendor) ?? 'Microsoft', version: str(vendor.providerVersion), feature: str(vendor.subProvider) ? { name: vendor.subProvider } : undefined });
+      return compact({
+        name: provider,
+        vendor_name: str(vendor.vendor) ?? 'Microsoft',
+        version: str(vendor.providerVersion),
+        feature: str(vendor.subProvider) ? { name: vendor.subProvider } : undefined,
+      });
   }
 }
 
@@ -350,7 +559,10 @@ export function toOcsf(r: AlertRecord, opts: OcsfOptions = {}): OcsfDetectionFin
       last_seen_time: ms(v2 ? o.lastActivityDateTime : undefined),
       types: [str(o.category)].filter((t): t is string => t !== undefined),
       src_url: str(o.alertWebUrl) ?? str(o.incidentWebUrl) ?? (legacy ? str(list(o.sourceMaterials)[0]) : undefined),
-      analytic: v2 && str(o.detectorId) ? compact({ uid: str(o.detectorId), name: str(o.detectionSource), type_id: 0, type: 'Unknown' }) : undefined,
+      analytic:
+        v2 && str(o.detectorId)
+          ? compact({ uid: str(o.detectorId), name: str(o.detectionSource), type_id: 0, type: 'Unknown' })
+          : undefined,
       attacks: attacks(o.mitreTechniques),
     }),
     metadata: compact({
@@ -365,7 +577,9 @@ export function toOcsf(r: AlertRecord, opts: OcsfOptions = {}): OcsfDetectionFin
       logged_time: Date.parse(r.ingested_at),
       log_name: r.resource,
       log_provider: 'alertbridge',
-      labels: [...list(o.tags), ...list(o.systemTags), ...list(o.customTags)].filter((t): t is string => typeof t === 'string'),
+      labels: [...list(o.tags), ...list(o.systemTags), ...list(o.customTags)].filter(
+        (t): t is string => typeof t === 'string',
+      ),
       profiles: ev.device || ev.user ? ['host'] : undefined,
     }),
     confidence_score: legacy ? num(o.confidence) : undefined,
@@ -377,7 +591,14 @@ export function toOcsf(r: AlertRecord, opts: OcsfOptions = {}): OcsfDetectionFin
     resources: ev.resources,
     raw_data: opts.rawData ? JSON.stringify(o) : undefined,
     unmapped: compact({
-      alertbridge: { key: r.key, revision: r.revision, source: r.source, resource: r.resource, provider: r.provider, via: r.via },
+      alertbridge: {
+        key: r.key,
+        revision: r.revision,
+        source: r.source,
+        resource: r.resource,
+        provider: r.provider,
+        via: r.via,
+      },
       assigned_to: str(o.assignedTo),
       classification: str(o.classification),
       determination: str(o.determination),

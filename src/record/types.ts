@@ -4,7 +4,13 @@
  */
 
 /** Graph resources alertbridge ingests. */
-export const RESOURCES = ['alerts_v2', 'incidents', 'alerts', 'secure_scores', 'secure_score_control_profiles'] as const;
+export const RESOURCES = [
+  'alerts_v2',
+  'incidents',
+  'alerts',
+  'secure_scores',
+  'secure_score_control_profiles',
+] as const;
 export type Resource = (typeof RESOURCES)[number];
 
 /** Normalized severities, ordered from least to most severe (`unknown` sorts lowest for filtering). */

@@ -3,7 +3,14 @@
  * webhooks). Errors answer `{"error": "..."}` with no stack trace; bodies are JSON only and size-limited.
  */
 import type { IncomingMessage } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -74,7 +81,8 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       const drained = !(declared > DRAIN_MAX_BYTES) && (await drain(req.raw, DRAIN_MAX_BYTES, opts.requestTimeoutMs));
       if (!drained) void reply.header('connection', 'close');
     }
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') message = `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json`;
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      message = `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json`;
     if (status >= 500) req.log.error({ err, url: req.url }, 'request failed');
     return reply.code(status).type('application/json').send({ error: message });
   });
@@ -84,7 +92,9 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const results = await opts.readiness().catch((err: Error) => ({ readiness: `checking readiness failed: ${err.message}` }));
+    const results = await opts
+      .readiness()
+      .catch((err: Error) => ({ readiness: `checking readiness failed: ${err.message}` }));
     const checks: Record<string, boolean> = {};
     const reasons: Record<string, string> = {};
     for (const [name, result] of Object.entries(results)) {
@@ -92,9 +102,13 @@ export function buildServer(opts: ServerOptions): FastifyInstance {
       if (typeof result === 'string') reasons[name] = result;
     }
     const ready = Object.values(checks).every(Boolean);
-    const warnings = (await opts.warnings?.().catch((err: Error) => ({ warnings: `checking failed: ${err.message}` }))) ?? {};
+    const warnings =
+      (await opts.warnings?.().catch((err: Error) => ({ warnings: `checking failed: ${err.message}` }))) ?? {};
     return reply.code(ready ? 200 : 503).send({
-      ready, checks, ...(Object.keys(reasons).length ? { reasons } : {}), ...(Object.keys(warnings).length ? { warnings } : {}),
+      ready,
+      checks,
+      ...(Object.keys(reasons).length ? { reasons } : {}),
+      ...(Object.keys(warnings).length ? { warnings } : {}),
     });
   });
   app.get('/metrics', async (_req, reply) => {
@@ -115,7 +129,9 @@ export const PERSIST_TIMEOUT_MS = 2000;
 /** Answers 415 unless the request is JSON; true when it is. */
 export function requireJson(req: FastifyRequest, reply: FastifyReply): boolean {
   if (/^application\/(?:[a-z0-9.+-]*\+)?json\b/i.test(req.headers['content-type'] ?? '')) return true;
-  void reply.code(415).send({ error: `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json` });
+  void reply
+    .code(415)
+    .send({ error: `unsupported content type "${req.headers['content-type'] ?? ''}": send application/json` });
   return false;
 }
 

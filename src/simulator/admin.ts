@@ -12,7 +12,8 @@ export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Prom
   const parts = req.path.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
   const [first, a, b, c, d] = parts;
   try {
-    if (first === 'log' && req.method === 'GET') return json(200, { value: sim.requestLog, deliveries: sim.deliveryLog });
+    if (first === 'log' && req.method === 'GET')
+      return json(200, { value: sim.requestLog, deliveries: sim.deliveryLog });
     if (first === 'log' && req.method === 'DELETE') {
       sim.clearLog();
       return { status: 204 };
@@ -36,23 +37,31 @@ export function handleAdmin(req: SimRequest, sim: Simulator): SimResponse | Prom
       if (req.method === 'POST' && c === undefined && req.query.count !== undefined) {
         // ?count=N[&sameTime=true][&provider=MCAS]: many at once, body = overrides of each
         const created = sim.createMany(a, b, Number(req.query.count), {
-          sameTime: req.query.sameTime === 'true', provider: req.query.provider, overrides: (body(req) ?? undefined) as GraphObject | undefined,
+          sameTime: req.query.sameTime === 'true',
+          provider: req.query.provider,
+          overrides: (body(req) ?? undefined) as GraphObject | undefined,
           ...(req.query.variety !== undefined ? { variety: Number(req.query.variety) } : {}),
         });
         return json(201, { value: created });
       }
-      if (req.method === 'POST' && c === undefined) return json(201, sim.create(a, b, (body(req) ?? undefined) as GraphObject | undefined));
+      if (req.method === 'POST' && c === undefined)
+        return json(201, sim.create(a, b, (body(req) ?? undefined) as GraphObject | undefined));
       if (req.method === 'POST' && c !== undefined && d === 'update') return json(200, sim.update(a, b, c));
       // ?bump=false: the evidence arrives without a new lastUpdateDateTime
-      if (req.method === 'POST' && b === 'alerts_v2' && c !== undefined && d === 'evidence') return json(200, sim.addEvidence(a, c, { bump: req.query.bump !== 'false' }));
+      if (req.method === 'POST' && b === 'alerts_v2' && c !== undefined && d === 'evidence')
+        return json(200, sim.addEvidence(a, c, { bump: req.query.bump !== 'false' }));
     }
     // /_sim/subscriptions/{id}/lifecycle {"event": "reauthorizationRequired"}
     if (first === 'subscriptions' && a && b === 'lifecycle' && req.method === 'POST') {
       const event = (body(req) as { event?: string } | null)?.event ?? 'reauthorizationRequired';
-      return sim.lifecycle(a, event).then((status) => json(200, { status }), (err: Error) => json(400, { error: err.message }));
+      return sim.lifecycle(a, event).then(
+        (status) => json(200, { status }),
+        (err: Error) => json(400, { error: err.message }),
+      );
     }
   } catch (err) {
-    if (err instanceof RangeError || err instanceof SyntaxError || err instanceof TypeError) return json(400, { error: err.message });
+    if (err instanceof RangeError || err instanceof SyntaxError || err instanceof TypeError)
+      return json(400, { error: err.message });
     throw err;
   }
   return json(404, { error: `unknown admin route ${req.method} ${req.path}` });

@@ -4,7 +4,16 @@
  * the server's TLS key, published at `jwks_uri`) carrying tenant, app and expiry, so Graph routes can check them
  * statelessly and a token from another simulator or tenant fails like a foreign token does in Graph.
  */
-import { createHash, createPrivateKey, createPublicKey, constants, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  constants,
+  randomUUID,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { aadError, parseForm, type SimRequest, type SimResponse } from './http-util.js';
 import type { TenantCredentials } from './types.js';
 
@@ -33,7 +42,12 @@ const ROLES = [
 ];
 
 /** Audiences Graph accepts: the clouds' Graph hosts; loopback hosts stand for the simulator itself. */
-const GRAPH_HOSTS = ['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn'];
+const GRAPH_HOSTS = [
+  'graph.microsoft.com',
+  'graph.microsoft.us',
+  'dod-graph.microsoft.us',
+  'microsoftgraph.chinacloudapi.cn',
+];
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -58,7 +72,9 @@ export class Authority {
   constructor(private readonly opts: AuthorityOptions) {
     this.key = createPrivateKey(opts.keyPem);
     this.publicKey = createPublicKey(this.key);
-    this.kid = createHash('sha1').update(this.publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    this.kid = createHash('sha1')
+      .update(this.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
   }
 
   /** Access tokens issued so far. */
@@ -122,31 +138,62 @@ export class Authority {
   /** `GET /{tenant}/discovery/v2.0/keys`: the key that signs access tokens. */
   jwks(): SimResponse {
     const jwk = this.publicKey.export({ format: 'jwk' });
-    return { status: 200, body: { keys: [{ kty: 'RSA', use: 'sig', kid: this.kid, n: jwk.n, e: jwk.e }] }, log: { resource: 'jwks' } };
+    return {
+      status: 200,
+      body: { keys: [{ kty: 'RSA', use: 'sig', kid: this.kid, n: jwk.n, e: jwk.e }] },
+      log: { resource: 'jwks' },
+    };
   }
 
   /** `POST /{tenant}/oauth2/v2.0/token`, client-credentials grant (secret or certificate assertion). */
   token(req: SimRequest, tenant: string): SimResponse {
     const form = parseForm(req.rawBody);
     const clientId = form.client_id ?? assertionSubject(form.client_assertion) ?? '';
-    const logged = (r: SimResponse): SimResponse => ({ ...r, log: { resource: 'token', tenant, clientId: clientId || undefined } });
+    const logged = (r: SimResponse): SimResponse => ({
+      ...r,
+      log: { resource: 'token', tenant, clientId: clientId || undefined },
+    });
     if (!this.knowsTenant(tenant)) return logged(unknownTenant(req, tenant));
     if (!clientId) {
-      return logged(aadError(req, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'client_id'."));
+      return logged(
+        aadError(
+          req,
+          400,
+          'invalid_request',
+          900144,
+          "The request body must contain the following parameter: 'client_id'.",
+        ),
+      );
     }
     if (form.grant_type !== 'client_credentials') {
-      return logged(aadError(req, 400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'));
+      return logged(
+        aadError(req, 400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.'),
+      );
     }
     const app = this.opts.tenants.find((t) => t.tenantId === tenant && t.clientId === clientId);
     if (!app) {
-      return logged(aadError(req, 400, 'unauthorized_client', 700016,
-        `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`));
+      return logged(
+        aadError(
+          req,
+          400,
+          'unauthorized_client',
+          700016,
+          `Application with identifier '${clientId}' was not found in the directory '${tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+        ),
+      );
     }
     const scope = form.scope ?? '';
     const resource = scope.split(' ').find((s) => s.endsWith('/.default'));
     if (!resource) {
-      return logged(aadError(req, 400, 'invalid_scope', 1002012,
-        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`));
+      return logged(
+        aadError(
+          req,
+          400,
+          'invalid_scope',
+          1002012,
+          `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+        ),
+      );
     }
     const failure = this.checkClient(req, form, app, tenant);
     if (failure) return logged(failure);
@@ -154,10 +201,24 @@ export class Authority {
     const iat = Math.floor(req.now.getTime() / 1000);
     const aud = resource.slice(0, -'/.default'.length);
     const token = this.sign({
-      aud, iss: `https://sts.windows.net/${tenant}/`, iat, nbf: iat, exp: iat + lifetime, app_displayname: 'alertbridge',
-      appid: app.clientId, appidacr: form.client_assertion ? '2' : '1', idp: `https://sts.windows.net/${tenant}/`, idtyp: 'app',
-      oid: uuidOf(`${tenant}/${app.clientId}`), roles: ROLES, sub: uuidOf(`${tenant}/${app.clientId}`), tid: tenant,
-      uti: randomUUID().replace(/-/g, '').slice(0, 22), ver: '1.0', xms_sim: this.instance, xms_seq: ++this.issuedCount,
+      aud,
+      iss: `https://sts.windows.net/${tenant}/`,
+      iat,
+      nbf: iat,
+      exp: iat + lifetime,
+      app_displayname: 'alertbridge',
+      appid: app.clientId,
+      appidacr: form.client_assertion ? '2' : '1',
+      idp: `https://sts.windows.net/${tenant}/`,
+      idtyp: 'app',
+      oid: uuidOf(`${tenant}/${app.clientId}`),
+      roles: ROLES,
+      sub: uuidOf(`${tenant}/${app.clientId}`),
+      tid: tenant,
+      uti: randomUUID().replace(/-/g, '').slice(0, 22),
+      ver: '1.0',
+      xms_sim: this.instance,
+      xms_seq: ++this.issuedCount,
     });
     return logged({
       status: 200,
@@ -177,10 +238,14 @@ export class Authority {
       return { ok: false, message: 'Access token validation failure. Invalid signature.' };
     }
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8')) as AccessClaims & { xms_sim?: string };
-    if (claims.xms_sim !== this.instance) return { ok: false, message: 'Access token validation failure. Invalid signature.' };
-    if (!this.knowsTenant(claims.tid)) return { ok: false, message: 'Access token validation failure. Invalid tenant.' };
-    if (!this.graphAudience(claims.aud)) return { ok: false, message: 'Access token validation failure. Invalid audience.' };
-    if (claims.exp <= now.getTime() / 1000) return { ok: false, message: 'Lifetime validation failed, the token is expired.' };
+    if (claims.xms_sim !== this.instance)
+      return { ok: false, message: 'Access token validation failure. Invalid signature.' };
+    if (!this.knowsTenant(claims.tid))
+      return { ok: false, message: 'Access token validation failure. Invalid tenant.' };
+    if (!this.graphAudience(claims.aud))
+      return { ok: false, message: 'Access token validation failure. Invalid audience.' };
+    if (claims.exp <= now.getTime() / 1000)
+      return { ok: false, message: 'Lifetime validation failed, the token is expired.' };
     return { ok: true, claims };
   }
 
@@ -194,17 +259,35 @@ export class Authority {
     return GRAPH_HOSTS.includes(host) || ['127.0.0.1', 'localhost', '::1', ...this.opts.hostnames].includes(host);
   }
 
-  private checkClient(req: SimRequest, form: Record<string, string>, app: TenantCredentials, tenant: string): SimResponse | null {
+  private checkClient(
+    req: SimRequest,
+    form: Record<string, string>,
+    app: TenantCredentials,
+    tenant: string,
+  ): SimResponse | null {
     if (form.client_secret !== undefined) {
       if (form.client_secret === app.clientSecret) return null;
-      return aadError(req, 401, 'invalid_client', 7000215,
-        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`);
+      return aadError(
+        req,
+        401,
+        'invalid_client',
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${app.clientId}'.`,
+      );
     }
     if (form.client_assertion !== undefined && form.client_assertion_type === JWT_BEARER) {
       const problem = checkAssertion(form.client_assertion, app, `${req.origin}/${tenant}`, req.now);
-      return problem ? aadError(req, 401, 'invalid_client', 700027, `Client assertion failed signature validation. ${problem}`) : null;
+      return problem
+        ? aadError(req, 401, 'invalid_client', 700027, `Client assertion failed signature validation. ${problem}`)
+        : null;
     }
-    return aadError(req, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    return aadError(
+      req,
+      401,
+      'invalid_client',
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
   }
 
   private sign(payload: Record<string, unknown>): string {
@@ -216,8 +299,13 @@ export class Authority {
 
 function unknownTenant(req: SimRequest, tenant: string): SimResponse {
   return {
-    ...aadError(req, 400, 'invalid_tenant', 90002,
-      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`),
+    ...aadError(
+      req,
+      400,
+      'invalid_tenant',
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant.`,
+    ),
     log: { resource: 'token', tenant },
   };
 }
@@ -235,7 +323,8 @@ function checkAssertion(jwt: string, app: TenantCredentials, authority: string, 
     return 'The assertion is not a JWT.';
   }
   if (claims.sub !== app.clientId || claims.iss !== app.clientId) return 'The assertion iss/sub is not the client id.';
-  if (typeof claims.aud !== 'string' || !claims.aud.startsWith(authority)) return `The assertion audience must be ${authority}/oauth2/v2.0/token.`;
+  if (typeof claims.aud !== 'string' || !claims.aud.startsWith(authority))
+    return `The assertion audience must be ${authority}/oauth2/v2.0/token.`;
   if (typeof claims.exp !== 'number' || claims.exp <= now.getTime() / 1000) return 'The assertion is expired.';
   if (!app.certificatePem) return null;
   const key = createPublicKey(app.certificatePem);
@@ -251,7 +340,9 @@ function checkAssertion(jwt: string, app: TenantCredentials, authority: string, 
 function assertionSubject(jwt: string | undefined): string | null {
   try {
     const payload = jwt?.split('.')[1];
-    return payload ? ((JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: string }).sub ?? null) : null;
+    return payload
+      ? ((JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: string }).sub ?? null)
+      : null;
   } catch {
     return null;
   }

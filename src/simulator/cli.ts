@@ -48,7 +48,9 @@ export function banner(sim: Simulator, opts: SimulatorOptions = {}): string {
   ];
   const gl = sim.graphLike;
   if (gl) {
-    lines.push(`  Graph-like:      alerts_v2/incidents newest first, $skip nextLinks, $top ≤ ${gl.maxTop.alerts_v2}/${gl.maxTop.incidents}, no nextLink past ${gl.maxDepth} deep, ${gl.updatesPerPage} updates per page`);
+    lines.push(
+      `  Graph-like:      alerts_v2/incidents newest first, $skip nextLinks, $top ≤ ${gl.maxTop.alerts_v2}/${gl.maxTop.incidents}, no nextLink past ${gl.maxDepth} deep, ${gl.updatesPerPage} updates per page`,
+    );
   }
   for (const tenant of sim.tenants) {
     lines.push(`  Tenant ${tenant.tenantId}: client_id ${tenant.clientId}, client_secret ${tenant.clientSecret}`);

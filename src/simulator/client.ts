@@ -25,9 +25,14 @@ export interface SimCallResult {
  * Calls `target` — a path on the simulator (`/v1.0/security/alerts_v2?$top=5`) or an absolute URL such as an
  * `@odata.nextLink` — trusting `caPem`.
  */
-export function callSimulator(base: { url: string; caPem: string }, target: string, opts: SimCallOptions = {}): Promise<SimCallResult> {
+export function callSimulator(
+  base: { url: string; caPem: string },
+  target: string,
+  opts: SimCallOptions = {},
+): Promise<SimCallResult> {
   const url = new URL(target, base.url);
-  const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+  const payload =
+    opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (payload !== undefined) {

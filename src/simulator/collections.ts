@@ -7,7 +7,19 @@
  */
 import type { GraphObject } from './generate.js';
 import { graphError, graphHeaders, type SimRequest, type SimResponse } from './http-util.js';
-import { ODataError, comparator, compareValues, intOption, matches, parseFilter, parseOrderBy, pinnedValues, sortValue, type Filter, type OrderKey } from './odata.js';
+import {
+  ODataError,
+  comparator,
+  compareValues,
+  intOption,
+  matches,
+  parseFilter,
+  parseOrderBy,
+  pinnedValues,
+  sortValue,
+  type Filter,
+  type OrderKey,
+} from './odata.js';
 import { LEGACY_LIMITS, LEGACY_PROVIDER_NAMES, type CollectionSpec } from './resources.js';
 import type { Entry, SimStore } from './store.js';
 
@@ -42,7 +54,9 @@ function listKeyset(ctx: CollectionContext): SimResponse {
   const filter = q.$filter ? parseFilter(q.$filter, spec.fields) : null;
   const keys: OrderKey[] = q.$orderby
     ? parseOrderBy(q.$orderby, spec.fields)
-    : spec.resource === 'secure_scores' ? [{ field: 'createdDateTime', desc: true }] : [];
+    : spec.resource === 'secure_scores'
+      ? [{ field: 'createdDateTime', desc: true }]
+      : [];
   const top = intOption(q, '$top');
   const tupleOf = (e: Entry): Tuple => [...keys.map((k) => sortValue(e.obj, k.field, spec.fields)), e.seq];
   const cmp = (a: Tuple, b: Tuple): number => {
@@ -52,11 +66,14 @@ function listKeyset(ctx: CollectionContext): SimResponse {
     }
     return (a[keys.length] as number) - (b[keys.length] as number);
   };
-  const matched = entriesMatching(ctx, filter).map((e) => ({ e, t: tupleOf(e) })).sort((a, b) => cmp(a.t, b.t));
+  const matched = entriesMatching(ctx, filter)
+    .map((e) => ({ e, t: tupleOf(e) }))
+    .sort((a, b) => cmp(a.t, b.t));
   let start = intOption(q, '$skip') ?? 0;
   if (q.$skiptoken !== undefined) {
     const after = decodeToken(q.$skiptoken) as Tuple;
-    if (!Array.isArray(after) || after.length !== keys.length + 1) throw new ODataError('Invalid $skiptoken: it does not belong to this query.');
+    if (!Array.isArray(after) || after.length !== keys.length + 1)
+      throw new ODataError('Invalid $skiptoken: it does not belong to this query.');
     start = matched.findIndex((m) => cmp(m.t, after) > 0);
     if (start < 0) start = matched.length;
   }
@@ -66,7 +83,14 @@ function listKeyset(ctx: CollectionContext): SimResponse {
   const more = start + size < matched.length && !(spec.resource === 'secure_scores' && top !== undefined);
   const last = page[page.length - 1];
   const nextLink = more && last ? link(ctx, encodeToken(last.t)) : undefined;
-  return respond(ctx, page.map((m) => m.e.obj), matched.length, nextLink, 200, {});
+  return respond(
+    ctx,
+    page.map((m) => m.e.obj),
+    matched.length,
+    nextLink,
+    200,
+    {},
+  );
 }
 
 function listLegacy(ctx: CollectionContext): SimResponse {
@@ -76,8 +100,10 @@ function listLegacy(ctx: CollectionContext): SimResponse {
   const order = q.$orderby ? comparator(parseOrderBy(q.$orderby, spec.fields), spec.fields) : null;
   const top = intOption(q, '$top') ?? ctx.pageSize;
   const skip = intOption(q, '$skip') ?? 0;
-  if (top > LEGACY_LIMITS.maxTop) throw new ODataError(`Invalid value for $top: ${top}. The maximum value allowed is ${LEGACY_LIMITS.maxTop}.`);
-  if (skip > LEGACY_LIMITS.maxSkip) throw new ODataError(`Invalid value for $skip: ${skip}. The maximum value allowed is ${LEGACY_LIMITS.maxSkip}.`);
+  if (top > LEGACY_LIMITS.maxTop)
+    throw new ODataError(`Invalid value for $top: ${top}. The maximum value allowed is ${LEGACY_LIMITS.maxTop}.`);
+  if (skip > LEGACY_LIMITS.maxSkip)
+    throw new ODataError(`Invalid value for $skip: ${skip}. The maximum value allowed is ${LEGACY_LIMITS.maxSkip}.`);
   let depth = skip;
   if (q.$skiptoken !== undefined) {
     const token = decodeToken(q.$skiptoken) as { d?: unknown };
@@ -108,11 +134,19 @@ function listLegacy(ctx: CollectionContext): SimResponse {
     more ||= list.length > depth + top;
   }
   const nextDepth = depth + top;
-  const nextLink = more && nextDepth < LEGACY_LIMITS.maxDepth ? link(ctx, encodeToken({ d: nextDepth }), ['$skip']) : undefined;
+  const nextLink =
+    more && nextDepth < LEGACY_LIMITS.maxDepth ? link(ctx, encodeToken({ d: nextDepth }), ['$skip']) : undefined;
   const headers: Record<string, string[]> = warnings.length ? { warning: warnings } : {};
   const r = respond(ctx, items, total, nextLink, warnings.length ? 206 : 200, headers);
   const provider = asked?.length === 1 ? asked[0] : undefined;
-  return { ...r, log: { ...r.log, provider: provider && byProviderName(byProvider, provider), fault: warnings.length ? 'partial' : undefined } };
+  return {
+    ...r,
+    log: {
+      ...r.log,
+      provider: provider && byProviderName(byProvider, provider),
+      fault: warnings.length ? 'partial' : undefined,
+    },
+  };
 }
 
 /** `GET /security/{collection}/{id}`; a legacy alert of a failing provider gives 206 + Warning and no entity. */
@@ -133,9 +167,17 @@ export function getItem(ctx: CollectionContext, id: string): SimResponse {
     }
   }
   if (!obj) {
-    return { ...graphError(req, 404, 'NotFound', `No ${spec.segment} item with id '${id}' was found.`), log: { resource: spec.resource } };
+    return {
+      ...graphError(req, 404, 'NotFound', `No ${spec.segment} item with id '${id}' was found.`),
+      log: { resource: spec.resource },
+    };
   }
-  return { status: 200, headers: graphHeaders(req), body: { '@odata.context': context, ...project(ctx, obj) }, log: { resource: spec.resource, provider } };
+  return {
+    status: 200,
+    headers: graphHeaders(req),
+    body: { '@odata.context': context, ...project(ctx, obj) },
+    log: { resource: spec.resource, provider },
+  };
 }
 
 function entriesMatching(ctx: CollectionContext, filter: Filter | null): Entry[] {
@@ -143,13 +185,25 @@ function entriesMatching(ctx: CollectionContext, filter: Filter | null): Entry[]
   return filter ? all.filter((e) => matches(filter, e.obj)) : all;
 }
 
-export function respond(ctx: CollectionContext, items: GraphObject[], count: number, nextLink: string | undefined, status: number, headers: Record<string, string | string[]>): SimResponse {
+export function respond(
+  ctx: CollectionContext,
+  items: GraphObject[],
+  count: number,
+  nextLink: string | undefined,
+  status: number,
+  headers: Record<string, string | string[]>,
+): SimResponse {
   const { req, spec } = ctx;
   const body: GraphObject = { '@odata.context': `${req.origin}${ctx.version}/$metadata#${spec.contextName}` };
   if (req.query.$count === 'true') body['@odata.count'] = count;
   if (nextLink) body['@odata.nextLink'] = nextLink;
   body.value = items.map((o) => project(ctx, o));
-  return { status, headers: { ...graphHeaders(req), ...headers }, body, log: { resource: spec.resource, items: items.length } };
+  return {
+    status,
+    headers: { ...graphHeaders(req), ...headers },
+    body,
+    log: { resource: spec.resource, items: items.length },
+  };
 }
 
 /** `$select` and (incidents) `$expand=alerts` applied to one object. */
@@ -160,7 +214,9 @@ function project(ctx: CollectionContext, obj: GraphObject): GraphObject {
     if (ctx.spec.resource !== 'incidents' || query.$expand !== 'alerts') {
       throw new ODataError(`Invalid $expand '${query.$expand}': only 'alerts' on incidents is supported.`);
     }
-    const alerts = ctx.store.entries(ctx.tenantId, 'alerts_v2').filter((e) => String(e.obj.incidentId) === String(obj.id));
+    const alerts = ctx.store
+      .entries(ctx.tenantId, 'alerts_v2')
+      .filter((e) => String(e.obj.incidentId) === String(obj.id));
     out = { ...out, alerts: alerts.map((e) => e.obj) };
   }
   if (query.$select) {
@@ -172,7 +228,9 @@ function project(ctx: CollectionContext, obj: GraphObject): GraphObject {
 
 function link(ctx: CollectionContext, token: string, drop: string[] = []): string {
   const q = ctx.req.query;
-  const params = KEPT.filter((k) => q[k] !== undefined && !drop.includes(k)).map((k) => `${k}=${encodeURIComponent(q[k] as string)}`);
+  const params = KEPT.filter((k) => q[k] !== undefined && !drop.includes(k)).map(
+    (k) => `${k}=${encodeURIComponent(q[k] as string)}`,
+  );
   params.push(`$skiptoken=${token}`);
   return `${ctx.linkOrigin ?? ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
 }
@@ -180,7 +238,9 @@ function link(ctx: CollectionContext, token: string, drop: string[] = []): strin
 /** A nextLink with `$skip` (graph-like paging): the request's options, `$top` as served, `$skip` moved on. */
 export function skipLink(ctx: CollectionContext, skip: number, top: number): string {
   const q = ctx.req.query;
-  const params = KEPT.filter((k) => k !== '$top' && q[k] !== undefined).map((k) => `${k}=${encodeURIComponent(q[k] as string)}`);
+  const params = KEPT.filter((k) => k !== '$top' && q[k] !== undefined).map(
+    (k) => `${k}=${encodeURIComponent(q[k] as string)}`,
+  );
   params.push(`$top=${top}`, `$skip=${skip}`);
   return `${ctx.linkOrigin ?? ctx.req.origin}${ctx.req.path}?${params.join('&')}`;
 }

@@ -49,7 +49,11 @@ export function post(url: string, body: string, contentType: string, timeoutMs: 
       u,
       {
         method: 'POST',
-        headers: { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'user-agent': 'alertbridge-graph-simulator' },
+        headers: {
+          'content-type': contentType,
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'alertbridge-graph-simulator',
+        },
         // Self-signed receivers are only trusted on loopback.
         rejectUnauthorized: !LOOPBACK.has(u.hostname),
         timeout: timeoutMs,
@@ -58,7 +62,11 @@ export function post(url: string, body: string, contentType: string, timeoutMs: 
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
-          done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), contentType: String(res.headers['content-type'] ?? '') }),
+          done({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            contentType: String(res.headers['content-type'] ?? ''),
+          }),
         );
         res.on('error', (err) => done({ status: 0, body: '', contentType: '', error: err.message }));
       },

@@ -31,7 +31,11 @@ export class FaultState {
   private revokedThrough = 0;
 
   /** @param issuedTokens how many access tokens the authority has issued so far (for `revokeTokens`). */
-  constructor(seed: number, initial: SimulatorFaults = {}, private readonly issuedTokens: () => number = () => 0) {
+  constructor(
+    seed: number,
+    initial: SimulatorFaults = {},
+    private readonly issuedTokens: () => number = () => 0,
+  ) {
     this.rnd = new Random(seed ^ 0x5eed);
     this.set(initial);
   }
@@ -48,15 +52,19 @@ export class FaultState {
     }
     for (const key of ['retryAfterS', 'slowMs', 'slowTokenMs', 'tokenLifetimeS', 'requestBudgetPerMinute'] as const) {
       const v = faults[key];
-      if (v != null && !(typeof v === 'number' && v >= 0)) throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
+      if (v != null && !(typeof v === 'number' && v >= 0))
+        throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
     }
     const status = faults.errorStatus;
-    if (status != null && !(Number.isInteger(status) && status >= 400 && status <= 599)) throw new RangeError(`errorStatus must be an HTTP status 400..599, got ${String(status)}`);
+    if (status != null && !(Number.isInteger(status) && status >= 400 && status <= 599))
+      throw new RangeError(`errorStatus must be an HTTP status 400..599, got ${String(status)}`);
     const revoke = faults.revokeTokens;
-    if (revoke != null && revoke !== 'issued' && revoke !== 'all') throw new RangeError(`revokeTokens must be 'issued' or 'all', got ${String(revoke)}`);
+    if (revoke != null && revoke !== 'issued' && revoke !== 'all')
+      throw new RangeError(`revokeTokens must be 'issued' or 'all', got ${String(revoke)}`);
     if (revoke === 'issued') this.revokedThrough = this.issuedTokens();
     const retired = faults.legacyRetired;
-    if (retired != null && typeof retired !== 'boolean') throw new RangeError(`legacyRetired must be true or false, got ${String(retired)}`);
+    if (retired != null && typeof retired !== 'boolean')
+      throw new RangeError(`legacyRetired must be true or false, got ${String(retired)}`);
     const next: Record<string, unknown> = { ...this.current };
     for (const [k, v] of Object.entries(faults)) {
       if (v === null || v === undefined) delete next[k];
@@ -100,15 +108,25 @@ export class FaultState {
     }
     const status = this.current.errorStatus;
     if (status) {
-      const [code, message] = ERRORS[status] ?? [status < 500 ? 'BadRequest' : 'InternalServerError', `Simulated HTTP ${status}.`];
+      const [code, message] = ERRORS[status] ?? [
+        status < 500 ? 'BadRequest' : 'InternalServerError',
+        `Simulated HTTP ${status}.`,
+      ];
       return { ...graphError(req, status, code, message), log: { fault: 'error' } };
     }
     const throttle = this.current.throttleRate ?? 0;
-    if (throttle > 0 && this.rnd.next() < throttle) return this.throttled(req, this.current.retryAfterS ?? DEFAULT_RETRY_AFTER_S, 'throttle');
+    if (throttle > 0 && this.rnd.next() < throttle)
+      return this.throttled(req, this.current.retryAfterS ?? DEFAULT_RETRY_AFTER_S, 'throttle');
     const unavailable = this.current.unavailableRate ?? 0;
     if (unavailable > 0 && this.rnd.next() < unavailable) {
       const retryAfter = formatSeconds(this.current.retryAfterS ?? DEFAULT_RETRY_AFTER_S);
-      const r = graphError(req, 503, 'ServiceUnavailable', 'The service is temporarily unavailable. Please retry later.', { 'retry-after': retryAfter });
+      const r = graphError(
+        req,
+        503,
+        'ServiceUnavailable',
+        'The service is temporarily unavailable. Please retry later.',
+        { 'retry-after': retryAfter },
+      );
       return { ...r, log: { fault: 'unavailable' } };
     }
     return null;
@@ -116,7 +134,9 @@ export class FaultState {
 
   /** A 429 shaped like Graph's documented sample (`throttling-429-response.json`). */
   private throttled(req: SimRequest, retryAfterS: number, fault: string): SimResponse {
-    const r = graphError(req, 429, 'TooManyRequests', 'Please retry again later.', { 'retry-after': formatSeconds(retryAfterS) });
+    const r = graphError(req, 429, 'TooManyRequests', 'Please retry again later.', {
+      'retry-after': formatSeconds(retryAfterS),
+    });
     const body = r.body as { error: { innerError: Record<string, string> } };
     body.error.innerError = {
       code: '429',

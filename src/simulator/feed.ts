@@ -40,7 +40,11 @@ export function startFeed(store: SimStore, tenantIds: readonly string[], opts: F
 
 function event(store: SimStore, tenantId: string, rnd: Random, updateRatio: number): void {
   if (rnd.chance(updateRatio)) {
-    const resource = rnd.weighted<Resource>([['alerts_v2', 5], ['alerts', 3], ['incidents', 2]]);
+    const resource = rnd.weighted<Resource>([
+      ['alerts_v2', 5],
+      ['alerts', 3],
+      ['incidents', 2],
+    ]);
     const existing = store.entries(tenantId, resource);
     // Resolved objects stay as they are; pick among the ones still moving (or any, to add a comment).
     if (existing.length) {

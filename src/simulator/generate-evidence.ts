@@ -78,7 +78,11 @@ export function buildDirectory(rnd: Random, tenantId: string, domain: string, no
   });
   const devices = Array.from({ length: 10 }, (_, i): DirectoryDevice => {
     const server = i >= 7;
-    const name = server ? (i === 9 ? `${netbios.slice(0, 4)}-DC01` : `SRV-APP${String(i).padStart(2, '0')}`) : `WKS-${rnd.digits(4)}`;
+    const name = server
+      ? i === 9
+        ? `${netbios.slice(0, 4)}-DC01`
+        : `SRV-APP${String(i).padStart(2, '0')}`
+      : `WKS-${rnd.digits(4)}`;
     return {
       name,
       dnsName: `${name.toLowerCase()}.${domain}`,
@@ -88,7 +92,9 @@ export function buildDirectory(rnd: Random, tenantId: string, domain: string, no
       ip: rnd.ipv4Private(),
       rbacGroupId: server ? 12 : 75,
       rbacGroupName: server ? 'Servers' : 'Workstations',
-      firstSeen: isoTicks(now - BigInt(rnd.int(30, 700)) * DAY - BigInt(rnd.int(0, 86_399_999)) * 10_000n - BigInt(rnd.int(0, 9999))),
+      firstSeen: isoTicks(
+        now - BigInt(rnd.int(30, 700)) * DAY - BigInt(rnd.int(0, 86_399_999)) * 10_000n - BigInt(rnd.int(0, 9999)),
+      ),
     };
   });
   const analysts = rnd.sample(users, 3).map((u) => `secops-${u.accountName}@${domain}`);
@@ -109,7 +115,12 @@ export function buildEvidence(kind: EvidenceKind, ctx: EvidenceContext, primary:
     '@odata.type': `#microsoft.graph.security.${kind === 'cloudApp' ? 'cloudApplication' : kind === 'message' ? 'analyzedMessage' : kind}Evidence`,
     createdDateTime: ctx.created,
     verdict: primary ? rnd.pick(['suspicious', 'malicious']) : rnd.pick(['unknown', 'suspicious', 'noThreatsFound']),
-    remediationStatus: rnd.weighted([['none', 70], ['remediated', 15], ['prevented', 10], ['blocked', 5]] as const),
+    remediationStatus: rnd.weighted([
+      ['none', 70],
+      ['remediated', 15],
+      ['prevented', 10],
+      ['blocked', 5],
+    ] as const),
     remediationStatusDetails: null,
     roles,
     detailedRoles,
@@ -143,7 +154,11 @@ export function buildEvidence(kind: EvidenceKind, ctx: EvidenceContext, primary:
     case 'user':
       return Object.assign(common(primary ? ['compromised'] : ['contextual']), { userAccount: userAccount(ctx.user) });
     case 'process': {
-      const p = tpl.process ?? { fileName: 'cmd.exe', filePath: 'C:\\Windows\\System32', commandLine: 'cmd.exe /c whoami /all' };
+      const p = tpl.process ?? {
+        fileName: 'cmd.exe',
+        filePath: 'C:\\Windows\\System32',
+        commandLine: 'cmd.exe /c whoami /all',
+      };
       const created = ctx.createdTicks - BigInt(rnd.int(1, 120)) * TICKS_PER_SECOND;
       const parentCreated = created - BigInt(rnd.int(60, 36_000)) * TICKS_PER_SECOND;
       return Object.assign(common([], []), {
@@ -155,7 +170,11 @@ export function buildEvidence(kind: EvidenceKind, ctx: EvidenceContext, primary:
         detectionStatus: rnd.pick(['detected', 'blocked', 'prevented']),
         mdeDeviceId: ctx.device.mdeDeviceId,
         imageFile: fileDetails(rnd, p.fileName, p.filePath),
-        parentProcessImageFile: fileDetails(rnd, rnd.pick(['explorer.exe', 'cmd.exe', 'services.exe']), 'C:\\Windows\\System32'),
+        parentProcessImageFile: fileDetails(
+          rnd,
+          rnd.pick(['explorer.exe', 'cmd.exe', 'services.exe']),
+          'C:\\Windows\\System32',
+        ),
         userAccount: userAccount(ctx.user),
       });
     }
@@ -175,11 +194,19 @@ export function buildEvidence(kind: EvidenceKind, ctx: EvidenceContext, primary:
       return Object.assign(common(primary ? ['attacker', 'source'] : ['source']), {
         ipAddress: rnd.ipv4Public(),
         countryLetterCode: place.code,
-        location: { city: place.city, countryName: place.country, latitude: place.lat, longitude: place.lon, state: null },
+        location: {
+          city: place.city,
+          countryName: place.country,
+          latitude: place.lat,
+          longitude: place.lon,
+          state: null,
+        },
       });
     }
     case 'url':
-      return Object.assign(common(['attacker']), { url: tpl.url ?? `https://${rnd.hex(6)}.web.core.windows.net/login.html` });
+      return Object.assign(common(['attacker']), {
+        url: tpl.url ?? `https://${rnd.hex(6)}.web.core.windows.net/login.html`,
+      });
     case 'mailbox':
       return Object.assign(common(primary ? ['destination'] : ['contextual']), {
         primaryAddress: ctx.user.upn,
@@ -187,11 +214,19 @@ export function buildEvidence(kind: EvidenceKind, ctx: EvidenceContext, primary:
         userAccount: userAccount(ctx.user),
       });
     case 'message': {
-      const sender = rnd.pick(['billing@payments-notice.com', 'no-reply@docusign-secure.net', 'it-support@contoso-helpdesk.co']);
+      const sender = rnd.pick([
+        'billing@payments-notice.com',
+        'no-reply@docusign-secure.net',
+        'it-support@contoso-helpdesk.co',
+      ]);
       return Object.assign(common(['contextual']), {
         networkMessageId: rnd.guid(),
         internetMessageId: `<${rnd.hex(16).toUpperCase()}@${sender.split('@')[1]}>`,
-        subject: rnd.pick(['Action required: verify your account', 'Invoice #4471 overdue', 'Shared document: Q2 budget']),
+        subject: rnd.pick([
+          'Action required: verify your account',
+          'Invoice #4471 overdue',
+          'Shared document: Q2 budget',
+        ]),
         language: 'en',
         senderIp: rnd.ipv4Public(),
         recipientEmailAddress: ctx.user.upn,
@@ -214,7 +249,11 @@ export function buildEvidence(kind: EvidenceKind, ctx: EvidenceContext, primary:
         { appId: 20892, displayName: 'Microsoft SharePoint Online' },
         { appId: 15600, displayName: 'Microsoft OneDrive for Business' },
       ]);
-      return Object.assign(common(['contextual']), app, { instanceId: 0, instanceName: app.displayName, saasAppId: app.appId });
+      return Object.assign(common(['contextual']), app, {
+        instanceId: 0,
+        instanceName: app.displayName,
+        saasAppId: app.appId,
+      });
     }
     case 'registryKey':
       return Object.assign(common([]), {

@@ -15,11 +15,18 @@ const DOTNET_MAX_TICKS = 3_155_378_975_999_999_999n;
 
 /** A legacy alert last modified at `modified` (100 ns ticks), from `provider` or one drawn by weight. */
 export function buildLegacyAlert(rnd: Random, dir: Directory, modified: bigint, provider?: string): GraphObject {
-  const prov = provider === undefined ? rnd.weighted(LEGACY_PROVIDERS.map((p) => [p, p.weight] as const)) : legacyProvider(provider);
+  const prov =
+    provider === undefined
+      ? rnd.weighted(LEGACY_PROVIDERS.map((p) => [p, p.weight] as const))
+      : legacyProvider(provider);
   const tpl = rnd.pick(prov.templates);
   const created = modified - BigInt(rnd.int(0, 3600)) * TICKS_PER_SECOND - BigInt(rnd.int(0, 9_999_999));
   const event = created - BigInt(rnd.int(30, 1800)) * TICKS_PER_SECOND;
-  const status = rnd.weighted([['newAlert', 60], ['inProgress', 25], ['resolved', 15]] as const);
+  const status = rnd.weighted([
+    ['newAlert', 60],
+    ['inProgress', 25],
+    ['resolved', 15],
+  ] as const);
   const user = rnd.pick(dir.users);
   const device = rnd.pick(dir.devices);
   const onHost = ['ASC', 'Microsoft Defender ATP', 'Azure Advanced Threat Protection'].includes(prov.provider);
@@ -48,14 +55,25 @@ export function buildLegacyAlert(rnd: Random, dir: Directory, modified: bigint, 
     lastModifiedDateTime: isoTicks(modified),
     malwareStates: [],
     networkConnections: signIn || onHost ? [networkConnection(rnd, remoteIp, device.ip, place.code)] : [],
-    processes: prov.provider === 'Microsoft Defender ATP' || prov.provider === 'ASC' ? [processState(rnd, user, created)] : [],
+    processes:
+      prov.provider === 'Microsoft Defender ATP' || prov.provider === 'ASC' ? [processState(rnd, user, created)] : [],
     recommendedActions: [],
     registryKeyStates: [],
     securityResources:
       prov.provider === 'ASC'
-        ? [{ resource: `/subscriptions/${dir.subscriptionId}/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/${device.name}`, resourceType: 'attacked' }]
+        ? [
+            {
+              resource: `/subscriptions/${dir.subscriptionId}/resourceGroups/prod-rg/providers/Microsoft.Compute/virtualMachines/${device.name}`,
+              resourceType: 'attacked',
+            },
+          ]
         : [],
-    severity: rnd.weighted([['informational', 10], ['low', 30], ['medium', 40], ['high', 20]] as const),
+    severity: rnd.weighted([
+      ['informational', 10],
+      ['low', 30],
+      ['medium', 40],
+      ['high', 20],
+    ] as const),
     sourceMaterials: [sourceUrl(prov.provider, dir.tenantId)],
     status,
     tags: [],
@@ -79,14 +97,22 @@ export function buildLegacyAlert(rnd: Random, dir: Directory, modified: bigint, 
         userPrincipalName: user.upn,
       },
     ],
-    vendorInformation: { provider: prov.provider, providerVersion: prov.providerVersion, subProvider: prov.subProvider, vendor: 'Microsoft' },
+    vendorInformation: {
+      provider: prov.provider,
+      providerVersion: prov.providerVersion,
+      subProvider: prov.subProvider,
+      vendor: 'Microsoft',
+    },
     vulnerabilityStates: [],
   };
 }
 
 function legacyProvider(name: string): (typeof LEGACY_PROVIDERS)[number] {
   const found = LEGACY_PROVIDERS.find((p) => p.provider.toLowerCase() === name.toLowerCase());
-  if (!found) throw new RangeError(`unknown legacy provider '${name}' (known: ${LEGACY_PROVIDERS.map((p) => p.provider).join(', ')})`);
+  if (!found)
+    throw new RangeError(
+      `unknown legacy provider '${name}' (known: ${LEGACY_PROVIDERS.map((p) => p.provider).join(', ')})`,
+    );
   return found;
 }
 

@@ -36,7 +36,12 @@ export function buildSecureScore(rnd: Random, dir: Directory, created: bigint): 
     maxScore: CONTROLS.reduce((sum, c) => sum + c.maxScore, 0),
     averageComparativeScores: [
       { basis: 'AllTenants', averageScore: rnd.int(3000, 4500) / 100 },
-      { basis: 'TotalSeats', averageScore: rnd.int(3000, 5000) / 100, seatSizeRangeLowerValue: 1, seatSizeRangeUpperValue: 100 },
+      {
+        basis: 'TotalSeats',
+        averageScore: rnd.int(3000, 5000) / 100,
+        seatSizeRangeLowerValue: 1,
+        seatSizeRangeUpperValue: 100,
+      },
       { basis: 'IndustryTypes', averageScore: rnd.int(3500, 5500) / 100 },
     ],
     controlScores,

@@ -11,7 +11,13 @@ import { createHash } from 'node:crypto';
 import { detectResource } from '../record/normalize.js';
 import type { Resource } from '../record/types.js';
 import { DOMAINS, INCIDENT_DETERMINATIONS, INCIDENT_NAMES, SERVICES } from './generate-catalog.js';
-import { buildDirectory, buildEvidence, fitEvidence, type Directory, type EvidenceContext } from './generate-evidence.js';
+import {
+  buildDirectory,
+  buildEvidence,
+  fitEvidence,
+  type Directory,
+  type EvidenceContext,
+} from './generate-evidence.js';
 import { DOTNET_EPOCH_TICKS, buildLegacyAlert } from './generate-legacy.js';
 import { Random, TICKS_PER_MS, TICKS_PER_SECOND, isoMillis, isoSeconds, isoTicks, ticksOf } from './generate-random.js';
 import { buildControlProfile, buildSecureScore } from './generate-secure-score.js';
@@ -112,7 +118,11 @@ class Generator implements AlertGenerator {
     const firstActivity = lastActivity - BigInt(rnd.int(0, 180)) * MINUTE;
     const id = this.alertId(svc.idPrefix, svc.serviceSource, created);
     const incidentId = String(rnd.chance(0.6) ? this.incidentSeq : ++this.incidentSeq);
-    const status = rnd.weighted([['new', 60], ['inProgress', 25], ['resolved', 15]] as const);
+    const status = rnd.weighted([
+      ['new', 60],
+      ['inProgress', 25],
+      ['resolved', 15],
+    ] as const);
     const resolved = status === 'resolved';
     const user = rnd.pick(dir.users);
     const device = rnd.pick(dir.devices);
@@ -125,8 +135,12 @@ class Generator implements AlertGenerator {
       incidentId,
       status,
       severity: rnd.pick(tpl.severities),
-      classification: resolved ? rnd.pick(['truePositive', 'falsePositive', 'informationalExpectedActivity']) : 'unknown',
-      determination: resolved ? rnd.pick(['malware', 'phishing', 'compromisedAccount', 'securityTesting', 'other']) : 'unknown',
+      classification: resolved
+        ? rnd.pick(['truePositive', 'falsePositive', 'informationalExpectedActivity'])
+        : 'unknown',
+      determination: resolved
+        ? rnd.pick(['malware', 'phishing', 'compromisedAccount', 'securityTesting', 'other'])
+        : 'unknown',
       serviceSource: svc.serviceSource,
       detectionSource: rnd.pick(tpl.detectionSources ?? svc.detectionSources),
       productName: productName(svc.serviceSource),
@@ -163,7 +177,13 @@ class Generator implements AlertGenerator {
     const created = updated - BigInt(rnd.int(60, 86_400)) * TICKS_PER_SECOND - BigInt(rnd.int(0, 9_999_999));
     const id = String(++this.incidentSeq);
     const pascal = rnd.chance(0.5);
-    const status = rnd.weighted([['active', 55], ['inProgress', 20], ['resolved', 15], ['awaitingAction', 5], ['redirected', 5]] as const);
+    const status = rnd.weighted([
+      ['active', 55],
+      ['inProgress', 20],
+      ['resolved', 15],
+      ['awaitingAction', 5],
+      ['redirected', 5],
+    ] as const);
     const resolved = status === 'resolved';
     const displayName = rnd.pick(INCIDENT_NAMES);
     const incident: GraphObject = {
@@ -176,12 +196,25 @@ class Generator implements AlertGenerator {
       createdDateTime: isoTicks(created),
       lastUpdateDateTime: isoTicks(updated),
       assignedTo: status === 'active' ? null : rnd.pick(dir.analysts),
-      classification: enumCase(resolved ? rnd.pick(['truePositive', 'falsePositive', 'informationalExpectedActivity']) : 'unknown', pascal),
+      classification: enumCase(
+        resolved ? rnd.pick(['truePositive', 'falsePositive', 'informationalExpectedActivity']) : 'unknown',
+        pascal,
+      ),
       determination: enumCase(resolved ? rnd.pick(INCIDENT_DETERMINATIONS) : 'unknown', pascal),
       status: enumCase(status, pascal),
-      severity: enumCase(rnd.weighted([['informational', 10], ['low', 30], ['medium', 40], ['high', 20]] as const), pascal),
+      severity: enumCase(
+        rnd.weighted([
+          ['informational', 10],
+          ['low', 30],
+          ['medium', 40],
+          ['high', 20],
+        ] as const),
+        pascal,
+      ),
       customTags: rnd.chance(0.3) ? [rnd.pick(['Demo', 'VIP', 'Finance', 'Tier0'])] : [],
-      comments: rnd.chance(0.4) ? [this.incidentComment(dir, 'Triage started; scoping affected devices.', updated)] : [],
+      comments: rnd.chance(0.4)
+        ? [this.incidentComment(dir, 'Triage started; scoping affected devices.', updated)]
+        : [],
       systemTags: rnd.chance(0.1) ? ['Defender Experts'] : [],
       description: `${displayName}. Microsoft Defender XDR correlated ${rnd.int(2, 14)} alerts across ${rnd.int(1, 6)} devices and ${rnd.int(1, 4)} users into this incident.`,
     };
@@ -298,7 +331,9 @@ class Generator implements AlertGenerator {
         break;
       }
       default:
-        throw new TypeError('updated(): not a generated Graph object (alert, incident, secure score or control profile)');
+        throw new TypeError(
+          'updated(): not a generated Graph object (alert, incident, secure score or control profile)',
+        );
     }
     return next as T;
   }
@@ -326,7 +361,11 @@ class Generator implements AlertGenerator {
   }
 
   private alertId(prefix: string, serviceSource: string, created: bigint): string {
-    if (serviceSource === 'microsoftDefenderForEndpoint' || serviceSource === 'microsoftSentinel' || serviceSource === 'microsoft365Defender') {
+    if (
+      serviceSource === 'microsoftDefenderForEndpoint' ||
+      serviceSource === 'microsoftSentinel' ||
+      serviceSource === 'microsoft365Defender'
+    ) {
       return `${prefix}${created + DOTNET_EPOCH_TICKS}_${this.rnd.int(-2_147_483_648, 2_147_483_647)}`;
     }
     return `${prefix}${this.rnd.guid()}`;

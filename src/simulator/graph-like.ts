@@ -9,7 +9,17 @@ import type { CollectionContext } from './collections.js';
 import { respond, skipLink } from './collections.js';
 import { Random } from './generate-random.js';
 import type { GraphObject } from './generate.js';
-import { ODataError, compareValues, intOption, matches, parseFilter, sortValue, type FieldSpec, type Filter, type OrderKey } from './odata.js';
+import {
+  ODataError,
+  compareValues,
+  intOption,
+  matches,
+  parseFilter,
+  sortValue,
+  type FieldSpec,
+  type Filter,
+  type OrderKey,
+} from './odata.js';
 import type { Entry, SimStore } from './store.js';
 import type { GraphLikeOptions, GraphLikeUpdate } from './types.js';
 import type { SimResponse } from './http-util.js';
@@ -80,7 +90,7 @@ export class GraphLikeState {
       this.current = null;
       return;
     }
-    const base = this.current ?? structuredClone(GRAPH_LIKE_DEFAULTS) as GraphLikeSettings;
+    const base = this.current ?? (structuredClone(GRAPH_LIKE_DEFAULTS) as GraphLikeSettings);
     if (update === true) {
       this.current = base;
       return;
@@ -89,25 +99,31 @@ export class GraphLikeState {
     for (const key of ['maxDepth', 'updatesPerPage', 'evidencePerPage', 'silentEvidencePerPage'] as const) {
       const v = update[key];
       if (v === undefined) continue;
-      if (v !== null && !(Number.isInteger(v) && v >= 0)) throw new RangeError(`graphLike.${key} must be a whole number ≥ 0, got ${String(v)}`);
+      if (v !== null && !(Number.isInteger(v) && v >= 0))
+        throw new RangeError(`graphLike.${key} must be a whole number ≥ 0, got ${String(v)}`);
       next[key] = v ?? GRAPH_LIKE_DEFAULTS[key];
     }
     if (update.maxDepth === 0) throw new RangeError('graphLike.maxDepth must be at least 1');
     if (update.maxTop !== undefined) {
       for (const r of GRAPH_LIKE_RESOURCES as Array<'alerts_v2' | 'incidents'>) {
         const v = update.maxTop?.[r];
-        if (v != null && !(Number.isInteger(v) && v >= 1)) throw new RangeError(`graphLike.maxTop.${r} must be a whole number ≥ 1, got ${String(v)}`);
+        if (v != null && !(Number.isInteger(v) && v >= 1))
+          throw new RangeError(`graphLike.maxTop.${r} must be a whole number ≥ 1, got ${String(v)}`);
         next.maxTop[r] = update.maxTop === null ? GRAPH_LIKE_DEFAULTS.maxTop[r] : (v ?? next.maxTop[r]);
       }
     }
     if (update.defaultOrderField !== undefined) {
       const f = update.defaultOrderField ?? GRAPH_LIKE_DEFAULTS.defaultOrderField;
-      if (f !== 'lastUpdateDateTime' && f !== 'createdDateTime') throw new RangeError(`graphLike.defaultOrderField must be lastUpdateDateTime or createdDateTime, got ${String(f)}`);
+      if (f !== 'lastUpdateDateTime' && f !== 'createdDateTime')
+        throw new RangeError(
+          `graphLike.defaultOrderField must be lastUpdateDateTime or createdDateTime, got ${String(f)}`,
+        );
       next.defaultOrderField = f;
     }
     if (update.maxChanges !== undefined) {
       const v = update.maxChanges;
-      if (v !== null && !(Number.isInteger(v) && v >= 0)) throw new RangeError(`graphLike.maxChanges must be a whole number ≥ 0 or null, got ${String(v)}`);
+      if (v !== null && !(Number.isInteger(v) && v >= 0))
+        throw new RangeError(`graphLike.maxChanges must be a whole number ≥ 0 or null, got ${String(v)}`);
       next.maxChanges = v;
       this.changes = 0;
     }
@@ -147,7 +163,10 @@ export function listGraphLike(ctx: CollectionContext, state: GraphLikeState): Si
   for (const name of Object.keys(q)) {
     if (name.startsWith('$') && !ALLOWED[resource].includes(name)) throw notAllowed(name);
   }
-  if (q.$expand !== undefined && q.$expand !== 'alerts') throw new ODataError(`Parsing OData Select and Expand failed: Could not find a property named '${q.$expand}' on type 'microsoft.graph.security.incident'.`);
+  if (q.$expand !== undefined && q.$expand !== 'alerts')
+    throw new ODataError(
+      `Parsing OData Select and Expand failed: Could not find a property named '${q.$expand}' on type 'microsoft.graph.security.incident'.`,
+    );
   let filter: Filter | null = null;
   try {
     filter = q.$filter ? parseFilter(q.$filter, fields) : null;
@@ -174,7 +193,8 @@ export function listGraphLike(ctx: CollectionContext, state: GraphLikeState): Si
   const page = sorted.slice(skip, skip + top).map((s) => s.e.obj);
   const nextSkip = skip + top;
   // Real Graph stops handing out nextLinks past some depth (elastic/integrations#20234): the walk just ends.
-  const nextLink = top > 0 && nextSkip < sorted.length && nextSkip < settings.maxDepth ? skipLink(ctx, nextSkip, top) : undefined;
+  const nextLink =
+    top > 0 && nextSkip < sorted.length && nextSkip < settings.maxDepth ? skipLink(ctx, nextSkip, top) : undefined;
   const r = respond(ctx, page as GraphObject[], matched.length, nextLink, 200, {});
   const changed = state.churn(ctx.store, ctx.tenantId, resource, matched);
   return changed ? { ...r, log: { ...r.log, changed } } : r;
@@ -185,7 +205,9 @@ function orderBy(text: string, fields: FieldSpec): OrderKey[] {
     const m = /^\s*([\w/]+)(?:\s+(asc|desc))?\s*$/i.exec(part);
     const field = m?.[1];
     if (!m || !field || !fields.time.includes(field)) {
-      throw new ODataError(`Invalid OrderBy clause: '${part.trim()}' is not supported (supported: lastUpdateDateTime or createdDateTime, asc or desc).`);
+      throw new ODataError(
+        `Invalid OrderBy clause: '${part.trim()}' is not supported (supported: lastUpdateDateTime or createdDateTime, asc or desc).`,
+      );
     }
     return { field, desc: m[2]?.toLowerCase() === 'desc' };
   });

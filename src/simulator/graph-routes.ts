@@ -37,13 +37,21 @@ export async function handleGraph(req: SimRequest, deps: GraphRouteDeps): Promis
   if (slow > 0) await sleep(slow);
   const auth = deps.authority.verify(req.headers.authorization, req.now);
   if (!auth.ok) {
-    return graphError(req, 401, 'InvalidAuthenticationToken', auth.message, { 'www-authenticate': wwwAuthenticate(req) });
+    return graphError(req, 401, 'InvalidAuthenticationToken', auth.message, {
+      'www-authenticate': wwwAuthenticate(req),
+    });
   }
   const { tid: tenantId, appid: clientId } = auth.claims;
   const withIdentity = (r: SimResponse): SimResponse => ({ ...r, log: { ...r.log, tenant: tenantId, clientId } });
   if (deps.faults.revoked(auth.claims.xms_seq)) {
     return withIdentity({
-      ...graphError(req, 401, 'InvalidAuthenticationToken', 'Access token validation failure. The token has been revoked.', { 'www-authenticate': wwwAuthenticate(req) }),
+      ...graphError(
+        req,
+        401,
+        'InvalidAuthenticationToken',
+        'Access token validation failure. The token has been revoked.',
+        { 'www-authenticate': wwwAuthenticate(req) },
+      ),
       log: { resource: resourceOf(rest), fault: 'revoked' },
     });
   }
@@ -52,34 +60,62 @@ export async function handleGraph(req: SimRequest, deps: GraphRouteDeps): Promis
   try {
     return withIdentity(await route(req, deps, `/${version}`, rest, tenantId, clientId));
   } catch (err) {
-    if (err instanceof ODataError) return withIdentity({ ...graphError(req, 400, 'BadRequest', err.message), log: { resource: resourceOf(rest) } });
+    if (err instanceof ODataError)
+      return withIdentity({ ...graphError(req, 400, 'BadRequest', err.message), log: { resource: resourceOf(rest) } });
     throw err;
   }
 }
 
-async function route(req: SimRequest, deps: GraphRouteDeps, version: string, rest: string, tenantId: string, clientId: string): Promise<SimResponse> {
+async function route(
+  req: SimRequest,
+  deps: GraphRouteDeps,
+  version: string,
+  rest: string,
+  tenantId: string,
+  clientId: string,
+): Promise<SimResponse> {
   const segments = rest.split('/').filter(Boolean).map(decodeURIComponent);
   if (segments[0] === 'subscriptions') return deps.subscriptions.handle(req, tenantId, clientId, segments.slice(1));
   const spec = segments[0] === 'security' && segments[1] ? collectionBySegment(segments[1]) : undefined;
   if (!spec || segments.length > 3) {
-    return graphError(req, 400, 'BadRequest', `Resource not found for the segment '${segments.slice(0, 3).join('/')}'.`);
+    return graphError(
+      req,
+      400,
+      'BadRequest',
+      `Resource not found for the segment '${segments.slice(0, 3).join('/')}'.`,
+    );
   }
   const ctx: CollectionContext = {
-    req, store: deps.store, tenantId, spec, version, pageSize: deps.pageSize, partialProviders: deps.faults.partialProviders(),
+    req,
+    store: deps.store,
+    tenantId,
+    spec,
+    version,
+    pageSize: deps.pageSize,
+    partialProviders: deps.faults.partialProviders(),
     linkOrigin: deps.faults.faults.nextLinkOrigin ?? undefined,
   };
   const id = segments[2];
   if (req.method === 'GET' && spec.resource === 'alerts' && deps.faults.faults.legacyRetired) {
     // Retired: the endpoint still answers, with nothing in it.
-    const r = id === undefined
-      ? { status: 200, headers: graphHeaders(req), body: { '@odata.context': `${req.origin}${version}/$metadata#Security/alerts`, value: [] } }
-      : graphError(req, 404, 'NotFound', `No alerts item with id '${id}' was found.`);
+    const r =
+      id === undefined
+        ? {
+            status: 200,
+            headers: graphHeaders(req),
+            body: { '@odata.context': `${req.origin}${version}/$metadata#Security/alerts`, value: [] },
+          }
+        : graphError(req, 404, 'NotFound', `No alerts item with id '${id}' was found.`);
     return { ...r, log: { resource: 'alerts', fault: 'retired', ...(id === undefined ? { items: 0 } : {}) } };
   }
-  if (req.method === 'GET' && id === undefined && deps.graphLike.applies(spec.resource)) return listGraphLike(ctx, deps.graphLike);
+  if (req.method === 'GET' && id === undefined && deps.graphLike.applies(spec.resource))
+    return listGraphLike(ctx, deps.graphLike);
   if (req.method === 'GET') return id === undefined ? listCollection(ctx) : getItem(ctx, id);
   if (req.method === 'PATCH' && id !== undefined) return patchItem(ctx, id);
-  return { ...graphError(req, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource.`), log: { resource: spec.resource } };
+  return {
+    ...graphError(req, 405, 'MethodNotAllowed', `${req.method} is not supported on this resource.`),
+    log: { resource: spec.resource },
+  };
 }
 
 function wwwAuthenticate(req: SimRequest): string {

@@ -20,7 +20,15 @@ export interface SimResponse {
   /** Objects are written as JSON; strings verbatim; undefined: no body. */
   body?: unknown;
   /** Extra facts for the request log. */
-  log?: { resource?: string; provider?: string; fault?: string; items?: number; changed?: number; tenant?: string | null; clientId?: string };
+  log?: {
+    resource?: string;
+    provider?: string;
+    fault?: string;
+    items?: number;
+    changed?: number;
+    tenant?: string | null;
+    clientId?: string;
+  };
 }
 
 /** The parts of a request handlers need. */
@@ -56,7 +64,8 @@ export function writeResponse(res: ServerResponse, r: SimResponse): void {
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   } else if (r.body !== undefined) {
     payload = JSON.stringify(r.body);
-    headers['content-type'] ??= 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+    headers['content-type'] ??=
+      'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
   }
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   res.writeHead(r.status, headers);
@@ -64,7 +73,13 @@ export function writeResponse(res: ServerResponse, r: SimResponse): void {
 }
 
 /** Graph's error body; `innerError` carries the date and request id as Graph does. */
-export function graphError(req: SimRequest, status: number, code: string, message: string, headers?: Record<string, string>): SimResponse {
+export function graphError(
+  req: SimRequest,
+  status: number,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): SimResponse {
   return {
     status,
     headers: { ...graphHeaders(req), ...headers },
@@ -72,7 +87,11 @@ export function graphError(req: SimRequest, status: number, code: string, messag
       error: {
         code,
         message,
-        innerError: { date: req.now.toISOString().slice(0, 19), 'request-id': req.requestId, 'client-request-id': clientRequestId(req) },
+        innerError: {
+          date: req.now.toISOString().slice(0, 19),
+          'request-id': req.requestId,
+          'client-request-id': clientRequestId(req),
+        },
       },
     },
   };
@@ -83,7 +102,9 @@ export function graphHeaders(req: SimRequest): Record<string, string> {
   return {
     'request-id': req.requestId,
     'client-request-id': clientRequestId(req),
-    'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Simulator', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'SIM' } }),
+    'x-ms-ags-diagnostic': JSON.stringify({
+      ServerInfo: { DataCenter: 'Simulator', Slice: 'E', Ring: '0', ScaleUnit: '000', RoleInstance: 'SIM' },
+    }),
     'strict-transport-security': 'max-age=31536000',
   };
 }
@@ -94,9 +115,16 @@ function clientRequestId(req: SimRequest): string {
 }
 
 /** Entra ID (AAD STS) error body: `AADSTS{code}: …` plus trace and correlation ids, as MSAL expects to parse. */
-export function aadError(req: SimRequest, status: number, error: string, code: number, description: string): SimResponse {
+export function aadError(
+  req: SimRequest,
+  status: number,
+  error: string,
+  code: number,
+  description: string,
+): SimResponse {
   const traceId = randomUUID();
-  const correlationId = typeof req.headers['client-request-id'] === 'string' ? req.headers['client-request-id'] : randomUUID();
+  const correlationId =
+    typeof req.headers['client-request-id'] === 'string' ? req.headers['client-request-id'] : randomUUID();
   const timestamp = `${req.now.toISOString().slice(0, 19).replace('T', ' ')}Z`;
   return {
     status,

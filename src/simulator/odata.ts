@@ -27,7 +27,8 @@ type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 type Literal = { kind: 'time'; order: string } | { kind: 'string'; value: string } | { kind: 'null' };
 
 /** A parsed `$filter`: comparisons (and `field in ('a','b')`) joined by `and`. */
-export type Filter = { and: Filter[] } | { field: string; op: Comparison; value: Literal } | { field: string; op: 'in'; values: string[] };
+export type Filter =
+  { and: Filter[] } | { field: string; op: Comparison; value: Literal } | { field: string; op: 'in'; values: string[] };
 
 const COMPARISONS = new Set<string>(['eq', 'ne', 'gt', 'ge', 'lt', 'le']);
 const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
@@ -49,7 +50,9 @@ export function parseFilter(text: string, spec: FieldSpec): Filter {
     while (peek() !== undefined && peek() !== ')') {
       const word = next("'and'");
       if (word.toLowerCase() !== 'and') {
-        throw new ODataError(`Invalid $filter '${text}': '${word}' is not supported by the simulator (supported: comparisons joined by 'and').`);
+        throw new ODataError(
+          `Invalid $filter '${text}': '${word}' is not supported by the simulator (supported: comparisons joined by 'and').`,
+        );
       }
       parts.push(term());
     }
@@ -63,22 +66,29 @@ export function parseFilter(text: string, spec: FieldSpec): Filter {
       return inner;
     }
     if (peek() === '(' || /^not$/i.test(first)) {
-      throw new ODataError(`Invalid $filter '${text}': '${first}' is not supported by the simulator (supported: comparisons joined by 'and').`);
+      throw new ODataError(
+        `Invalid $filter '${text}': '${first}' is not supported by the simulator (supported: comparisons joined by 'and').`,
+      );
     }
     const op = next('an operator').toLowerCase();
     if (op === 'in') return inList(first);
-    if (spec.strict && op === 'ne') throw new ODataError(`Invalid filter clause: the operator 'ne' is not supported for property '${first}'.`);
-    if (!COMPARISONS.has(op)) throw new ODataError(`Invalid $filter '${text}': unsupported operator '${op}' (supported: eq ne gt ge lt le).`);
+    if (spec.strict && op === 'ne')
+      throw new ODataError(`Invalid filter clause: the operator 'ne' is not supported for property '${first}'.`);
+    if (!COMPARISONS.has(op))
+      throw new ODataError(`Invalid $filter '${text}': unsupported operator '${op}' (supported: eq ne gt ge lt le).`);
     return comparison(first, op as Comparison, next('a value'), spec, text);
   };
   // `field in ('a', 'b')`: equality fields only.
   const inList = (field: string): Filter => {
-    if (!spec.equality.includes(field)) throw new ODataError(`Invalid $filter '${text}': 'in' applies to ${spec.equality.join(', ')}, not '${field}'.`);
-    if (next("'('") !== '(') throw new ODataError(`Invalid $filter '${text}': 'in' takes a parenthesized list of quoted strings.`);
+    if (!spec.equality.includes(field))
+      throw new ODataError(`Invalid $filter '${text}': 'in' applies to ${spec.equality.join(', ')}, not '${field}'.`);
+    if (next("'('") !== '(')
+      throw new ODataError(`Invalid $filter '${text}': 'in' takes a parenthesized list of quoted strings.`);
     const values: string[] = [];
     for (;;) {
       const v = next('a quoted string');
-      if (!v.startsWith("'")) throw new ODataError(`Invalid $filter '${text}': 'in' takes a parenthesized list of quoted strings.`);
+      if (!v.startsWith("'"))
+        throw new ODataError(`Invalid $filter '${text}': 'in' takes a parenthesized list of quoted strings.`);
       values.push(v.slice(1, -1).replace(/''/g, "'"));
       const sep = next("',' or ')'");
       if (sep === ')') return { field, op: 'in', values };
@@ -102,13 +112,19 @@ function comparison(field: string, op: Comparison, raw: string, spec: FieldSpec,
     return { field, op, value: { kind: 'time', order } };
   }
   if (spec.equality.includes(field)) {
-    if (op !== 'eq' && op !== 'ne') throw new ODataError(`Invalid $filter '${text}': ${field} supports only ${spec.strict ? "eq and 'in'" : 'eq, ne and in'}.`);
+    if (op !== 'eq' && op !== 'ne')
+      throw new ODataError(
+        `Invalid $filter '${text}': ${field} supports only ${spec.strict ? "eq and 'in'" : 'eq, ne and in'}.`,
+      );
     if (raw === 'null') return { field, op, value: { kind: 'null' } };
-    if (!raw.startsWith("'")) throw new ODataError(`Invalid $filter '${text}': ${field} compares with a quoted string such as 'high'.`);
+    if (!raw.startsWith("'"))
+      throw new ODataError(`Invalid $filter '${text}': ${field} compares with a quoted string such as 'high'.`);
     return { field, op, value: { kind: 'string', value: raw.slice(1, -1).replace(/''/g, "'") } };
   }
   const fields = [...spec.time, ...spec.equality].join(', ');
-  throw new ODataError(`Invalid $filter '${text}': the property '${field}' is not supported in $filter here (simulator supports: ${fields}).`);
+  throw new ODataError(
+    `Invalid $filter '${text}': the property '${field}' is not supported in $filter here (simulator supports: ${fields}).`,
+  );
 }
 
 function tokenize(text: string): string[] {
@@ -130,7 +146,8 @@ function tokenize(text: string): string[] {
 export function matches(filter: Filter, obj: GraphObject): boolean {
   if ('and' in filter) return filter.and.every((f) => matches(f, obj));
   const actual = getPath(obj, filter.field);
-  if (filter.op === 'in') return typeof actual === 'string' && filter.values.some((v) => v.toLowerCase() === actual.toLowerCase());
+  if (filter.op === 'in')
+    return typeof actual === 'string' && filter.values.some((v) => v.toLowerCase() === actual.toLowerCase());
   const { value, op } = filter;
   if (value.kind === 'null') return op === 'eq' ? actual == null : actual != null;
   if (value.kind === 'string') {
@@ -226,6 +243,7 @@ export function compareValues(a: string | null, b: string | null): number {
 export function intOption(query: Record<string, string>, name: string): number | undefined {
   const raw = query[name];
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim())) throw new ODataError(`Invalid value '${raw}' for query option ${name}: a non-negative integer is expected.`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ODataError(`Invalid value '${raw}' for query option ${name}: a non-negative integer is expected.`);
   return Number(raw.trim());
 }

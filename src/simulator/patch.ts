@@ -11,13 +11,30 @@ import type { CollectionContext } from './collections.js';
 /** Properties a client may change, per resource (Graph's documented updatable properties). */
 const UPDATABLE: Partial<Record<Resource, readonly string[]>> = {
   alerts_v2: ['status', 'classification', 'determination', 'assignedTo', 'customDetails'],
-  incidents: ['status', 'classification', 'determination', 'assignedTo', 'customTags', 'description', 'displayName', 'severity', 'resolvingComment', 'summary'],
+  incidents: [
+    'status',
+    'classification',
+    'determination',
+    'assignedTo',
+    'customTags',
+    'description',
+    'displayName',
+    'severity',
+    'resolvingComment',
+    'summary',
+  ],
   alerts: ['assignedTo', 'closedDateTime', 'comments', 'feedback', 'status', 'tags', 'vendorInformation'],
 };
 
 const ENUMS: Record<string, readonly string[]> = {
   'alerts_v2.status': ['new', 'inProgress', 'resolved', 'unknownFutureValue'],
-  'alerts_v2.classification': ['unknown', 'falsePositive', 'truePositive', 'informationalExpectedActivity', 'unknownFutureValue'],
+  'alerts_v2.classification': [
+    'unknown',
+    'falsePositive',
+    'truePositive',
+    'informationalExpectedActivity',
+    'unknownFutureValue',
+  ],
   'incidents.status': ['active', 'resolved', 'inProgress', 'redirected', 'awaitingAction', 'unknownFutureValue'],
   'alerts.status': ['unknown', 'newAlert', 'inProgress', 'resolved', 'dismissed', 'unknownFutureValue'],
   'alerts.feedback': ['unknown', 'truePositive', 'falsePositive', 'benignPositive', 'unknownFutureValue'],
@@ -28,7 +45,8 @@ export function patchItem(ctx: CollectionContext, id: string): SimResponse {
   const resource = spec.resource;
   const allowed = UPDATABLE[resource];
   const log = { resource };
-  if (!allowed) return { ...graphError(req, 405, 'MethodNotAllowed', `PATCH is not supported on ${spec.segment}.`), log };
+  if (!allowed)
+    return { ...graphError(req, 405, 'MethodNotAllowed', `PATCH is not supported on ${spec.segment}.`), log };
   let body: unknown;
   try {
     body = JSON.parse(req.rawBody || 'null');
@@ -40,30 +58,71 @@ export function patchItem(ctx: CollectionContext, id: string): SimResponse {
   }
   const changes = body as GraphObject;
   const current = store.get(tenantId, resource, id);
-  if (!current) return { ...graphError(req, 404, 'NotFound', `No ${spec.segment} item with id '${id}' was found.`), log };
+  if (!current)
+    return { ...graphError(req, 404, 'NotFound', `No ${spec.segment} item with id '${id}' was found.`), log };
   const provider = spec.provider(current);
   for (const [key, value] of Object.entries(changes)) {
     if (!allowed.includes(key)) {
-      return { ...graphError(req, 400, 'BadRequest', `The property '${key}' cannot be updated on ${spec.segment} (updatable: ${allowed.join(', ')}).`), log };
+      return {
+        ...graphError(
+          req,
+          400,
+          'BadRequest',
+          `The property '${key}' cannot be updated on ${spec.segment} (updatable: ${allowed.join(', ')}).`,
+        ),
+        log,
+      };
     }
     const values = ENUMS[`${resource}.${key}`];
     if (values && !values.some((v) => v.toLowerCase() === String(value).toLowerCase())) {
-      return { ...graphError(req, 400, 'BadRequest', `Invalid value '${String(value)}' for ${key} (expected one of: ${values.join(', ')}).`), log };
+      return {
+        ...graphError(
+          req,
+          400,
+          'BadRequest',
+          `Invalid value '${String(value)}' for ${key} (expected one of: ${values.join(', ')}).`,
+        ),
+        log,
+      };
     }
   }
   if (resource === 'alerts') {
     const vendor = changes.vendorInformation as { provider?: unknown; vendor?: unknown } | undefined;
     const own = current.vendorInformation as { provider?: string; vendor?: string } | undefined;
     if (typeof vendor?.provider !== 'string' || typeof vendor.vendor !== 'string') {
-      return { ...graphError(req, 400, 'BadRequest', 'vendorInformation with provider and vendor is required to update an alert.'), log };
+      return {
+        ...graphError(
+          req,
+          400,
+          'BadRequest',
+          'vendorInformation with provider and vendor is required to update an alert.',
+        ),
+        log,
+      };
     }
-    if (vendor.provider.toLowerCase() !== own?.provider?.toLowerCase() || vendor.vendor.toLowerCase() !== own?.vendor?.toLowerCase()) {
-      return { ...graphError(req, 400, 'BadRequest', `vendorInformation does not match the alert's provider (${own?.provider}/${own?.vendor}).`), log };
+    if (
+      vendor.provider.toLowerCase() !== own?.provider?.toLowerCase() ||
+      vendor.vendor.toLowerCase() !== own?.vendor?.toLowerCase()
+    ) {
+      return {
+        ...graphError(
+          req,
+          400,
+          'BadRequest',
+          `vendorInformation does not match the alert's provider (${own?.provider}/${own?.vendor}).`,
+        ),
+        log,
+      };
     }
     // The body's vendorInformation routes the request; the stored one (with providerVersion, subProvider) stays.
     delete changes.vendorInformation;
   }
-  const next = store.patch(tenantId, resource, id, withSideEffects(resource, changes, current, store.stampAfter(current.resolvedDateTime)));
+  const next = store.patch(
+    tenantId,
+    resource,
+    id,
+    withSideEffects(resource, changes, current, store.stampAfter(current.resolvedDateTime)),
+  );
   const entityLog = { resource, provider };
   if (resource === 'alerts' && !/return=representation/i.test(String(req.headers.prefer ?? ''))) {
     return { status: 204, headers: graphHeaders(req), log: entityLog };
@@ -75,8 +134,14 @@ export function patchItem(ctx: CollectionContext, id: string): SimResponse {
 /** What Graph sets along with a status change: resolution time for v2 alerts, closing time for legacy ones. */
 function withSideEffects(resource: Resource, changes: GraphObject, current: GraphObject, now: string): GraphObject {
   const status = typeof changes.status === 'string' ? changes.status.toLowerCase() : undefined;
-  if (resource === 'alerts_v2' && status === 'resolved' && !current.resolvedDateTime) return { ...changes, resolvedDateTime: now };
-  if (resource === 'alerts' && status === 'resolved' && changes.closedDateTime === undefined && !current.closedDateTime) {
+  if (resource === 'alerts_v2' && status === 'resolved' && !current.resolvedDateTime)
+    return { ...changes, resolvedDateTime: now };
+  if (
+    resource === 'alerts' &&
+    status === 'resolved' &&
+    changes.closedDateTime === undefined &&
+    !current.closedDateTime
+  ) {
     return { ...changes, closedDateTime: now };
   }
   return changes;

@@ -25,12 +25,19 @@ import { BodyTooLargeError, readBody, writeResponse, type SimRequest, type SimRe
 import { SimStore } from './store.js';
 import { SubscriptionManager } from './subscriptions.js';
 import { createSimulatorTls } from './tls.js';
-import { DEMO_TENANT, type DeliveryLogEntry, type RequestLogEntry, type Simulator, type SimulatorOptions } from './types.js';
+import {
+  DEMO_TENANT,
+  type DeliveryLogEntry,
+  type RequestLogEntry,
+  type Simulator,
+  type SimulatorOptions,
+} from './types.js';
 
 /** File name of the CA certificate inside `dir`. */
 export const CA_FILE_NAME = 'graph-simulator-ca.pem';
 
-const AUTH_PATH = /^\/([^/]+)\/(?:(v2\.0\/)?\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys|discovery\/instance)$/;
+const AUTH_PATH =
+  /^\/([^/]+)\/(?:(v2\.0\/)?\.well-known\/openid-configuration|oauth2\/v2\.0\/token|discovery\/v2\.0\/keys|discovery\/instance)$/;
 
 /** Starts the simulator and resolves once it listens. See {@link SimulatorOptions} for the knobs. */
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
@@ -55,7 +62,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   };
   // The fault state counts on the authority for `revokeTokens`; the authority reads token lifetimes from it.
   const faults: FaultState = new FaultState(seed, {}, (): number => authority.issued);
-  const store = new SimStore(tenants.map((t) => t.tenantId), seed, clock, initialCount(opts.initial, 'secure_scores'), opts.retain);
+  const store = new SimStore(
+    tenants.map((t) => t.tenantId),
+    seed,
+    clock,
+    initialCount(opts.initial, 'secure_scores'),
+    opts.retain,
+  );
   const authority = new Authority({
     tenants,
     keyPem: tls.keyPem,
@@ -79,13 +92,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       if (req.path.endsWith('/token')) {
         const slow = faults.faults.slowTokenMs ?? 0;
         if (slow > 0) await sleep(slow);
-        return req.method === 'POST' ? authority.token(req, tenant) : { status: 405, body: { error: 'invalid_request', error_description: 'Use POST.' } };
+        return req.method === 'POST'
+          ? authority.token(req, tenant)
+          : { status: 405, body: { error: 'invalid_request', error_description: 'Use POST.' } };
       }
       if (req.path.endsWith('openid-configuration')) return authority.openidConfiguration(req, tenant);
       if (req.path.endsWith('/keys')) return authority.jwks();
       return authority.instanceDiscovery(req);
     }
-    return { status: 404, body: { error: { code: 'NotFound', message: `No simulator route for ${req.method} ${req.path}.` } } };
+    return {
+      status: 404,
+      body: { error: { code: 'NotFound', message: `No simulator route for ${req.method} ${req.path}.` } },
+    };
   };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -108,7 +126,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       r = await route(simReq);
     } catch (err) {
       const status = err instanceof BodyTooLargeError ? 413 : 500;
-      r = { status, body: { error: { code: status === 413 ? 'RequestEntityTooLarge' : 'InternalServerError', message: `simulator error: ${(err as Error).message}` } } };
+      r = {
+        status,
+        body: {
+          error: {
+            code: status === 413 ? 'RequestEntityTooLarge' : 'InternalServerError',
+            message: `simulator error: ${(err as Error).message}`,
+          },
+        },
+      };
     }
     if (res.destroyed) return;
     writeResponse(res, r);
@@ -141,7 +167,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   });
   const port = (server.address() as AddressInfo).port;
   const base = `https://${urlHost(host)}:${port}`;
-  const stopFeed = startFeed(store, tenants.map((t) => t.tenantId), { rate: opts.rate ?? 0, updateRatio: opts.updateRatio ?? 0.3, seed });
+  const stopFeed = startFeed(
+    store,
+    tenants.map((t) => t.tenantId),
+    { rate: opts.rate ?? 0, updateRatio: opts.updateRatio ?? 0.3, seed },
+  );
 
   let closing: Promise<void> | undefined;
   const sim: Simulator = {
@@ -157,10 +187,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       requestLog.length = 0;
       deliveryLog.length = 0;
     },
-    create: (tenantId: string, resource: Resource, overrides?: GraphObject) => structuredClone(store.create(tenantId, resource, overrides)),
-    createMany: (tenantId, resource, count, manyOpts) => structuredClone(store.createMany(tenantId, resource, count, manyOpts)),
+    create: (tenantId: string, resource: Resource, overrides?: GraphObject) =>
+      structuredClone(store.create(tenantId, resource, overrides)),
+    createMany: (tenantId, resource, count, manyOpts) =>
+      structuredClone(store.createMany(tenantId, resource, count, manyOpts)),
     update: (tenantId: string, resource: Resource, id: string) => structuredClone(store.update(tenantId, resource, id)),
-    list: (tenantId: string, resource: Resource) => store.entries(tenantId, resource).map((e) => structuredClone(e.obj)),
+    list: (tenantId: string, resource: Resource) =>
+      store.entries(tenantId, resource).map((e) => structuredClone(e.obj)),
     addEvidence: (tenantId, id, evidenceOpts) => structuredClone(store.addEvidence(tenantId, id, evidenceOpts)),
     get graphLike() {
       return graphLike.settings;

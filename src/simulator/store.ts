@@ -102,18 +102,25 @@ export class SimStore {
    */
   createMany(tenantId: string, resource: Resource, count: number, opts: CreateManyOptions = {}): GraphObject[] {
     const { gen } = this.tenant(tenantId);
-    if (opts.provider !== undefined && resource !== 'alerts') throw new RangeError(`provider pins legacy alerts only, not ${resource} (override serviceSource for alerts_v2)`);
-    if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a whole number, got ${String(count)}`);
+    if (opts.provider !== undefined && resource !== 'alerts')
+      throw new RangeError(`provider pins legacy alerts only, not ${resource} (override serviceSource for alerts_v2)`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new RangeError(`count must be a whole number, got ${String(count)}`);
     const field = UPDATE_FIELD[resource];
     let stamp: unknown;
     const out: GraphObject[] = [];
     const variety = opts.variety;
-    if (variety !== undefined && (!Number.isInteger(variety) || variety < 1)) throw new RangeError(`variety must be a whole number ≥ 1, got ${String(variety)}`);
-    if (variety !== undefined && resource !== 'alerts_v2' && resource !== 'incidents') throw new RangeError(`variety applies to alerts_v2 and incidents, not ${resource}`);
+    if (variety !== undefined && (!Number.isInteger(variety) || variety < 1))
+      throw new RangeError(`variety must be a whole number ≥ 1, got ${String(variety)}`);
+    if (variety !== undefined && resource !== 'alerts_v2' && resource !== 'incidents')
+      throw new RangeError(`variety applies to alerts_v2 and incidents, not ${resource}`);
     for (let i = 0; i < count; i++) {
-      const obj = variety !== undefined && i >= variety
-        ? this.copyOf(out[i % variety] as GraphObject, i, out[i - 1] as GraphObject)
-        : opts.provider !== undefined ? gen.legacyAlert(opts.overrides, { provider: opts.provider }) : gen.generate(resource, opts.overrides);
+      const obj =
+        variety !== undefined && i >= variety
+          ? this.copyOf(out[i % variety] as GraphObject, i, out[i - 1] as GraphObject)
+          : opts.provider !== undefined
+            ? gen.legacyAlert(opts.overrides, { provider: opts.provider })
+            : gen.generate(resource, opts.overrides);
       if (opts.sameTime) obj[field] = stamp ??= obj[field];
       this.put(tenantId, resource, obj, 'created');
       out.push(obj);
@@ -131,7 +138,8 @@ export class SimStore {
     copy.id = id;
     if (typeof copy.providerAlertId === 'string') copy.providerAlertId = `${copy.providerAlertId}-c${n}`;
     if (typeof copy.alertWebUrl === 'string') copy.alertWebUrl = copy.alertWebUrl.replace(String(model.id), id);
-    if (typeof copy.incidentWebUrl === 'string' && !('incidentId' in copy)) copy.incidentWebUrl = copy.incidentWebUrl.replace(String(model.id), id);
+    if (typeof copy.incidentWebUrl === 'string' && !('incidentId' in copy))
+      copy.incidentWebUrl = copy.incidentWebUrl.replace(String(model.id), id);
     const stamp = this.stampAfter(previous.lastUpdateDateTime);
     copy.lastUpdateDateTime = stamp;
     copy.createdDateTime = stamp;
@@ -178,7 +186,7 @@ export class SimStore {
       roles: [],
       detailedRoles: [],
       tags: [],
-      ipAddress: `203.0.113.${(n * 37 + id.length) % 254 + 1}`,
+      ipAddress: `203.0.113.${((n * 37 + id.length) % 254) + 1}`,
       countryLetterCode: 'NL',
       location: null,
       stream: null,
@@ -224,7 +232,8 @@ export class SimStore {
     const timed: Array<{ at: number; resource: Resource }> = [];
     for (const resource of ['alerts_v2', 'incidents', 'alerts', 'secure_score_control_profiles'] as const) {
       const n = counts[resource] ?? 0;
-      for (let j = 0; j < n; j++) timed.push({ at: now - HISTORY_MS + ((j + 0.5) / n) * (HISTORY_MS - 60_000), resource });
+      for (let j = 0; j < n; j++)
+        timed.push({ at: now - HISTORY_MS + ((j + 0.5) / n) * (HISTORY_MS - 60_000), resource });
     }
     timed.sort((a, b) => a.at - b.at);
     for (const [tenantId, t] of this.tenants) {
@@ -258,7 +267,10 @@ export class SimStore {
 
   private tenant(tenantId: string): Tenant {
     const t = this.tenants.get(tenantId);
-    if (!t) throw new RangeError(`unknown tenant '${tenantId}' (the simulator serves: ${[...this.tenants.keys()].join(', ')})`);
+    if (!t)
+      throw new RangeError(
+        `unknown tenant '${tenantId}' (the simulator serves: ${[...this.tenants.keys()].join(', ')})`,
+      );
     return t;
   }
 }

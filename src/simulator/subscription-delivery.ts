@@ -87,10 +87,13 @@ export class SubscriptionDelivery {
 
   private schedule(sub: Subscription, box: Outbox, delayMs: number): void {
     if (box.timer || box.inFlight || this.closed) return;
-    box.timer = setTimeout(() => {
-      box.timer = undefined;
-      void this.flush(sub, box);
-    }, Math.max(0, delayMs));
+    box.timer = setTimeout(
+      () => {
+        box.timer = undefined;
+        void this.flush(sub, box);
+      },
+      Math.max(0, delayMs),
+    );
     box.timer.unref();
   }
 
@@ -101,11 +104,23 @@ export class SubscriptionDelivery {
     if (ready.length) {
       box.inFlight = true;
       const attempt = Math.max(...ready.map((p) => p.attempt)) + 1;
-      const r = await post(sub.notificationUrl, JSON.stringify({ value: ready.map((p) => p.item) }), 'application/json', this.timeoutMs);
+      const r = await post(
+        sub.notificationUrl,
+        JSON.stringify({ value: ready.map((p) => p.item) }),
+        'application/json',
+        this.timeoutMs,
+      );
       box.inFlight = false;
       this.log({
-        at: new Date().toISOString(), kind: 'notification', subscriptionId: sub.id, url: sub.notificationUrl,
-        status: r.status, items: ready.length, attempt, ms: r.ms, error: r.error,
+        at: new Date().toISOString(),
+        kind: 'notification',
+        subscriptionId: sub.id,
+        url: sub.notificationUrl,
+        status: r.status,
+        items: ready.length,
+        attempt,
+        ms: r.ms,
+        error: r.error,
       });
       if (this.closed || !this.outboxes.has(sub.id)) return;
       const delivered = r.status >= 200 && r.status < 300;

@@ -25,16 +25,25 @@ export class SubscriptionManager {
   private readonly delivery: SubscriptionDelivery;
   private readonly validationTimeoutMs: number;
 
-  constructor(store: SimStore, private readonly clock: () => Date, opts: SubscriptionOptions, private readonly log: (e: DeliveryLogEntry) => void) {
+  constructor(
+    store: SimStore,
+    private readonly clock: () => Date,
+    opts: SubscriptionOptions,
+    private readonly log: (e: DeliveryLogEntry) => void,
+  ) {
     this.validationTimeoutMs = opts.validationTimeoutMs ?? 10_000;
     this.delivery = new SubscriptionDelivery(opts, log, (sub) => this.alive(sub));
-    const unsubscribable = opts.unsubscribableProviders ?? ['Microsoft Defender ATP', 'Office 365 Security and Compliance'];
+    const unsubscribable = opts.unsubscribableProviders ?? [
+      'Microsoft Defender ATP',
+      'Office 365 Security and Compliance',
+    ];
     store.onChange((tenantId, resource, obj) => {
       if (resource !== 'alerts') return;
       const provider = (obj.vendorInformation as { provider?: string } | undefined)?.provider ?? '';
       if (unsubscribable.some((p) => p.toLowerCase() === provider.toLowerCase())) return;
       for (const sub of this.subs.values()) {
-        if (sub.tenantId === tenantId && this.alive(sub) && (!sub.filter || matches(sub.filter, obj))) this.delivery.enqueue(sub, notification(sub, obj));
+        if (sub.tenantId === tenantId && this.alive(sub) && (!sub.filter || matches(sub.filter, obj)))
+          this.delivery.enqueue(sub, notification(sub, obj));
       }
     });
   }
@@ -42,9 +51,12 @@ export class SubscriptionManager {
   /** `/subscriptions[/{id}[/reauthorize]]` for the app and tenant of the token. */
   async handle(req: SimRequest, tenantId: string, clientId: string, path: string[]): Promise<SimResponse> {
     const [id, action] = path;
-    const mine = [...this.subs.values()].filter((s) => s.tenantId === tenantId && s.applicationId === clientId && this.alive(s));
+    const mine = [...this.subs.values()].filter(
+      (s) => s.tenantId === tenantId && s.applicationId === clientId && this.alive(s),
+    );
     if (id === undefined) {
-      if (req.method === 'GET') return ok(req, 200, { '@odata.context': `${req.origin}/v1.0/$metadata#subscriptions`, value: mine.map(view) });
+      if (req.method === 'GET')
+        return ok(req, 200, { '@odata.context': `${req.origin}/v1.0/$metadata#subscriptions`, value: mine.map(view) });
       if (req.method === 'POST') return this.create(req, tenantId, clientId);
       return fail(req, 405, 'MethodNotAllowed', `${req.method} is not supported on subscriptions.`);
     }
@@ -52,7 +64,8 @@ export class SubscriptionManager {
     if (!sub) return fail(req, 404, 'ResourceNotFound', `Subscription '${id}' was not found.`);
     if (action === 'reauthorize' && req.method === 'POST') return { status: 204, headers: graphHeaders(req), log: LOG };
     if (action !== undefined) return fail(req, 400, 'BadRequest', `Resource not found for the segment '${action}'.`);
-    if (req.method === 'GET') return ok(req, 200, { '@odata.context': `${req.origin}/v1.0/$metadata#subscriptions/$entity`, ...view(sub) });
+    if (req.method === 'GET')
+      return ok(req, 200, { '@odata.context': `${req.origin}/v1.0/$metadata#subscriptions/$entity`, ...view(sub) });
     if (req.method === 'DELETE') {
       this.remove(sub);
       return { status: 204, headers: graphHeaders(req), log: LOG };
@@ -67,10 +80,28 @@ export class SubscriptionManager {
     if (!sub) throw new RangeError(`no subscription '${id}'`);
     if (!sub.lifecycleNotificationUrl) throw new RangeError(`subscription '${id}' has no lifecycleNotificationUrl`);
     const body = JSON.stringify({
-      value: [{ subscriptionId: sub.id, subscriptionExpirationDateTime: sub.expirationDateTime, tenantId: sub.tenantId, clientState: sub.clientState, lifecycleEvent: event }],
+      value: [
+        {
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: sub.expirationDateTime,
+          tenantId: sub.tenantId,
+          clientState: sub.clientState,
+          lifecycleEvent: event,
+        },
+      ],
     });
     const r = await post(sub.lifecycleNotificationUrl, body, 'application/json', 10_000);
-    this.log({ at: this.clock().toISOString(), kind: 'lifecycle', subscriptionId: id, url: sub.lifecycleNotificationUrl, status: r.status, items: 1, attempt: 1, ms: r.ms, error: r.error });
+    this.log({
+      at: this.clock().toISOString(),
+      kind: 'lifecycle',
+      subscriptionId: id,
+      url: sub.lifecycleNotificationUrl,
+      status: r.status,
+      items: 1,
+      attempt: 1,
+      ms: r.ms,
+      error: r.error,
+    });
     if (event === 'subscriptionRemoved') this.remove(sub);
     return r.status;
   }
@@ -84,11 +115,22 @@ export class SubscriptionManager {
     if (!body) return fail(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     const changeType = String(body.changeType ?? '');
     if (changeType.split(',').some((c) => c.trim() !== 'updated')) {
-      return fail(req, 400, 'InvalidRequest', `The changeType '${changeType}' is not supported for security alerts; use 'updated'.`);
+      return fail(
+        req,
+        400,
+        'InvalidRequest',
+        `The changeType '${changeType}' is not supported for security alerts; use 'updated'.`,
+      );
     }
     const resource = String(body.resource ?? '');
     const m = RESOURCE.exec(resource);
-    if (!m) return fail(req, 400, 'InvalidRequest', `Resource '${resource}' is not supported by the simulator (security/alerts, optionally with ?$filter=).`);
+    if (!m)
+      return fail(
+        req,
+        400,
+        'InvalidRequest',
+        `Resource '${resource}' is not supported by the simulator (security/alerts, optionally with ?$filter=).`,
+      );
     let filter = null;
     try {
       filter = m[1] ? parseFilter(decodeURIComponent(m[1]), collectionOf('alerts' satisfies Resource).fields) : null;
@@ -113,10 +155,12 @@ export class SubscriptionManager {
       changeType: 'updated',
       clientState: typeof body.clientState === 'string' ? body.clientState : null,
       notificationUrl: String(body.notificationUrl),
-      lifecycleNotificationUrl: typeof body.lifecycleNotificationUrl === 'string' ? body.lifecycleNotificationUrl : null,
+      lifecycleNotificationUrl:
+        typeof body.lifecycleNotificationUrl === 'string' ? body.lifecycleNotificationUrl : null,
       expirationDateTime: expiry,
       creatorId: clientId,
-      latestSupportedTlsVersion: typeof body.latestSupportedTlsVersion === 'string' ? body.latestSupportedTlsVersion : 'v1_2',
+      latestSupportedTlsVersion:
+        typeof body.latestSupportedTlsVersion === 'string' ? body.latestSupportedTlsVersion : 'v1_2',
       tenantId,
       filter,
     };
@@ -128,8 +172,15 @@ export class SubscriptionManager {
     const body = parseBody(req);
     if (!body) return fail(req, 400, 'BadRequest', 'The request body must be a JSON object.');
     const extra = Object.keys(body).filter((k) => k !== 'expirationDateTime' && k !== 'notificationUrl');
-    if (extra.length) return fail(req, 400, 'InvalidRequest', `Only expirationDateTime and notificationUrl can be updated, not ${extra.join(', ')}.`);
-    const expiry = body.expirationDateTime === undefined ? sub.expirationDateTime : this.checkExpiry(req, body.expirationDateTime);
+    if (extra.length)
+      return fail(
+        req,
+        400,
+        'InvalidRequest',
+        `Only expirationDateTime and notificationUrl can be updated, not ${extra.join(', ')}.`,
+      );
+    const expiry =
+      body.expirationDateTime === undefined ? sub.expirationDateTime : this.checkExpiry(req, body.expirationDateTime);
     if (typeof expiry !== 'string') return expiry;
     if (body.notificationUrl !== undefined) {
       const problem = await this.validate(body.notificationUrl);
@@ -143,26 +194,46 @@ export class SubscriptionManager {
   /** The normalized expiry, or the 400 Graph gives for a past one or one beyond 43,200 minutes. */
   private checkExpiry(req: SimRequest, raw: unknown): string | SimResponse {
     const at = typeof raw === 'string' ? Date.parse(raw) : NaN;
-    if (Number.isNaN(at)) return fail(req, 400, 'InvalidRequest', 'expirationDateTime is required (an ISO 8601 date-time).');
+    if (Number.isNaN(at))
+      return fail(req, 400, 'InvalidRequest', 'expirationDateTime is required (an ISO 8601 date-time).');
     const now = this.clock().getTime();
     if (at <= now) return fail(req, 400, 'InvalidRequest', 'Subscription expiration date time must be in the future.');
     if (at > now + MAX_SUBSCRIPTION_MINUTES * 60_000) {
-      return fail(req, 400, 'InvalidRequest', `Subscription expiration can only be ${MAX_SUBSCRIPTION_MINUTES} minutes in the future.`);
+      return fail(
+        req,
+        400,
+        'InvalidRequest',
+        `Subscription expiration can only be ${MAX_SUBSCRIPTION_MINUTES} minutes in the future.`,
+      );
     }
     return raw as string;
   }
 
   /** The validation handshake; returns Graph's failure message, or null when the endpoint echoed the token. */
   private async validate(url: unknown): Promise<string | null> {
-    if (!acceptableNotificationUrl(url)) return `Invalid notification URL '${String(url)}': it must be an https:// URL.`;
+    if (!acceptableNotificationUrl(url))
+      return `Invalid notification URL '${String(url)}': it must be an https:// URL.`;
     const token = `Validation: Testing client application reachability for subscription Request-Id: ${randomUUID()}`;
     const target = `${String(url)}${String(url).includes('?') ? '&' : '?'}validationToken=${encodeURIComponent(token)}`;
     const r = await post(target, '', 'text/plain; charset=utf-8', this.validationTimeoutMs);
-    this.log({ at: this.clock().toISOString(), kind: 'validation', subscriptionId: null, url: String(url), status: r.status, items: 0, attempt: 1, ms: r.ms, error: r.error });
+    this.log({
+      at: this.clock().toISOString(),
+      kind: 'validation',
+      subscriptionId: null,
+      url: String(url),
+      status: r.status,
+      items: 0,
+      attempt: 1,
+      ms: r.ms,
+      error: r.error,
+    });
     if (r.status === 0 && r.error?.startsWith('no answer')) return 'Subscription validation request timed out.';
-    if (r.status !== 200) return 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.';
-    if (!r.contentType.toLowerCase().startsWith('text/plain')) return 'Subscription validation request failed. Response must be text/plain.';
-    if (r.body !== token) return 'Subscription validation request failed. Response must exactly match validationToken query parameter.';
+    if (r.status !== 200)
+      return 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.';
+    if (!r.contentType.toLowerCase().startsWith('text/plain'))
+      return 'Subscription validation request failed. Response must be text/plain.';
+    if (r.body !== token)
+      return 'Subscription validation request failed. Response must exactly match validationToken query parameter.';
     return null;
   }
 
@@ -196,7 +267,15 @@ function notification(sub: Subscription, alert: GraphObject): Record<string, unk
 /** The subscription as Graph returns it (internal fields left out). */
 function view(sub: Subscription): Record<string, unknown> {
   const { filter: _filter, tenantId: _tenantId, ...rest } = sub;
-  return { ...rest, notificationContentType: 'application/json', includeResourceData: false, encryptionCertificate: null, encryptionCertificateId: null, notificationQueryOptions: null, notificationUrlAppId: null };
+  return {
+    ...rest,
+    notificationContentType: 'application/json',
+    includeResourceData: false,
+    encryptionCertificate: null,
+    encryptionCertificateId: null,
+    notificationQueryOptions: null,
+    notificationUrlAppId: null,
+  };
 }
 
 function parseBody(req: SimRequest): Record<string, unknown> | null {

@@ -63,7 +63,11 @@ export async function createSimulatorTls(extra: string[] = []): Promise<Simulato
     { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { caPem: forge.pki.certificateToPem(caCert), certPem: forge.pki.certificateToPem(cert), keyPem: server.privateKey };
+  return {
+    caPem: forge.pki.certificateToPem(caCert),
+    certPem: forge.pki.certificateToPem(cert),
+    keyPem: server.privateKey,
+  };
 }
 
 async function rsaPair(): Promise<PemPair> {

@@ -250,7 +250,12 @@ export interface Simulator {
    * `variety` (alerts_v2, incidents): only that many are generated, the rest are copies with their own id and update
    * time — much faster for paging tests of tens of thousands of objects.
    */
-  createMany(tenantId: string, resource: Resource, count: number, opts?: { sameTime?: boolean; provider?: string; overrides?: GraphObject; variety?: number }): GraphObject[];
+  createMany(
+    tenantId: string,
+    resource: Resource,
+    count: number,
+    opts?: { sameTime?: boolean; provider?: string; overrides?: GraphObject; variety?: number },
+  ): GraphObject[];
   /** Stores and returns the next revision of an object (update time bumped, state moved on). */
   update(tenantId: string, resource: Resource, id: string): GraphObject;
   /** Current revisions, in creation order. */

@@ -18,10 +18,12 @@ export class CachedRead<T> {
   async get(): Promise<T | undefined> {
     if (!this.inflight && Date.now() - this.readAt >= this.maxAgeMs) {
       const started = Date.now();
-      this.inflight = this.read().then((v) => {
-        this.value = v;
-        this.readAt = started;
-      }, this.onError).finally(() => (this.inflight = undefined));
+      this.inflight = this.read()
+        .then((v) => {
+          this.value = v;
+          this.readAt = started;
+        }, this.onError)
+        .finally(() => (this.inflight = undefined));
     }
     if (this.inflight) {
       let timer: NodeJS.Timeout | undefined;

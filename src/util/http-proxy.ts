@@ -17,8 +17,14 @@ export interface DispatcherOptions {
 }
 
 export function httpDispatcher(o: DispatcherOptions): Dispatcher {
-  const tls = { ...(o.ca ? { ca: o.ca } : {}), ...(o.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}) };
-  const pool = { ...(o.connections ? { connections: o.connections } : {}), ...(o.keepAliveTimeout ? { keepAliveTimeout: o.keepAliveTimeout } : {}) };
+  const tls = {
+    ...(o.ca ? { ca: o.ca } : {}),
+    ...(o.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
+  };
+  const pool = {
+    ...(o.connections ? { connections: o.connections } : {}),
+    ...(o.keepAliveTimeout ? { keepAliveTimeout: o.keepAliveTimeout } : {}),
+  };
   if (o.proxyUrl) return new ProxyAgent({ ...pool, uri: o.proxyUrl, requestTls: tls });
   // Without any proxy variable set, this is a plain Agent.
   return new EnvHttpProxyAgent({ ...pool, connect: tls, requestTls: tls });

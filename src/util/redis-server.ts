@@ -52,16 +52,32 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'alertbridge-redis-'));
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    'everysec',
+    '--maxmemory-policy',
+    'noeviction',
     ...(opts.args ?? []),
   ];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   // Kept for start-up errors only; afterwards read and dropped (an unread pipe would block the server's logging).
   let keep = true;
-  child.stdout?.on('data', (d: Buffer) => { if (keep) output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { if (keep) output += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    if (keep) output += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    if (keep) output += d.toString();
+  });
   const spawnError = await new Promise<Error | null>((resolve) => {
     child.once('error', (err) => resolve(err));
     child.once('spawn', () => resolve(null));
@@ -100,9 +116,14 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
 
 /** The watcher of a spawned server (see the top of this file); killed once the server has stopped. */
 function watch(pid: number): ChildProcess {
-  const watcher = spawn('sh', ['-c', 'read _ignored; kill -TERM "$1" 2>/dev/null', 'alertbridge-redis-watch', String(pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'], detached: true,
-  });
+  const watcher = spawn(
+    'sh',
+    ['-c', 'read _ignored; kill -TERM "$1" 2>/dev/null', 'alertbridge-redis-watch', String(pid)],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    },
+  );
   watcher.on('error', () => undefined); // no sh: the server is then only stopped by its owner
   watcher.stdin?.on('error', () => undefined);
   watcher.unref();

@@ -8,7 +8,9 @@ import { fuzzWebhooks } from '../../bench/chaos/fuzz.js';
 describe('chaos: fuzzed webhook traffic', () => {
   it('survives fuzzed requests without losing or inventing records', async () => {
     const r = await fuzzWebhooks({ requests: 300, records: 1000, seed: 29 });
-    console.log(`${r.scenario}: sent ${r.sent}, delivered ${r.delivered}, lost ${r.lost}, duplicated ${r.duplicated}; ${r.notes.join('; ')}`);
+    console.log(
+      `${r.scenario}: sent ${r.sent}, delivered ${r.delivered}, lost ${r.lost}, duplicated ${r.duplicated}; ${r.notes.join('; ')}`,
+    );
     expect(r.problems).toEqual([]);
     expect(r.lost).toBe(0);
   }, 110_000);

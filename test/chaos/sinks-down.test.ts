@@ -8,7 +8,10 @@ import { sinksDown } from '../../bench/chaos/sinks-down.js';
 describe('chaos: sinks down and back', () => {
   it('delivers every record to every sink after each comes back', async () => {
     const results = await sinksDown({ sinks: ['hec', 'eventhubs'], outageMs: 3000, rate: 100, seed: 3 });
-    for (const r of results) console.log(`${r.scenario}: sent ${r.sent}, delivered ${r.delivered}, lost ${r.lost}, duplicated ${r.duplicated}; ${r.notes.join('; ')}`);
+    for (const r of results)
+      console.log(
+        `${r.scenario}: sent ${r.sent}, delivered ${r.delivered}, lost ${r.lost}, duplicated ${r.duplicated}; ${r.notes.join('; ')}`,
+      );
     expect(results.map((r) => r.scenario)).toHaveLength(3);
     for (const r of results) {
       expect(r.sent).toBeGreaterThan(0);

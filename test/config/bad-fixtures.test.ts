@@ -11,7 +11,9 @@ import { loadConfigFile } from '../../src/config/load.js';
 const dir = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 
 /** Environment for every fixture: nothing from the developer's shell leaks in. */
-const ENV = { EH_CONNECTION_STRING: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=k' };
+const ENV = {
+  EH_CONNECTION_STRING: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=k',
+};
 
 const EXPECTED: Record<string, string[]> = {
   'bad_unknown_key.yaml': [

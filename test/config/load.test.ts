@@ -37,10 +37,25 @@ const GRAPH = `
 describe('defaults', () => {
   it('fills every section from a file with only a sink', () => {
     const config = ok(parse(MINIMAL));
-    expect(config.redis).toEqual({ url: 'redis://127.0.0.1:6379/0', key_prefix: 'alertbridge', tls: { reject_unauthorized: true }, durability: { replicas: 0, aof_fsync: false, timeout_ms: 1000 } });
-    expect(config.server).toEqual({ enabled: true, listen: '0.0.0.0:8080', max_body_bytes: 1_048_576, request_timeout_ms: 10_000 });
+    expect(config.redis).toEqual({
+      url: 'redis://127.0.0.1:6379/0',
+      key_prefix: 'alertbridge',
+      tls: { reject_unauthorized: true },
+      durability: { replicas: 0, aof_fsync: false, timeout_ms: 1000 },
+    });
+    expect(config.server).toEqual({
+      enabled: true,
+      listen: '0.0.0.0:8080',
+      max_body_bytes: 1_048_576,
+      request_timeout_ms: 10_000,
+    });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
-    expect(config.pipeline).toEqual({ dedup_ttl_ms: 604_800_000, dispatch_batch_max: 1000, drain_timeout_ms: 30_000, takeover_ms: 30_000 });
+    expect(config.pipeline).toEqual({
+      dedup_ttl_ms: 604_800_000,
+      dispatch_batch_max: 1000,
+      drain_timeout_ms: 30_000,
+      takeover_ms: 30_000,
+    });
     expect(config.sources).toEqual([]);
     expect(config.sinks[0]).toEqual({
       type: 'file',
@@ -75,7 +90,11 @@ describe('defaults', () => {
   it('infers certificate auth, keeps explicit overrides, and leaves poll_interval_ms unset with a schedule', () => {
     const text = `sources:${GRAPH}    certificate_file: ./c.pem\n    graph_url: http://127.0.0.1:9443\n    poll_schedule: "*/5 * * * *"\n${MINIMAL}`;
     const source = ok(parse(text)).sources[0];
-    expect(source).toMatchObject({ auth: 'certificate', graph_url: 'http://127.0.0.1:9443', poll_schedule: '*/5 * * * *' });
+    expect(source).toMatchObject({
+      auth: 'certificate',
+      graph_url: 'http://127.0.0.1:9443',
+      poll_schedule: '*/5 * * * *',
+    });
     expect(source?.type === 'graph_security' && source.poll_interval_ms).toBeUndefined();
     expect(source?.type === 'graph_security' && source.certificate_file).toBe(join(scratch, 'c.pem'));
   });
@@ -108,7 +127,10 @@ describe('defaults', () => {
       sasl: { scope: 'https://my-ns.servicebus.windows.net/.default' },
     });
     expect(config.sinks[2]).toMatchObject({ event_hub_name: 'alerts', max_batch_bytes: 1_048_576 });
-    expect(config.sinks[3]).toMatchObject({ auth: 'managed_identity', authority_url: 'https://login.microsoftonline.com' });
+    expect(config.sinks[3]).toMatchObject({
+      auth: 'managed_identity',
+      authority_url: 'https://login.microsoftonline.com',
+    });
   });
 });
 
@@ -127,7 +149,9 @@ describe('${VAR} expansion', () => {
   });
 
   it('keeps $${ as a literal ${ and never re-expands a value', () => {
-    const config = ok(parse(`sinks:\n  - { name: out, type: file, path: "./$\${HOME}/\${NAME}" }\n`, { NAME: '${HOME}' }));
+    const config = ok(
+      parse(`sinks:\n  - { name: out, type: file, path: "./$\${HOME}/\${NAME}" }\n`, { NAME: '${HOME}' }),
+    );
     expect(config.sinks[0]?.type === 'file' && config.sinks[0].path).toBe(join(scratch, '${HOME}/${HOME}'));
   });
 
@@ -142,12 +166,19 @@ describe('${VAR} expansion', () => {
   it('turns an expanded number or boolean into one where the schema expects it, and nowhere else', () => {
     const env = { MAX: '250', GZIP: 'true', DIGITS: '12345' };
     const config = ok(
-      parse('sinks:\n  - { name: hec, type: splunk_hec, url: https://s, token: ${DIGITS}, max_events: ${MAX}, gzip: ${GZIP} }\n', env),
+      parse(
+        'sinks:\n  - { name: hec, type: splunk_hec, url: https://s, token: ${DIGITS}, max_events: ${MAX}, gzip: ${GZIP} }\n',
+        env,
+      ),
     );
     expect(config.sinks[0]).toMatchObject({ token: '12345', max_events: 250, gzip: true });
-    expect(errors(parse('sinks:\n  - { name: hec, type: splunk_hec, url: https://s, token: t, max_events: ${MAX} }\n', { MAX: 'many' }))).toEqual([
-      'sinks[0].max_events: expected a number (got string)',
-    ]);
+    expect(
+      errors(
+        parse('sinks:\n  - { name: hec, type: splunk_hec, url: https://s, token: t, max_events: ${MAX} }\n', {
+          MAX: 'many',
+        }),
+      ),
+    ).toEqual(['sinks[0].max_events: expected a number (got string)']);
   });
 
   it('reports a malformed reference without printing the value', () => {
@@ -175,7 +206,10 @@ sinks:
 
   it('reads the file relative to the config file, drops the trailing newline, keeps the absolute *_file path', async () => {
     const config = ok(await loadConfigFile(join(dir, 'config.yaml'), { env: {} }));
-    expect(config.sources[0]).toMatchObject({ hmac_secret: 'hmac-key', hmac_secret_file: join(dir, 'secrets', 'hmac') });
+    expect(config.sources[0]).toMatchObject({
+      hmac_secret: 'hmac-key',
+      hmac_secret_file: join(dir, 'secrets', 'hmac'),
+    });
     expect(config.sinks[0]).toMatchObject({
       token: 'file-token',
       token_file: join(dir, 'secrets', 'hec-token'),
@@ -185,9 +219,9 @@ sinks:
   });
 
   it('reports an empty secret file', () => {
-    expect(errors(parse('sinks: [{ name: hec, type: splunk_hec, url: https://s, token_file: secrets/empty }]\n', {}, dir))).toEqual([
-      `sinks[0].token_file: ${join(dir, 'secrets', 'empty')} is empty`,
-    ]);
+    expect(
+      errors(parse('sinks: [{ name: hec, type: splunk_hec, url: https://s, token_file: secrets/empty }]\n', {}, dir)),
+    ).toEqual([`sinks[0].token_file: ${join(dir, 'secrets', 'empty')} is empty`]);
   });
 });
 
@@ -267,18 +301,34 @@ describe('shipped configurations', () => {
 
   it('config/demo.yaml is valid with no environment, and follows REDIS_URL and ALERTBRIDGE_PORT', async () => {
     const plain = ok(await loadConfigFile(join(repo, 'config/demo.yaml'), { env: {} }));
-    expect(summarizeConfig(plain)).toBe('config OK: 2 sources (demo-graph: graph_security, demo-push: webhook), 1 sink (stdout: file)');
+    expect(summarizeConfig(plain)).toBe(
+      'config OK: 2 sources (demo-graph: graph_security, demo-push: webhook), 1 sink (stdout: file)',
+    );
     expect(plain.server.listen).toBe('127.0.0.1:8080');
-    expect(plain.sources[0]).toMatchObject({ graph_url: 'https://127.0.0.1:8443', auth: 'client_secret', resources: ['alerts_v2', 'incidents'] });
+    expect(plain.sources[0]).toMatchObject({
+      graph_url: 'https://127.0.0.1:8443',
+      auth: 'client_secret',
+      resources: ['alerts_v2', 'incidents'],
+    });
     expect(plain.sources[1]).toMatchObject({ token: 'demo-token' });
     expect(plain.sinks[0]).toMatchObject({ path: '-' });
     const custom = ok(
-      await loadConfigFile(join(repo, 'config/demo.yaml'), { env: { REDIS_URL: 'redis://10.0.0.1:6380/2', ALERTBRIDGE_PORT: '9999' } }),
+      await loadConfigFile(join(repo, 'config/demo.yaml'), {
+        env: { REDIS_URL: 'redis://10.0.0.1:6380/2', ALERTBRIDGE_PORT: '9999' },
+      }),
     );
     expect(custom.redis.url).toBe('redis://10.0.0.1:6380/2');
     expect(custom.server.listen).toBe('127.0.0.1:9999');
-    const sim = ok(await loadConfigFile(join(repo, 'config/demo.yaml'), { env: { SIM_URL: 'https://127.0.0.1:4443', SIM_CA_FILE: '/tmp/ca.pem' } }));
-    expect(sim.sources[0]).toMatchObject({ graph_url: 'https://127.0.0.1:4443', authority_url: 'https://127.0.0.1:4443', ca_file: '/tmp/ca.pem' });
+    const sim = ok(
+      await loadConfigFile(join(repo, 'config/demo.yaml'), {
+        env: { SIM_URL: 'https://127.0.0.1:4443', SIM_CA_FILE: '/tmp/ca.pem' },
+      }),
+    );
+    expect(sim.sources[0]).toMatchObject({
+      graph_url: 'https://127.0.0.1:4443',
+      authority_url: 'https://127.0.0.1:4443',
+      ca_file: '/tmp/ca.pem',
+    });
   });
 });
 

@@ -38,15 +38,17 @@ describe('secrets over plaintext', () => {
     const res = parse(`security: { require_tls: true }\n${REMOTE_REDIS}${SINKS}`);
     expect(res.ok ? [] : res.errors).toEqual([
       'redis.url: redis sends the Redis password unencrypted to cache.example.com: use a rediss:// url (security.require_tls is true)',
-      'sinks[0].url: splunk_hec sink \'splunk\' sends the HEC token unencrypted to splunk.example.com: use an https:// url (security.require_tls is true)',
-      'sinks[1].tls.enabled: kafka sink \'kafka\' sends its SASL plain credentials unencrypted to kafka-1.example.com: set tls.enabled: true (security.require_tls is true)',
-      'sinks[2].connection_string: azure_event_hubs sink \'hub\' sends its shared access key (as SAS tokens, over plain AMQP: UseDevelopmentEmulator=true) unencrypted to eh.example.com: remove UseDevelopmentEmulator outside a local emulator (security.require_tls is true)',
+      "sinks[0].url: splunk_hec sink 'splunk' sends the HEC token unencrypted to splunk.example.com: use an https:// url (security.require_tls is true)",
+      "sinks[1].tls.enabled: kafka sink 'kafka' sends its SASL plain credentials unencrypted to kafka-1.example.com: set tls.enabled: true (security.require_tls is true)",
+      "sinks[2].connection_string: azure_event_hubs sink 'hub' sends its shared access key (as SAS tokens, over plain AMQP: UseDevelopmentEmulator=true) unencrypted to eh.example.com: remove UseDevelopmentEmulator outside a local emulator (security.require_tls is true)",
     ]);
   });
 
   it('a password in a redis:// URL counts; rediss://, loopback or no password do not', () => {
     const refused = (redis: string) => {
-      const res = parse(`security: { require_tls: true }\nredis: ${redis}\nsinks: [{ name: out, type: file, path: "-" }]\n`);
+      const res = parse(
+        `security: { require_tls: true }\nredis: ${redis}\nsinks: [{ name: out, type: file, path: "-" }]\n`,
+      );
       return res.ok ? [] : res.errors;
     };
     expect(refused('{ url: "redis://:pw@cache.example.com:6379/0" }')).toHaveLength(1);
@@ -77,6 +79,7 @@ describe('secrets over plaintext', () => {
 
   it('knows loopback hosts', () => {
     for (const h of ['localhost', '127.0.0.1', '127.1.2.3', '::1', '[::1]']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['10.0.0.1', 'redis', 'localhost.example.com', '128.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['10.0.0.1', 'redis', 'localhost.example.com', '128.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });

@@ -14,7 +14,11 @@ import { cleanup, startTestPipeline, type TestPipeline } from '../helpers/pipeli
 import { redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'eeeeeeee-0000-4000-8000-000000000005', clientId: 'app-e', clientSecret: 'secret-e' };
+const T: TenantCredentials = {
+  tenantId: 'eeeeeeee-0000-4000-8000-000000000005',
+  clientId: 'app-e',
+  clientSecret: 'secret-e',
+};
 const dir = mkdtempSync(join(tmpdir(), 'ab-backfill-'));
 let sim: Simulator;
 let tp: TestPipeline | undefined;
@@ -31,7 +35,9 @@ afterAll(async () => {
 /** A config file with one Graph source on the simulator; `resources` is the YAML after `resources:`. */
 function writeConfig(name: string, prefix: string, source: string, resources: string): string {
   const file = join(dir, name);
-  writeFileSync(file, `
+  writeFileSync(
+    file,
+    `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 log: { format: json }
 sources:
@@ -46,7 +52,8 @@ sources:
     resources: ${resources}
 sinks:
   - { name: out, type: file, path: /dev/null }
-`);
+`,
+  );
   return file;
 }
 
@@ -59,8 +66,14 @@ describe('alertbridge backfill', () => {
     const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
     const res = await runCli(['backfill', '--config', config, '--source', 'hist', '--since', since]);
     expect(res.code).toBe(0);
-    const finished = res.stderr.split('\n').filter((l) => l.includes('backfill finished')).map((l) => JSON.parse(l) as { resource: string; fetched: number; accepted: number; pages: number });
-    expect(finished.map((f) => [f.resource, f.fetched, f.accepted])).toEqual([['alerts_v2', 150, 150], ['incidents', 40, 40]]);
+    const finished = res.stderr
+      .split('\n')
+      .filter((l) => l.includes('backfill finished'))
+      .map((l) => JSON.parse(l) as { resource: string; fetched: number; accepted: number; pages: number });
+    expect(finished.map((f) => [f.resource, f.fetched, f.accepted])).toEqual([
+      ['alerts_v2', 150, 150],
+      ['incidents', 40, 40],
+    ]);
     expect(finished[0]!.pages).toBeGreaterThanOrEqual(5);
 
     // a daemon's sink worker on the same prefix delivers what the backfill queued
@@ -92,16 +105,31 @@ describe('alertbridge backfill', () => {
     const report = res.stderr.split('\n').filter((l) => l && !l.startsWith('{'));
     const sinceOrder = `${since.slice(0, 19)}.${since.slice(20, 23)}0000Z`;
     expect(report[0]).toBe(`backfill of source 'legacy' (tenant ${T.tenantId}) is incomplete:`);
-    expect(report[1]).toMatch(new RegExp(`^  alerts: provider 'MCAS' failed \\(206 Partial Content\\), its alerts updated from ${sinceOrder.replace(/\./g, '\\.')} to \\S+Z were not read$`));
-    expect(report[2]).toBe(`re-run once the providers answer again: alertbridge backfill --config ${config} --source legacy --since ${sinceOrder} --resource alerts (records already queued are deduplicated, not delivered twice)`);
+    expect(report[1]).toMatch(
+      new RegExp(
+        `^  alerts: provider 'MCAS' failed \\(206 Partial Content\\), its alerts updated from ${sinceOrder.replace(/\./g, '\\.')} to \\S+Z were not read$`,
+      ),
+    );
+    expect(report[2]).toBe(
+      `re-run once the providers answer again: alertbridge backfill --config ${config} --source legacy --since ${sinceOrder} --resource alerts (records already queued are deduplicated, not delivered twice)`,
+    );
     expect(report).toHaveLength(3); // alerts_v2 had no gap
-    const finished = (r: typeof res) => r.stderr.split('\n').filter((l) => l.includes('backfill finished')).map((l) => JSON.parse(l) as { resource: string; accepted: number });
-    const mcasCount = sim.list(T.tenantId, 'alerts').filter((a) => (a.vendorInformation as { provider: string }).provider === 'MCAS').length;
+    const finished = (r: typeof res) =>
+      r.stderr
+        .split('\n')
+        .filter((l) => l.includes('backfill finished'))
+        .map((l) => JSON.parse(l) as { resource: string; accepted: number });
+    const mcasCount = sim
+      .list(T.tenantId, 'alerts')
+      .filter((a) => (a.vendorInformation as { provider: string }).provider === 'MCAS').length;
     expect(mcasCount).toBeGreaterThanOrEqual(12);
     expect(finished(res).find((f) => f.resource === 'alerts')!.accepted).toBe(total - mcasCount);
 
     // the printed command, once MCAS answers: exit 0, and only what was missing is new
-    const rerun = report[2]!.replace(/^.*?alertbridge /, '').replace(/ \(records.*$/, '').split(' ');
+    const rerun = report[2]!
+      .replace(/^.*?alertbridge /, '')
+      .replace(/ \(records.*$/, '')
+      .split(' ');
     const again = await runCli(rerun);
     expect(again.code).toBe(0);
     const accepted = finished(again);

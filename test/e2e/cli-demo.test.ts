@@ -8,7 +8,10 @@ describe('alertbridge demo', () => {
     delete env.REDIS_URL;
     const res = await runCli(['demo', '--count', '12', '--rate', '5'], { ...env, REDIS_URL: '' });
     expect(res.code).toBe(0);
-    const records = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = res.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.length).toBeGreaterThanOrEqual(12);
     for (const r of records) {
       expect(r).toMatchObject({ schema: 'alertbridge.record/v1', source: 'demo-graph', via: 'poll' });

@@ -32,23 +32,35 @@ describe('alertbridge dlq replay, killed in the middle', () => {
   it('loses nothing and queues each dead letter once when the next replay finishes the job', async () => {
     const config = join(dir, 'config.yaml');
     // One record per job: thousands of steps, so the kill lands in the middle.
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 sources:
   - { name: feed, type: webhook, token: t0ken }
 sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}", batch: { max_records: 1 } }
-`);
+`,
+    );
     const keys = keysFor(prefix);
     const store = new DeadLetterStore(redis, keys);
-    const entries: DeadLetter[] = records(N).map((record) => ({ record, sink: 'out', error: 'down', attempts: 3, failed_at: new Date().toISOString() }));
+    const entries: DeadLetter[] = records(N).map((record) => ({
+      record,
+      sink: 'out',
+      error: 'down',
+      attempts: 3,
+      failed_at: new Date().toISOString(),
+    }));
     await store.add('out', entries, 100_000);
 
     const first = spawnCli(['dlq', 'replay', '--config', config, '--sink', 'out']);
-    await waitFor(async () => {
-      if (first.child.exitCode !== null) throw new Error(`replay ended before the kill: ${first.output()}`);
-      return (await store.count('out')) < N - 200;
-    }, { timeoutMs: 60_000, intervalMs: 5, what: 'replay under way' });
+    await waitFor(
+      async () => {
+        if (first.child.exitCode !== null) throw new Error(`replay ended before the kill: ${first.output()}`);
+        return (await store.count('out')) < N - 200;
+      },
+      { timeoutMs: 60_000, intervalMs: 5, what: 'replay under way' },
+    );
     first.child.kill('SIGKILL');
     await first.exited;
     const left = await store.count('out');

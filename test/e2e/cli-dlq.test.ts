@@ -22,7 +22,9 @@ afterAll(async () => {
 
 function config(port: number, brokenPath: string): string {
   const path = join(dir, 'config.yaml');
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 log: { format: json }
@@ -32,13 +34,17 @@ sinks:
   - { name: good, type: file, path: "${join(dir, 'good.ndjson')}" }
   - { name: flaky, type: file, path: "${brokenPath}", retry: { max_attempts: 2, initial_backoff_ms: 10 } }
   - { name: junk, type: file, path: "${join(dir, 'a-folder')}" }
-`);
+`,
+  );
   return path;
 }
 
 const lines = (p: string): Array<{ id: string }> => {
   try {
-    return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string });
+    return readFileSync(p, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string });
   } catch {
     return [];
   }
@@ -46,10 +52,16 @@ const lines = (p: string): Array<{ id: string }> => {
 
 async function startDaemon(cfg: string, port: number): Promise<Daemon> {
   const d = spawnCli(['run', '--config', cfg]);
-  await waitFor(async () => {
-    if (d.child.exitCode !== null) throw new Error(`daemon exited: ${d.output()}`);
-    return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-  }, { timeoutMs: 30_000, what: 'daemon ready' });
+  await waitFor(
+    async () => {
+      if (d.child.exitCode !== null) throw new Error(`daemon exited: ${d.output()}`);
+      return fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    { timeoutMs: 30_000, what: 'daemon ready' },
+  );
   return d;
 }
 
@@ -61,15 +73,25 @@ describe('alertbridge dlq', () => {
     let daemon = await startDaemon(broken, port);
     const alerts = Array.from({ length: 30 }, (_, i) => alertV2(i));
     const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {
-      method: 'POST', headers: { authorization: 'Bearer t0ken', 'content-type': 'application/json' }, body: JSON.stringify(alerts),
+      method: 'POST',
+      headers: { authorization: 'Bearer t0ken', 'content-type': 'application/json' },
+      body: JSON.stringify(alerts),
     });
     expect(res.status).toBe(202);
     await waitFor(() => lines(join(dir, 'good.ndjson')).length >= 30, { what: 'good sink' });
-    await waitFor(async () => (await runCli(['dlq', 'list', '--config', broken, '--sink', 'flaky', '--limit', '1000'])).stdout.trim().split('\n').length === 30);
+    await waitFor(
+      async () =>
+        (await runCli(['dlq', 'list', '--config', broken, '--sink', 'flaky', '--limit', '1000'])).stdout
+          .trim()
+          .split('\n').length === 30,
+    );
 
     const listed = await runCli(['dlq', 'list', '--config', broken, '--sink', 'flaky', '--limit', '1000']);
     expect(listed.code).toBe(0);
-    const entries = listed.stdout.trim().split('\n').map((l) => JSON.parse(l) as { sink: string; error: string; attempts: number; record: { id: string } });
+    const entries = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { sink: string; error: string; attempts: number; record: { id: string } });
     expect(entries).toHaveLength(30);
     expect(entries[0]!.sink).toBe('flaky');
     expect(entries[0]!.error).toMatch(/^writing batch to file 'flaky' \(.*a-folder\): EISDIR/);

@@ -21,7 +21,9 @@ afterAll(async () => {
 
 function writeConfig(port: number, out: string): string {
   const path = join(dir, 'config.yaml');
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 pipeline: { takeover_ms: 2000 }
@@ -30,15 +32,22 @@ sources:
   - { name: feed, type: webhook, token: crash-test-token }
 sinks:
   - { name: out, type: file, path: "${out}", batch: { max_records: 50 } }
-`);
+`,
+  );
   return path;
 }
 
 async function ready(port: number, d: Daemon): Promise<void> {
-  await waitFor(async () => {
-    if (d.child.exitCode !== null) throw new Error(`daemon exited: ${d.output()}`);
-    return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-  }, { timeoutMs: 30_000, what: 'daemon ready' });
+  await waitFor(
+    async () => {
+      if (d.child.exitCode !== null) throw new Error(`daemon exited: ${d.output()}`);
+      return fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    { timeoutMs: 30_000, what: 'daemon ready' },
+  );
 }
 
 function deliveredIds(path: string): string[] {
@@ -49,13 +58,16 @@ function deliveredIds(path: string): string[] {
     return [];
   }
   // A kill -9 can cut the last line of a write short; that record is written again after restart.
-  return text.split('\n').filter(Boolean).flatMap((l) => {
-    try {
-      return [(JSON.parse(l) as { id: string }).id];
-    } catch {
-      return [];
-    }
-  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [(JSON.parse(l) as { id: string }).id];
+      } catch {
+        return [];
+      }
+    });
 }
 
 describe('crash safety', () => {
@@ -74,7 +86,8 @@ describe('crash safety', () => {
       const batch = Array.from({ length: 20 }, () => alertV2(next++));
       try {
         const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {
-          method: 'POST', headers: { authorization: 'Bearer crash-test-token', 'content-type': 'application/json' },
+          method: 'POST',
+          headers: { authorization: 'Bearer crash-test-token', 'content-type': 'application/json' },
           body: JSON.stringify(batch),
         });
         if (res.status === 202) for (const a of batch) acked.add(a.id as string);
@@ -99,10 +112,13 @@ describe('crash safety', () => {
     await ready(port, daemon);
     for (let i = 0; i < 30; i++) await send();
 
-    await waitFor(() => {
-      const got = new Set(deliveredIds(out));
-      return [...acked].every((id) => got.has(id));
-    }, { timeoutMs: 60_000, what: 'every acknowledged record delivered' });
+    await waitFor(
+      () => {
+        const got = new Set(deliveredIds(out));
+        return [...acked].every((id) => got.has(id));
+      },
+      { timeoutMs: 60_000, what: 'every acknowledged record delivered' },
+    );
 
     daemon.child.kill('SIGTERM');
     expect((await daemon.exited).code).toBe(0);
@@ -113,7 +129,9 @@ describe('crash safety', () => {
     // Delivered records are ones that were sent (nothing invented); acknowledged ones are all there.
     for (const id of unique) expect(id).toMatch(/^da\d{8}_test$/);
     expect([...acked].filter((id) => !unique.has(id))).toEqual([]);
-    console.log(`crash test: sent ${next}, acknowledged ${acked.size}, refused batches ${refused}, ` +
-      `delivered before restart ${deliveredBeforeRestart}, delivered ${unique.size}, duplicates ${duplicates}`);
+    console.log(
+      `crash test: sent ${next}, acknowledged ${acked.size}, refused batches ${refused}, ` +
+        `delivered before restart ${deliveredBeforeRestart}, delivered ${unique.size}, duplicates ${duplicates}`,
+    );
   }, 120_000);
 });

@@ -27,7 +27,9 @@ describe('SIGTERM', () => {
     const peer = await startHecPeer({ ack: true, ackDelayMs: 2500 });
     const port = await freePort();
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 pipeline: { drain_timeout_ms: 20000 }
@@ -36,16 +38,25 @@ sources:
   - { name: feed, type: webhook, token: drain-token }
 sinks:
   - { name: hec, type: splunk_hec, url: "${peer.url}", token: test-token, ack: { enabled: true, poll_interval_ms: 100 } }
-`);
+`,
+    );
     const daemon = spawnCli(['run', '--config', config]);
     try {
-      await waitFor(async () => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-      }, { timeoutMs: 60_000, what: 'daemon ready' });
+      await waitFor(
+        async () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+        },
+        { timeoutMs: 60_000, what: 'daemon ready' },
+      );
       const alerts = Array.from({ length: 200 }, (_, i) => alertV2(i));
       const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {
-        method: 'POST', headers: { authorization: 'Bearer drain-token', 'content-type': 'application/json' }, body: JSON.stringify(alerts),
+        method: 'POST',
+        headers: { authorization: 'Bearer drain-token', 'content-type': 'application/json' },
+        body: JSON.stringify(alerts),
       });
       expect(res.status).toBe(202);
       // The batch is at Splunk, its acknowledgement still 2.5 s away: stop now.
@@ -60,7 +71,13 @@ sinks:
       const connection = connect({ url: redisUrl() }, { blocking: true });
       const queue = new Queue('sink-hec', { connection, prefix });
       try {
-        expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')).toEqual({ waiting: 0, paused: 0, active: 0, delayed: 0, failed: 0 });
+        expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')).toEqual({
+          waiting: 0,
+          paused: 0,
+          active: 0,
+          delayed: 0,
+          failed: 0,
+        });
       } finally {
         await queue.close();
         connection.disconnect();

@@ -12,7 +12,11 @@ import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'ffffffff-0000-4000-8000-000000002099', clientId: 'app-future', clientSecret: 'secret-future' };
+const T: TenantCredentials = {
+  tenantId: 'ffffffff-0000-4000-8000-000000002099',
+  clientId: 'app-future',
+  clientSecret: 'secret-future',
+};
 const { dir, prefix } = e2eWorkspace('future');
 const sim = await startSimulator({ tenants: [T], seed: 99 });
 afterAll(() => sim.close());
@@ -23,7 +27,9 @@ describe('alertbridge run with a future-dated alert', () => {
   it('keeps polling: the alert after a 2099 one arrives', async () => {
     const out = join(dir, 'out.ndjson');
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 log: { level: info, format: json }
@@ -31,20 +37,33 @@ sources:
 ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: '    poll_interval_ms: 1000\n    overlap_ms: 1000' })}
 sinks:
   - { name: out, type: file, path: "${out}", batch: { max_records: 10 } }
-`);
-    const future = sim.create(T.tenantId, 'alerts_v2', { lastUpdateDateTime: '2099-01-01T00:00:00Z', createdDateTime: '2099-01-01T00:00:00Z' });
+`,
+    );
+    const future = sim.create(T.tenantId, 'alerts_v2', {
+      lastUpdateDateTime: '2099-01-01T00:00:00Z',
+      createdDateTime: '2099-01-01T00:00:00Z',
+    });
     const first = sim.create(T.tenantId, 'alerts_v2');
     const daemon = spawnCli(['run', '--config', config]);
     try {
-      await waitFor(() => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return delivered(out).length >= 2;
-      }, { timeoutMs: 60_000, what: 'the first two alerts' });
+      await waitFor(
+        () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return delivered(out).length >= 2;
+        },
+        { timeoutMs: 60_000, what: 'the first two alerts' },
+      );
       // polls have finished after the 2099 alert was read; then a real alert comes
       const polls = daemon.output().split('poll finished').length;
-      await waitFor(() => daemon.output().split('poll finished').length > polls + 1, { timeoutMs: 30_000, what: 'two more polls' });
+      await waitFor(() => daemon.output().split('poll finished').length > polls + 1, {
+        timeoutMs: 30_000,
+        what: 'two more polls',
+      });
       const next = sim.create(T.tenantId, 'alerts_v2');
-      await waitFor(() => delivered(out).some((r) => r.id === next.id), { timeoutMs: 60_000, what: 'the alert after the 2099 one' });
+      await waitFor(() => delivered(out).some((r) => r.id === next.id), {
+        timeoutMs: 60_000,
+        what: 'the alert after the 2099 one',
+      });
       const ids = delivered(out).map((r) => r.id);
       expect(ids.sort()).toEqual([String(future.id), String(first.id), String(next.id)].sort());
       expect(daemon.output()).toContain('dated in the future');

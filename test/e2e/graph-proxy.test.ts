@@ -14,7 +14,11 @@ import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-0000000000f1', clientId: 'app-envproxy', clientSecret: 'secret-envproxy' };
+const T: TenantCredentials = {
+  tenantId: 'dddddddd-0000-4000-8000-0000000000f1',
+  clientId: 'app-envproxy',
+  clientSecret: 'secret-envproxy',
+};
 const { dir, prefix } = e2eWorkspace('envproxy');
 const lines = ndjsonLines;
 
@@ -26,7 +30,9 @@ describe('alertbridge run behind HTTPS_PROXY', () => {
     const port = new URL(sim.url).port;
     const out = join(dir, 'out.ndjson');
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 log: { level: info, format: json }
@@ -34,16 +40,22 @@ sources:
 ${graphSourceYaml(sim, T, { name: 'behind-proxy', resources: ['alerts_v2'], graphUrl: `https://127.0.0.1:${port}`, authorityUrl: `https://localhost:${port}`, extra: '    page_size: 10' })}
 sinks:
   - { name: out, type: file, path: "${out}" }
-`);
+`,
+    );
     const daemon = spawnCli(['run', '--config', config], { HTTPS_PROXY: proxy.url, NO_PROXY: '' });
     try {
-      await waitFor(() => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return lines(out).length >= 20;
-      }, { timeoutMs: 60_000, what: 'the alerts delivered' });
+      await waitFor(
+        () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return lines(out).length >= 20;
+        },
+        { timeoutMs: 60_000, what: 'the alerts delivered' },
+      );
       expect(proxy.opened(`localhost:${port}`)).toBeGreaterThanOrEqual(1); // the token endpoint
       expect(proxy.opened(`127.0.0.1:${port}`)).toBeGreaterThanOrEqual(1); // Graph
-      expect(proxy.tunnels.every((t) => t.target === `localhost:${port}` || t.target === `127.0.0.1:${port}`)).toBe(true);
+      expect(proxy.tunnels.every((t) => t.target === `localhost:${port}` || t.target === `127.0.0.1:${port}`)).toBe(
+        true,
+      );
     } finally {
       if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
       await sim.close();

@@ -16,7 +16,11 @@ import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-00000000000e', clientId: 'app-link', clientSecret: 'secret-link' };
+const T: TenantCredentials = {
+  tenantId: 'dddddddd-0000-4000-8000-00000000000e',
+  clientId: 'app-link',
+  clientSecret: 'secret-link',
+};
 const { dir, prefix } = e2eWorkspace('untrusted');
 const lines = ndjsonLines;
 
@@ -24,7 +28,10 @@ describe('a nextLink to another origin', () => {
   it('is never requested: the window stops with an error, a metric, and the cursor unchanged', async () => {
     // The other origin: counts TCP connections (a TLS handshake or a request would need one).
     let connections = 0;
-    const foreign = net.createServer((s) => { connections++; s.destroy(); });
+    const foreign = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
     await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
     const foreignOrigin = `https://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
     const sim = await startSimulator({ tenants: [T], seed: 14 });
@@ -34,7 +41,9 @@ describe('a nextLink to another origin', () => {
     const port = await freePort();
     const out = join(dir, 'out.ndjson');
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 log: { level: info, format: json }
@@ -42,23 +51,38 @@ sources:
 ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['secure_score_control_profiles'], extra: '    page_size: 10' })}
 sinks:
   - { name: out, type: file, path: "${out}" }
-`);
+`,
+    );
     const daemon = spawnCli(['run', '--config', config]);
     const redis = new Redis(redisUrl());
     try {
-      const refused = await waitFor(() => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return daemon.output().split('\n').find((l) => l.includes('refused to follow a link'));
-      }, { timeoutMs: 60_000, what: 'the refused link in the log' });
+      const refused = await waitFor(
+        () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return daemon
+            .output()
+            .split('\n')
+            .find((l) => l.includes('refused to follow a link'));
+        },
+        { timeoutMs: 60_000, what: 'the refused link in the log' },
+      );
       const entry = JSON.parse(refused) as { level: number; source: string; tenant: string; err: string };
       expect(entry.level).toBe(50);
       expect(entry).toMatchObject({ source: 'contoso', tenant: T.tenantId });
       expect(entry.err).toContain(`source 'contoso' (tenant ${T.tenantId})`);
       expect(entry.err).toContain(`${foreignOrigin} is not the configured graph_url ${sim.url}`);
-      const metrics = await waitFor(async () => {
-        const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '');
-        return /alertbridge_graph_untrusted_link_total\{source="contoso",resource="secure_score_control_profiles"\} [1-9]/.test(text);
-      }, { what: 'the untrusted-link metric' });
+      const metrics = await waitFor(
+        async () => {
+          const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+            (r) => r.text(),
+            () => '',
+          );
+          return /alertbridge_graph_untrusted_link_total\{source="contoso",resource="secure_score_control_profiles"\} [1-9]/.test(
+            text,
+          );
+        },
+        { what: 'the untrusted-link metric' },
+      );
       expect(metrics).toBe(true);
       // The first page (before the link) is delivered; the window's watermark does not move past the refused link.
       await waitFor(() => lines(out).length >= 10, { what: 'the first page delivered' });

@@ -15,7 +15,11 @@ import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'eeeeeeee-0000-4000-8000-00000000f0f0', clientId: 'app-f', clientSecret: 'secret-f' };
+const T: TenantCredentials = {
+  tenantId: 'eeeeeeee-0000-4000-8000-00000000f0f0',
+  clientId: 'app-f',
+  clientSecret: 'secret-f',
+};
 const TOKEN = 'forgery-test-token';
 const { dir, prefix } = e2eWorkspace('forgery');
 let sim: Simulator;
@@ -25,7 +29,13 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-interface Line { key: string; source: string; id: string; revision: string; via: string }
+interface Line {
+  key: string;
+  source: string;
+  id: string;
+  revision: string;
+  via: string;
+}
 
 const lines = (path: string): Line[] => ndjsonLines(path).map((l) => JSON.parse(l) as Line);
 
@@ -36,7 +46,9 @@ describe('a forged push of a Graph alert', () => {
     const port = await freePort();
     const out = join(dir, 'out.ndjson');
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 log: { level: info, format: json }
@@ -45,21 +57,30 @@ ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: ' 
   - { name: partner, type: webhook, token: ${TOKEN} }
 sinks:
   - { name: out, type: file, path: "${out}" }
-`);
+`,
+    );
     const daemon = spawnCli(['run', '--config', config]);
-    const push = (body: unknown) => fetch(`http://127.0.0.1:${port}/ingest/partner`, {
-      method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    });
+    const push = (body: unknown) =>
+      fetch(`http://127.0.0.1:${port}/ingest/partner`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     try {
-      await waitFor(() => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return lines(out).some((l) => l.id === id);
-      }, { timeoutMs: 60_000, what: 'the alert polled and delivered' });
+      await waitFor(
+        () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return lines(out).some((l) => l.id === id);
+        },
+        { timeoutMs: 60_000, what: 'the alert polled and delivered' },
+      );
 
       // far in the future: refused, with the reason
       const far = await push({ ...alert, lastUpdateDateTime: '2999-01-01T00:00:00Z', title: 'forged' });
       expect(far.status).toBe(422);
-      expect(((await far.json()) as { errors: Array<{ error: string }> }).errors[0]!.error).toMatch(/^lastUpdateDateTime "2999-01-01T00:00:00Z" is more than 300000 ms ahead/);
+      expect(((await far.json()) as { errors: Array<{ error: string }> }).errors[0]!.error).toMatch(
+        /^lastUpdateDateTime "2999-01-01T00:00:00Z" is more than 300000 ms ahead/,
+      );
       // just inside the tolerated skew: accepted, under the partner's own key
       const forgedTime = new Date(Date.now() + 240_000).toISOString();
       const near = await push({ ...alert, lastUpdateDateTime: forgedTime, title: 'forged' });
@@ -68,11 +89,17 @@ sinks:
 
       const updated = sim.update(T.tenantId, 'alerts_v2', id);
       expect(String(updated.lastUpdateDateTime) < forgedTime).toBe(true);
-      await waitFor(() => lines(out).some((l) => l.id === id && l.revision === updated.lastUpdateDateTime),
-        { timeoutMs: 60_000, what: 'the real update delivered' });
+      await waitFor(() => lines(out).some((l) => l.id === id && l.revision === updated.lastUpdateDateTime), {
+        timeoutMs: 60_000,
+        what: 'the real update delivered',
+      });
 
       const key = `${T.tenantId}/alerts_v2/${String(alert.serviceSource)}/${id}`;
-      expect(lines(out).filter((l) => l.id === id).map((l) => [l.key, l.source, l.via, l.revision])).toEqual([
+      expect(
+        lines(out)
+          .filter((l) => l.id === id)
+          .map((l) => [l.key, l.source, l.via, l.revision]),
+      ).toEqual([
         [key, 'contoso', 'poll', alert.lastUpdateDateTime],
         [`push:partner/${key}`, 'partner', 'push', forgedTime],
         [key, 'contoso', 'poll', updated.lastUpdateDateTime],

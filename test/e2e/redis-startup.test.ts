@@ -15,7 +15,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function configFile(name: string, redis: string): string {
   const path = join(dir, `${name}.yaml`);
-  writeFileSync(path, `
+  writeFileSync(
+    path,
+    `
 redis: ${redis}
 server: { listen: "127.0.0.1:0" }
 log: { level: info, format: json }
@@ -23,7 +25,8 @@ sources:
   - { name: feed, type: webhook, token: t }
 sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}" }
-`);
+`,
+  );
   return path;
 }
 
@@ -31,13 +34,18 @@ describe('alertbridge run: Redis refusing at start', () => {
   it('a wrong password: exit 2, one line, the password nowhere', async () => {
     const redis = await startRedisServer({ args: ['--requirepass', 'the-right-one'] });
     try {
-      const config = configFile('wrong-password', `{ url: "${redis.url}", password: "wrong-secret-4711", key_prefix: pw }`);
+      const config = configFile(
+        'wrong-password',
+        `{ url: "${redis.url}", password: "wrong-secret-4711", key_prefix: pw }`,
+      );
       const res = await runCli(['run', '--config', config]);
       expect(res.code, res.stderr).toBe(2);
       expect(res.stdout + res.stderr).not.toContain('wrong-secret-4711');
       const lines = res.stderr.trim().split('\n');
       expect(lines, res.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(/^starting alertbridge failed: Redis at redis:\/\/127\.0\.0\.1:\d+\/? refused the credentials \(WRONGPASS/);
+      expect(lines[0]).toMatch(
+        /^starting alertbridge failed: Redis at redis:\/\/127\.0\.0\.1:\d+\/? refused the credentials \(WRONGPASS/,
+      );
     } finally {
       await redis.stop();
     }

@@ -47,21 +47,30 @@ function redisChildren(ppid: number): number[] {
 }
 
 /** The exit of the daemon, or null if it is still running after `ms` (a hang, not a slow machine: ms is generous). */
-async function exitWithin(daemon: Daemon, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
+async function exitWithin(
+  daemon: Daemon,
+  ms: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | null> {
   return Promise.race([daemon.exited, sleep(ms).then(() => null)]);
 }
 
 /** Starts `alertbridge demo` in its own process group; resolves once records flow, with its redis-server's pid. */
 async function startDemo(): Promise<{ demo: Daemon; redisPid: number }> {
   const demo = spawnCli(['demo', '--rate', '5'], { REDIS_URL: '', LOG_LEVEL: 'info' }, { detached: true });
-  const redisPid = await waitFor(() => {
-    if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.output()}`);
-    return redisChildren(demo.child.pid!)[0];
-  }, { timeoutMs: 60_000, what: 'the demo redis-server' });
-  await waitFor(() => {
-    if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.output()}`);
-    return demo.output().includes('"schema":"alertbridge.record/v1"');
-  }, { timeoutMs: 60_000, what: 'records flowing' });
+  const redisPid = await waitFor(
+    () => {
+      if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.output()}`);
+      return redisChildren(demo.child.pid!)[0];
+    },
+    { timeoutMs: 60_000, what: 'the demo redis-server' },
+  );
+  await waitFor(
+    () => {
+      if (demo.child.exitCode !== null) throw new Error(`demo exited: ${demo.output()}`);
+      return demo.output().includes('"schema":"alertbridge.record/v1"');
+    },
+    { timeoutMs: 60_000, what: 'records flowing' },
+  );
   return { demo, redisPid };
 }
 
@@ -104,31 +113,42 @@ describe('alertbridge demo in a terminal that closes', () => {
   // `script` gives the demo a real terminal; killing `script` hangs the terminal up, as closing a window or
   // `tmux kill-session` does: the kernel sends SIGHUP to the demo, which stops, and Node must not crash restoring
   // the dead terminal's mode on its way out.
-  it.skipIf(spawnSync('script', ['--version']).status !== 0)('stops on the hang-up, leaves no redis-server, and exits without a crash report', async () => {
-    const log = join(dir, 'terminal.log');
-    const cmd = `env -u REDIS_URL LOG_LEVEL=info '${process.execPath}' --import tsx src/main.ts demo --rate 5 2>'${log}'`;
-    const term = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'ignore'], detached: true });
-    term.stdout.resume();
-    let demoPid: number | undefined;
-    let redisPid: number | undefined;
-    try {
-      await waitFor(() => readFileSafe(log).includes('demo progress'), { timeoutMs: 90_000, what: 'the demo running' });
-      demoPid = nodeChild(term.pid!);
-      redisPid = redisChildren(demoPid!)[0];
-      expect(redisPid).toBeDefined();
-      process.kill(term.pid!, 'SIGKILL');
-      await waitFor(() => !alive(demoPid!), { timeoutMs: 60_000, what: 'the demo to stop' });
-      await waitFor(() => !alive(redisPid!), { timeoutMs: 10_000, what: 'redis-server gone' });
-      const out = readFileSafe(log);
-      expect(out).toContain('"signal":"SIGHUP"');
-      expect(out).toContain('"drained":true');
-      expect(out).not.toContain('Assertion failed');
-    } finally {
-      if (alive(term.pid!)) process.kill(term.pid!, 'SIGKILL');
-      if (demoPid && alive(demoPid)) process.kill(demoPid, 'SIGKILL');
-      if (redisPid && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
-    }
-  }, 150_000);
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)(
+    'stops on the hang-up, leaves no redis-server, and exits without a crash report',
+    async () => {
+      const log = join(dir, 'terminal.log');
+      const cmd = `env -u REDIS_URL LOG_LEVEL=info '${process.execPath}' --import tsx src/main.ts demo --rate 5 2>'${log}'`;
+      const term = spawn('script', ['-qfec', cmd, '/dev/null'], {
+        cwd: ROOT,
+        stdio: ['pipe', 'pipe', 'ignore'],
+        detached: true,
+      });
+      term.stdout.resume();
+      let demoPid: number | undefined;
+      let redisPid: number | undefined;
+      try {
+        await waitFor(() => readFileSafe(log).includes('demo progress'), {
+          timeoutMs: 90_000,
+          what: 'the demo running',
+        });
+        demoPid = nodeChild(term.pid!);
+        redisPid = redisChildren(demoPid!)[0];
+        expect(redisPid).toBeDefined();
+        process.kill(term.pid!, 'SIGKILL');
+        await waitFor(() => !alive(demoPid!), { timeoutMs: 60_000, what: 'the demo to stop' });
+        await waitFor(() => !alive(redisPid!), { timeoutMs: 10_000, what: 'redis-server gone' });
+        const out = readFileSafe(log);
+        expect(out).toContain('"signal":"SIGHUP"');
+        expect(out).toContain('"drained":true');
+        expect(out).not.toContain('Assertion failed');
+      } finally {
+        if (alive(term.pid!)) process.kill(term.pid!, 'SIGKILL');
+        if (demoPid && alive(demoPid)) process.kill(demoPid, 'SIGKILL');
+        if (redisPid && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
+      }
+    },
+    150_000,
+  );
 });
 
 function readFileSafe(path: string): string {
@@ -141,7 +161,9 @@ function readFileSafe(path: string): string {
 
 /** The node process under `script` (script → sh → node, or script → node). */
 function nodeChild(pid: number): number | undefined {
-  const all = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number);
   const parentOf = (p: number): number => {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
@@ -168,11 +190,15 @@ function nodeChild(pid: number): number | undefined {
 describe('alertbridge run stopping', () => {
   // killed: connections are refused; frozen (SIGSTOP): the host accepts connections and never answers, as when the
   // network drops Redis's packets.
-  it.each(['killed', 'frozen'] as const)('SIGTERM with Redis %s ends within the drain bound, exit 2 (drain cut short)', async (how) => {
-    const redis = await startRedisServer();
-    const port = await freePort();
-    const config = join(dir, 'redis-gone.yaml');
-    writeFileSync(config, `
+  it.each(['killed', 'frozen'] as const)(
+    'SIGTERM with Redis %s ends within the drain bound, exit 2 (drain cut short)',
+    async (how) => {
+      const redis = await startRedisServer();
+      const port = await freePort();
+      const config = join(dir, 'redis-gone.yaml');
+      writeFileSync(
+        config,
+        `
 redis: { url: "${redis.url}", key_prefix: "gone" }
 server: { listen: "127.0.0.1:${port}" }
 pipeline: { drain_timeout_ms: 3000 }
@@ -181,39 +207,60 @@ sources:
   - { name: feed, type: webhook, token: gone-token }
 sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}" }
-`);
-    const daemon = spawnCli(['run', '--config', config]);
-    try {
-      await waitFor(async () => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-      }, { timeoutMs: 60_000, what: 'daemon ready' });
-      if (how === 'killed') {
-        redis.process.kill('SIGKILL');
-        await waitFor(() => daemon.output().includes('redis connection error'), { timeoutMs: 30_000, what: 'Redis gone' });
-      } else {
-        redis.process.kill('SIGSTOP');
-        await waitFor(() => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 503, () => false), { timeoutMs: 30_000, what: 'Redis unreachable' });
+`,
+      );
+      const daemon = spawnCli(['run', '--config', config]);
+      try {
+        await waitFor(
+          async () => {
+            if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+            return fetch(`http://127.0.0.1:${port}/readyz`).then(
+              (r) => r.ok,
+              () => false,
+            );
+          },
+          { timeoutMs: 60_000, what: 'daemon ready' },
+        );
+        if (how === 'killed') {
+          redis.process.kill('SIGKILL');
+          await waitFor(() => daemon.output().includes('redis connection error'), {
+            timeoutMs: 30_000,
+            what: 'Redis gone',
+          });
+        } else {
+          redis.process.kill('SIGSTOP');
+          await waitFor(
+            () =>
+              fetch(`http://127.0.0.1:${port}/readyz`).then(
+                (r) => r.status === 503,
+                () => false,
+              ),
+            { timeoutMs: 30_000, what: 'Redis unreachable' },
+          );
+        }
+        daemon.child.kill('SIGTERM');
+        // drain bound 3 s: allow ten times that before calling it a hang
+        const exit = await exitWithin(daemon, 30_000);
+        expect(exit, daemon.output().slice(-2000)).toEqual({ code: 2, signal: null });
+        expect(daemon.output()).toContain('drain timed out');
+        expect(daemon.output()).toContain('stopped before the drain finished');
+      } finally {
+        if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+        redis.process.kill('SIGCONT');
+        await redis.stop();
       }
-      daemon.child.kill('SIGTERM');
-      // drain bound 3 s: allow ten times that before calling it a hang
-      const exit = await exitWithin(daemon, 30_000);
-      expect(exit, daemon.output().slice(-2000)).toEqual({ code: 2, signal: null });
-      expect(daemon.output()).toContain('drain timed out');
-      expect(daemon.output()).toContain('stopped before the drain finished');
-    } finally {
-      if (daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
-      redis.process.kill('SIGCONT');
-      await redis.stop();
-    }
-  }, 150_000);
+    },
+    150_000,
+  );
 
   it('SIGTERM while a sink never answers ends within the drain bound, exit 2', async () => {
     const sink = await startBlackhole();
     const port = await freePort();
     const prefix = uniquePrefix('sink-down');
     const config = join(dir, 'sink-down.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}" }
 pipeline: { drain_timeout_ms: 3000 }
@@ -222,15 +269,24 @@ sources:
   - { name: feed, type: webhook, token: sink-token }
 sinks:
   - { name: hec, type: splunk_hec, url: "${sink.url.replace('redis://', 'http://')}", token: t }
-`);
+`,
+    );
     const daemon = spawnCli(['run', '--config', config]);
     try {
-      await waitFor(async () => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-        return fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
-      }, { timeoutMs: 60_000, what: 'daemon ready' });
+      await waitFor(
+        async () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+        },
+        { timeoutMs: 60_000, what: 'daemon ready' },
+      );
       const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {
-        method: 'POST', headers: { authorization: 'Bearer sink-token', 'content-type': 'application/json' }, body: JSON.stringify([alertV2(1)]),
+        method: 'POST',
+        headers: { authorization: 'Bearer sink-token', 'content-type': 'application/json' },
+        body: JSON.stringify([alertV2(1)]),
       });
       expect(res.status).toBe(202);
       await waitFor(() => sink.connections() > 0, { timeoutMs: 30_000, what: 'a delivery in flight' });

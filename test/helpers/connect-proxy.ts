@@ -32,7 +32,9 @@ export async function startConnectProxy(opts: { auth?: string } = {}): Promise<C
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   };
-  const server = http.createServer((_req, res) => res.writeHead(405, { 'content-type': 'text/plain' }).end('CONNECT only\n'));
+  const server = http.createServer((_req, res) =>
+    res.writeHead(405, { 'content-type': 'text/plain' }).end('CONNECT only\n'),
+  );
   server.on('connection', track);
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
     const target = req.url ?? '';
@@ -40,7 +42,9 @@ export async function startConnectProxy(opts: { auth?: string } = {}): Promise<C
     const allowed = !opts.auth || authorization === `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     tunnels.push({ target, authorization, allowed });
     if (!allowed) {
-      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n');
+      client.end(
+        'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="test"\r\nContent-Length: 0\r\n\r\n',
+      );
       return;
     }
     const i = target.lastIndexOf(':');
@@ -61,9 +65,10 @@ export async function startConnectProxy(opts: { auth?: string } = {}): Promise<C
     port,
     tunnels,
     opened: (target) => tunnels.filter((t) => t.allowed && t.target === target).length,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -34,7 +34,11 @@ export function ndjsonLines(path: string): string[] {
  * A `graph_security` source entry (YAML, indented for `sources:`) for a tenant of the simulator. `graphUrl` and
  * `authorityUrl` replace the simulator's addresses (e.g. a name a proxy should see); `extra` lines are appended as is.
  */
-export function graphSourceYaml(sim: Simulator, t: TenantCredentials, o: { name: string; resources: string[]; graphUrl?: string; authorityUrl?: string; extra?: string }): string {
+export function graphSourceYaml(
+  sim: Simulator,
+  t: TenantCredentials,
+  o: { name: string; resources: string[]; graphUrl?: string; authorityUrl?: string; extra?: string },
+): string {
   return `  - name: ${o.name}
     type: graph_security
     tenant_id: ${t.tenantId}

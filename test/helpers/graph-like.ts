@@ -13,21 +13,38 @@
  */
 import { ClientSecretCredential } from '@azure/identity';
 import {
-  callSimulator, DEMO_TENANT, startSimulator,
-  type GraphLikeOptions, type GraphLikeUpdate, type GraphObject, type RequestLogEntry, type Simulator, type SimulatorOptions,
+  callSimulator,
+  DEMO_TENANT,
+  startSimulator,
+  type GraphLikeOptions,
+  type GraphLikeUpdate,
+  type GraphObject,
+  type RequestLogEntry,
+  type Simulator,
+  type SimulatorOptions,
 } from '../../src/simulator/index.js';
 
-export type ListPage = { '@odata.context': string; '@odata.nextLink'?: string; '@odata.count'?: number; value: GraphObject[] };
+export type ListPage = {
+  '@odata.context': string;
+  '@odata.nextLink'?: string;
+  '@odata.count'?: number;
+  value: GraphObject[];
+};
 
 /** A simulator with graph-like listing on (defaults of {@link GraphLikeOptions} unless given). */
-export function startGraphLikeSimulator(graphLike: GraphLikeOptions = {}, opts: SimulatorOptions = {}): Promise<Simulator> {
+export function startGraphLikeSimulator(
+  graphLike: GraphLikeOptions = {},
+  opts: SimulatorOptions = {},
+): Promise<Simulator> {
   return startSimulator({ ...opts, graphLike });
 }
 
 /** An access token of the tenant's app (default: the demo tenant), from the simulator's own Entra ID. */
 export async function simToken(sim: Simulator, tenant = sim.tenants[0] ?? DEMO_TENANT): Promise<string> {
   const cred = new ClientSecretCredential(tenant.tenantId, tenant.clientId, tenant.clientSecret, {
-    authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+    authorityHost: sim.authorityHost,
+    disableInstanceDiscovery: true,
+    tlsOptions: { ca: sim.caPem },
   });
   return (await cred.getToken(`${sim.url}/.default`)).token;
 }
@@ -39,10 +56,15 @@ export async function simToken(sim: Simulator, tenant = sim.tenants[0] ?? DEMO_T
  * second instead of 10–20 s on a loaded machine.
  */
 export function fillWindow(
-  sim: Simulator, count: number, opts: { tenantId?: string; resource?: 'alerts_v2' | 'incidents'; sameTime?: boolean; variety?: number } = {},
+  sim: Simulator,
+  count: number,
+  opts: { tenantId?: string; resource?: 'alerts_v2' | 'incidents'; sameTime?: boolean; variety?: number } = {},
 ): GraphObject[] {
   const variety = opts.variety ?? (count > 2000 ? 500 : undefined);
-  return sim.createMany(opts.tenantId ?? DEMO_TENANT.tenantId, opts.resource ?? 'alerts_v2', count, { sameTime: opts.sameTime, ...(variety ? { variety } : {}) });
+  return sim.createMany(opts.tenantId ?? DEMO_TENANT.tenantId, opts.resource ?? 'alerts_v2', count, {
+    sameTime: opts.sameTime,
+    ...(variety ? { variety } : {}),
+  });
 }
 
 /**
@@ -50,16 +72,31 @@ export function fillWindow(
  * offset walk of the whole window would take, capped at `share × total` changes in all. `kind`: plain updates
  * (default), evidence with a bumped lastUpdateDateTime, or evidence without one.
  */
-export function churnDuringWalk(o: { total: number; share: number; top: number; kind?: 'update' | 'evidence' | 'silentEvidence' }): GraphLikeUpdate {
+export function churnDuringWalk(o: {
+  total: number;
+  share: number;
+  top: number;
+  kind?: 'update' | 'evidence' | 'silentEvidence';
+}): GraphLikeUpdate {
   const changes = Math.round(o.total * o.share);
   const pages = Math.max(1, Math.ceil(o.total / o.top));
   const perPage = Math.ceil(changes / pages);
-  const key = o.kind === 'evidence' ? 'evidencePerPage' : o.kind === 'silentEvidence' ? 'silentEvidencePerPage' : 'updatesPerPage';
+  const key =
+    o.kind === 'evidence'
+      ? 'evidencePerPage'
+      : o.kind === 'silentEvidence'
+        ? 'silentEvidencePerPage'
+        : 'updatesPerPage';
   return { [key]: perPage, maxChanges: changes };
 }
 
 /** Follows nextLinks from `first` (a path or URL) until none or `maxPages`; returns every item and page. */
-export async function walk(sim: Simulator, token: string, first: string, maxPages = 10_000): Promise<{ items: GraphObject[]; pages: ListPage[] }> {
+export async function walk(
+  sim: Simulator,
+  token: string,
+  first: string,
+  maxPages = 10_000,
+): Promise<{ items: GraphObject[]; pages: ListPage[] }> {
   const items: GraphObject[] = [];
   const pages: ListPage[] = [];
   let next: string | undefined = first;
@@ -75,7 +112,10 @@ export async function walk(sim: Simulator, token: string, first: string, maxPage
 }
 
 /** The list requests (GET of the collection, not of one item) the simulator answered for `resource`. */
-export function listRequests(sim: Simulator, resource: 'alerts_v2' | 'incidents' | 'alerts' = 'alerts_v2'): RequestLogEntry[] {
+export function listRequests(
+  sim: Simulator,
+  resource: 'alerts_v2' | 'incidents' | 'alerts' = 'alerts_v2',
+): RequestLogEntry[] {
   const path = resource === 'alerts' ? /\/security\/alerts$/ : new RegExp(`/security/${resource}$`);
   return sim.requestLog.filter((e) => e.method === 'GET' && path.test(e.path));
 }

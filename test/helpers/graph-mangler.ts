@@ -24,12 +24,21 @@ export async function startMangler(sim: Simulator): Promise<Mangler> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
-        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection')) as Record<string, string>;
-        const up = await request(`${simOrigin}${req.url ?? '/'}`, { method: req.method as 'GET', headers, body: chunks.length ? Buffer.concat(chunks) : undefined, dispatcher: agent });
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection'),
+        ) as Record<string, string>;
+        const up = await request(`${simOrigin}${req.url ?? '/'}`, {
+          method: req.method as 'GET',
+          headers,
+          body: chunks.length ? Buffer.concat(chunks) : undefined,
+          dispatcher: agent,
+        });
         let text = (await up.body.text()).split(simOrigin).join(origin);
-        if (m.alter && text.startsWith('{') && up.statusCode < 300) text = JSON.stringify(m.alter(JSON.parse(text) as Record<string, unknown>, req.url ?? '/'));
+        if (m.alter && text.startsWith('{') && up.statusCode < 300)
+          text = JSON.stringify(m.alter(JSON.parse(text) as Record<string, unknown>, req.url ?? '/'));
         const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
+        for (const [k, v] of Object.entries(up.headers))
+          if (v !== undefined && k !== 'content-length' && k !== 'transfer-encoding' && k !== 'connection') out[k] = v;
         res.writeHead(up.statusCode, out);
         res.end(text);
       })().catch((err: Error) => {
@@ -42,9 +51,10 @@ export async function startMangler(sim: Simulator): Promise<Mangler> {
   const addr = server.address();
   origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   m.url = `${origin}${new URL(sim.url).pathname}`.replace(/\/+$/, '');
-  m.close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => void agent.close().then(() => resolve()));
-  });
+  m.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => void agent.close().then(() => resolve()));
+    });
   return m;
 }

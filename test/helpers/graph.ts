@@ -50,7 +50,8 @@ export function captureLogger(): { logger: pino.Logger; lines: Array<Record<stri
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       cb();
     },
   });
@@ -69,9 +70,17 @@ export async function graphHarness(opts: { prefix?: string } = {}): Promise<Grap
   const tp = await startTestPipeline([{ sink, maxRecords: 200 }], { prefix: opts.prefix });
   const sources: GraphSource[] = [];
   return {
-    tp, sink,
+    tp,
+    sink,
     source(cfg, logger) {
-      const s = new GraphSource(cfg, { redis: tp.redis, prefix: tp.prefix, emit: (r) => tp.pipeline.emit(r), metrics: tp.metrics, logger: logger ?? pino({ level: 'silent' }), leaseMs: 5000 });
+      const s = new GraphSource(cfg, {
+        redis: tp.redis,
+        prefix: tp.prefix,
+        emit: (r) => tp.pipeline.emit(r),
+        metrics: tp.metrics,
+        logger: logger ?? pino({ level: 'silent' }),
+        leaseMs: 5000,
+      });
       sources.push(s);
       return s;
     },

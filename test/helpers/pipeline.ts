@@ -28,7 +28,18 @@ export interface TestPipeline {
   close(): Promise<void>;
 }
 
-export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: string; consume?: boolean; dedupTtlMs?: number; takeoverMs?: number; redisUrl?: string; jobAttempts?: number; depthRefreshMs?: number } = {}): Promise<TestPipeline> {
+export async function startTestPipeline(
+  specs: TestSinkSpec[],
+  opts: {
+    prefix?: string;
+    consume?: boolean;
+    dedupTtlMs?: number;
+    takeoverMs?: number;
+    redisUrl?: string;
+    jobAttempts?: number;
+    depthRefreshMs?: number;
+  } = {},
+): Promise<TestPipeline> {
   const prefix = opts.prefix ?? uniquePrefix('pipe');
   const cfg = { url: opts.redisUrl ?? redisUrl() };
   const redis = connect(cfg);
@@ -47,13 +58,27 @@ export async function startTestPipeline(specs: TestSinkSpec[], opts: { prefix?: 
     },
   }));
   const pipeline = new Pipeline({
-    prefix, dedupTtlMs: opts.dedupTtlMs ?? 60_000, dispatchBatchMax: 1000,
-    redis, queueRedis, dispatchRedis, sinks, metrics, logger: silentLogger, consume: opts.consume, takeoverMs: opts.takeoverMs, jobAttempts: opts.jobAttempts, depthRefreshMs: opts.depthRefreshMs ?? 0,
+    prefix,
+    dedupTtlMs: opts.dedupTtlMs ?? 60_000,
+    dispatchBatchMax: 1000,
+    redis,
+    queueRedis,
+    dispatchRedis,
+    sinks,
+    metrics,
+    logger: silentLogger,
+    consume: opts.consume,
+    takeoverMs: opts.takeoverMs,
+    jobAttempts: opts.jobAttempts,
+    depthRefreshMs: opts.depthRefreshMs ?? 0,
   });
   if (opts.consume !== false) await Promise.all(specs.map((s) => s.sink.start()));
   await pipeline.start();
   return {
-    pipeline, metrics, prefix, redis,
+    pipeline,
+    metrics,
+    prefix,
+    redis,
     async close() {
       await pipeline.close();
       await Promise.all(specs.map((s) => s.sink.close()));
@@ -82,8 +107,14 @@ export async function cleanup(tp: TestPipeline | undefined): Promise<void> {
   await deletePrefix(tp.prefix);
 }
 
-export async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  metrics: Metrics,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const m = await metrics.registry.getSingleMetric(name)?.get();
   if (!m) return 0;
-  return m.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0);
+  return m.values
+    .filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))
+    .reduce((a, v) => a + v.value, 0);
 }

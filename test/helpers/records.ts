@@ -2,7 +2,10 @@
 import { normalize } from '../../src/record/normalize.js';
 import type { AlertRecord } from '../../src/record/types.js';
 
-export function alertV2(i: number, opts: { updated?: string; severity?: string; provider?: string; tenant?: string } = {}): Record<string, unknown> {
+export function alertV2(
+  i: number,
+  opts: { updated?: string; severity?: string; provider?: string; tenant?: string } = {},
+): Record<string, unknown> {
   return {
     '@odata.type': '#microsoft.graph.security.alert',
     id: `da${String(i).padStart(8, '0')}_test`,

@@ -14,10 +14,13 @@ export async function startRoundRobinProxy(backends: number[]): Promise<Proxy> {
   const server: Server = createServer((req, res) => {
     const i = next++ % backends.length;
     counts[i]!++;
-    const upstream = request({ host: '127.0.0.1', port: backends[i], method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = request(
+      { host: '127.0.0.1', port: backends[i], method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => {
       if (!res.headersSent) res.writeHead(502);
       res.end();
@@ -30,9 +33,10 @@ export async function startRoundRobinProxy(backends: number[]): Promise<Proxy> {
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -10,5 +10,7 @@ export function loadSample(name: string): Record<string, unknown> {
 }
 
 export function sampleNames(): string[] {
-  return readdirSync(SAMPLES_DIR).filter((f) => f.endsWith('.json')).sort();
+  return readdirSync(SAMPLES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 }

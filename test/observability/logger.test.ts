@@ -7,14 +7,23 @@ import { createLogger, REDACTED_KEYS } from '../../src/observability/logger.js';
 // Secrets never reach logs: the whole configuration, with a distinct secret in every `${VAR}` of the annotated
 // example, logged the ways components do (as a field, nested in an error's context, through child loggers).
 const SECRETS: Record<string, string> = {
-  CONTOSO_GRAPH_SECRET: 'graph-secret-3f9a', CONTOSO_CLIENT_STATE: 'client-state-77c1', PARTNER_TOKEN: 'partner-token-a2d4',
-  HEC_TOKEN: 'hec-token-5e6b', EH_CONNECTION_STRING: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=eh-key-0c8d',
-  KAFKA_PASSWORD: 'kafka-password-91fe', REDIS_PASSWORD: 'redis-password-4b20',
+  CONTOSO_GRAPH_SECRET: 'graph-secret-3f9a',
+  CONTOSO_CLIENT_STATE: 'client-state-77c1',
+  PARTNER_TOKEN: 'partner-token-a2d4',
+  HEC_TOKEN: 'hec-token-5e6b',
+  EH_CONNECTION_STRING: 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=eh-key-0c8d',
+  KAFKA_PASSWORD: 'kafka-password-91fe',
+  REDIS_PASSWORD: 'redis-password-4b20',
 };
 
 function capture() {
   let out = '';
-  const destination = new Writable({ write(chunk: Buffer, _enc, cb) { out += chunk.toString(); cb(); } });
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out += chunk.toString();
+      cb();
+    },
+  });
   return { logger: createLogger({ level: 'debug', format: 'json', destination }), text: () => out };
 }
 
@@ -25,7 +34,16 @@ describe('logger', () => {
     const { logger, text } = capture();
     logger.info({ config: res.config }, 'configuration');
     logger.child({ component: 'sink' }).warn({ sink: res.config.sinks[1] }, 'sink');
-    logger.child({ component: 'source', source: 'contoso' }).error({ err: { message: 'refused' }, source: res.config.sources[0], headers: { authorization: `Bearer ${SECRETS.PARTNER_TOKEN}` } }, 'source');
+    logger
+      .child({ component: 'source', source: 'contoso' })
+      .error(
+        {
+          err: { message: 'refused' },
+          source: res.config.sources[0],
+          headers: { authorization: `Bearer ${SECRETS.PARTNER_TOKEN}` },
+        },
+        'source',
+      );
     await new Promise((r) => setImmediate(r));
     const out = text();
     expect(out).toContain('"configuration"');

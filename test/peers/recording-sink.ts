@@ -44,9 +44,14 @@ export class RecordingSink implements Sink {
       this.calls.push({ at: Date.now(), size: records.length, outcome: 'batch-rejected' });
       throw new PermanentError(`sink '${this.name}' rejected the batch`);
     }
-    records.forEach((r, i) => { if (!bad.includes(i)) this.received.push(r); });
+    records.forEach((r, i) => {
+      if (!bad.includes(i)) this.received.push(r);
+    });
     this.calls.push({ at: Date.now(), size: records.length, outcome: bad.length ? 'partial' : 'ok' });
-    if (bad.length) return { failed: bad.map((index) => ({ index, error: new PermanentError(`record ${records[index]!.id} is invalid`) })) };
+    if (bad.length)
+      return {
+        failed: bad.map((index) => ({ index, error: new PermanentError(`record ${records[index]!.id} is invalid`) })),
+      };
   }
 
   async close(): Promise<void> {

@@ -34,7 +34,13 @@ describe('dedup', () => {
     expect(sink.received).toHaveLength(50);
     expect(new Set(sink.keys()).size).toBe(50);
     expect(await metricValue(tp.metrics, 'alertbridge_records_duplicate_total', { source: 'test' })).toBe(50);
-    expect(await metricValue(tp.metrics, 'alertbridge_records_ingested_total', { source: 'test', resource: 'alerts_v2', via: 'poll' })).toBe(100);
+    expect(
+      await metricValue(tp.metrics, 'alertbridge_records_ingested_total', {
+        source: 'test',
+        resource: 'alerts_v2',
+        via: 'poll',
+      }),
+    ).toBe(100);
   });
 
   it('delivers each record once when two emitters race with the same records', async () => {
@@ -45,7 +51,10 @@ describe('dedup', () => {
     tps.push(tp, other);
     const batch = records(400);
     const results = await Promise.all([
-      tp.pipeline.emit(batch), other.pipeline.emit(batch), tp.pipeline.emit(batch.slice().reverse()), other.pipeline.emit(batch),
+      tp.pipeline.emit(batch),
+      other.pipeline.emit(batch),
+      tp.pipeline.emit(batch.slice().reverse()),
+      other.pipeline.emit(batch),
     ]);
     expect(results.reduce((a, r) => a + r.accepted, 0)).toBe(400);
     expect(results.reduce((a, r) => a + r.duplicates, 0)).toBe(1200);
@@ -125,12 +134,21 @@ describe('dedup', () => {
       // the evidence grew, the update time did not
       expect(await tp.pipeline.emit([rec(full)])).toMatchObject({ accepted: 1, duplicates: 0 });
       // read again on the next poll, by id with the response's annotation, and the earlier content from a lagging read
-      const byId = { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2/$entity', ...full };
-      expect(await tp.pipeline.emit([rec(full), rec(byId, 'webhook'), rec(first)])).toMatchObject({ accepted: 0, duplicates: 3 });
+      const byId = {
+        '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#security/alerts_v2/$entity',
+        ...full,
+      };
+      expect(await tp.pipeline.emit([rec(full), rec(byId, 'webhook'), rec(first)])).toMatchObject({
+        accepted: 0,
+        duplicates: 3,
+      });
       // an older update time loses whatever its content; a newer one is an update
       const earlier = new Date(Date.parse(String(full.lastUpdateDateTime)) - 60_000).toISOString();
       const later = new Date(Date.parse(String(full.lastUpdateDateTime)) + 60_000).toISOString();
-      expect(await tp.pipeline.emit([rec({ ...full, title: 'changed', lastUpdateDateTime: earlier })])).toMatchObject({ accepted: 0, stale: 1 });
+      expect(await tp.pipeline.emit([rec({ ...full, title: 'changed', lastUpdateDateTime: earlier })])).toMatchObject({
+        accepted: 0,
+        stale: 1,
+      });
       expect(await tp.pipeline.emit([rec({ ...full, lastUpdateDateTime: later })])).toMatchObject({ accepted: 1 });
       await waitFor(() => sink.received.length >= 3);
       await settle(tp);
@@ -152,11 +170,14 @@ describe('dedup', () => {
       expect(await tp.pipeline.emit([rec(first)])).toMatchObject({ accepted: 0, duplicates: 1 });
       expect(await tp.pipeline.emit([rec(full)])).toMatchObject({ accepted: 1 });
       // many contents at one revision: each new one passes, the state stays bounded
-      for (let i = 0; i < DIGESTS_KEPT + 4; i++) expect((await tp.pipeline.emit([rec({ ...full, comments: [`note ${i}`] })])).accepted).toBe(1);
+      for (let i = 0; i < DIGESTS_KEPT + 4; i++)
+        expect((await tp.pipeline.emit([rec({ ...full, comments: [`note ${i}`] })])).accepted).toBe(1);
       const state = (await tp.redis.get(key))!;
       expect(state.startsWith(`${dedupOrder(rec(full))}#`)).toBe(true);
       expect(state.split('#')[1]!.split(',')).toHaveLength(DIGESTS_KEPT);
-      expect(await tp.pipeline.emit([rec({ ...full, comments: [`note ${DIGESTS_KEPT + 3}`] })])).toMatchObject({ duplicates: 1 });
+      expect(await tp.pipeline.emit([rec({ ...full, comments: [`note ${DIGESTS_KEPT + 3}`] })])).toMatchObject({
+        duplicates: 1,
+      });
     });
   });
 });

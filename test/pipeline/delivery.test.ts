@@ -11,7 +11,10 @@ describe('fan-out and dead letters', () => {
     const good = new RecordingSink('good');
     const bad = new RecordingSink('bad');
     bad.brokenPermanently = true;
-    const tp = await start([{ sink: good, maxRecords: 25 }, { sink: bad, maxRecords: 25 }]);
+    const tp = await start([
+      { sink: good, maxRecords: 25 },
+      { sink: bad, maxRecords: 25 },
+    ]);
     await tp.pipeline.emit(records(100));
     await waitFor(() => good.received.length >= 100, { what: 'good sink' });
     await waitFor(async () => (await tp.pipeline.deadLetters.count('bad')) === 100, { what: 'dead letters' });
@@ -65,7 +68,9 @@ describe('fan-out and dead letters', () => {
     sink.brokenPermanently = true;
     const tp = await start([{ sink, maxRecords: 10, deadLetterMax: 10 }]);
     await tp.pipeline.emit(records(15));
-    await waitFor(async () => (await metricValue(tp.metrics, 'alertbridge_dead_letter_full_total', { sink: 's' })) >= 1);
+    await waitFor(
+      async () => (await metricValue(tp.metrics, 'alertbridge_dead_letter_full_total', { sink: 's' })) >= 1,
+    );
     expect(await tp.pipeline.deadLetters.count('s')).toBe(10);
     const depth = await tp.pipeline.queueDepth();
     expect(depth['sink:s']).toBe(1); // the other 5 wait in their job, not dropped
@@ -84,7 +89,9 @@ describe('retry', () => {
     expect(new Set(sink.keys()).size).toBe(60);
     expect(sink.calls.filter((c) => c.outcome === 'retryable')).toHaveLength(3);
     // three failed attempts of a 20-record batch: 60 records' attempts failed
-    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'retryable' })).toBe(60);
+    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'retryable' })).toBe(
+      60,
+    );
     expect(await metricValue(tp.metrics, 'alertbridge_records_delivered_total', { sink: 's' })).toBe(60);
   });
 
@@ -109,7 +116,9 @@ describe('retry', () => {
     const entries = await tp.pipeline.deadLetters.list('s');
     expect(entries.every((e) => e.attempts === 3 && e.error === "sink 's' is busy")).toBe(true);
     expect(sink.calls).toHaveLength(3);
-    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'exhausted' })).toBe(4);
+    expect(await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 's', kind: 'exhausted' })).toBe(
+      4,
+    );
   });
 });
 
@@ -118,7 +127,10 @@ describe('isolation and filters', () => {
     const slow = new RecordingSink('slow');
     slow.delayMs = 4000;
     const fast = new RecordingSink('fast');
-    const tp = await start([{ sink: slow, maxRecords: 10 }, { sink: fast, maxRecords: 10 }]);
+    const tp = await start([
+      { sink: slow, maxRecords: 10 },
+      { sink: fast, maxRecords: 10 },
+    ]);
     await tp.pipeline.emit(records(50));
     await waitFor(() => fast.received.length >= 50, { what: 'fast sink' });
     // the slow sink is still on its first batch when the fast one has everything
@@ -136,8 +148,11 @@ describe('isolation and filters', () => {
       { sink: other, filter: { sources: ['elsewhere'] } },
     ]);
     await tp.pipeline.emit([
-      record(1, { severity: 'high' }), record(2, { severity: 'low' }), record(3, { severity: 'unknownFutureValue' }),
-      record(4, { provider: 'microsoftDefenderForIdentity', severity: 'high' }), record(5, { source: 'elsewhere' }),
+      record(1, { severity: 'high' }),
+      record(2, { severity: 'low' }),
+      record(3, { severity: 'unknownFutureValue' }),
+      record(4, { provider: 'microsoftDefenderForIdentity', severity: 'high' }),
+      record(5, { source: 'elsewhere' }),
     ]);
     await waitFor(() => high.received.length >= 2 && mdi.received.length >= 1 && other.received.length >= 1);
     await waitFor(() => tp.pipeline.idle());

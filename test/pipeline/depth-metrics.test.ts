@@ -31,7 +31,11 @@ async function commandsServed(r: Redis): Promise<Record<string, number>> {
 describe('queue depth metrics', () => {
   it('are read with a bounded count, and served from a cache between refreshes', async () => {
     server = await startRedisServer({ args: ['--appendonly', 'no', '--enable-debug-command', 'yes'] });
-    tp = await startTestPipeline([{ sink: new RecordingSink('s') }], { redisUrl: server.url, consume: false, depthRefreshMs: 60_000 });
+    tp = await startTestPipeline([{ sink: new RecordingSink('s') }], {
+      redisUrl: server.url,
+      consume: false,
+      depthRefreshMs: 60_000,
+    });
     // A backlog beyond the bound: entries the (stopped) dispatcher has not read.
     const fill = tp.redis.pipeline();
     for (let i = 0; i < INBOX_COUNT_MAX + 500; i++) fill.xadd(tp.pipeline.keys.inbox, '*', 'b', `batch${i}`);
@@ -49,7 +53,11 @@ describe('queue depth metrics', () => {
 
   it('a scrape while Redis is stalled answers with the last figures', async () => {
     server = await startRedisServer({ args: ['--appendonly', 'no', '--enable-debug-command', 'yes'] });
-    tp = await startTestPipeline([{ sink: new RecordingSink('s') }], { redisUrl: server.url, consume: false, depthRefreshMs: 1 });
+    tp = await startTestPipeline([{ sink: new RecordingSink('s') }], {
+      redisUrl: server.url,
+      consume: false,
+      depthRefreshMs: 1,
+    });
     await tp.redis.xadd(tp.pipeline.keys.inbox, '*', 'b', 'batch0');
     expect(await metricValue(tp.metrics, 'alertbridge_queue_depth', { queue: 'inbox' })).toBe(1);
 

@@ -15,7 +15,13 @@ import { waitFor } from '../helpers/wait.js';
 const start = pipelinesPerTest();
 
 async function seed(tp: TestPipeline, sink: string, n: number): Promise<void> {
-  const entries: DeadLetter[] = records(n).map((record) => ({ record, sink, error: 'down', attempts: 3, failed_at: new Date().toISOString() }));
+  const entries: DeadLetter[] = records(n).map((record) => ({
+    record,
+    sink,
+    error: 'down',
+    attempts: 3,
+    failed_at: new Date().toISOString(),
+  }));
   await tp.pipeline.deadLetters.add(sink, entries, 100_000);
 }
 

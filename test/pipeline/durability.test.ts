@@ -26,7 +26,10 @@ beforeAll(async () => {
   replica = await startRedisServer({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
   const r = new Redis(replica.url);
   try {
-    await waitFor(async () => /master_link_status:up/.test(await r.info('replication')), { timeoutMs: 30_000, what: 'replica in sync' });
+    await waitFor(async () => /master_link_status:up/.test(await r.info('replication')), {
+      timeoutMs: 30_000,
+      what: 'replica in sync',
+    });
   } finally {
     r.disconnect();
   }
@@ -43,14 +46,25 @@ afterEach(async () => {
 
 async function startApp(url: string, durability: string): Promise<{ app: App; logs: () => string }> {
   let out = '';
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk: Buffer, _enc, cb) { out += chunk.toString(); cb(); } }));
-  const res = parseConfig(`
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    }),
+  );
+  const res = parseConfig(
+    `
 redis: { url: "${url}", key_prefix: "dur", durability: ${durability} }
 sources:
   - { name: partner, type: webhook, token: tok }
 sinks:
   - { name: out, type: file, path: /dev/null }
-`, { baseDir: '/', env: {} });
+`,
+    { baseDir: '/', env: {} },
+  );
   if (!res.ok) throw new Error(res.errors.join('\n'));
   app = buildApp(res.config, { logger, sinkOverrides: { out: new RecordingSink('out') } });
   await app.start({ listen: false });
@@ -59,7 +73,9 @@ sinks:
 
 function push(a: App, id: number) {
   return a.server.inject({
-    method: 'POST', url: '/ingest/partner', headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+    method: 'POST',
+    url: '/ingest/partner',
+    headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
     payload: JSON.stringify(alertV2(id)),
   });
 }
@@ -67,7 +83,9 @@ function push(a: App, id: number) {
 describe('redis.durability', () => {
   it('replicas: 1 with a replica connected: 202 once the replica has the record', async () => {
     const { app: a, logs } = await startApp(primary.url, '{ replicas: 1, timeout_ms: 5000 }');
-    expect(logs()).toMatch(/redis guarantees: aof, appendfsync everysec; 1 replica\(s\) connected; acknowledging after WAIT for 1 replica\(s\)/);
+    expect(logs()).toMatch(
+      /redis guarantees: aof, appendfsync everysec; 1 replica\(s\) connected; acknowledging after WAIT for 1 replica\(s\)/,
+    );
     const res = await push(a, 1);
     expect(res.statusCode, res.body).toBe(202);
     // WAIT returned: the replica holds the dedup state of the record now, not "soon".
@@ -93,7 +111,9 @@ describe('redis.durability', () => {
     const { app: a, logs } = await startApp(lone.url, '{ aof_fsync: true }');
     const version = /redis_version:(\d+)\.(\d+)/.exec(await a.redis.info('server'))!;
     if (Number(version[1]) * 100 + Number(version[2]) < 702) {
-      expect(logs()).toContain(`redis.durability.aof_fsync: Redis ${/redis_version:([^\r\n]+)/.exec(await a.redis.info('server'))![1]} has no WAITAOF (7.2+), so alertbridge cannot wait for the fsync`);
+      expect(logs()).toContain(
+        `redis.durability.aof_fsync: Redis ${/redis_version:([^\r\n]+)/.exec(await a.redis.info('server'))![1]} has no WAITAOF (7.2+), so alertbridge cannot wait for the fsync`,
+      );
       expect(logs()).toContain('no WAITAOF on this version');
     } else {
       expect(logs()).toContain('acknowledging after WAITAOF on the primary');
@@ -105,40 +125,49 @@ describe('redis.durability', () => {
 describe('redis.durability on a cursor move', () => {
   const T = { tenantId: 'cccccccc-0000-4000-8000-000000000201', clientId: 'app-dur', clientSecret: 'secret-dur' };
 
-  it.each(['with the replica', 'without a replica'] as const)('%s', async (which) => {
-    const sim = await startSimulator({ tenants: [T], seed: 5 });
-    const server = which === 'with the replica' ? primary : lone;
-    const tp = await startTestPipeline([{ sink: new RecordingSink('out') }], { redisUrl: server.url });
-    const { logger, lines } = captureLogger();
-    const durability = new Durability(tp.redis, { replicas: 1, aof_fsync: false, timeout_ms: 500 }, logger);
-    const source = new GraphSource(graphSourceConfig(sim, { name: 'dur', ...T }), {
-      redis: tp.redis, prefix: tp.prefix, emit: (r) => tp.pipeline.emit(r), metrics: tp.metrics, logger, leaseMs: 5000,
-      afterCursorMove: () => durability.wait(),
-    });
-    try {
-      sim.create(T.tenantId, 'alerts_v2');
-      const poller = source.pollers[0]!;
-      const summary = await pollNow(poller);
-      if (which === 'with the replica') {
-        expect(summary).toMatchObject({ fetched: 1, accepted: 1 });
-        // WAIT returned: the replica has the cursor the poll moved.
-        const r = new Redis(replica.url);
-        try {
-          const keys = await r.keys(`${tp.prefix}:cursor:*`);
-          expect(keys.length).toBeGreaterThan(0);
-          expect(await r.hget(keys[0]!, 'watermark')).toBe((await poller.cursor()).watermark);
-        } finally {
-          r.disconnect();
+  it.each(['with the replica', 'without a replica'] as const)(
+    '%s',
+    async (which) => {
+      const sim = await startSimulator({ tenants: [T], seed: 5 });
+      const server = which === 'with the replica' ? primary : lone;
+      const tp = await startTestPipeline([{ sink: new RecordingSink('out') }], { redisUrl: server.url });
+      const { logger, lines } = captureLogger();
+      const durability = new Durability(tp.redis, { replicas: 1, aof_fsync: false, timeout_ms: 500 }, logger);
+      const source = new GraphSource(graphSourceConfig(sim, { name: 'dur', ...T }), {
+        redis: tp.redis,
+        prefix: tp.prefix,
+        emit: (r) => tp.pipeline.emit(r),
+        metrics: tp.metrics,
+        logger,
+        leaseMs: 5000,
+        afterCursorMove: () => durability.wait(),
+      });
+      try {
+        sim.create(T.tenantId, 'alerts_v2');
+        const poller = source.pollers[0]!;
+        const summary = await pollNow(poller);
+        if (which === 'with the replica') {
+          expect(summary).toMatchObject({ fetched: 1, accepted: 1 });
+          // WAIT returned: the replica has the cursor the poll moved.
+          const r = new Redis(replica.url);
+          try {
+            const keys = await r.keys(`${tp.prefix}:cursor:*`);
+            expect(keys.length).toBeGreaterThan(0);
+            expect(await r.hget(keys[0]!, 'watermark')).toBe((await poller.cursor()).watermark);
+          } finally {
+            r.disconnect();
+          }
+        } else {
+          expect(summary).toBeNull(); // the poll failed: logged, retried at the next poll
+          const failed = lines.find((l) => l.level === 50 && String(l.msg).includes('failed; cursor unchanged'));
+          expect(JSON.stringify(failed)).toContain('only 0 of 1 replica(s) acknowledged it within 500 ms');
         }
-      } else {
-        expect(summary).toBeNull(); // the poll failed: logged, retried at the next poll
-        const failed = lines.find((l) => l.level === 50 && String(l.msg).includes('failed; cursor unchanged'));
-        expect(JSON.stringify(failed)).toContain('only 0 of 1 replica(s) acknowledged it within 500 ms');
+      } finally {
+        await source.close();
+        await cleanup(tp);
+        await sim.close();
       }
-    } finally {
-      await source.close();
-      await cleanup(tp);
-      await sim.close();
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
 });

@@ -20,10 +20,14 @@ class MalformedSink extends RecordingSink {
   }
 }
 
-const failedJobs = (tp: TestPipeline, sink: string) => tp.redis.zcard(`${tp.prefix}:${tp.pipeline.keys.sinkQueue(sink)}:failed`);
+const failedJobs = (tp: TestPipeline, sink: string) =>
+  tp.redis.zcard(`${tp.prefix}:${tp.pipeline.keys.sinkQueue(sink)}:failed`);
 /** Keys left of staged batches: inbox entries, record lists and reference sets. */
 async function staged(tp: TestPipeline): Promise<number> {
-  const [batches, refs] = await Promise.all([tp.redis.keys(`${tp.prefix}:batch:*`), tp.redis.keys(`${tp.prefix}:refs:*`)]);
+  const [batches, refs] = await Promise.all([
+    tp.redis.keys(`${tp.prefix}:batch:*`),
+    tp.redis.keys(`${tp.prefix}:refs:*`),
+  ]);
   return batches.length + refs.length + (await tp.redis.xlen(tp.pipeline.keys.inbox));
 }
 
@@ -32,7 +36,10 @@ describe('jobs BullMQ gave up on', () => {
     const sink = new MalformedSink('s');
     const tp = await start([{ sink, maxRecords: 10 }], { jobAttempts: 2 });
     await tp.pipeline.emit(records(20));
-    await waitFor(async () => (await tp.pipeline.deadLetters.count('s')) === 20, { timeoutMs: 30_000, what: 'dead letters' });
+    await waitFor(async () => (await tp.pipeline.deadLetters.count('s')) === 20, {
+      timeoutMs: 30_000,
+      what: 'dead letters',
+    });
     const entries = await tp.pipeline.deadLetters.list('s', 0, 100);
     expect(new Set(entries.map((e) => e.record.key)).size).toBe(20);
     expect(entries[0]!.error).toMatch(/^failed outside delivery after 2 tries: Cannot read properties of null/);
@@ -46,12 +53,18 @@ describe('jobs BullMQ gave up on', () => {
     // The dead-letter list is, for now, something else: writing to it fails.
     await first.redis.set(first.pipeline.keys.deadLetters('s'), 'not a list');
     await first.pipeline.emit(records(10));
-    await waitFor(async () => (await failedJobs(first, 's')) === 1, { timeoutMs: 30_000, what: 'job in the failed set' });
+    await waitFor(async () => (await failedJobs(first, 's')) === 1, {
+      timeoutMs: 30_000,
+      what: 'job in the failed set',
+    });
     await first.redis.del(first.pipeline.keys.deadLetters('s'));
     await first.close();
 
     const again = await start([{ sink: new RecordingSink('s'), maxRecords: 10 }], { prefix: first.prefix });
-    await waitFor(async () => (await again.pipeline.deadLetters.count('s')) === 10, { timeoutMs: 30_000, what: 'dead-lettered at start' });
+    await waitFor(async () => (await again.pipeline.deadLetters.count('s')) === 10, {
+      timeoutMs: 30_000,
+      what: 'dead-lettered at start',
+    });
     await waitFor(async () => (await staged(again)) === 0, { what: 'batches released' });
     expect(await failedJobs(again, 's')).toBe(0);
   });

@@ -29,7 +29,11 @@ async function leftovers(tp: TestPipeline): Promise<{ batches: number; refs: num
     } while (cursor !== '0');
     return n;
   };
-  return { batches: await count(`${tp.prefix}:batch:*`), refs: await count(`${tp.prefix}:refs:*`), inbox: await tp.redis.xlen(keysFor(tp.prefix).inbox) };
+  return {
+    batches: await count(`${tp.prefix}:batch:*`),
+    refs: await count(`${tp.prefix}:refs:*`),
+    inbox: await tp.redis.xlen(keysFor(tp.prefix).inbox),
+  };
 }
 
 describe('inbox', () => {
@@ -52,15 +56,23 @@ describe('inbox', () => {
     const rejected = batch.filter((r) => isRejected(r.id));
     expect(wantHigh.length).toBeGreaterThan(0);
     expect(rejected.length).toBeGreaterThan(0);
-    await waitFor(async () => all.received.length >= 1200 && high.received.length >= wantHigh.length
-      && flaky.received.length >= 1200 - rejected.length && (await tp.pipeline.deadLetters.count('flaky')) >= rejected.length, { what: 'all sinks', timeoutMs: 30_000 });
+    await waitFor(
+      async () =>
+        all.received.length >= 1200 &&
+        high.received.length >= wantHigh.length &&
+        flaky.received.length >= 1200 - rejected.length &&
+        (await tp.pipeline.deadLetters.count('flaky')) >= rejected.length,
+      { what: 'all sinks', timeoutMs: 30_000 },
+    );
     await waitFor(() => tp.pipeline.idle(), { what: 'pipeline idle' });
     expect(new Set(all.keys())).toEqual(new Set(batch.map((r) => `${r.key}@${r.revision}`)));
     expect(all.received).toHaveLength(1200);
     expect(new Set(high.keys())).toEqual(new Set(wantHigh.map((r) => `${r.key}@${r.revision}`)));
     expect(high.received).toHaveLength(wantHigh.length);
     expect(flaky.received).toHaveLength(1200 - rejected.length);
-    expect((await tp.pipeline.deadLetters.list('flaky', 0, 2000)).map((d) => d.record.id).sort()).toEqual(rejected.map((r) => r.id).sort());
+    expect((await tp.pipeline.deadLetters.list('flaky', 0, 2000)).map((d) => d.record.id).sort()).toEqual(
+      rejected.map((r) => r.id).sort(),
+    );
     // Delivered records are whole: the Graph object came back from its stored text.
     expect(all.received.find((r) => r.id === batch[5]!.id)!.data).toEqual(batch[5]!.data);
     await waitFor(async () => (await leftovers(tp)).batches === 0, { what: 'batches released' });
@@ -77,7 +89,16 @@ describe('inbox', () => {
     const keys = keysFor(producer.prefix);
     const redis = connect({ url: redisUrl() });
     try {
-      const read = (await redis.xreadgroup('GROUP', keys.inboxGroup, 'dead-replica', 'COUNT', 10, 'STREAMS', keys.inbox, '>')) as Array<[string, Array<[string, string[]]>]>;
+      const read = (await redis.xreadgroup(
+        'GROUP',
+        keys.inboxGroup,
+        'dead-replica',
+        'COUNT',
+        10,
+        'STREAMS',
+        keys.inbox,
+        '>',
+      )) as Array<[string, Array<[string, string[]]>]>;
       const entryId = read[0]![1][0]![0];
       await redis.sadd(keys.batchRefs(entryId), 's|never-queued');
     } finally {
@@ -97,9 +118,17 @@ describe('inbox', () => {
     const connection = connect({ url: redisUrl() }, { blocking: true });
     const queue = new Queue('sink-s', { connection, prefix: tp.prefix });
     try {
-      await queue.add('deliver', { refs: [['1-0', 'gone', [0, 1, 2]]], attempt: 0 }, { jobId: 'replayed-after-release' });
-      await waitFor(async () => (await queue.getJobCounts('completed', 'waiting', 'active', 'delayed', 'failed')).waiting === 0
-        && (await queue.getJobCounts('active')).active === 0, { what: 'job done' });
+      await queue.add(
+        'deliver',
+        { refs: [['1-0', 'gone', [0, 1, 2]]], attempt: 0 },
+        { jobId: 'replayed-after-release' },
+      );
+      await waitFor(
+        async () =>
+          (await queue.getJobCounts('completed', 'waiting', 'active', 'delayed', 'failed')).waiting === 0 &&
+          (await queue.getJobCounts('active')).active === 0,
+        { what: 'job done' },
+      );
       expect(await queue.getJobCounts('failed', 'delayed')).toEqual({ failed: 0, delayed: 0 });
       expect(sink.calls).toHaveLength(0);
     } finally {
@@ -136,9 +165,21 @@ describe('inbox', () => {
       { sink: evil, filter: { sources: ['evil'] } },
       { sink: ipc, filter: { providers: ['IPC'] } },
     ]);
-    const hostile = ['x\x1fgood', 'x\x1fhigh\x1falerts\x1fIPC\x1fgood', '\x1f\x1f\x1f', 'IPC\x1f', '%1Fgood', '%', '\x00\x1e\x1f\x7f\u2028\n\r\t', ''];
+    const hostile = [
+      'x\x1fgood',
+      'x\x1fhigh\x1falerts\x1fIPC\x1fgood',
+      '\x1f\x1f\x1f',
+      'IPC\x1f',
+      '%1Fgood',
+      '%',
+      '\x00\x1e\x1f\x7f\u2028\n\r\t',
+      '',
+    ];
     const made = hostile.map((provider, i) => {
-      const res = normalize('alerts_v2', alertV2(i, { provider, tenant: `t\x1f${provider}\x00` }), { source: 'evil', via: 'push' });
+      const res = normalize('alerts_v2', alertV2(i, { provider, tenant: `t\x1f${provider}\x00` }), {
+        source: 'evil',
+        via: 'push',
+      });
       if (!res.ok) throw new Error(res.reason);
       return res.record;
     });
@@ -149,14 +190,27 @@ describe('inbox', () => {
     expect(evil.received.map((r) => r.provider).sort()).toEqual(made.map((r) => r.provider).sort());
     expect(good.received.map((r) => r.key)).toEqual([ipcRecord.key]);
     expect(ipc.received.map((r) => r.key)).toEqual([ipcRecord.key]);
-    for (const r of [...made, ipcRecord]) expect(decodeRoute(encodeRoute(r))).toEqual({ severity: r.severity, resource: r.resource, provider: r.provider, source: r.source } satisfies Partial<AlertRecord>);
+    for (const r of [...made, ipcRecord])
+      expect(decodeRoute(encodeRoute(r))).toEqual({
+        severity: r.severity,
+        resource: r.resource,
+        provider: r.provider,
+        source: r.source,
+      } satisfies Partial<AlertRecord>);
   });
 
   it('decodes every encoded route to the fields it was made of', () => {
-    const field = fc.oneof(fc.string(), fc.array(fc.constantFrom('%', '\x1f', '1', 'F', '2', '5', 'a')).map((c) => c.join('')), fc.string({ unit: 'binary' }));
-    fc.assert(fc.property(field, field, field, field, (severity, resource, provider, source) => {
-      const route = { severity, resource, provider, source } as Parameters<typeof encodeRoute>[0];
-      expect(decodeRoute(encodeRoute(route))).toEqual(route);
-    }), { numRuns: 2000 });
+    const field = fc.oneof(
+      fc.string(),
+      fc.array(fc.constantFrom('%', '\x1f', '1', 'F', '2', '5', 'a')).map((c) => c.join('')),
+      fc.string({ unit: 'binary' }),
+    );
+    fc.assert(
+      fc.property(field, field, field, field, (severity, resource, provider, source) => {
+        const route = { severity, resource, provider, source } as Parameters<typeof encodeRoute>[0];
+        expect(decodeRoute(encodeRoute(route))).toEqual(route);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

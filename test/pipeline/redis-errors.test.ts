@@ -6,8 +6,12 @@ import { connect, describeRedisFailure } from '../../src/pipeline/redis.js';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 
 let server: RedisServer;
-beforeAll(async () => { server = await startRedisServer({ args: ['--requirepass', 'the-right-one'] }); });
-afterAll(async () => { await server.stop(); });
+beforeAll(async () => {
+  server = await startRedisServer({ args: ['--requirepass', 'the-right-one'] });
+});
+afterAll(async () => {
+  await server.stop();
+});
 
 async function authError(password: string): Promise<Error> {
   const client = connect({ url: server.url, password });
@@ -23,7 +27,12 @@ describe('Redis errors', () => {
     const err = await authError('wrong-pw-9921');
     expect(JSON.stringify((err as Error & { command?: unknown }).command)).toContain('wrong-pw-9921');
     let out = '';
-    const destination = new Writable({ write(chunk: Buffer, _enc, cb) { out += chunk.toString(); cb(); } });
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
     createLogger({ level: 'info', format: 'json', destination }).error({ err }, 'sink worker error');
     await new Promise((r) => setImmediate(r));
     expect(out).toContain('WRONGPASS');
@@ -34,6 +43,8 @@ describe('Redis errors', () => {
     const err = await authError('wrong-pw-9921');
     const url = server.url.replace('redis://', 'redis://:in-url-secret@');
     const described = describeRedisFailure(url, err);
-    expect(described.message).toBe(`Redis at redis://:***@127.0.0.1:${server.port} refused the credentials (WRONGPASS invalid username-password pair or user is disabled.): check redis.password (or password_file) and the URL's user`);
+    expect(described.message).toBe(
+      `Redis at redis://:***@127.0.0.1:${server.port} refused the credentials (WRONGPASS invalid username-password pair or user is disabled.): check redis.password (or password_file) and the URL's user`,
+    );
   });
 });

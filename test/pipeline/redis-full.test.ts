@@ -52,15 +52,26 @@ describe('a full Redis', () => {
     server = await startRedisServer({ args: ['--appendonly', 'no'] });
     tp = await startTestPipeline([{ sink: new RecordingSink('s') }], { redisUrl: server.url, consume: false });
     const pipeline = tp.pipeline;
-    app = buildServer({ maxBodyBytes: 1 << 20, requestTimeoutMs: 5000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({}) });
+    app = buildServer({
+      maxBodyBytes: 1 << 20,
+      requestTimeoutMs: 5000,
+      metrics: tp.metrics,
+      logger: silentLogger,
+      readiness: async () => ({}),
+    });
     registerPushRoute(app, {
       sources: [{ name: 'partner', token: 'tok', hmac_replay_window_ms: 300_000 }],
-      emit: (r) => pipeline.emit(r), logger: silentLogger,
+      emit: (r) => pipeline.emit(r),
+      logger: silentLogger,
     });
     await app.ready();
-    const push = (items: unknown[]) => app!.inject({
-      method: 'POST', url: '/ingest/partner', payload: JSON.stringify(items), headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
-    });
+    const push = (items: unknown[]) =>
+      app!.inject({
+        method: 'POST',
+        url: '/ingest/partner',
+        payload: JSON.stringify(items),
+        headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+      });
     expect((await push([alertV2(1)])).statusCode).toBe(202);
     await fill(tp);
     const full = await push([alertV2(1), alertV2(2), alertV2(3)]);

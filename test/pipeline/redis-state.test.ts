@@ -46,8 +46,13 @@ describe('Redis state vanishing under the pipeline', () => {
     // No Graph source is configured: each entry is read, acknowledged and dropped as `unknown_source`, which is
     // all the stream consumer needs to show.
     const worker = new NotificationWorker({
-      redis: blocking, streamKey: stream, clients: new Map(), emit: () => Promise.reject(new Error('nothing to emit')),
-      logger: silentLogger, metrics, takeoverMs: 200,
+      redis: blocking,
+      streamKey: stream,
+      clients: new Map(),
+      emit: () => Promise.reject(new Error('nothing to emit')),
+      logger: silentLogger,
+      metrics,
+      takeoverMs: 200,
     });
     const dropped = () => metricValue(metrics, 'alertbridge_webhook_dropped_total', { reason: 'unknown_source' });
     try {
@@ -56,7 +61,10 @@ describe('Redis state vanishing under the pipeline', () => {
       await waitFor(async () => (await dropped()) === 1, { what: 'first notification read' });
       await cmd.flushall();
       await cmd.xadd(stream, '*', 's', 'gone', 'id', 'a2');
-      await waitFor(async () => (await dropped()) === 2, { timeoutMs: 30_000, what: 'notification written after the flush read' });
+      await waitFor(async () => (await dropped()) === 2, {
+        timeoutMs: 30_000,
+        what: 'notification written after the flush read',
+      });
       await waitFor(async () => (await cmd.xlen(stream)) === 0, { what: 'entry acknowledged and deleted' });
       expect(worker.status().ok).toBe(true);
     } finally {

@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
-import {
-  detectResource,
-  normalize,
-  type NormalizeContext,
-  type NormalizeResult,
-} from '../../src/record/normalize.js';
+import { detectResource, normalize, type NormalizeContext, type NormalizeResult } from '../../src/record/normalize.js';
 import type { AlertRecord, Resource } from '../../src/record/types.js';
 import { loadSample } from '../helpers/samples.js';
 
@@ -23,9 +18,15 @@ function expectedHash(obj: unknown): string {
     Array.isArray(v)
       ? v.map(sort)
       : v && typeof v === 'object'
-        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]))
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
         : v;
-  return `sha256:${createHash('sha256').update(JSON.stringify(sort(obj))).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(JSON.stringify(sort(obj)))
+    .digest('hex')}`;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -57,7 +58,12 @@ const DOC_ALERT_V2 = {
   lastUpdateDateTime: '2021-05-02T14:19:01.3266667Z',
   firstActivityDateTime: '2021-04-26T07:45:50.116Z',
   comments: [],
-  evidence: [{ '@odata.type': '#microsoft.graph.security.deviceEvidence', mdeDeviceId: '73e7e2de709dff64ef64b1d0c30e67fab63279db' }],
+  evidence: [
+    {
+      '@odata.type': '#microsoft.graph.security.deviceEvidence',
+      mdeDeviceId: '73e7e2de709dff64ef64b1d0c30e67fab63279db',
+    },
+  ],
   systemTags: ['Defender Experts'],
 };
 
@@ -67,7 +73,8 @@ const DOC_INCIDENT = {
   id: '2972395',
   incidentWebUrl: 'https://security.microsoft.com/incidents/2972395?tid=12f988bf-16f1-11af-11ab-1d7cd011db47',
   redirectIncidentId: null,
-  displayName: 'Multi-stage incident involving Initial access & Command and control on multiple endpoints reported by multiple sources',
+  displayName:
+    'Multi-stage incident involving Initial access & Command and control on multiple endpoints reported by multiple sources',
   tenantId: 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c',
   createdDateTime: '2021-08-13T08:43:35.5533333Z',
   lastUpdateDateTime: '2021-09-30T09:35:45.1133333Z',
@@ -185,7 +192,9 @@ describe('normalize: Graph sample payloads', () => {
 describe('normalize: documented realistic examples', () => {
   it('alerts_v2 GET example', () => {
     const record = ok(normalize('alerts_v2', DOC_ALERT_V2, CTX));
-    expect(record.key).toBe('b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/da637578995287051192_756343937');
+    expect(record.key).toBe(
+      'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/da637578995287051192_756343937',
+    );
     expect(record.revision).toBe('2021-05-02T14:19:01.3266667Z');
     expect(record.provider).toBe('microsoftDefenderForEndpoint');
     expect(record.severity).toBe('low');
@@ -241,13 +250,33 @@ describe('normalize: documented realistic examples', () => {
 });
 
 describe('normalize: enums', () => {
-  const v2 = (fields: Record<string, unknown>): AlertRecord => ok(normalize('alerts_v2', { ...DOC_ALERT_V2, ...fields }, CTX));
+  const v2 = (fields: Record<string, unknown>): AlertRecord =>
+    ok(normalize('alerts_v2', { ...DOC_ALERT_V2, ...fields }, CTX));
 
   it('maps placeholders, unknownFutureValue and anything unrecognized to unknown', () => {
-    for (const value of ['String', '@odata.type: microsoft.graph.alertSeverity', 'unknownFutureValue', 'unknown', 'critical', '', 3, null, undefined]) {
+    for (const value of [
+      'String',
+      '@odata.type: microsoft.graph.alertSeverity',
+      'unknownFutureValue',
+      'unknown',
+      'critical',
+      '',
+      3,
+      null,
+      undefined,
+    ]) {
       expect(v2({ severity: value }).severity, String(value)).toBe('unknown');
     }
-    for (const value of ['String', '@odata.type: microsoft.graph.alertStatus', 'unknownFutureValue', 'unknown', 'closed', '', 1, null]) {
+    for (const value of [
+      'String',
+      '@odata.type: microsoft.graph.alertStatus',
+      'unknownFutureValue',
+      'unknown',
+      'closed',
+      '',
+      1,
+      null,
+    ]) {
       expect(v2({ status: value }).status, String(value)).toBe('unknown');
     }
   });
@@ -260,13 +289,16 @@ describe('normalize: enums', () => {
     expect(v2({ status: 'InProgress' }).status).toBe('inProgress');
     expect(v2({ status: 'RESOLVED' }).status).toBe('resolved');
     expect(ok(normalize('incidents', { ...DOC_INCIDENT, status: 'Active' }, CTX)).status).toBe('active');
-    expect(ok(normalize('incidents', { ...DOC_INCIDENT, status: 'AwaitingAction' }, CTX)).status).toBe('awaitingAction');
+    expect(ok(normalize('incidents', { ...DOC_INCIDENT, status: 'AwaitingAction' }, CTX)).status).toBe(
+      'awaitingAction',
+    );
     expect(ok(normalize('incidents', { ...DOC_INCIDENT, status: 'redirected' }, CTX)).status).toBe('redirected');
   });
 
   it('turns legacy newAlert into new and keeps the other legacy statuses', () => {
     const legacy = (status: string): string =>
-      ok(normalize('alerts', { id: 'x', azureTenantId: 't', vendorInformation: { provider: 'IPC' }, status }, CTX)).status;
+      ok(normalize('alerts', { id: 'x', azureTenantId: 't', vendorInformation: { provider: 'IPC' }, status }, CTX))
+        .status;
     expect(legacy('newAlert')).toBe('new');
     expect(legacy('NewAlert')).toBe('new');
     expect(legacy('inProgress')).toBe('inProgress');
@@ -317,11 +349,18 @@ describe('normalize: tolerance and identity', () => {
   });
 
   it('keys a partner push under its source, and only a push', () => {
-    const obj = { id: 'x1', tenantId: 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c', serviceSource: 'microsoftDefenderForEndpoint' };
-    expect(ok(normalize('alerts_v2', obj, { ...CTX, source: 'partner', via: 'push' })).key)
-      .toBe('push:partner/b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1');
+    const obj = {
+      id: 'x1',
+      tenantId: 'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c',
+      serviceSource: 'microsoftDefenderForEndpoint',
+    };
+    expect(ok(normalize('alerts_v2', obj, { ...CTX, source: 'partner', via: 'push' })).key).toBe(
+      'push:partner/b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1',
+    );
     for (const via of ['poll', 'webhook'] as const) {
-      expect(ok(normalize('alerts_v2', obj, { ...CTX, via })).key).toBe('b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1');
+      expect(ok(normalize('alerts_v2', obj, { ...CTX, via })).key).toBe(
+        'b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c/alerts_v2/microsoftDefenderForEndpoint/x1',
+      );
     }
   });
 
@@ -338,12 +377,15 @@ describe('normalize: tolerance and identity', () => {
       ['secure_scores', { id: 's', incidentId: 'x' }, null],
       ['secure_score_control_profiles', { id: 'p' }, null],
     ];
-    for (const [resource, obj, want] of cases) expect([resource, ok(normalize(resource, obj, CTX)).incident_id]).toEqual([resource, want]);
+    for (const [resource, obj, want] of cases)
+      expect([resource, ok(normalize(resource, obj, CTX)).incident_id]).toEqual([resource, want]);
   });
 
   it('falls back to the context tenant, then to unknown', () => {
     const obj = { id: 'i1', serviceSource: 'microsoftSentinel' };
-    expect(ok(normalize('alerts_v2', obj, { ...CTX, tenantId: 'ctx-tenant' })).key).toBe('ctx-tenant/alerts_v2/microsoftSentinel/i1');
+    expect(ok(normalize('alerts_v2', obj, { ...CTX, tenantId: 'ctx-tenant' })).key).toBe(
+      'ctx-tenant/alerts_v2/microsoftSentinel/i1',
+    );
     expect(ok(normalize('alerts_v2', obj, CTX)).key).toBe('unknown/alerts_v2/microsoftSentinel/i1');
     // The object's own tenant wins over the context's.
     expect(ok(normalize('alerts_v2', { ...obj, tenantId: 'own' }, { ...CTX, tenantId: 'ctx' })).tenant_id).toBe('own');
@@ -389,23 +431,36 @@ describe('normalize: tolerance and identity', () => {
 
 describe('normalize: revision', () => {
   it('keeps the update time verbatim, whatever its form', () => {
-    const rev = (r: Resource, field: string, value: string): string => ok(normalize(r, { id: 'r', [field]: value }, CTX)).revision;
+    const rev = (r: Resource, field: string, value: string): string =>
+      ok(normalize(r, { id: 'r', [field]: value }, CTX)).revision;
     expect(rev('alerts_v2', 'lastUpdateDateTime', '2024-01-01T00:00:00+00:00')).toBe('2024-01-01T00:00:00+00:00');
     expect(rev('incidents', 'lastUpdateDateTime', '2024-01-01T00:00:00.12Z')).toBe('2024-01-01T00:00:00.12Z');
     expect(rev('alerts', 'lastModifiedDateTime', '2024-01-01T00:00:00.1234567Z')).toBe('2024-01-01T00:00:00.1234567Z');
-    expect(rev('secure_score_control_profiles', 'lastModifiedDateTime', '2024-01-01T00:00:00Z')).toBe('2024-01-01T00:00:00Z');
+    expect(rev('secure_score_control_profiles', 'lastModifiedDateTime', '2024-01-01T00:00:00Z')).toBe(
+      '2024-01-01T00:00:00Z',
+    );
     expect(rev('secure_scores', 'createdDateTime', '2019-03-19T15:21:00Z')).toBe('2019-03-19T15:21:00Z');
   });
 
-  it('ignores the other resources\' update fields', () => {
+  it("ignores the other resources' update fields", () => {
     // A legacy alert's revision is lastModifiedDateTime, never lastUpdateDateTime.
     const obj = { id: 'r', lastUpdateDateTime: '2024-01-01T00:00:00Z' };
     expect(ok(normalize('alerts', obj, CTX)).revision).toBe(expectedHash(obj));
   });
 
   it('falls back to a content hash that is stable and key-order independent', () => {
-    const a = { id: 'h1', tenantId: 't', lastUpdateDateTime: 'String (timestamp)', nested: { b: 2, a: [1, { y: 1, x: 2 }] } };
-    const b = { nested: { a: [1, { x: 2, y: 1 }], b: 2 }, lastUpdateDateTime: 'String (timestamp)', tenantId: 't', id: 'h1' };
+    const a = {
+      id: 'h1',
+      tenantId: 't',
+      lastUpdateDateTime: 'String (timestamp)',
+      nested: { b: 2, a: [1, { y: 1, x: 2 }] },
+    };
+    const b = {
+      nested: { a: [1, { x: 2, y: 1 }], b: 2 },
+      lastUpdateDateTime: 'String (timestamp)',
+      tenantId: 't',
+      id: 'h1',
+    };
     const ra = ok(normalize('alerts_v2', a, CTX)).revision;
     expect(ra).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(ra).toBe(expectedHash(a));

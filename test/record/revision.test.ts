@@ -23,7 +23,12 @@ describe('revisionOrder', () => {
   });
 
   it('gives equal forms for the same instant written differently', () => {
-    const forms = ['2024-06-01T12:00:00Z', '2024-06-01T12:00:00.0000000Z', '2024-06-01T14:00:00.000+02:00', '2024-06-01T07:00:00-05:00'];
+    const forms = [
+      '2024-06-01T12:00:00Z',
+      '2024-06-01T12:00:00.0000000Z',
+      '2024-06-01T14:00:00.000+02:00',
+      '2024-06-01T07:00:00-05:00',
+    ];
     expect(new Set(forms.map(revisionOrder))).toEqual(new Set(['2024-06-01T12:00:00.0000000Z']));
   });
 
@@ -48,7 +53,12 @@ describe('revisionOrder', () => {
     expect([...inTimeOrder].reverse().sort(byOrder)).toEqual(inTimeOrder);
     expect([...inTimeOrder].sort()).not.toEqual(inTimeOrder); // raw strings would not do
     // Agrees with Date wherever Date can tell the values apart.
-    const ms = ['2024-01-01T00:00:00.5Z', '2024-01-01T00:00:00Z', '2024-01-01T02:00:00.001+03:00', '2023-06-01T00:00:00-12:00'];
+    const ms = [
+      '2024-01-01T00:00:00.5Z',
+      '2024-01-01T00:00:00Z',
+      '2024-01-01T02:00:00.001+03:00',
+      '2023-06-01T00:00:00-12:00',
+    ];
     expect([...ms].sort(byOrder)).toEqual([...ms].sort((a, b) => Date.parse(a) - Date.parse(b)));
   });
 

@@ -23,7 +23,11 @@ function sampleRecords(): AlertRecord[] {
 
 describe('stored records', () => {
   it('carry incident_id in the head, the envelope and OCSF metadata.correlation_uid, also when staged without it', () => {
-    const res = normalize('alerts_v2', { id: 'a1', tenantId: 't', serviceSource: 'microsoftDefenderForEndpoint', incidentId: '28282' }, { source: 'contoso', via: 'poll' });
+    const res = normalize(
+      'alerts_v2',
+      { id: 'a1', tenantId: 't', serviceSource: 'microsoftDefenderForEndpoint', incidentId: '28282' },
+      { source: 'contoso', via: 'poll' },
+    );
     if (!res.ok) throw new Error(res.reason);
     const { head, data } = storeRecord(res.record);
     expect(JSON.parse(head)).toMatchObject({ id: 'a1', incident_id: '28282' });
@@ -37,7 +41,9 @@ describe('stored records', () => {
     const none = normalize('alerts_v2', { id: 'a2', tenantId: 't' }, { source: 'contoso', via: 'poll' });
     if (!none.ok) throw new Error(none.reason);
     expect(JSON.parse(sinkFormat('envelope').encode(none.record))).toMatchObject({ incident_id: null });
-    expect((JSON.parse(sinkFormat('ocsf').encode(none.record)) as { metadata: object }).metadata).not.toHaveProperty('correlation_uid');
+    expect((JSON.parse(sinkFormat('ocsf').encode(none.record)) as { metadata: object }).metadata).not.toHaveProperty(
+      'correlation_uid',
+    );
   });
 
   it('come back from their stored texts equal to what was stored, field by field and as JSON', () => {

@@ -15,7 +15,11 @@ import { spawnCli, type Daemon } from '../helpers/cli.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-000000000004', clientId: 'app-d', clientSecret: 'secret-d' };
+const T: TenantCredentials = {
+  tenantId: 'dddddddd-0000-4000-8000-000000000004',
+  clientId: 'app-d',
+  clientSecret: 'secret-d',
+};
 const INTERVAL_MS = 2000;
 const TAKEOVER_MS = 3000;
 const dir = mkdtempSync(join(tmpdir(), 'ab-scale-'));
@@ -32,13 +36,16 @@ afterAll(async () => {
 
 function lines(path: string): Array<{ key: string; revision: string }> {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter(Boolean).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as { key: string; revision: string }];
-      } catch {
-        return []; // a line cut by SIGKILL
-      }
-    });
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as { key: string; revision: string }];
+        } catch {
+          return []; // a line cut by SIGKILL
+        }
+      });
   } catch {
     return [];
   }
@@ -50,7 +57,9 @@ describe('three replicas on one Redis', () => {
     for (let i = 0; i < 300; i++) sim.create(T.tenantId, 'alerts_v2');
     for (let i = 0; i < 100; i++) sim.create(T.tenantId, 'incidents');
     const config = join(dir, 'config.yaml');
-    writeFileSync(config, `
+    writeFileSync(
+      config,
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:\${PORT}" }
 log: { format: json }
@@ -69,10 +78,12 @@ sources:
     page_size: 40
 sinks:
   - { name: out, type: file, path: "\${OUT_FILE}" }
-`);
+`,
+    );
     const outs = [0, 1, 2].map((i) => join(dir, `out-${i}.ndjson`));
     const ports = await Promise.all([0, 1, 2].map(() => freePort()));
-    for (let i = 0; i < 3; i++) daemons.push(spawnCli(['run', '--config', config], { PORT: String(ports[i]), OUT_FILE: outs[i] }));
+    for (let i = 0; i < 3; i++)
+      daemons.push(spawnCli(['run', '--config', config], { PORT: String(ports[i]), OUT_FILE: outs[i] }));
     const all = () => outs.flatMap(lines);
     await waitFor(() => all().length >= 400, { timeoutMs: 60_000, what: 'the first 400 records' });
 
@@ -91,11 +102,16 @@ sinks:
     for (const resource of ['alerts_v2', 'incidents']) {
       const groups = queryTimes(resource);
       expect(groups.length).toBeGreaterThan(0);
-      for (const times of groups) for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(INTERVAL_MS * 0.9);
+      for (const times of groups)
+        for (let i = 1; i < times.length; i++)
+          expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(INTERVAL_MS * 0.9);
     }
     // Fault-free so far: exactly once.
     // The server may not listen yet when the records are already through (a refused connection is "not yet").
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[0]}/readyz`).catch(() => null))?.ok, { timeoutMs: 60_000, what: 'replica 0 ready' });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${ports[0]}/readyz`).catch(() => null))?.ok, {
+      timeoutMs: 60_000,
+      what: 'replica 0 ready',
+    });
     expect(all()).toHaveLength(400);
     expect(new Set(all().map((r) => r.key)).size).toBe(400);
 
@@ -103,7 +119,10 @@ sinks:
     sim.setFaults({ slowMs: 250 });
     for (let i = 0; i < 200; i++) sim.create(T.tenantId, 'alerts_v2');
     const redis = new Redis(redisUrl());
-    const owner = await waitFor(() => redis.get(`${prefix}:lease:tenant-d:alerts_v2`), { timeoutMs: 30_000, what: 'a lease holder' });
+    const owner = await waitFor(() => redis.get(`${prefix}:lease:tenant-d:alerts_v2`), {
+      timeoutMs: 30_000,
+      what: 'a lease holder',
+    });
     const pid = Number(owner.split('-').at(-2));
     const victim = daemons.find((d) => d.child.pid === pid)!;
     expect(victim).toBeDefined();
@@ -112,11 +131,20 @@ sinks:
     await victim.exited;
     sim.setFaults({ slowMs: 0 });
     // another replica polls alerts_v2 again within the lease time (plus one scheduling tick)
-    const alertsReads = () => sim!.requestLog.filter((e) => e.resource === 'alerts_v2' && e.method === 'GET' && e.status === 200).map((e) => Date.parse(e.at));
-    const takeover = await waitFor(() => alertsReads().find((t) => t > killedAt + 100), { timeoutMs: 30_000, what: 'takeover' });
+    const alertsReads = () =>
+      sim!.requestLog
+        .filter((e) => e.resource === 'alerts_v2' && e.method === 'GET' && e.status === 200)
+        .map((e) => Date.parse(e.at));
+    const takeover = await waitFor(() => alertsReads().find((t) => t > killedAt + 100), {
+      timeoutMs: 30_000,
+      what: 'takeover',
+    });
     const failoverMs = takeover - killedAt;
     expect(failoverMs).toBeLessThanOrEqual(TAKEOVER_MS + 2 * INTERVAL_MS);
-    await waitFor(() => new Set(all().map((r) => `${r.key}@${r.revision}`)).size >= 600, { timeoutMs: 60_000, what: 'all 600 records' });
+    await waitFor(() => new Set(all().map((r) => `${r.key}@${r.revision}`)).size >= 600, {
+      timeoutMs: 60_000,
+      what: 'all 600 records',
+    });
     await redis.quit();
 
     // SIGTERM drains the survivors: exit 0.
@@ -126,8 +154,12 @@ sinks:
 
     const got = all().map((r) => `${r.key}@${r.revision}`);
     const unique = new Set(got);
-    const expected = new Set([...sim.list(T.tenantId, 'alerts_v2'), ...sim.list(T.tenantId, 'incidents')].map((o) => String(o.id)));
+    const expected = new Set(
+      [...sim.list(T.tenantId, 'alerts_v2'), ...sim.list(T.tenantId, 'incidents')].map((o) => String(o.id)),
+    );
     expect(new Set(all().map((r) => r.key.split('/').at(-1)))).toEqual(expected);
-    console.log(`replicas: ${unique.size} records delivered, ${got.length - unique.size} duplicates (after one kill -9), failover ${failoverMs} ms (takeover_ms ${TAKEOVER_MS}, interval ${INTERVAL_MS})`);
+    console.log(
+      `replicas: ${unique.size} records delivered, ${got.length - unique.size} duplicates (after one kill -9), failover ${failoverMs} ms (takeover_ms ${TAKEOVER_MS}, interval ${INTERVAL_MS})`,
+    );
   }, 180_000);
 });

@@ -11,7 +11,10 @@ let server: ChildProcess;
 let base: string;
 
 beforeAll(async () => {
-  server = fork(fileURLToPath(new URL('./body-limit-server.ts', import.meta.url)), [String(LIMIT)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  server = fork(fileURLToPath(new URL('./body-limit-server.ts', import.meta.url)), [String(LIMIT)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     server.once('message', (m) => resolve(m as number));
     server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
@@ -36,18 +39,34 @@ describe('body limit over a real socket', () => {
     for (let i = 0; i < n; i++) {
       // a declared Content-Length, or a chunked body of unknown length
       const body = i % 3 === 2 ? new Blob([big]).stream() : big;
-      const pending = fetch(`${base}/echo`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/json' }, dispatcher: agent })
-        .then(async (r) => `${r.status} ${await r.text()}`, (err: Error) => `failed: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+      const pending = fetch(`${base}/echo`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        headers: { 'content-type': 'application/json' },
+        dispatcher: agent,
+      }).then(
+        async (r) => `${r.status} ${await r.text()}`,
+        (err: Error) => `failed: ${(err.cause as Error | undefined)?.message ?? err.message}`,
+      );
       // A client that falls behind the server: the server's answer arrives while the body is still being written.
       busy((i % 7) * 3);
       answers.push(await pending);
       if (i % 10 === 9) {
-        const small = await fetch(`${base}/echo`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, dispatcher: agent });
+        const small = await fetch(`${base}/echo`, {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+          dispatcher: agent,
+        });
         answers.push(`${small.status} ${await small.text()}`);
       }
     }
     await agent.close();
-    const expected = Array.from({ length: n }, (_, i) => [`413 {"error":"request body is larger than ${LIMIT} bytes"}`, ...(i % 10 === 9 ? ['200 {"bytes":2}'] : [])]).flat();
+    const expected = Array.from({ length: n }, (_, i) => [
+      `413 {"error":"request body is larger than ${LIMIT} bytes"}`,
+      ...(i % 10 === 9 ? ['200 {"bytes":2}'] : []),
+    ]).flat();
     expect(answers).toEqual(expected);
   });
 });

@@ -33,9 +33,25 @@ beforeAll(async () => {
   sink = new RecordingSink('out');
   tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
   stream = `${tp.prefix}:notifications`;
-  app = buildServer({ maxBodyBytes: 64 * 1024, requestTimeoutMs: 5000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({ ok: true }) });
-  registerPushRoute(app, { sources: [{ name: 'partner', token: TOKEN, hmac_secret: HMAC, hmac_replay_window_ms: 300_000 }], emit: (r) => tp.pipeline.emit(r), logger: silentLogger });
-  registerNotificationRoutes(app, { sources: [{ name: 'contoso', tenantId: 't', clientState: STATE, onLifecycle: () => undefined }], redis: tp.redis, streamKey: stream, metrics: tp.metrics, logger: silentLogger });
+  app = buildServer({
+    maxBodyBytes: 64 * 1024,
+    requestTimeoutMs: 5000,
+    metrics: tp.metrics,
+    logger: silentLogger,
+    readiness: async () => ({ ok: true }),
+  });
+  registerPushRoute(app, {
+    sources: [{ name: 'partner', token: TOKEN, hmac_secret: HMAC, hmac_replay_window_ms: 300_000 }],
+    emit: (r) => tp.pipeline.emit(r),
+    logger: silentLogger,
+  });
+  registerNotificationRoutes(app, {
+    sources: [{ name: 'contoso', tenantId: 't', clientState: STATE, onLifecycle: () => undefined }],
+    redis: tp.redis,
+    streamKey: stream,
+    metrics: tp.metrics,
+    logger: silentLogger,
+  });
   await app.ready();
 });
 afterAll(async () => {
@@ -43,10 +59,35 @@ afterAll(async () => {
   await cleanup(tp);
 });
 
-const v1 = { ...loadSample('alert-resource-representation.v1.json'), id: 'legacy-x', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' } };
+const v1 = {
+  ...loadSample('alert-resource-representation.v1.json'),
+  id: 'legacy-x',
+  vendorInformation: { provider: 'IPC', vendor: 'Microsoft' },
+};
 
 /** Valid-looking alerts with random damage: fields dropped, replaced by random JSON, or added. */
-const mutatedAlert = fc.tuple(fc.integer({ min: 0, max: 5000 }), fc.boolean(), fc.array(fc.tuple(fc.constantFrom('id', 'tenantId', 'severity', 'status', 'serviceSource', 'lastUpdateDateTime', 'vendorInformation', 'title', 'x'), fc.option(fc.jsonValue(), { nil: undefined })), { maxLength: 4 }))
+const mutatedAlert = fc
+  .tuple(
+    fc.integer({ min: 0, max: 5000 }),
+    fc.boolean(),
+    fc.array(
+      fc.tuple(
+        fc.constantFrom(
+          'id',
+          'tenantId',
+          'severity',
+          'status',
+          'serviceSource',
+          'lastUpdateDateTime',
+          'vendorInformation',
+          'title',
+          'x',
+        ),
+        fc.option(fc.jsonValue(), { nil: undefined }),
+      ),
+      { maxLength: 4 },
+    ),
+  )
   .map(([i, legacy, edits]) => {
     const base: Record<string, unknown> = legacy ? { ...v1, id: `legacy-${i}` } : alertV2(i);
     for (const [k, v] of edits) {
@@ -66,41 +107,77 @@ const body = fc.oneof(
   fc.constant('x'.repeat(70 * 1024)),
 );
 
-const notification = fc.tuple(fc.constantFrom(STATE, 'forged', ''), fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: undefined }), fc.integer({ min: 0, max: 4 }))
-  .map(([clientState, id, n]) => JSON.stringify({ value: Array.from({ length: n }, () => ({ clientState, subscriptionId: 's', changeType: 'updated', resourceData: id === undefined ? {} : { id } })) }));
+const notification = fc
+  .tuple(
+    fc.constantFrom(STATE, 'forged', ''),
+    fc.option(fc.string({ minLength: 1, maxLength: 40 }), { nil: undefined }),
+    fc.integer({ min: 0, max: 4 }),
+  )
+  .map(([clientState, id, n]) =>
+    JSON.stringify({
+      value: Array.from({ length: n }, () => ({
+        clientState,
+        subscriptionId: 's',
+        changeType: 'updated',
+        resourceData: id === undefined ? {} : { id },
+      })),
+    }),
+  );
 
-const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'application/merge-patch+json', '');
+const contentType = fc.constantFrom(
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'application/merge-patch+json',
+  '',
+);
 
 describe('fuzzed HTTP traffic', () => {
   it('answers only 2xx/4xx and queues exactly what it acknowledged', async () => {
     let acceptedPush = 0;
     let acceptedNotifications = 0;
     const statuses = new Map<number, number>();
-    await fc.assert(fc.asyncProperty(
-      fc.constantFrom('/ingest/partner', '/ingest/nobody', '/webhooks/graph/contoso', '/webhooks/graph/contoso/lifecycle', '/webhooks/graph/other', '/elsewhere'),
-      fc.oneof(body, notification),
-      contentType,
-      fc.constantFrom('bearer+hmac', 'bearer', 'wrong-bearer', 'hmac', 'stale-hmac', 'none'),
-      fc.boolean(),
-      async (url, payload, type, auth, validation) => {
-        const headers: Record<string, string> = {};
-        if (type) headers['content-type'] = type;
-        const ts = auth === 'stale-hmac' ? '1000' : String(Math.floor(Date.now() / 1000));
-        if (auth === 'bearer' || auth === 'bearer+hmac') headers.authorization = `Bearer ${TOKEN}`;
-        if (auth === 'wrong-bearer') headers.authorization = 'Bearer nope';
-        if (auth === 'hmac' || auth === 'stale-hmac' || auth === 'bearer+hmac') {
-          headers['x-alertbridge-timestamp'] = ts;
-          headers['x-alertbridge-signature'] = signPush(HMAC, ts, payload);
-        }
-        const target = validation && url.startsWith('/webhooks') ? `${url}?validationToken=${encodeURIComponent(payload.slice(0, 50))}` : url;
-        const res = await app.inject({ method: 'POST', url: target, headers, payload });
-        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-        expect(res.statusCode >= 200 && res.statusCode < 500).toBe(true);
-        expect(res.body).not.toMatch(/\bat \S+ \(|node_modules/); // no stack traces
-        if (res.statusCode === 202 && url === '/ingest/partner') acceptedPush += (res.json() as { accepted: number }).accepted;
-        if (res.statusCode === 202 && url === '/webhooks/graph/contoso') acceptedNotifications += (res.json() as { accepted: number }).accepted;
-      },
-    ), { numRuns: 3000, seed: 20261122 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          '/ingest/partner',
+          '/ingest/nobody',
+          '/webhooks/graph/contoso',
+          '/webhooks/graph/contoso/lifecycle',
+          '/webhooks/graph/other',
+          '/elsewhere',
+        ),
+        fc.oneof(body, notification),
+        contentType,
+        fc.constantFrom('bearer+hmac', 'bearer', 'wrong-bearer', 'hmac', 'stale-hmac', 'none'),
+        fc.boolean(),
+        async (url, payload, type, auth, validation) => {
+          const headers: Record<string, string> = {};
+          if (type) headers['content-type'] = type;
+          const ts = auth === 'stale-hmac' ? '1000' : String(Math.floor(Date.now() / 1000));
+          if (auth === 'bearer' || auth === 'bearer+hmac') headers.authorization = `Bearer ${TOKEN}`;
+          if (auth === 'wrong-bearer') headers.authorization = 'Bearer nope';
+          if (auth === 'hmac' || auth === 'stale-hmac' || auth === 'bearer+hmac') {
+            headers['x-alertbridge-timestamp'] = ts;
+            headers['x-alertbridge-signature'] = signPush(HMAC, ts, payload);
+          }
+          const target =
+            validation && url.startsWith('/webhooks')
+              ? `${url}?validationToken=${encodeURIComponent(payload.slice(0, 50))}`
+              : url;
+          const res = await app.inject({ method: 'POST', url: target, headers, payload });
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          expect(res.statusCode >= 200 && res.statusCode < 500).toBe(true);
+          expect(res.body).not.toMatch(/\bat \S+ \(|node_modules/); // no stack traces
+          if (res.statusCode === 202 && url === '/ingest/partner')
+            acceptedPush += (res.json() as { accepted: number }).accepted;
+          if (res.statusCode === 202 && url === '/webhooks/graph/contoso')
+            acceptedNotifications += (res.json() as { accepted: number }).accepted;
+        },
+      ),
+      { numRuns: 3000, seed: 20261122 },
+    );
 
     // the process is fine and the queue holds exactly what was acknowledged
     expect((await app.inject('/healthz')).statusCode).toBe(200);
@@ -126,7 +203,8 @@ describe('fuzzed partner pushes through the app', () => {
   let ab: App;
 
   beforeAll(async () => {
-    const res = parseConfig(`
+    const res = parseConfig(
+      `
 redis: { url: "${redisUrl()}", key_prefix: "${PREFIX}" }
 server: { max_body_bytes: 262144 }
 sources:
@@ -136,9 +214,15 @@ sinks:
   - { name: all, type: file, path: /dev/null }
   - { name: alpha, type: file, path: /dev/null, filter: { sources: [alpha] } }
   - { name: ipc, type: file, path: /dev/null, filter: { providers: [IPC], min_severity: high } }
-`, { baseDir: '/', env: {} });
+`,
+      { baseDir: '/', env: {} },
+    );
     if (!res.ok) throw new Error(res.errors.join('\n'));
-    ab = buildApp(res.config, { logger: silentLogger, sinkOverrides: sinks, metrics: new Metrics({ defaultMetrics: false }) });
+    ab = buildApp(res.config, {
+      logger: silentLogger,
+      sinkOverrides: sinks,
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
     await ab.start({ listen: false });
   });
   afterAll(async () => {
@@ -149,21 +233,62 @@ sinks:
   const hostile = fc.oneof(
     fc.string({ maxLength: 40 }),
     fc.string({ unit: 'binary', maxLength: 40 }),
-    fc.array(fc.constantFrom('IPC', 'alpha', 'beta', 'high', 'alerts_v2', '\x1f', '\x00', '%', '%1F', '\n', '\u2028', '\x7f'), { maxLength: 6 }).map((p) => p.join('')),
+    fc
+      .array(
+        fc.constantFrom(
+          'IPC',
+          'alpha',
+          'beta',
+          'high',
+          'alerts_v2',
+          '\x1f',
+          '\x00',
+          '%',
+          '%1F',
+          '\n',
+          '\u2028',
+          '\x7f',
+        ),
+        { maxLength: 6 },
+      )
+      .map((p) => p.join('')),
     fc.constantFrom('IPC', 'ipc', 'IPC\x1f', 'x\x1fhigh\x1falerts_v2\x1fIPC\x1falpha', 'microsoftDefenderForEndpoint'),
     fc.integer({ min: 1000, max: 60_000 }).map((n) => 'y'.repeat(n)),
   );
   const time = fc.oneof(
-    fc.constantFrom('2026-11-01T10:00:00Z', '2026-11-01T10:00:00.1234567Z', 'String (timestamp)', '2026-02-30T00:00:00Z', '2999-01-01T00:00:00Z', '9999-12-31T23:59:59Z'),
+    fc.constantFrom(
+      '2026-11-01T10:00:00Z',
+      '2026-11-01T10:00:00.1234567Z',
+      'String (timestamp)',
+      '2026-02-30T00:00:00Z',
+      '2999-01-01T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+    ),
     fc.integer({ min: -86_400_000, max: 86_400_000 * 365 }).map((ms) => new Date(Date.now() + ms).toISOString()),
     hostile,
   );
   const anyJson = fc.oneof(fc.jsonValue({ maxDepth: 2 }), hostile);
   const item = fc.oneof(
-    { weight: 6, arbitrary: fc.record({
-      i: fc.integer({ min: 0, max: 40 }), provider: fc.oneof(hostile, anyJson), severity: fc.oneof(fc.constantFrom('high', 'HIGH', 'medium', 'informational', 'unknownFutureValue'), anyJson),
-      tenant: fc.oneof(hostile, anyJson), time: fc.oneof(time, anyJson), id: fc.option(fc.oneof(hostile, anyJson), { nil: undefined }),
-    }).map(({ i, provider, severity, tenant, time: t, id }) => ({ ...alertV2(i), serviceSource: provider, severity, tenantId: tenant, lastUpdateDateTime: t, ...(id === undefined ? {} : { id }) })) },
+    {
+      weight: 6,
+      arbitrary: fc
+        .record({
+          i: fc.integer({ min: 0, max: 40 }),
+          provider: fc.oneof(hostile, anyJson),
+          severity: fc.oneof(fc.constantFrom('high', 'HIGH', 'medium', 'informational', 'unknownFutureValue'), anyJson),
+          tenant: fc.oneof(hostile, anyJson),
+          time: fc.oneof(time, anyJson),
+          id: fc.option(fc.oneof(hostile, anyJson), { nil: undefined }),
+        })
+        .map(({ i, provider, severity, tenant, time: t, id }) => ({
+          ...alertV2(i),
+          serviceSource: provider,
+          severity,
+          tenantId: tenant,
+          lastUpdateDateTime: t,
+          ...(id === undefined ? {} : { id }),
+        })),
+    },
     { weight: 1, arbitrary: anyJson },
   );
 
@@ -177,24 +302,41 @@ sinks:
   it('answers 2xx/4xx and delivers each acknowledged record to exactly the sinks whose filter matches', async () => {
     let accepted = 0;
     const statuses = new Map<number, number>();
-    await fc.assert(fc.asyncProperty(
-      fc.constantFrom('alpha', 'beta'),
-      fc.oneof(item.map((x) => x as unknown), fc.array(item, { maxLength: 6 }), fc.array(item, { maxLength: 6 }).map((value) => ({ value }))),
-      async (source, payload) => {
-        const body = JSON.stringify(payload);
-        const ts = String(Math.floor(Date.now() / 1000));
-        const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-        if (source === 'beta') Object.assign(headers, { 'x-alertbridge-timestamp': ts, 'x-alertbridge-signature': signPush(HMAC, ts, body) });
-        const res = await ab.server.inject({ method: 'POST', url: `/ingest/${source}`, headers, payload: body });
-        statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-        expect([202, 400, 413, 422]).toContain(res.statusCode);
-        if (res.statusCode === 202) accepted += (res.json() as { accepted: number }).accepted;
-        if (res.statusCode === 422) expect((res.json() as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
-      },
-    ), { numRuns: 400, seed: 20261202 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('alpha', 'beta'),
+        fc.oneof(
+          item.map((x) => x as unknown),
+          fc.array(item, { maxLength: 6 }),
+          fc.array(item, { maxLength: 6 }).map((value) => ({ value })),
+        ),
+        async (source, payload) => {
+          const body = JSON.stringify(payload);
+          const ts = String(Math.floor(Date.now() / 1000));
+          const headers: Record<string, string> = {
+            authorization: `Bearer ${TOKEN}`,
+            'content-type': 'application/json',
+          };
+          if (source === 'beta')
+            Object.assign(headers, {
+              'x-alertbridge-timestamp': ts,
+              'x-alertbridge-signature': signPush(HMAC, ts, body),
+            });
+          const res = await ab.server.inject({ method: 'POST', url: `/ingest/${source}`, headers, payload: body });
+          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+          expect([202, 400, 413, 422]).toContain(res.statusCode);
+          if (res.statusCode === 202) accepted += (res.json() as { accepted: number }).accepted;
+          if (res.statusCode === 422) expect((res.json() as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
+        },
+      ),
+      { numRuns: 400, seed: 20261202 },
+    );
 
     expect((await ab.server.inject('/healthz')).statusCode).toBe(200);
-    await waitFor(() => sinks.all.received.length >= accepted, { what: 'acknowledged pushes delivered', timeoutMs: 60_000 });
+    await waitFor(() => sinks.all.received.length >= accepted, {
+      what: 'acknowledged pushes delivered',
+      timeoutMs: 60_000,
+    });
     await waitFor(() => ab.pipeline.idle(), { timeoutMs: 60_000 });
     expect(sinks.all.received).toHaveLength(accepted);
     expect(accepted).toBeGreaterThan(20);

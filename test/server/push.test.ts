@@ -24,7 +24,13 @@ const HMAC = 'hmac-secret-456';
 beforeEach(async () => {
   sink = new RecordingSink('out');
   tp = await startTestPipeline([{ sink }]);
-  app = buildServer({ maxBodyBytes: 4096, requestTimeoutMs: 5000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({ ok: true }) });
+  app = buildServer({
+    maxBodyBytes: 4096,
+    requestTimeoutMs: 5000,
+    metrics: tp.metrics,
+    logger: silentLogger,
+    readiness: async () => ({ ok: true }),
+  });
   registerPushRoute(app, {
     sources: [
       { name: 'partner', token: TOKEN, hmac_replay_window_ms: 300_000 },
@@ -44,14 +50,19 @@ afterEach(async () => {
 
 const post = (source: string, payload: unknown, headers: Record<string, string> = {}) =>
   app.inject({
-    method: 'POST', url: `/ingest/${source}`,
+    method: 'POST',
+    url: `/ingest/${source}`,
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
     payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
   });
 
 describe('POST /ingest/{source}', () => {
   it('accepts one alert, an array, or {value: [...]}, v1 and v2 shapes, and reports duplicates', async () => {
-    const v1 = { ...loadSample('alert-resource-representation.v1.json'), id: 'legacy-1', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' } };
+    const v1 = {
+      ...loadSample('alert-resource-representation.v1.json'),
+      id: 'legacy-1',
+      vendorInformation: { provider: 'IPC', vendor: 'Microsoft' },
+    };
     expect((await post('partner', alertV2(1))).json()).toEqual({ accepted: 1, duplicates: 0 });
     expect((await post('partner', [alertV2(1), alertV2(2)])).json()).toEqual({ accepted: 1, duplicates: 1 });
     const res = await post('partner', { value: [alertV2(3), v1] });
@@ -65,7 +76,11 @@ describe('POST /ingest/{source}', () => {
   it('accepts an HMAC-signed push within the replay window and uses the fallback tenant', async () => {
     const body = JSON.stringify({ ...alertV2(9), tenantId: undefined });
     const ts = String(Math.floor(Date.now() / 1000));
-    const res = await post('signed', body, { authorization: '', 'x-alertbridge-timestamp': ts, 'x-alertbridge-signature': signPush(HMAC, ts, body) });
+    const res = await post('signed', body, {
+      authorization: '',
+      'x-alertbridge-timestamp': ts,
+      'x-alertbridge-signature': signPush(HMAC, ts, body),
+    });
     expect(res.statusCode).toBe(202);
     await waitFor(() => sink.received.length >= 1);
     expect(sink.received[0]!.tenant_id).toBe('fallback-tenant');
@@ -74,10 +89,36 @@ describe('POST /ingest/{source}', () => {
   it.each([
     ['wrong token', 'partner', { authorization: 'Bearer nope' }, 401, 'invalid bearer token'],
     ['no credentials', 'partner', { authorization: '' }, 401, 'missing credentials (send Authorization: Bearer)'],
-    ['bad signature', 'signed', { authorization: '', 'x-alertbridge-timestamp': String(Math.floor(Date.now() / 1000)), 'x-alertbridge-signature': 'sha256=00' }, 401, 'invalid signature'],
-    ['replayed signature', 'signed', { authorization: '', 'x-alertbridge-timestamp': '1000000000', 'x-alertbridge-signature': signPush(HMAC, '1000000000', JSON.stringify(alertV2(1))) }, 401, 'timestamp outside the replay window'],
+    [
+      'bad signature',
+      'signed',
+      {
+        authorization: '',
+        'x-alertbridge-timestamp': String(Math.floor(Date.now() / 1000)),
+        'x-alertbridge-signature': 'sha256=00',
+      },
+      401,
+      'invalid signature',
+    ],
+    [
+      'replayed signature',
+      'signed',
+      {
+        authorization: '',
+        'x-alertbridge-timestamp': '1000000000',
+        'x-alertbridge-signature': signPush(HMAC, '1000000000', JSON.stringify(alertV2(1))),
+      },
+      401,
+      'timestamp outside the replay window',
+    ],
     ['unknown source', 'nobody', {}, 404, 'no push source named "nobody"'],
-    ['wrong content type', 'partner', { 'content-type': 'text/plain' }, 415, 'unsupported content type "text/plain": send application/json'],
+    [
+      'wrong content type',
+      'partner',
+      { 'content-type': 'text/plain' },
+      415,
+      'unsupported content type "text/plain": send application/json',
+    ],
   ])('refuses %s', async (_what, source, headers, status, error) => {
     const res = await post(source, alertV2(1), headers as Record<string, string>);
     expect(res.statusCode).toBe(status);
@@ -119,7 +160,10 @@ describe('POST /ingest/{source}', () => {
     expect(items.statusCode).toBe(422);
     expect(items.json()).toEqual({
       error: '2 of 3 item(s) invalid; nothing was accepted',
-      errors: [{ index: 1, error: 'record has no id' }, { index: 2, error: 'not a Graph security alert (neither the alerts_v2 nor the legacy alert shape)' }],
+      errors: [
+        { index: 1, error: 'record has no id' },
+        { index: 2, error: 'not a Graph security alert (neither the alerts_v2 nor the legacy alert shape)' },
+      ],
     });
     const scalar = await post('partner', '"hello"');
     expect(scalar.statusCode).toBe(400);
@@ -131,13 +175,24 @@ describe('POST /ingest/{source}', () => {
   });
 
   it('answers 503 when the records cannot be persisted', async () => {
-    const failing = buildServer({ maxBodyBytes: 4096, requestTimeoutMs: 5000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({}) });
+    const failing = buildServer({
+      maxBodyBytes: 4096,
+      requestTimeoutMs: 5000,
+      metrics: tp.metrics,
+      logger: silentLogger,
+      readiness: async () => ({}),
+    });
     registerPushRoute(failing, {
       sources: [{ name: 'partner', token: TOKEN, hmac_replay_window_ms: 1 }],
       emit: () => Promise.reject(new Error('Connection is closed.')),
       logger: silentLogger,
     });
-    const res = await failing.inject({ method: 'POST', url: '/ingest/partner', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, payload: alertV2(1) });
+    const res = await failing.inject({
+      method: 'POST',
+      url: '/ingest/partner',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      payload: alertV2(1),
+    });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json()).toEqual({ error: 'could not persist the records; retry later' });
@@ -150,10 +205,16 @@ describe('a push source writes only its own keys', () => {
 
   it('refuses an update time far in the future, per item, and counts it', async () => {
     const forged = alertV2(1, { updated: '2099-01-01T00:00:00Z' });
-    const legacy = { ...loadSample('alert-resource-representation.v1.json'), id: 'legacy-f', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' }, lastModifiedDateTime: inMinutes(60) };
+    const legacy = {
+      ...loadSample('alert-resource-representation.v1.json'),
+      id: 'legacy-f',
+      vendorInformation: { provider: 'IPC', vendor: 'Microsoft' },
+      lastModifiedDateTime: inMinutes(60),
+    };
     const res = await post('partner', [alertV2(2, { updated: inMinutes(2) }), forged, legacy]);
     expect(res.statusCode).toBe(422);
-    const max = "is more than 300000 ms ahead of this server's clock (future_skew_ms): an update time from the future would hide every later update of this alert";
+    const max =
+      "is more than 300000 ms ahead of this server's clock (future_skew_ms): an update time from the future would hide every later update of this alert";
     expect(res.json()).toEqual({
       error: '2 of 3 item(s) invalid; nothing was accepted',
       errors: [
@@ -161,9 +222,17 @@ describe('a push source writes only its own keys', () => {
         { index: 2, error: `lastModifiedDateTime ${JSON.stringify(legacy.lastModifiedDateTime)} ${max}` },
       ],
     });
-    expect(await metricValue(tp.metrics, 'alertbridge_webhook_rejected_total', { source: 'partner', reason: 'future_revision' })).toBe(2);
+    expect(
+      await metricValue(tp.metrics, 'alertbridge_webhook_rejected_total', {
+        source: 'partner',
+        reason: 'future_revision',
+      }),
+    ).toBe(2);
     // within the tolerated clock skew it passes
-    expect((await post('partner', alertV2(2, { updated: inMinutes(2) }))).json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await post('partner', alertV2(2, { updated: inMinutes(2) }))).json()).toEqual({
+      accepted: 1,
+      duplicates: 0,
+    });
     await waitFor(() => sink.received.length >= 1);
     await waitFor(() => tp.pipeline.idle());
     expect(sink.received.map((r) => r.id)).toEqual([alertV2(2).id]);
@@ -178,8 +247,15 @@ describe('a push source writes only its own keys', () => {
     // another push source pushing the same alert has its own namespace too
     const ts = String(Math.floor(Date.now() / 1000));
     const body = JSON.stringify(alertV2(5, { updated: inMinutes(4) }));
-    expect((await post('signed', body, { authorization: '', 'x-alertbridge-timestamp': ts, 'x-alertbridge-signature': signPush(HMAC, ts, body) })).json())
-      .toEqual({ accepted: 1, duplicates: 0 });
+    expect(
+      (
+        await post('signed', body, {
+          authorization: '',
+          'x-alertbridge-timestamp': ts,
+          'x-alertbridge-signature': signPush(HMAC, ts, body),
+        })
+      ).json(),
+    ).toEqual({ accepted: 1, duplicates: 0 });
     // Graph's next update of the real alert is older than the forged time, and still an update
     const update = record(5, { source: 'contoso', updated: new Date().toISOString() });
     expect(await tp.pipeline.emit([update])).toMatchObject({ accepted: 1, stale: 0 });
@@ -198,15 +274,41 @@ describe('a push source writes only its own keys', () => {
 describe('POST /ingest/{source} with a Redis that never answers', () => {
   it('answers 503 with Retry-After instead of hanging (a blackholed host accepts the connection, then stays silent)', async () => {
     const hole = await startBlackhole();
-    const conns = [connect({ url: hole.url }), connect({ url: hole.url }, { blocking: true }), connect({ url: hole.url }, { blocking: true })] as const;
+    const conns = [
+      connect({ url: hole.url }),
+      connect({ url: hole.url }, { blocking: true }),
+      connect({ url: hole.url }, { blocking: true }),
+    ] as const;
     const pipeline = new Pipeline({
-      prefix: uniquePrefix('push-hole'), dedupTtlMs: 60_000, dispatchBatchMax: 100, redis: conns[0], queueRedis: conns[1], dispatchRedis: conns[2],
-      sinks: [], metrics: new Metrics({ defaultMetrics: false }), logger: silentLogger,
+      prefix: uniquePrefix('push-hole'),
+      dedupTtlMs: 60_000,
+      dispatchBatchMax: 100,
+      redis: conns[0],
+      queueRedis: conns[1],
+      dispatchRedis: conns[2],
+      sinks: [],
+      metrics: new Metrics({ defaultMetrics: false }),
+      logger: silentLogger,
     });
-    const server = buildServer({ maxBodyBytes: 4096, requestTimeoutMs: 10_000, metrics: tp.metrics, logger: silentLogger, readiness: async () => ({}) });
-    registerPushRoute(server, { sources: [{ name: 'partner', token: TOKEN, hmac_replay_window_ms: 1 }], emit: (r) => pipeline.emit(r), logger: silentLogger });
+    const server = buildServer({
+      maxBodyBytes: 4096,
+      requestTimeoutMs: 10_000,
+      metrics: tp.metrics,
+      logger: silentLogger,
+      readiness: async () => ({}),
+    });
+    registerPushRoute(server, {
+      sources: [{ name: 'partner', token: TOKEN, hmac_replay_window_ms: 1 }],
+      emit: (r) => pipeline.emit(r),
+      logger: silentLogger,
+    });
     try {
-      const res = await server.inject({ method: 'POST', url: '/ingest/partner', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, payload: alertV2(1) });
+      const res = await server.inject({
+        method: 'POST',
+        url: '/ingest/partner',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        payload: alertV2(1),
+      });
       expect(hole.connections()).toBeGreaterThan(0);
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
@@ -226,7 +328,9 @@ describe('health, readiness, metrics', () => {
     await post('partner', alertV2(1));
     const metrics = await app.inject('/metrics');
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
-    expect(metrics.body).toContain('alertbridge_records_ingested_total{source="partner",resource="alerts_v2",via="push"} 1');
+    expect(metrics.body).toContain(
+      'alertbridge_records_ingested_total{source="partner",resource="alerts_v2",via="push"} 1',
+    );
     expect(metrics.body).toMatch(/alertbridge_queue_depth\{queue="inbox"\} \d+/);
     const missing = await app.inject('/nope');
     expect(missing.statusCode).toBe(404);

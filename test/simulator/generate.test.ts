@@ -80,7 +80,11 @@ describe('createAlertGenerator: determinism', () => {
     expect(g.tenantIds).toHaveLength(1);
     expect(g.tenantIds[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(g.alertV2().tenantId).toBe(g.tenantIds[0]);
-    const tenants = new Set(createAlertGenerator({ seed: 9, tenantIds: TENANTS }).many('alerts_v2', 40).map((a) => a.tenantId));
+    const tenants = new Set(
+      createAlertGenerator({ seed: 9, tenantIds: TENANTS })
+        .many('alerts_v2', 40)
+        .map((a) => a.tenantId),
+    );
     expect(tenants).toEqual(new Set(TENANTS));
   });
 });
@@ -153,13 +157,24 @@ describe('createAlertGenerator: alerts_v2 realism', () => {
       }
       expect(a.incidentId).toMatch(/^\d+$/);
       expect(a.alertWebUrl).toBe(`https://security.microsoft.com/alerts/${String(a.id)}?tid=${String(a.tenantId)}`);
-      expect(a.incidentWebUrl).toBe(`https://security.microsoft.com/incidents/${String(a.incidentId)}?tid=${String(a.tenantId)}`);
+      expect(a.incidentWebUrl).toBe(
+        `https://security.microsoft.com/incidents/${String(a.incidentId)}?tid=${String(a.tenantId)}`,
+      );
       expect(a.createdDateTime).toMatch(SEVEN_DIGITS);
       expect(a.lastUpdateDateTime).toMatch(SEVEN_DIGITS);
       expect(order(String(a.createdDateTime)) <= order(String(a.lastUpdateDateTime))).toBe(true);
       expect(order(String(a.firstActivityDateTime)) <= order(String(a.lastActivityDateTime))).toBe(true);
       expect((a.mitreTechniques as string[]).every((t) => /^T\d{4}(\.\d{3})?$/.test(t))).toBe(true);
-      for (const field of ['detectionSource', 'detectorId', 'title', 'description', 'recommendedActions', 'category', 'classification', 'determination']) {
+      for (const field of [
+        'detectionSource',
+        'detectorId',
+        'title',
+        'description',
+        'recommendedActions',
+        'category',
+        'classification',
+        'determination',
+      ]) {
         expect(a[field], field).toEqual(expect.any(String));
       }
       expect(a.comments).toEqual(expect.any(Array));
@@ -183,7 +198,11 @@ describe('createAlertGenerator: alerts_v2 realism', () => {
       expect(byType.has(`${ns}${kind}Evidence`), kind).toBe(true);
     }
     for (const d of byType.get(`${ns}deviceEvidence`) ?? []) {
-      expect(d).toMatchObject({ deviceDnsName: expect.any(String), osPlatform: expect.any(String), ipInterfaces: expect.any(Array) });
+      expect(d).toMatchObject({
+        deviceDnsName: expect.any(String),
+        osPlatform: expect.any(String),
+        ipInterfaces: expect.any(Array),
+      });
       expect(d.mdeDeviceId).toMatch(/^[0-9a-f]{40}$/);
     }
     for (const u of byType.get(`${ns}userEvidence`) ?? []) {
@@ -217,7 +236,12 @@ describe('createAlertGenerator: other resources realism', () => {
 
   it('legacy alerts have vendorInformation and the v1 fields', () => {
     for (const a of g.many('alerts', 50)) {
-      expect(Object.keys(a.vendorInformation as object).sort()).toEqual(['provider', 'providerVersion', 'subProvider', 'vendor']);
+      expect(Object.keys(a.vendorInformation as object).sort()).toEqual([
+        'provider',
+        'providerVersion',
+        'subProvider',
+        'vendor',
+      ]);
       expect(a.azureTenantId).toEqual(expect.any(String));
       for (const field of ['hostStates', 'userStates', 'fileStates', 'networkConnections', 'processes', 'triggers']) {
         expect(a[field], field).toEqual(expect.any(Array));
@@ -231,11 +255,21 @@ describe('createAlertGenerator: other resources realism', () => {
     expect(score.id).toBe(`${String(score.azureTenantId)}_${String(score.createdDateTime).slice(0, 10)}`);
     expect(score.createdDateTime).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     expect(score.currentScore as number).toBeLessThanOrEqual(score.maxScore as number);
-    expect(score.controlScores).toEqual(expect.arrayContaining([expect.objectContaining({ controlName: 'AdminMFAV2' })]));
+    expect(score.controlScores).toEqual(
+      expect.arrayContaining([expect.objectContaining({ controlName: 'AdminMFAV2' })]),
+    );
     expect(score.vendorInformation).toMatchObject({ provider: 'SecureScore', vendor: 'Microsoft' });
-    expect(record('secure_scores', score).title).toBe(`Secure score ${String(score.currentScore)}/${String(score.maxScore)}`);
+    expect(record('secure_scores', score).title).toBe(
+      `Secure score ${String(score.currentScore)}/${String(score.maxScore)}`,
+    );
     const profile = g.controlProfile();
-    expect(profile).toMatchObject({ title: expect.any(String), maxScore: expect.any(Number), tier: expect.any(String), service: expect.any(String), controlCategory: expect.any(String) });
+    expect(profile).toMatchObject({
+      title: expect.any(String),
+      maxScore: expect.any(Number),
+      tier: expect.any(String),
+      service: expect.any(String),
+      controlCategory: expect.any(String),
+    });
     expect(profile.lastModifiedDateTime).toMatch(SEVEN_DIGITS);
   });
 });

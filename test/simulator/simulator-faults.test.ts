@@ -15,13 +15,23 @@ describe('simulator: fault knobs and the request log', () => {
     // The clock only moves when a test moves it, so the token never expires and the budget window is exact.
     sim = await startSimulator({ seed: 7, initial: { alerts_v2: 2 }, clock: () => new Date(now) });
     const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: sim.caPem },
     });
     token = (await cred.getToken(`${sim.url}/.default`)).token;
   });
   afterAll(() => sim.close());
   beforeEach(() => {
-    sim.setFaults({ throttleRate: null, unavailableRate: null, retryAfterS: null, slowMs: null, requestBudgetPerMinute: null, revokeTokens: null, errorStatus: null });
+    sim.setFaults({
+      throttleRate: null,
+      unavailableRate: null,
+      retryAfterS: null,
+      slowMs: null,
+      requestBudgetPerMinute: null,
+      revokeTokens: null,
+      errorStatus: null,
+    });
     sim.clearLog();
   });
 
@@ -33,8 +43,16 @@ describe('simulator: fault knobs and the request log', () => {
       statuses.push(r.status);
       if (r.status === 429) {
         expect(r.headers['retry-after']).toBe('2.128');
-        expect(r.json).toMatchObject({ error: { code: 'TooManyRequests', message: 'Please retry again later.', innerError: { code: '429', status: '429' } } });
-        expect(Object.keys((r.json as { error: { innerError: object } }).error.innerError).sort()).toEqual(THROTTLE_SAMPLE_KEYS);
+        expect(r.json).toMatchObject({
+          error: {
+            code: 'TooManyRequests',
+            message: 'Please retry again later.',
+            innerError: { code: '429', status: '429' },
+          },
+        });
+        expect(Object.keys((r.json as { error: { innerError: object } }).error.innerError).sort()).toEqual(
+          THROTTLE_SAMPLE_KEYS,
+        );
       } else {
         expect(r.status).toBe(200);
       }
@@ -43,7 +61,9 @@ describe('simulator: fault knobs and the request log', () => {
     expect(throttled).toBeGreaterThan(40);
     expect(throttled).toBeLessThan(80);
     expect(sim.requestLog.filter((e) => e.fault === 'throttle')).toHaveLength(throttled);
-    expect(sim.requestLog.filter((e) => e.status === 429).every((e) => e.resource === 'alerts_v2' && e.tenant === T)).toBe(true);
+    expect(
+      sim.requestLog.filter((e) => e.status === 429).every((e) => e.resource === 'alerts_v2' && e.tenant === T),
+    ).toBe(true);
 
     sim.setFaults({ throttleRate: 1, retryAfterS: 0.75 });
     expect((await alerts()).headers['retry-after']).toBe('0.75');
@@ -56,11 +76,16 @@ describe('simulator: fault knobs and the request log', () => {
     expect(r.headers['retry-after']).toBe('2.128');
     expect(r.json).toMatchObject({ error: { code: 'ServiceUnavailable' } });
     const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: sim.caPem },
     });
     await expect(cred.getToken(`${sim.url}/.default`)).resolves.toMatchObject({ token: expect.any(String) });
     expect(sim.requestLog.map((e) => [e.resource, e.status, e.fault])).toEqual(
-      expect.arrayContaining([['alerts_v2', 503, 'unavailable'], ['token', 200, undefined]]),
+      expect.arrayContaining([
+        ['alerts_v2', 503, 'unavailable'],
+        ['token', 200, undefined],
+      ]),
     );
   });
 
@@ -71,17 +96,27 @@ describe('simulator: fault knobs and the request log', () => {
     const over = await alerts();
     expect(over.status).toBe(429);
     expect(Number(over.headers['retry-after'])).toBeCloseTo(40, 3);
-    expect(sim.requestLog.at(-1)).toMatchObject({ status: 429, fault: 'budget', tenant: T, clientId: DEMO_TENANT.clientId });
+    expect(sim.requestLog.at(-1)).toMatchObject({
+      status: 429,
+      fault: 'budget',
+      tenant: T,
+      clientId: DEMO_TENANT.clientId,
+    });
     now += 40_001;
     // The first five left the window; the throttled one still counts: four more fit.
     for (let i = 0; i < 4; i++) expect((await alerts()).status).toBe(200);
     expect((await alerts()).status).toBe(429);
   });
 
-  it('revokes issued tokens (401 before expiry) with revokeTokens, and every token with \'all\'', async () => {
-    const fresh = async () => (await new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
-    }).getToken(`${sim.url}/.default`)).token;
+  it("revokes issued tokens (401 before expiry) with revokeTokens, and every token with 'all'", async () => {
+    const fresh = async () =>
+      (
+        await new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
+          authorityHost: sim.authorityHost,
+          disableInstanceDiscovery: true,
+          tlsOptions: { ca: sim.caPem },
+        }).getToken(`${sim.url}/.default`)
+      ).token;
     const before = await fresh();
     const get = (t: string) => callSimulator(sim, '/v1.0/security/alerts_v2?$top=1', { token: t });
     expect((await get(before)).status).toBe(200);
@@ -123,11 +158,22 @@ describe('simulator: fault knobs and the request log', () => {
     await callSimulator(sim, `/v1.0/security/alerts_v2?$filter=${encodeURIComponent("severity eq 'high'")}`, { token });
     await callSimulator(sim, '/v1.0/security/incidents');
     expect(sim.requestLog).toEqual([
-      expect.objectContaining({ method: 'GET', path: '/v1.0/security/alerts_v2', query: { $filter: "severity eq 'high'" }, status: 200, tenant: T, resource: 'alerts_v2', at: new Date(now).toISOString() }),
+      expect.objectContaining({
+        method: 'GET',
+        path: '/v1.0/security/alerts_v2',
+        query: { $filter: "severity eq 'high'" },
+        status: 200,
+        tenant: T,
+        resource: 'alerts_v2',
+        at: new Date(now).toISOString(),
+      }),
       expect.objectContaining({ path: '/v1.0/security/incidents', status: 401, tenant: null }),
     ]);
     // request headers are logged, the bearer token is not
-    await callSimulator(sim, '/v1.0/security/alerts_v2', { token, headers: { Prefer: 'include-unknown-enum-members' } });
+    await callSimulator(sim, '/v1.0/security/alerts_v2', {
+      token,
+      headers: { Prefer: 'include-unknown-enum-members' },
+    });
     const withHeaders = sim.requestLog.pop()!;
     expect(withHeaders.headers).toMatchObject({ prefer: 'include-unknown-enum-members' });
     expect(withHeaders.headers.authorization).toBeUndefined();
@@ -135,7 +181,10 @@ describe('simulator: fault knobs and the request log', () => {
     const log = await callSimulator(sim, '/_sim/log');
     expect((log.json as { value: unknown[] }).value).toHaveLength(2);
 
-    const set = await callSimulator(sim, '/_sim/faults', { method: 'POST', body: { throttleRate: 1, retryAfterS: 3.5 } });
+    const set = await callSimulator(sim, '/_sim/faults', {
+      method: 'POST',
+      body: { throttleRate: 1, retryAfterS: 3.5 },
+    });
     expect(set).toMatchObject({ status: 200, json: { throttleRate: 1, retryAfterS: 3.5 } });
     expect(sim.faults.throttleRate).toBe(1);
     expect((await alerts()).status).toBe(429);
@@ -143,7 +192,10 @@ describe('simulator: fault knobs and the request log', () => {
 
     expect((await callSimulator(sim, '/_sim/log', { method: 'DELETE' })).status).toBe(204);
     expect(sim.requestLog).toEqual([]);
-    const created = await callSimulator(sim, `/_sim/tenants/${T}/alerts`, { method: 'POST', body: { severity: 'high' } });
+    const created = await callSimulator(sim, `/_sim/tenants/${T}/alerts`, {
+      method: 'POST',
+      body: { severity: 'high' },
+    });
     expect(created).toMatchObject({ status: 201, json: { severity: 'high', azureTenantId: T } });
   });
 });

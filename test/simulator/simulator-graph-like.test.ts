@@ -1,8 +1,23 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
-import { banner, callSimulator, DEMO_TENANT, GRAPH_LIKE_DEFAULTS, type GraphObject, type Simulator } from '../../src/simulator/index.js';
 import {
-  changedDuringWalks, churnDuringWalk, fillWindow, filtersSent, listRequests, simToken, startGraphLikeSimulator, walk, type ListPage,
+  banner,
+  callSimulator,
+  DEMO_TENANT,
+  GRAPH_LIKE_DEFAULTS,
+  type GraphObject,
+  type Simulator,
+} from '../../src/simulator/index.js';
+import {
+  changedDuringWalks,
+  churnDuringWalk,
+  fillWindow,
+  filtersSent,
+  listRequests,
+  simToken,
+  startGraphLikeSimulator,
+  walk,
+  type ListPage,
 } from '../helpers/graph-like.js';
 
 const T = DEMO_TENANT.tenantId;
@@ -18,7 +33,8 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     const r = await callSimulator(sim, path, { token });
     return { status: r.status, page: r.json as ListPage, json: r.json };
   };
-  const windowQuery = (extra = ''): string => `/v1.0/security/alerts_v2?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${since}`)}${extra}`;
+  const windowQuery = (extra = ''): string =>
+    `/v1.0/security/alerts_v2?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${since}`)}${extra}`;
 
   beforeAll(async () => {
     sim = await startGraphLikeSimulator({}, { initial: { incidents: 80 } });
@@ -110,16 +126,25 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     sim.setGraphLike({ silentEvidencePerPage: 3, maxChanges: 3 });
     const snapshot = new Map(sim.list(T, 'alerts_v2').map((x) => [String(x.id), x]));
     await get(windowQuery('&$top=10'));
-    const grown = sim.list(T, 'alerts_v2').filter((x) => (x.evidence as unknown[]).length > ((snapshot.get(String(x.id))?.evidence as unknown[]) ?? []).length);
+    const grown = sim
+      .list(T, 'alerts_v2')
+      .filter(
+        (x) => (x.evidence as unknown[]).length > ((snapshot.get(String(x.id))?.evidence as unknown[]) ?? []).length,
+      );
     expect(grown).toHaveLength(3);
     for (const g of grown) expect(g.lastUpdateDateTime).toBe(snapshot.get(String(g.id))?.lastUpdateDateTime);
 
     sim.setGraphLike({ silentEvidencePerPage: 0, evidencePerPage: 2, maxChanges: 2 });
     const snap2 = new Map(sim.list(T, 'alerts_v2').map((x) => [String(x.id), x]));
     await get(windowQuery('&$top=10'));
-    const moved = sim.list(T, 'alerts_v2').filter((x) => x.lastUpdateDateTime !== snap2.get(String(x.id))?.lastUpdateDateTime);
+    const moved = sim
+      .list(T, 'alerts_v2')
+      .filter((x) => x.lastUpdateDateTime !== snap2.get(String(x.id))?.lastUpdateDateTime);
     expect(moved).toHaveLength(2);
-    for (const m of moved) expect((m.evidence as unknown[]).length).toBe(((snap2.get(String(m.id))?.evidence as unknown[]) ?? []).length + 1);
+    for (const m of moved)
+      expect((m.evidence as unknown[]).length).toBe(
+        ((snap2.get(String(m.id))?.evidence as unknown[]) ?? []).length + 1,
+      );
   });
 
   it('honours the documented OData subset: time comparisons joined by and, eq and in on enums, $count, $orderby on the time fields', async () => {
@@ -132,8 +157,12 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     expect(ids(r1.page.value).sort()).toEqual(ids(expected).sort());
     expect(r1.page['@odata.count']).toBe(expected.length);
 
-    const sev = all.filter((a) => ['high', 'medium'].includes(String(a.severity)) && a.serviceSource === 'microsoftDefenderForEndpoint');
-    const r2 = await get(`/v1.0/security/alerts_v2?$top=1000&$count=true&$filter=${encodeURIComponent("severity in ('high', 'Medium') and serviceSource eq 'microsoftDefenderForEndpoint'")}`);
+    const sev = all.filter(
+      (a) => ['high', 'medium'].includes(String(a.severity)) && a.serviceSource === 'microsoftDefenderForEndpoint',
+    );
+    const r2 = await get(
+      `/v1.0/security/alerts_v2?$top=1000&$count=true&$filter=${encodeURIComponent("severity in ('high', 'Medium') and serviceSource eq 'microsoftDefenderForEndpoint'")}`,
+    );
     expect(r2.status).toBe(200);
     expect(r2.page['@odata.count']).toBe(sev.length);
     expect(sev.length).toBeLessThan(1000);
@@ -142,7 +171,10 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
 
     const asc = await get(`${windowQuery('&$top=20')}&$orderby=${encodeURIComponent('lastUpdateDateTime asc')}`);
     expect(asc.page.value[0]?.id).toBe(window[0]?.id);
-    const byCreated = await get('/v1.0/security/incidents?$top=10&$orderby=createdDateTime%20desc&$filter=' + encodeURIComponent("status in ('active','inProgress','resolved')"));
+    const byCreated = await get(
+      '/v1.0/security/incidents?$top=10&$orderby=createdDateTime%20desc&$filter=' +
+        encodeURIComponent("status in ('active','inProgress','resolved')"),
+    );
     expect(byCreated.status).toBe(200);
     const created = byCreated.page.value.map((i) => String(revisionOrder(String(i.createdDateTime))));
     expect(created).toEqual([...created].sort().reverse());
@@ -163,7 +195,13 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     for (const [query, message] of refused) {
       const r = await get(`/v1.0/security/alerts_v2?${query}`);
       expect(r.status, query).toBe(400);
-      expect(r.json, query).toMatchObject({ error: { code: 'BadRequest', message: expect.stringMatching(message), innerError: { 'request-id': expect.any(String) } } });
+      expect(r.json, query).toMatchObject({
+        error: {
+          code: 'BadRequest',
+          message: expect.stringMatching(message),
+          innerError: { 'request-id': expect.any(String) },
+        },
+      });
     }
     expect((await get('/v1.0/security/incidents?$expand=alerts&$top=5')).status).toBe(200);
     expect(listRequests(sim).filter((e) => e.status === 400)).toHaveLength(refused.length);
@@ -190,7 +228,9 @@ describe('simulator: graph-like mode (alerts_v2 and incidents listed like real G
     expect(sim.graphLike).toBeNull();
     const r = await get(windowQuery('&$top=100'));
     expect(r.page['@odata.nextLink']).toContain('$skiptoken=');
-    expect((await get(`/v1.0/security/alerts_v2?$top=1&$filter=${encodeURIComponent("status ne 'resolved'")}`)).status).toBe(200);
+    expect(
+      (await get(`/v1.0/security/alerts_v2?$top=1&$filter=${encodeURIComponent("status ne 'resolved'")}`)).status,
+    ).toBe(200);
     expect(banner(sim)).not.toContain('Graph-like:');
     sim.setGraphLike(true);
     expect(sim.graphLike?.maxDepth).toBe(1000);

@@ -1,11 +1,20 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
-import { callSimulator, DEMO_TENANT, LEGACY_PROVIDER_NAMES, startSimulator, type GraphObject, type Simulator } from '../../src/simulator/index.js';
+import {
+  callSimulator,
+  DEMO_TENANT,
+  LEGACY_PROVIDER_NAMES,
+  startSimulator,
+  type GraphObject,
+  type Simulator,
+} from '../../src/simulator/index.js';
 
 const T = DEMO_TENANT.tenantId;
 type Page = { '@odata.nextLink'?: string; value: GraphObject[] };
-const vendor = (provider: string): GraphObject => ({ vendorInformation: { provider, providerVersion: null, subProvider: null, vendor: 'Microsoft' } });
+const vendor = (provider: string): GraphObject => ({
+  vendorInformation: { provider, providerVersion: null, subProvider: null, vendor: 'Microsoft' },
+});
 const providerOf = (a: GraphObject): string => (a.vendorInformation as { provider: string }).provider;
 /** True when timestamp `a` is strictly later than `b`, at 100 ns precision. */
 const later = (a: unknown, b: unknown): boolean => String(revisionOrder(String(a))) > String(revisionOrder(String(b)));
@@ -13,12 +22,15 @@ const later = (a: unknown, b: unknown): boolean => String(revisionOrder(String(a
 describe('simulator: legacy federated /security/alerts', () => {
   let sim: Simulator;
   let token: string;
-  const call = (path: string, opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) => callSimulator(sim, path, { token, ...opts });
+  const call = (path: string, opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
+    callSimulator(sim, path, { token, ...opts });
 
   beforeAll(async () => {
     sim = await startSimulator({});
     const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: sim.caPem },
     });
     token = (await cred.getToken(`${sim.url}/.default`)).token;
     for (const p of LEGACY_PROVIDER_NAMES) for (let i = 0; i < 3; i++) sim.create(T, 'alerts', vendor(p));
@@ -31,7 +43,10 @@ describe('simulator: legacy federated /security/alerts', () => {
     try {
       const list = await call('/v1.0/security/alerts?$top=10');
       expect(list.status).toBe(200);
-      expect(list.json).toMatchObject({ '@odata.context': expect.stringMatching(/\/v1\.0\/\$metadata#Security\/alerts$/), value: [] });
+      expect(list.json).toMatchObject({
+        '@odata.context': expect.stringMatching(/\/v1\.0\/\$metadata#Security\/alerts$/),
+        value: [],
+      });
       expect((list.json as Page)['@odata.nextLink']).toBeUndefined();
       const byId = await call(`/v1.0/security/alerts/${String(one.id)}`);
       expect(byId.status).toBe(404);
@@ -62,7 +77,9 @@ describe('simulator: legacy federated /security/alerts', () => {
     expect(ids).toHaveLength(3 * LEGACY_PROVIDER_NAMES.length);
     expect(new Set(ids).size).toBe(ids.length);
 
-    const mcas = (await call(`/v1.0/security/alerts?$top=2&$filter=${encodeURIComponent("vendorInformation/provider eq 'MCAS'")}`)).json as Page;
+    const mcas = (
+      await call(`/v1.0/security/alerts?$top=2&$filter=${encodeURIComponent("vendorInformation/provider eq 'MCAS'")}`)
+    ).json as Page;
     expect(mcas.value.map(providerOf)).toEqual(['MCAS', 'MCAS']);
     expect(sim.requestLog.at(-1)).toMatchObject({ resource: 'alerts', provider: 'MCAS', status: 200, items: 2 });
   });
@@ -79,7 +96,8 @@ describe('simulator: legacy federated /security/alerts', () => {
 
   it('gives no nextLink once top+skip reaches 6000, even with more alerts left', async () => {
     for (let i = 0; i < 6010; i++) sim.create(T, 'alerts', vendor('IPC'));
-    let next: string | undefined = `/v1.0/security/alerts?$top=1000&$filter=${encodeURIComponent("vendorInformation/provider eq 'IPC'")}`;
+    let next: string | undefined =
+      `/v1.0/security/alerts?$top=1000&$filter=${encodeURIComponent("vendorInformation/provider eq 'IPC'")}`;
     let served = 0;
     let pages = 0;
     while (next) {
@@ -92,7 +110,11 @@ describe('simulator: legacy federated /security/alerts', () => {
     expect(pages).toBe(6);
     expect(served).toBe(6000);
     // A sliding time filter reaches the rest.
-    const rest = (await call(`/v1.0/security/alerts?$top=1000&$orderby=lastModifiedDateTime%20desc&$filter=${encodeURIComponent("vendorInformation/provider eq 'IPC'")}`)).json as Page;
+    const rest = (
+      await call(
+        `/v1.0/security/alerts?$top=1000&$orderby=lastModifiedDateTime%20desc&$filter=${encodeURIComponent("vendorInformation/provider eq 'IPC'")}`,
+      )
+    ).json as Page;
     expect(rest.value[0]?.id).toBe(sim.list(T, 'alerts').at(-1)?.id);
   });
 
@@ -104,14 +126,18 @@ describe('simulator: legacy federated /security/alerts', () => {
     const filter = encodeURIComponent(`lastModifiedDateTime eq ${at}`);
     const ids: unknown[] = [];
     for (const skip of [0, 10, 20]) {
-      const page = (await call(`/v1.0/security/alerts?$filter=${filter}&$orderby=lastModifiedDateTime%20asc&$top=10&$skip=${skip}`)).json as Page;
+      const page = (
+        await call(`/v1.0/security/alerts?$filter=${filter}&$orderby=lastModifiedDateTime%20asc&$top=10&$skip=${skip}`)
+      ).json as Page;
       ids.push(...page.value.map((a) => a.id));
     }
     expect(ids).toEqual(cluster.map((a) => a.id));
     expect(() => sim.createMany(T, 'alerts_v2', 1, { provider: 'MCAS' })).toThrow(RangeError);
     expect(() => sim.createMany(T, 'alerts', 1, { provider: 'Nobody' })).toThrow(/unknown legacy provider 'Nobody'/);
     // the same over /_sim, for other processes
-    const viaAdmin = await callSimulator(sim, `/_sim/tenants/${T}/alerts?count=3&sameTime=true&provider=MCAS`, { method: 'POST' });
+    const viaAdmin = await callSimulator(sim, `/_sim/tenants/${T}/alerts?count=3&sameTime=true&provider=MCAS`, {
+      method: 'POST',
+    });
     const made = (viaAdmin.json as Page).value;
     expect(viaAdmin.status).toBe(201);
     expect(made.map(providerOf)).toEqual(['MCAS', 'MCAS', 'MCAS']);
@@ -129,7 +155,9 @@ describe('simulator: legacy federated /security/alerts', () => {
       expect(page.value.some((a) => providerOf(a) === 'MCAS')).toBe(false);
       expect(sim.requestLog.at(-1)).toMatchObject({ status: 206, fault: 'partial', resource: 'alerts' });
 
-      const onlyAsc = await call(`/v1.0/security/alerts?$filter=${encodeURIComponent("vendorInformation/provider eq 'ASC'")}`);
+      const onlyAsc = await call(
+        `/v1.0/security/alerts?$filter=${encodeURIComponent("vendorInformation/provider eq 'ASC'")}`,
+      );
       expect(onlyAsc.status).toBe(200);
       expect(onlyAsc.headers.warning).toBeUndefined();
 
@@ -151,10 +179,26 @@ describe('simulator: legacy federated /security/alerts', () => {
     const path = `/v1.0/security/alerts/${alert.id}`;
     const missing = await call(path, { method: 'PATCH', body: { status: 'inProgress' } });
     expect(missing.status).toBe(400);
-    expect(missing.json).toMatchObject({ error: { code: 'BadRequest', message: expect.stringContaining('vendorInformation') } });
-    expect((await call(path, { method: 'PATCH', body: { status: 'inProgress', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' } } })).status).toBe(400);
+    expect(missing.json).toMatchObject({
+      error: { code: 'BadRequest', message: expect.stringContaining('vendorInformation') },
+    });
+    expect(
+      (
+        await call(path, {
+          method: 'PATCH',
+          body: { status: 'inProgress', vendorInformation: { provider: 'IPC', vendor: 'Microsoft' } },
+        })
+      ).status,
+    ).toBe(400);
 
-    const quiet = await call(path, { method: 'PATCH', body: { status: 'inProgress', assignedTo: 'soc@contoso.com', vendorInformation: { provider: 'ASC', vendor: 'Microsoft' } } });
+    const quiet = await call(path, {
+      method: 'PATCH',
+      body: {
+        status: 'inProgress',
+        assignedTo: 'soc@contoso.com',
+        vendorInformation: { provider: 'ASC', vendor: 'Microsoft' },
+      },
+    });
     expect(quiet.status).toBe(204);
     expect(quiet.text).toBe('');
     const afterQuiet = sim.list(T, 'alerts').find((a) => a.id === alert.id) as GraphObject;
@@ -164,11 +208,20 @@ describe('simulator: legacy federated /security/alerts', () => {
     const loud = await call(path, {
       method: 'PATCH',
       headers: { prefer: 'return=representation' },
-      body: { status: 'resolved', feedback: 'truePositive', vendorInformation: { provider: 'ASC', vendor: 'Microsoft' } },
+      body: {
+        status: 'resolved',
+        feedback: 'truePositive',
+        vendorInformation: { provider: 'ASC', vendor: 'Microsoft' },
+      },
     });
     expect(loud.status).toBe(200);
     const body = loud.json as GraphObject;
-    expect(body).toMatchObject({ id: alert.id, status: 'resolved', feedback: 'truePositive', vendorInformation: alert.vendorInformation });
+    expect(body).toMatchObject({
+      id: alert.id,
+      status: 'resolved',
+      feedback: 'truePositive',
+      vendorInformation: alert.vendorInformation,
+    });
     expect(body.closedDateTime).toEqual(expect.any(String));
     expect(later(body.lastModifiedDateTime, afterQuiet.lastModifiedDateTime)).toBe(true);
   });

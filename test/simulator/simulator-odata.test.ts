@@ -1,7 +1,13 @@
 import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
-import { callSimulator, DEMO_TENANT, startSimulator, type GraphObject, type Simulator } from '../../src/simulator/index.js';
+import {
+  callSimulator,
+  DEMO_TENANT,
+  startSimulator,
+  type GraphObject,
+  type Simulator,
+} from '../../src/simulator/index.js';
 
 const T = DEMO_TENANT.tenantId;
 type Page = { '@odata.context': string; '@odata.nextLink'?: string; '@odata.count'?: number; value: GraphObject[] };
@@ -17,7 +23,9 @@ describe('simulator: OData queries and paging', () => {
   beforeAll(async () => {
     sim = await startSimulator({ pageSize: 7, initial: { alerts_v2: 40, incidents: 5, secure_scores: 10 } });
     const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: sim.caPem },
     });
     token = (await cred.getToken(`${sim.url}/.default`)).token;
   });
@@ -26,7 +34,8 @@ describe('simulator: OData queries and paging', () => {
   it('walks a lastUpdateDateTime window with nextLink and returns every alert in it exactly once, despite changes mid-walk', async () => {
     const before = sim.list(T, 'alerts_v2');
     const cutoff = before[10]?.lastUpdateDateTime as string;
-    let next: string | undefined = `/v1.0/security/alerts_v2?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${cutoff}`)}`;
+    let next: string | undefined =
+      `/v1.0/security/alerts_v2?$filter=${encodeURIComponent(`lastUpdateDateTime ge ${cutoff}`)}`;
     const seen: GraphObject[] = [];
     let pages = 0;
     while (next) {
@@ -42,11 +51,16 @@ describe('simulator: OData queries and paging', () => {
         sim.create(T, 'alerts_v2');
       }
       next = page['@odata.nextLink'];
-      if (next) expect(next).toMatch(new RegExp(`^${sim.url.replace(/[.]/g, '\\.')}/v1\\.0/security/alerts_v2\\?.*\\$skiptoken=`));
+      if (next)
+        expect(next).toMatch(
+          new RegExp(`^${sim.url.replace(/[.]/g, '\\.')}/v1\\.0/security/alerts_v2\\?.*\\$skiptoken=`),
+        );
     }
     const ids = seen.map((a) => String(a.id));
     expect(new Set(ids).size).toBe(ids.length);
-    const inWindow = sim.list(T, 'alerts_v2').filter((a) => String(revisionOrder(String(a.lastUpdateDateTime))) >= String(revisionOrder(cutoff)));
+    const inWindow = sim
+      .list(T, 'alerts_v2')
+      .filter((a) => String(revisionOrder(String(a.lastUpdateDateTime))) >= String(revisionOrder(cutoff)));
     expect(ids.sort()).toEqual(inWindow.map((a) => String(a.id)).sort());
     expect(pages).toBe(Math.ceil(inWindow.length / 7));
     // The alert updated before it was served arrives as its newest revision.
@@ -62,21 +76,35 @@ describe('simulator: OData queries and paging', () => {
       expect(status).toBe(200);
       return page.value.map((a) => String(a.id));
     };
-    expect(await query('lastUpdateDateTime gt 2020-01-01T00:00:00.1234567Z and lastUpdateDateTime le 2020-01-01T00:00:00.1234568Z')).toEqual([ids[1]]);
+    expect(
+      await query(
+        'lastUpdateDateTime gt 2020-01-01T00:00:00.1234567Z and lastUpdateDateTime le 2020-01-01T00:00:00.1234568Z',
+      ),
+    ).toEqual([ids[1]]);
     expect(await query('lastUpdateDateTime eq 2020-01-01T00:00:00.1234567Z')).toEqual([ids[0]]);
-    expect(await query('lastUpdateDateTime ge 2020-01-01T00:00:00.123Z and lastUpdateDateTime lt 2020-01-02T00:00:00Z')).toEqual(ids);
+    expect(
+      await query('lastUpdateDateTime ge 2020-01-01T00:00:00.123Z and lastUpdateDateTime lt 2020-01-02T00:00:00Z'),
+    ).toEqual(ids);
     expect(await query('lastUpdateDateTime lt 2020-01-01T01:00:00.1234568+01:00')).toEqual([ids[0]]);
-    expect(await query('(lastUpdateDateTime gt 2020-01-01T00:00:00.1234568Z) and lastUpdateDateTime lt 2020-01-02T00:00:00Z')).toEqual([ids[2]]);
+    expect(
+      await query(
+        '(lastUpdateDateTime gt 2020-01-01T00:00:00.1234568Z) and lastUpdateDateTime lt 2020-01-02T00:00:00Z',
+      ),
+    ).toEqual([ids[2]]);
   });
 
   it('filters on severity/status equality (any case), orders, counts and projects', async () => {
     const all = sim.list(T, 'alerts_v2');
     const high = all.filter((a) => a.severity === 'high' && a.status !== 'resolved');
-    const { page } = await get(`/v1.0/security/alerts_v2?$top=1000&$count=true&$filter=${encodeURIComponent("severity eq 'HIGH' and status ne 'resolved'")}`);
+    const { page } = await get(
+      `/v1.0/security/alerts_v2?$top=1000&$count=true&$filter=${encodeURIComponent("severity eq 'HIGH' and status ne 'resolved'")}`,
+    );
     expect(page.value.map((a) => a.id).sort()).toEqual(high.map((a) => a.id).sort());
     expect(page['@odata.count']).toBe(high.length);
 
-    const ordered = await get('/v1.0/security/alerts_v2?$orderby=lastUpdateDateTime%20desc&$top=5&$count=true&$select=id,lastUpdateDateTime');
+    const ordered = await get(
+      '/v1.0/security/alerts_v2?$orderby=lastUpdateDateTime%20desc&$top=5&$count=true&$select=id,lastUpdateDateTime',
+    );
     const times = ordered.page.value.map((a) => String(revisionOrder(String(a.lastUpdateDateTime))));
     expect(times).toEqual([...times].sort().reverse());
     expect(ordered.page['@odata.count']).toBe(all.length);
@@ -85,7 +113,13 @@ describe('simulator: OData queries and paging', () => {
   });
 
   it('answers 400 BadRequest, naming what is supported, for filters it cannot evaluate', async () => {
-    for (const filter of ["contains(title,'x')", "severity eq 'high' or severity eq 'low'", "lastUpdateDateTime ge '2024-01-01T00:00:00Z'", "evidence eq 'x'", 'severity gt 1']) {
+    for (const filter of [
+      "contains(title,'x')",
+      "severity eq 'high' or severity eq 'low'",
+      "lastUpdateDateTime ge '2024-01-01T00:00:00Z'",
+      "evidence eq 'x'",
+      'severity gt 1',
+    ]) {
       const r = await get(`/v1.0/security/alerts_v2?$filter=${encodeURIComponent(filter)}`);
       expect(r.status, filter).toBe(400);
       expect(r.json).toMatchObject({ error: { code: 'BadRequest', message: expect.stringContaining('$filter') } });
@@ -111,7 +145,12 @@ describe('simulator: OData queries and paging', () => {
     expect(page.value).toHaveLength(3);
     expect(page['@odata.nextLink']).toBeUndefined();
     const days = page.value.map((s) => String(s.createdDateTime).slice(0, 10));
-    const newest = sim.list(T, 'secure_scores').map((s) => String(s.createdDateTime)).sort().reverse().slice(0, 3);
+    const newest = sim
+      .list(T, 'secure_scores')
+      .map((s) => String(s.createdDateTime))
+      .sort()
+      .reverse()
+      .slice(0, 3);
     expect(page.value.map((s) => s.createdDateTime)).toEqual(newest);
     expect(new Set(days).size).toBe(3);
     expect(Date.parse(days[0] as string) - Date.parse(days[1] as string)).toBe(86_400_000);
@@ -122,10 +161,15 @@ describe('simulator: OData queries and paging', () => {
     const alert = sim.list(T, 'alerts_v2')[3] as GraphObject;
     const one = await get(`/v1.0/security/alerts_v2/${alert.id}`);
     expect(one.status).toBe(200);
-    expect(one.json).toMatchObject({ id: alert.id, '@odata.context': expect.stringMatching(/#security\/alerts_v2\/\$entity$/) });
+    expect(one.json).toMatchObject({
+      id: alert.id,
+      '@odata.context': expect.stringMatching(/#security\/alerts_v2\/\$entity$/),
+    });
     const missing = await get('/v1.0/security/incidents/999999999');
     expect(missing.status).toBe(404);
-    expect(missing.json).toMatchObject({ error: { code: 'NotFound', innerError: { 'request-id': expect.any(String) } } });
+    expect(missing.json).toMatchObject({
+      error: { code: 'NotFound', innerError: { 'request-id': expect.any(String) } },
+    });
     expect((await get('/v1.0/security/nonsense')).status).toBe(400);
   });
 });

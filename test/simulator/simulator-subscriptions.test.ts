@@ -2,11 +2,19 @@ import { ClientSecretCredential } from '@azure/identity';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { callSimulator, DEMO_TENANT, startSimulator, type GraphObject, type Simulator } from '../../src/simulator/index.js';
+import {
+  callSimulator,
+  DEMO_TENANT,
+  startSimulator,
+  type GraphObject,
+  type Simulator,
+} from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T = DEMO_TENANT.tenantId;
-const vendor = (provider: string): GraphObject => ({ vendorInformation: { provider, providerVersion: null, subProvider: null, vendor: 'Microsoft' } });
+const vendor = (provider: string): GraphObject => ({
+  vendorInformation: { provider, providerVersion: null, subProvider: null, vendor: 'Microsoft' },
+});
 
 interface Received {
   path: string;
@@ -17,7 +25,12 @@ interface Received {
 type Behaviour = (r: Received, res: http.ServerResponse) => void;
 
 /** A webhook receiver on loopback: records every request; answers as the test says (default: echo / 202). */
-async function receiver(): Promise<{ url: string; got: Received[]; behave: (b: Behaviour) => void; close: () => Promise<void> }> {
+async function receiver(): Promise<{
+  url: string;
+  got: Received[];
+  behave: (b: Behaviour) => void;
+  close: () => Promise<void>;
+}> {
   const got: Received[] = [];
   const echo: Behaviour = (r, res) => {
     const token = r.query.get('validationToken');
@@ -31,7 +44,12 @@ async function receiver(): Promise<{ url: string; got: Received[]; behave: (b: B
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://x');
-      const r = { path: u.pathname, query: u.searchParams, contentType: String(req.headers['content-type']), body: Buffer.concat(chunks).toString() };
+      const r = {
+        path: u.pathname,
+        query: u.searchParams,
+        contentType: String(req.headers['content-type']),
+        body: Buffer.concat(chunks).toString(),
+      };
       got.push(r);
       behaviour(r, res);
     });
@@ -41,7 +59,11 @@ async function receiver(): Promise<{ url: string; got: Received[]; behave: (b: B
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     got,
     behave: (b) => (behaviour = (r, res) => (r.query.has('validationToken') ? echo(r, res) : b(r, res))),
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -50,11 +72,22 @@ describe('simulator: change-notification subscriptions', () => {
   let sim: Simulator;
   let token: string;
   let hook: Awaited<ReturnType<typeof receiver>>;
-  const api = (path: string, method = 'GET', body?: unknown) => callSimulator(sim, `/v1.0/subscriptions${path}`, { token, method, body });
+  const api = (path: string, method = 'GET', body?: unknown) =>
+    callSimulator(sim, `/v1.0/subscriptions${path}`, { token, method, body });
   const inMinutes = (m: number): string => new Date(now + m * 60_000).toISOString();
   const subscribe = async (extra: GraphObject = {}) =>
-    api('', 'POST', { changeType: 'updated', notificationUrl: `${hook.url}/hook`, resource: 'security/alerts', expirationDateTime: inMinutes(60), clientState: 'sekret', ...extra });
-  const notifications = (): GraphObject[] => hook.got.filter((r) => r.path === '/hook' && !r.query.has('validationToken')).flatMap((r) => (JSON.parse(r.body) as { value: GraphObject[] }).value);
+    api('', 'POST', {
+      changeType: 'updated',
+      notificationUrl: `${hook.url}/hook`,
+      resource: 'security/alerts',
+      expirationDateTime: inMinutes(60),
+      clientState: 'sekret',
+      ...extra,
+    });
+  const notifications = (): GraphObject[] =>
+    hook.got
+      .filter((r) => r.path === '/hook' && !r.query.has('validationToken'))
+      .flatMap((r) => (JSON.parse(r.body) as { value: GraphObject[] }).value);
 
   beforeAll(async () => {
     sim = await startSimulator({
@@ -62,7 +95,9 @@ describe('simulator: change-notification subscriptions', () => {
       subscriptions: { batchMs: 100, retryBaseMs: 50, retryWindowMs: 2000, validationTimeoutMs: 500 },
     });
     const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: sim.caPem },
     });
     token = (await cred.getToken(`${sim.url}/.default`)).token;
   });
@@ -79,9 +114,17 @@ describe('simulator: change-notification subscriptions', () => {
     const r = await subscribe();
     expect(r.status).toBe(201);
     const sub = r.json as GraphObject;
-    expect(sub).toMatchObject({ changeType: 'updated', resource: 'security/alerts', clientState: 'sekret', applicationId: DEMO_TENANT.clientId, notificationUrl: `${hook.url}/hook` });
+    expect(sub).toMatchObject({
+      changeType: 'updated',
+      resource: 'security/alerts',
+      clientState: 'sekret',
+      applicationId: DEMO_TENANT.clientId,
+      notificationUrl: `${hook.url}/hook`,
+    });
     const validation = hook.got[0] as Received;
-    expect(validation.query.get('validationToken')).toMatch(/^Validation: Testing client application reachability for subscription Request-Id: /);
+    expect(validation.query.get('validationToken')).toMatch(
+      /^Validation: Testing client application reachability for subscription Request-Id: /,
+    );
     expect(sim.deliveryLog.at(-1)).toMatchObject({ kind: 'validation', status: 200 });
     expect(((await api('')).json as { value: GraphObject[] }).value.map((s) => s.id)).toEqual([sub.id]);
   });
@@ -94,17 +137,27 @@ describe('simulator: change-notification subscriptions', () => {
       ['timed out', () => {}],
     ];
     for (const [message, answer] of cases) {
-      const server = http.createServer((req, res) => answer(res, new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken') ?? ''));
+      const server = http.createServer((req, res) =>
+        answer(res, new URL(req.url ?? '/', 'http://x').searchParams.get('validationToken') ?? ''),
+      );
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v`;
-      const r = await api('', 'POST', { changeType: 'updated', notificationUrl: url, resource: 'security/alerts', expirationDateTime: inMinutes(60) });
+      const r = await api('', 'POST', {
+        changeType: 'updated',
+        notificationUrl: url,
+        resource: 'security/alerts',
+        expirationDateTime: inMinutes(60),
+      });
       server.closeAllConnections();
       server.close();
       expect(r.status, message).toBe(400);
       expect((r.json as { error: { message: string } }).error.message, message).toContain(message);
     }
     const tooLong = await subscribe({ expirationDateTime: inMinutes(43_201) });
-    expect(tooLong).toMatchObject({ status: 400, json: { error: { message: expect.stringContaining('43200 minutes') } } });
+    expect(tooLong).toMatchObject({
+      status: 400,
+      json: { error: { message: expect.stringContaining('43200 minutes') } },
+    });
     expect((await subscribe({ expirationDateTime: inMinutes(43_199) })).status).toBe(201);
     expect((await subscribe({ notificationUrl: 'http://example.com/hook' })).status).toBe(400);
     expect((await subscribe({ changeType: 'created' })).status).toBe(400);
@@ -120,7 +173,11 @@ describe('simulator: change-notification subscriptions', () => {
     await waitFor(() => notifications().length >= 3, { what: 'three notifications' });
     await new Promise((r) => setTimeout(r, 250));
     const items = notifications();
-    expect(items.map((n) => n.resource)).toEqual([`security/alerts/${a.id}`, `security/alerts/${b.id}`, `security/alerts/${a.id}`]);
+    expect(items.map((n) => n.resource)).toEqual([
+      `security/alerts/${a.id}`,
+      `security/alerts/${b.id}`,
+      `security/alerts/${a.id}`,
+    ]);
     expect(items[0]).toEqual({
       subscriptionId: sub.id,
       subscriptionExpirationDateTime: sub.expirationDateTime,
@@ -149,9 +206,15 @@ describe('simulator: change-notification subscriptions', () => {
     let failures = 2;
     hook.behave((_r, res) => res.writeHead(failures-- > 0 ? 500 : 202).end());
     const a = sim.create(T, 'alerts', vendor('ASC'));
-    await waitFor(() => sim.deliveryLog.some((d) => d.kind === 'notification' && d.status === 202), { what: 'a successful retry' });
+    await waitFor(() => sim.deliveryLog.some((d) => d.kind === 'notification' && d.status === 202), {
+      what: 'a successful retry',
+    });
     const attempts = sim.deliveryLog.filter((d) => d.kind === 'notification');
-    expect(attempts.map((d) => [d.status, d.attempt])).toEqual([[500, 1], [500, 2], [202, 3]]);
+    expect(attempts.map((d) => [d.status, d.attempt])).toEqual([
+      [500, 1],
+      [500, 2],
+      [202, 3],
+    ]);
     expect(notifications().map((n) => (n.resourceData as GraphObject).id)).toEqual([a.id, a.id, a.id]);
 
     sim.clearLog();
@@ -187,7 +250,15 @@ describe('simulator: change-notification subscriptions', () => {
     expect(await sim.lifecycle(String(sub.id), 'reauthorizationRequired')).toBe(202);
     const got = hook.got.find((r) => r.path === '/lifecycle' && !r.query.has('validationToken')) as Received;
     expect(JSON.parse(got.body)).toEqual({
-      value: [{ subscriptionId: sub.id, subscriptionExpirationDateTime: sub.expirationDateTime, tenantId: T, clientState: 'sekret', lifecycleEvent: 'reauthorizationRequired' }],
+      value: [
+        {
+          subscriptionId: sub.id,
+          subscriptionExpirationDateTime: sub.expirationDateTime,
+          tenantId: T,
+          clientState: 'sekret',
+          lifecycleEvent: 'reauthorizationRequired',
+        },
+      ],
     });
     expect((await api(`/${sub.id}/reauthorize`, 'POST')).status).toBe(204);
   });

@@ -3,7 +3,14 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
 import { RESOURCES } from '../../src/record/types.js';
-import { callSimulator, DEMO_TENANT, simulateCommand, startSimulator, type GraphObject, type Simulator } from '../../src/simulator/index.js';
+import {
+  callSimulator,
+  DEMO_TENANT,
+  simulateCommand,
+  startSimulator,
+  type GraphObject,
+  type Simulator,
+} from '../../src/simulator/index.js';
 import { UPDATE_FIELD } from '../../src/simulator/store.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -16,7 +23,9 @@ describe('simulator: updates', () => {
   beforeAll(async () => {
     sim = await startSimulator({ initial: 3 });
     const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: sim.caPem },
+      authorityHost: sim.authorityHost,
+      disableInstanceDiscovery: true,
+      tlsOptions: { ca: sim.caPem },
     });
     token = (await cred.getToken(`${sim.url}/.default`)).token;
   });
@@ -36,21 +45,56 @@ describe('simulator: updates', () => {
   it('PATCH alerts_v2 answers 200 with the alert, its new status and a bumped lastUpdateDateTime', async () => {
     const alert = sim.create(T, 'alerts_v2', { status: 'new', resolvedDateTime: null });
     const path = `/v1.0/security/alerts_v2/${alert.id}`;
-    const r = await callSimulator(sim, path, { token, method: 'PATCH', body: { status: 'resolved', classification: 'truePositive', determination: 'malware', assignedTo: 'soc@contoso.com' } });
+    const r = await callSimulator(sim, path, {
+      token,
+      method: 'PATCH',
+      body: {
+        status: 'resolved',
+        classification: 'truePositive',
+        determination: 'malware',
+        assignedTo: 'soc@contoso.com',
+      },
+    });
     expect(r.status).toBe(200);
     const body = r.json as GraphObject;
-    expect(body).toMatchObject({ id: alert.id, status: 'resolved', classification: 'truePositive', determination: 'malware', assignedTo: 'soc@contoso.com' });
+    expect(body).toMatchObject({
+      id: alert.id,
+      status: 'resolved',
+      classification: 'truePositive',
+      determination: 'malware',
+      assignedTo: 'soc@contoso.com',
+    });
     expect(later(body.lastUpdateDateTime, alert.lastUpdateDateTime)).toBe(true);
     expect(body.resolvedDateTime).toEqual(expect.stringMatching(/\.\d{7}Z$/));
-    expect(sim.requestLog.at(-1)).toMatchObject({ method: 'PATCH', status: 200, resource: 'alerts_v2', provider: alert.serviceSource });
+    expect(sim.requestLog.at(-1)).toMatchObject({
+      method: 'PATCH',
+      status: 200,
+      resource: 'alerts_v2',
+      provider: alert.serviceSource,
+    });
 
     const readOnly = await callSimulator(sim, path, { token, method: 'PATCH', body: { title: 'x' } });
-    expect(readOnly).toMatchObject({ status: 400, json: { error: { code: 'BadRequest', message: expect.stringContaining("'title'") } } });
+    expect(readOnly).toMatchObject({
+      status: 400,
+      json: { error: { code: 'BadRequest', message: expect.stringContaining("'title'") } },
+    });
     expect((await callSimulator(sim, path, { token, method: 'PATCH', body: { status: 'closed' } })).status).toBe(400);
-    expect((await callSimulator(sim, '/v1.0/security/alerts_v2/nope', { token, method: 'PATCH', body: { status: 'resolved' } })).status).toBe(404);
+    expect(
+      (
+        await callSimulator(sim, '/v1.0/security/alerts_v2/nope', {
+          token,
+          method: 'PATCH',
+          body: { status: 'resolved' },
+        })
+      ).status,
+    ).toBe(404);
 
     const incident = sim.list(T, 'incidents')[0] as GraphObject;
-    const inc = await callSimulator(sim, `/v1.0/security/incidents/${incident.id}`, { token, method: 'PATCH', body: { status: 'resolved', customTags: ['Demo'] } });
+    const inc = await callSimulator(sim, `/v1.0/security/incidents/${incident.id}`, {
+      token,
+      method: 'PATCH',
+      body: { status: 'resolved', customTags: ['Demo'] },
+    });
     expect(inc.status).toBe(200);
     expect(later((inc.json as GraphObject).lastUpdateDateTime, incident.lastUpdateDateTime)).toBe(true);
   });
@@ -72,7 +116,9 @@ describe('simulator: data over time', () => {
     const sim = await startSimulator({ rate: 40, updateRatio: 0.4, initial: { alerts_v2: 5, alerts: 5 } });
     try {
       const firstIds = new Set(sim.list(T, 'alerts_v2').map((a) => a.id));
-      await waitFor(() => sim.list(T, 'alerts_v2').length + sim.list(T, 'alerts').length >= 30, { what: 'the feed to create alerts' });
+      await waitFor(() => sim.list(T, 'alerts_v2').length + sim.list(T, 'alerts').length >= 30, {
+        what: 'the feed to create alerts',
+      });
       const v2 = sim.list(T, 'alerts_v2');
       const fresh = v2.filter((a) => !firstIds.has(a.id));
       expect(fresh.length).toBeGreaterThan(0);
@@ -83,10 +129,11 @@ describe('simulator: data over time', () => {
       expect(fresh.every((a) => incidents.has(a.incidentId))).toBe(true);
       // Some seeded objects were moved on: updated now, created in the seeded past.
       await waitFor(
-        () => [...sim.list(T, 'alerts_v2'), ...sim.list(T, 'alerts'), ...sim.list(T, 'incidents')].some((o) => {
-          const updated = Date.parse(String(o.lastUpdateDateTime ?? o.lastModifiedDateTime));
-          return updated >= start.getTime() && Date.parse(String(o.createdDateTime)) < start.getTime() - 60_000;
-        }),
+        () =>
+          [...sim.list(T, 'alerts_v2'), ...sim.list(T, 'alerts'), ...sim.list(T, 'incidents')].some((o) => {
+            const updated = Date.parse(String(o.lastUpdateDateTime ?? o.lastModifiedDateTime));
+            return updated >= start.getTime() && Date.parse(String(o.createdDateTime)) < start.getTime() - 60_000;
+          }),
         { what: 'an update of a seeded object' },
       );
     } finally {
@@ -102,7 +149,14 @@ describe('alertbridge simulate', () => {
     out.on('data', (c: Buffer) => (text += c.toString()));
     const abort = new AbortController();
     let sim: Simulator | undefined;
-    const running = simulateCommand({ port: 0, rate: 0, seed: 3, out, signal: abort.signal, onStarted: (s) => (sim = s) });
+    const running = simulateCommand({
+      port: 0,
+      rate: 0,
+      seed: 3,
+      out,
+      signal: abort.signal,
+      onStarted: (s) => (sim = s),
+    });
     await waitFor(() => sim, { what: 'the simulator to start' });
     const s = sim as Simulator;
     expect(text).toContain(s.caFile);

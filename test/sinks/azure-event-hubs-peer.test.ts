@@ -7,7 +7,11 @@ import { EventHubProducerClient } from '@azure/event-hubs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEventHubsPeer, type EventHubsPeer } from '../peers/eventhubs/server.js';
 
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error & { code?: string });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e as Error & { code?: string },
+  );
 
 describe('Event Hubs peer through the real client', () => {
   const open: Array<{ client: EventHubProducerClient; peer: EventHubsPeer }> = [];
@@ -19,7 +23,9 @@ describe('Event Hubs peer through the real client', () => {
   });
   const setup = async (hubs: Record<string, number> = { alerts: 4 }, hub?: string, creds?: { key?: string }) => {
     const peer = await startEventHubsPeer({ hubs });
-    const client = new EventHubProducerClient(peer.connectionString(hub, creds), { retryOptions: { maxRetries: 0, timeoutInMs: 5000 } });
+    const client = new EventHubProducerClient(peer.connectionString(hub, creds), {
+      retryOptions: { maxRetries: 0, timeoutInMs: 5000 },
+    });
     open.push({ client, peer });
     return { peer, client };
   };
@@ -38,14 +44,25 @@ describe('Event Hubs peer through the real client', () => {
   it('reads the properties of an empty partition and of one that holds events', async () => {
     const { client } = await setup();
     expect(await client.getPartitionProperties('2')).toMatchObject({
-      eventHubName: 'alerts', partitionId: '2', isEmpty: true, lastEnqueuedSequenceNumber: -1, lastEnqueuedOffset: '-1', beginningSequenceNumber: 0,
+      eventHubName: 'alerts',
+      partitionId: '2',
+      isEmpty: true,
+      lastEnqueuedSequenceNumber: -1,
+      lastEnqueuedOffset: '-1',
+      beginningSequenceNumber: 0,
     });
     const t0 = Date.now();
     const batch = await client.createBatch({ partitionId: '2' });
     for (let i = 0; i < 5; i++) expect(batch.tryAdd({ body: `event ${i}` })).toBe(true);
     await client.sendBatch(batch);
     const props = await client.getPartitionProperties('2');
-    expect(props).toMatchObject({ eventHubName: 'alerts', partitionId: '2', isEmpty: false, lastEnqueuedSequenceNumber: 4, beginningSequenceNumber: 0 });
+    expect(props).toMatchObject({
+      eventHubName: 'alerts',
+      partitionId: '2',
+      isEmpty: false,
+      lastEnqueuedSequenceNumber: 4,
+      beginningSequenceNumber: 0,
+    });
     expect(props.lastEnqueuedOnUtc.getTime()).toBeGreaterThanOrEqual(t0 - 1000);
     expect(await client.getPartitionProperties('3')).toMatchObject({ isEmpty: true, lastEnqueuedSequenceNumber: -1 });
   });
@@ -87,9 +104,14 @@ describe('Event Hubs peer through the real client', () => {
     await client.sendBatch(batch);
     await client.sendBatch([{ body: 'c', messageId: 'm-c' }], { partitionId: '3' });
     expect(peer.received.map((e) => [e.partition, e.messageId, e.partitionKey, e.sequenceNumber])).toEqual([
-      ['1', 'm-a', undefined, 0], ['1', 'm-b', undefined, 1], ['3', 'm-c', undefined, 0],
+      ['1', 'm-a', undefined, 0],
+      ['1', 'm-b', undefined, 1],
+      ['3', 'm-c', undefined, 0],
     ]);
-    expect(peer.batches.map((b) => [b.partition, b.count])).toEqual([['1', 2], ['3', 1]]);
+    expect(peer.batches.map((b) => [b.partition, b.count])).toEqual([
+      ['1', 2],
+      ['3', 1],
+    ]);
   });
 
   it('refuses a partition link to a partition the hub does not have', async () => {

@@ -17,7 +17,8 @@ import { eventHubsSink, ident, identOf } from '../peers/eventhubs/sink.js';
 /** Revision `rev` (1–9) of alert `i`. */
 const revision = (i: number, rev: number) => record(i, { updated: `2026-11-01T1${rev}:00:00.0000000Z` });
 const padded = (r: AlertRecord, bytes: number): AlertRecord => ({ ...r, data: { ...r.data, blob: 'x'.repeat(bytes) } });
-const delivered = (tp: TestPipeline) => metricValue(tp.metrics, 'alertbridge_records_delivered_total', { sink: 'eventhubs' });
+const delivered = (tp: TestPipeline) =>
+  metricValue(tp.metrics, 'alertbridge_records_delivered_total', { sink: 'eventhubs' });
 
 describe('azure_event_hubs through the pipeline', () => {
   let peer: EventHubsPeer | undefined;
@@ -34,20 +35,27 @@ describe('azure_event_hubs through the pipeline', () => {
     const sink = eventHubsSink(peer, { connection_string: peer.connectionString('soon'), auth_pause_ms: 200 });
     tp = await startTestPipeline([{ sink, maxRecords: 10, maxAttempts: 2 }]);
     await tp.pipeline.emit(records(25));
-    const errors = () => metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'eventhubs', kind: 'retryable' });
+    const errors = () =>
+      metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'eventhubs', kind: 'retryable' });
     // Several rounds of probes, far more than max_attempts: none of them may count against the records.
     await waitFor(async () => (await errors()) >= 6 * 10, { timeoutMs: 60_000, what: 'several paused rounds' });
     expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
     expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'eventhubs' })).toBe(0);
     peer.createHub('soon');
-    await waitFor(async () => (await delivered(tp!)) >= 25, { timeoutMs: 60_000, what: 'delivery once the hub exists' });
+    await waitFor(async () => (await delivered(tp!)) >= 25, {
+      timeoutMs: 60_000,
+      what: 'delivery once the hub exists',
+    });
     expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
     expect(new Set(peer.received.map(identOf)).size).toBe(25);
   });
 
   it('/readyz names the missing hub', async () => {
     peer = await startEventHubsPeer();
-    const res = parseConfig(`redis: { url: "${redisUrl()}", key_prefix: "${uniquePrefix('eh-ready')}" }\nsinks: [{ name: eventhubs, type: file, path: /dev/null }]\n`, { baseDir: '/', env: {} });
+    const res = parseConfig(
+      `redis: { url: "${redisUrl()}", key_prefix: "${uniquePrefix('eh-ready')}" }\nsinks: [{ name: eventhubs, type: file, path: /dev/null }]\n`,
+      { baseDir: '/', env: {} },
+    );
     if (!res.ok) throw new Error(res.errors.join('\n'));
     const sink = eventHubsSink(peer, { connection_string: peer.connectionString('nope') });
     const app = buildApp(res.config, { logger: silentLogger, sinkOverrides: { eventhubs: sink } });
@@ -74,24 +82,40 @@ describe('azure_event_hubs through the pipeline', () => {
         expect((await tp.pipeline.emit(chunk)).accepted).toBe(1000);
       }
     }
-    await waitFor(async () => (await delivered(tp!)) >= 100_000, { timeoutMs: 300_000, intervalMs: 100, what: '100,000 deliveries' });
+    await waitFor(async () => (await delivered(tp!)) >= 100_000, {
+      timeoutMs: 300_000,
+      intervalMs: 100,
+      what: '100,000 deliveries',
+    });
     const seconds = (Date.now() - t0) / 1000;
     await waitFor(() => tp!.pipeline.idle());
-    console.log(`[azure_event_hubs] 100,000 records through the pipeline in ${seconds.toFixed(1)} s (${Math.round(100_000 / seconds)} records/s), ` +
-      `${peer.batches.length} batches`);
+    console.log(
+      `[azure_event_hubs] 100,000 records through the pipeline in ${seconds.toFixed(1)} s (${Math.round(100_000 / seconds)} records/s), ` +
+        `${peer.batches.length} batches`,
+    );
 
     expect(peer.received).toHaveLength(100_000);
     expect(new Set(peer.received.map(identOf))).toEqual(new Set(all.map(ident)));
     expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
     const byKey = new Map<string, ReceivedEvent[]>();
-    for (const e of peer.received) (byKey.get(e.partitionKey!) ?? byKey.set(e.partitionKey!, []).get(e.partitionKey!)!).push(e);
+    for (const e of peer.received)
+      (byKey.get(e.partitionKey!) ?? byKey.set(e.partitionKey!, []).get(e.partitionKey!)!).push(e);
     expect(byKey.size).toBe(25_000);
     for (const [key, events] of byKey) {
       expect(new Set(events.map((e) => e.partition)).size, key).toBe(1);
-      expect(events.map((e) => e.properties['alertbridge-revision']), key).toEqual([1, 2, 3, 4].map((rev) => `2026-11-01T1${rev}:00:00.0000000Z`));
+      expect(
+        events.map((e) => e.properties['alertbridge-revision']),
+        key,
+      ).toEqual([1, 2, 3, 4].map((rev) => `2026-11-01T1${rev}:00:00.0000000Z`));
       for (const e of events) {
         expect(e.properties['alertbridge-key']).toBe(key);
-        expect(Object.keys(e.properties).sort()).toEqual(['alertbridge-key', 'alertbridge-provider', 'alertbridge-resource', 'alertbridge-revision', 'alertbridge-tenant']);
+        expect(Object.keys(e.properties).sort()).toEqual([
+          'alertbridge-key',
+          'alertbridge-provider',
+          'alertbridge-resource',
+          'alertbridge-revision',
+          'alertbridge-tenant',
+        ]);
       }
     }
     expect(new Set(peer.received.map((e) => e.partition)).size).toBe(8);
@@ -102,12 +126,21 @@ describe('azure_event_hubs through the pipeline', () => {
     tp = await startTestPipeline([{ sink: eventHubsSink(peer), maxRecords: 200, maxAttempts: 100 }]);
     const batch = records(5000);
     for (let i = 0; i < batch.length; i += 1000) await tp.pipeline.emit(batch.slice(i, i + 1000));
-    await waitFor(async () => (await delivered(tp!)) >= 5000, { timeoutMs: 90_000, intervalMs: 100, what: '5,000 deliveries' });
+    await waitFor(async () => (await delivered(tp!)) >= 5000, {
+      timeoutMs: 90_000,
+      intervalMs: 100,
+      what: '5,000 deliveries',
+    });
     await waitFor(() => tp!.pipeline.idle());
     const unique = new Set(peer.received.map(identOf));
-    const retried = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 'eventhubs', kind: 'retryable' });
-    console.log(`[azure_event_hubs] 20% server busy: ${peer.stats.busy} deliveries refused, ${retried} records retried, ` +
-      `${peer.received.length} events stored, ${unique.size} distinct, ${peer.received.length - unique.size} duplicate(s)`);
+    const retried = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', {
+      sink: 'eventhubs',
+      kind: 'retryable',
+    });
+    console.log(
+      `[azure_event_hubs] 20% server busy: ${peer.stats.busy} deliveries refused, ${retried} records retried, ` +
+        `${peer.received.length} events stored, ${unique.size} distinct, ${peer.received.length - unique.size} duplicate(s)`,
+    );
     expect(unique).toEqual(new Set(batch.map(ident)));
     expect(peer.stats.busy).toBeGreaterThan(0);
     expect(await tp.pipeline.deadLetters.count('eventhubs')).toBe(0);
@@ -124,13 +157,25 @@ describe('azure_event_hubs through the pipeline', () => {
     await waitFor(() => tp!.pipeline.idle());
     const [dl] = await tp.pipeline.deadLetters.list('eventhubs');
     expect(dl!.record.key).toBe(big.key);
-    expect(dl!.error).toMatch(new RegExp(`^record ${big.key} \\(revision ${big.revision}\\) does not fit an empty Event Hubs batch of 1048576 bytes`));
-    expect(peer.received.map(identOf).sort()).toEqual(batch.filter((r) => r !== big).map(ident).sort());
+    expect(dl!.error).toMatch(
+      new RegExp(
+        `^record ${big.key} \\(revision ${big.revision}\\) does not fit an empty Event Hubs batch of 1048576 bytes`,
+      ),
+    );
+    expect(peer.received.map(identOf).sort()).toEqual(
+      batch
+        .filter((r) => r !== big)
+        .map(ident)
+        .sort(),
+    );
   });
 
   it('holds records while the key is refused (paused, nothing dead-lettered); a sink with the right key on the same prefix delivers them', async () => {
     peer = await startEventHubsPeer();
-    const wrong = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), auth_pause_ms: 100 });
+    const wrong = eventHubsSink(peer, {
+      connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }),
+      auth_pause_ms: 100,
+    });
     // Two attempts only: a paused sink must not spend them (the refusals below would otherwise dead-letter).
     tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 2 }]);
     const prefix = tp.prefix;
@@ -157,7 +202,9 @@ describe('azure_event_hubs through the pipeline', () => {
     peer = await startEventHubsPeer();
     tp = await startTestPipeline([{ sink: eventHubsSink(peer, { max_batch_bytes: 262_144 }), maxRecords: 100 }]);
     // 9 revisions of 20 alerts, ~30 KB each: up to 270 KB per alert in one delivery.
-    const all = Array.from({ length: 9 }, (_, rev) => Array.from({ length: 20 }, (_, i) => padded(revision(i, rev + 1), 30_000))).flat();
+    const all = Array.from({ length: 9 }, (_, rev) =>
+      Array.from({ length: 20 }, (_, i) => padded(revision(i, rev + 1), 30_000)),
+    ).flat();
     for (let rev = 0; rev < 9; rev++) await tp.pipeline.emit(all.slice(rev * 20, rev * 20 + 20));
     await waitFor(async () => (await delivered(tp!)) >= all.length, { what: `${all.length} deliveries` });
     await waitFor(() => tp!.pipeline.idle());

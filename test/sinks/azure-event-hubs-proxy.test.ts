@@ -40,10 +40,17 @@ afterEach(async () => {
 });
 
 type SinkConfig = Parameters<typeof eventHubsSink>[1];
-async function setup(config: SinkConfig | ((peer: EventHubsPeer) => SinkConfig), logger?: Parameters<typeof eventHubsSink>[2]): Promise<{ peer: EventHubsPeer; sink: EventHubsSink; target: string }> {
+async function setup(
+  config: SinkConfig | ((peer: EventHubsPeer) => SinkConfig),
+  logger?: Parameters<typeof eventHubsSink>[2],
+): Promise<{ peer: EventHubsPeer; sink: EventHubsSink; target: string }> {
   const peer = await startEventHubsPeer({ websocket: { cert: tls.certPem, key: tls.keyPem } });
   peers.push(peer);
-  const sink = eventHubsSink(peer, { tls_ca: [tls.caPem], ...(typeof config === 'function' ? config(peer) : config) }, logger);
+  const sink = eventHubsSink(
+    peer,
+    { tls_ca: [tls.caPem], ...(typeof config === 'function' ? config(peer) : config) },
+    logger,
+  );
   sinks.push(sink);
   return { peer, sink, target: `127.0.0.1:${peer.port}` };
 }
@@ -51,7 +58,9 @@ async function setup(config: SinkConfig | ((peer: EventHubsPeer) => SinkConfig),
 describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
   it('sends through proxy_url, with its credentials, and the hub receives every record', async () => {
     proxy = await startConnectProxy({ auth: `eh-user:${PASSWORD}` });
-    const { peer, sink, target } = await setup({ proxy_url: `http://eh-user:${encodeURIComponent(PASSWORD)}@127.0.0.1:${proxy.port}` });
+    const { peer, sink, target } = await setup({
+      proxy_url: `http://eh-user:${encodeURIComponent(PASSWORD)}@127.0.0.1:${proxy.port}`,
+    });
     const sent = records(6);
     expect(await sink.send(sent)).toBeUndefined();
     expect(peer.received.map(identOf).sort()).toEqual(sent.map(ident).sort());
@@ -67,7 +76,10 @@ describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
     expect(await sink.send(records(2))).toBeUndefined();
     peer.dropConnections();
     const later = records(3, {}, 2);
-    const result = await sink.send(later).then((r) => r, (e: unknown) => e as Error);
+    const result = await sink.send(later).then(
+      (r) => r,
+      (e: unknown) => e as Error,
+    );
     if (result !== undefined) expect(await sink.send(later)).toBeUndefined(); // the pipeline's retry, when the cut was seen mid-send
     expect(new Set(peer.received.map(identOf))).toEqual(new Set([...records(2), ...later].map(ident)));
     expect(proxy.opened(target)).toBe(2);
@@ -96,7 +108,10 @@ describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
   it('still verifies the namespace certificate through the tunnel: an untrusted one is refused', async () => {
     proxy = await startConnectProxy();
     const { peer, sink, target } = await setup({ proxy_url: proxy.url, tls_ca: undefined, request_timeout_ms: 3000 });
-    const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error);
+    const err = await sink.send(records(2)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(classify(err)).toBe('retryable');
     expect(peer.received).toHaveLength(0);
     expect(peer.stats.connections).toBe(0);
@@ -109,12 +124,23 @@ describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
     try {
       proxy = await startConnectProxy();
       const { peer, sink, target } = await setup((p) => ({
-        connection_string: undefined, fully_qualified_namespace: `127.0.0.1:${p.port}`, event_hub_name: 'alerts',
-        auth: 'client_secret', tenant_id: app.tenantId, client_id: app.clientId, client_secret: app.clientSecret, authority_url: sim.authorityHost,
-        proxy_url: proxy!.url, tls_ca: [tls.caPem, readFileSync(sim.caFile, 'utf8')], auth_pause_ms: 60_000,
+        connection_string: undefined,
+        fully_qualified_namespace: `127.0.0.1:${p.port}`,
+        event_hub_name: 'alerts',
+        auth: 'client_secret',
+        tenant_id: app.tenantId,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+        authority_url: sim.authorityHost,
+        proxy_url: proxy!.url,
+        tls_ca: [tls.caPem, readFileSync(sim.caFile, 'utf8')],
+        auth_pause_ms: 60_000,
       }));
       // The peer takes SAS tokens only: the JWT is refused there, after it went through the proxy.
-      const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+      const err = await sink.send(records(1)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
       expect(classify(err)).toBe('retryable');
       expect(proxy.opened(new URL(sim.authorityHost).host)).toBeGreaterThanOrEqual(1);
       expect(proxy.opened(target)).toBeGreaterThanOrEqual(1);
@@ -129,11 +155,19 @@ describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
     proxy = await startConnectProxy({ auth: `eh-user:${PASSWORD}` });
     const { logger, lines } = capturingLogger();
     const wrong = 'n0t-the-pa55';
-    const { peer, sink } = await setup({ proxy_url: `http://eh-user:${wrong}@127.0.0.1:${proxy.port}`, request_timeout_ms: 3000 }, logger);
-    const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error);
+    const { peer, sink } = await setup(
+      { proxy_url: `http://eh-user:${wrong}@127.0.0.1:${proxy.port}`, request_timeout_ms: 3000 },
+      logger,
+    );
+    const err = await sink.send(records(2)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(err).not.toBeNull();
     expect(classify(err)).toBe('retryable');
-    expect(err!.message).toMatch(/WebSocket to wss:\/\/127\.0\.0\.1:\d+\/\$servicebus\/websocket \(through proxy_url\) failed/);
+    expect(err!.message).toMatch(
+      /WebSocket to wss:\/\/127\.0\.0\.1:\d+\/\$servicebus\/websocket \(through proxy_url\) failed/,
+    );
     expect(err!.message).not.toContain(wrong);
     expect(JSON.stringify(lines)).not.toContain(wrong);
     expect(peer.received).toHaveLength(0);
@@ -144,12 +178,19 @@ describe('azure_event_hubs behind a proxy (AMQP over WebSockets)', () => {
 
 describe('azure_event_hubs proxy settings', () => {
   const CS = 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=a2V5;EntityPath=alerts';
-  const parse = (extra: string) => parseConfig(`sinks:\n  - { name: eh, type: azure_event_hubs, connection_string: "${CS}"${extra} }\n`, { env: {}, baseDir: '.' });
+  const parse = (extra: string) =>
+    parseConfig(`sinks:\n  - { name: eh, type: azure_event_hubs, connection_string: "${CS}"${extra} }\n`, {
+      env: {},
+      baseDir: '.',
+    });
 
   it('takes proxy_url as a secret that implies the WebSocket transport, and defaults to AMQP without it', () => {
     const withProxy = parse(', proxy_url: "http://u:hunter2@proxy.example.com:3128"');
     if (!withProxy.ok) throw new Error(withProxy.errors.join('\n'));
-    expect(withProxy.config.sinks[0]).toMatchObject({ transport: 'websocket', proxy_url: 'http://u:hunter2@proxy.example.com:3128' });
+    expect(withProxy.config.sinks[0]).toMatchObject({
+      transport: 'websocket',
+      proxy_url: 'http://u:hunter2@proxy.example.com:3128',
+    });
     expect(JSON.stringify(redactSecrets(withProxy.config))).not.toContain('hunter2');
     const plain = parse('');
     if (!plain.ok) throw new Error(plain.errors.join('\n'));
@@ -158,8 +199,12 @@ describe('azure_event_hubs proxy settings', () => {
 
   it('refuses proxy_url with transport: amqp, and a proxy_url that is not an http(s) URL', () => {
     const amqp = parse(', transport: amqp, proxy_url: "http://proxy.example.com:3128"');
-    expect(amqp.ok ? [] : amqp.errors).toEqual([expect.stringMatching(/sinks\[0\]\.transport: must be websocket with proxy_url/)]);
+    expect(amqp.ok ? [] : amqp.errors).toEqual([
+      expect.stringMatching(/sinks\[0\]\.transport: must be websocket with proxy_url/),
+    ]);
     const socks = parse(', proxy_url: "socks5://proxy.example.com:1080"');
-    expect(socks.ok ? [] : socks.errors).toEqual([expect.stringMatching(/sinks\[0\]\.proxy_url: must be an http:\/\/ or https:\/\/ URL/)]);
+    expect(socks.ok ? [] : socks.errors).toEqual([
+      expect.stringMatching(/sinks\[0\]\.proxy_url: must be an http:\/\/ or https:\/\/ URL/),
+    ]);
   });
 });

@@ -16,7 +16,12 @@ import { createCredential } from '../../src/sources/graph/credential.js';
 import { captureLogger } from '../helpers/graph.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { record, records } from '../helpers/records.js';
-import { startEventHubsPeer, verifySasToken, type EventHubsPeer, type EventHubsPeerOptions } from '../peers/eventhubs/server.js';
+import {
+  startEventHubsPeer,
+  verifySasToken,
+  type EventHubsPeer,
+  type EventHubsPeerOptions,
+} from '../peers/eventhubs/server.js';
 import { eventHubsSink, ident, identOf } from '../peers/eventhubs/sink.js';
 import { sinkConformance } from './conformance.js';
 
@@ -26,13 +31,22 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** A record `bytes` larger than usual (its Graph object carries a blob). */
 const padded = (r: AlertRecord, bytes: number): AlertRecord => ({ ...r, data: { ...r.data, blob: 'x'.repeat(bytes) } });
 /** Revision `rev` (0–59) of alert `i`. */
-const revision = (i: number, rev: number) => record(i, { updated: `2026-11-01T10:${String(rev).padStart(2, '0')}:00.0000000Z` });
-const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error);
+const revision = (i: number, rev: number) =>
+  record(i, { updated: `2026-11-01T10:${String(rev).padStart(2, '0')}:00.0000000Z` });
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e as Error,
+  );
 
 sinkConformance('azure_event_hubs', {
   async healthy(name) {
     const peer = await startEventHubsPeer();
-    return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
+    return {
+      sink: eventHubsSink(peer, { name }),
+      delivered: async () => peer.received.map(identOf),
+      dispose: () => peer.close(),
+    };
   },
   async permanentlyFailing(name) {
     // A name no event hub can have: the put-token on $cbs is answered 400 (ArgumentError). (A refused key or a hub
@@ -44,7 +58,11 @@ sinkConformance('azure_event_hubs', {
   async retryablyFailing(name) {
     // The hub is throttling: every delivery is rejected with com.microsoft:server-busy.
     const peer = await startEventHubsPeer({ serverBusy: true });
-    return { sink: eventHubsSink(peer, { name }), delivered: async () => peer.received.map(identOf), dispose: () => peer.close() };
+    return {
+      sink: eventHubsSink(peer, { name }),
+      delivered: async () => peer.received.map(identOf),
+      dispose: () => peer.close(),
+    };
   },
 });
 
@@ -72,9 +90,19 @@ describe('azure_event_hubs sink', () => {
     peer.received.forEach((e, i) => {
       const r = batch[i]!;
       expect(JSON.parse(e.body!.toString('utf8'))).toEqual(r);
-      expect(e).toMatchObject({ hub: 'alerts', partitionKey: r.key, messageId: `${r.key}@${r.revision}`, contentType: 'application/json' });
-      expect(e.properties).toEqual({ 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
-        'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id });
+      expect(e).toMatchObject({
+        hub: 'alerts',
+        partitionKey: r.key,
+        messageId: `${r.key}@${r.revision}`,
+        contentType: 'application/json',
+      });
+      expect(e.properties).toEqual({
+        'alertbridge-key': r.key,
+        'alertbridge-revision': r.revision,
+        'alertbridge-resource': r.resource,
+        'alertbridge-provider': r.provider,
+        'alertbridge-tenant': r.tenant_id,
+      });
     });
   });
 
@@ -87,7 +115,9 @@ describe('azure_event_hubs sink', () => {
     expect(byKey.size).toBe(40);
     for (const [key, events] of byKey) {
       expect(new Set(events.map((e) => e.partition)).size, key).toBe(1);
-      expect(events.map((e) => e.properties['alertbridge-revision'])).toEqual([0, 1, 2].map((rev) => revision(0, rev).revision));
+      expect(events.map((e) => e.properties['alertbridge-revision'])).toEqual(
+        [0, 1, 2].map((rev) => revision(0, rev).revision),
+      );
     }
     expect(new Set(peer.received.map((e) => e.partition)).size).toBe(4);
     // One batch per partition key: the three revisions of an alert travel together.
@@ -99,19 +129,28 @@ describe('azure_event_hubs sink', () => {
     // own retry too) until the hub recovers.
     let busy = true;
     const first = padded(revision(1, 0), 40_000);
-    const { peer, sink } = await setup({ serverBusyWhen: (e) => busy && e.partitionKey === first.key && e.properties['alertbridge-revision'] === first.revision },
-      { max_batch_bytes: 100_000 });
+    const { peer, sink } = await setup(
+      {
+        serverBusyWhen: (e) =>
+          busy && e.partitionKey === first.key && e.properties['alertbridge-revision'] === first.revision,
+      },
+      { max_batch_bytes: 100_000 },
+    );
     const batch = [...Array.from({ length: 12 }, (_, rev) => padded(revision(1, rev), 40_000)), ...records(5, {}, 10)];
     const res = await sink.send(batch);
     expect(peer.stats.busy).toBeGreaterThan(0);
     const failed = res?.failed.map((f) => f.index) ?? [];
     expect(failed).toEqual(Array.from({ length: 12 }, (_, i) => i)); // all of alert 1: the refused batch and those after it
     expect(res!.failed.every((f) => classify(f.error) === 'retryable')).toBe(true);
-    expect(res!.failed[11]!.error.message).toMatch(/^not sent to azure_event_hubs 'eventhubs': an earlier batch of partition key .* failed \(.*\[ServerBusyError\]\)$/);
+    expect(res!.failed[11]!.error.message).toMatch(
+      /^not sent to azure_event_hubs 'eventhubs': an earlier batch of partition key .* failed \(.*\[ServerBusyError\]\)$/,
+    );
     expect(peer.received.filter((e) => e.partitionKey === first.key)).toEqual([]);
     busy = false;
     expect(await sink.send(failed.map((i) => batch[i]!))).toBeUndefined(); // what the pipeline does next
-    const revisions = peer.received.filter((e) => e.partitionKey === first.key).map((e) => e.properties['alertbridge-revision']);
+    const revisions = peer.received
+      .filter((e) => e.partitionKey === first.key)
+      .map((e) => e.properties['alertbridge-revision']);
     expect(revisions).toEqual(batch.slice(0, 12).map((r) => r.revision));
     expect(new Set(peer.received.map(identOf))).toEqual(new Set(batch.map(ident)));
   });
@@ -127,7 +166,10 @@ describe('azure_event_hubs sink', () => {
   it('never sends a batch above max_batch_bytes (262144, the Basic tier), starting new batches as they fill', async () => {
     const { peer, sink } = await setup({}, { max_batch_bytes: 262_144 });
     // 30 revisions of 2 alerts, ~40 KB each: 1.2 MB per partition key.
-    const batch = Array.from({ length: 30 }, (_, rev) => [padded(revision(1, rev), 40_000), padded(revision(2, rev), 40_000)]).flat();
+    const batch = Array.from({ length: 30 }, (_, rev) => [
+      padded(revision(1, rev), 40_000),
+      padded(revision(2, rev), 40_000),
+    ]).flat();
     expect(await sink.send(batch)).toBeUndefined();
     expect(peer.received.map(identOf)).toHaveLength(60);
     expect(new Set(peer.received.map(identOf))).toEqual(new Set(batch.map(ident)));
@@ -136,7 +178,7 @@ describe('azure_event_hubs sink', () => {
     expect(peer.batches.length).toBeGreaterThanOrEqual(10);
   });
 
-  it('keeps to the link\'s max-message-size when it is below max_batch_bytes', async () => {
+  it("keeps to the link's max-message-size when it is below max_batch_bytes", async () => {
     const { peer, sink } = await setup({ maxMessageBytes: 262_144 }); // a Basic namespace, max_batch_bytes left at 1 MB
     const batch = Array.from({ length: 20 }, (_, rev) => padded(revision(1, rev), 40_000));
     await sink.send(batch);
@@ -151,7 +193,9 @@ describe('azure_event_hubs sink', () => {
     const res = await sink.send(batch);
     expect(res?.failed.map((f) => f.index)).toEqual([4]);
     expect(classify(res!.failed[0]!.error)).toBe('permanent');
-    expect(res!.failed[0]!.error.message).toMatch(new RegExp(`^record ${batch[4]!.key} \\(revision .*\\) does not fit an empty Event Hubs batch of 262144 bytes`));
+    expect(res!.failed[0]!.error.message).toMatch(
+      new RegExp(`^record ${batch[4]!.key} \\(revision .*\\) does not fit an empty Event Hubs batch of 262144 bytes`),
+    );
     expect(peer.received.map(identOf)).toEqual(batch.filter((_, i) => i !== 4).map(ident));
   });
 
@@ -187,18 +231,28 @@ describe('azure_event_hubs sink', () => {
       const err = await failure(sink.send(records(2)));
       expect(classify(err)).toBe('retryable');
       expect(err).toMatchObject({ retryAfterMs: 300 });
-      expect(err!.message).toBe("connecting azure_event_hubs sink 'eventhubs' to its hub: event hub later does not exist [MessagingEntityNotFoundError]; sink paused until the event hub exists");
+      expect(err!.message).toBe(
+        "connecting azure_event_hubs sink 'eventhubs' to its hub: event hub later does not exist [MessagingEntityNotFoundError]; sink paused until the event hub exists",
+      );
       expect(sink.ready()).toBe(false);
       expect(sink.notReadyReason()).toBe('event hub later does not exist');
     }
-    expect(lines.filter((l) => l.level === 50 && String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused: event hub later does not exist"))).toHaveLength(1);
+    expect(
+      lines.filter(
+        (l) =>
+          l.level === 50 &&
+          String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused: event hub later does not exist"),
+      ),
+    ).toHaveLength(1);
 
     peer.createHub('later', 2);
     expect(await sink.send(records(2))).toBeUndefined();
     expect(sink.ready()).toBe(true);
     expect(sink.notReadyReason()).toBeUndefined();
     expect(peer.received.map((e) => e.hub)).toEqual(['later', 'later']);
-    expect(lines.some((l) => l.level === 30 && l.msg === "azure_event_hubs 'eventhubs' resumed: its event hub exists")).toBe(true);
+    expect(
+      lines.some((l) => l.level === 30 && l.msg === "azure_event_hubs 'eventhubs' resumed: its event hub exists"),
+    ).toBe(true);
   });
 
   it('classifies a name no event hub can have as permanent (ArgumentError)', async () => {
@@ -214,25 +268,35 @@ describe('azure_event_hubs sink', () => {
   it('pauses on a wrong key (UnauthorizedError): retryable after auth_pause_ms, ready() false, one error log without the key', async () => {
     const peer = await startEventHubsPeer();
     const { logger, lines } = captureLogger();
-    const sink = eventHubsSink(peer, { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), auth_pause_ms: 300 }, logger);
+    const sink = eventHubsSink(
+      peer,
+      { connection_string: peer.connectionString(undefined, { key: 'd3Jvbmc=' }), auth_pause_ms: 300 },
+      logger,
+    );
     open.push({ sink, peer });
     expect(sink.ready()).toBe(true);
     for (let i = 0; i < 2; i++) {
       const err = await failure(sink.send(records(2)));
       expect(classify(err)).toBe('retryable');
       expect(err).toMatchObject({ retryAfterMs: 300 });
-      expect(err!.message).toMatch(/^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]; sink paused until the credentials are fixed$/);
+      expect(err!.message).toMatch(
+        /^connecting azure_event_hubs sink 'eventhubs' to its hub: .*InvalidSignature.*\[UnauthorizedError\]; sink paused until the credentials are fixed$/,
+      );
     }
     expect(sink.ready()).toBe(false);
     expect(peer.stats.tokensRefused).toBeGreaterThanOrEqual(2); // each attempt asks the hub again, with a fresh client
     expect(peer.received).toHaveLength(0);
-    expect(lines.filter((l) => l.level === 50 && String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused"))).toHaveLength(1);
+    expect(
+      lines.filter((l) => l.level === 50 && String(l.msg).startsWith("azure_event_hubs 'eventhubs' paused")),
+    ).toHaveLength(1);
     expect(JSON.stringify(lines)).not.toContain('d3Jvbmc=');
   });
 
   it('classifies a namespace nothing listens on as retryable, quickly', async () => {
     const port = await freePort();
-    const sink = eventHubsSink(undefined, { connection_string: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true;EntityPath=alerts` });
+    const sink = eventHubsSink(undefined, {
+      connection_string: `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=k;SharedAccessKey=a2V5;UseDevelopmentEmulator=true;EntityPath=alerts`,
+    });
     open.push({ sink });
     const t0 = Date.now();
     const err = await failure(sink.send(records(2)));
@@ -273,7 +337,9 @@ describe('azure_event_hubs sink', () => {
     await new Promise((r) => setTimeout(r, 50));
     const second = records(5, {}, 5);
     // The SDK's one retry rides out the cut; at worst the pipeline would retry the whole batch.
-    const res = await sink.send(second).catch((e: unknown) => (classify(e) === 'retryable' ? sink.send(second) : Promise.reject(e)));
+    const res = await sink
+      .send(second)
+      .catch((e: unknown) => (classify(e) === 'retryable' ? sink.send(second) : Promise.reject(e)));
     expect(res).toBeUndefined();
     expect(new Set(peer.received.map(identOf))).toEqual(new Set([...records(5), ...second].map(ident)));
     expect(peer.stats.connections).toBe(2);
@@ -313,11 +379,15 @@ describe('azure_event_hubs sink', () => {
   });
 
   it('refuses a connection string the SDK cannot use at start, permanently, without quoting the key', async () => {
-    const sink = eventHubsSink(undefined, { connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0' });
+    const sink = eventHubsSink(undefined, {
+      connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0',
+    });
     open.push({ sink });
     const err = await failure(sink.start());
     expect(classify(err)).toBe('permanent');
-    expect(err!.message).toMatch(/^azure_event_hubs sink 'eventhubs': cannot use its connection settings: .*EntityPath/);
+    expect(err!.message).toMatch(
+      /^azure_event_hubs sink 'eventhubs': cannot use its connection settings: .*EntityPath/,
+    );
     expect(err!.message).not.toContain('c2VjcmV0');
   });
 
@@ -333,14 +403,27 @@ describe('azure_event_hubs sink: Entra ID refusals', () => {
     const app = { tenantId: 'dddddddd-0000-4000-8000-000000000004', clientId: 'eh-app', clientSecret: 'right' };
     const sim = await startSimulator({ tenants: [app], seed: 1 });
     try {
-      const login = { auth: 'client_secret' as const, tenant_id: app.tenantId, client_id: app.clientId, authority_url: sim.authorityHost, ca_file: sim.caFile };
-      const refused = await createCredential({ ...login, client_secret: 'wrong' }).getToken('https://eventhubs.azure.net/.default').catch((e: unknown) => e);
+      const login = {
+        auth: 'client_secret' as const,
+        tenant_id: app.tenantId,
+        client_id: app.clientId,
+        authority_url: sim.authorityHost,
+        ca_file: sim.caFile,
+      };
+      const refused = await createCredential({ ...login, client_secret: 'wrong' })
+        .getToken('https://eventhubs.azure.net/.default')
+        .catch((e: unknown) => e);
       expect(isAuthFailure(refused)).toBe(true);
       expect(classify(classifyEventHubsError(refused, 'connecting'))).toBe('permanent');
       // An unknown tenant looks like an unreachable authority to MSAL (endpoints_resolution_error): retried too.
       const port = await freePort();
-      const down = await createCredential({ ...login, authority_url: `https://127.0.0.1:${port}`, client_secret: 'right' })
-        .getToken('https://eventhubs.azure.net/.default').catch((e: unknown) => e);
+      const down = await createCredential({
+        ...login,
+        authority_url: `https://127.0.0.1:${port}`,
+        client_secret: 'right',
+      })
+        .getToken('https://eventhubs.azure.net/.default')
+        .catch((e: unknown) => e);
       expect(isAuthFailure(down)).toBe(false);
     } finally {
       await sim.close();
@@ -358,12 +441,23 @@ describe('Event Hubs peer: SAS tokens', () => {
   const future = Math.floor(Date.now() / 1000) + 3600;
 
   it('accepts a well-signed token and reports the resource it covers', () => {
-    expect(verifySasToken(token('sb://ns.example/Alerts', 'c2VjcmV0', future), keys)).toMatchObject({ ok: true, resource: '/alerts' });
+    expect(verifySasToken(token('sb://ns.example/Alerts', 'c2VjcmV0', future), keys)).toMatchObject({
+      ok: true,
+      resource: '/alerts',
+    });
   });
 
   it('refuses a bad signature, an expired token and an unknown key name', () => {
-    expect(verifySasToken(token('sb://ns.example/alerts', 'other', future), keys)).toMatchObject({ ok: false, reason: /InvalidSignature/ });
-    expect(verifySasToken(token('sb://ns.example/alerts', 'c2VjcmV0', 1000), keys)).toMatchObject({ ok: false, reason: /ExpiredToken/ });
-    expect(verifySasToken(token('sb://ns.example/alerts', 'c2VjcmV0', future).replace('skn=send', 'skn=listen'), keys)).toMatchObject({ ok: false, reason: /unknown SharedAccessKeyName/ });
+    expect(verifySasToken(token('sb://ns.example/alerts', 'other', future), keys)).toMatchObject({
+      ok: false,
+      reason: /InvalidSignature/,
+    });
+    expect(verifySasToken(token('sb://ns.example/alerts', 'c2VjcmV0', 1000), keys)).toMatchObject({
+      ok: false,
+      reason: /ExpiredToken/,
+    });
+    expect(
+      verifySasToken(token('sb://ns.example/alerts', 'c2VjcmV0', future).replace('skn=send', 'skn=listen'), keys),
+    ).toMatchObject({ ok: false, reason: /unknown SharedAccessKeyName/ });
   });
 });

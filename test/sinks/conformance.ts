@@ -70,7 +70,10 @@ export function sinkConformance(type: string, harness: ConformanceHarness): void
     it('classifies a peer that refuses for good as permanent', async () => {
       const s = await make('permanentlyFailing');
       await s.sink.start();
-      const err = await s.sink.send(records(2)).then(() => null, (e: unknown) => e);
+      const err = await s.sink.send(records(2)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect(classify(err)).toBe('permanent');
     });
@@ -78,7 +81,10 @@ export function sinkConformance(type: string, harness: ConformanceHarness): void
     it('classifies a transient failure as retryable', async () => {
       const s = await make('retryablyFailing');
       await s.sink.start();
-      const err = await s.sink.send(records(2)).then(() => null, (e: unknown) => e);
+      const err = await s.sink.send(records(2)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect(classify(err)).toBe('retryable');
     });

@@ -20,7 +20,10 @@ function readLines(path: string): AlertRecord[] {
   } catch {
     return [];
   }
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertRecord);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AlertRecord);
 }
 
 sinkConformance('file', {
@@ -36,7 +39,11 @@ sinkConformance('file', {
   async permanentlyFailing(name) {
     const dir = mkdtempSync(join(tmpdir(), 'ab-file-'));
     mkdirSync(join(dir, 'a-folder'));
-    return { sink: fileSink(name, join(dir, 'a-folder')), delivered: async () => [], dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      sink: fileSink(name, join(dir, 'a-folder')),
+      delivered: async () => [],
+      dispose: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   },
   async retryablyFailing(name) {
     // /dev/full answers every write with ENOSPC: a full disk, which an operator can free.

@@ -35,7 +35,11 @@ describe('kafka sink, topic missing (auto-create off)', () => {
     for (const s of sinks.splice(0)) await s.close();
   });
   const open = (config: Partial<KafkaSinkOptions>, logger: Logger = silentLogger): KafkaSink => {
-    const sink = createKafkaSink({ config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config }, logger, ...sinkFormat('envelope') });
+    const sink = createKafkaSink({
+      config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
+      logger,
+      ...sinkFormat('envelope'),
+    });
     sinks.push(sink);
     return sink;
   };
@@ -46,10 +50,15 @@ describe('kafka sink, topic missing (auto-create off)', () => {
     const sink = open({ topic, auth_pause_ms: 500 }, logger);
     await sink.start();
     for (let i = 0; i < 2; i++) {
-      const err = await sink.send(records(3)).then(() => null, (e: unknown) => e as Error);
+      const err = await sink.send(records(3)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
       expect(classify(err)).toBe('retryable');
       expect(err).toMatchObject({ retryAfterMs: 500 });
-      expect(err!.message).toBe(`sending 3 record(s) to kafka 'kafka' (topic ${topic}): topic ${topic} does not exist [UNKNOWN_TOPIC_OR_PARTITION]; sink paused until the topic exists`);
+      expect(err!.message).toBe(
+        `sending 3 record(s) to kafka 'kafka' (topic ${topic}): topic ${topic} does not exist [UNKNOWN_TOPIC_OR_PARTITION]; sink paused until the topic exists`,
+      );
       expect(sink.ready()).toBe(false);
       expect(sink.notReadyReason()).toBe(`topic ${topic} does not exist`);
     }
@@ -69,13 +78,17 @@ describe('kafka sink, topic missing (auto-create off)', () => {
     tp = await startTestPipeline([{ sink, maxRecords: 10, maxAttempts: 2 }]);
     const batch = records(25);
     await tp.pipeline.emit(batch);
-    const errors = () => metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
+    const errors = () =>
+      metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
     // Several rounds of probes, far more than max_attempts: none of them may count against the records.
     await waitFor(async () => (await errors()) >= 6 * 10, { timeoutMs: 60_000, what: 'several paused rounds' });
     expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
     expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'kafka' })).toBe(0);
     await createTopics(broker.brokers, [topic], 1);
-    await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 25, { timeoutMs: 60_000, what: 'delivery after the topic appeared' });
+    await waitFor(
+      async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 25,
+      { timeoutMs: 60_000, what: 'delivery after the topic appeared' },
+    );
     expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
     expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'kafka' })).toBe(1);
     expect((await readAll(broker.brokers, [topic])).length).toBe(25);

@@ -14,7 +14,11 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { silentLogger } from '../helpers/pipeline.js';
 
-const APP: TenantCredentials = { tenantId: 'cccccccc-0000-4000-8000-000000000003', clientId: 'kafka-app', clientSecret: 'the-current-secret' };
+const APP: TenantCredentials = {
+  tenantId: 'cccccccc-0000-4000-8000-000000000003',
+  clientId: 'kafka-app',
+  clientSecret: 'the-current-secret',
+};
 const BROKER = 'my-ns.servicebus.windows.net:9093';
 
 let sim: Simulator;
@@ -47,11 +51,18 @@ ${extra}`;
 }
 
 function provider(sasl: KafkaSaslOptions): () => Promise<OauthbearerProviderResponse> {
-  const options = saslOptions(sasl, [BROKER], 'k', silentLogger) as { oauthBearerProvider: () => Promise<OauthbearerProviderResponse> };
+  const options = saslOptions(sasl, [BROKER], 'k', silentLogger) as {
+    oauthBearerProvider: () => Promise<OauthbearerProviderResponse>;
+  };
   return options.oauthBearerProvider;
 }
 
-const claims = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as { aud: string; tid: string; appid: string };
+const claims = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString('utf8')) as {
+    aud: string;
+    tid: string;
+    appid: string;
+  };
 const tokenRequests = () => sim.requestLog.filter((e) => e.resource === 'token' && e.clientId === APP.clientId);
 
 describe('kafka sasl oauthbearer with Entra ID', () => {
@@ -59,21 +70,35 @@ describe('kafka sasl oauthbearer with Entra ID', () => {
     const file = join(tmp, 'secret-1');
     writeFileSync(file, `${APP.clientSecret}\n`);
     const sasl = saslFromConfig(file, `      authority_url: ${sim.authorityHost}\n      ca_file: ${sim.caFile}\n`);
-    expect(sasl).toMatchObject({ authority_url: sim.authorityHost, scope: 'https://my-ns.servicebus.windows.net/.default' });
+    expect(sasl).toMatchObject({
+      authority_url: sim.authorityHost,
+      scope: 'https://my-ns.servicebus.windows.net/.default',
+    });
     const before = tokenRequests().length;
     const { value } = await provider(sasl)();
-    expect(claims(value)).toMatchObject({ aud: 'https://my-ns.servicebus.windows.net', tid: APP.tenantId, appid: APP.clientId });
+    expect(claims(value)).toMatchObject({
+      aud: 'https://my-ns.servicebus.windows.net',
+      tid: APP.tenantId,
+      appid: APP.clientId,
+    });
     expect(tokenRequests().length).toBe(before + 1);
   });
 
   it('re-reads client_secret_file for each token: a refused secret, then the rotated one, without a restart', async () => {
     const file = join(tmp, 'secret-2');
     writeFileSync(file, 'the-revoked-secret\n');
-    const get = provider(saslFromConfig(file, `      authority_url: ${sim.authorityHost}\n      ca_file: ${sim.caFile}\n`));
-    const err = await get().then(() => null, (e: unknown) => e as Error & { retriable?: boolean });
+    const get = provider(
+      saslFromConfig(file, `      authority_url: ${sim.authorityHost}\n      ca_file: ${sim.caFile}\n`),
+    );
+    const err = await get().then(
+      () => null,
+      (e: unknown) => e as Error & { retriable?: boolean },
+    );
     expect(err?.name).toBe(CREDENTIALS_REFUSED);
     expect(err?.retriable).toBe(false);
-    expect(err?.message).toMatch(/^getting an Entra ID token \(scope https:\/\/my-ns\.servicebus\.windows\.net\/\.default\) for kafka sink 'k': .*Invalid client secret/);
+    expect(err?.message).toMatch(
+      /^getting an Entra ID token \(scope https:\/\/my-ns\.servicebus\.windows\.net\/\.default\) for kafka sink 'k': .*Invalid client secret/,
+    );
     expect(err?.message).not.toContain('the-revoked-secret');
 
     writeFileSync(file, `${APP.clientSecret}\n`); // the operator rotates the Kubernetes Secret
@@ -84,15 +109,24 @@ describe('kafka sasl oauthbearer with Entra ID', () => {
     const file = join(tmp, 'secret-3');
     writeFileSync(file, 's\n');
     expect(saslFromConfig(file)).toMatchObject({ authority_url: 'https://login.microsoftonline.com' });
-    expect(saslFromConfig(file, '      cloud: usgov\n')).toMatchObject({ authority_url: 'https://login.microsoftonline.us' });
-    expect(saslFromConfig(file, '      cloud: china\n')).toMatchObject({ authority_url: 'https://login.chinacloudapi.cn' });
+    expect(saslFromConfig(file, '      cloud: usgov\n')).toMatchObject({
+      authority_url: 'https://login.microsoftonline.us',
+    });
+    expect(saslFromConfig(file, '      cloud: china\n')).toMatchObject({
+      authority_url: 'https://login.chinacloudapi.cn',
+    });
   });
 
   it('refuses authority settings without Entra credentials, naming the field', () => {
-    const res = parseConfig(`sinks:
+    const res = parseConfig(
+      `sinks:
   - { name: k, type: kafka, brokers: ["${BROKER}"], sasl: { mechanism: plain, username: u, password: p, authority_url: "https://login.microsoftonline.us" } }
-`, { baseDir: '/', env: {} });
+`,
+      { baseDir: '/', env: {} },
+    );
     expect(res.ok).toBe(false);
-    expect(!res.ok && res.errors).toContain('sinks[0].sasl.authority_url: only used with mechanism oauthbearer and tenant_id/client_id/client_secret');
+    expect(!res.ok && res.errors).toContain(
+      'sinks[0].sasl.authority_url: only used with mechanism oauthbearer and tenant_id/client_id/client_secret',
+    );
   });
 });

@@ -38,8 +38,19 @@ beforeAll(async () => {
   // bob may write to `bob-only` and nothing else: the broker's authorizer refuses him everywhere else.
   const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createAcls({ acl: [{ resourceType: AclResourceTypes.TOPIC, resourceName: 'bob-only', resourcePatternType: ResourcePatternTypes.LITERAL,
-    principal: 'User:bob', host: '*', operation: AclOperationTypes.WRITE, permissionType: AclPermissionTypes.ALLOW }] });
+  await admin.createAcls({
+    acl: [
+      {
+        resourceType: AclResourceTypes.TOPIC,
+        resourceName: 'bob-only',
+        resourcePatternType: ResourcePatternTypes.LITERAL,
+        principal: 'User:bob',
+        host: '*',
+        operation: AclOperationTypes.WRITE,
+        permissionType: AclPermissionTypes.ALLOW,
+      },
+    ],
+  });
   await admin.disconnect();
 }, 15 * 60_000);
 
@@ -52,7 +63,10 @@ const uniqueTopic = (label: string) => `${label}-${randomBytes(4).toString('hex'
 const ident = (r: { key: string; revision: string }) => `${r.key}@${r.revision}`;
 const identOf = (m: ReadMessage) => `${m.key}@${m.headers['alertbridge-revision']}`;
 
-function kafkaSink(config: Partial<KafkaSinkOptions> & { name?: string } = {}, logger: Logger = silentLogger): KafkaSink {
+function kafkaSink(
+  config: Partial<KafkaSinkOptions> & { name?: string } = {},
+  logger: Logger = silentLogger,
+): KafkaSink {
   return createKafkaSink({
     config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
     logger,
@@ -109,8 +123,13 @@ describe('kafka sink', () => {
     const m = got.find((x) => identOf(x) === ident(r))!;
     expect(m.key).toBe(r.key);
     expect(JSON.parse(m.value)).toEqual(r);
-    expect(m.headers).toEqual({ 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': 'alerts_v2',
-      'alertbridge-provider': 'microsoftDefenderForEndpoint', 'alertbridge-tenant': r.tenant_id });
+    expect(m.headers).toEqual({
+      'alertbridge-key': r.key,
+      'alertbridge-revision': r.revision,
+      'alertbridge-resource': 'alerts_v2',
+      'alertbridge-provider': 'microsoftDefenderForEndpoint',
+      'alertbridge-tenant': r.tenant_id,
+    });
     const partitionOf = new Map<string, Set<number>>();
     for (const x of got) partitionOf.set(x.key, (partitionOf.get(x.key) ?? new Set()).add(x.partition));
     expect([...partitionOf.values()].every((p) => p.size === 1)).toBe(true);
@@ -120,7 +139,13 @@ describe('kafka sink', () => {
   it('is reached through the registry with a config the schema validated', async () => {
     const topic = uniqueTopic('registry');
     await createTopics(broker.brokers, [topic], 1);
-    const config = KafkaSinkSchema.parse({ type: 'kafka', name: 'from-config', brokers: broker.brokers, topic, compression: 'gzip' });
+    const config = KafkaSinkSchema.parse({
+      type: 'kafka',
+      name: 'from-config',
+      brokers: broker.brokers,
+      topic,
+      compression: 'gzip',
+    });
     const sink = createSink(config, silentLogger, sinkFormat(config.format));
     sinks.push(sink);
     expect(sink.type).toBe('kafka');
@@ -132,30 +157,46 @@ describe('kafka sink', () => {
   it('classifies an invalid topic name as permanent', async () => {
     const sink = open({ topic: '..' });
     await sink.start();
-    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e);
+    const err = await sink.send(records(1)).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(classify(err)).toBe('permanent');
-    expect((err as Error).message).toMatch(/^sending 1 record\(s\) to kafka 'kafka' \(topic \.\.\): .*\[INVALID_TOPIC_EXCEPTION\]$/);
+    expect((err as Error).message).toMatch(
+      /^sending 1 record\(s\) to kafka 'kafka' \(topic \.\.\): .*\[INVALID_TOPIC_EXCEPTION\]$/,
+    );
   });
 
-  it.each(['snappy', 'lz4', 'zstd', 'none'] as const)('produces with compression %s: read back exactly, also from a topic the broker recompresses', async (compression) => {
-    // compression.type=producer keeps our batches as sent; gzip makes the broker decode them (and re-encode).
-    const [asSent, recompressed] = [uniqueTopic(`${compression}-kept`), uniqueTopic(`${compression}-gzip`)];
-    const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: asSent, configEntries: [{ name: 'compression.type', value: 'producer' }] },
-      { topic: recompressed, configEntries: [{ name: 'compression.type', value: 'gzip' }] }].map((t) => ({ ...t, numPartitions: 1 })) });
-    await admin.disconnect();
-    // 200 KB of varied JSON in one record: several LZ4 blocks (64 KB each), a real zstd window.
-    const batch = [...records(40), { ...record(99), data: { ...record(99).data, blob: randomBytes(100_000).toString('hex') } }];
-    for (const topic of [asSent, recompressed]) {
-      const sink = open({ topic, compression });
-      await sink.start();
-      expect(await sink.send(batch)).toBeUndefined();
-      const got = await readAll(broker.brokers, [topic]);
-      expect(got.map(identOf)).toEqual(batch.map(ident));
-      expect(got.map((m) => JSON.parse(m.value) as AlertRecord)).toEqual(batch);
-    }
-  });
+  it.each(['snappy', 'lz4', 'zstd', 'none'] as const)(
+    'produces with compression %s: read back exactly, also from a topic the broker recompresses',
+    async (compression) => {
+      // compression.type=producer keeps our batches as sent; gzip makes the broker decode them (and re-encode).
+      const [asSent, recompressed] = [uniqueTopic(`${compression}-kept`), uniqueTopic(`${compression}-gzip`)];
+      const admin = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          { topic: asSent, configEntries: [{ name: 'compression.type', value: 'producer' }] },
+          { topic: recompressed, configEntries: [{ name: 'compression.type', value: 'gzip' }] },
+        ].map((t) => ({ ...t, numPartitions: 1 })),
+      });
+      await admin.disconnect();
+      // 200 KB of varied JSON in one record: several LZ4 blocks (64 KB each), a real zstd window.
+      const batch = [
+        ...records(40),
+        { ...record(99), data: { ...record(99).data, blob: randomBytes(100_000).toString('hex') } },
+      ];
+      for (const topic of [asSent, recompressed]) {
+        const sink = open({ topic, compression });
+        await sink.start();
+        expect(await sink.send(batch)).toBeUndefined();
+        const got = await readAll(broker.brokers, [topic]);
+        expect(got.map(identOf)).toEqual(batch.map(ident));
+        expect(got.map((m) => JSON.parse(m.value) as AlertRecord)).toEqual(batch);
+      }
+    },
+  );
 
   describe('SASL', () => {
     const tokenFile = join(tmp, 'token');
@@ -179,14 +220,26 @@ describe('kafka sink', () => {
       writeFileSync(file, 'wrong-password-123\n');
       const topic = uniqueTopic('rotate');
       const { logger, lines } = captureLogger();
-      const sink = open({ brokers: broker.saslBrokers, topic, auth_pause_ms: 250,
-        sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'wrong-password-123', password_file: file } }, logger);
+      const sink = open(
+        {
+          brokers: broker.saslBrokers,
+          topic,
+          auth_pause_ms: 250,
+          sasl: { mechanism: 'scram-sha-256', username: 'alice', password: 'wrong-password-123', password_file: file },
+        },
+        logger,
+      );
       await sink.send(records(1)).catch(() => undefined); // whatever start() did, a delivery has now been refused
       expect(sink.ready()).toBe(false);
-      const err = await sink.send(records(2)).then(() => null, (e: unknown) => e);
+      const err = await sink.send(records(2)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(classify(err)).toBe('retryable');
       expect(err).toMatchObject({ retryAfterMs: 250 });
-      expect((err as Error).message).toMatch(/SASL SCRAM SHA256 authentication failed.*; sink paused until the credentials are fixed$/);
+      expect((err as Error).message).toMatch(
+        /SASL SCRAM SHA256 authentication failed.*; sink paused until the credentials are fixed$/,
+      );
       const paused = lines.filter((l) => l.level === 50 && String(l.msg).startsWith("kafka 'kafka' paused"));
       expect(paused).toHaveLength(1);
       expect(JSON.stringify(lines)).not.toContain('wrong-password-123');
@@ -200,14 +253,27 @@ describe('kafka sink', () => {
 
     it('pauses on a topic the authorizer refuses (TOPIC_AUTHORIZATION_FAILED), and writes where an ACL allows', async () => {
       await createTopics(broker.brokers, ['bob-only'], 1).catch(() => undefined);
-      const allowed = open({ brokers: broker.saslBrokers, topic: 'bob-only', sasl: { mechanism: 'plain', ...KAFKA_USERS.bob } });
+      const allowed = open({
+        brokers: broker.saslBrokers,
+        topic: 'bob-only',
+        sasl: { mechanism: 'plain', ...KAFKA_USERS.bob },
+      });
       await allowed.start();
       await allowed.send(records(2));
       expect(allowed.ready()).toBe(true);
-      const denied = open({ brokers: broker.saslBrokers, topic: uniqueTopic('not-bobs'), sasl: { mechanism: 'plain', ...KAFKA_USERS.bob } });
-      const err = await denied.send(records(2)).then(() => null, (e: unknown) => e);
+      const denied = open({
+        brokers: broker.saslBrokers,
+        topic: uniqueTopic('not-bobs'),
+        sasl: { mechanism: 'plain', ...KAFKA_USERS.bob },
+      });
+      const err = await denied.send(records(2)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(classify(err)).toBe('retryable');
-      expect((err as Error).message).toMatch(/\[TOPIC_AUTHORIZATION_FAILED\]; sink paused until the credentials are fixed$/);
+      expect((err as Error).message).toMatch(
+        /\[TOPIC_AUTHORIZATION_FAILED\]; sink paused until the credentials are fixed$/,
+      );
       expect(denied.ready()).toBe(false);
     });
   });
@@ -216,7 +282,11 @@ describe('kafka sink', () => {
     it('produces over mutual TLS with ca_file, cert_file and key_file', async () => {
       const topic = uniqueTopic('tls');
       const { caFile, certFile, keyFile } = broker.tls;
-      const sink = open({ brokers: broker.tlsBrokers, topic, tls: { enabled: true, ca_file: caFile, cert_file: certFile, key_file: keyFile } });
+      const sink = open({
+        brokers: broker.tlsBrokers,
+        topic,
+        tls: { enabled: true, ca_file: caFile, cert_file: certFile, key_file: keyFile },
+      });
       await sink.start();
       await sink.send(records(3));
       expect(await readAll(broker.brokers, [topic])).toHaveLength(3);
@@ -225,14 +295,18 @@ describe('kafka sink', () => {
     it('refuses a broker certificate it cannot verify (retryable: the records stay queued)', async () => {
       const { certFile, keyFile } = broker.tls;
       const sink = open({ brokers: broker.tlsBrokers, tls: { enabled: true, cert_file: certFile, key_file: keyFile } });
-      const err = await sink.send(records(1)).then(() => null, (e: unknown) => e);
+      const err = await sink.send(records(1)).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(classify(err)).toBe('retryable');
       expect((err as Error).message).toMatch(/self.signed certificate in certificate chain/i);
     });
 
     it('says which TLS file it cannot read, at start', async () => {
-      await expect(open({ brokers: broker.tlsBrokers, tls: { enabled: true, ca_file: join(tmp, 'missing.pem') } }).start())
-        .rejects.toThrow(`kafka sink 'kafka': cannot read tls.ca_file ${join(tmp, 'missing.pem')}: ENOENT`);
+      await expect(
+        open({ brokers: broker.tlsBrokers, tls: { enabled: true, ca_file: join(tmp, 'missing.pem') } }).start(),
+      ).rejects.toThrow(`kafka sink 'kafka': cannot read tls.ca_file ${join(tmp, 'missing.pem')}: ENOENT`);
     });
   });
 
@@ -251,11 +325,16 @@ describe('kafka sink', () => {
           expect((await tp.pipeline.emit(chunk)).accepted).toBe(1000);
         }
       }
-      await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 100_000,
-        { timeoutMs: 300_000, intervalMs: 100, what: '100,000 deliveries' });
+      await waitFor(
+        async () =>
+          (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 100_000,
+        { timeoutMs: 300_000, intervalMs: 100, what: '100,000 deliveries' },
+      );
       const seconds = (Date.now() - t0) / 1000;
       const got = await readAll(broker.brokers, [topic]);
-      console.log(`[kafka] 100,000 records through the pipeline in ${seconds.toFixed(1)} s (${Math.round(100_000 / seconds)} records/s)`);
+      console.log(
+        `[kafka] 100,000 records through the pipeline in ${seconds.toFixed(1)} s (${Math.round(100_000 / seconds)} records/s)`,
+      );
 
       expect(got).toHaveLength(100_000);
       expect(new Set(got.map(identOf))).toEqual(new Set(all.map(ident)));
@@ -270,8 +349,13 @@ describe('kafka sink', () => {
       }
       const wrong = got.filter((m) => {
         const r = JSON.parse(m.value) as AlertRecord;
-        const expected = { 'alertbridge-key': r.key, 'alertbridge-revision': r.revision, 'alertbridge-resource': r.resource,
-          'alertbridge-provider': r.provider, 'alertbridge-tenant': r.tenant_id };
+        const expected = {
+          'alertbridge-key': r.key,
+          'alertbridge-revision': r.revision,
+          'alertbridge-resource': r.resource,
+          'alertbridge-provider': r.provider,
+          'alertbridge-tenant': r.tenant_id,
+        };
         return m.key !== r.key || JSON.stringify(m.headers) !== JSON.stringify(expected);
       });
       expect(wrong, 'messages whose key or headers do not match their value').toEqual([]);
@@ -285,18 +369,30 @@ describe('kafka sink', () => {
       const batch = records(10_000);
       for (let i = 0; i < batch.length; i += 1000) await tp.pipeline.emit(batch.slice(i, i + 1000));
       const delivered = () => metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' });
-      await waitFor(async () => (await delivered()) >= 2000, { timeoutMs: 30_000, what: '2,000 deliveries before the kill' });
+      await waitFor(async () => (await delivered()) >= 2000, {
+        timeoutMs: 30_000,
+        what: '2,000 deliveries before the kill',
+      });
       await broker.kill();
       const atKill = await delivered();
       await new Promise((r) => setTimeout(r, 1000));
       await broker.restart();
-      await waitFor(async () => (await delivered()) >= 10_000, { timeoutMs: 90_000, intervalMs: 100, what: '10,000 deliveries after the restart' });
+      await waitFor(async () => (await delivered()) >= 10_000, {
+        timeoutMs: 90_000,
+        intervalMs: 100,
+        what: '10,000 deliveries after the restart',
+      });
       await waitFor(() => tp!.pipeline.idle());
       const got = await readAll(broker.brokers, [topic]);
       const unique = new Set(got.map(identOf));
-      const failures = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
-      console.log(`[kafka] kill -9 after ${atKill} deliveries: ${failures} record attempt(s) failed while it was down; ` +
-        `${got.length} messages on the topic, ${unique.size} distinct, ${got.length - unique.size} duplicate(s)`);
+      const failures = await metricValue(tp.metrics, 'alertbridge_delivery_errors_total', {
+        sink: 'kafka',
+        kind: 'retryable',
+      });
+      console.log(
+        `[kafka] kill -9 after ${atKill} deliveries: ${failures} record attempt(s) failed while it was down; ` +
+          `${got.length} messages on the topic, ${unique.size} distinct, ${got.length - unique.size} duplicate(s)`,
+      );
       expect(failures).toBeGreaterThan(0);
       expect(unique).toEqual(new Set(batch.map(ident)));
       expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
@@ -315,7 +411,11 @@ describe('kafka sink', () => {
       await waitFor(() => tp!.pipeline.idle());
       const [dl] = await tp.pipeline.deadLetters.list('kafka');
       expect(dl!.record.key).toBe(big.key);
-      expect(dl!.error).toMatch(new RegExp(`^record ${big.key} \\(revision ${big.revision}\\) is \\d+ bytes as a Kafka message, over max_message_bytes 1000000 of kafka sink 'kafka'$`));
+      expect(dl!.error).toMatch(
+        new RegExp(
+          `^record ${big.key} \\(revision ${big.revision}\\) is \\d+ bytes as a Kafka message, over max_message_bytes 1000000 of kafka sink 'kafka'$`,
+        ),
+      );
       const got = await readAll(broker.brokers, [topic]);
       expect(new Set(got.map(identOf))).toEqual(new Set(batch.filter((r) => r !== big).map(ident)));
       expect(got).toHaveLength(49);
@@ -340,13 +440,19 @@ describe('kafka sink', () => {
     it('holds records while SASL authentication fails (paused, nothing dead-lettered); the right password on the same prefix delivers them all', async () => {
       const topic = uniqueTopic('held');
       await createTopics(broker.brokers, [topic], 3);
-      const wrong = open({ brokers: broker.saslBrokers, topic, auth_pause_ms: 100, sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'not-alices' } });
+      const wrong = open({
+        brokers: broker.saslBrokers,
+        topic,
+        auth_pause_ms: 100,
+        sasl: { mechanism: 'scram-sha-512', username: 'alice', password: 'not-alices' },
+      });
       // Two attempts only: a paused sink must not spend them (the refusals below would otherwise dead-letter).
       tp = await startTestPipeline([{ sink: wrong, maxRecords: 50, maxAttempts: 2 }]);
       const prefix = tp.prefix;
       const batch = records(300);
       await tp.pipeline.emit(batch);
-      const refused = () => metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
+      const refused = () =>
+        metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'kafka', kind: 'retryable' });
       await waitFor(async () => (await refused()) >= 6, { what: 'several refused deliveries' });
       expect(wrong.ready()).toBe(false);
       expect(await metricValue(tp.metrics, 'alertbridge_sink_ready', { sink: 'kafka' })).toBe(0);
@@ -354,9 +460,16 @@ describe('kafka sink', () => {
       expect(await metricValue(tp.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })).toBe(0);
 
       await tp.close(); // keep the prefix: the queue survives, as across a restart with a fixed config
-      const right = open({ brokers: broker.saslBrokers, topic, sasl: { mechanism: 'scram-sha-512', ...KAFKA_USERS.alice } });
+      const right = open({
+        brokers: broker.saslBrokers,
+        topic,
+        sasl: { mechanism: 'scram-sha-512', ...KAFKA_USERS.alice },
+      });
       tp = await startTestPipeline([{ sink: right, maxRecords: 50 }], { prefix });
-      await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 300, { what: '300 held records delivered' });
+      await waitFor(
+        async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 300,
+        { what: '300 held records delivered' },
+      );
       await waitFor(() => tp!.pipeline.idle());
       const got = await readAll(broker.brokers, [topic]);
       expect(new Set(got.map(identOf))).toEqual(new Set(batch.map(ident)));
@@ -377,7 +490,10 @@ describe('kafka sink', () => {
       });
       const alerts = records(15);
       await tp.pipeline.emit([...alerts, ...incidents]);
-      await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 25, { what: '25 deliveries' });
+      await waitFor(
+        async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 25,
+        { what: '25 deliveries' },
+      );
       const reader = await TopicReader.open(broker.brokers, [`${prefix}.alerts_v2`, `${prefix}.incidents`]);
       try {
         const got = await reader.caughtUp();

@@ -45,7 +45,9 @@ describe('splunk_hec through the pipeline', () => {
     await waitFor(() => hec.indexed.length >= 100_000, { what: '100,000 events indexed', timeoutMs: 300_000 });
     await waitFor(() => tp!.pipeline.idle(), { timeoutMs: 30_000 });
     const seconds = (Date.now() - t0) / 1000;
-    console.log(`[splunk_hec] 100,000 records indexed and acknowledged in ${seconds.toFixed(1)} s (${Math.round(100_000 / seconds)} records/s), ${hec.requests.length} requests`);
+    console.log(
+      `[splunk_hec] 100,000 records indexed and acknowledged in ${seconds.toFixed(1)} s (${Math.round(100_000 / seconds)} records/s), ${hec.requests.length} requests`,
+    );
     const got = hec.indexed.map(identOf);
     expect(got).toHaveLength(100_000);
     expect(new Set(got)).toEqual(new Set(batch.map(ident)));
@@ -69,8 +71,10 @@ describe('splunk_hec through the pipeline', () => {
     const busy = hec.requests.filter((q) => q.code === 9).length;
     const lost = new Set(hec.indexed.filter((e) => e.ackLost).map((e) => e.ackId)).size;
     const duplicates = hec.indexed.length - want.size;
-    console.log(`splunk_hec chaos: ${want.size} records, ${hec.indexed.length} indexed, ${duplicates} duplicates ` +
-      `(${(100 * duplicates / want.size).toFixed(1)}%), ${busy} busy answers, ${lost} lost acks, ${hec.requests.length} requests`);
+    console.log(
+      `splunk_hec chaos: ${want.size} records, ${hec.indexed.length} indexed, ${duplicates} duplicates ` +
+        `(${((100 * duplicates) / want.size).toFixed(1)}%), ${busy} busy answers, ${lost} lost acks, ${hec.requests.length} requests`,
+    );
     expect(busy).toBeGreaterThan(0);
     expect(lost).toBeGreaterThan(0);
     // Every duplicate comes from a resend after a lost ack, never from a 503 (HEC indexed nothing then).
@@ -81,9 +85,13 @@ describe('splunk_hec through the pipeline', () => {
   it.each([
     ['acks off: the 321 before it count as indexed, the 178 after it are resent', false],
     ['acks on: the 321 before it had no ack and are resent too (duplicates, never loss)', true],
-  ])('dead-letters the one invalid event of a batch of 500 with HEC\'s reason (%s)', async (_what, acks) => {
+  ])("dead-letters the one invalid event of a batch of 500 with HEC's reason (%s)", async (_what, acks) => {
     const bad = record(321);
-    const hec = await peer({ ack: acks, ackDelayMs: 5, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id });
+    const hec = await peer({
+      ack: acks,
+      ackDelayMs: 5,
+      invalidEvent: (e) => (e.event as { id?: string }).id === bad.id,
+    });
     const sink = hecSink(hec, { ack: acks ? FAST_ACKS : { enabled: false }, max_events: 500 });
     tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
     const batch = records(500);
@@ -91,7 +99,9 @@ describe('splunk_hec through the pipeline', () => {
     const want = new Set(batch.filter((r) => r.id !== bad.id).map(ident));
     // with acks on, a record counts once a copy of it was acknowledged
     const confirmed = () => new Set(hec.indexed.filter((e) => !acks || hec.acknowledged(e)).map(identOf));
-    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && confirmed().size >= 499, { what: '499 confirmed + 1 dead letter' });
+    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && confirmed().size >= 499, {
+      what: '499 confirmed + 1 dead letter',
+    });
     await waitFor(() => tp!.pipeline.idle());
     const [dl] = await tp.pipeline.deadLetters.list('hec');
     expect(dl!.record.id).toBe(bad.id);
@@ -112,7 +122,9 @@ describe('splunk_hec through the pipeline', () => {
     tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
     const batch = records(500);
     await tp.pipeline.emit(batch);
-    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && hec.indexed.length >= 499, { what: '499 indexed + 1 dead letter' });
+    await waitFor(async () => (await tp!.pipeline.deadLetters.count('hec')) === 1 && hec.indexed.length >= 499, {
+      what: '499 indexed + 1 dead letter',
+    });
     await waitFor(() => tp!.pipeline.idle());
     const dead = await tp.pipeline.deadLetters.list('hec');
     expect(dead.map((d) => d.record.id)).toEqual([bad.id]);
@@ -133,7 +145,9 @@ describe('splunk_hec through the pipeline', () => {
     expect(sink.ready()).toBe(false);
     expect(hec.indexed).toHaveLength(0);
     expect(await tp.pipeline.deadLetters.count('hec')).toBe(0);
-    expect((await tp.metrics.registry.getSingleMetric('alertbridge_sink_ready')!.get()).values).toContainEqual(expect.objectContaining({ labels: { sink: 'hec' }, value: 0 }));
+    expect((await tp.metrics.registry.getSingleMetric('alertbridge_sink_ready')!.get()).values).toContainEqual(
+      expect.objectContaining({ labels: { sink: 'hec' }, value: 0 }),
+    );
 
     hec.setFaults({ tokens: [TOKEN] }); // the operator fixes the token in Splunk
     await waitFor(() => hec.indexed.length >= 120, { what: 'held records delivered' });
@@ -150,7 +164,11 @@ describe('splunk_hec through the pipeline', () => {
     const sink = hecSink(hec, { ack: FAST_ACKS, auth_pause_ms: 3_600_000 });
     tp = await startTestPipeline([{ sink, maxRecords: 10, concurrency: 4 }]);
     await tp.pipeline.emit(records(120)); // 12 batches
-    await waitFor(async () => (await metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'hec', kind: 'retryable' })) >= 12, { what: 'every batch attempted' });
+    await waitFor(
+      async () =>
+        (await metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: 'hec', kind: 'retryable' })) >= 12,
+      { what: 'every batch attempted' },
+    );
     expect(sink.ready()).toBe(false);
     // at most the deliveries already in flight when the first refusal came back (concurrency 4) asked HEC
     expect(hec.requests.filter((q) => q.path === '/services/collector/event').length).toBeLessThanOrEqual(4);
@@ -163,7 +181,8 @@ describe('splunk_hec through the pipeline', () => {
       for (const a of apps.splice(0)) await a.stop();
     });
     const startApp = async (hec: HecPeer, token: string, prefix: string): Promise<App> => {
-      const res = parseConfig(`
+      const res = parseConfig(
+        `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 sinks:
   - name: hec
@@ -174,7 +193,9 @@ sinks:
     batch: { max_records: 50 }
     retry: { max_attempts: 2, initial_backoff_ms: 20, max_backoff_ms: 200 }
     ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 10000 }
-`, { baseDir: '/', env: {} });
+`,
+        { baseDir: '/', env: {} },
+      );
       if (!res.ok) throw new Error(res.errors.join('\n'));
       const app = buildApp(res.config, { logger: silentLogger, metrics: new Metrics({ defaultMetrics: false }) });
       apps.push(app);
@@ -185,7 +206,8 @@ sinks:
       const res = await app.server.inject('/readyz');
       return { status: res.statusCode, body: res.json() as { ready: boolean; checks: Record<string, boolean> } };
     };
-    const sinkReadyMetric = async (app: App) => /^alertbridge_sink_ready\{sink="hec"\} (\d+)$/m.exec((await app.server.inject('/metrics')).body)?.[1];
+    const sinkReadyMetric = async (app: App) =>
+      /^alertbridge_sink_ready\{sink="hec"\} (\d+)$/m.exec((await app.server.inject('/metrics')).body)?.[1];
 
     it('a wrong token: paused sink, /readyz 503, nothing lost; restarted with the right token, everything is delivered and /readyz is 200', async () => {
       const hec = await peer({ ackDelayMs: 5 });
@@ -196,7 +218,10 @@ sinks:
         await wrong.pipeline.emit(batch);
         // a few pause periods: two attempts per record would dead-letter them if a paused sink spent attempts
         await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 3, { what: 'refused probes' });
-        expect(await readyz(wrong)).toEqual({ status: 503, body: { ready: false, checks: { started: true, redis: true, 'sink:hec': false, dispatcher: true } } });
+        expect(await readyz(wrong)).toEqual({
+          status: 503,
+          body: { ready: false, checks: { started: true, redis: true, 'sink:hec': false, dispatcher: true } },
+        });
         expect(await sinkReadyMetric(wrong)).toBe('0');
         expect(hec.indexed).toHaveLength(0);
         expect(await wrong.pipeline.deadLetters.count('hec')).toBe(0);
@@ -204,9 +229,14 @@ sinks:
         apps.splice(0);
 
         const fixed = await startApp(hec, TOKEN, prefix); // the same Redis and prefix, as after a restart
-        await waitFor(() => new Set(hec.indexed.filter((e) => hec.acknowledged(e)).map(identOf)).size >= 120, { what: 'held records delivered' });
+        await waitFor(() => new Set(hec.indexed.filter((e) => hec.acknowledged(e)).map(identOf)).size >= 120, {
+          what: 'held records delivered',
+        });
         await waitFor(() => fixed.pipeline.idle());
-        expect(await readyz(fixed)).toEqual({ status: 200, body: { ready: true, checks: { started: true, redis: true, 'sink:hec': true, dispatcher: true } } });
+        expect(await readyz(fixed)).toEqual({
+          status: 200,
+          body: { ready: true, checks: { started: true, redis: true, 'sink:hec': true, dispatcher: true } },
+        });
         expect(await sinkReadyMetric(fixed)).toBe('1');
         expect(hec.indexed.map(identOf).sort()).toEqual(batch.map(ident).sort());
         expect(await fixed.pipeline.deadLetters.count('hec')).toBe(0);

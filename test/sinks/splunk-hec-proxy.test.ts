@@ -35,7 +35,9 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function setup(opts: Parameters<typeof hecSink>[1]): Promise<{ peer: HecPeer; sink: SplunkHecSink; target: string }> {
+async function setup(
+  opts: Parameters<typeof hecSink>[1],
+): Promise<{ peer: HecPeer; sink: SplunkHecSink; target: string }> {
   const peer = await startHecPeer({ tls: certs, ackDelayMs: 5 });
   peers.push(peer);
   const sink = hecSink(peer, { ca_file: caFile, ...opts });
@@ -71,7 +73,10 @@ describe('splunk_hec behind a proxy', () => {
     const { logger, lines } = capturingLogger();
     const wrong = 'n0t-the-pa55';
     const { peer, sink } = await setup({ proxy_url: `http://hec-user:${wrong}@127.0.0.1:${proxy.port}`, logger });
-    const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error);
+    const err = await sink.send(records(2)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(classify(err)).toBe('retryable');
     expect(err!.message).toMatch(/sending batch to splunk_hec '.*': .*407/);
     expect(err!.message).not.toContain(wrong);

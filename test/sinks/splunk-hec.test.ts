@@ -23,11 +23,19 @@ sinkConformance('splunk_hec', {
   async permanentlyFailing(name) {
     // An index the token may not write to: every event is refused with code 7 "Incorrect index".
     const peer = await startHecPeer({ indexes: ['main'] });
-    return { sink: hecSink(peer, { name, index: 'no_such_index' }), delivered: async () => peer.indexed.map(identOf), dispose: () => peer.close() };
+    return {
+      sink: hecSink(peer, { name, index: 'no_such_index' }),
+      delivered: async () => peer.indexed.map(identOf),
+      dispose: () => peer.close(),
+    };
   },
   async retryablyFailing(name) {
     const peer = await startHecPeer({ busyRate: 1 });
-    return { sink: hecSink(peer, { name }), delivered: async () => peer.indexed.map(identOf), dispose: () => peer.close() };
+    return {
+      sink: hecSink(peer, { name }),
+      delivered: async () => peer.indexed.map(identOf),
+      dispose: () => peer.close(),
+    };
   },
 });
 
@@ -48,7 +56,10 @@ describe('splunk_hec sink', () => {
   };
 
   it('sends the contract event format with the token and a channel', async () => {
-    const { peer, sink } = await setup({ ack: false }, { sourcetype: 'ms:graph', host: 'collector-1', index: 'security' });
+    const { peer, sink } = await setup(
+      { ack: false },
+      { sourcetype: 'ms:graph', host: 'collector-1', index: 'security' },
+    );
     const r = record(1, { source: 'contoso' });
     expect(await sink.send([r])).toBeUndefined();
     expect(peer.indexed).toHaveLength(1);
@@ -84,7 +95,12 @@ describe('splunk_hec sink', () => {
 
     // Seven events of the same size, and room for three (plus their two separators) per request.
     const batch = records(7, {}, 100);
-    const one = Math.max(...batch.map((r) => { const e = { ...peer.indexed[0]!.event, event: r }; return Buffer.byteLength(JSON.stringify(e)); }));
+    const one = Math.max(
+      ...batch.map((r) => {
+        const e = { ...peer.indexed[0]!.event, event: r };
+        return Buffer.byteLength(JSON.stringify(e));
+      }),
+    );
     const bySize = await setup({ ack: false }, { max_bytes: one * 3 + 2 });
     await bySize.sink.send(batch);
     expect(bySize.peer.requests.map((q) => q.events)).toEqual([3, 3, 1]);
@@ -133,8 +149,10 @@ describe('splunk_hec sink', () => {
   it('with acks on, code 6 leaves the events before the invalid one unacknowledged: they are resent, not counted', async () => {
     const bad = record(4);
     const { logger, lines } = capturingLogger();
-    const { peer, sink } = await setup({ ackDelayMs: 0, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id },
-      { logger, max_events: 6, ack: { enabled: true, poll_interval_ms: 5 } });
+    const { peer, sink } = await setup(
+      { ackDelayMs: 0, invalidEvent: (e) => (e.event as { id?: string }).id === bad.id },
+      { logger, max_events: 6, ack: { enabled: true, poll_interval_ms: 5 } },
+    );
     const batch = records(12); // two requests: 0-5 (event 4 refused), 6-11
     const res = await sink.send(batch);
     // HEC indexed 0-3 but gave no ackId for them: nothing confirms they reached an indexer
@@ -144,7 +162,9 @@ describe('splunk_hec sink', () => {
     expect([...failed.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(classify(failed.get(4))).toBe('permanent');
     for (const i of [0, 1, 2, 3, 5]) expect(classify(failed.get(i))).toBe('retryable');
-    expect(failed.get(0)!.message).toContain('indexed without an acknowledgement (HEC refused event 4 of the same request)');
+    expect(failed.get(0)!.message).toContain(
+      'indexed without an acknowledgement (HEC refused event 4 of the same request)',
+    );
     expect(lines.find((l) => l.level === 40 && /resending them/.test(l.msg))).toMatchObject({ records: 4 });
     // the second request was acknowledged and counts as delivered
     expect(peer.indexed.slice(4).map(identOf)).toEqual(batch.slice(6).map(ident));
@@ -153,25 +173,46 @@ describe('splunk_hec sink', () => {
 
   it('on a 400 that names no event, halves only that request until the offender stands alone', async () => {
     const bad = record(6);
-    const { peer, sink } = await setup({ ackDelayMs: 0, proxyRefusal: (e) => (e.event as { id?: string }).id === bad.id },
-      { max_events: 4, ack: { enabled: true, poll_interval_ms: 5 } });
+    const { peer, sink } = await setup(
+      { ackDelayMs: 0, proxyRefusal: (e) => (e.event as { id?: string }).id === bad.id },
+      { max_events: 4, ack: { enabled: true, poll_interval_ms: 5 } },
+    );
     const batch = records(12); // requests 0-3, 4-7 (refused: holds 6), 8-11
     const res = await sink.send(batch);
     expect(res?.failed.map((f) => f.index)).toEqual([6]);
     expect(classify(res!.failed[0]!.error)).toBe('permanent');
-    expect(res!.failed[0]!.error.message).toMatch(/^sending batch to splunk_hec 'hec': request refused: 400 .*400 Bad Request/);
+    expect(res!.failed[0]!.error.message).toMatch(
+      /^sending batch to splunk_hec 'hec': request refused: 400 .*400 Bad Request/,
+    );
     // every other record indexed and acknowledged once; the requests that went through were not resent
-    expect(peer.indexed.map(identOf).sort()).toEqual(batch.filter((_, i) => i !== 6).map(ident).sort());
+    expect(peer.indexed.map(identOf).sort()).toEqual(
+      batch
+        .filter((_, i) => i !== 6)
+        .map(ident)
+        .sort(),
+    );
     expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
     const sent = peer.requests.filter((q) => q.path === '/services/collector/event');
-    expect(sent.map((q) => [q.events, q.status])).toEqual([[4, 200], [4, 400], [2, 200], [2, 400], [1, 400], [1, 200], [4, 200]]);
+    expect(sent.map((q) => [q.events, q.status])).toEqual([
+      [4, 200],
+      [4, 400],
+      [2, 200],
+      [2, 400],
+      [1, 400],
+      [1, 200],
+      [4, 200],
+    ]);
   });
 
   it('when every event is refused that way, reports each record (already isolated) rather than a whole-batch error', async () => {
     const { peer, sink } = await setup({ ack: false, proxyRefusal: () => true }, { max_events: 2 });
     const res = await sink.send(records(3));
     // isolated by the sink already: a thrown error would make the pipeline bisect and resend them all again
-    expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[0, 'permanent'], [1, 'permanent'], [2, 'permanent']]);
+    expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([
+      [0, 'permanent'],
+      [1, 'permanent'],
+      [2, 'permanent'],
+    ]);
     expect(peer.indexed).toHaveLength(0);
   });
 
@@ -187,11 +228,18 @@ describe('splunk_hec sink', () => {
   });
 
   it('resolves only once the indexers acknowledge every request (ackId 0 included)', async () => {
-    const { peer, sink } = await setup({ ackDelayMs: 3_600_000 }, { max_events: 5, ack: { enabled: true, poll_interval_ms: 10 } });
+    const { peer, sink } = await setup(
+      { ackDelayMs: 3_600_000 },
+      { max_events: 5, ack: { enabled: true, poll_interval_ms: 10 } },
+    );
     const batch = records(12);
     let settled = false;
-    const sent = sink.send(batch).finally(() => { settled = true; });
-    await waitFor(() => peer.requests.filter((q) => q.path === '/services/collector/ack').length >= 3, { what: 'ack polling' });
+    const sent = sink.send(batch).finally(() => {
+      settled = true;
+    });
+    await waitFor(() => peer.requests.filter((q) => q.path === '/services/collector/ack').length >= 3, {
+      what: 'ack polling',
+    });
     expect(settled).toBe(false);
     expect(peer.indexed.map((e) => e.ackId)).toEqual([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2]);
     peer.setFaults({ ackDelayMs: 0 }); // the indexers catch up
@@ -201,14 +249,23 @@ describe('splunk_hec sink', () => {
 
   it('resends only the requests whose ack never came, and logs their ackIds', async () => {
     const { logger, lines } = capturingLogger();
-    const { peer, sink } = await setup({ ackLossRate: 1 }, { logger, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 100 } });
-    const err = await sink.send(records(3)).then(() => null, (e: unknown) => e as Error);
+    const { peer, sink } = await setup(
+      { ackLossRate: 1 },
+      { logger, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 100 } },
+    );
+    const err = await sink.send(records(3)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(classify(err)).toBe('retryable');
     expect(err!.message).toMatch(/ack timed out after 100 ms \(ackIds 0\)/);
     expect(lines.find((l) => l.level === 40 && /ack timed out/.test(l.msg))).toMatchObject({ ackIds: [0], records: 3 });
 
     peer.setFaults({ ackLossRate: 0 });
-    const mixed = await setup({ seed: 7 }, { max_events: 2, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 100 } });
+    const mixed = await setup(
+      { seed: 7 },
+      { max_events: 2, ack: { enabled: true, poll_interval_ms: 10, timeout_ms: 100 } },
+    );
     mixed.peer.setFaults({ ackLossRate: 0.5 });
     const batch = records(10);
     const res = await mixed.sink.send(batch);
@@ -218,11 +275,14 @@ describe('splunk_hec sink', () => {
     expect(new Set(res!.failed.map((f) => ident(batch[f.index]!)))).toEqual(lost);
   });
 
-  it('with acks on, a 2xx without an ackId (a proxy\'s HTML page) is retryable, and logged every time', async () => {
+  it("with acks on, a 2xx without an ackId (a proxy's HTML page) is retryable, and logged every time", async () => {
     const { logger, lines } = capturingLogger();
     const { peer, sink } = await setup({ proxyHtmlOk: true }, { logger, ack: { enabled: true, poll_interval_ms: 5 } });
     for (const first of [0, 3]) {
-      const err = await sink.send(records(3, {}, first)).then(() => null, (e: unknown) => e as Error);
+      const err = await sink.send(records(3, {}, first)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
       expect(classify(err)).toBe('retryable');
       expect(err!.message).toMatch(/answered 200 without an ackId, .*not HEC/);
     }
@@ -233,11 +293,14 @@ describe('splunk_hec sink', () => {
     expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
   });
 
-  it('with acks on but acknowledgement off on the token, HEC\'s 200 without an ackId is retryable, and logged every time', async () => {
+  it("with acks on but acknowledgement off on the token, HEC's 200 without an ackId is retryable, and logged every time", async () => {
     const { logger, lines } = capturingLogger();
     const { sink } = await setup({ ack: false }, { logger, ack: { enabled: true, poll_interval_ms: 5 } });
     for (const first of [0, 3]) {
-      const err = await sink.send(records(3, {}, first)).then(() => null, (e: unknown) => e as Error);
+      const err = await sink.send(records(3, {}, first)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
       expect(classify(err)).toBe('retryable');
       expect(err!.message).toMatch(/answered 200 without an ackId, .*acknowledgement off on the token/);
     }
@@ -246,7 +309,10 @@ describe('splunk_hec sink', () => {
 
   it('close() stops waiting for acks: the unacknowledged records stay retryable', async () => {
     const { sink } = await setup({ ackDelayMs: 60_000 }, { ack: { enabled: true, poll_interval_ms: 10 } });
-    const pending = sink.send(records(4)).then(() => null, (e: unknown) => e as Error);
+    const pending = sink.send(records(4)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     await new Promise((r) => setTimeout(r, 50));
     await sink.close();
     const err = await pending;
@@ -257,7 +323,10 @@ describe('splunk_hec sink', () => {
 
   it('classifies 503 "Server is busy" as retryable, honouring Retry-After', async () => {
     const { sink } = await setup({ busyRate: 1, busyRetryAfter: '7' });
-    const err = await sink.send(records(2)).then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+    const err = await sink.send(records(2)).then(
+      () => null,
+      (e: unknown) => e as Error & { retryAfterMs?: number },
+    );
     expect(classify(err)).toBe('retryable');
     expect(err!.retryAfterMs).toBe(7000);
     expect(err!.message).toContain('Server is busy (code 9)');
@@ -265,7 +334,11 @@ describe('splunk_hec sink', () => {
 
   /** Lets the pause period pass, so that the next delivery probes HEC (a wait, not an assertion on time). */
   const nextProbe = (pauseMs: number) => new Promise((r) => setTimeout(r, pauseMs + 30));
-  const outcome = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error & { retryAfterMs?: number });
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => null,
+      (e: unknown) => e as Error & { retryAfterMs?: number },
+    );
   const eventRequests = (peer: HecPeer) => peer.requests.filter((q) => q.path === '/services/collector/event').length;
 
   it('pauses on a disabled or invalid token (retryable, ready() false, logged once) and resumes', async () => {
@@ -318,7 +391,13 @@ describe('splunk_hec sink', () => {
     peer.setFaults({ disabledTokens: [], tokens: [TOKEN] });
     await nextProbe(100);
     const batches = Array.from({ length: 5 }, (_, i) => records(1, {}, 100 + i));
-    expect(await Promise.all(batches.map((b) => sink.send(b)))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(await Promise.all(batches.map((b) => sink.send(b)))).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     expect(eventRequests(peer)).toBe(2 + 5);
     expect(sink.ready()).toBe(true);
     expect(peer.indexed.map(identOf).sort()).toEqual(batches.flat().map(ident).sort());
@@ -329,7 +408,10 @@ describe('splunk_hec sink', () => {
     try {
       const file = join(dir, 'token');
       writeFileSync(file, 'old-token\n');
-      const { peer, sink } = await setup({}, { token: 'old-token', token_file: file, auth_pause_ms: 100, ack: { enabled: true, poll_interval_ms: 5 } });
+      const { peer, sink } = await setup(
+        {},
+        { token: 'old-token', token_file: file, auth_pause_ms: 100, ack: { enabled: true, poll_interval_ms: 5 } },
+      );
       peer.setFaults({ tokens: ['new-token'], disabledTokens: ['old-token'] });
       await expect(sink.send(records(1))).rejects.toThrow(/Token disabled/);
       expect(sink.ready()).toBe(false);
@@ -347,7 +429,10 @@ describe('splunk_hec sink', () => {
     const { peer, sink } = await setup();
     await peer.close();
     peers.splice(0);
-    const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+    const err = await sink.send(records(1)).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(classify(err)).toBe('retryable');
     expect(err!.message).toMatch(/sending batch to splunk_hec 'hec': .*ECONNREFUSED/);
   });
@@ -359,7 +444,10 @@ describe('splunk_hec sink', () => {
     writeFileSync(caFile, certs.caCert);
 
     it('verifies the server against ca_file', async () => {
-      const { peer, sink } = await setup({ tls: certs }, { ca_file: caFile, ack: { enabled: true, poll_interval_ms: 5 } });
+      const { peer, sink } = await setup(
+        { tls: certs },
+        { ca_file: caFile, ack: { enabled: true, poll_interval_ms: 5 } },
+      );
       expect(peer.url).toMatch(/^https:/);
       expect(await sink.send(records(5))).toBeUndefined();
       expect(peer.indexed).toHaveLength(5);
@@ -367,7 +455,10 @@ describe('splunk_hec sink', () => {
 
     it('refuses an untrusted certificate (retryable: records stay queued)', async () => {
       const { peer, sink } = await setup({ tls: certs });
-      const err = await sink.send(records(1)).then(() => null, (e: unknown) => e as Error);
+      const err = await sink.send(records(1)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
       expect(classify(err)).toBe('retryable');
       expect(err!.message).toMatch(/self.signed|unable to verify|issuer certificate/i);
       expect(peer.indexed).toHaveLength(0);

@@ -19,12 +19,14 @@ describe('per-tenant request budget', () => {
     // 6 per 800 ms stands in for Graph's 150 per 60 s; the mechanism is the same.
     const replicas = [new RequestBudget(a, key, 6, 800), new RequestBudget(b, key, 6, 800)];
     const times: number[] = [];
-    await Promise.all(replicas.map(async (budget) => {
-      for (let i = 0; i < 12; i++) {
-        await budget.take();
-        times.push(Date.now());
-      }
-    }));
+    await Promise.all(
+      replicas.map(async (budget) => {
+        for (let i = 0; i < 12; i++) {
+          await budget.take();
+          times.push(Date.now());
+        }
+      }),
+    );
     times.sort((x, y) => x - y);
     expect(times).toHaveLength(24);
     // 24 requests at 6 per window need at least 3 full windows
@@ -38,7 +40,11 @@ describe('per-tenant request budget', () => {
   });
 
   it('holds a poller to its budget against the simulator, in any 60 s, with 429s being answered', async () => {
-    const T: TenantCredentials = { tenantId: 'ffffffff-0000-4000-8000-0000000000d1', clientId: 'app-budget', clientSecret: 'secret-budget' };
+    const T: TenantCredentials = {
+      tenantId: 'ffffffff-0000-4000-8000-0000000000d1',
+      clientId: 'app-budget',
+      clientSecret: 'secret-budget',
+    };
     const BUDGET = 8;
     const sim = await startSimulator({ tenants: [T], seed: 19 });
     const h = await graphHarness();
@@ -48,8 +54,15 @@ describe('per-tenant request budget', () => {
       // Graph's own enforcement of the same budget (it would answer 429 `budget`), plus random 429s that count too.
       sim.setFaults({ requestBudgetPerMinute: BUDGET, throttleRate: 0.4, retryAfterS: 0.1 });
       // Two resources share the tenant's budget; each wants 20+ pages of 10.
-      const src = h.source(graphSourceConfig(sim, { name: 'frugal', ...T, resources: ['alerts_v2', 'incidents'], extra: `    page_size: 10
-    request_budget_per_minute: ${BUDGET}` }));
+      const src = h.source(
+        graphSourceConfig(sim, {
+          name: 'frugal',
+          ...T,
+          resources: ['alerts_v2', 'incidents'],
+          extra: `    page_size: 10
+    request_budget_per_minute: ${BUDGET}`,
+        }),
+      );
       const polls = src.pollers.map((p) => p.tick(Date.now() + 3_600_000));
       const graph = () => sim.requestLog.filter((e) => e.resource === 'alerts_v2' || e.resource === 'incidents');
       await waitFor(() => graph().length >= BUDGET, { what: 'the budget used up' });

@@ -19,7 +19,9 @@ import { GraphClient, GraphRequestError } from '../../src/sources/graph/client.j
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const TENANT = 'fafafafa-0000-4000-8000-000000000001';
-const credential: TokenCredential = { getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+const credential: TokenCredential = {
+  getToken: () => Promise.resolve({ token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
 const CAP = 256 * 1024;
 
 let next: { contentType?: string; body: Buffer } = { body: Buffer.alloc(0) };
@@ -34,9 +36,16 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   redis = new Redis(redisUrl());
   client = new GraphClient({
-    source: 'contoso', tenantId: TENANT, graphUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credential: () => credential,
-    budget: new RequestBudget(redis, `${prefix}:budget`, 1_000_000), metrics: new Metrics(), logger: pino({ level: 'silent' }),
-    timeoutMs: 10_000, maxRetries: 0, maxResponseBytes: CAP,
+    source: 'contoso',
+    tenantId: TENANT,
+    graphUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    credential: () => credential,
+    budget: new RequestBudget(redis, `${prefix}:budget`, 1_000_000),
+    metrics: new Metrics(),
+    logger: pino({ level: 'silent' }),
+    timeoutMs: 10_000,
+    maxRetries: 0,
+    maxResponseBytes: CAP,
   });
 });
 afterAll(async () => {
@@ -69,17 +78,43 @@ async function readPage(contentType: string | undefined, body: Buffer): Promise<
   return 'ok';
 }
 
-const CONTENT_TYPES = [undefined, 'application/json', 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8', 'text/html; charset=utf-8', 'text/plain', 'application/problem+json', 'application/octet-stream'];
-const alertLike = fc.record({
-  id: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
-  serviceSource: fc.oneof(fc.constantFrom('microsoftDefenderForEndpoint', 'microsoftDefenderForOffice365'), fc.string()),
-  lastUpdateDateTime: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.string()),
-  createdDateTime: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), fc.constant(null)),
-  severity: fc.oneof(fc.constantFrom('high', 'low', 'unknownFutureValue'), fc.string(), fc.integer()),
-  title: fc.string({ unit: 'binary' }),
-  vendorInformation: fc.oneof(fc.record({ provider: fc.string() }), fc.constant(null)),
-}, { requiredKeys: [] });
-const pageJson = fc.record({ value: fc.array(fc.oneof(alertLike, fc.jsonValue()), { maxLength: 8 }), '@odata.nextLink': fc.option(fc.webUrl(), { nil: undefined }) }, { requiredKeys: ['value'] });
+const CONTENT_TYPES = [
+  undefined,
+  'application/json',
+  'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8',
+  'text/html; charset=utf-8',
+  'text/plain',
+  'application/problem+json',
+  'application/octet-stream',
+];
+const alertLike = fc.record(
+  {
+    id: fc.oneof(fc.uuid(), fc.string(), fc.integer()),
+    serviceSource: fc.oneof(
+      fc.constantFrom('microsoftDefenderForEndpoint', 'microsoftDefenderForOffice365'),
+      fc.string(),
+    ),
+    lastUpdateDateTime: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.string(),
+    ),
+    createdDateTime: fc.oneof(
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+      fc.constant(null),
+    ),
+    severity: fc.oneof(fc.constantFrom('high', 'low', 'unknownFutureValue'), fc.string(), fc.integer()),
+    title: fc.string({ unit: 'binary' }),
+    vendorInformation: fc.oneof(fc.record({ provider: fc.string() }), fc.constant(null)),
+  },
+  { requiredKeys: [] },
+);
+const pageJson = fc.record(
+  {
+    value: fc.array(fc.oneof(alertLike, fc.jsonValue()), { maxLength: 8 }),
+    '@odata.nextLink': fc.option(fc.webUrl(), { nil: undefined }),
+  },
+  { requiredKeys: ['value'] },
+);
 const bodies: fc.Arbitrary<Buffer> = fc.oneof(
   pageJson.map((p) => Buffer.from(JSON.stringify(p))),
   fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? '')),
@@ -90,23 +125,33 @@ const bodies: fc.Arbitrary<Buffer> = fc.oneof(
     return at % 2 ? b.subarray(0, i) : Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i + 1)]);
   }),
   // raw control characters inside a string value (invalid JSON) and escaped ones (valid)
-  fc.string({ unit: fc.integer({ min: 0, max: 31 }).map((c) => String.fromCharCode(c)), minLength: 1 }).chain((ctl) =>
-    fc.constantFrom(`{"value":[{"id":"${ctl}","title":"x"}]}`, JSON.stringify({ value: [{ id: 'a', title: ctl }] })).map((s) => Buffer.from(s))),
+  fc
+    .string({ unit: fc.integer({ min: 0, max: 31 }).map((c) => String.fromCharCode(c)), minLength: 1 })
+    .chain((ctl) =>
+      fc
+        .constantFrom(`{"value":[{"id":"${ctl}","title":"x"}]}`, JSON.stringify({ value: [{ id: 'a', title: ctl }] }))
+        .map((s) => Buffer.from(s)),
+    ),
   fc.uint8Array({ maxLength: 2048 }).map((a) => Buffer.from(a)), // arbitrary bytes, invalid UTF-8 included
   fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
   fc.constant(Buffer.from('<html><body><h1>Proxy authentication required</h1></body></html>')),
   // huge strings around the cap: just under reads, over fails
-  fc.integer({ min: CAP - 64 * 1024, max: CAP + 64 * 1024 }).map((n) => Buffer.from(`{"value":[{"id":"big","title":"${'y'.repeat(n)}"}]}`)),
+  fc
+    .integer({ min: CAP - 64 * 1024, max: CAP + 64 * 1024 })
+    .map((n) => Buffer.from(`{"value":[{"id":"big","title":"${'y'.repeat(n)}"}]}`)),
 );
 
 describe('fuzzed Graph page bodies', () => {
   it('read as an object or fail with a GraphRequestError naming the source and tenant, never anything else', async () => {
     const outcomes = { ok: 0, failed: new Map<string, number>() };
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...CONTENT_TYPES), bodies, async (contentType, body) => {
-      const r = await readPage(contentType, body);
-      if (r === 'ok') outcomes.ok++;
-      else outcomes.failed.set(r.code, (outcomes.failed.get(r.code) ?? 0) + 1);
-    }), { numRuns: 400, seed: 4242 });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...CONTENT_TYPES), bodies, async (contentType, body) => {
+        const r = await readPage(contentType, body);
+        if (r === 'ok') outcomes.ok++;
+        else outcomes.failed.set(r.code, (outcomes.failed.get(r.code) ?? 0) + 1);
+      }),
+      { numRuns: 400, seed: 4242 },
+    );
     // both kinds of outcome were exercised
     expect(outcomes.ok).toBeGreaterThan(20);
     expect(outcomes.failed.get('invalid_body')).toBeGreaterThan(20);
@@ -115,14 +160,28 @@ describe('fuzzed Graph page bodies', () => {
 
   it('says what was wrong with a page, in one line', async () => {
     const where = `GET alerts_v2 for source 'contoso' (tenant ${TENANT}): Graph answered 200`;
-    const html = await readPage('text/html; charset=utf-8', Buffer.from('<html>\n<body>Access denied by policy</body></html>'));
+    const html = await readPage(
+      'text/html; charset=utf-8',
+      Buffer.from('<html>\n<body>Access denied by policy</body></html>'),
+    );
     expect(html).toBeInstanceOf(GraphRequestError);
-    expect((html as Error).message).toBe(`${where} with content-type text/html, not JSON: <html>\\n<body>Access denied by policy</body></html>`);
+    expect((html as Error).message).toBe(
+      `${where} with content-type text/html, not JSON: <html>\\n<body>Access denied by policy</body></html>`,
+    );
     const cut = await readPage('application/json', Buffer.from('{"value":[{"id":"a"'));
-    expect((cut as Error).message).toMatch(new RegExp(`^${where.replace(/[()]/g, '\\$&')} with a body that is not valid JSON \\(.+\\)$`));
+    expect((cut as Error).message).toMatch(
+      new RegExp(`^${where.replace(/[()]/g, '\\$&')} with a body that is not valid JSON \\(.+\\)$`),
+    );
     expect((cut as GraphRequestError).code).toBe('invalid_body');
-    for (const [body, what] of [['null', 'null'], ['[1,2]', 'array'], ['"text"', 'string'], ['42', 'number']]) {
-      expect(((await readPage('application/json', Buffer.from(body!))) as Error).message).toBe(`${where} with a JSON ${what}, not an object`);
+    for (const [body, what] of [
+      ['null', 'null'],
+      ['[1,2]', 'array'],
+      ['"text"', 'string'],
+      ['42', 'number'],
+    ]) {
+      expect(((await readPage('application/json', Buffer.from(body!))) as Error).message).toBe(
+        `${where} with a JSON ${what}, not an object`,
+      );
     }
     expect(await readPage('application/json', Buffer.from(''))).toBe('ok'); // an empty 2xx body is `{}`
   });

@@ -12,13 +12,20 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/observability/metrics.js';
 import { RequestBudget } from '../../src/sources/graph/budget.js';
-import { GraphClient, GraphRequestError, ResponseTooLargeError, UntrustedLinkError } from '../../src/sources/graph/client.js';
+import {
+  GraphClient,
+  GraphRequestError,
+  ResponseTooLargeError,
+  UntrustedLinkError,
+} from '../../src/sources/graph/client.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const TENANT = 'cccccccc-0000-4000-8000-000000000003';
 /** A fixed token: the credential is not what these tests are about (graph-auth.test.ts covers it). */
-const credential: TokenCredential = { getToken: () => Promise.resolve({ token: 'secret-access-token', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+const credential: TokenCredential = {
+  getToken: () => Promise.resolve({ token: 'secret-access-token', expiresOnTimestamp: Date.now() + 3_600_000 }),
+};
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -33,9 +40,15 @@ interface Counting {
 
 async function countingServer(): Promise<Counting> {
   const state: Counting = {
-    url: '', connections: 0, requests: [],
+    url: '',
+    connections: 0,
+    requests: [],
     handler: (_req, res) => res.writeHead(404).end(),
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   const server = http.createServer((req, res) => {
     state.requests.push({ url: req.url ?? '', authorization: req.headers.authorization });
@@ -62,9 +75,11 @@ async function countingListener(): Promise<{ port: number; connections: number; 
   return state;
 }
 
-const json = (body: unknown, status = 200): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-};
+const json =
+  (body: unknown, status = 200): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  };
 
 let redis: Redis;
 const prefix = uniquePrefix('graph-client');
@@ -92,9 +107,16 @@ afterAll(async () => {
 
 function client(opts: { graphUrl?: string; metrics?: Metrics; maxResponseBytes?: number } = {}): GraphClient {
   const c = new GraphClient({
-    source: 'contoso', tenantId: TENANT, graphUrl: opts.graphUrl ?? graph.url, credential: () => credential,
-    budget: new RequestBudget(redis, `${prefix}:budget`, 10_000), metrics: opts.metrics ?? new Metrics(),
-    logger: pino({ level: 'silent' }), timeoutMs: 10_000, maxRetries: 0, maxResponseBytes: opts.maxResponseBytes ?? 1024 * 1024,
+    source: 'contoso',
+    tenantId: TENANT,
+    graphUrl: opts.graphUrl ?? graph.url,
+    credential: () => credential,
+    budget: new RequestBudget(redis, `${prefix}:budget`, 10_000),
+    metrics: opts.metrics ?? new Metrics(),
+    logger: pino({ level: 'silent' }),
+    timeoutMs: 10_000,
+    maxRetries: 0,
+    maxResponseBytes: opts.maxResponseBytes ?? 1024 * 1024,
   });
   clients.push(c);
   return c;
@@ -105,7 +127,9 @@ describe('links the client follows with the bearer token', () => {
     graph.handler = json({ value: [{ id: 'a' }] });
     const res = await client().get(`${graph.url}/v1.0/security/alerts_v2?$skiptoken=abc`, 'alerts_v2');
     expect(res.body).toEqual({ value: [{ id: 'a' }] });
-    expect(graph.requests).toEqual([{ url: '/v1.0/security/alerts_v2?$skiptoken=abc', authorization: 'Bearer secret-access-token' }]);
+    expect(graph.requests).toEqual([
+      { url: '/v1.0/security/alerts_v2?$skiptoken=abc', authorization: 'Bearer secret-access-token' },
+    ]);
   });
 
   it('refuses a nextLink to another origin without connecting to it, and counts it', async () => {
@@ -122,7 +146,13 @@ describe('links the client follows with the bearer token', () => {
     ];
     foreign.handler = json({ value: [{ id: 'planted' }] });
     const errors: unknown[] = [];
-    for (const link of links) errors.push(await c.get(link, 'alerts_v2').then(() => null, (e: unknown) => e));
+    for (const link of links)
+      errors.push(
+        await c.get(link, 'alerts_v2').then(
+          () => null,
+          (e: unknown) => e,
+        ),
+      );
     expect(foreign.requests).toEqual([]);
     expect(foreign.connections).toBe(0);
     expect(graph.requests).toEqual([]); // nor was the link sent to Graph's own origin under another name
@@ -136,13 +166,20 @@ describe('links the client follows with the bearer token', () => {
       expect(message).not.toContain('secret-access-token');
       expect((err as GraphRequestError).code).toBe('untrusted_link');
     });
-    expect(await metricValue(metrics, 'alertbridge_graph_untrusted_link_total', { source: 'contoso', resource: 'alerts_v2' })).toBe(links.length);
+    expect(
+      await metricValue(metrics, 'alertbridge_graph_untrusted_link_total', {
+        source: 'contoso',
+        resource: 'alerts_v2',
+      }),
+    ).toBe(links.length);
   });
 
   it('never sends the token to a foreign https origin either (not even a TLS handshake)', async () => {
     const listener = await countingListener();
     try {
-      const err = await client().get(`https://127.0.0.1:${listener.port}/v1.0/security/incidents`, 'incidents').catch((e: unknown) => e);
+      const err = await client()
+        .get(`https://127.0.0.1:${listener.port}/v1.0/security/incidents`, 'incidents')
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(UntrustedLinkError);
       expect(listener.connections).toBe(0);
     } finally {
@@ -150,12 +187,19 @@ describe('links the client follows with the bearer token', () => {
     }
   });
 
-  it('refuses a link into another API version or outside graph_url\'s path on the same origin', async () => {
+  it("refuses a link into another API version or outside graph_url's path on the same origin", async () => {
     graph.handler = json({ value: [] });
     const c = client();
     const withUser = `http://user:pw@${graph.url.slice('http://'.length)}/v1.0/security/alerts_v2`;
-    expect((await c.get(withUser, 'alerts_v2').catch((e: unknown) => e) as Error).message).toContain('carries user credentials');
-    for (const link of [`${graph.url}/beta/security/alerts_v2`, `${graph.url}/v1.0/../beta/security/alerts_v2`, `${graph.url}/v1.0%2F..%2Fbeta/x`, `${graph.url}/other`]) {
+    expect(((await c.get(withUser, 'alerts_v2').catch((e: unknown) => e)) as Error).message).toContain(
+      'carries user credentials',
+    );
+    for (const link of [
+      `${graph.url}/beta/security/alerts_v2`,
+      `${graph.url}/v1.0/../beta/security/alerts_v2`,
+      `${graph.url}/v1.0%2F..%2Fbeta/x`,
+      `${graph.url}/other`,
+    ]) {
       const err = await c.get(link, 'alerts_v2').catch((e: unknown) => e);
       expect(err, link).toBeInstanceOf(UntrustedLinkError);
       expect((err as Error).message).toContain('/v1.0/');
@@ -165,7 +209,9 @@ describe('links the client follows with the bearer token', () => {
     const gateway = client({ graphUrl: `${graph.url}/graph-gw/` });
     await gateway.get(`${graph.url}/graph-gw/v1.0/security/alerts_v2?$skiptoken=x`, 'alerts_v2');
     expect(graph.requests.map((r) => r.url)).toEqual(['/graph-gw/v1.0/security/alerts_v2?$skiptoken=x']);
-    expect(await gateway.get(`${graph.url}/v1.0/security/alerts_v2`, 'alerts_v2').catch((e: unknown) => e)).toBeInstanceOf(UntrustedLinkError);
+    expect(
+      await gateway.get(`${graph.url}/v1.0/security/alerts_v2`, 'alerts_v2').catch((e: unknown) => e),
+    ).toBeInstanceOf(UntrustedLinkError);
     expect(graph.requests).toHaveLength(1);
   });
 });
@@ -189,10 +235,14 @@ describe('response bodies over max_response_bytes', () => {
       };
       pump();
     };
-    const err = await client().get('/security/alerts_v2?$top=500', 'alerts_v2').catch((e: unknown) => e);
+    const err = await client()
+      .get('/security/alerts_v2?$top=500', 'alerts_v2')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseTooLargeError);
     expect(err).toMatchObject({ code: 'response_too_large', limit: MiB, top: 500 });
-    expect((err as Error).message).toBe(`GET alerts_v2 for source 'contoso' (tenant ${TENANT}): the response is larger than max_response_bytes (${MiB}; Content-Length ${120 * MiB}) at $top=500; reading stopped there`);
+    expect((err as Error).message).toBe(
+      `GET alerts_v2 for source 'contoso' (tenant ${TENANT}): the response is larger than max_response_bytes (${MiB}; Content-Length ${120 * MiB}) at $top=500; reading stopped there`,
+    );
     expect(finished).toBe(false);
     expect(graph.requests).toHaveLength(1); // not retried: the same request brings the same page
   });
@@ -216,34 +266,53 @@ describe('response bodies over max_response_bytes', () => {
       };
     });
     const metrics = new Metrics();
-    const err = await client({ metrics }).get('/security/incidents?$top=50', 'incidents').catch((e: unknown) => e);
+    const err = await client({ metrics })
+      .get('/security/incidents?$top=50', 'incidents')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseTooLargeError);
-    expect((err as Error).message).toContain(`larger than max_response_bytes (${MiB}; more than ${MiB} bytes read) at $top=50`);
+    expect((err as Error).message).toContain(
+      `larger than max_response_bytes (${MiB}; more than ${MiB} bytes read) at $top=50`,
+    );
     await closed;
     expect(finished).toBe(false);
     expect(written).toBeLessThan(120 * MiB);
-    expect(await metricValue(metrics, 'alertbridge_graph_requests_total', { source: 'contoso', resource: 'incidents', code: 'too_large' })).toBe(1);
+    expect(
+      await metricValue(metrics, 'alertbridge_graph_requests_total', {
+        source: 'contoso',
+        resource: 'incidents',
+        code: 'too_large',
+      }),
+    ).toBe(1);
   });
 
   /** A page of `$top` objects of 200 KiB each, with a nextLink that keeps the `$top` (as Graph's do). */
-  const bigObjects = (objectBytes: number): Handler => (req, res) => {
-    const url = new URL(req.url ?? '/', graph.url);
-    const top = Number(url.searchParams.get('$top'));
-    const value = Array.from({ length: top }, (_, i) => ({ id: `a${i}`, blob: 'x'.repeat(objectBytes) }));
-    json({ value, '@odata.nextLink': `${graph.url}/v1.0/security/alerts_v2?$top=${top}&$skiptoken=next` })(req, res);
-  };
+  const bigObjects =
+    (objectBytes: number): Handler =>
+    (req, res) => {
+      const url = new URL(req.url ?? '/', graph.url);
+      const top = Number(url.searchParams.get('$top'));
+      const value = Array.from({ length: top }, (_, i) => ({ id: `a${i}`, blob: 'x'.repeat(objectBytes) }));
+      json({ value, '@odata.nextLink': `${graph.url}/v1.0/security/alerts_v2?$top=${top}&$skiptoken=next` })(req, res);
+    };
 
   it('getPage asks again with half the $top until the page fits, keeping the rest of the link', async () => {
     graph.handler = bigObjects(200 * 1024);
-    const res = await client().getPage<{ value: unknown[]; '@odata.nextLink': string }>(`${graph.url}/v1.0/security/alerts_v2?$filter=x%20ge%201&$top=16&$skiptoken=abc`, 'alerts_v2');
-    expect(graph.requests.map((r) => r.url)).toEqual([16, 8, 4].map((top) => `/v1.0/security/alerts_v2?$filter=x%20ge%201&$top=${top}&$skiptoken=abc`));
+    const res = await client().getPage<{ value: unknown[]; '@odata.nextLink': string }>(
+      `${graph.url}/v1.0/security/alerts_v2?$filter=x%20ge%201&$top=16&$skiptoken=abc`,
+      'alerts_v2',
+    );
+    expect(graph.requests.map((r) => r.url)).toEqual(
+      [16, 8, 4].map((top) => `/v1.0/security/alerts_v2?$filter=x%20ge%201&$top=${top}&$skiptoken=abc`),
+    );
     expect(res.body.value).toHaveLength(4);
     expect(res.body['@odata.nextLink']).toContain('$top=4&');
   });
 
   it('getPage fails with ResponseTooLargeError when one object alone is over the cap', async () => {
     graph.handler = bigObjects(2 * MiB);
-    const err = await client().getPage('/security/alerts_v2?$top=4', 'alerts_v2').catch((e: unknown) => e);
+    const err = await client()
+      .getPage('/security/alerts_v2?$top=4', 'alerts_v2')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResponseTooLargeError);
     expect(err).toMatchObject({ top: 1 });
     expect(graph.requests.map((r) => new URL(r.url, graph.url).searchParams.get('$top'))).toEqual(['4', '2', '1']);

@@ -11,8 +11,16 @@ import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHa
 import { startMangler } from '../helpers/graph-mangler.js';
 import { waitFor } from '../helpers/wait.js';
 
-const A: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-000000000201', clientId: 'app-deep-a', clientSecret: 'secret-a' };
-const B: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-000000000202', clientId: 'app-deep-b', clientSecret: 'secret-b' };
+const A: TenantCredentials = {
+  tenantId: 'dddddddd-0000-4000-8000-000000000201',
+  clientId: 'app-deep-a',
+  clientSecret: 'secret-a',
+};
+const B: TenantCredentials = {
+  tenantId: 'dddddddd-0000-4000-8000-000000000202',
+  clientId: 'app-deep-b',
+  clientSecret: 'secret-b',
+};
 
 const sim = await startSimulator({ tenants: [A, B], seed: 31 });
 const mangler = await startMangler(sim);
@@ -31,7 +39,15 @@ describe('deep alerts_v2 windows', () => {
     const summary = await pollNow(src.pollers[0]!);
     expect(summary).toMatchObject({ accepted: 1800, overflow: [] });
     const reqs = v2Requests();
-    expect(reqs.every((e) => e.status === 200 && e.query.$skiptoken === undefined && e.query.$orderby === 'lastUpdateDateTime asc' && e.query.$count === 'true')).toBe(true);
+    expect(
+      reqs.every(
+        (e) =>
+          e.status === 200 &&
+          e.query.$skiptoken === undefined &&
+          e.query.$orderby === 'lastUpdateDateTime asc' &&
+          e.query.$count === 'true',
+      ),
+    ).toBe(true);
     const at = String(cluster[0]!.lastUpdateDateTime);
     const tie = reqs.filter((e) => e.query.$filter!.includes(' eq '));
     expect(tie.length).toBeGreaterThanOrEqual(5); // 1,200 at one time, 250 a page
@@ -51,7 +67,10 @@ describe('deep alerts_v2 windows', () => {
     // Graph answers nothing past $skip 400 (as past its depth limit), though its count says there is more
     mangler.alter = (body, path) => (Number(/skip=(\d+)/.exec(path)?.[1] ?? 0) >= 400 ? { ...body, value: [] } : body);
     try {
-      const src = h.source(graphSourceConfig(sim, { name: 'fabrikam', ...B, graphUrl: mangler.url, extra: '    page_size: 200' }), logger);
+      const src = h.source(
+        graphSourceConfig(sim, { name: 'fabrikam', ...B, graphUrl: mangler.url, extra: '    page_size: 200' }),
+        logger,
+      );
       const summary = await pollNow(src.pollers[0]!);
       const at = summary!.overflow[0]?.at;
       expect(summary!.overflow).toEqual([{ provider: 'alerts_v2', at, to: at, read: 400, expected: 700 }]);
@@ -60,9 +79,20 @@ describe('deep alerts_v2 windows', () => {
     } finally {
       mangler.alter = undefined;
     }
-    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_window_incomplete_total', { source: 'fabrikam', resource: 'alerts_v2' })).toBe(1);
+    expect(
+      await metricValue(h.tp.metrics, 'alertbridge_graph_window_incomplete_total', {
+        source: 'fabrikam',
+        resource: 'alerts_v2',
+      }),
+    ).toBe(1);
     const err = lines.find((l) => l.level === 50)!;
-    expect(err).toMatchObject({ source: 'fabrikam', tenant: B.tenantId, resource: 'alerts_v2', expected: 700, read: 400 });
+    expect(err).toMatchObject({
+      source: 'fabrikam',
+      tenant: B.tenantId,
+      resource: 'alerts_v2',
+      expected: 700,
+      read: 400,
+    });
     expect(String(err.msg)).toContain('counted 700');
     await waitFor(() => h!.sink.received.length >= 420);
     expect(after.every((a) => h!.sink.received.some((r) => r.id === a.id))).toBe(true);

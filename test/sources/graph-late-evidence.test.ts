@@ -13,7 +13,11 @@ import { GraphSource } from '../../src/sources/graph/source.js';
 import { graphSourceConfig, pollNow, simulatorHooks } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'aeaeaeae-0000-4000-8000-000000000601', clientId: 'app-late', clientSecret: 'secret-late' };
+const T: TenantCredentials = {
+  tenantId: 'aeaeaeae-0000-4000-8000-000000000601',
+  clientId: 'app-late',
+  clientSecret: 'secret-late',
+};
 const sim = await startSimulator({ tenants: [T], seed: 71, faults: { requestBudgetPerMinute: 150 } });
 const harness = simulatorHooks(sim, { requestBudgetPerMinute: 150 });
 const DELAY = 3000;
@@ -26,9 +30,17 @@ describe('late evidence', () => {
     sim.create(T.tenantId, 'alerts_v2', { createdDateTime: new Date().toISOString() }); // a newer one holds the watermark, so the window's own bound does not re-read `alert`
     const evidenceAt = (o: { data: unknown }) => ((o.data as { evidence?: unknown[] }).evidence ?? []).length;
     const emitted: AlertRecord[] = [];
-    const cfg = graphSourceConfig(sim, { name: 'contoso', ...T, extra: `    overlap_ms: 0\n    late_evidence: { reread_after_ms: [${DELAY}] }` });
+    const cfg = graphSourceConfig(sim, {
+      name: 'contoso',
+      ...T,
+      extra: `    overlap_ms: 0\n    late_evidence: { reread_after_ms: [${DELAY}] }`,
+    });
     const src = new GraphSource(cfg, {
-      redis: h.tp.redis, prefix: h.tp.prefix, metrics: h.tp.metrics, logger: pino({ level: 'silent' }), leaseMs: 5000,
+      redis: h.tp.redis,
+      prefix: h.tp.prefix,
+      metrics: h.tp.metrics,
+      logger: pino({ level: 'silent' }),
+      leaseMs: 5000,
       emit: (records) => {
         emitted.push(...records);
         return h.tp.pipeline.emit(records);
@@ -59,8 +71,13 @@ describe('late evidence', () => {
       expect(emitted.filter((r) => r.id === alert.id).map(evidenceAt)).toEqual([firstEvidence, firstEvidence + 1]);
 
       // and reached the sink a second time, with the evidence (dedup takes a richer object at the same revision)
-      await waitFor(() => h.sink.received.filter((r) => r.id === alert.id).length >= 2, { what: 'the richer alert delivered' });
-      expect(h.sink.received.filter((r) => r.id === alert.id).map(evidenceAt)).toEqual([firstEvidence, firstEvidence + 1]);
+      await waitFor(() => h.sink.received.filter((r) => r.id === alert.id).length >= 2, {
+        what: 'the richer alert delivered',
+      });
+      expect(h.sink.received.filter((r) => r.id === alert.id).map(evidenceAt)).toEqual([
+        firstEvidence,
+        firstEvidence + 1,
+      ]);
 
       // once re-read, it is not re-read again at this delay
       await new Promise((r) => setTimeout(r, 300));

@@ -8,7 +8,11 @@ import type { TenantCredentials } from '../../src/simulator/index.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphSourceConfig, pollNow, simulatorHooks } from '../helpers/graph.js';
 
-const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000c1', clientId: 'app-silent', clientSecret: 'secret-silent' };
+const A: TenantCredentials = {
+  tenantId: 'aaaaaaaa-0000-4000-8000-0000000000c1',
+  clientId: 'app-silent',
+  clientSecret: 'secret-silent',
+};
 const sim = await startSimulator({ tenants: [A], seed: 21 });
 const harness = simulatorHooks(sim);
 

@@ -9,8 +9,16 @@ import { metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
-const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000b1', clientId: 'app-legacy-a', clientSecret: 'secret-a' };
-const B: TenantCredentials = { tenantId: 'bbbbbbbb-0000-4000-8000-0000000000b2', clientId: 'app-legacy-b', clientSecret: 'secret-b' };
+const A: TenantCredentials = {
+  tenantId: 'aaaaaaaa-0000-4000-8000-0000000000b1',
+  clientId: 'app-legacy-a',
+  clientSecret: 'secret-a',
+};
+const B: TenantCredentials = {
+  tenantId: 'bbbbbbbb-0000-4000-8000-0000000000b2',
+  clientId: 'app-legacy-b',
+  clientSecret: 'secret-b',
+};
 
 const sim = await startSimulator({ tenants: [A, B], seed: 13 });
 const harness = simulatorHooks(sim);
@@ -30,7 +38,9 @@ describe('legacy alerts paging', () => {
     const all = sim.list(A.tenantId, 'alerts');
     expect(all.length).toBe(7200);
 
-    const src = h.source(graphSourceConfig(sim, { name: 'woodgrove', ...A, resources: ['alerts'], extra: '    page_size: 200' }));
+    const src = h.source(
+      graphSourceConfig(sim, { name: 'woodgrove', ...A, resources: ['alerts'], extra: '    page_size: 200' }),
+    );
     const summary = await pollNow(src.pollers[0]!);
     expect(summary).toMatchObject({ accepted: 7200, gaps: [], overflow: [] });
     const legacy = legacyRequests();
@@ -54,7 +64,10 @@ describe('legacy alerts paging', () => {
     for (let i = 0; i < 100; i++) sim.create(B.tenantId, 'alerts');
     const cluster = sim.createMany(B.tenantId, 'alerts', 1600, { sameTime: true, provider: 'ASC' });
     const after = Array.from({ length: 100 }, () => sim.create(B.tenantId, 'alerts'));
-    const src = h.source(graphSourceConfig(sim, { name: 'tailspin', ...B, resources: ['alerts'], extra: '    page_size: 200' }), logger);
+    const src = h.source(
+      graphSourceConfig(sim, { name: 'tailspin', ...B, resources: ['alerts'], extra: '    page_size: 200' }),
+      logger,
+    );
     const summary = await pollNow(src.pollers[0]!);
     const at = summary!.overflow[0]?.at;
     expect(summary!.overflow).toEqual([{ provider: 'ASC', at, read: 1500 }]);
@@ -69,7 +82,15 @@ describe('legacy alerts paging', () => {
     const err = lines.filter((l) => l.level === 50);
     expect(err).toHaveLength(1);
     expect(err[0]).toMatchObject({ source: 'tailspin', tenant: B.tenantId, provider: 'ASC', at });
-    expect(String(err[0]!.msg)).toBe(`alerts of source 'tailspin' (tenant ${B.tenantId}): provider 'ASC' has at least 1500 alerts with lastModifiedDateTime ${at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first 1500: any beyond were skipped`);
-    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_paging_overflow_total', { source: 'tailspin', resource: 'alerts', provider: 'ASC' })).toBe(1);
+    expect(String(err[0]!.msg)).toBe(
+      `alerts of source 'tailspin' (tenant ${B.tenantId}): provider 'ASC' has at least 1500 alerts with lastModifiedDateTime ${at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first 1500: any beyond were skipped`,
+    );
+    expect(
+      await metricValue(h.tp.metrics, 'alertbridge_graph_paging_overflow_total', {
+        source: 'tailspin',
+        resource: 'alerts',
+        provider: 'ASC',
+      }),
+    ).toBe(1);
   }, 120_000);
 });

@@ -8,14 +8,27 @@ import { describe, expect, it } from 'vitest';
 import type { TenantCredentials } from '../../src/simulator/index.js';
 import type { GraphHarness } from '../helpers/graph.js';
 import { graphSourceConfig, pollNow, simulatorHooks } from '../helpers/graph.js';
-import { changedDuringWalks, churnDuringWalk, fillWindow, listRequests, startGraphLikeSimulator } from '../helpers/graph-like.js';
+import {
+  changedDuringWalks,
+  churnDuringWalk,
+  fillWindow,
+  listRequests,
+  startGraphLikeSimulator,
+} from '../helpers/graph-like.js';
 import { waitFor } from '../helpers/wait.js';
 
-const A: TenantCredentials = { tenantId: 'abababab-0000-4000-8000-000000000301', clientId: 'app-gl-a', clientSecret: 'secret-a' };
+const A: TenantCredentials = {
+  tenantId: 'abababab-0000-4000-8000-000000000301',
+  clientId: 'app-gl-a',
+  clientSecret: 'secret-a',
+};
 const TOTAL = 20_000;
 const BUDGET = 150;
 
-const sim = await startGraphLikeSimulator({ maxDepth: 1000 }, { tenants: [A], seed: 41, faults: { requestBudgetPerMinute: BUDGET } });
+const sim = await startGraphLikeSimulator(
+  { maxDepth: 1000 },
+  { tenants: [A], seed: 41, faults: { requestBudgetPerMinute: BUDGET } },
+);
 const harness = simulatorHooks(sim, { requestBudgetPerMinute: BUDGET });
 // One window of 20,000 for both tests (making them is a good part of the run time); each test has its own Redis
 // prefix, so its dedup has seen nothing.
@@ -24,15 +37,19 @@ const filledAt = Date.now();
 let h: GraphHarness | undefined;
 
 /** Each alert's latest revision as the simulator holds it now, `id@lastUpdateDateTime`. */
-const latest = (tenantId: string) => new Set(sim.list(tenantId, 'alerts_v2').map((o) => `${String(o.id)}@${String(o.lastUpdateDateTime)}`));
+const latest = (tenantId: string) =>
+  new Set(sim.list(tenantId, 'alerts_v2').map((o) => `${String(o.id)}@${String(o.lastUpdateDateTime)}`));
 
 async function delivered(hh: GraphHarness, tenantId: string): Promise<string[]> {
   const want = latest(tenantId);
-  await waitFor(() => {
-    const got = new Set(hh.sink.received.map((r) => `${r.id}@${r.revision}`));
-    for (const k of want) if (!got.has(k)) return false;
-    return true;
-  }, { timeoutMs: 120_000, intervalMs: 500, what: 'every latest revision delivered' });
+  await waitFor(
+    () => {
+      const got = new Set(hh.sink.received.map((r) => `${r.id}@${r.revision}`));
+      for (const k of want) if (!got.has(k)) return false;
+      return true;
+    },
+    { timeoutMs: 120_000, intervalMs: 500, what: 'every latest revision delivered' },
+  );
   await waitFor(() => hh.tp.pipeline.idle(), { timeoutMs: 60_000 });
   return hh.sink.received.map((r) => `${r.id}@${r.revision}`);
 }
@@ -61,7 +78,9 @@ describe('alerts_v2 paging against graph-like Graph', () => {
     // Graph handed out each object at most once beyond the documented overlap (the objects at a slide's bound)
     expect(summary!.fetched - summary!.accepted).toBeLessThanOrEqual(summary!.pages);
     checkRequests(A.tenantId);
-    console.log(`graph-like first poll: ${summary!.pages} requests, ${summary!.fetched} fetched, ${summary!.accepted} accepted, ${got.length} delivered`);
+    console.log(
+      `graph-like first poll: ${summary!.pages} requests, ${summary!.fetched} fetched, ${summary!.accepted} accepted, ${got.length} delivered`,
+    );
   }, 180_000);
 
   it(`backfill's read: ${TOTAL} alerts in one window, 5% updated during the walk`, async () => {

@@ -14,7 +14,11 @@ import { captureLogger, graphSourceConfig, pollNow, simulatorHooks } from '../he
 import { parseConfig, redactSecrets } from '../../src/config/load.js';
 import type { GraphSourceConfig } from '../../src/config/schema.js';
 
-const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-0000000000a1', clientId: 'app-proxy', clientSecret: 'secret-proxy' };
+const A: TenantCredentials = {
+  tenantId: 'aaaaaaaa-0000-4000-8000-0000000000a1',
+  clientId: 'app-proxy',
+  clientSecret: 'secret-proxy',
+};
 const sim: Simulator = await startSimulator({ tenants: [A], seed: 21, hostnames: ['localhost'] });
 const harness = simulatorHooks(sim);
 const port = new URL(sim.url).port;
@@ -93,14 +97,21 @@ sinks:
 `;
     const bad = parseConfig(yaml('proxy.example.com:3128'), { baseDir: '/', env: {} });
     expect(bad.ok).toBe(false);
-    expect(!bad.ok && bad.errors).toEqual(['sources[0].proxy_url: must be an http:// or https:// URL, e.g. http://proxy.example.com:3128']);
+    expect(!bad.ok && bad.errors).toEqual([
+      'sources[0].proxy_url: must be an http:// or https:// URL, e.g. http://proxy.example.com:3128',
+    ]);
     const good = parseConfig(yaml('http://u:pw-in-url@proxy.example.com:3128'), { baseDir: '/', env: {} });
     expect(good.ok).toBe(true);
     if (!good.ok) return;
     expect(good.config.sources[0]).toMatchObject({ proxy_url: 'http://u:pw-in-url@proxy.example.com:3128' });
     expect(JSON.stringify(redactSecrets(good.config))).not.toContain('pw-in-url');
     let logged = '';
-    const destination = new Writable({ write(chunk: Buffer, _enc, cb) { logged += chunk.toString(); cb(); } });
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        logged += chunk.toString();
+        cb();
+      },
+    });
     createLogger({ format: 'json', destination }).info({ config: good.config }, 'config');
     expect(logged).toContain('"proxy_url":"[redacted]"');
     expect(logged).not.toContain('pw-in-url');

@@ -8,13 +8,25 @@ import { metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
 
-const A: TenantCredentials = { tenantId: 'aaaaaaaa-0000-4000-8000-000000000001', clientId: 'app-a', clientSecret: 'secret-a' };
-const B: TenantCredentials = { tenantId: 'bbbbbbbb-0000-4000-8000-000000000002', clientId: 'app-b', clientSecret: 'secret-b' };
+const A: TenantCredentials = {
+  tenantId: 'aaaaaaaa-0000-4000-8000-000000000001',
+  clientId: 'app-a',
+  clientSecret: 'secret-a',
+};
+const B: TenantCredentials = {
+  tenantId: 'bbbbbbbb-0000-4000-8000-000000000002',
+  clientId: 'app-b',
+  clientSecret: 'secret-b',
+};
 
 const sim = await startSimulator({ tenants: [A, B], seed: 7 });
-const harness = simulatorHooks(sim, { throttleRate: 0, unavailableRate: 0, partialProvider: null, requestBudgetPerMinute: 0 });
+const harness = simulatorHooks(sim, {
+  throttleRate: 0,
+  unavailableRate: 0,
+  partialProvider: null,
+  requestBudgetPerMinute: 0,
+});
 let h: GraphHarness | undefined;
-
 
 const ids = (h: GraphHarness) => h.sink.received.map((r) => `${r.id}@${r.revision}`);
 
@@ -38,7 +50,9 @@ describe('graph_security source', () => {
     expect(h.sink.received).toHaveLength(126);
     expect(new Set(ids(h)).size).toBe(126);
     expect(h.sink.received.filter((r) => r.id === updated.id).map((r) => r.revision)).toHaveLength(2);
-    expect(h.sink.received.every((r) => r.via === 'poll' && r.source === 'contoso' && r.tenant_id === A.tenantId)).toBe(true);
+    expect(h.sink.received.every((r) => r.via === 'poll' && r.source === 'contoso' && r.tenant_id === A.tenantId)).toBe(
+      true,
+    );
     // every v2 request asked for unknown enum members
     const v2 = sim.requestLog.filter((e) => e.resource === 'alerts_v2');
     expect(v2.length).toBeGreaterThanOrEqual(5);
@@ -49,7 +63,9 @@ describe('graph_security source', () => {
     h = await harness();
     sim.setFaults({ throttleRate: 0.5, retryAfterS: 0.35 });
     for (let i = 0; i < 60; i++) sim.create(A.tenantId, 'incidents');
-    const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A, resources: ['incidents'], extra: '    page_size: 10' }));
+    const src = h.source(
+      graphSourceConfig(sim, { name: 'contoso', ...A, resources: ['incidents'], extra: '    page_size: 10' }),
+    );
     const summary = await pollNow(src.pollers[0]!);
     expect(summary).toMatchObject({ fetched: 60, accepted: 60 });
     const graph = sim.requestLog.filter((e) => e.resource === 'incidents');
@@ -79,9 +95,21 @@ describe('graph_security source', () => {
     expect(first!.gaps).toEqual([missing]);
     expect(first!.accepted).toBe(80 - missingCount);
     // logged and counted per provider
-    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_partial_total', { source: 'contoso', resource: 'alerts', provider: missing })).toBe(first!.pages);
-    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_partial_total', { source: 'contoso' })).toBe(first!.pages);
-    expect(lines.filter((l) => l.level === 40 && l.provider === missing && l.source === 'contoso' && l.tenant === A.tenantId)).toHaveLength(first!.pages);
+    expect(
+      await metricValue(h.tp.metrics, 'alertbridge_graph_partial_total', {
+        source: 'contoso',
+        resource: 'alerts',
+        provider: missing,
+      }),
+    ).toBe(first!.pages);
+    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_partial_total', { source: 'contoso' })).toBe(
+      first!.pages,
+    );
+    expect(
+      lines.filter(
+        (l) => l.level === 40 && l.provider === missing && l.source === 'contoso' && l.tenant === A.tenantId,
+      ),
+    ).toHaveLength(first!.pages);
     sim.setFaults({ partialProvider: null });
     const second = await pollNow(src.pollers[0]!);
     expect(second!.gaps).toEqual([]);
@@ -126,7 +154,9 @@ describe('graph_security source', () => {
     const results = await Promise.all([one.pollers[0]!.tick(), two.pollers[0]!.tick()]);
     expect(results.filter((r) => r !== null)).toHaveLength(1);
     // each page was fetched once: one first page, and every nextLink once
-    const urls = sim.requestLog.filter((e) => e.resource === 'alerts_v2').map((e) => `${e.path}?${JSON.stringify(e.query)}`);
+    const urls = sim.requestLog
+      .filter((e) => e.resource === 'alerts_v2')
+      .map((e) => `${e.path}?${JSON.stringify(e.query)}`);
     expect(new Set(urls).size).toBe(urls.length);
     // and a poll right after by the other replica is not due: the interval is shared
     expect(await two.pollers[0]!.tick()).toBeNull();
@@ -143,7 +173,9 @@ describe('graph_security source', () => {
     expect(goodResult!.accepted).toBe(10);
     const err = lines.find((l) => l.level === 50)!;
     expect(String(err.msg)).toContain(`source 'fabrikam' (tenant ${A.tenantId})`);
-    expect(String(err.err)).toMatch(/getting a token for source 'fabrikam' \(tenant aaaaaaaa-[^)]+\) failed: .*AADSTS7000215/);
+    expect(String(err.err)).toMatch(
+      /getting a token for source 'fabrikam' \(tenant aaaaaaaa-[^)]+\) failed: .*AADSTS7000215/,
+    );
     expect(JSON.stringify(lines)).not.toContain('wrong"'); // the secret itself is never logged
     expect((await bad.pollers[0]!.cursor()).watermark).toBeUndefined();
   });

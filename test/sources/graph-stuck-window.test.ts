@@ -17,7 +17,11 @@ import { captureLogger, pollNow } from '../helpers/graph.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
-const T: TenantCredentials = { tenantId: 'acacacac-0000-4000-8000-000000000401', clientId: 'app-stuck', clientSecret: 'secret-stuck' };
+const T: TenantCredentials = {
+  tenantId: 'acacacac-0000-4000-8000-000000000401',
+  clientId: 'app-stuck',
+  clientSecret: 'secret-stuck',
+};
 const sim = await startSimulator({ tenants: [T], seed: 51 });
 const dir = mkdtempSync(join(tmpdir(), 'ab-stuck-'));
 const prefix = uniquePrefix('stuck');
@@ -57,7 +61,12 @@ describe('a poll window that keeps failing', () => {
     await app.start({ listen: false });
     try {
       const poller = app.graphSources[0]!.pollers[0]!;
-      const warnings = async () => ((await app.server.inject({ url: '/readyz' })).json() as { warnings?: Record<string, { stuck: boolean; last_error?: string; failing_since: string }> }).warnings;
+      const warnings = async () =>
+        (
+          (await app.server.inject({ url: '/readyz' })).json() as {
+            warnings?: Record<string, { stuck: boolean; last_error?: string; failing_since: string }>;
+          }
+        ).warnings;
       for (let i = 0; i < 5; i++) sim.create(T.tenantId, 'alerts_v2');
       sim.setFaults({ unavailableRate: 1, retryAfterS: 0.01 }); // Graph answers 503 to everything, for hours
 
@@ -72,30 +81,80 @@ describe('a poll window that keeps failing', () => {
       expect(await pollNow(poller)).toBeNull();
       const loud = lines.filter((l) => l.level === 50 && l.stuck === true);
       expect(loud).toHaveLength(1);
-      expect(loud[0]).toMatchObject({ source: 'contoso', tenant: T.tenantId, resource: 'alerts_v2', failing_since: new Date(first.failing_since!).toISOString() });
-      expect(String(loud[0]!.msg)).toContain('alertbridge cursor skip --config <file> --source contoso --resource alerts_v2');
+      expect(loud[0]).toMatchObject({
+        source: 'contoso',
+        tenant: T.tenantId,
+        resource: 'alerts_v2',
+        failing_since: new Date(first.failing_since!).toISOString(),
+      });
+      expect(String(loud[0]!.msg)).toContain(
+        'alertbridge cursor skip --config <file> --source contoso --resource alerts_v2',
+      );
       expect(String(loud[0]!.err)).toContain('503');
-      expect(await metricValue(app.metrics, 'alertbridge_poll_stuck_seconds', { source: 'contoso', resource: 'alerts_v2' })).toBeGreaterThanOrEqual(1);
+      expect(
+        await metricValue(app.metrics, 'alertbridge_poll_stuck_seconds', { source: 'contoso', resource: 'alerts_v2' }),
+      ).toBeGreaterThanOrEqual(1);
       const w = (await warnings())!['poll:contoso/alerts_v2']!;
       expect(w).toMatchObject({ stuck: true, failing_since: new Date(first.failing_since!).toISOString() });
       expect(w.last_error).toContain('503');
 
       // the operator skips the window, with a reason
       const skipTo = new Date().toISOString();
-      const skip = await runCli(['cursor', 'skip', '--config', file, '--source', 'contoso', '--resource', 'alerts_v2', '--to', skipTo, '--reason', 'Graph 503 since the morning']);
+      const skip = await runCli([
+        'cursor',
+        'skip',
+        '--config',
+        file,
+        '--source',
+        'contoso',
+        '--resource',
+        'alerts_v2',
+        '--to',
+        skipTo,
+        '--reason',
+        'Graph 503 since the morning',
+      ]);
       expect(skip.code).toBe(0);
       const record = JSON.parse(skip.stdout) as Record<string, string>;
-      expect(record).toMatchObject({ source: 'contoso', resource: 'alerts_v2', reason: 'Graph 503 since the morning', failing_since: new Date(first.failing_since!).toISOString() });
+      expect(record).toMatchObject({
+        source: 'contoso',
+        resource: 'alerts_v2',
+        reason: 'Graph 503 since the morning',
+        failing_since: new Date(first.failing_since!).toISOString(),
+      });
       expect(Date.parse(record.to!)).toBe(Date.parse(skipTo));
       expect(record.last_error).toContain('503');
       expect(skip.stderr).toContain('skipped the poll window of contoso/alerts_v2');
       const list = await runCli(['cursor', 'list', '--config', file]);
       expect(list.code).toBe(0);
-      const [entry] = list.stdout.trim().split('\n').map((l) => JSON.parse(l) as { source: string; resource: string; watermark: string; skips: unknown[]; failing_since?: string });
+      const [entry] = list.stdout
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              source: string;
+              resource: string;
+              watermark: string;
+              skips: unknown[];
+              failing_since?: string;
+            },
+        );
       expect(entry).toMatchObject({ source: 'contoso', resource: 'alerts_v2', watermark: record.to, skips: [record] });
       expect(entry!.failing_since).toBeUndefined();
       // skipping backwards is refused: re-reading is backfill's job
-      const back = await runCli(['cursor', 'skip', '--config', file, '--source', 'contoso', '--resource', 'alerts_v2', '--to', '2020-01-01T00:00:00Z']);
+      const back = await runCli([
+        'cursor',
+        'skip',
+        '--config',
+        file,
+        '--source',
+        'contoso',
+        '--resource',
+        'alerts_v2',
+        '--to',
+        '2020-01-01T00:00:00Z',
+      ]);
       expect(back.code).toBe(1);
       expect(back.stderr).toContain('nothing to skip');
 
@@ -105,7 +164,9 @@ describe('a poll window that keeps failing', () => {
       const summary = await pollNow(poller);
       expect(summary).toMatchObject({ fetched: 1, accepted: 1 });
       expect(lines.some((l) => l.level === 40 && String(l.msg).includes('an operator skipped this window'))).toBe(true);
-      expect(await metricValue(app.metrics, 'alertbridge_poll_stuck_seconds', { source: 'contoso', resource: 'alerts_v2' })).toBe(0);
+      expect(
+        await metricValue(app.metrics, 'alertbridge_poll_stuck_seconds', { source: 'contoso', resource: 'alerts_v2' }),
+      ).toBe(0);
       expect(await warnings()).toBeUndefined();
       expect((await poller.cursor()).failing_since).toBeUndefined();
       expect(fresh.id).toBeDefined();

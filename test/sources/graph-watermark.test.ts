@@ -11,7 +11,11 @@ import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHa
 import { startMangler } from '../helpers/graph-mangler.js';
 import { waitFor } from '../helpers/wait.js';
 
-const tenant = (n: number): TenantCredentials => ({ tenantId: `cccccccc-0000-4000-8000-00000000010${n}`, clientId: `app-wm-${n}`, clientSecret: `secret-${n}` });
+const tenant = (n: number): TenantCredentials => ({
+  tenantId: `cccccccc-0000-4000-8000-00000000010${n}`,
+  clientId: `app-wm-${n}`,
+  clientSecret: `secret-${n}`,
+});
 const [A, B, C, D] = [tenant(1), tenant(2), tenant(3), tenant(4)] as const;
 
 const sim = await startSimulator({ tenants: [A, B, C, D], seed: 21 });
@@ -27,7 +31,10 @@ describe('poll watermark', () => {
     const { logger, lines } = captureLogger();
     sim.create(A.tenantId, 'alerts_v2');
     await new Promise((r) => setTimeout(r, 1500));
-    const future = sim.create(A.tenantId, 'alerts_v2', { lastUpdateDateTime: '2099-01-01T00:00:00Z', createdDateTime: '2099-01-01T00:00:00Z' });
+    const future = sim.create(A.tenantId, 'alerts_v2', {
+      lastUpdateDateTime: '2099-01-01T00:00:00Z',
+      createdDateTime: '2099-01-01T00:00:00Z',
+    });
     const src = h.source(graphSourceConfig(sim, { name: 'contoso', ...A, extra: '    overlap_ms: 1000' }), logger);
     const poller = src.pollers[0]!;
     const first = await pollNow(poller);
@@ -35,8 +42,15 @@ describe('poll watermark', () => {
     const watermark = (await poller.cursor()).watermark!;
     expect(Date.parse(watermark)).toBeLessThan(Date.now());
     // the lag is the age of the newest real alert (≥ 1.5 s), not 0 because of 2099
-    expect(await metricValue(h.tp.metrics, 'alertbridge_poll_lag_seconds', { source: 'contoso', resource: 'alerts_v2' })).toBeGreaterThanOrEqual(1);
-    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_future_items_total', { source: 'contoso', resource: 'alerts_v2' })).toBe(1);
+    expect(
+      await metricValue(h.tp.metrics, 'alertbridge_poll_lag_seconds', { source: 'contoso', resource: 'alerts_v2' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue(h.tp.metrics, 'alertbridge_graph_future_items_total', {
+        source: 'contoso',
+        resource: 'alerts_v2',
+      }),
+    ).toBe(1);
     const warn = lines.find((l) => l.level === 40 && String(l.msg).includes('future'))!;
     expect(warn).toMatchObject({ source: 'contoso', tenant: A.tenantId, resource: 'alerts_v2', ids: [future.id] });
 
@@ -53,7 +67,8 @@ describe('poll watermark', () => {
     h = await harness();
     const { logger, lines } = captureLogger();
     const created = Array.from({ length: 5 }, () => sim.create(B.tenantId, 'alerts_v2'));
-    mangler.alter = (body, path) => (path.includes('alerts_v2') ? { ...body, value: [null, ...(body.value as unknown[]), 'x', [1]] } : body);
+    mangler.alter = (body, path) =>
+      path.includes('alerts_v2') ? { ...body, value: [null, ...(body.value as unknown[]), 'x', [1]] } : body;
     try {
       const src = h.source(graphSourceConfig(sim, { name: 'fabrikam', ...B, graphUrl: mangler.url }), logger);
       const summary = await pollNow(src.pollers[0]!);
@@ -62,7 +77,12 @@ describe('poll watermark', () => {
     } finally {
       mangler.alter = undefined;
     }
-    expect(await metricValue(h.tp.metrics, 'alertbridge_graph_malformed_items_total', { source: 'fabrikam', resource: 'alerts_v2' })).toBe(3);
+    expect(
+      await metricValue(h.tp.metrics, 'alertbridge_graph_malformed_items_total', {
+        source: 'fabrikam',
+        resource: 'alerts_v2',
+      }),
+    ).toBe(3);
     const warn = lines.filter((l) => l.level === 40 && String(l.msg).includes('malformed'));
     expect(warn.length).toBeGreaterThanOrEqual(1);
     expect(warn[0]).toMatchObject({ source: 'fabrikam', tenant: B.tenantId, resource: 'alerts_v2', malformed: 3 });
@@ -99,14 +119,19 @@ describe('poll watermark', () => {
     const mcas = sim.createMany(D.tenantId, 'alerts', 6, { provider: 'MCAS' });
     const others = sim.createMany(D.tenantId, 'alerts', 6, { provider: 'ASC' });
     sim.setFaults({ partialProvider: 'MCAS' });
-    const src = h.source(graphSourceConfig(sim, { name: 'woodgrove', ...D, resources: ['alerts'], extra: '    overlap_ms: 0' }));
+    const src = h.source(
+      graphSourceConfig(sim, { name: 'woodgrove', ...D, resources: ['alerts'], extra: '    overlap_ms: 0' }),
+    );
     const poller = src.pollers[0]!;
     const first = await pollNow(poller);
     expect(first).toMatchObject({ accepted: 6, gaps: ['MCAS'] });
     const w1 = (await poller.cursor()).watermark;
     expect(w1).toBeDefined(); // the others' watermark moved although MCAS failed
     await new Promise((r) => setTimeout(r, 20));
-    const later = [...sim.createMany(D.tenantId, 'alerts', 3, { provider: 'ASC' }), ...sim.createMany(D.tenantId, 'alerts', 2, { provider: 'MCAS' })];
+    const later = [
+      ...sim.createMany(D.tenantId, 'alerts', 3, { provider: 'ASC' }),
+      ...sim.createMany(D.tenantId, 'alerts', 2, { provider: 'MCAS' }),
+    ];
     sim.clearLog();
     const second = await pollNow(poller);
     expect(second).toMatchObject({ accepted: 3, gaps: ['MCAS'] });

@@ -17,7 +17,11 @@ import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../h
 import { redisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
-const T: TenantCredentials = { tenantId: 'dddddddd-0000-4000-8000-0000000000c1', clientId: 'app-notify', clientSecret: 'secret-notify' };
+const T: TenantCredentials = {
+  tenantId: 'dddddddd-0000-4000-8000-0000000000c1',
+  clientId: 'app-notify',
+  clientSecret: 'secret-notify',
+};
 const TAKEOVER_MS = 200;
 
 let sim: Simulator;
@@ -57,14 +61,36 @@ async function start(opts: { maxAgeMs?: number } = {}): Promise<Harness> {
   const blocking = connect({ url: redisUrl() }, { blocking: true });
   // One attempt per fetch: the worker's own retry schedule is what is under test, not the client's.
   const client = new GraphClient({
-    source: 'contoso', tenantId: T.tenantId, graphUrl: sim.url,
-    credential: () => createCredential({ tenant_id: T.tenantId, client_id: T.clientId, client_secret: T.clientSecret, auth: 'client_secret', authority_url: sim.authorityHost, ca_file: sim.caFile }),
-    budget: new RequestBudget(cmd, `${tp.prefix}:budget`, 10_000), metrics: tp.metrics, logger, ca: trustedCa(sim.caFile), timeoutMs: 10_000, maxRetries: 0, maxResponseBytes: 1_048_576,
+    source: 'contoso',
+    tenantId: T.tenantId,
+    graphUrl: sim.url,
+    credential: () =>
+      createCredential({
+        tenant_id: T.tenantId,
+        client_id: T.clientId,
+        client_secret: T.clientSecret,
+        auth: 'client_secret',
+        authority_url: sim.authorityHost,
+        ca_file: sim.caFile,
+      }),
+    budget: new RequestBudget(cmd, `${tp.prefix}:budget`, 10_000),
+    metrics: tp.metrics,
+    logger,
+    ca: trustedCa(sim.caFile),
+    timeoutMs: 10_000,
+    maxRetries: 0,
+    maxResponseBytes: 1_048_576,
   });
   const stream = `${tp.prefix}:notifications`;
   const worker = new NotificationWorker({
-    redis: blocking, streamKey: stream, clients: new Map([['contoso', { client, tenantId: T.tenantId }]]),
-    emit: (records) => tp.pipeline.emit(records), logger, metrics: tp.metrics, takeoverMs: TAKEOVER_MS, ...opts,
+    redis: blocking,
+    streamKey: stream,
+    clients: new Map([['contoso', { client, tenantId: T.tenantId }]]),
+    emit: (records) => tp.pipeline.emit(records),
+    logger,
+    metrics: tp.metrics,
+    takeoverMs: TAKEOVER_MS,
+    ...opts,
   });
   await worker.start();
   return (h = { tp, sink, worker, lines, stream, cmd, blocking, client });
@@ -73,9 +99,11 @@ async function start(opts: { maxAgeMs?: number } = {}): Promise<Harness> {
 /** What the notification route does: one stream entry per notified alert. */
 const notify = (x: Harness, id: string) => x.cmd.xadd(x.stream, '*', 's', 'contoso', 'id', id);
 /** Nothing left: every entry acknowledged and deleted. */
-const settled = async (x: Harness) => (await x.cmd.xlen(x.stream)) === 0 && ((await x.cmd.xpending(x.stream, 'fetch')) as [number])[0] === 0;
+const settled = async (x: Harness) =>
+  (await x.cmd.xlen(x.stream)) === 0 && ((await x.cmd.xpending(x.stream, 'fetch')) as [number])[0] === 0;
 const fetches = (id: string) => sim.requestLog.filter((e) => e.path === `/v1.0/security/alerts/${id}`);
-const dropped = (x: Harness, reason: string) => metricValue(x.tp.metrics, 'alertbridge_webhook_dropped_total', { source: 'contoso', reason });
+const dropped = (x: Harness, reason: string) =>
+  metricValue(x.tp.metrics, 'alertbridge_webhook_dropped_total', { source: 'contoso', reason });
 
 describe('notification worker', () => {
   it('acknowledges and drops what Graph refuses for good (400, 403, 404, 410), once each, with a warn log and a metric', async () => {
@@ -83,7 +111,9 @@ describe('notification worker', () => {
     const alert = sim.create(T.tenantId, 'alerts');
     await notify(x, String(alert.id));
     await notify(x, 'gone-0001');
-    await waitFor(() => x.sink.received.some((r) => r.id === alert.id && r.via === 'webhook'), { what: 'notified alert delivered' });
+    await waitFor(() => x.sink.received.some((r) => r.id === alert.id && r.via === 'webhook'), {
+      what: 'notified alert delivered',
+    });
     await waitFor(() => settled(x), { what: 'both entries acknowledged' });
 
     const refused = new Map<number, string>();
@@ -101,7 +131,8 @@ describe('notification worker', () => {
     const warned = x.lines.filter((l) => l.level === 40 && String(l.msg).includes('dropped'));
     expect(warned.map((l) => l.id).sort()).toEqual([...refused.values(), 'gone-0001'].sort());
     expect(String(warned.find((l) => l.id === refused.get(403))!.msg)).toBe(
-      `notified alert ${refused.get(403)} of source 'contoso' (tenant ${T.tenantId}): Graph answered 403, which a retry will not change: dropped (polling of legacy alerts is the safety net)`);
+      `notified alert ${refused.get(403)} of source 'contoso' (tenant ${T.tenantId}): Graph answered 403, which a retry will not change: dropped (polling of legacy alerts is the safety net)`,
+    );
   });
 
   it('keeps a notification pending on retryable answers (503), re-fetching with a doubling delay, and delivers it once Graph answers', async () => {
@@ -115,7 +146,10 @@ describe('notification worker', () => {
     for (let k = 0; k < 4; k++) expect(at[k + 1]! - at[k]!).toBeGreaterThanOrEqual(TAKEOVER_MS * 2 ** k - 20);
     expect(await settled(x)).toBe(false);
     sim.setFaults({ errorStatus: null });
-    await waitFor(() => x.sink.received.some((r) => r.id === alert.id), { what: 'delivered once Graph answers', timeoutMs: 30_000 });
+    await waitFor(() => x.sink.received.some((r) => r.id === alert.id), {
+      what: 'delivered once Graph answers',
+      timeoutMs: 30_000,
+    });
     await waitFor(() => settled(x));
     expect(await dropped(x, 'expired')).toBe(0);
   }, 60_000);
@@ -125,11 +159,25 @@ describe('notification worker', () => {
     const alert = sim.create(T.tenantId, 'alerts');
     await x.worker.close(); // this replica stops; another reads the entry and dies before fetching it
     await notify(x, String(alert.id));
-    const read = (await x.cmd.xreadgroup('GROUP', 'fetch', 'dead-replica', 'COUNT', 10, 'STREAMS', x.stream, '>')) as Array<[string, unknown[]]>;
+    const read = (await x.cmd.xreadgroup(
+      'GROUP',
+      'fetch',
+      'dead-replica',
+      'COUNT',
+      10,
+      'STREAMS',
+      x.stream,
+      '>',
+    )) as Array<[string, unknown[]]>;
     expect(read[0]![1]).toHaveLength(1);
     const next = new NotificationWorker({
-      redis: x.blocking, streamKey: x.stream, clients: new Map([['contoso', { client: x.client, tenantId: T.tenantId }]]),
-      emit: (records) => x.tp.pipeline.emit(records), logger: captureLogger().logger, metrics: x.tp.metrics, takeoverMs: TAKEOVER_MS,
+      redis: x.blocking,
+      streamKey: x.stream,
+      clients: new Map([['contoso', { client: x.client, tenantId: T.tenantId }]]),
+      emit: (records) => x.tp.pipeline.emit(records),
+      logger: captureLogger().logger,
+      metrics: x.tp.metrics,
+      takeoverMs: TAKEOVER_MS,
     });
     x.worker = next;
     await next.start();
@@ -148,6 +196,10 @@ describe('notification worker', () => {
     expect(await dropped(x, 'expired')).toBe(1);
     const err = x.lines.find((l) => l.level === 50)!;
     expect(err).toMatchObject({ source: 'contoso', tenant: T.tenantId, id: alert.id });
-    expect(String(err.msg)).toMatch(new RegExp(`^notified alert ${String(alert.id)} of source 'contoso' \\(tenant ${T.tenantId}\\): still not fetched after [\\d.]+ s \\(max 1.5 s\\): dropped \\(polling of legacy alerts is the safety net\\); last error: GET alerts for source 'contoso' .* HTTP 500`));
+    expect(String(err.msg)).toMatch(
+      new RegExp(
+        `^notified alert ${String(alert.id)} of source 'contoso' \\(tenant ${T.tenantId}\\): still not fetched after [\\d.]+ s \\(max 1.5 s\\): dropped \\(polling of legacy alerts is the safety net\\); last error: GET alerts for source 'contoso' .* HTTP 500`,
+      ),
+    );
   }, 60_000);
 });

@@ -14,8 +14,14 @@ import { metricValue, silentLogger } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const STATE = 'notify-client-state';
-const note = (over: Record<string, unknown> = {}) =>
-  ({ subscriptionId: 's-1', clientState: STATE, changeType: 'updated', resource: 'security/alerts/a-1', resourceData: { id: 'a-1' }, ...over });
+const note = (over: Record<string, unknown> = {}) => ({
+  subscriptionId: 's-1',
+  clientState: STATE,
+  changeType: 'updated',
+  resource: 'security/alerts/a-1',
+  resourceData: { id: 'a-1' },
+  ...over,
+});
 
 interface Route {
   server: FastifyInstance;
@@ -34,16 +40,34 @@ async function route(url = redisUrl()): Promise<Route> {
   const prefix = uniquePrefix('notify');
   const redis = connect({ url });
   const metrics = new Metrics({ defaultMetrics: false });
-  const server = buildServer({ maxBodyBytes: 64 * 1024, requestTimeoutMs: 10_000, metrics, logger: silentLogger, readiness: async () => ({}) });
+  const server = buildServer({
+    maxBodyBytes: 64 * 1024,
+    requestTimeoutMs: 10_000,
+    metrics,
+    logger: silentLogger,
+    readiness: async () => ({}),
+  });
   const stream = `${prefix}:notifications`;
-  registerNotificationRoutes(server, { sources: [{ name: 'contoso', tenantId: 't', clientState: STATE, onLifecycle: () => undefined }], redis, streamKey: stream, metrics, logger: silentLogger });
+  registerNotificationRoutes(server, {
+    sources: [{ name: 'contoso', tenantId: 't', clientState: STATE, onLifecycle: () => undefined }],
+    redis,
+    streamKey: stream,
+    metrics,
+    logger: silentLogger,
+  });
   await server.ready();
   opened.push(async () => {
     await server.close();
     redis.disconnect();
     if (url === redisUrl()) await deletePrefix(prefix);
   });
-  const post = (body: unknown) => server.inject({ method: 'POST', url: '/webhooks/graph/contoso', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    server.inject({
+      method: 'POST',
+      url: '/webhooks/graph/contoso',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
   return { server, redis, metrics, stream, post };
 }
 
@@ -58,15 +82,29 @@ describe('POST /webhooks/graph/{source}', () => {
 
   it.each([
     ['no resourceData', [note({ resourceData: undefined })]],
-    ['resourceData without id', [note({ resourceData: {} }), note({ resourceData: { '@odata.type': '#Microsoft.Graph.security.alert' } })]],
-    ['ids that are not usable', [note({ resourceData: { id: '' } }), note({ resourceData: { id: 42 } }), note({ resourceData: { id: 'x'.repeat(513) } })]],
+    [
+      'resourceData without id',
+      [note({ resourceData: {} }), note({ resourceData: { '@odata.type': '#Microsoft.Graph.security.alert' } })],
+    ],
+    [
+      'ids that are not usable',
+      [
+        note({ resourceData: { id: '' } }),
+        note({ resourceData: { id: 42 } }),
+        note({ resourceData: { id: 'x'.repeat(513) } }),
+      ],
+    ],
   ])('answers 400 when no item has a usable resourceData.id (%s), and persists nothing', async (_what, items) => {
     const r = await route();
     const res = await r.post({ value: items });
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: 'no notification has resourceData.id (a string of 1 to 512 characters): nothing to fetch' });
+    expect(res.json()).toEqual({
+      error: 'no notification has resourceData.id (a string of 1 to 512 characters): nothing to fetch',
+    });
     expect(await r.redis.xlen(r.stream)).toBe(0);
-    expect(await metricValue(r.metrics, 'alertbridge_webhook_rejected_total', { source: 'contoso', reason: 'invalid' })).toBe(items.length);
+    expect(
+      await metricValue(r.metrics, 'alertbridge_webhook_rejected_total', { source: 'contoso', reason: 'invalid' }),
+    ).toBe(items.length);
   });
 
   it('answers 400 when an item is not an object', async () => {
@@ -81,12 +119,18 @@ describe('POST /webhooks/graph/{source}', () => {
 
   it('drops and counts forged and id-less items beside valid ones, and accepts the valid ones', async () => {
     const r = await route();
-    const res = await r.post({ value: [note(), note({ clientState: 'forged', resourceData: { id: 'f-1' } }), note({ resourceData: {} })] });
+    const res = await r.post({
+      value: [note(), note({ clientState: 'forged', resourceData: { id: 'f-1' } }), note({ resourceData: {} })],
+    });
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ accepted: 1 });
     expect(await r.redis.xlen(r.stream)).toBe(1);
-    expect(await metricValue(r.metrics, 'alertbridge_webhook_rejected_total', { source: 'contoso', reason: 'client_state' })).toBe(1);
-    expect(await metricValue(r.metrics, 'alertbridge_webhook_rejected_total', { source: 'contoso', reason: 'invalid' })).toBe(1);
+    expect(
+      await metricValue(r.metrics, 'alertbridge_webhook_rejected_total', { source: 'contoso', reason: 'client_state' }),
+    ).toBe(1);
+    expect(
+      await metricValue(r.metrics, 'alertbridge_webhook_rejected_total', { source: 'contoso', reason: 'invalid' }),
+    ).toBe(1);
     // only forged items: 403, as before
     expect((await r.post({ value: [note({ clientState: 'forged' })] })).statusCode).toBe(403);
   });

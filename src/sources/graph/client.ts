@@ -33,7 +33,12 @@ export interface GraphResponse<T = unknown> {
 /** A Graph request that failed for good (or ran out of retries); names the source and tenant. */
 export class GraphRequestError extends Error {
   override name = 'GraphRequestError';
-  constructor(message: string, readonly status: number, readonly code: string, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -55,7 +60,13 @@ export class UntrustedLinkError extends GraphRequestError {
  */
 export class ResponseTooLargeError extends GraphRequestError {
   override name = 'ResponseTooLargeError';
-  constructor(message: string, readonly url: string, readonly limit: number, readonly top: number | undefined, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly limit: number,
+    readonly top: number | undefined,
+    options?: { cause?: unknown },
+  ) {
     super(message, 0, 'response_too_large', options);
   }
 }
@@ -90,7 +101,10 @@ export interface GraphClientOptions {
 
 /** A body past the cap, found while reading; becomes a ResponseTooLargeError once the request is known. */
 class OverCap extends Error {
-  constructor(readonly bytes: number, readonly declared: boolean) {
+  constructor(
+    readonly bytes: number,
+    readonly declared: boolean,
+  ) {
     super('response body over the cap');
   }
 }
@@ -99,7 +113,11 @@ class OverCap extends Error {
  * The body as text, read chunk by chunk and abandoned (the connection closed) as soon as it passes `limit` bytes —
  * or before reading anything when Content-Length already says so: a 120 MB page must never be buffered whole.
  */
-async function readCapped(body: Dispatcher.ResponseData['body'], contentLength: string | string[] | undefined, limit: number): Promise<string> {
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  contentLength: string | string[] | undefined,
+  limit: number,
+): Promise<string> {
   const declared = Number(firstHeader(contentLength));
   if (Number.isFinite(declared) && declared > limit) {
     body.destroy();
@@ -189,15 +207,22 @@ export class GraphClient {
     const where = `${method} ${resource} for source '${source}' (tenant ${tenantId})`;
     let why: string | undefined;
     if (!url) why = 'it is not a valid URL';
-    else if (url.origin !== this.trusted.origin) why = `${url.origin} is not the configured graph_url ${this.trusted.origin}; the access token is sent only there`;
+    else if (url.origin !== this.trusted.origin)
+      why = `${url.origin} is not the configured graph_url ${this.trusted.origin}; the access token is sent only there`;
     else if (url.username || url.password) why = 'it carries user credentials';
-    else if (!url.pathname.startsWith(this.trusted.pathname)) why = `${url.pathname} is outside ${this.trusted.pathname}, the API version this source reads`;
+    else if (!url.pathname.startsWith(this.trusted.pathname))
+      why = `${url.pathname} is outside ${this.trusted.pathname}, the API version this source reads`;
     if (why === undefined) return url!.href;
     this.opts.metrics.graphUntrustedLinks.inc({ source, resource });
     throw new UntrustedLinkError(`${where}: refused to follow a link: ${why}`);
   }
 
-  get<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
+  get<T = unknown>(
+    pathOrUrl: string,
+    resource: string,
+    signal?: AbortSignal,
+    headers: Record<string, string> = {},
+  ): Promise<GraphResponse<T>> {
     return this.request<T>('GET', pathOrUrl, resource, { signal, headers });
   }
 
@@ -208,7 +233,12 @@ export class GraphClient {
    * `$top` they were asked with too). A single
    * object over the cap (or a page without `$top`) still fails, with the error that says so.
    */
-  async getPage<T = unknown>(pathOrUrl: string, resource: string, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<GraphResponse<T>> {
+  async getPage<T = unknown>(
+    pathOrUrl: string,
+    resource: string,
+    signal?: AbortSignal,
+    headers: Record<string, string> = {},
+  ): Promise<GraphResponse<T>> {
     let url = pathOrUrl;
     for (;;) {
       try {
@@ -217,8 +247,17 @@ export class GraphClient {
       } catch (err) {
         if (!(err instanceof ResponseTooLargeError) || err.top === undefined || err.top <= 1) throw err;
         const top = Math.floor(err.top / 2);
-        this.log.warn({ source: this.opts.source, tenant: this.opts.tenantId, resource, top: err.top, next_top: top, max_response_bytes: err.limit },
-          `a page of ${resource} was larger than max_response_bytes (${err.limit}) at $top=${err.top}: asking again with $top=${top}`);
+        this.log.warn(
+          {
+            source: this.opts.source,
+            tenant: this.opts.tenantId,
+            resource,
+            top: err.top,
+            next_top: top,
+            max_response_bytes: err.limit,
+          },
+          `a page of ${resource} was larger than max_response_bytes (${err.limit}) at $top=${err.top}: asking again with $top=${top}`,
+        );
         url = withTop(url, top);
       }
     }
@@ -228,8 +267,12 @@ export class GraphClient {
    * Any Graph call, with the same budget, token and throttling rules. 2xx resolves (204 with an empty body);
    * other statuses throw GraphRequestError (its `status` tells 404 from the rest).
    */
-  async request<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', pathOrUrl: string, resource: string,
-    opts: { signal?: AbortSignal; headers?: Record<string, string>; body?: unknown } = {}): Promise<GraphResponse<T>> {
+  async request<T = unknown>(
+    method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+    pathOrUrl: string,
+    resource: string,
+    opts: { signal?: AbortSignal; headers?: Record<string, string>; body?: unknown } = {},
+  ): Promise<GraphResponse<T>> {
     const { signal } = opts;
     const headers = { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
     const url = this.trustedUrl(method, pathOrUrl, resource);
@@ -265,11 +308,24 @@ export class GraphClient {
           // Not retried: the same request would bring the same page. The caller may ask for fewer objects.
           metrics.graphRequests.inc({ source, resource, code: 'too_large' });
           const top = topOf(url);
-          const size = err.declared ? `Content-Length ${err.bytes}` : `more than ${this.opts.maxResponseBytes} bytes read`;
-          throw new ResponseTooLargeError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): the response is larger than max_response_bytes (${this.opts.maxResponseBytes}; ${size})${top !== undefined ? ` at $top=${top}` : ''}; reading stopped there`, url, this.opts.maxResponseBytes, top);
+          const size = err.declared
+            ? `Content-Length ${err.bytes}`
+            : `more than ${this.opts.maxResponseBytes} bytes read`;
+          throw new ResponseTooLargeError(
+            `${method} ${resource} for source '${source}' (tenant ${tenantId}): the response is larger than max_response_bytes (${this.opts.maxResponseBytes}; ${size})${top !== undefined ? ` at $top=${top}` : ''}; reading stopped there`,
+            url,
+            this.opts.maxResponseBytes,
+            top,
+          );
         }
         metrics.graphRequests.inc({ source, resource, code: 'network' });
-        if (attempt >= maxRetries) throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`, 0, 'network', { cause: err });
+        if (attempt >= maxRetries)
+          throw new GraphRequestError(
+            `${method} ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`,
+            0,
+            'network',
+            { cause: err },
+          );
         await sleep(this.backoff(attempt), signal);
         continue;
       }
@@ -280,7 +336,11 @@ export class GraphClient {
         const body = parseBody(text, firstHeader(resHeaders['content-type']));
         if (typeof body === 'string') {
           metrics.graphRequests.inc({ source, resource, code: 'invalid_body' });
-          throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}): Graph answered ${status} ${body}`, status, 'invalid_body');
+          throw new GraphRequestError(
+            `${method} ${resource} for source '${source}' (tenant ${tenantId}): Graph answered ${status} ${body}`,
+            status,
+            'invalid_body',
+          );
         }
         return { status, body: body as T, partial };
       }
@@ -290,18 +350,29 @@ export class GraphClient {
         continue;
       }
       if (status === 401) {
-        throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP 401 ${code}; a new token was refused too (check the app's consent and credentials)`, status, code);
+        throw new GraphRequestError(
+          `${method} ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP 401 ${code}; a new token was refused too (check the app's consent and credentials)`,
+          status,
+          code,
+        );
       }
       const retryable = status === 429 || status === 503 || status === 504 || status === 502 || status === 500;
       if (status === 429 || status === 503 || status === 504) metrics.graphThrottled.inc({ source });
       if (!retryable || attempt >= maxRetries) {
-        throw new GraphRequestError(`${method} ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP ${status} ${code}${retryable ? ` after ${attempt + 1} attempts` : ''}`, status, code);
+        throw new GraphRequestError(
+          `${method} ${resource} for source '${source}' (tenant ${tenantId}) failed: HTTP ${status} ${code}${retryable ? ` after ${attempt + 1} attempts` : ''}`,
+          status,
+          code,
+        );
       }
       const retryAfter = parseRetryAfter(firstHeader(resHeaders['retry-after']));
       const wait = retryAfter ?? this.backoff(attempt);
       this.stats.throttled++;
       this.stats.waitedMs += wait;
-      this.log.warn({ source, tenant: tenantId, resource, status, retry_in_ms: wait, retry_after: retryAfter !== undefined }, 'Graph throttled or unavailable; waiting');
+      this.log.warn(
+        { source, tenant: tenantId, resource, status, retry_in_ms: wait, retry_after: retryAfter !== undefined },
+        'Graph throttled or unavailable; waiting',
+      );
       await sleep(wait, signal);
     }
   }
@@ -329,7 +400,10 @@ export class GraphClient {
     if (generation < this.generation) return true;
     const now = Date.now();
     if (now - this.renewedAt < (this.opts.minTokenRenewalMs ?? 60_000)) return false;
-    this.log.warn({ source: this.opts.source, tenant: this.opts.tenantId }, `Graph refused the access token of source '${this.opts.source}' (tenant ${this.opts.tenantId}) with 401: getting a new one`);
+    this.log.warn(
+      { source: this.opts.source, tenant: this.opts.tenantId },
+      `Graph refused the access token of source '${this.opts.source}' (tenant ${this.opts.tenantId}) with 401: getting a new one`,
+    );
     this.credential = this.opts.credential(this.agent);
     this.generation++;
     this.renewedAt = now;
@@ -345,7 +419,12 @@ export class GraphClient {
     const generation = this.generation;
     const { source, tenantId, timeoutMs } = this.opts;
     try {
-      const t = await withTimeout(this.credential.getToken(this.scope, { abortSignal: signal }), timeoutMs, 'request_timeout_ms', signal);
+      const t = await withTimeout(
+        this.credential.getToken(this.scope, { abortSignal: signal }),
+        timeoutMs,
+        'request_timeout_ms',
+        signal,
+      );
       if (!t) throw new Error('no token returned');
       return { token: t.token, generation };
     } catch (err) {
@@ -353,8 +432,15 @@ export class GraphClient {
       const timedOut = err instanceof TimeoutError;
       this.opts.metrics.graphRequests.inc({ source, resource: 'token', code: timedOut ? 'timeout' : 'auth_error' });
       const transport = lastTransportError(this.agent);
-      const detail = transport ? ` (the token endpoint was not reached: ${redactUrlsIn(firstLine(transport.message))})` : '';
-      throw new GraphRequestError(`getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}${detail}`, timedOut ? 0 : 401, timedOut ? 'timeout' : 'auth_error', { cause: err });
+      const detail = transport
+        ? ` (the token endpoint was not reached: ${redactUrlsIn(firstLine(transport.message))})`
+        : '';
+      throw new GraphRequestError(
+        `getting a token for source '${source}' (tenant ${tenantId}) failed: ${firstLine((err as Error).message)}${detail}`,
+        timedOut ? 0 : 401,
+        timedOut ? 'timeout' : 'auth_error',
+        { cause: err },
+      );
     }
   }
 }
@@ -374,14 +460,16 @@ function firstLine(s: string): string {
 function parseBody(text: string, contentType: string | undefined): Record<string, unknown> | string {
   if (!text) return {};
   const media = contentType?.split(';', 1)[0]!.trim().toLowerCase();
-  if (media && media !== 'application/json' && !media.endsWith('+json')) return `with content-type ${printable(media, 100)}, not JSON: ${printable(text, 120)}`;
+  if (media && media !== 'application/json' && !media.endsWith('+json'))
+    return `with content-type ${printable(media, 100)}, not JSON: ${printable(text, 120)}`;
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (err) {
     return `with a body that is not valid JSON (${printable((err as Error).message, 160)})`;
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return `with a JSON ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}, not an object`;
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return `with a JSON ${body === null ? 'null' : Array.isArray(body) ? 'array' : typeof body}, not an object`;
   return body as Record<string, unknown>;
 }
 

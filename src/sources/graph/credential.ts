@@ -43,7 +43,8 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): Ht
     has: (name) => map.has(name.toLowerCase()),
     set: (name, value) => void map.set(name.toLowerCase(), { name, value: String(value) }),
     delete: (name) => void map.delete(name.toLowerCase()),
-    toJSON: (o) => Object.fromEntries([...map.values()].map((h) => [o?.preserveCase ? h.name : h.name.toLowerCase(), h.value])),
+    toJSON: (o) =>
+      Object.fromEntries([...map.values()].map((h) => [o?.preserveCase ? h.name : h.name.toLowerCase(), h.value])),
     [Symbol.iterator]: function* () {
       for (const h of map.values()) yield [h.name, h.value] as [string, string];
     },
@@ -70,13 +71,19 @@ export function lastTransportError(dispatcher: Dispatcher): Error | undefined {
 function undiciHttpClient(dispatcher: Dispatcher): HttpClient {
   return {
     async sendRequest(req: PipelineRequest): Promise<PipelineResponse> {
-      if (req.body != null && typeof req.body !== 'string') throw new Error(`unsupported request body for ${req.method} ${new URL(req.url).pathname}`);
-      const signals = [req.abortSignal, req.timeout ? AbortSignal.timeout(req.timeout) : undefined].filter((s): s is AbortSignal => s !== undefined);
+      if (req.body != null && typeof req.body !== 'string')
+        throw new Error(`unsupported request body for ${req.method} ${new URL(req.url).pathname}`);
+      const signals = [req.abortSignal, req.timeout ? AbortSignal.timeout(req.timeout) : undefined].filter(
+        (s): s is AbortSignal => s !== undefined,
+      );
       let res: Dispatcher.ResponseData;
       let bodyAsText: string;
       try {
         res = await request(req.url, {
-          method: req.method, headers: req.headers.toJSON(), body: req.body ?? undefined, dispatcher,
+          method: req.method,
+          headers: req.headers.toJSON(),
+          body: req.body ?? undefined,
+          dispatcher,
           ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
         });
         bodyAsText = await res.body.text();
@@ -132,13 +139,21 @@ export function createCredential(login: EntraLogin, dispatcher?: Dispatcher): To
     case 'client_secret':
       return new ClientSecretCredential(login.tenant_id!, login.client_id!, login.client_secret!, options);
     case 'certificate':
-      return new ClientCertificateCredential(login.tenant_id!, login.client_id!,
-        { certificatePath: login.certificate_file!, ...(login.certificate_password ? { certificatePassword: login.certificate_password } : {}) } as { certificatePath: string },
-        options);
+      return new ClientCertificateCredential(
+        login.tenant_id!,
+        login.client_id!,
+        {
+          certificatePath: login.certificate_file!,
+          ...(login.certificate_password ? { certificatePassword: login.certificate_password } : {}),
+        } as { certificatePath: string },
+        options,
+      );
     case 'workload_identity':
       return new WorkloadIdentityCredential({ ...options, tenantId: login.tenant_id, clientId: login.client_id });
     case 'managed_identity':
       // (ManagedIdentityCredential replaces additionalPolicies with its own: the Graph client's deadline covers it.)
-      return login.client_id ? new ManagedIdentityCredential({ clientId: login.client_id }) : new ManagedIdentityCredential();
+      return login.client_id
+        ? new ManagedIdentityCredential({ clientId: login.client_id })
+        : new ManagedIdentityCredential();
   }
 }

@@ -40,21 +40,25 @@ export interface CursorSkip {
   by: string;
 }
 
-export const cursorKey = (prefix: string, source: string, resource: string): string => `${prefix}:cursor:${source}:${resource}`;
-export const skipsKey = (prefix: string, source: string, resource: string): string => `${prefix}:cursor-skips:${source}:${resource}`;
+export const cursorKey = (prefix: string, source: string, resource: string): string =>
+  `${prefix}:cursor:${source}:${resource}`;
+export const skipsKey = (prefix: string, source: string, resource: string): string =>
+  `${prefix}:cursor-skips:${source}:${resource}`;
 
 export async function readCursor(redis: Redis, key: string): Promise<Cursor> {
   const raw = await redis.hgetall(key);
   const lagging = raw.lagging ? (JSON.parse(raw.lagging) as Record<string, string>) : undefined;
   const num = (v: string | undefined): number | undefined => (v ? Number(v) : undefined);
-  return Object.fromEntries(Object.entries({
-    watermark: raw.watermark || undefined,
-    last_started_at: num(raw.last_started_at),
-    lagging: lagging && Object.keys(lagging).length ? lagging : undefined,
-    failing_since: num(raw.failing_since),
-    last_error: raw.last_error || undefined,
-    skipped_at: num(raw.skipped_at),
-  }).filter(([, v]) => v !== undefined)) as Cursor;
+  return Object.fromEntries(
+    Object.entries({
+      watermark: raw.watermark || undefined,
+      last_started_at: num(raw.last_started_at),
+      lagging: lagging && Object.keys(lagging).length ? lagging : undefined,
+      failing_since: num(raw.failing_since),
+      last_error: raw.last_error || undefined,
+      skipped_at: num(raw.skipped_at),
+    }).filter(([, v]) => v !== undefined),
+  ) as Cursor;
 }
 
 /** Skips kept per (source, resource); the oldest go past this. */
@@ -64,22 +68,36 @@ const MAX_SKIPS = 1000;
  * Moves the watermark forward to `to` (never back: re-reading is what `backfill` is for), drops the legacy
  * providers' bounds older than it, clears the failure streak, and records the skip. Returns the record.
  */
-export async function skipCursor(redis: Redis, prefix: string, source: string, resource: string, to: Date, reason?: string): Promise<CursorSkip> {
+export async function skipCursor(
+  redis: Redis,
+  prefix: string,
+  source: string,
+  resource: string,
+  to: Date,
+  reason?: string,
+): Promise<CursorSkip> {
   const key = cursorKey(prefix, source, resource);
   const cursor = await readCursor(redis, key);
   const target = revisionOrder(to.toISOString())!;
   if (cursor.watermark && cursor.watermark >= target) {
-    throw new RangeError(`the watermark of ${source}/${resource} is already at ${cursor.watermark}, not before ${target}: nothing to skip (to re-read, use alertbridge backfill)`);
+    throw new RangeError(
+      `the watermark of ${source}/${resource} is already at ${cursor.watermark}, not before ${target}: nothing to skip (to re-read, use alertbridge backfill)`,
+    );
   }
   const skip: CursorSkip = {
-    at: new Date().toISOString(), source, resource, ...(cursor.watermark ? { from: cursor.watermark } : {}), to: target,
+    at: new Date().toISOString(),
+    source,
+    resource,
+    ...(cursor.watermark ? { from: cursor.watermark } : {}),
+    to: target,
     ...(cursor.last_error ? { last_error: cursor.last_error } : {}),
     ...(cursor.failing_since ? { failing_since: new Date(cursor.failing_since).toISOString() } : {}),
     ...(reason ? { reason } : {}),
     by: `${safeUser()}@${hostname()}`,
   };
   const lagging = Object.fromEntries(Object.entries(cursor.lagging ?? {}).filter(([, bound]) => bound >= target));
-  const tx = redis.multi()
+  const tx = redis
+    .multi()
     .hset(key, 'watermark', target, 'skipped_at', String(Date.now()))
     .hdel(key, 'failing_since', 'last_error')
     .rpush(skipsKey(prefix, source, resource), JSON.stringify(skip))

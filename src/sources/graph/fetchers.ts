@@ -86,7 +86,12 @@ export interface Fetcher {
    * alerts_v2: one page of the alerts created in `[from, to)` (sortable forms), oldest first, for late-evidence
    * re-reads. `next` is where the following page starts when the window was larger than the page.
    */
-  reread?(client: GraphClient, from: string, to: string, signal: AbortSignal): Promise<{ objects: GraphObject[]; next?: string }>;
+  reread?(
+    client: GraphClient,
+    from: string,
+    to: string,
+    signal: AbortSignal,
+  ): Promise<{ objects: GraphObject[]; next?: string }>;
 }
 
 const V2_HEADERS = { Prefer: 'include-unknown-enum-members' };
@@ -111,10 +116,12 @@ function maxOrder(objects: GraphObject[], field: string, current?: string, ceili
 /** Ids of the objects updated after `ceiling`. */
 function futureIds(objects: GraphObject[], field: string, ceiling?: string): string[] | undefined {
   if (!ceiling) return undefined;
-  const ids = objects.filter((o) => {
-    const v = typeof o[field] === 'string' ? revisionOrder(o[field] as string) : null;
-    return v !== null && v > ceiling;
-  }).map((o) => String(o.id));
+  const ids = objects
+    .filter((o) => {
+      const v = typeof o[field] === 'string' ? revisionOrder(o[field] as string) : null;
+      return v !== null && v > ceiling;
+    })
+    .map((o) => String(o.id));
   return ids.length ? ids : undefined;
 }
 
@@ -125,14 +132,21 @@ function futureIds(objects: GraphObject[], field: string, ceiling?: string): str
 export function listItems(body: unknown, what: string): { objects: GraphObject[]; malformed: number } {
   const value = body !== null && typeof body === 'object' ? (body as { value?: unknown }).value : undefined;
   if (!Array.isArray(value)) {
-    throw new GraphPageError(`${what}: Graph answered a page whose "value" is ${value === undefined ? 'missing' : `not a list (${value === null ? 'null' : typeof value})`}; the page is not read and the watermark stays`);
+    throw new GraphPageError(
+      `${what}: Graph answered a page whose "value" is ${value === undefined ? 'missing' : `not a list (${value === null ? 'null' : typeof value})`}; the page is not read and the watermark stays`,
+    );
   }
   const objects = value.filter((o): o is GraphObject => o !== null && typeof o === 'object' && !Array.isArray(o));
   return { objects, malformed: value.length - objects.length };
 }
 
 /** What every list page reports besides its objects: malformed items and objects from the future. */
-function pageExtras(malformed: number, objects: GraphObject[], field: string, state: WindowState): Pick<Page, 'malformed' | 'future'> {
+function pageExtras(
+  malformed: number,
+  objects: GraphObject[],
+  field: string,
+  state: WindowState,
+): Pick<Page, 'malformed' | 'future'> {
   const future = futureIds(objects, field, state.ceiling);
   return { ...(malformed ? { malformed } : {}), ...(future ? { future } : {}) };
 }
@@ -165,7 +179,10 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
   const and = extraFilter ? ` and ${extraFilter}` : '';
   const order = `&$orderby=${encodeURIComponent('lastUpdateDateTime asc')}`;
   return {
-    resource, path, timeField: 'lastUpdateDateTime', minIntervalMs: 0,
+    resource,
+    path,
+    timeField: 'lastUpdateDateTime',
+    minIntervalMs: 0,
     async fetchPage(client, state, signal) {
       const since = state.slideSince ?? state.since;
       const tie = state.deep === true;
@@ -180,9 +197,14 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
       // An object without a usable update time cannot be placed in the order: it takes its predecessor's place, so
       // one odd item neither fails the window as "out of order" (a stall until someone skips it) nor moves the bound.
       let prev = since;
-      const times = all.map((o) => (prev = (typeof o.lastUpdateDateTime === 'string' ? revisionOrder(o.lastUpdateDateTime) : null) ?? prev));
+      const times = all.map(
+        (o) => (prev = (typeof o.lastUpdateDateTime === 'string' ? revisionOrder(o.lastUpdateDateTime) : null) ?? prev),
+      );
       for (let i = 1; i < times.length; i++) {
-        if (times[i]! < times[i - 1]!) throw new GraphPageError(`GET ${resource}: Graph did not honour $orderby=lastUpdateDateTime asc (a page came out of order); the window is not read, the watermark stays`);
+        if (times[i]! < times[i - 1]!)
+          throw new GraphPageError(
+            `GET ${resource}: Graph did not honour $orderby=lastUpdateDateTime asc (a page came out of order); the window is not read, the watermark stays`,
+          );
       }
       // What the previous page already returned at the bound comes again (`ge`): not passed on twice.
       const already = new Set(tie ? [] : (state.boundaryIds ?? []));
@@ -195,17 +217,25 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
         ...(top < pageSize ? { top } : {}),
       };
       const page = (next: Partial<WindowState>, done: boolean, overflow?: Overflow): Page => ({
-        objects, state: { ...base, ...next }, done, partial: res.partial,
-        ...(overflow ? { overflow: [overflow] } : {}), ...pageExtras(malformed, objects, 'lastUpdateDateTime', state),
+        objects,
+        state: { ...base, ...next },
+        done,
+        partial: res.partial,
+        ...(overflow ? { overflow: [overflow] } : {}),
+        ...pageExtras(malformed, objects, 'lastUpdateDateTime', state),
       });
       // Without a count (Graph should give one), a short page without a nextLink is the only sign of the end.
-      const complete = (read: number): boolean => (count !== undefined ? read >= count : all.length < top && !res.body['@odata.nextLink']);
+      const complete = (read: number): boolean =>
+        count !== undefined ? read >= count : all.length < top && !res.body['@odata.nextLink'];
       if (tie) {
         const read = skip + all.length;
         if (all.length > 0 && !complete(read)) return page({ skip: read }, false);
         const missing = count !== undefined && read < count;
-        return page({ slideSince: nextTick(since), skip: 0, deep: undefined, boundaryIds: undefined }, false,
-          missing ? { provider: resource, at: since, read, expected: count, to: since } : undefined);
+        return page(
+          { slideSince: nextTick(since), skip: 0, deep: undefined, boundaryIds: undefined },
+          false,
+          missing ? { provider: resource, at: since, read, expected: count, to: since } : undefined,
+        );
       }
       if (complete(all.length)) return page({}, true);
       if (all.length === 0) {
@@ -213,7 +243,11 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
         return page({}, true, { provider: resource, at: since, read: 0, expected: count });
       }
       const last = times[times.length - 1]!;
-      if (last > since) return page({ slideSince: last, boundaryIds: all.filter((_, i) => times[i] === last).map((o) => String(o.id)) }, false);
+      if (last > since)
+        return page(
+          { slideSince: last, boundaryIds: all.filter((_, i) => times[i] === last).map((o) => String(o.id)) },
+          false,
+        );
       return page({ deep: true, skip: 0, boundaryIds: undefined }, false); // a whole page at `since`: step through those with $skip
     },
   };
@@ -234,7 +268,11 @@ function v2Fetcher(resource: Resource, path: string, pageSize: number, extraFilt
 function legacyFetcher(pageSize: number): Fetcher {
   const top = Math.min(pageSize, LEGACY_MAX_TOP);
   return {
-    resource: 'alerts', path: '/security/alerts', timeField: 'lastModifiedDateTime', minIntervalMs: 0, perProvider: true,
+    resource: 'alerts',
+    path: '/security/alerts',
+    timeField: 'lastModifiedDateTime',
+    minIntervalMs: 0,
+    perProvider: true,
     async fetchPage(client, state, signal) {
       const since = state.slideSince ?? state.since;
       const skip = state.deep ? LEGACY_MAX_SKIP : (state.skip ?? 0);
@@ -257,11 +295,21 @@ function legacyFetcher(pageSize: number): Fetcher {
         deep: undefined,
         pages: state.pages + 1,
       };
-      const page = (next: Partial<WindowState>, done = false, overflow?: Overflow[]): Page =>
-        ({ objects, state: { ...base, ...next }, done, partial: res.partial, ...(overflow?.length ? { overflow } : {}), ...pageExtras(malformed, objects, 'lastModifiedDateTime', state) });
+      const page = (next: Partial<WindowState>, done = false, overflow?: Overflow[]): Page => ({
+        objects,
+        state: { ...base, ...next },
+        done,
+        partial: res.partial,
+        ...(overflow?.length ? { overflow } : {}),
+        ...pageExtras(malformed, objects, 'lastModifiedDateTime', state),
+      });
       if (state.deep) {
         // Everything Graph can give at `since` is read; a provider that filled the deep page may have more.
-        return page({ slideSince: nextTick(since), skip: 0 }, false, full.map(([provider]) => ({ provider, at: since, read: LEGACY_MAX_DEPTH })));
+        return page(
+          { slideSince: nextTick(since), skip: 0 },
+          false,
+          full.map(([provider]) => ({ provider, at: since, read: LEGACY_MAX_DEPTH })),
+        );
       }
       if (full.length === 0) return page({}, true);
       const bound = full.map(([, list]) => maxOrder(list, 'lastModifiedDateTime')!).sort()[0]!;
@@ -286,7 +334,10 @@ export function nextTick(order: string): string {
 /** Secure scores: one snapshot a day; `$top=n` returns the n most recent days. */
 function secureScoresFetcher(): Fetcher {
   return {
-    resource: 'secure_scores', path: '/security/secureScores', timeField: 'createdDateTime', minIntervalMs: 3_600_000,
+    resource: 'secure_scores',
+    path: '/security/secureScores',
+    timeField: 'createdDateTime',
+    minIntervalMs: 3_600_000,
     async fetchPage(client, state, signal) {
       const days = Math.min(90, Math.max(1, Math.ceil((Date.now() - Date.parse(state.since)) / 86_400_000) + 1));
       const res = await client.get<ListBody>(`/security/secureScores?$top=${days}`, 'secure_scores', signal);
@@ -295,7 +346,17 @@ function secureScoresFetcher(): Fetcher {
         const t = typeof o.createdDateTime === 'string' ? revisionOrder(o.createdDateTime) : null;
         return !t || t >= state.since;
       });
-      return { objects, state: { ...state, maxSeen: maxOrder(objects, 'createdDateTime', state.maxSeen, state.ceiling), pages: state.pages + 1 }, done: true, partial: res.partial, ...pageExtras(malformed, objects, 'createdDateTime', state) };
+      return {
+        objects,
+        state: {
+          ...state,
+          maxSeen: maxOrder(objects, 'createdDateTime', state.maxSeen, state.ceiling),
+          pages: state.pages + 1,
+        },
+        done: true,
+        partial: res.partial,
+        ...pageExtras(malformed, objects, 'createdDateTime', state),
+      };
     },
   };
 }
@@ -303,13 +364,27 @@ function secureScoresFetcher(): Fetcher {
 /** Control profiles: a small catalogue, read whole; unchanged profiles are duplicates by revision. */
 function controlProfilesFetcher(pageSize: number): Fetcher {
   return {
-    resource: 'secure_score_control_profiles', path: '/security/secureScoreControlProfiles', timeField: 'lastModifiedDateTime', minIntervalMs: 3_600_000,
+    resource: 'secure_score_control_profiles',
+    path: '/security/secureScoreControlProfiles',
+    timeField: 'lastModifiedDateTime',
+    minIntervalMs: 3_600_000,
     async fetchPage(client, state, signal) {
       const url = state.nextLink ?? `/security/secureScoreControlProfiles?$top=${pageSize}`;
       const res = await client.getPage<ListBody>(url, 'secure_score_control_profiles', signal);
       const { objects, malformed } = listItems(res.body, 'GET secure_score_control_profiles');
       const next = res.body['@odata.nextLink'];
-      return { objects, state: { ...state, nextLink: next, maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen, state.ceiling), pages: state.pages + 1 }, done: !next, partial: res.partial, ...pageExtras(malformed, objects, 'lastModifiedDateTime', state) };
+      return {
+        objects,
+        state: {
+          ...state,
+          nextLink: next,
+          maxSeen: maxOrder(objects, 'lastModifiedDateTime', state.maxSeen, state.ceiling),
+          pages: state.pages + 1,
+        },
+        done: !next,
+        partial: res.partial,
+        ...pageExtras(malformed, objects, 'lastModifiedDateTime', state),
+      };
     },
   };
 }
@@ -329,9 +404,11 @@ const INCIDENT_STATUS = new Set(['active', 'resolved', 'inprogress', 'redirected
  * (alerts_v2), `severity`, and `status` with the values that resource knows — the documented filterable properties.
  */
 export function compileFilter(resource: Resource, filter: SourceFilter = {}): string | undefined {
-  const inList = (field: string, values: readonly string[]): string => `${field} in (${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')})`;
+  const inList = (field: string, values: readonly string[]): string =>
+    `${field} in (${values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',')})`;
   const parts: string[] = [];
-  if (resource === 'alerts_v2' && filter.service_source?.length) parts.push(inList('serviceSource', filter.service_source));
+  if (resource === 'alerts_v2' && filter.service_source?.length)
+    parts.push(inList('serviceSource', filter.service_source));
   if (filter.severity?.length) parts.push(inList('severity', filter.severity));
   const known = resource === 'alerts_v2' ? ALERT_STATUS : INCIDENT_STATUS;
   const status = filter.status?.filter((v) => known.has(v.toLowerCase()));
@@ -358,10 +435,19 @@ function withReread(fetcher: Fetcher, pageSize: number, extraFilter?: string): F
 
 export function fetcherFor(resource: Resource, pageSize: number, filter?: SourceFilter): Fetcher {
   switch (resource) {
-    case 'alerts_v2': return withReread(v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize, compileFilter('alerts_v2', filter)), pageSize, compileFilter('alerts_v2', filter));
-    case 'incidents': return v2Fetcher('incidents', '/security/incidents', pageSize, compileFilter('incidents', filter));
-    case 'alerts': return legacyFetcher(pageSize);
-    case 'secure_scores': return secureScoresFetcher();
-    case 'secure_score_control_profiles': return controlProfilesFetcher(pageSize);
+    case 'alerts_v2':
+      return withReread(
+        v2Fetcher('alerts_v2', '/security/alerts_v2', pageSize, compileFilter('alerts_v2', filter)),
+        pageSize,
+        compileFilter('alerts_v2', filter),
+      );
+    case 'incidents':
+      return v2Fetcher('incidents', '/security/incidents', pageSize, compileFilter('incidents', filter));
+    case 'alerts':
+      return legacyFetcher(pageSize);
+    case 'secure_scores':
+      return secureScoresFetcher();
+    case 'secure_score_control_profiles':
+      return controlProfilesFetcher(pageSize);
   }
 }

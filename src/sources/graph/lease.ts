@@ -24,17 +24,23 @@ export class Lease {
   /** Keeps the lease alive every ttl/3; `onLost` is called once if it was taken away (or Redis failed). */
   keepAlive(onLost: () => void): void {
     this.stopKeepAlive();
-    this.timer = setInterval(() => {
-      this.redis.eval(RENEW, 1, this.key, this.owner, this.ttlMs).then((ok) => {
-        if (ok !== 1) {
-          this.stopKeepAlive();
-          onLost();
-        }
-      }, () => {
-        this.stopKeepAlive();
-        onLost();
-      });
-    }, Math.max(100, Math.floor(this.ttlMs / 3)));
+    this.timer = setInterval(
+      () => {
+        this.redis.eval(RENEW, 1, this.key, this.owner, this.ttlMs).then(
+          (ok) => {
+            if (ok !== 1) {
+              this.stopKeepAlive();
+              onLost();
+            }
+          },
+          () => {
+            this.stopKeepAlive();
+            onLost();
+          },
+        );
+      },
+      Math.max(100, Math.floor(this.ttlMs / 3)),
+    );
     this.timer.unref();
   }
 

@@ -28,7 +28,12 @@ const lastWarned = new Map<string, number>();
  * Records one finished legacy poll that read `fetched` objects; returns whether the source is now silent (nothing
  * for {@link LEGACY_SILENT_AFTER_MS}). The first poll ever starts the clock.
  */
-export async function noteLegacyPoll(deps: LegacySilenceDeps, log: Logger, fetched: number, now = Date.now()): Promise<boolean> {
+export async function noteLegacyPoll(
+  deps: LegacySilenceDeps,
+  log: Logger,
+  fetched: number,
+  now = Date.now(),
+): Promise<boolean> {
   const key = `${deps.prefix}:legacy_last_data:${deps.source}`;
   const gauge = deps.metrics.graphLegacySilent;
   if (fetched > 0) {
@@ -47,8 +52,10 @@ export async function noteLegacyPoll(deps: LegacySilenceDeps, log: Logger, fetch
   const warnKey = `${deps.prefix}/${deps.source}`;
   if (now - (lastWarned.get(warnKey) ?? -Infinity) >= WARN_EVERY_MS) {
     lastWarned.set(warnKey, now);
-    log.warn({ since: new Date(since).toISOString(), hours: Math.floor(silentMs / 3_600_000) },
-      `legacy alerts of source '${deps.source}' (tenant ${deps.tenantId}) have returned nothing since ${new Date(since).toISOString()}: Microsoft retired the legacy security alerts API on ${LEGACY_ALERTS_RETIREMENT} (global cloud); read alerts_v2 and incidents instead`);
+    log.warn(
+      { since: new Date(since).toISOString(), hours: Math.floor(silentMs / 3_600_000) },
+      `legacy alerts of source '${deps.source}' (tenant ${deps.tenantId}) have returned nothing since ${new Date(since).toISOString()}: Microsoft retired the legacy security alerts API on ${LEGACY_ALERTS_RETIREMENT} (global cloud); read alerts_v2 and incidents instead`,
+    );
   }
   return true;
 }

@@ -118,7 +118,10 @@ export class NotificationWorker {
           try {
             await this.createGroup();
             this.claimFrom = '-';
-            this.log.error({ err: (err as Error).message }, 'the notification consumer group was gone (Redis restarted empty or was flushed?): recreated');
+            this.log.error(
+              { err: (err as Error).message },
+              'the notification consumer group was gone (Redis restarted empty or was flushed?): recreated',
+            );
             continue;
           } catch (again) {
             err = again;
@@ -138,12 +141,25 @@ export class NotificationWorker {
       this.lastClaim = Date.now();
       const due = await this.duePending();
       // XCLAIM's min-idle makes a race with another replica harmless: whoever claims first resets the idle time.
-      const claimed = due.length ? ((await redis.xclaim(streamKey, GROUP, this.consumer, takeoverMs, ...due)) as Entries) : [];
+      const claimed = due.length
+        ? ((await redis.xclaim(streamKey, GROUP, this.consumer, takeoverMs, ...due)) as Entries)
+        : [];
       const live = claimed.filter((e) => Array.isArray(e?.[1]));
       if (live.length) return live;
     }
     // Short blocks: the command connection is shared, and close() should not wait long.
-    const res = (await redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', 50, 'BLOCK', 500, 'STREAMS', streamKey, '>')) as Array<[string, Entries]> | null;
+    const res = (await redis.xreadgroup(
+      'GROUP',
+      GROUP,
+      this.consumer,
+      'COUNT',
+      50,
+      'BLOCK',
+      500,
+      'STREAMS',
+      streamKey,
+      '>',
+    )) as Array<[string, Entries]> | null;
     return res?.[0]?.[1] ?? [];
   }
 
@@ -154,7 +170,15 @@ export class NotificationWorker {
    */
   private async duePending(): Promise<string[]> {
     const { redis, streamKey, takeoverMs } = this.opts;
-    const page = (await redis.xpending(streamKey, GROUP, 'IDLE', takeoverMs, this.claimFrom, '+', CLAIM_SCAN)) as PendingEntry[];
+    const page = (await redis.xpending(
+      streamKey,
+      GROUP,
+      'IDLE',
+      takeoverMs,
+      this.claimFrom,
+      '+',
+      CLAIM_SCAN,
+    )) as PendingEntry[];
     this.claimFrom = page.length < CLAIM_SCAN ? '-' : `(${page.at(-1)![0]}`;
     return page.filter(([, , idle, deliveries]) => idle >= this.retryDelay(deliveries)).map(([id]) => id);
   }
@@ -165,22 +189,48 @@ export class NotificationWorker {
   }
 
   /** Ends an entry without a record: counted, and logged at `level` with why, and what covers the alert instead. */
-  private drop(level: 'warn' | 'error', f: Record<string, string>, tenantId: string | undefined, reason: string, why: string, lastError?: string): void {
+  private drop(
+    level: 'warn' | 'error',
+    f: Record<string, string>,
+    tenantId: string | undefined,
+    reason: string,
+    why: string,
+    lastError?: string,
+  ): void {
     this.opts.metrics.webhookDropped.inc({ source: f.s ?? '', reason });
-    this.log[level]({ source: f.s, tenant: tenantId, id: f.id, reason },
-      `notified alert ${f.id} of source '${f.s}'${tenantId ? ` (tenant ${tenantId})` : ''}: ${why}: dropped (polling of legacy alerts is the safety net)${lastError ? `; last error: ${lastError}` : ''}`);
+    this.log[level](
+      { source: f.s, tenant: tenantId, id: f.id, reason },
+      `notified alert ${f.id} of source '${f.s}'${tenantId ? ` (tenant ${tenantId})` : ''}: ${why}: dropped (polling of legacy alerts is the safety net)${lastError ? `; last error: ${lastError}` : ''}`,
+    );
   }
 
   /** A failure worth retrying: the entry stays pending (see duePending), unless it is older than `maxAgeMs`. */
-  private retryLater(entryId: string, f: Record<string, string>, tenantId: string, error: string, done: string[], retry: string[]): void {
+  private retryLater(
+    entryId: string,
+    f: Record<string, string>,
+    tenantId: string,
+    error: string,
+    done: string[],
+    retry: string[],
+  ): void {
     const maxAgeMs = this.opts.maxAgeMs ?? 86_400_000;
     const ageMs = Date.now() - Number(entryId.split('-')[0]);
     if (ageMs > maxAgeMs) {
-      this.drop('error', f, tenantId, 'expired', `still not fetched after ${seconds(ageMs)} (max ${seconds(maxAgeMs)})`, error);
+      this.drop(
+        'error',
+        f,
+        tenantId,
+        'expired',
+        `still not fetched after ${seconds(ageMs)} (max ${seconds(maxAgeMs)})`,
+        error,
+      );
       done.push(entryId);
       return;
     }
-    this.log.warn({ source: f.s, tenant: tenantId, id: f.id, err: error }, 'fetching a notified alert failed; will retry with backoff');
+    this.log.warn(
+      { source: f.s, tenant: tenantId, id: f.id, err: error },
+      'fetching a notified alert failed; will retry with backoff',
+    );
     retry.push(entryId);
   }
 
@@ -192,7 +242,9 @@ export class NotificationWorker {
     const work = async (): Promise<void> => {
       for (let e = queue.shift(); e; e = queue.shift(), this.health.progressed()) {
         const [entryId, fields] = e;
-        const f = Object.fromEntries(fields.reduce<Array<[string, string]>>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), []));
+        const f = Object.fromEntries(
+          fields.reduce<Array<[string, string]>>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), []),
+        );
         const src = this.opts.clients.get(f.s ?? '');
         if (!src || !f.id) {
           this.drop('warn', f, undefined, 'unknown_source', 'no such Graph source with notifications in the config');
@@ -200,10 +252,21 @@ export class NotificationWorker {
           continue;
         }
         try {
-          const res = await src.client.get<Record<string, unknown>>(`/security/alerts/${encodeURIComponent(f.id)}`, 'alerts', this.abort.signal);
+          const res = await src.client.get<Record<string, unknown>>(
+            `/security/alerts/${encodeURIComponent(f.id)}`,
+            'alerts',
+            this.abort.signal,
+          );
           if (res.status === 206 && !res.body.id) {
             // The alert's provider failed (206 with a Warning): fetched again later.
-            this.retryLater(entryId, f, src.tenantId, `not returned (206; failing providers: ${res.partial.map((p) => p.provider).join(', ') || 'unnamed'})`, done, retry);
+            this.retryLater(
+              entryId,
+              f,
+              src.tenantId,
+              `not returned (206; failing providers: ${res.partial.map((p) => p.provider).join(', ') || 'unnamed'})`,
+              done,
+              retry,
+            );
             continue;
           }
           const n = normalize('alerts', res.body, { source: f.s!, via: 'webhook', tenantId: src.tenantId });
@@ -214,7 +277,13 @@ export class NotificationWorker {
           if (this.abort.signal.aborted) continue;
           const status = permanentStatus(err);
           if (status !== undefined) {
-            this.drop('warn', f, src.tenantId, `http_${status}`, `Graph answered ${status}, which a retry will not change`);
+            this.drop(
+              'warn',
+              f,
+              src.tenantId,
+              `http_${status}`,
+              `Graph answered ${status}, which a retry will not change`,
+            );
             done.push(entryId);
           } else {
             this.retryLater(entryId, f, src.tenantId, (err as Error).message, done, retry);
@@ -224,7 +293,12 @@ export class NotificationWorker {
     };
     await Promise.all(Array.from({ length: this.opts.concurrency ?? 8 }, work));
     if (records.length) await this.opts.emit(records);
-    if (done.length) await this.opts.redis.multi().xack(this.opts.streamKey, GROUP, ...done).xdel(this.opts.streamKey, ...done).exec();
+    if (done.length)
+      await this.opts.redis
+        .multi()
+        .xack(this.opts.streamKey, GROUP, ...done)
+        .xdel(this.opts.streamKey, ...done)
+        .exec();
     // The retry delay counts from the failure, not from when the entry was read: reset its idle time (JUSTID leaves
     // the delivery count, which sets the delay, as it is).
     if (retry.length) await this.opts.redis.xclaim(this.opts.streamKey, GROUP, this.consumer, 0, ...retry, 'JUSTID');

@@ -48,7 +48,11 @@ interface ChangeNotification {
 function validation(req: FastifyRequest<{ Querystring: { validationToken?: string } }>, reply: FastifyReply): boolean {
   const token = req.query.validationToken;
   if (typeof token !== 'string') return false;
-  void reply.code(200).header('content-type', 'text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(token);
+  void reply
+    .code(200)
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('x-content-type-options', 'nosniff')
+    .send(token);
   return true;
 }
 
@@ -60,7 +64,11 @@ export function registerNotificationRoutes(app: FastifyInstance, opts: Notificat
   };
 
   /** Parses `{value: [...]}` and splits the items by clientState; undefined after it answered an error. */
-  const parse = (req: FastifyRequest, reply: FastifyReply, source: NotificationSource): ChangeNotification[] | undefined => {
+  const parse = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    source: NotificationSource,
+  ): ChangeNotification[] | undefined => {
     if (!requireJson(req, reply)) return undefined;
     let body: unknown;
     try {
@@ -76,10 +84,15 @@ export function registerNotificationRoutes(app: FastifyInstance, opts: Notificat
       void reply.code(400).send({ error: 'body must be {"value": [change notifications]}' });
       return undefined;
     }
-    const valid = (items as ChangeNotification[]).filter((i) => typeof i.clientState === 'string' && safeEqual(i.clientState, source.clientState));
+    const valid = (items as ChangeNotification[]).filter(
+      (i) => typeof i.clientState === 'string' && safeEqual(i.clientState, source.clientState),
+    );
     if (valid.length < items.length) {
       rejected(source.name, 'client_state', items.length - valid.length);
-      log.warn({ source: source.name, forged: items.length - valid.length, ip: req.ip }, 'discarded notifications with a wrong clientState');
+      log.warn(
+        { source: source.name, forged: items.length - valid.length, ip: req.ip },
+        'discarded notifications with a wrong clientState',
+      );
     }
     if (valid.length === 0 && items.length > 0) {
       void reply.code(403).send({ error: 'clientState does not match' });
@@ -108,7 +121,9 @@ export function registerNotificationRoutes(app: FastifyInstance, opts: Notificat
       return [];
     });
     if (items.length > 0 && ids.length === 0) {
-      return reply.code(400).send({ error: 'no notification has resourceData.id (a string of 1 to 512 characters): nothing to fetch' });
+      return reply
+        .code(400)
+        .send({ error: 'no notification has resourceData.id (a string of 1 to 512 characters): nothing to fetch' });
     }
     if (ids.length) {
       try {
@@ -117,8 +132,14 @@ export function registerNotificationRoutes(app: FastifyInstance, opts: Notificat
         const res = await withTimeout(multi.exec(), PERSIST_TIMEOUT_MS, 'writing notifications to Redis');
         if (!res || res.some(([err]) => err)) throw new Error('stream write failed');
       } catch (err) {
-        log.error({ source: source.name, err: (err as Error).message }, 'could not persist notifications: answering 503 so that Graph retries');
-        return reply.code(503).header('Retry-After', '10').send({ error: 'could not persist the notifications; retry later' });
+        log.error(
+          { source: source.name, err: (err as Error).message },
+          'could not persist notifications: answering 503 so that Graph retries',
+        );
+        return reply
+          .code(503)
+          .header('Retry-After', '10')
+          .send({ error: 'could not persist the notifications; retry later' });
       }
       opts.metrics.webhookNotifications.inc({ source: source.name }, ids.length);
     }

@@ -95,7 +95,12 @@ export class Poller {
     const id = `${opts.source}:${opts.fetcher.resource}`;
     this.lease = new Lease(opts.redis, `${opts.prefix}:lease:${id}`, opts.owner, opts.leaseMs);
     this.cursorKey = cursorKey(opts.prefix, opts.source, opts.fetcher.resource);
-    this.log = opts.logger.child({ component: 'poller', source: opts.source, tenant: opts.tenantId, resource: opts.fetcher.resource });
+    this.log = opts.logger.child({
+      component: 'poller',
+      source: opts.source,
+      tenant: opts.tenantId,
+      resource: opts.fetcher.resource,
+    });
   }
 
   get resource(): string {
@@ -108,7 +113,9 @@ export class Poller {
 
   start(): void {
     if (this.opts.cron) {
-      this.task = cron.schedule(this.opts.cron, (ctx) => this.tick(ctx.triggeredAt?.getTime() ?? Date.now()), { noOverlap: true });
+      this.task = cron.schedule(this.opts.cron, (ctx) => this.tick(ctx.triggeredAt?.getTime() ?? Date.now()), {
+        noOverlap: true,
+      });
       return;
     }
     const every = Math.min(5000, Math.max(250, Math.floor(this.intervalMs / 10)));
@@ -168,7 +175,11 @@ export class Poller {
     try {
       return await run;
     } catch (err) {
-      if (!this.closed) this.log.error({ err: errorSummary(err) }, `poll of ${this.opts.fetcher.resource} for source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed; cursor unchanged, retried at the next poll`);
+      if (!this.closed)
+        this.log.error(
+          { err: errorSummary(err) },
+          `poll of ${this.opts.fetcher.resource} for source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed; cursor unchanged, retried at the next poll`,
+        );
       return null;
     } finally {
       this.running = undefined;
@@ -177,7 +188,10 @@ export class Poller {
 
   private due(cursor: Cursor, tickAt: number): boolean {
     if (cursor.last_started_at === undefined) return true;
-    if (this.opts.cron) return cursor.last_started_at < tickAt - 1000 && tickAt - cursor.last_started_at >= this.opts.fetcher.minIntervalMs;
+    if (this.opts.cron)
+      return (
+        cursor.last_started_at < tickAt - 1000 && tickAt - cursor.last_started_at >= this.opts.fetcher.minIntervalMs
+      );
     return tickAt - cursor.last_started_at >= this.intervalMs;
   }
 
@@ -198,7 +212,9 @@ export class Poller {
       if (lost) throw new Error('lease lost during the poll');
     };
     const ceiling = revisionOrder(new Date(startedAt + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
-    const sinceMs = cursor.watermark ? Date.parse(cursor.watermark) - overlapMs : startedAt - this.opts.initialLookbackMs;
+    const sinceMs = cursor.watermark
+      ? Date.parse(cursor.watermark) - overlapMs
+      : startedAt - this.opts.initialLookbackMs;
     const { summary, maxSeen } = await this.readWindow(sinceMs, check, { ceiling });
     const perProvider = fetcher.perProvider === true;
     const lagging = { ...cursor.lagging };
@@ -211,7 +227,10 @@ export class Poller {
         mergeSummary(summary, alone.summary);
         if (!alone.summary.gaps.includes(provider)) {
           delete lagging[provider];
-          this.log.info({ provider, from: bound }, `provider '${provider}' answers again: its alerts since ${bound} were read`);
+          this.log.info(
+            { provider, from: bound },
+            `provider '${provider}' answers again: its alerts since ${bound} were read`,
+          );
         }
       }
     }
@@ -238,8 +257,15 @@ export class Poller {
     await this.succeeded(cursor);
     // The lag is that of the oldest bound still held: a provider in a gap shows as lag.
     const oldest = [watermark, ...Object.values(lagging)].filter((w): w is string => !!w).sort()[0];
-    if (oldest) metrics.pollLag.set({ source, resource: fetcher.resource }, Math.max(0, (Date.now() - Date.parse(oldest)) / 1000));
-    this.log.info({ ...summary, ...(Object.keys(lagging).length ? { lagging } : {}), ms: Date.now() - startedAt }, 'poll finished');
+    if (oldest)
+      metrics.pollLag.set(
+        { source, resource: fetcher.resource },
+        Math.max(0, (Date.now() - Date.parse(oldest)) / 1000),
+      );
+    this.log.info(
+      { ...summary, ...(Object.keys(lagging).length ? { lagging } : {}), ms: Date.now() - startedAt },
+      'poll finished',
+    );
     return summary;
   }
 
@@ -247,13 +273,35 @@ export class Poller {
    * Reads everything updated since `sinceMs`, page by page, emitting each page before fetching the next; shared by
    * the poller and `alertbridge backfill` (which keeps no cursor). `beforePage` may throw to stop.
    */
-  async readWindow(sinceMs: number, beforePage?: (summary: PollSummary) => void, opts: { ceiling?: string; provider?: string } = {}): Promise<{ summary: PollSummary; maxSeen?: string }> {
+  async readWindow(
+    sinceMs: number,
+    beforePage?: (summary: PollSummary) => void,
+    opts: { ceiling?: string; provider?: string } = {},
+  ): Promise<{ summary: PollSummary; maxSeen?: string }> {
     const { fetcher, client, source, metrics } = this.opts;
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
-    const ceiling = opts.ceiling ?? revisionOrder(new Date(Date.now() + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
-    let state: WindowState = { since, gaps: [], pages: 0, ceiling, ...(opts.provider ? { provider: opts.provider } : {}) };
-    const summary: PollSummary = { pages: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0, gaps: [], overflow: [], gap_windows: [], malformed: 0, future: 0 };
+    const ceiling =
+      opts.ceiling ?? revisionOrder(new Date(Date.now() + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
+    let state: WindowState = {
+      since,
+      gaps: [],
+      pages: 0,
+      ceiling,
+      ...(opts.provider ? { provider: opts.provider } : {}),
+    };
+    const summary: PollSummary = {
+      pages: 0,
+      fetched: 0,
+      accepted: 0,
+      duplicates: 0,
+      invalid: 0,
+      gaps: [],
+      overflow: [],
+      gap_windows: [],
+      malformed: 0,
+      future: 0,
+    };
     const open = new Map<string, string>(); // provider → lower bound of the first page it failed on, while failing
     for (;;) {
       beforePage?.(summary);
@@ -271,18 +319,27 @@ export class Poller {
       state = page.state;
       summary.pages++;
       summary.fetched += page.objects.length;
-      for (const p of page.partial) this.log.warn({ provider: p.provider, status: p.status, latency_ms: p.latencyMs }, 'Graph answered 206: a provider failed; its alerts are re-read at the next poll');
+      for (const p of page.partial)
+        this.log.warn(
+          { provider: p.provider, status: p.status, latency_ms: p.latencyMs },
+          'Graph answered 206: a provider failed; its alerts are re-read at the next poll',
+        );
       for (const o of page.overflow ?? []) this.overflowed(o);
       if (page.malformed) {
         summary.malformed += page.malformed;
         metrics.graphMalformedItems.inc({ source, resource: fetcher.resource }, page.malformed);
-        this.log.warn({ malformed: page.malformed, page: state.pages }, `skipped ${page.malformed} malformed item(s) (not JSON objects) of a Graph page`);
+        this.log.warn(
+          { malformed: page.malformed, page: state.pages },
+          `skipped ${page.malformed} malformed item(s) (not JSON objects) of a Graph page`,
+        );
       }
       if (page.future?.length) {
         summary.future += page.future.length;
         metrics.graphFutureItems.inc({ source, resource: fetcher.resource }, page.future.length);
-        this.log.warn({ ids: page.future.slice(0, 20), count: page.future.length, ceiling },
-          `${page.future.length} object(s) dated in the future (after ${ceiling}): delivered, but they do not move the watermark`);
+        this.log.warn(
+          { ids: page.future.slice(0, 20), count: page.future.length, ceiling },
+          `${page.future.length} object(s) dated in the future (after ${ceiling}): delivered, but they do not move the watermark`,
+        );
       }
       summary.overflow.push(...(page.overflow ?? []));
       await this.emitObjects(page.objects, summary);
@@ -320,9 +377,17 @@ export class Poller {
       this.log.error({ err: message }, `${what} failed; cursor unchanged, retried at the next poll`);
       return;
     }
-    this.log.error({ err: message, failing_since: new Date(since).toISOString(), watermark: watermark ?? null, failing_ms: failingMs, stuck: true },
+    this.log.error(
+      {
+        err: message,
+        failing_since: new Date(since).toISOString(),
+        watermark: watermark ?? null,
+        failing_ms: failingMs,
+        stuck: true,
+      },
       `${what} has failed on every poll for ${Math.round(failingMs / 60_000)} min: the window from ${watermark ?? 'the initial lookback'} is stuck and nothing newer is read. ` +
-      `Fix the cause, or skip the window: alertbridge cursor skip --config <file> --source ${source} --resource ${fetcher.resource} [--to <ISO time>]`);
+        `Fix the cause, or skip the window: alertbridge cursor skip --config <file> --source ${source} --resource ${fetcher.resource} [--to <ISO time>]`,
+    );
   }
 
   /** A poll that went through: the failure streak ends, and an operator's skip is acknowledged in the log. */
@@ -331,17 +396,25 @@ export class Poller {
     metrics.pollStuck.set({ source, resource: fetcher.resource }, 0);
     if (before.failing_since !== undefined) {
       await this.opts.redis.hdel(this.cursorKey, 'failing_since', 'last_error');
-      this.log.info({ failing_since: new Date(before.failing_since).toISOString() }, 'the window is read again after failing polls');
+      this.log.info(
+        { failing_since: new Date(before.failing_since).toISOString() },
+        'the window is read again after failing polls',
+      );
     }
     if (before.skipped_at !== undefined) {
       await this.opts.redis.hdel(this.cursorKey, 'skipped_at');
-      this.log.warn({ skipped_at: new Date(before.skipped_at).toISOString(), watermark: before.watermark },
-        `an operator skipped this window (alertbridge cursor skip); polling went on from ${before.watermark}: alertbridge cursor list shows what was skipped`);
+      this.log.warn(
+        { skipped_at: new Date(before.skipped_at).toISOString(), watermark: before.watermark },
+        `an operator skipped this window (alertbridge cursor skip); polling went on from ${before.watermark}: alertbridge cursor list shows what was skipped`,
+      );
     }
   }
 
   /** Normalizes and emits what Graph returned; the counts go into `summary`. */
-  private async emitObjects(objects: GraphObject[], summary: Pick<PollSummary, 'accepted' | 'duplicates' | 'invalid'>): Promise<void> {
+  private async emitObjects(
+    objects: GraphObject[],
+    summary: Pick<PollSummary, 'accepted' | 'duplicates' | 'invalid'>,
+  ): Promise<void> {
     const { fetcher, source, emit } = this.opts;
     const records: AlertRecord[] = [];
     const now = new Date();
@@ -367,7 +440,9 @@ export class Poller {
    * per poll, taken from the tenant's budget like any other; a window larger than a page is finished at the next
    * poll. The records go through dedup like any other. A failed re-read is logged and tried again next poll.
    */
-  private async rereads(startedAt: number): Promise<{ requests: number; fetched: number; accepted: number; duplicates: number; invalid: number }> {
+  private async rereads(
+    startedAt: number,
+  ): Promise<{ requests: number; fetched: number; accepted: number; duplicates: number; invalid: number }> {
     const { fetcher, client } = this.opts;
     const out = { requests: 0, fetched: 0, accepted: 0, duplicates: 0, invalid: 0 };
     if (!fetcher.reread) return out;
@@ -389,7 +464,10 @@ export class Poller {
         await this.opts.redis.eval(MOVE_FORWARD, 1, this.cursorKey, field, page.next ?? target);
       } catch (err) {
         if (this.closed) throw err;
-        this.log.warn({ err: errorSummary(err), delay_ms: delay, from: bound, to: target }, 'late-evidence re-read failed; tried again at the next poll');
+        this.log.warn(
+          { err: errorSummary(err), delay_ms: delay, from: bound, to: target },
+          'late-evidence re-read failed; tried again at the next poll',
+        );
       }
     }
     return out;
@@ -400,19 +478,24 @@ export class Poller {
     const { source, tenantId, fetcher, metrics } = this.opts;
     if (o.expected !== undefined) {
       metrics.graphWindowIncomplete.inc({ source, resource: fetcher.resource });
-      this.log.error({ from: o.at, to: o.to ?? null, expected: o.expected, read: o.read },
-        `${fetcher.resource} of source '${source}' (tenant ${tenantId}): Graph counted ${o.expected} objects updated ${o.to === o.at ? `at ${o.at}` : `from ${o.at}`} but answered only ${o.read}; the rest could not be read and were passed over`);
+      this.log.error(
+        { from: o.at, to: o.to ?? null, expected: o.expected, read: o.read },
+        `${fetcher.resource} of source '${source}' (tenant ${tenantId}): Graph counted ${o.expected} objects updated ${o.to === o.at ? `at ${o.at}` : `from ${o.at}`} but answered only ${o.read}; the rest could not be read and were passed over`,
+      );
       return;
     }
     metrics.graphPagingOverflow.inc({ source, resource: fetcher.resource, provider: o.provider });
-    this.log.error({ provider: o.provider, at: o.at, read: o.read },
-      `${fetcher.resource} of source '${source}' (tenant ${tenantId}): provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first ${o.read}: any beyond were skipped`);
+    this.log.error(
+      { provider: o.provider, at: o.at, read: o.read },
+      `${fetcher.resource} of source '${source}' (tenant ${tenantId}): provider '${o.provider}' has at least ${o.read} alerts with lastModifiedDateTime ${o.at}; Graph's paging ($skip ≤ 500, $top ≤ 1000) reaches only the first ${o.read}: any beyond were skipped`,
+    );
   }
 }
 
 /** Adds the figures of a provider's own read to the poll's. */
 function mergeSummary(into: PollSummary, add: PollSummary): void {
-  for (const k of ['pages', 'fetched', 'accepted', 'duplicates', 'invalid', 'malformed', 'future'] as const) into[k] += add[k];
+  for (const k of ['pages', 'fetched', 'accepted', 'duplicates', 'invalid', 'malformed', 'future'] as const)
+    into[k] += add[k];
   into.gaps = [...new Set([...into.gaps, ...add.gaps])];
   into.overflow.push(...add.overflow);
   into.gap_windows.push(...add.gap_windows);

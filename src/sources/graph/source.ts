@@ -36,9 +36,16 @@ export class GraphSource {
   readonly pollers: Poller[];
   readonly subscriptions?: SubscriptionManager;
 
-  constructor(readonly config: GraphSourceConfig, deps: GraphSourceDeps) {
+  constructor(
+    readonly config: GraphSourceConfig,
+    deps: GraphSourceDeps,
+  ) {
     const log = deps.logger.child({ component: 'graph', source: config.name, tenant: config.tenant_id });
-    const budget = new RequestBudget(deps.redis, `${deps.prefix}:budget:${config.tenant_id}:${config.client_id ?? 'managed'}`, config.request_budget_per_minute);
+    const budget = new RequestBudget(
+      deps.redis,
+      `${deps.prefix}:budget:${config.tenant_id}:${config.client_id ?? 'managed'}`,
+      config.request_budget_per_minute,
+    );
     this.client = new GraphClient({
       source: config.name,
       tenantId: config.tenant_id,
@@ -53,32 +60,44 @@ export class GraphSource {
       maxResponseBytes: config.max_response_bytes,
     });
     const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-    this.pollers = config.resources.map((resource) => new Poller({
-      source: config.name,
-      tenantId: config.tenant_id,
-      fetcher: fetcherFor(resource, config.page_size, config.filter),
-      client: this.client,
-      redis: deps.redis,
-      prefix: deps.prefix,
-      owner,
-      emit: deps.emit,
-      metrics: deps.metrics,
-      logger: deps.logger,
-      intervalMs: config.poll_interval_ms,
-      cron: config.poll_schedule,
-      overlapMs: config.overlap_ms,
-      initialLookbackMs: config.initial_lookback_ms,
-      futureSkewMs: config.future_skew_ms,
-      stuckWindowAlertMs: config.stuck_window_alert_ms,
-      rereadAfterMs: config.late_evidence.reread_after_ms,
-      leaseMs: deps.leaseMs ?? 30_000,
-      afterCursorMove: deps.afterCursorMove,
-    }));
+    this.pollers = config.resources.map(
+      (resource) =>
+        new Poller({
+          source: config.name,
+          tenantId: config.tenant_id,
+          fetcher: fetcherFor(resource, config.page_size, config.filter),
+          client: this.client,
+          redis: deps.redis,
+          prefix: deps.prefix,
+          owner,
+          emit: deps.emit,
+          metrics: deps.metrics,
+          logger: deps.logger,
+          intervalMs: config.poll_interval_ms,
+          cron: config.poll_schedule,
+          overlapMs: config.overlap_ms,
+          initialLookbackMs: config.initial_lookback_ms,
+          futureSkewMs: config.future_skew_ms,
+          stuckWindowAlertMs: config.stuck_window_alert_ms,
+          rereadAfterMs: config.late_evidence.reread_after_ms,
+          leaseMs: deps.leaseMs ?? 30_000,
+          afterCursorMove: deps.afterCursorMove,
+        }),
+    );
     if (config.webhook.enabled && deps.publicUrl && config.webhook.client_state) {
       this.subscriptions = new SubscriptionManager({
-        source: config.name, tenantId: config.tenant_id, client: this.client, redis: deps.redis, prefix: deps.prefix, owner,
-        publicUrl: deps.publicUrl, clientState: config.webhook.client_state, resourceFilter: config.webhook.resource_filter,
-        expirationMinutes: config.webhook.expiration_minutes, leaseMs: deps.leaseMs ?? 30_000, logger: deps.logger,
+        source: config.name,
+        tenantId: config.tenant_id,
+        client: this.client,
+        redis: deps.redis,
+        prefix: deps.prefix,
+        owner,
+        publicUrl: deps.publicUrl,
+        clientState: config.webhook.client_state,
+        resourceFilter: config.webhook.resource_filter,
+        expirationMinutes: config.webhook.expiration_minutes,
+        leaseMs: deps.leaseMs ?? 30_000,
+        logger: deps.logger,
       });
     }
   }

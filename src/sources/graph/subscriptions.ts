@@ -94,10 +94,13 @@ export class SubscriptionManager {
       if (!removed && sub.notificationUrl === this.notificationUrl && sub.resource === this.resource) {
         if (!reauth && Date.parse(sub.expirationDateTime) - now > lifetimeMs / 2) return sub;
         try {
-          if (reauth) await this.opts.client.request('POST', `/subscriptions/${sub.id}/reauthorize`, 'subscriptions').catch((err: unknown) => {
-            if (!(err instanceof GraphRequestError) || err.status === 404) throw err;
-            this.log.warn({ err: (err as Error).message }, 'reauthorize failed; renewing instead');
-          });
+          if (reauth)
+            await this.opts.client
+              .request('POST', `/subscriptions/${sub.id}/reauthorize`, 'subscriptions')
+              .catch((err: unknown) => {
+                if (!(err instanceof GraphRequestError) || err.status === 404) throw err;
+                this.log.warn({ err: (err as Error).message }, 'reauthorize failed; renewing instead');
+              });
           return await this.renew(sub, now + lifetimeMs);
         } catch (err) {
           if (!(err instanceof GraphRequestError && err.status === 404)) throw err;
@@ -112,31 +115,52 @@ export class SubscriptionManager {
   }
 
   private async create(expiresAt: number): Promise<StoredSubscription> {
-    const res = await this.opts.client.request<{ id: string; expirationDateTime: string }>('POST', '/subscriptions', 'subscriptions', {
-      body: {
-        changeType: 'updated',
-        notificationUrl: this.notificationUrl,
-        lifecycleNotificationUrl: `${this.notificationUrl}/lifecycle`,
-        resource: this.resource,
-        expirationDateTime: new Date(expiresAt).toISOString(),
-        clientState: this.opts.clientState,
+    const res = await this.opts.client.request<{ id: string; expirationDateTime: string }>(
+      'POST',
+      '/subscriptions',
+      'subscriptions',
+      {
+        body: {
+          changeType: 'updated',
+          notificationUrl: this.notificationUrl,
+          lifecycleNotificationUrl: `${this.notificationUrl}/lifecycle`,
+          resource: this.resource,
+          expirationDateTime: new Date(expiresAt).toISOString(),
+          clientState: this.opts.clientState,
+        },
+        signal: this.abort.signal,
       },
-      signal: this.abort.signal,
-    });
+    );
     const sub: StoredSubscription = {
-      id: res.body.id, expirationDateTime: res.body.expirationDateTime, notificationUrl: this.notificationUrl,
-      resource: this.resource, created_at: new Date().toISOString(),
+      id: res.body.id,
+      expirationDateTime: res.body.expirationDateTime,
+      notificationUrl: this.notificationUrl,
+      resource: this.resource,
+      created_at: new Date().toISOString(),
     };
     await this.opts.redis.set(this.key, JSON.stringify(sub));
-    this.log.info({ subscription: sub.id, expires: sub.expirationDateTime }, 'created the Graph change-notification subscription');
+    this.log.info(
+      { subscription: sub.id, expires: sub.expirationDateTime },
+      'created the Graph change-notification subscription',
+    );
     return sub;
   }
 
   private async renew(sub: StoredSubscription, expiresAt: number): Promise<StoredSubscription> {
-    const res = await this.opts.client.request<{ expirationDateTime: string }>('PATCH', `/subscriptions/${sub.id}`, 'subscriptions', {
-      body: { expirationDateTime: new Date(expiresAt).toISOString() }, signal: this.abort.signal,
-    });
-    const renewed = { ...sub, expirationDateTime: res.body.expirationDateTime ?? new Date(expiresAt).toISOString(), renewed_at: new Date().toISOString() };
+    const res = await this.opts.client.request<{ expirationDateTime: string }>(
+      'PATCH',
+      `/subscriptions/${sub.id}`,
+      'subscriptions',
+      {
+        body: { expirationDateTime: new Date(expiresAt).toISOString() },
+        signal: this.abort.signal,
+      },
+    );
+    const renewed = {
+      ...sub,
+      expirationDateTime: res.body.expirationDateTime ?? new Date(expiresAt).toISOString(),
+      renewed_at: new Date().toISOString(),
+    };
     await this.opts.redis.set(this.key, JSON.stringify(renewed));
     this.log.info({ subscription: sub.id, expires: renewed.expirationDateTime }, 'renewed the Graph subscription');
     return renewed;
@@ -155,7 +179,8 @@ export class SubscriptionManager {
   }
 
   private async run(): Promise<void> {
-    const every = this.opts.checkEveryMs ?? Math.min(60_000, Math.max(1000, (this.opts.expirationMinutes * 60_000) / 10));
+    const every =
+      this.opts.checkEveryMs ?? Math.min(60_000, Math.max(1000, (this.opts.expirationMinutes * 60_000) / 10));
     while (!this.abort.signal.aborted) {
       try {
         if (await this.lease.acquire().catch(() => false)) {
@@ -167,7 +192,10 @@ export class SubscriptionManager {
         }
       } catch (err) {
         if (this.abort.signal.aborted) break;
-        this.log.error({ err: (err as Error).message }, `managing the Graph subscription of source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed; polling continues, retrying`);
+        this.log.error(
+          { err: (err as Error).message },
+          `managing the Graph subscription of source '${this.opts.source}' (tenant ${this.opts.tenantId}) failed; polling continues, retrying`,
+        );
       }
       await new Promise<void>((resolve) => {
         this.wake = resolve;

@@ -32,8 +32,12 @@ export function signPush(secret: string, timestamp: number | string, body: Buffe
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex')}`;
 }
 
-export function checkPushAuth(cfg: PushAuthConfig, headers: Record<string, string | string[] | undefined>,
-  body: Buffer, now = Date.now()): AuthResult {
+export function checkPushAuth(
+  cfg: PushAuthConfig,
+  headers: Record<string, string | string[] | undefined>,
+  body: Buffer,
+  now = Date.now(),
+): AuthResult {
   if (!cfg.token && !cfg.hmac_secret) return { ok: false, reason: 'no credentials configured for this source' };
   const missing: string[] = [];
   if (cfg.token) {
@@ -46,8 +50,10 @@ export function checkPushAuth(cfg: PushAuthConfig, headers: Record<string, strin
     const ts = headers['x-alertbridge-timestamp'];
     if (typeof sig !== 'string') missing.push('X-Alertbridge-Signature');
     else {
-      if (typeof ts !== 'string' || !/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'missing or invalid X-Alertbridge-Timestamp' };
-      if (Math.abs(now - Number(ts) * 1000) > cfg.hmac_replay_window_ms) return { ok: false, reason: 'timestamp outside the replay window' };
+      if (typeof ts !== 'string' || !/^\d{1,12}$/.test(ts))
+        return { ok: false, reason: 'missing or invalid X-Alertbridge-Timestamp' };
+      if (Math.abs(now - Number(ts) * 1000) > cfg.hmac_replay_window_ms)
+        return { ok: false, reason: 'timestamp outside the replay window' };
       if (!safeEqual(sig, signPush(cfg.hmac_secret, ts, body))) return { ok: false, reason: 'invalid signature' };
     }
   }

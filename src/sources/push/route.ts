@@ -82,7 +82,9 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
     if (items.length === 0) return reply.code(202).send({ accepted: 0, duplicates: 0 });
 
     const now = new Date();
-    const latest = revisionOrder(new Date(now.getTime() + (source.future_skew_ms ?? DEFAULT_FUTURE_SKEW_MS)).toISOString())!;
+    const latest = revisionOrder(
+      new Date(now.getTime() + (source.future_skew_ms ?? DEFAULT_FUTURE_SKEW_MS)).toISOString(),
+    )!;
     const records: AlertRecord[] = [];
     const errors: Array<{ index: number; error: string }> = [];
     items.forEach((item, index) => {
@@ -95,12 +97,17 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
       if (!res.ok) errors.push({ index, error: res.reason });
       else if (res.record.updated_at !== null && revisionOrder(res.record.updated_at)! > latest) {
         opts.onRejected?.(source.name, 'future_revision');
-        errors.push({ index, error: futureError(resource, res.record.updated_at, source.future_skew_ms ?? DEFAULT_FUTURE_SKEW_MS) });
+        errors.push({
+          index,
+          error: futureError(resource, res.record.updated_at, source.future_skew_ms ?? DEFAULT_FUTURE_SKEW_MS),
+        });
       } else records.push(res.record);
     });
     if (errors.length) {
       opts.onRejected?.(source.name, 'invalid');
-      return reply.code(422).send({ error: `${errors.length} of ${items.length} item(s) invalid; nothing was accepted`, errors });
+      return reply
+        .code(422)
+        .send({ error: `${errors.length} of ${items.length} item(s) invalid; nothing was accepted`, errors });
     }
     try {
       const result = await withTimeout(opts.emit(records), PERSIST_TIMEOUT_MS, 'persisting pushed records in Redis');
@@ -114,6 +121,8 @@ export function registerPushRoute(app: FastifyInstance, opts: PushRouteOptions):
 
 function futureError(resource: 'alerts_v2' | 'alerts', updated: string, maxMs: number): string {
   const field = resource === 'alerts' ? 'lastModifiedDateTime' : 'lastUpdateDateTime';
-  return `${field} ${JSON.stringify(updated)} is more than ${maxMs} ms ahead of this server's clock (future_skew_ms): ` +
-    'an update time from the future would hide every later update of this alert';
+  return (
+    `${field} ${JSON.stringify(updated)} is more than ${maxMs} ms ahead of this server's clock (future_skew_ms): ` +
+    'an update time from the future would hide every later update of this alert'
+  );
 }

@@ -28,22 +28,32 @@ export interface ForkedPeer {
   close(): Promise<void>;
 }
 
-const PROPS = ['alertbridge-key', 'alertbridge-provider', 'alertbridge-resource', 'alertbridge-revision', 'alertbridge-tenant'];
+const PROPS = [
+  'alertbridge-key',
+  'alertbridge-provider',
+  'alertbridge-resource',
+  'alertbridge-revision',
+  'alertbridge-tenant',
+];
 
 /** Forks this file as a peer process and waits until it listens. */
 export async function forkEventHubsPeer(opts: EventHubsPeerOptions = {}): Promise<ForkedPeer> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = <T>(key: string): Promise<T> => new Promise((resolve, reject) => {
-    const onMessage = (m: Record<string, unknown>) => {
-      if (!(key in m)) return;
-      child.off('exit', onExit);
-      child.off('message', onMessage);
-      resolve(m[key] as T);
-    };
-    const onExit = (code: number | null) => reject(new Error(`event hubs peer exited (${code}) before answering '${key}'`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [JSON.stringify(opts)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  const next = <T>(key: string): Promise<T> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: Record<string, unknown>) => {
+        if (!(key in m)) return;
+        child.off('exit', onExit);
+        child.off('message', onMessage);
+        resolve(m[key] as T);
+      };
+      const onExit = (code: number | null) =>
+        reject(new Error(`event hubs peer exited (${code}) before answering '${key}'`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
   const { connectionString } = await next<{ connectionString: string }>('ready');
   return {
     connectionString,
@@ -69,12 +79,26 @@ async function serve(opts: EventHubsPeerOptions): Promise<void> {
       return;
     }
     if (m !== 'summary') return;
-    const malformed = peer.received.filter((e) => e.partitionKey !== e.properties['alertbridge-key'] || Object.keys(e.properties).sort().join() !== PROPS.join()).length;
-    const distinct = new Set(peer.received.map((e) => `${String(e.properties['alertbridge-key'])}@${String(e.properties['alertbridge-revision'])}`)).size;
+    const malformed = peer.received.filter(
+      (e) =>
+        e.partitionKey !== e.properties['alertbridge-key'] || Object.keys(e.properties).sort().join() !== PROPS.join(),
+    ).length;
+    const distinct = new Set(
+      peer.received.map(
+        (e) => `${String(e.properties['alertbridge-key'])}@${String(e.properties['alertbridge-revision'])}`,
+      ),
+    ).size;
     const used = process.cpuUsage(cpu);
     cpu = process.cpuUsage();
-    const summary: PeerSummary = { events: peer.received.length, distinct, malformed, batches: peer.batches.length,
-      maxBatchBytes: peer.batches.reduce((a, b) => Math.max(a, b.bytes), 0), busy: peer.stats.busy, cpuMs: (used.user + used.system) / 1000 };
+    const summary: PeerSummary = {
+      events: peer.received.length,
+      distinct,
+      malformed,
+      batches: peer.batches.length,
+      maxBatchBytes: peer.batches.reduce((a, b) => Math.max(a, b.bytes), 0),
+      busy: peer.stats.busy,
+      cpuMs: (used.user + used.system) / 1000,
+    };
     peer.reset();
     process.send!({ summary });
   });

@@ -126,17 +126,23 @@ type SasCheck = { ok: true; resource: string; expiresAt: number } | { ok: false;
 export function verifySasToken(token: string, keys: Record<string, string>, now = Date.now()): SasCheck {
   const prefix = 'SharedAccessSignature ';
   if (!token.startsWith(prefix)) return { ok: false, reason: 'not a SharedAccessSignature token' };
-  const fields = new Map(token.slice(prefix.length).split('&').map((kv) => {
-    const eq = kv.indexOf('=');
-    return [kv.slice(0, eq), kv.slice(eq + 1)] as const;
-  }));
+  const fields = new Map(
+    token
+      .slice(prefix.length)
+      .split('&')
+      .map((kv) => {
+        const eq = kv.indexOf('=');
+        return [kv.slice(0, eq), kv.slice(eq + 1)] as const;
+      }),
+  );
   const [sr, sig, se, skn] = ['sr', 'sig', 'se', 'skn'].map((k) => fields.get(k));
   if (!sr || !sig || !se || !skn) return { ok: false, reason: 'token lacks sr, sig, se or skn' };
   const key = keys[decodeURIComponent(skn)];
   if (key === undefined) return { ok: false, reason: `unknown SharedAccessKeyName '${decodeURIComponent(skn)}'` };
   const expected = Buffer.from(createHmac('sha256', key).update(`${sr}\n${se}`).digest('base64'));
   const given = Buffer.from(decodeURIComponent(sig));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'InvalidSignature: the token has an invalid signature' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'InvalidSignature: the token has an invalid signature' };
   const expiresAt = Number(se) * 1000;
   if (!(expiresAt > now)) return { ok: false, reason: 'ExpiredToken: the token is expired' };
   return { ok: true, resource: resourcePath(decodeURIComponent(sr)), expiresAt };
@@ -149,7 +155,8 @@ function resourcePath(audience: string): string {
 }
 
 /** Does a token for `resource` cover `target`? The service allows any prefix on segment boundaries (namespace, hub, …). */
-const covers = (resource: string, target: string): boolean => resource === '/' || target === resource || target.startsWith(resource + '/');
+const covers = (resource: string, target: string): boolean =>
+  resource === '/' || target === resource || target.startsWith(resource + '/');
 
 /**
  * Event hub names: 1–256 letters, digits, `.`, `-`, `_`, starting and ending with a letter or digit. The service's
@@ -195,7 +202,12 @@ interface ConnectionState {
 }
 
 export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promise<EventHubsPeer> {
-  const hubs = new Map(Object.entries(opts.hubs ?? { alerts: 4 }).map(([name, n]) => [name.toLowerCase(), { name, partitions: n, createdAt: new Date() }]));
+  const hubs = new Map(
+    Object.entries(opts.hubs ?? { alerts: 4 }).map(([name, n]) => [
+      name.toLowerCase(),
+      { name, partitions: n, createdAt: new Date() },
+    ]),
+  );
   const keys = opts.keys ?? { RootManageSharedAccessKey: randomBytes(32).toString('base64') };
   const [keyName, key] = Object.entries(keys)[0]!;
   const maxMessageBytes = opts.maxMessageBytes ?? 1_048_576;
@@ -210,7 +222,16 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   };
   const received: ReceivedEvent[] = [];
   const batches: ReceivedBatch[] = [];
-  const emptyStats = (): EventHubsPeerStats => ({ connections: 0, tokensAccepted: 0, tokensRefused: 0, managementRequests: 0, accepted: 0, busy: 0, tooLarge: 0, refused: 0 });
+  const emptyStats = (): EventHubsPeerStats => ({
+    connections: 0,
+    tokensAccepted: 0,
+    tokensRefused: 0,
+    managementRequests: 0,
+    accepted: 0,
+    busy: 0,
+    tooLarge: 0,
+    refused: 0,
+  });
   const stats = emptyStats();
   const sequence = new Map<string, number>();
   const lastEnqueued = new Map<string, Date>();
@@ -223,13 +244,19 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     if (!s) states.set(c, (s = { claims: new Map(), replyLinks: new Map() }));
     return s;
   };
-  const entityNotFound = (what: string): AmqpError => ({ condition: 'amqp:not-found', description: `The messaging entity '${what}' could not be found.` });
+  const entityNotFound = (what: string): AmqpError => ({
+    condition: 'amqp:not-found',
+    description: `The messaging entity '${what}' could not be found.`,
+  });
   const authorized = (c: Connection, path: string): boolean => {
-    for (const [resource, expiresAt] of stateOf(c).claims) if (expiresAt > Date.now() && covers(resource, path)) return true;
+    for (const [resource, expiresAt] of stateOf(c).claims)
+      if (expiresAt > Date.now() && covers(resource, path)) return true;
     return false;
   };
   /** `hub` or `hub/Partitions/n` → the hub and partition, or undefined for an address that names nothing. */
-  const parseAddress = (address: string): { hub: { name: string; partitions: number }; partition: string | undefined } | undefined => {
+  const parseAddress = (
+    address: string,
+  ): { hub: { name: string; partitions: number }; partition: string | undefined } | undefined => {
     const m = /^\/?([^/]+)(?:\/Partitions\/(\d+))?\/?$/i.exec(address);
     const hub = m ? hubs.get(m[1]!.toLowerCase()) : undefined;
     if (!m || !hub || (m[2] !== undefined && Number(m[2]) >= hub.partitions)) return undefined;
@@ -244,12 +271,25 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
    * Replies on the link the request named in `reply_to`, once it has credit. A refusal names its AMQP condition in
    * `error-condition`, as the service does: the client maps the condition, not the status code, to its error.
    */
-  const reply = (context: EventContext, request: Message, status: number, description: string, body?: unknown,
-    condition = REPLY_CONDITIONS[status]): void => {
+  const reply = (
+    context: EventContext,
+    request: Message,
+    status: number,
+    description: string,
+    body?: unknown,
+    condition = REPLY_CONDITIONS[status],
+  ): void => {
     const link = request.reply_to ? stateOf(context.connection).replyLinks.get(request.reply_to) : undefined;
     if (!link) return;
-    const message = { correlation_id: request.message_id, body,
-      application_properties: { 'status-code': status, 'status-description': description, ...(condition && { 'error-condition': condition }) } };
+    const message = {
+      correlation_id: request.message_id,
+      body,
+      application_properties: {
+        'status-code': status,
+        'status-description': description,
+        ...(condition && { 'error-condition': condition }),
+      },
+    };
     if (link.sendable()) link.send(message);
     else link.once('sendable', () => link.send(message));
   };
@@ -257,7 +297,8 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   const onCbs = (context: EventContext, request: Message): void => {
     const props = request.application_properties ?? {};
     const audience = String(props.name ?? '');
-    if (props.operation !== 'put-token') return reply(context, request, 400, `unsupported operation '${String(props.operation)}'`);
+    if (props.operation !== 'put-token')
+      return reply(context, request, 400, `unsupported operation '${String(props.operation)}'`);
     if (props.type !== 'servicebus.windows.net:sastoken') {
       stats.tokensRefused++;
       return reply(context, request, 401, `token type '${String(props.type)}' is not accepted here (SAS only)`);
@@ -275,7 +316,12 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     const check = verifySasToken(String(request.body ?? ''), keys);
     if (!check.ok || !covers(check.resource, target)) {
       stats.tokensRefused++;
-      return reply(context, request, 401, check.ok ? `the token's resource does not cover '${audience}'` : check.reason);
+      return reply(
+        context,
+        request,
+        401,
+        check.ok ? `the token's resource does not cover '${audience}'` : check.reason,
+      );
     }
     stats.tokensAccepted++;
     stateOf(context.connection).claims.set(target, check.expiresAt);
@@ -286,25 +332,46 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     stats.managementRequests++;
     const props = request.application_properties ?? {};
     const hub = hubs.get(String(props.name ?? '').toLowerCase());
-    if (props.operation !== 'READ') return reply(context, request, 400, `unsupported operation '${String(props.operation)}'`);
+    if (props.operation !== 'READ')
+      return reply(context, request, 400, `unsupported operation '${String(props.operation)}'`);
     if (!hub) return reply(context, request, 404, entityNotFound(String(props.name)).description!);
     const check = verifySasToken(String(props.security_token ?? ''), keys);
-    if (!check.ok || !covers(check.resource, `/${hub.name.toLowerCase()}`)) return reply(context, request, 401, check.ok ? 'the token does not cover this hub' : check.reason);
+    if (!check.ok || !covers(check.resource, `/${hub.name.toLowerCase()}`))
+      return reply(context, request, 401, check.ok ? 'the token does not cover this hub' : check.reason);
     if (props.type === 'com.microsoft:eventhub') {
-      return reply(context, request, 200, 'OK', { name: hub.name, type: 'com.microsoft:eventhub', created_at: hub.createdAt,
-        partition_count: hub.partitions, partition_ids: Array.from({ length: hub.partitions }, (_, i) => String(i)) });
+      return reply(context, request, 200, 'OK', {
+        name: hub.name,
+        type: 'com.microsoft:eventhub',
+        created_at: hub.createdAt,
+        partition_count: hub.partitions,
+        partition_ids: Array.from({ length: hub.partitions }, (_, i) => String(i)),
+      });
     }
-    if (props.type !== 'com.microsoft:partition') return reply(context, request, 400, `unsupported READ of '${String(props.type)}'`);
+    if (props.type !== 'com.microsoft:partition')
+      return reply(context, request, 400, `unsupported READ of '${String(props.type)}'`);
     const partition = String(props.partition ?? '');
     if (!/^\d+$/.test(partition) || Number(partition) >= hub.partitions) {
-      return reply(context, request, 400, `The specified partition is invalid for an EventHub partition sender or receiver. It should be between 0 and ${hub.partitions - 1}.`,
-        undefined, 'com.microsoft:argument-out-of-range');
+      return reply(
+        context,
+        request,
+        400,
+        `The specified partition is invalid for an EventHub partition sender or receiver. It should be between 0 and ${hub.partitions - 1}.`,
+        undefined,
+        'com.microsoft:argument-out-of-range',
+      );
     }
     const last = (sequence.get(`${hub.name}/${partition}`) ?? 0) - 1;
     // The service's offsets are byte positions; the peer's are the sequence numbers. Empty: -1 for both, as the service says.
-    reply(context, request, 200, 'OK', { name: hub.name, type: 'com.microsoft:partition', partition, begin_sequence_number: 0,
-      last_enqueued_sequence_number: last, last_enqueued_offset: String(last),
-      last_enqueued_time_utc: lastEnqueued.get(`${hub.name}/${partition}`) ?? new Date(0), is_partition_empty: last < 0 });
+    reply(context, request, 200, 'OK', {
+      name: hub.name,
+      type: 'com.microsoft:partition',
+      partition,
+      begin_sequence_number: 0,
+      last_enqueued_sequence_number: last,
+      last_enqueued_offset: String(last),
+      last_enqueued_time_utc: lastEnqueued.get(`${hub.name}/${partition}`) ?? new Date(0),
+      is_partition_empty: last < 0,
+    });
   };
 
   /**
@@ -338,23 +405,37 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     if (!target) return reject('amqp:not-found', entityNotFound(address).description!);
     if (!authorized(context.connection, resourcePath(address))) {
       stats.refused++;
-      return reject('amqp:unauthorized-access', `Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: '${address}'.`);
+      return reject(
+        'amqp:unauthorized-access',
+        `Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: '${address}'.`,
+      );
     }
     const raw = context.message as unknown;
     const payload = Buffer.isBuffer(raw) ? raw : rhea.message.encode(raw);
     if (faults.serverBusy || (faults.serverBusyRate > 0 && random() < faults.serverBusyRate)) {
       stats.busy++;
-      return reject('com.microsoft:server-busy', 'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.');
+      return reject(
+        'com.microsoft:server-busy',
+        'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.',
+      );
     }
     if (payload.length > faults.rejectAboveBytes) {
       stats.tooLarge++;
-      return reject(faults.tooLargeCondition, `The received message (delivery-id:${delivery.id}, size:${payload.length} bytes) exceeds the limit (${faults.rejectAboveBytes} bytes) currently allowed on the link.`);
+      return reject(
+        faults.tooLargeCondition,
+        `The received message (delivery-id:${delivery.id}, size:${payload.length} bytes) exceeds the limit (${faults.rejectAboveBytes} bytes) currently allowed on the link.`,
+      );
     }
     let events: DecodedMessage[];
     try {
-      const envelope = Buffer.isBuffer(raw) && context.delivery!.format === BATCH_FORMAT ? rhea.message.decode(payload) : undefined;
+      const envelope =
+        Buffer.isBuffer(raw) && context.delivery!.format === BATCH_FORMAT ? rhea.message.decode(payload) : undefined;
       const section = envelope?.body as { content: Buffer | Buffer[]; multiple?: boolean } | undefined;
-      events = envelope ? (section?.multiple ? (section.content as Buffer[]) : [section!.content as Buffer]).map((b) => rhea.message.decode(b)) : [rhea.message.decode(payload)];
+      events = envelope
+        ? (section?.multiple ? (section.content as Buffer[]) : [section!.content as Buffer]).map((b) =>
+            rhea.message.decode(b),
+          )
+        : [rhea.message.decode(payload)];
     } catch (err) {
       stats.refused++;
       return reject('amqp:decode-error', `cannot decode the batch: ${(err as Error).message}`);
@@ -363,7 +444,10 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     const busyWhen = faults.serverBusyWhen;
     if (busyWhen && events.some((e) => busyWhen({ partitionKey, properties: e.application_properties ?? {} }))) {
       stats.busy++;
-      return reject('com.microsoft:server-busy', 'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.');
+      return reject(
+        'com.microsoft:server-busy',
+        'The request was terminated because the entity is being throttled. Please wait 4 seconds and try again.',
+      );
     }
     if (events.some((e) => e.message_annotations?.[PARTITION_KEY] !== partitionKey)) {
       stats.refused++;
@@ -373,17 +457,31 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       stats.refused++;
       return reject('com.microsoft:argument-error', 'a partition key cannot be used when sending to a partition');
     }
-    const partition = target.partition ?? String(partitionKey !== undefined ? stableHash(partitionKey) % target.hub.partitions : roundRobin++ % target.hub.partitions);
+    const partition =
+      target.partition ??
+      String(
+        partitionKey !== undefined
+          ? stableHash(partitionKey) % target.hub.partitions
+          : roundRobin++ % target.hub.partitions,
+      );
     const where = `${target.hub.name}/${partition}`;
-    const batch = batches.push({ hub: target.hub.name, partition, partitionKey, bytes: payload.length, count: events.length }) - 1;
+    const batch =
+      batches.push({ hub: target.hub.name, partition, partitionKey, bytes: payload.length, count: events.length }) - 1;
     for (const e of events) {
       const seq = sequence.get(where) ?? 0;
       sequence.set(where, seq + 1);
       const body = e.body as { content?: unknown } | undefined;
-      received.push({ hub: target.hub.name, partition, sequenceNumber: seq, partitionKey, batch,
+      received.push({
+        hub: target.hub.name,
+        partition,
+        sequenceNumber: seq,
+        partitionKey,
+        batch,
         messageId: e.message_id === undefined ? undefined : String(e.message_id),
-        contentType: e.content_type, properties: { ...(e.application_properties ?? {}) },
-        body: keepBodies && Buffer.isBuffer(body?.content) ? body.content : undefined });
+        contentType: e.content_type,
+        properties: { ...(e.application_properties ?? {}) },
+        body: keepBodies && Buffer.isBuffer(body?.content) ? body.content : undefined,
+      });
     }
     lastEnqueued.set(where, new Date());
     stats.accepted++;
@@ -401,7 +499,10 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     const target = parseAddress(address);
     if (!target) return receiver.close(entityNotFound(address));
     if (!authorized(context.connection, resourcePath(address))) {
-      return receiver.close({ condition: 'amqp:unauthorized-access', description: `Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: '${address}'.` });
+      return receiver.close({
+        condition: 'amqp:unauthorized-access',
+        description: `Unauthorized access. 'Send' claim(s) are required to perform this operation. Resource: '${address}'.`,
+      });
     }
     (receiver as unknown as RawLink).local.attach.max_message_size = maxMessageBytes;
   });
@@ -410,7 +511,8 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     const sender = context.sender!;
     const replies = stateOf(context.connection).replyLinks;
     replies.set(sender.name, sender);
-    const target = (sender as unknown as { remote: { attach?: { target?: { address?: string } } } }).remote.attach?.target?.address;
+    const target = (sender as unknown as { remote: { attach?: { target?: { address?: string } } } }).remote.attach
+      ?.target?.address;
     if (target) replies.set(target, sender);
   });
   container.on('message', (context: EventContext) => {
@@ -424,7 +526,9 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
 
   // Deliveries are settled by hand (accept, or reject with the service's condition); credit is the rhea default.
   const server: Server = opts.websocket
-    ? createWebSocketServer(opts.websocket, (ws) => container.websocket_accept(ws as never, { autoaccept: false } as never)).listen(0, '127.0.0.1')
+    ? createWebSocketServer(opts.websocket, (ws) =>
+        container.websocket_accept(ws as never, { autoaccept: false } as never),
+      ).listen(0, '127.0.0.1')
     : container.listen({ port: 0, host: '127.0.0.1', autoaccept: false } as never);
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -443,8 +547,10 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     keyName,
     key,
     connectionString(hub = [...hubs.values()][0]!.name, creds = {}) {
-      return `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${creds.keyName ?? keyName};SharedAccessKey=${creds.key ?? key};` +
-        `UseDevelopmentEmulator=true${hub === null ? '' : `;EntityPath=${hub}`}`;
+      return (
+        `Endpoint=sb://127.0.0.1:${port};SharedAccessKeyName=${creds.keyName ?? keyName};SharedAccessKey=${creds.key ?? key};` +
+        `UseDevelopmentEmulator=true${hub === null ? '' : `;EntityPath=${hub}`}`
+      );
     },
     received,
     batches,

@@ -25,9 +25,19 @@ export interface RheaWebSocketLike {
 
 const frame = (opcode: number, payload: Buffer): Buffer => {
   const n = payload.length;
-  const head = n < 126 ? Buffer.from([0x80 | opcode, n])
-    : n < 65536 ? Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff])
-    : Buffer.concat([Buffer.from([0x80 | opcode, 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(n)); return b; })()]);
+  const head =
+    n < 126
+      ? Buffer.from([0x80 | opcode, n])
+      : n < 65536
+        ? Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff])
+        : Buffer.concat([
+            Buffer.from([0x80 | opcode, 127]),
+            (() => {
+              const b = Buffer.alloc(8);
+              b.writeBigUInt64BE(BigInt(n));
+              return b;
+            })(),
+          ]);
   return Buffer.concat([head, payload]);
 };
 
@@ -96,7 +106,10 @@ function serve(socket: Socket, url: string): RheaWebSocketLike {
  * An HTTPS server (on 127.0.0.1, a random port) accepting WebSocket upgrades on `WEBSOCKET_PATH`; `accept` gets each
  * connection. Other requests get 404; an upgrade elsewhere or without a key, 400.
  */
-export function createWebSocketServer(tls: { cert: string; key: string }, accept: (ws: RheaWebSocketLike) => void): https.Server {
+export function createWebSocketServer(
+  tls: { cert: string; key: string },
+  accept: (ws: RheaWebSocketLike) => void,
+): https.Server {
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const key = req.headers['sec-websocket-key'];
@@ -105,9 +118,13 @@ export function createWebSocketServer(tls: { cert: string; key: string }, accept
       return;
     }
     const acceptKey = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-      `Sec-WebSocket-Accept: ${acceptKey}\r\n${offered.includes('AMQPWSB10') ? 'Sec-WebSocket-Protocol: AMQPWSB10\r\n' : ''}\r\n`);
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${acceptKey}\r\n${offered.includes('AMQPWSB10') ? 'Sec-WebSocket-Protocol: AMQPWSB10\r\n' : ''}\r\n`,
+    );
     const ws = serve(socket, `wss://${req.headers.host ?? ''}${req.url}`);
     accept(ws);
     if (head.length) socket.emit('data', head);

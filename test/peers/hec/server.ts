@@ -111,7 +111,10 @@ interface Reply {
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const hec = (status: number, code: number, text: string, extra: Record<string, unknown> = {}): Reply => ({ status, body: { text, code, ...extra } });
+const hec = (status: number, code: number, text: string, extra: Record<string, unknown> = {}): Reply => ({
+  status,
+  body: { text, code, ...extra },
+});
 
 /** Splunk's answers, by HEC code. */
 const R = {
@@ -179,9 +182,19 @@ export function splitConcatenatedJson(text: string): { events: unknown[]; badAt?
 export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> {
   const { tls, seed, ...faultOpts } = opts;
   const faults: HecFaults = {
-    tokens: ['test-token'], disabledTokens: [], ack: true, ackDelayMs: 0, ackLossRate: 0, busyRate: 0,
-    busyRetryAfter: undefined, maxContentLength: Number.POSITIVE_INFINITY, invalidEvent: () => false, indexes: undefined,
-    proxyRefusal: () => false, proxyHtmlOk: false, ...faultOpts,
+    tokens: ['test-token'],
+    disabledTokens: [],
+    ack: true,
+    ackDelayMs: 0,
+    ackLossRate: 0,
+    busyRate: 0,
+    busyRetryAfter: undefined,
+    maxContentLength: Number.POSITIVE_INFINITY,
+    invalidEvent: () => false,
+    indexes: undefined,
+    proxyRefusal: () => false,
+    proxyHtmlOk: false,
+    ...faultOpts,
   };
   const random = dice(seed ?? 1);
   const indexed: IndexedEvent[] = [];
@@ -193,7 +206,8 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     if (!c) channels.set(id, (c = { next: 0, pending: new Map() }));
     return c;
   };
-  const isReady = (indexedAt: number | undefined): boolean => indexedAt !== undefined && indexedAt + faults.ackDelayMs <= Date.now();
+  const isReady = (indexedAt: number | undefined): boolean =>
+    indexedAt !== undefined && indexedAt + faults.ackDelayMs <= Date.now();
 
   const authorize = (req: IncomingMessage, url: URL): Reply | undefined => {
     if (url.searchParams.has('token')) return R.queryAuth();
@@ -218,7 +232,8 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
       if (endpoint === 'event') {
         if (!('event' in e) || e.event === undefined || e.event === null) refusal = R.eventRequired(n);
         else if (e.event === '') refusal = R.eventBlank(n);
-        else if (e.index !== undefined && faults.indexes && !faults.indexes.includes(e.index)) refusal = R.incorrectIndex(n);
+        else if (e.index !== undefined && faults.indexes && !faults.indexes.includes(e.index))
+          refusal = R.incorrectIndex(n);
         else if (faults.invalidEvent(e)) refusal = R.invalidFormat(n);
       }
       if (refusal) break;
@@ -244,8 +259,14 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     const url = new URL(req.url ?? '/', 'http://peer');
     const path = url.pathname.replace(/\/+$/, '');
     if (path === '/services/collector/health') return hec(200, 17, 'HEC is healthy');
-    const endpoint = path === '/services/collector/event' || path === '/services/collector' ? 'event'
-      : path === '/services/collector/raw' ? 'raw' : path === '/services/collector/ack' ? 'ack' : undefined;
+    const endpoint =
+      path === '/services/collector/event' || path === '/services/collector'
+        ? 'event'
+        : path === '/services/collector/raw'
+          ? 'raw'
+          : path === '/services/collector/ack'
+            ? 'ack'
+            : undefined;
     if (!endpoint) return { status: 404, body: { text: 'The requested URL was not found on this server.', code: 404 } };
     const refused = authorize(req, url);
     if (refused) return refused;
@@ -280,7 +301,10 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     }
 
     if (body.length > faults.maxContentLength) {
-      return { status: 413, body: { text: `Content-Length of ${body.length} too large (maximum is ${faults.maxContentLength})` } };
+      return {
+        status: 413,
+        body: { text: `Content-Length of ${body.length} too large (maximum is ${faults.maxContentLength})` },
+      };
     }
     if (faults.busyRate > 0 && random() < faults.busyRate) {
       const reply = R.busy();
@@ -290,21 +314,43 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     if (text.trim() === '') return R.noData();
     if (endpoint === 'raw') {
       const lines = text.split('\n').filter((l) => l.trim() !== '');
-      const meta = Object.fromEntries(['host', 'source', 'sourcetype', 'index'].flatMap((k) => url.searchParams.has(k) ? [[k, url.searchParams.get(k)]] : []));
-      return { ...ingest('raw', lines.map((line) => ({ ...meta, event: line })), channel), log: { events: lines.length } };
+      const meta = Object.fromEntries(
+        ['host', 'source', 'sourcetype', 'index'].flatMap((k) =>
+          url.searchParams.has(k) ? [[k, url.searchParams.get(k)]] : [],
+        ),
+      );
+      return {
+        ...ingest(
+          'raw',
+          lines.map((line) => ({ ...meta, event: line })),
+          channel,
+        ),
+        log: { events: lines.length },
+      };
     }
     const { events, badAt } = splitConcatenatedJson(text);
     if (badAt !== undefined) {
-      for (const event of events) indexed.push({ endpoint, event: event as HecEvent, channel, ackId: undefined, ackLost: false });
+      for (const event of events)
+        indexed.push({ endpoint, event: event as HecEvent, channel, ackId: undefined, ackLost: false });
       return { ...R.invalidFormat(badAt), log: { events: events.length + 1 } };
     }
     const notObject = events.findIndex((e) => typeof e !== 'object' || e === null || Array.isArray(e));
     if (notObject >= 0) return { ...R.invalidFormat(notObject), log: { events: events.length } };
     if (faults.proxyHtmlOk) {
-      return { status: 200, body: {}, html: '<html><body><h1>Welcome</h1>Please sign in to continue.</body></html>', log: { events: events.length } };
+      return {
+        status: 200,
+        body: {},
+        html: '<html><body><h1>Welcome</h1>Please sign in to continue.</body></html>',
+        log: { events: events.length },
+      };
     }
     if ((events as HecEvent[]).some((e) => faults.proxyRefusal(e))) {
-      return { status: 400, body: {}, html: '<html><body><h1>400 Bad Request</h1>Request blocked by policy.</body></html>', log: { events: events.length } };
+      return {
+        status: 400,
+        body: {},
+        html: '<html><body><h1>400 Bad Request</h1>Request blocked by policy.</body></html>',
+        log: { events: events.length },
+      };
     }
     return { ...ingest('event', events as HecEvent[], channel), log: { events: events.length } };
   };
@@ -314,25 +360,38 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      handle(req, body).then((reply) => {
-        const path = new URL(req.url ?? '/', 'http://peer').pathname;
-        if (path !== '/services/collector/health') {
-          requests.push({
-            path, status: reply.status, code: reply.body.code as number | undefined, bytes: body.length,
-            gzip: req.headers['content-encoding'] === 'gzip', events: 0,
-            channel: (req.headers['x-splunk-request-channel'] as string | undefined), ...reply.log,
+      handle(req, body).then(
+        (reply) => {
+          const path = new URL(req.url ?? '/', 'http://peer').pathname;
+          if (path !== '/services/collector/health') {
+            requests.push({
+              path,
+              status: reply.status,
+              code: reply.body.code as number | undefined,
+              bytes: body.length,
+              gzip: req.headers['content-encoding'] === 'gzip',
+              events: 0,
+              channel: req.headers['x-splunk-request-channel'] as string | undefined,
+              ...reply.log,
+            });
+          }
+          res.writeHead(reply.status, {
+            'content-type': reply.html === undefined ? 'application/json' : 'text/html',
+            ...reply.headers,
           });
-        }
-        res.writeHead(reply.status, { 'content-type': reply.html === undefined ? 'application/json' : 'text/html', ...reply.headers });
-        res.end(reply.html ?? JSON.stringify(reply.body));
-      }, (err: unknown) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ text: `Internal server error: ${String(err)}`, code: 8 }));
-      });
+          res.end(reply.html ?? JSON.stringify(reply.body));
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ text: `Internal server error: ${String(err)}`, code: 8 }));
+        },
+      );
     });
   };
 
-  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest) : createHttpServer(onRequest);
+  const server: Server = tls
+    ? createHttpsServer({ key: tls.key, cert: tls.cert }, onRequest)
+    : createHttpServer(onRequest);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 

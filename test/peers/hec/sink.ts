@@ -27,11 +27,15 @@ export function identOf(e: IndexedEvent): string {
 export const ident = (r: AlertRecord): string => `${r.key}@${r.revision}`;
 
 /** A logger whose lines (parsed) land in `lines`, to assert on what an operator would read. */
-export function capturingLogger(): { logger: Logger; lines: Array<{ level: number; msg: string } & Record<string, unknown>> } {
+export function capturingLogger(): {
+  logger: Logger;
+  lines: Array<{ level: number; msg: string } & Record<string, unknown>>;
+} {
   const lines: Array<{ level: number; msg: string } & Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as (typeof lines)[number]);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as (typeof lines)[number]);
       cb();
     },
   });

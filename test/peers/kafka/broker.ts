@@ -69,19 +69,30 @@ export function ensureKafkaJars(): string {
   const pomHash = createHash('sha256').update(readFileSync(pomPath)).digest('hex');
   const stamp = join(JAR_CACHE, '.pom-sha256');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === pomHash) return JAR_CACHE;
-  for (const [tool, hint] of [['java', 'a Java 17+ runtime'], ['mvn', 'Apache Maven']] as const) {
+  for (const [tool, hint] of [
+    ['java', 'a Java 17+ runtime'],
+    ['mvn', 'Apache Maven'],
+  ] as const) {
     if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).error) {
-      throw new Error(`the Kafka test broker needs ${hint} on PATH ('${tool}' not found); e.g. apt-get install -y openjdk-17-jre-headless maven`);
+      throw new Error(
+        `the Kafka test broker needs ${hint} on PATH ('${tool}' not found); e.g. apt-get install -y openjdk-17-jre-headless maven`,
+      );
     }
   }
   const tmp = `${JAR_CACHE}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  log(`fetching Apache Kafka ${KAFKA_VERSION} and its jars from Maven Central into ${JAR_CACHE} (once, ~50 MB; cached for later runs)…`);
+  log(
+    `fetching Apache Kafka ${KAFKA_VERSION} and its jars from Maven Central into ${JAR_CACHE} (once, ~50 MB; cached for later runs)…`,
+  );
   const started = Date.now();
-  const res = spawnSync('mvn', ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 15 * 60_000,
-  });
+  const res = spawnSync(
+    'mvn',
+    ['-q', '-B', '-f', pomPath, 'dependency:copy-dependencies', `-DoutputDirectory=${tmp}`],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15 * 60_000,
+    },
+  );
   if (res.status !== 0) {
     rmSync(tmp, { recursive: true, force: true });
     const out = `${res.stdout ?? ''}${res.stderr ?? ''}`.trim().split('\n').slice(-20).join('\n');
@@ -94,7 +105,9 @@ export function ensureKafkaJars(): string {
   } catch {
     rmSync(tmp, { recursive: true, force: true }); // another process won the race with the same jars
   }
-  log(`${readdirSync(JAR_CACHE).filter((f) => f.endsWith('.jar')).length} jars fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `${readdirSync(JAR_CACHE).filter((f) => f.endsWith('.jar')).length} jars fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return JAR_CACHE;
 }
 
@@ -105,23 +118,87 @@ function makeCertificates(dir: string): KafkaTlsFiles & { keystore: string } {
     const res = spawnSync('openssl', args, { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`openssl ${args[0]} failed: ${res.error?.message ?? res.stderr}`);
   };
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '30',
-    '-subj', '/CN=alertbridge-test-ca', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
-  for (const [name, cn, ext] of [['server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'],
-    ['client', 'alertbridge-client', 'extendedKeyUsage=clientAuth']] as const) {
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+    '-days',
+    '30',
+    '-subj',
+    '/CN=alertbridge-test-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  for (const [name, cn, ext] of [
+    ['server', 'localhost', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'],
+    ['client', 'alertbridge-client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
     writeFileSync(f(`${name}.ext`), `${ext}\n`);
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-      '-days', '30', '-out', f(`${name}.pem`), '-extfile', f(`${name}.ext`));
+    openssl(
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+      '-subj',
+      `/CN=${cn}`,
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      '30',
+      '-out',
+      f(`${name}.pem`),
+      '-extfile',
+      f(`${name}.ext`),
+    );
   }
   // Kafka's PEM key store: the private key (PKCS#8, unencrypted) followed by the certificate chain.
-  writeFileSync(f('server-keystore.pem'), ['server.key', 'server.pem', 'ca.pem'].map((n) => readFileSync(f(n), 'utf8')).join(''));
-  return { caFile: f('ca.pem'), certFile: f('client.pem'), keyFile: f('client.key'), keystore: f('server-keystore.pem') };
+  writeFileSync(
+    f('server-keystore.pem'),
+    ['server.key', 'server.pem', 'ca.pem'].map((n) => readFileSync(f(n), 'utf8')).join(''),
+  );
+  return {
+    caFile: f('ca.pem'),
+    certFile: f('client.pem'),
+    keyFile: f('client.key'),
+    keystore: f('server-keystore.pem'),
+  };
 }
 
-function serverProperties(o: { dir: string; port: number; saslPort: number; sslPort: number; ctrlPort: number; tls: KafkaTlsFiles & { keystore: string }; autoCreateTopics: boolean }): string {
+function serverProperties(o: {
+  dir: string;
+  port: number;
+  saslPort: number;
+  sslPort: number;
+  ctrlPort: number;
+  tls: KafkaTlsFiles & { keystore: string };
+  autoCreateTopics: boolean;
+}): string {
   const jaas = (module: string, extra = '') => `${module} required${extra};`;
-  const plainUsers = Object.values(KAFKA_USERS).map((u) => ` user_${u.username}="${u.password}"`).join('');
+  const plainUsers = Object.values(KAFKA_USERS)
+    .map((u) => ` user_${u.username}="${u.password}"`)
+    .join('');
   return [
     'process.roles=broker,controller',
     'node.id=1',
@@ -196,15 +273,26 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<K
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-kafka-'));
   const props = join(dir, 'server.properties');
   const tls = makeCertificates(dir);
-  writeFileSync(props, serverProperties({ dir, port, saslPort, sslPort, ctrlPort, tls, autoCreateTopics: opts.autoCreateTopics ?? true }));
+  writeFileSync(
+    props,
+    serverProperties({ dir, port, saslPort, sslPort, ctrlPort, tls, autoCreateTopics: opts.autoCreateTopics ?? true }),
+  );
   writeFileSync(join(dir, 'log4j.properties'), log4jProperties(dir));
   const classpath = `${jars}/*`;
   const jvmLog = [`-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, `-Dkafka.logs.dir=${dir}`];
 
   const clusterId = randomBytes(16).toString('base64url');
   const scram = Object.values(KAFKA_USERS).flatMap((u) =>
-    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => ['--add-scram', `${m}=[name=${u.username},password=${u.password}]`]));
-  const format = spawnSync('java', [...jvmLog, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, ...scram], { encoding: 'utf8' });
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((m) => [
+      '--add-scram',
+      `${m}=[name=${u.username},password=${u.password}]`,
+    ]),
+  );
+  const format = spawnSync(
+    'java',
+    [...jvmLog, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, ...scram],
+    { encoding: 'utf8' },
+  );
   if (format.status !== 0) throw new Error(`kafka-storage format failed: ${format.stdout}${format.stderr}`);
 
   let child: ChildProcess | undefined;
@@ -224,18 +312,43 @@ export async function startKafkaBroker(opts: KafkaBrokerOptions = {}): Promise<K
   const launch = async (): Promise<void> => {
     const t0 = Date.now();
     let output = '';
-    const c = spawn('java', ['-Xmx512m', '-Xms256m', '-XX:+UseG1GC', '-Djava.awt.headless=true', ...jvmLog, '-cp', classpath, 'kafka.Kafka', props], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const c = spawn(
+      'java',
+      [
+        '-Xmx512m',
+        '-Xms256m',
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        ...jvmLog,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        props,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = c;
-    const keep = (d: Buffer) => { output = (output + d.toString()).slice(-4000); };
+    const keep = (d: Buffer) => {
+      output = (output + d.toString()).slice(-4000);
+    };
     c.stdout?.on('data', keep);
     c.stderr?.on('data', keep);
-    const admin = new Kafka({ clientId: 'kafka-peer-probe', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const admin = new Kafka({
+      clientId: 'kafka-peer-probe',
+      brokers: [`127.0.0.1:${port}`],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
     try {
       for (const deadline = Date.now() + 90_000; ;) {
-        if (exited(c)) throw new Error(`the Kafka broker exited (${c.exitCode ?? c.signalCode}) while starting:\n${output}\n${serverLogTail()}`);
-        if (Date.now() > deadline) throw new Error(`the Kafka broker did not become ready in 90 s:\n${serverLogTail()}`);
+        if (exited(c))
+          throw new Error(
+            `the Kafka broker exited (${c.exitCode ?? c.signalCode}) while starting:\n${output}\n${serverLogTail()}`,
+          );
+        if (Date.now() > deadline)
+          throw new Error(`the Kafka broker did not become ready in 90 s:\n${serverLogTail()}`);
         try {
           await admin.connect();
           const cluster = await admin.describeCluster();

@@ -22,7 +22,10 @@ export async function createTopics(brokers: string[], topics: string[], numParti
   const admin = new Kafka({ clientId: 'test-admin', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })), waitForLeaders: true });
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -48,7 +51,11 @@ export class TopicReader {
   /** Next offset to read, per `topic:partition`. */
   private readonly next = new Map<string, number>();
 
-  private constructor(private readonly brokers: string[], private readonly topics: string[], private readonly consumer: Consumer) {}
+  private constructor(
+    private readonly brokers: string[],
+    private readonly topics: string[],
+    private readonly consumer: Consumer,
+  ) {}
 
   static async open(brokers: string[], topics: string[]): Promise<TopicReader> {
     const kafka = new Kafka({ clientId: 'test-reader', brokers, logLevel: logLevel.NOTHING });
@@ -62,7 +69,14 @@ export class TopicReader {
         for (const m of batch.messages) {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(m.headers ?? {})) headers[k] = String(v);
-          reader.messages.push({ topic: batch.topic, partition: batch.partition, offset: Number(m.offset), key: m.key?.toString() ?? '', value: m.value?.toString() ?? '', headers });
+          reader.messages.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: Number(m.offset),
+            key: m.key?.toString() ?? '',
+            value: m.value?.toString() ?? '',
+            headers,
+          });
         }
         const last = batch.messages.at(-1);
         if (last) reader.next.set(`${batch.topic}:${batch.partition}`, Number(last.offset) + 1);
@@ -77,7 +91,12 @@ export class TopicReader {
     const deadline = Date.now() + timeoutMs;
     const behind = () => [...targets].filter(([tp, high]) => (this.next.get(tp) ?? 0) < high);
     while (behind().length > 0) {
-      if (Date.now() > deadline) throw new Error(`reader still behind on ${behind().map(([tp, h]) => `${tp} (at ${this.next.get(tp) ?? 0} of ${h})`).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `reader still behind on ${behind()
+            .map(([tp, h]) => `${tp} (at ${this.next.get(tp) ?? 0} of ${h})`)
+            .join(', ')}`,
+        );
       await new Promise((r) => setTimeout(r, 20));
     }
     return this.messages;
