@@ -53,15 +53,13 @@ export async function dlqReplays(o: ScenarioOptions & { records?: number } = {})
     for (let i = 0; i < n; i += 1000) {
       await store.add(
         'out',
-        records
-          .slice(i, i + 1000)
-          .map((record): DeadLetter => ({
-            record,
-            sink: 'out',
-            error: 'chaos: seeded',
-            attempts: 10,
-            failed_at: failedAt,
-          })),
+        records.slice(i, i + 1000).map((record): DeadLetter => ({
+          record,
+          sink: 'out',
+          error: 'chaos: seeded',
+          attempts: 10,
+          failed_at: failedAt,
+        })),
         n,
       );
     }

@@ -34,16 +34,14 @@ describe('logger', () => {
     const { logger, text } = capture();
     logger.info({ config: res.config }, 'configuration');
     logger.child({ component: 'sink' }).warn({ sink: res.config.sinks[1] }, 'sink');
-    logger
-      .child({ component: 'source', source: 'contoso' })
-      .error(
-        {
-          err: { message: 'refused' },
-          source: res.config.sources[0],
-          headers: { authorization: `Bearer ${SECRETS.PARTNER_TOKEN}` },
-        },
-        'source',
-      );
+    logger.child({ component: 'source', source: 'contoso' }).error(
+      {
+        err: { message: 'refused' },
+        source: res.config.sources[0],
+        headers: { authorization: `Bearer ${SECRETS.PARTNER_TOKEN}` },
+      },
+      'source',
+    );
     await new Promise((r) => setImmediate(r));
     const out = text();
     expect(out).toContain('"configuration"');
