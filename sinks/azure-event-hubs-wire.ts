@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventData } from '@azure/event-hubs';
-import { isEntraRefusal } from './entra-refusal.js';
+import { isEntraRefusal } from '../src/entra/refusal.js';
 import { PermanentError, RetryableError, type AlertRecord } from './types.js';
 
 /** Event Hubs refuses longer message ids. */

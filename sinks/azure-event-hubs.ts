@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch, type WebSocketOptions } from '@azure/event-hubs';
 import { WebSocket, type Dispatcher } from 'undici';
 import { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';
-import { createCredential, type EntraLogin } from '../src/sources/graph/credential.js';
+import { createCredential, type EntraLogin } from '../src/entra/credential.js';
 import { AuthPause } from './auth-pause.js';
 import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
 import {

@@ -1,5 +1,5 @@
 /** Backoff and error classification shared by every sink (STYLE.md: the two error kinds are the whole contract). */
-import { PermanentError, RetryableError } from '../../sinks/types.js';
+import { PermanentError, RetryableError } from '../util/errors.js';
 
 export interface RetryPolicy {
   /** Delivery attempts per record before it is dead-lettered. @defaultValue 10 */

@@ -12,7 +12,7 @@ import type { AlertRecord, Sink } from '../../sinks/types.js';
 import { classifyEventHubsError, isAuthFailure } from '../../sinks/azure-event-hubs-wire.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { startSimulator } from '../../src/simulator/server.js';
-import { createCredential } from '../../src/sources/graph/credential.js';
+import { createCredential } from '../../src/entra/credential.js';
 import { captureLogger } from '../helpers/graph.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { record, records } from '../helpers/records.js';

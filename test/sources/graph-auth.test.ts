@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
-import { createCredential } from '../../src/sources/graph/credential.js';
+import { createCredential } from '../../src/entra/credential.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
 

@@ -9,7 +9,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { RequestBudget } from '../../src/sources/graph/budget.js';
 import { GraphClient } from '../../src/sources/graph/client.js';
-import { createCredential, trustedCa } from '../../src/sources/graph/credential.js';
+import { createCredential, trustedCa } from '../../src/entra/credential.js';
 import { NotificationWorker } from '../../src/sources/graph/notification-worker.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { captureLogger } from '../helpers/graph.js';

@@ -7,11 +7,11 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
-import { parseRetryAfter } from '../../../sinks/types.js';
+import { parseRetryAfter } from '../../util/errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { sleep, type RequestBudget } from './budget.js';
 import { httpDispatcher, redactUrlsIn } from '../../util/http-proxy.js';
-import { lastTransportError } from './credential.js';
+import { lastTransportError } from '../../entra/credential.js';
 import { TimeoutError, withTimeout } from '../../util/timeout.js';
 
 export interface PartialWarning {

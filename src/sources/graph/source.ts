@@ -12,7 +12,7 @@ import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { RequestBudget } from './budget.js';
 import { GraphClient } from './client.js';
-import { createCredential, trustedCa } from './credential.js';
+import { createCredential, trustedCa } from '../../entra/credential.js';
 import { fetcherFor } from './fetchers.js';
 import { Poller } from './poller.js';
 import { SubscriptionManager } from './subscriptions.js';

@@ -14,7 +14,7 @@ import {
   type TokenCredentialOptions,
 } from '@azure/identity';
 import { request, type Dispatcher } from 'undici';
-import { withSystemRoots } from '../../util/tls.js';
+import { withSystemRoots } from '../util/tls.js';
 
 export interface EntraLogin {
   tenant_id?: string;
