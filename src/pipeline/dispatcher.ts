@@ -11,7 +11,6 @@ import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { AlertRecord } from '../record/types.js';
 import type { RecordPredicate } from './filter.js';
 import { jobMember, parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
 import type { Keys } from './keys.js';
@@ -184,24 +183,20 @@ export class Dispatcher {
   private async dispatch(entries: StreamEntries): Promise<void> {
     const batchId = `${entries[0]![0]}_${entries.length}`;
     const staged: InboxEntry[] = [];
-    const inline: AlertRecord[] = [];
-    const legacy: string[] = [];
+    const malformed: string[] = [];
     for (const [id, fields] of entries) {
       const entry = parseEntry(id, fields);
       if (entry) staged.push(entry);
-      else {
-        inline.push(...legacyRecords(fields));
-        legacy.push(id);
-      }
+      else malformed.push(id);
     }
+    // Only dedup.ts writes the inbox; anything else there is not ours to deliver, and would be read again forever.
+    if (malformed.length) this.log.error({ entries: malformed }, 'dropping inbox entries that name no staged batch');
     const refs = new Map<string, Set<string>>();
     const plans = this.targets.map((t) => {
       const jobs: Array<{ name: string; data: SinkJobData; opts: { jobId: string } }> = [];
       // Deterministic ids: a batch re-dispatched before its jobs ran is not queued twice.
       const add = (data: SinkJobData) =>
         jobs.push({ name: 'deliver', data, opts: { jobId: `${batchId}_${jobs.length}` } });
-      for (let i = 0, mine = inline.filter(t.accepts); i < mine.length; i += t.maxRecords)
-        add({ records: mine.slice(i, i + t.maxRecords), attempt: 0 });
       let job: BatchRef[] = [];
       let size = 0;
       const flush = () => {
@@ -240,24 +235,11 @@ export class Dispatcher {
     await Promise.all(plans.map(({ t, jobs }) => (jobs.length ? t.queue.addBulk(jobs) : undefined)));
     const ids = entries.map(([id]) => id);
     const multi = this.redis.multi().xack(this.keys.inbox, this.keys.inboxGroup, ...ids);
-    // Entries no sink wants (filtered out everywhere), and entries of the old layout (their records travel in the
-    // jobs), are done with once acknowledged.
+    // Entries no sink wants (filtered out everywhere) are done with once acknowledged.
     const unwanted = staged.filter((e) => !refs.has(e.id));
     for (const e of unwanted) multi.del(this.keys.batch(e.batch));
-    const done = [...unwanted.map((e) => e.id), ...legacy];
+    const done = [...unwanted.map((e) => e.id), ...malformed];
     if (done.length) multi.xdel(this.keys.inbox, ...done);
     await multi.exec();
   }
-}
-
-/** Records of an inbox entry written before 0.2 (the records themselves, as JSON, in `r` fields). */
-function legacyRecords(fields: readonly string[]): AlertRecord[] {
-  const records: AlertRecord[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] !== 'r') continue;
-    const value = JSON.parse(fields[i + 1]!) as AlertRecord | AlertRecord[];
-    if (Array.isArray(value)) records.push(...value);
-    else records.push(value);
-  }
-  return records;
 }

@@ -15,10 +15,7 @@ import { jobMember, loadBatches, narrowRefs, releaseBatches, type BatchRef, type
 import type { Keys } from './keys.js';
 import { backoffMs, classify, errorMessage, type RetryPolicy } from './retry.js';
 
-/**
- * A job refers to staged records (`refs`, see inbox.ts), or carries them (`records`: replays of dead letters, and
- * jobs queued before 0.2).
- */
+/** A job refers to staged records (`refs`, see inbox.ts), or carries them (`records`: replays of dead letters). */
 export interface SinkJobData {
   refs?: BatchRef[];
   records?: AlertRecord[];
@@ -81,8 +78,8 @@ export class SinkWorker {
       );
       if (final) this.track(this.deadLetterFailed(job));
     });
-    // Jobs given up on while no worker could dead-letter them (an older version, a crash, a dead-letter queue that
-    // could not be written).
+    // Jobs given up on while no worker could dead-letter them (a crash, a dead-letter queue that could not be
+    // written).
     this.track(this.sweepFailed());
   }
 

@@ -137,25 +137,6 @@ describe('inbox', () => {
     }
   });
 
-  it('still delivers inbox entries and jobs written by the previous layout (records inline)', async () => {
-    const sink = new RecordingSink('s');
-    const producer = await start([{ sink: new RecordingSink('s') }], { consume: false });
-    const keys = keysFor(producer.prefix);
-    const [a, b, c] = records(3);
-    await producer.redis.xgroup('CREATE', keys.inbox, keys.inboxGroup, '0', 'MKSTREAM').catch(() => undefined);
-    await producer.redis.xadd(keys.inbox, '*', 'r', JSON.stringify(a), 'r', JSON.stringify(b));
-    const connection = connect({ url: redisUrl() }, { blocking: true });
-    const queue = new Queue('sink-s', { connection, prefix: producer.prefix });
-    await queue.add('deliver', { records: [c], attempt: 0 });
-    await queue.close();
-    connection.disconnect();
-    const consumer = await start([{ sink }], { prefix: producer.prefix });
-    await waitFor(() => sink.received.length >= 3, { what: 'old-layout records' });
-    expect(new Set(sink.keys())).toEqual(new Set([a, b, c].map((r) => `${r!.key}@${r!.revision}`)));
-    await waitFor(() => consumer.pipeline.idle());
-    expect(await leftovers(consumer)).toEqual({ batches: 0, refs: 0, inbox: 0 });
-  });
-
   it('routes a record by its own fields whatever control characters they hold', async () => {
     const good = new RecordingSink('good');
     const evil = new RecordingSink('evil');
