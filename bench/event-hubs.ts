@@ -16,6 +16,7 @@ import { createEventHubsSink } from '../sinks/azure-event-hubs.js';
 import type { Sink } from '../sinks/types.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import { mintReplicaId } from '../src/pipeline/replica.js';
 import { connect } from '../src/pipeline/redis.js';
 import { sinkFormat } from '../src/record/format.js';
 import { normalize } from '../src/record/normalize.js';
@@ -130,6 +131,8 @@ async function main(): Promise<void> {
     const metrics = new Metrics({ defaultMetrics: false });
     const pipeSink = sinkFor('eventhubs');
     const pipeline = new Pipeline({
+      takeoverMs: 30_000,
+      replicaId: mintReplicaId(),
       prefix: `bench:${run}`,
       dedupTtlMs: 3_600_000,
       dispatchBatchMax: 1000,
@@ -146,7 +149,6 @@ async function main(): Promise<void> {
             retry: { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 5000 },
             concurrency: CONCURRENCY,
             deadLetterMax: N,
-            lockMs: 30_000,
           },
         },
       ],

@@ -12,6 +12,7 @@ import pino from 'pino';
 import { createSplunkHecSink } from '../sinks/splunk-hec.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import { mintReplicaId } from '../src/pipeline/replica.js';
 import { connect } from '../src/pipeline/redis.js';
 import { sinkFormat } from '../src/record/format.js';
 import { startRedisServer } from '../src/util/redis-server.js';
@@ -65,6 +66,8 @@ const [redis, queueRedis, dispatchRedis] = [
 const prefix = `abbench:hec:${Date.now()}`;
 const pipelineWith = (consume: boolean) =>
   new Pipeline({
+    takeoverMs: 30_000,
+    replicaId: mintReplicaId(),
     prefix,
     dedupTtlMs: 3_600_000,
     dispatchBatchMax: 1000,
@@ -82,7 +85,6 @@ const pipelineWith = (consume: boolean) =>
           retry: { max_attempts: 1000, initial_backoff_ms: 50, max_backoff_ms: 1000 },
           concurrency: Number(args.concurrency),
           deadLetterMax: n,
-          lockMs: 30_000,
         },
       },
     ],

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { createKafkaSink, type KafkaSinkOptions } from '../sinks/kafka.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import { mintReplicaId } from '../src/pipeline/replica.js';
 import { connect } from '../src/pipeline/redis.js';
 import { sinkFormat } from '../src/record/format.js';
 import { normalize } from '../src/record/normalize.js';
@@ -86,6 +87,8 @@ async function main(): Promise<void> {
       ...format,
     });
     const pipeline = new Pipeline({
+      takeoverMs: 30_000,
+      replicaId: mintReplicaId(),
       prefix: `bench:${run}`,
       dedupTtlMs: 3_600_000,
       dispatchBatchMax: 1000,
@@ -102,7 +105,6 @@ async function main(): Promise<void> {
             retry: { max_attempts: 10, initial_backoff_ms: 100, max_backoff_ms: 5000 },
             concurrency: 1,
             deadLetterMax: N,
-            lockMs: 30_000,
           },
         },
       ],

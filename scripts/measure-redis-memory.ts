@@ -11,6 +11,7 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
+import { mintReplicaId } from '../src/pipeline/replica.js';
 import { connect } from '../src/pipeline/redis.js';
 import { normalize } from '../src/record/normalize.js';
 import type { AlertRecord } from '../src/record/types.js';
@@ -125,6 +126,8 @@ async function main(): Promise<void> {
   const dispatchRedis = connect({ url }, { blocking: true });
   const metrics = new Metrics({ defaultMetrics: false });
   const pipeline = new Pipeline({
+    takeoverMs: 30_000,
+    replicaId: mintReplicaId(),
     prefix: PREFIX,
     dedupTtlMs: 7 * 24 * 3600_000,
     dispatchBatchMax: 1000,
@@ -141,7 +144,6 @@ async function main(): Promise<void> {
           retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 },
           concurrency: 1,
           deadLetterMax: 100_000,
-          lockMs: 30_000,
         },
       },
     ],

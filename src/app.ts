@@ -13,6 +13,7 @@ import { sinkFormat } from './record/format.js';
 import { Metrics } from './observability/metrics.js';
 import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
 import { Durability } from './pipeline/durability.js';
+import { mintReplicaId } from './pipeline/replica.js';
 import { checkRedis, connect, describeRedisFailure, RedisRequirementError } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
 import { registerPushRoute } from './sources/push/route.js';
@@ -27,8 +28,6 @@ export interface AppOptions {
   sinkOverrides?: Record<string, Sink>;
   /** Run the dispatcher and sink workers. False for `dlq` and other inspection commands. @defaultValue true */
   consume?: boolean;
-  /** Overrides `pipeline.takeover_ms` (the demo uses a short one). */
-  lockMs?: number;
   metrics?: Metrics;
 }
 
@@ -65,7 +64,9 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const log = opts.logger;
   const metrics = opts.metrics ?? new Metrics();
   const redisCfg = { url: config.redis.url, password: config.redis.password, tls: config.redis.tls };
-  const takeoverMs = opts.lockMs ?? config.pipeline.takeover_ms;
+  const takeoverMs = config.pipeline.takeover_ms;
+  /** One name for this process wherever Redis tells replicas apart (consumer groups, leases). */
+  const replicaId = mintReplicaId();
   const redis = connect(redisCfg, { name: 'alertbridge' });
   const queueRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-queues' });
   const dispatchRedis = connect(redisCfg, { blocking: true, name: 'alertbridge-dispatch' });
@@ -101,7 +102,6 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       retry: s.retry,
       concurrency: s.concurrency,
       deadLetterMax: s.dead_letter.max_entries,
-      lockMs: takeoverMs,
     },
   }));
   const durability = new Durability(redis, config.redis.durability, log.child({ component: 'redis' }));
@@ -119,6 +119,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     logger: log,
     consume: opts.consume,
     takeoverMs,
+    replicaId,
   });
 
   let stopping = false;
@@ -177,7 +178,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
             emit: (records) => pipeline.emit(records),
             metrics,
             logger: log,
-            leaseMs: takeoverMs,
+            takeoverMs,
+            replicaId,
             publicUrl: config.server.public_url,
             afterCursorMove: durable && (() => durable.wait()),
           }),
@@ -213,6 +215,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       logger: log,
       metrics,
       takeoverMs,
+      replicaId,
     });
 
   let stopped: Promise<StopResult> | undefined;

@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { Sink } from '../../sinks/types.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 import { connect } from '../../src/pipeline/redis.js';
 import type { AlertRecord } from '../../src/record/types.js';
 import { sleep } from './stats.js';
@@ -39,6 +40,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineRun> {
   const conns = [connect(cfg), connect(cfg, { blocking: true }), connect(cfg, { blocking: true })] as const;
   const metrics = new Metrics({ defaultMetrics: false });
   const pipeline = new Pipeline({
+    takeoverMs: 30_000,
+    replicaId: mintReplicaId(),
     prefix: o.prefix,
     dedupTtlMs: 604_800_000,
     dispatchBatchMax: 1000,
@@ -55,7 +58,6 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineRun> {
           retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 },
           concurrency: o.concurrency ?? 1,
           deadLetterMax: 100_000,
-          lockMs: 30_000,
         },
       },
     ],

@@ -76,7 +76,7 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     };
     const loaded = await loadConfigFile(demoConfigPath(), { env });
     if (!loaded.ok) throw new CliExit(EXIT.usage, loaded.errors.join('\n'));
-    const app = await startDaemon(loaded.config, log, { lockMs: 5000 });
+    const app = await startDaemon(loaded.config, log);
     const stopped = stopOnSignals(app, log);
     const report = setInterval(() => void progress(app.metrics, log), 5000);
     let result: StopResult;

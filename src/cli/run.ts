@@ -8,12 +8,8 @@ import { retirementWarnings } from '../config/retirement.js';
 import type { Config } from '../config/schema.js';
 import { CliExit, EXIT } from './common.js';
 
-export async function startDaemon(
-  config: Readonly<Config>,
-  log: Logger,
-  extra: { lockMs?: number } = {},
-): Promise<App> {
-  const app = buildApp(config, { logger: log, lockMs: extra.lockMs });
+export async function startDaemon(config: Readonly<Config>, log: Logger): Promise<App> {
+  const app = buildApp(config, { logger: log });
   try {
     await app.start();
   } catch (err) {

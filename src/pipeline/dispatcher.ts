@@ -3,11 +3,9 @@
  *
  * Every replica runs one dispatcher in the inbox's consumer group, so batches spread across replicas. The jobs refer
  * to the staged records (inbox.ts) and carry no copy of them. An inbox entry is acknowledged only after its jobs are
- * in every sink queue; entries left pending by a dead replica are claimed by the others after `claim_idle_ms`. A
+ * in every sink queue; entries left pending by a dead replica are claimed by the others after `pipeline.takeover_ms`. A
  * crash can therefore queue a batch twice (at least once), never zero times.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -28,14 +26,15 @@ export interface DispatcherOptions {
   /** Inbox entries read at once. */
   readCount: number;
   blockMs: number;
-  /** Pending entries idle this long belong to a dead consumer and are taken over. */
-  claimIdleMs: number;
+  /** `pipeline.takeover_ms`: pending entries idle this long belong to a dead consumer and are taken over. */
+  takeoverMs: number;
+  /** This process's replica id (replica.ts): its consumer name in the inbox's group. */
+  replicaId: string;
 }
 
 type StreamEntries = Array<[id: string, fields: string[]]>;
 
 export class Dispatcher {
-  readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private running = false;
   private loop?: Promise<void>;
   private lastClaim = 0;
@@ -68,7 +67,9 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.running = false;
     await this.loop;
-    await this.redis.xgroup('DELCONSUMER', this.keys.inbox, this.keys.inboxGroup, this.consumer).catch(() => undefined);
+    await this.redis
+      .xgroup('DELCONSUMER', this.keys.inbox, this.keys.inboxGroup, this.opts.replicaId)
+      .catch(() => undefined);
   }
 
   private async run(): Promise<void> {
@@ -116,7 +117,7 @@ export class Dispatcher {
     const res = (await this.redis.xreadgroup(
       'GROUP',
       this.keys.inboxGroup,
-      this.consumer,
+      this.opts.replicaId,
       'COUNT',
       this.opts.readCount,
       'BLOCK',
@@ -130,13 +131,13 @@ export class Dispatcher {
 
   private async claimStale(): Promise<StreamEntries | null> {
     const now = Date.now();
-    if (now - this.lastClaim < Math.min(this.opts.claimIdleMs, 5000)) return null;
+    if (now - this.lastClaim < Math.min(this.opts.takeoverMs, 5000)) return null;
     this.lastClaim = now;
     const res = (await this.redis.xautoclaim(
       this.keys.inbox,
       this.keys.inboxGroup,
-      this.consumer,
-      this.opts.claimIdleMs,
+      this.opts.replicaId,
+      this.opts.takeoverMs,
       '0',
       'COUNT',
       this.opts.readCount,

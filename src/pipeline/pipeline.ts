@@ -51,8 +51,10 @@ export interface PipelineOptions {
   consume?: boolean;
   /** `redis.durability`, when it asks for more than the primary's reply: emit resolves only once it is met. */
   durability?: { wait(): Promise<void> };
-  /** How long work held by a replica that stopped answering waits before another takes it over. @defaultValue 30000 */
-  takeoverMs?: number;
+  /** `pipeline.takeover_ms`: how long work held by a replica that stopped answering waits before another takes it over. */
+  takeoverMs: number;
+  /** This process's replica id (replica.ts): its consumer name in the inbox's group. */
+  replicaId: string;
   /**
    * Tries of a sink job whose processing itself fails (not its deliveries, which the job counts), after which BullMQ
    * gives up on it and its records are dead-lettered. @defaultValue 50
@@ -110,6 +112,7 @@ export class Pipeline {
           opts.queueRedis,
           this.keys,
           s.runtime,
+          opts.takeoverMs,
           this.deadLetters,
           opts.metrics,
           opts.logger.child({ component: 'sink', sink: s.sink.name }),
@@ -128,7 +131,8 @@ export class Pipeline {
       {
         readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)),
         blockMs: 1000,
-        claimIdleMs: opts.takeoverMs ?? 30_000,
+        takeoverMs: opts.takeoverMs,
+        replicaId: opts.replicaId,
       },
       log,
     );

@@ -27,8 +27,6 @@ export interface SinkRuntimeOptions {
   retry: RetryPolicy;
   concurrency: number;
   deadLetterMax: number;
-  /** BullMQ lock: a job whose worker died is taken over after this long. @defaultValue 30000 */
-  lockMs: number;
 }
 
 interface Outcome {
@@ -50,6 +48,8 @@ export class SinkWorker {
     private readonly connection: Redis,
     private readonly keys: Keys,
     private readonly opts: SinkRuntimeOptions,
+    /** `pipeline.takeover_ms`: a job whose worker died is taken over after this long (BullMQ's lock). */
+    private readonly takeoverMs: number,
     private readonly deadLetters: DeadLetterStore,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -60,8 +60,8 @@ export class SinkWorker {
       connection: this.connection,
       prefix: this.keys.prefix,
       concurrency: this.opts.concurrency,
-      lockDuration: this.opts.lockMs,
-      stalledInterval: Math.max(1000, Math.floor(this.opts.lockMs / 2)),
+      lockDuration: this.takeoverMs,
+      stalledInterval: Math.max(1000, Math.floor(this.takeoverMs / 2)),
       // A job whose worker keeps dying is kept in the failed set (visible, replayable), never deleted.
       maxStalledCount: 20,
       autorun: true,

@@ -10,6 +10,7 @@ import type { Simulator, SimulatorFaultsUpdate } from '../../src/simulator/types
 import { RecordingSink } from '../peers/recording-sink.js';
 import { cleanup, startTestPipeline, type TestPipeline } from './pipeline.js';
 import { redisUrl } from './redis.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 export interface SourceSpec {
   name: string;
@@ -79,7 +80,8 @@ export async function graphHarness(opts: { prefix?: string } = {}): Promise<Grap
         emit: (r) => tp.pipeline.emit(r),
         metrics: tp.metrics,
         logger: logger ?? pino({ level: 'silent' }),
-        leaseMs: 5000,
+        takeoverMs: 5000,
+        replicaId: mintReplicaId(),
       });
       sources.push(s);
       return s;

@@ -7,6 +7,7 @@ import { connect } from '../../src/pipeline/redis.js';
 import type { Sink } from '../../sinks/types.js';
 import type { RecordFilter } from '../../src/pipeline/filter.js';
 import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -54,7 +55,6 @@ export async function startTestPipeline(
       retry: { max_attempts: s.maxAttempts ?? 5, initial_backoff_ms: 20, max_backoff_ms: 200 },
       concurrency: s.concurrency ?? 1,
       deadLetterMax: s.deadLetterMax ?? 10_000,
-      lockMs: 5000,
     },
   }));
   const pipeline = new Pipeline({
@@ -68,7 +68,8 @@ export async function startTestPipeline(
     metrics,
     logger: silentLogger,
     consume: opts.consume,
-    takeoverMs: opts.takeoverMs,
+    takeoverMs: opts.takeoverMs ?? 5000,
+    replicaId: mintReplicaId(),
     jobAttempts: opts.jobAttempts,
     depthRefreshMs: opts.depthRefreshMs ?? 0,
   });

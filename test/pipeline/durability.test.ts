@@ -17,6 +17,7 @@ import { GraphSource } from '../../src/sources/graph/source.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { captureLogger, graphSourceConfig, pollNow } from '../helpers/graph.js';
 import { cleanup, startTestPipeline } from '../helpers/pipeline.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 let primary: RedisServer;
 let replica: RedisServer;
@@ -139,7 +140,8 @@ describe('redis.durability on a cursor move', () => {
         emit: (r) => tp.pipeline.emit(r),
         metrics: tp.metrics,
         logger,
-        leaseMs: 5000,
+        takeoverMs: 5000,
+        replicaId: mintReplicaId(),
         afterCursorMove: () => durability.wait(),
       });
       try {

@@ -105,7 +105,7 @@ describe('inbox', () => {
       redis.disconnect();
     }
     // Another replica takes it over after takeover_ms, delivers everything, and the orphan does not pin the batch.
-    const consumer = await start([{ sink }], { prefix: producer.prefix, takeoverMs: 300 });
+    const consumer = await start([{ sink }], { prefix: producer.prefix, takeoverMs: 1000 });
     await waitFor(() => sink.received.length >= 300, { what: 'taken-over records', timeoutMs: 30_000 });
     await waitFor(async () => (await leftovers(consumer)).batches === 0, { what: 'batch released', timeoutMs: 15_000 });
     expect(new Set(sink.keys()).size).toBe(300);

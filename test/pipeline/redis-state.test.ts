@@ -12,6 +12,7 @@ import { RecordingSink } from '../peers/recording-sink.js';
 import { metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 let server: RedisServer | undefined;
 let tp: TestPipeline | undefined;
@@ -53,6 +54,7 @@ describe('Redis state vanishing under the pipeline', () => {
       logger: silentLogger,
       metrics,
       takeoverMs: 200,
+      replicaId: mintReplicaId(),
     });
     const dropped = () => metricValue(metrics, 'alertbridge_webhook_dropped_total', { reason: 'unknown_source' });
     try {

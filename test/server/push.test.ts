@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { Metrics } from '../../src/observability/metrics.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 import { connect } from '../../src/pipeline/redis.js';
 import { buildServer } from '../../src/server/server.js';
 import { registerPushRoute } from '../../src/sources/push/route.js';
@@ -280,6 +281,8 @@ describe('POST /ingest/{source} with a Redis that never answers', () => {
       connect({ url: hole.url }, { blocking: true }),
     ] as const;
     const pipeline = new Pipeline({
+      takeoverMs: 30_000,
+      replicaId: mintReplicaId(),
       prefix: uniquePrefix('push-hole'),
       dedupTtlMs: 60_000,
       dispatchBatchMax: 100,

@@ -12,6 +12,7 @@ import type { AlertRecord } from '../../src/record/types.js';
 import { GraphSource } from '../../src/sources/graph/source.js';
 import { graphSourceConfig, pollNow, simulatorHooks } from '../helpers/graph.js';
 import { waitFor } from '../helpers/wait.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 const T: TenantCredentials = {
   tenantId: 'aeaeaeae-0000-4000-8000-000000000601',
@@ -40,7 +41,8 @@ describe('late evidence', () => {
       prefix: h.tp.prefix,
       metrics: h.tp.metrics,
       logger: pino({ level: 'silent' }),
-      leaseMs: 5000,
+      takeoverMs: 5000,
+      replicaId: mintReplicaId(),
       emit: (records) => {
         emitted.push(...records);
         return h.tp.pipeline.emit(records);

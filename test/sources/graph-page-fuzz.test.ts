@@ -18,6 +18,7 @@ import { captureLogger, graphSourceConfig, pollNow } from '../helpers/graph.js';
 import { startMangler } from '../helpers/graph-mangler.js';
 import { cleanup, startTestPipeline } from '../helpers/pipeline.js';
 import { waitFor } from '../helpers/wait.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 const T: TenantCredentials = {
   tenantId: 'eeeeeeee-0000-4000-8000-00000000f022',
@@ -104,7 +105,8 @@ describe('Graph page bodies, fuzzed, through the poller and the pipeline', () =>
         emit: (r) => tp.pipeline.emit(r),
         metrics: tp.metrics,
         logger: cap.logger,
-        leaseMs: 5000,
+        takeoverMs: 5000,
+        replicaId: mintReplicaId(),
       },
     );
     const poller = source.pollers[0]!;
@@ -190,7 +192,8 @@ describe('Graph page bodies, fuzzed, through the poller and the pipeline', () =>
         emit: (r) => tp.pipeline.emit(r),
         metrics: tp.metrics,
         logger: pino({ level: 'silent' }),
-        leaseMs: 5000,
+        takeoverMs: 5000,
+        replicaId: mintReplicaId(),
       },
     );
     try {

@@ -16,6 +16,7 @@ import { captureLogger } from '../helpers/graph.js';
 import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { redisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { mintReplicaId } from '../../src/pipeline/replica.js';
 
 const T: TenantCredentials = {
   tenantId: 'dddddddd-0000-4000-8000-0000000000c1',
@@ -90,6 +91,7 @@ async function start(opts: { maxAgeMs?: number } = {}): Promise<Harness> {
     logger,
     metrics: tp.metrics,
     takeoverMs: TAKEOVER_MS,
+    replicaId: mintReplicaId(),
     ...opts,
   });
   await worker.start();
@@ -178,6 +180,7 @@ describe('notification worker', () => {
       logger: captureLogger().logger,
       metrics: x.tp.metrics,
       takeoverMs: TAKEOVER_MS,
+      replicaId: mintReplicaId(),
     });
     x.worker = next;
     await next.start();

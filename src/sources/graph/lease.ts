@@ -13,12 +13,12 @@ export class Lease {
   constructor(
     private readonly redis: Redis,
     readonly key: string,
-    private readonly owner: string,
-    readonly ttlMs: number,
+    private readonly replicaId: string,
+    readonly takeoverMs: number,
   ) {}
 
   async acquire(): Promise<boolean> {
-    return (await this.redis.set(this.key, this.owner, 'PX', this.ttlMs, 'NX')) === 'OK';
+    return (await this.redis.set(this.key, this.replicaId, 'PX', this.takeoverMs, 'NX')) === 'OK';
   }
 
   /** Keeps the lease alive every ttl/3; `onLost` is called once if it was taken away (or Redis failed). */
@@ -26,7 +26,7 @@ export class Lease {
     this.stopKeepAlive();
     this.timer = setInterval(
       () => {
-        this.redis.eval(RENEW, 1, this.key, this.owner, this.ttlMs).then(
+        this.redis.eval(RENEW, 1, this.key, this.replicaId, this.takeoverMs).then(
           (ok) => {
             if (ok !== 1) {
               this.stopKeepAlive();
@@ -39,14 +39,14 @@ export class Lease {
           },
         );
       },
-      Math.max(100, Math.floor(this.ttlMs / 3)),
+      Math.max(100, Math.floor(this.takeoverMs / 3)),
     );
     this.timer.unref();
   }
 
   async release(): Promise<void> {
     this.stopKeepAlive();
-    await this.redis.eval(RELEASE, 1, this.key, this.owner).catch(() => undefined);
+    await this.redis.eval(RELEASE, 1, this.key, this.replicaId).catch(() => undefined);
   }
 
   private stopKeepAlive(): void {

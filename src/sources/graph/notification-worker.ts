@@ -12,8 +12,6 @@
  * tenant's request budget a few requests an hour, not one per `takeover_ms`. An entry still failing past `maxAgeMs`
  * is dropped loudly (an error and the same metric, reason `expired`).
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
@@ -31,8 +29,13 @@ export interface NotificationWorkerOptions {
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   logger: Logger;
   metrics: Metrics;
-  /** Entries held this long by a silent consumer are taken over; also the first retry delay of a failed fetch. */
+  /**
+   * `pipeline.takeover_ms`: entries held this long by a silent consumer are taken over; also the first retry delay
+   * of a failed fetch.
+   */
   takeoverMs: number;
+  /** This process's replica id (replica.ts): its consumer name in the stream's group. */
+  replicaId: string;
   /** Longest wait between two fetches of a failing entry. @defaultValue 900000 (15 minutes) */
   maxRetryDelayMs?: number;
   /** A failing entry older than this is dropped (an error log and a metric). @defaultValue 86400000 (one day) */
@@ -60,7 +63,6 @@ function permanentStatus(err: unknown): number | undefined {
 }
 
 export class NotificationWorker {
-  private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly abort = new AbortController();
   private loop?: Promise<void>;
   private lastClaim = 0;
@@ -142,7 +144,7 @@ export class NotificationWorker {
       const due = await this.duePending();
       // XCLAIM's min-idle makes a race with another replica harmless: whoever claims first resets the idle time.
       const claimed = due.length
-        ? ((await redis.xclaim(streamKey, GROUP, this.consumer, takeoverMs, ...due)) as Entries)
+        ? ((await redis.xclaim(streamKey, GROUP, this.opts.replicaId, takeoverMs, ...due)) as Entries)
         : [];
       const live = claimed.filter((e) => Array.isArray(e?.[1]));
       if (live.length) return live;
@@ -151,7 +153,7 @@ export class NotificationWorker {
     const res = (await redis.xreadgroup(
       'GROUP',
       GROUP,
-      this.consumer,
+      this.opts.replicaId,
       'COUNT',
       50,
       'BLOCK',
@@ -301,6 +303,7 @@ export class NotificationWorker {
         .exec();
     // The retry delay counts from the failure, not from when the entry was read: reset its idle time (JUSTID leaves
     // the delivery count, which sets the delay, as it is).
-    if (retry.length) await this.opts.redis.xclaim(this.opts.streamKey, GROUP, this.consumer, 0, ...retry, 'JUSTID');
+    if (retry.length)
+      await this.opts.redis.xclaim(this.opts.streamKey, GROUP, this.opts.replicaId, 0, ...retry, 'JUSTID');
   }
 }

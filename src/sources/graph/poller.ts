@@ -26,21 +26,23 @@ export interface PollerOptions {
   client: GraphClient;
   redis: Redis;
   prefix: string;
-  owner: string;
+  /** This process's replica id (replica.ts): the lease's owner. */
+  replicaId: string;
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   metrics: Metrics;
   logger: Logger;
-  intervalMs?: number;
+  intervalMs: number | undefined;
   cron?: string;
   overlapMs: number;
   initialLookbackMs: number;
-  /** Update times later than the poll's start plus this never move the watermark. @defaultValue 300000 */
-  futureSkewMs?: number;
+  /** Update times later than the poll's start plus this never move the watermark. */
+  futureSkewMs: number;
   /** Late evidence: alerts created this long ago (ms) are listed once more, for each value. @defaultValue none */
   rereadAfterMs?: readonly number[];
-  /** A window failing this long is reported as stuck (error log, metric, readiness detail). @defaultValue 3600000 */
-  stuckWindowAlertMs?: number;
-  leaseMs: number;
+  /** A window failing this long is reported as stuck (error log, metric, readiness detail). */
+  stuckWindowAlertMs: number;
+  /** `pipeline.takeover_ms`: how long the lease of a replica that stopped answering blocks the others. */
+  takeoverMs: number;
   /** `redis.durability`'s wait, after a cursor move: a move it refuses fails the poll (logged, retried). */
   afterCursorMove?: () => Promise<void>;
 }
@@ -93,7 +95,7 @@ export class Poller {
 
   constructor(private readonly opts: PollerOptions) {
     const id = `${opts.source}:${opts.fetcher.resource}`;
-    this.lease = new Lease(opts.redis, `${opts.prefix}:lease:${id}`, opts.owner, opts.leaseMs);
+    this.lease = new Lease(opts.redis, `${opts.prefix}:lease:${id}`, opts.replicaId, opts.takeoverMs);
     this.cursorKey = cursorKey(opts.prefix, opts.source, opts.fetcher.resource);
     this.log = opts.logger.child({
       component: 'poller',
@@ -147,7 +149,7 @@ export class Poller {
   }
 
   private get stuckMs(): number {
-    return this.opts.stuckWindowAlertMs ?? 3_600_000;
+    return this.opts.stuckWindowAlertMs;
   }
 
   /** One scheduling decision: poll when due and when this replica holds the lease. */
@@ -211,7 +213,7 @@ export class Poller {
     const check = (): void => {
       if (lost) throw new Error('lease lost during the poll');
     };
-    const ceiling = revisionOrder(new Date(startedAt + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
+    const ceiling = revisionOrder(new Date(startedAt + this.opts.futureSkewMs).toISOString())!;
     const sinceMs = cursor.watermark
       ? Date.parse(cursor.watermark) - overlapMs
       : startedAt - this.opts.initialLookbackMs;
@@ -281,8 +283,7 @@ export class Poller {
     const { fetcher, client, source, metrics } = this.opts;
     const signal = this.abort.signal;
     const since = revisionOrder(new Date(sinceMs).toISOString())!;
-    const ceiling =
-      opts.ceiling ?? revisionOrder(new Date(Date.now() + (this.opts.futureSkewMs ?? 300_000)).toISOString())!;
+    const ceiling = opts.ceiling ?? revisionOrder(new Date(Date.now() + this.opts.futureSkewMs).toISOString())!;
     let state: WindowState = {
       since,
       gaps: [],

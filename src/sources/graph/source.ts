@@ -2,8 +2,6 @@
  * A `graph_security` source: one tenant, one app registration, a poller per configured resource. Each source has
  * its own credential, client and pollers, so one tenant's bad credentials or throttling never stalls another.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { GraphSourceConfig } from '../../config/schema.js';
@@ -23,8 +21,10 @@ export interface GraphSourceDeps {
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   metrics: Metrics;
   logger: Logger;
-  /** How long a dead replica's poll lease blocks the others. @defaultValue 30000 */
-  leaseMs?: number;
+  /** `pipeline.takeover_ms`: how long a dead replica's poll and subscription leases block the others. */
+  takeoverMs: number;
+  /** This process's replica id (replica.ts): the owner of its leases. */
+  replicaId: string;
   /** `redis.durability`'s wait after a cursor move (see Poller). */
   afterCursorMove?: () => Promise<void>;
   /** `server.public_url`: with `webhook.enabled`, the subscription's notification URL is built from it. */
@@ -59,7 +59,6 @@ export class GraphSource {
       timeoutMs: config.request_timeout_ms,
       maxResponseBytes: config.max_response_bytes,
     });
-    const owner = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.pollers = config.resources.map(
       (resource) =>
         new Poller({
@@ -69,7 +68,7 @@ export class GraphSource {
           client: this.client,
           redis: deps.redis,
           prefix: deps.prefix,
-          owner,
+          replicaId: deps.replicaId,
           emit: deps.emit,
           metrics: deps.metrics,
           logger: deps.logger,
@@ -80,7 +79,7 @@ export class GraphSource {
           futureSkewMs: config.future_skew_ms,
           stuckWindowAlertMs: config.stuck_window_alert_ms,
           rereadAfterMs: config.late_evidence.reread_after_ms,
-          leaseMs: deps.leaseMs ?? 30_000,
+          takeoverMs: deps.takeoverMs,
           afterCursorMove: deps.afterCursorMove,
         }),
     );
@@ -91,12 +90,12 @@ export class GraphSource {
         client: this.client,
         redis: deps.redis,
         prefix: deps.prefix,
-        owner,
+        replicaId: deps.replicaId,
         publicUrl: deps.publicUrl,
         clientState: config.webhook.client_state,
         resourceFilter: config.webhook.resource_filter,
         expirationMinutes: config.webhook.expiration_minutes,
-        leaseMs: deps.leaseMs ?? 30_000,
+        takeoverMs: deps.takeoverMs,
         logger: deps.logger,
       });
     }

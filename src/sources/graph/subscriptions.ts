@@ -26,12 +26,14 @@ export interface SubscriptionManagerOptions {
   client: GraphClient;
   redis: Redis;
   prefix: string;
-  owner: string;
+  /** This process's replica id (replica.ts): the lease's owner. */
+  replicaId: string;
   publicUrl: string;
   clientState: string;
   resourceFilter?: string;
   expirationMinutes: number;
-  leaseMs: number;
+  /** `pipeline.takeover_ms`: how long the lease of a replica that stopped answering blocks the others. */
+  takeoverMs: number;
   logger: Logger;
   /** How often the subscription is checked. @defaultValue min(60 s, a tenth of the lifetime) */
   checkEveryMs?: number;
@@ -48,7 +50,12 @@ export class SubscriptionManager {
 
   constructor(private readonly opts: SubscriptionManagerOptions) {
     this.key = `${opts.prefix}:subscription:${opts.source}`;
-    this.lease = new Lease(opts.redis, `${opts.prefix}:lease:${opts.source}:subscriptions`, opts.owner, opts.leaseMs);
+    this.lease = new Lease(
+      opts.redis,
+      `${opts.prefix}:lease:${opts.source}:subscriptions`,
+      opts.replicaId,
+      opts.takeoverMs,
+    );
     this.log = opts.logger.child({ component: 'subscriptions', source: opts.source, tenant: opts.tenantId });
   }
 
