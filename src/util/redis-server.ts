@@ -45,30 +45,36 @@ export interface StartRedisOptions {
   dir?: string;
   /** Extra `--name value` arguments. */
   args?: string[];
+  /**
+   * Runs `redis-sentinel` with this configuration file (written by the caller, in `dir`: Sentinel rewrites it)
+   * instead of a data server. Tests only (test/helpers/redis-topology.ts).
+   */
+  sentinelConfig?: string;
 }
+
+/** Persistence as in production (AOF, fsync every second), nothing evicted. Later `--name value` arguments win. */
+const dataArgs = ['--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction'];
 
 export async function startRedisServer(opts: StartRedisOptions = {}): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const ownDir = !opts.dir;
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'alertbridge-redis-'));
+  const sentinel = opts.sentinelConfig !== undefined;
   const args = [
+    ...(sentinel ? [opts.sentinelConfig!] : []),
     '--port',
     String(port),
     '--bind',
     '127.0.0.1',
     '--dir',
     dir,
-    '--save',
-    '',
-    '--appendonly',
-    'yes',
-    '--appendfsync',
-    'everysec',
-    '--maxmemory-policy',
-    'noeviction',
+    ...(sentinel ? [] : dataArgs),
     ...(opts.args ?? []),
   ];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(sentinel ? 'redis-sentinel' : 'redis-server', args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   // Kept for start-up errors only; afterwards read and dropped (an unread pipe would block the server's logging).
   let keep = true;
@@ -91,7 +97,8 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
   const watcher = watch(child.pid!);
   child.once('exit', () => watcher.kill('SIGKILL'));
   const deadline = Date.now() + 10_000;
-  while (!output.includes('Ready to accept connections')) {
+  const ready = sentinel ? /\+monitor master/ : /Ready to accept connections/;
+  while (!ready.test(output)) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output.slice(-500)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
