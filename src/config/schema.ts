@@ -142,7 +142,12 @@ export const PipelineSchema = z
       604_800_000,
       'How long a delivered `(key, revision)` is remembered (default seven days); a revision older than this may be delivered again.',
     ),
-    dispatch_batch_max: count(1000, 1, 100_000, 'Most records moved from the ingest queue to the sink queues at once.'),
+    dispatch_batch_max: count(
+      1000,
+      1,
+      100_000,
+      'Ingest-queue entries one dispatch round moves to the sink queues, counted in hundreds: a round reads ⌈dispatch_batch_max / 100⌉ entries (10 by default). An entry is one staged batch, the records accepted from one emit (1 to 500 of them), so the records a round moves depend on the emits, not on this figure alone.',
+    ),
     drain_timeout_ms: millis(
       30_000,
       'On SIGTERM/SIGINT/SIGHUP, the bound on the whole stop: in-flight deliveries finish within it (exit 0) or are left queued for the next start (exit 2).',

@@ -109,8 +109,11 @@ return out
 
 const VERDICTS: Verdict[] = ['duplicate', 'accepted', 'stale'];
 
-/** Largest batch one script call handles; bigger emits are split (each part is atomic on its own). */
-export const DEDUP_CHUNK = 500;
+/**
+ * Most records in one staged batch (one script call, one inbox entry); bigger emits are split (each part is atomic on
+ * its own).
+ */
+export const STAGED_BATCH_MAX = 500;
 
 export function dedupOrder(record: AlertRecord): string {
   return revisionOrder(record.revision) ?? `h:${record.revision}`;
@@ -146,13 +149,13 @@ export class Deduplicator {
   ) {}
 
   /**
-   * Marks and stages `records` atomically per chunk of DEDUP_CHUNK; returns one verdict per record. The chunks go
+   * Marks and stages `records` atomically per staged batch of at most STAGED_BATCH_MAX; returns one verdict per record. The chunks go
    * out together: one connection runs them in order, as if one waited for the other, without the round trips.
    */
   async markAndStage(records: readonly AlertRecord[]): Promise<Verdict[]> {
     const calls: Array<Promise<number[]>> = [];
-    for (let start = 0; start < records.length; start += DEDUP_CHUNK) {
-      const chunk = records.slice(start, start + DEDUP_CHUNK);
+    for (let start = 0; start < records.length; start += STAGED_BATCH_MAX) {
+      const chunk = records.slice(start, start + STAGED_BATCH_MAX);
       const batch = randomBytes(9).toString('base64url');
       const keys = [this.keys.inbox, this.keys.batch(batch), ...chunk.map((r) => this.keys.dedup(r.key))];
       const args = [String(this.ttlMs), batch, String(DIGESTS_KEPT)];

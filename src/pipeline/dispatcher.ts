@@ -23,8 +23,8 @@ export interface DispatchTarget {
 }
 
 export interface DispatcherOptions {
-  /** Inbox entries read at once. */
-  readCount: number;
+  /** Inbox entries read per round (`pipeline.dispatch_batch_max` / 100). */
+  entriesPerRead: number;
   blockMs: number;
   /** `pipeline.takeover_ms`: pending entries idle this long belong to a dead consumer and are taken over. */
   takeoverMs: number;
@@ -119,7 +119,7 @@ export class Dispatcher {
       this.keys.inboxGroup,
       this.opts.replicaId,
       'COUNT',
-      this.opts.readCount,
+      this.opts.entriesPerRead,
       'BLOCK',
       this.opts.blockMs,
       'STREAMS',
@@ -140,7 +140,7 @@ export class Dispatcher {
       this.opts.takeoverMs,
       '0',
       'COUNT',
-      this.opts.readCount,
+      this.opts.entriesPerRead,
     )) as [string, Array<[string, string[]] | null>, string[]?];
     // Entries deleted while pending (their jobs finished before a dispatcher could acknowledge them): Redis 7 drops
     // them from the pending list itself and reports them apart; 6.2 returns them as nil and keeps them pending.

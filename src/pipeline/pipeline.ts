@@ -37,6 +37,7 @@ export interface PipelineSink {
 export interface PipelineOptions {
   prefix: string;
   dedupTtlMs: number;
+  /** `pipeline.dispatch_batch_max`: inbox entries per dispatch round, in hundreds. */
   dispatchBatchMax: number;
   /** Command connection (emit, dead letters, inbox bookkeeping). */
   redis: Redis;
@@ -129,7 +130,8 @@ export class Pipeline {
         maxRecords: s.maxRecords,
       })),
       {
-        readCount: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)),
+        // `dispatch_batch_max` counts entries in hundreds (its description says why).
+        entriesPerRead: Math.max(1, Math.ceil(opts.dispatchBatchMax / 100)),
         blockMs: 1000,
         takeoverMs: opts.takeoverMs,
         replicaId: opts.replicaId,
@@ -196,12 +198,12 @@ export class Pipeline {
    */
   async replay(sink: string, limit = Number.POSITIVE_INFINITY): Promise<number> {
     const queue = this.queue(sink);
-    const max = this.opts.sinks.find((s) => s.sink.name === sink)!.maxRecords;
+    const maxRecords = this.opts.sinks.find((s) => s.sink.name === sink)!.maxRecords;
     const replay = (await this.deadLetters.replay(sink))!;
     try {
       let replayed = await this.finishReplay(replay, queue);
       while (replayed < limit) {
-        const { jobId, entries } = await replay.take(Math.min(max, limit - replayed));
+        const { jobId, entries } = await replay.take(Math.min(maxRecords, limit - replayed));
         if (!entries.length) break;
         await queue.add('deliver', { records: entries.map((e) => e.record), attempt: 0 }, { jobId });
         await replay.done();
