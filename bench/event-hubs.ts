@@ -12,7 +12,7 @@
  */
 import { loadavg } from 'node:os';
 import pino from 'pino';
-import { createEventHubsSink } from '../sinks/azure-event-hubs.js';
+import { createEventHubsSink } from '../sinks/azure-event-hubs/index.js';
 import type { Sink } from '../sinks/types.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createSplunkHecSink } from '../sinks/splunk-hec.js';
+import { createSplunkHecSink } from '../sinks/splunk-hec/index.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { mintReplicaId } from '../src/pipeline/replica.js';

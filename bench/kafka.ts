@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { createKafkaSink, type KafkaSinkOptions } from '../sinks/kafka.js';
+import { createKafkaSink, type KafkaSinkOptions } from '../sinks/kafka/index.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { mintReplicaId } from '../src/pipeline/replica.js';

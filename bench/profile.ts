@@ -101,11 +101,11 @@ async function profileRun(): Promise<string> {
   let stop = async () => {};
   let sink;
   if (args.sink === 'file') {
-    const { createFileSink } = await import('../sinks/file.js');
+    const { createFileSink } = await import('../sinks/file/index.js');
     sink = createFileSink({ config: { name: 'file', path: '/dev/null' }, logger: benchLogger, ...format });
   } else if (args.sink === 'kafka') {
     const { startKafkaBroker } = await import('../test/peers/kafka/broker.js');
-    const { createKafkaSink } = await import('../sinks/kafka.js');
+    const { createKafkaSink } = await import('../sinks/kafka/index.js');
     const broker = await startKafkaBroker();
     stop = () => broker.stop();
     sink = createKafkaSink({
@@ -118,7 +118,7 @@ async function profileRun(): Promise<string> {
     if (args.sink === 'hec') {
       const peer = await forkPeer('hec', { ack: false });
       stop = () => peer.close();
-      const { createSplunkHecSink } = await import('../sinks/splunk-hec.js');
+      const { createSplunkHecSink } = await import('../sinks/splunk-hec/index.js');
       sink = createSplunkHecSink({
         config: { name: 'hec', url: peer.address, token: 'test-token' },
         logger: benchLogger,
@@ -127,7 +127,7 @@ async function profileRun(): Promise<string> {
     } else {
       const peer = await forkPeer('eventhubs', { hubs: { alerts: 8 } });
       stop = () => peer.close();
-      const { createEventHubsSink } = await import('../sinks/azure-event-hubs.js');
+      const { createEventHubsSink } = await import('../sinks/azure-event-hubs/index.js');
       sink = createEventHubsSink({
         config: { name: 'eventhubs', connection_string: peer.address },
         logger: benchLogger,

@@ -1,30 +1,58 @@
 /**
- * The sink registry: the only way the app reaches a sink. Adding a sink is one new file and one line here.
+ * The sink registry: the only way the app reaches a sink, and the one place a sink's type meets the config. Adding a
+ * sink is one new folder (sinks/<type>/: config.ts, the sink, its client) and one line in SINKS (docs/adding-a-sink.md).
  *
- * A sink's module (and its client library: kafkajs, @azure/event-hubs, …) is loaded when a configured sink of
- * that type starts, not when alertbridge does: a daemon that writes to Splunk does not carry Kafka's client in its
- * memory (each SDK costs 15–30 MiB of RSS loaded).
+ * A sink's config schema (its small config.ts) is imported here eagerly: the config union is built from it. Its
+ * module (and its client library: kafkajs, @azure/event-hubs, …) is loaded only when a configured sink of that type
+ * starts: a daemon that writes to Splunk does not carry Kafka's client in its memory (each SDK costs 15–30 MiB of
+ * RSS loaded).
  */
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Encoder, Formatter } from '../src/record/format.js';
+import { EventHubsSinkSchema } from './azure-event-hubs/config.js';
+import { FileSinkSchema } from './file/config.js';
+import { KafkaSinkSchema } from './kafka/config.js';
+import { SplunkHecSinkSchema } from './splunk-hec/config.js';
 import type { SendResult, Sink, SinkFactory } from './types.js';
 
-// Each factory takes its own config section; the registry is keyed by the config's `type`.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Loader = () => Promise<SinkFactory<any>>;
-const FACTORIES: Record<string, Loader> = {
-  azure_event_hubs: async () => (await import('./azure-event-hubs.js')).createEventHubsSink,
-  file: async () => (await import('./file.js')).createFileSink,
-  kafka: async () => (await import('./kafka.js')).createKafkaSink,
-  splunk_hec: async () => (await import('./splunk-hec.js')).createSplunkHecSink,
+export { EventHubsSinkSchema, FileSinkSchema, KafkaSinkSchema, SplunkHecSinkSchema };
+
+/** A sink type: its config schema (with a `type` literal) and the lazy loader of its factory. */
+interface SinkEntry<S extends z.ZodType> {
+  schema: S;
+  load: () => Promise<SinkFactory<z.output<S>>>;
+}
+
+function entry<S extends z.ZodType>(schema: S, load: () => Promise<SinkFactory<z.output<S>>>): SinkEntry<S> {
+  return { schema, load };
+}
+
+/** One line per sink type, in the order of the config reference. */
+const SINKS = {
+  file: entry(FileSinkSchema, async () => (await import('./file/index.js')).createFileSink),
+  splunk_hec: entry(SplunkHecSinkSchema, async () => (await import('./splunk-hec/index.js')).createSplunkHecSink),
+  kafka: entry(KafkaSinkSchema, async () => (await import('./kafka/index.js')).createKafkaSink),
+  azure_event_hubs: entry(
+    EventHubsSinkSchema,
+    async () => (await import('./azure-event-hubs/index.js')).createEventHubsSink,
+  ),
 };
+
+type Entries = (typeof SINKS)[keyof typeof SINKS];
+
+/** The sinks' schemas, for the config union (src/config/sinks.ts). */
+export const SINK_SCHEMAS = Object.values(SINKS).map((e) => e.schema) as unknown as [
+  Entries['schema'],
+  ...Entries['schema'][],
+];
 
 export class UnknownSinkTypeError extends Error {
   override name = 'UnknownSinkTypeError';
 }
 
 export function sinkTypes(): string[] {
-  return Object.keys(FACTORIES);
+  return Object.keys(SINKS).sort();
 }
 
 export function createSink(
@@ -32,7 +60,7 @@ export function createSink(
   logger: Logger,
   { format, encode }: { format: Formatter; encode: Encoder },
 ): Sink {
-  const load = FACTORIES[config.type];
+  const load = (SINKS as Record<string, SinkEntry<z.ZodType> | undefined>)[config.type]?.load;
   if (!load) {
     throw new UnknownSinkTypeError(
       `sink '${config.name}': type "${config.type}" is not available in this version (available: ${sinkTypes().join(', ')})`,
@@ -58,5 +86,6 @@ export function createSink(
       if (loading) await (await loading).close();
     },
     ready: () => sink?.ready?.() ?? true,
+    notReadyReason: () => sink?.notReadyReason?.(),
   };
 }

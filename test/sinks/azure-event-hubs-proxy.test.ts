@@ -10,7 +10,7 @@ import { parseConfig, redactSecrets } from '../../src/config/load.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { createSimulatorTls, type SimulatorTls } from '../../src/simulator/tls.js';
-import type { EventHubsSink } from '../../sinks/azure-event-hubs.js';
+import type { EventHubsSink } from '../../sinks/azure-event-hubs/index.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js';
 import { records } from '../helpers/records.js';
 import { startEventHubsPeer, type EventHubsPeer } from '../peers/eventhubs/server.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
-import { classifyEventHubsError, isAuthFailure } from '../../sinks/azure-event-hubs-wire.js';
+import { classifyEventHubsError, isAuthFailure } from '../../sinks/azure-event-hubs/wire.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { createCredential } from '../../src/entra/credential.js';

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createFileSink } from '../../sinks/file.js';
+import { createFileSink } from '../../sinks/file/index.js';
 import { sinkFormat } from '../../src/record/format.js';
 import type { AlertRecord } from '../../sinks/types.js';
 import { silentLogger } from '../helpers/pipeline.js';

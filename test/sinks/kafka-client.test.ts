@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tlsOptions } from '../../sinks/kafka-client.js';
+import { tlsOptions } from '../../sinks/kafka/client.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ab-kafka-client-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

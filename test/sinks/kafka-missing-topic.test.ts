@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../sinks/kafka.js';
+import { createKafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../sinks/kafka/index.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { sinkFormat } from '../../src/record/format.js';
 import { captureLogger } from '../helpers/graph.js';

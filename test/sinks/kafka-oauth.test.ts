@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OauthbearerProviderResponse } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { saslOptions, CREDENTIALS_REFUSED, type KafkaSaslOptions } from '../../sinks/kafka-client.js';
+import { saslOptions, CREDENTIALS_REFUSED, type KafkaSaslOptions } from '../../sinks/kafka/client.js';
 import { parseConfig } from '../../src/config/load.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../sinks/kafka.js';
+import { createKafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../sinks/kafka/index.js';
 import { createSink } from '../../sinks/registry.js';
 import { KafkaSinkSchema } from '../../src/config/sinks.js';
 import type { AlertRecord, Sink } from '../../sinks/types.js';

@@ -5,7 +5,7 @@
  * by the app's /readyz until a restart with the right token delivers everything.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SplunkHecSink } from '../../sinks/splunk-hec.js';
+import type { SplunkHecSink } from '../../sinks/splunk-hec/index.js';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Metrics } from '../../src/observability/metrics.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { classify } from '../../src/pipeline/retry.js';
-import type { SplunkHecSink } from '../../sinks/splunk-hec.js';
+import type { SplunkHecSink } from '../../sinks/splunk-hec/index.js';
 import { startConnectProxy, type ConnectProxy } from '../helpers/connect-proxy.js';
 import { records } from '../helpers/records.js';
 import { makeTestCertificates } from '../peers/hec/certs.js';

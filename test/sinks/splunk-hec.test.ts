@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classify } from '../../src/pipeline/retry.js';
-import type { SplunkHecSink } from '../../sinks/splunk-hec.js';
+import type { SplunkHecSink } from '../../sinks/splunk-hec/index.js';
 import { record, records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { makeTestCertificates } from '../peers/hec/certs.js';

@@ -1,6 +1,10 @@
 /** Test helpers around the Event Hubs peer: a sink pointed at it, and identities of what it holds. */
 import type { Logger } from 'pino';
-import { createEventHubsSink, type EventHubsSink, type EventHubsSinkOptions } from '../../../sinks/azure-event-hubs.js';
+import {
+  createEventHubsSink,
+  type EventHubsSink,
+  type EventHubsSinkOptions,
+} from '../../../sinks/azure-event-hubs/index.js';
 import { sinkFormat } from '../../../src/record/format.js';
 import { silentLogger } from '../../helpers/pipeline.js';
 import type { EventHubsPeer, ReceivedEvent } from './server.js';

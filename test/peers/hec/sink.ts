@@ -1,7 +1,7 @@
 /** Shared setup of the splunk_hec tests: a sink wired to a HEC peer, and what the peer holds. */
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { createSplunkHecSink, type SplunkHecSink, type SplunkHecSinkOptions } from '../../../sinks/splunk-hec.js';
+import { createSplunkHecSink, type SplunkHecSink, type SplunkHecSinkOptions } from '../../../sinks/splunk-hec/index.js';
 import type { AlertRecord } from '../../../sinks/types.js';
 import { sinkFormat } from '../../../src/record/format.js';
 import { silentLogger } from '../../helpers/pipeline.js';

@@ -11,7 +11,7 @@
  * and those arriving later in the same period are held without a request.
  */
 import type { Logger } from 'pino';
-import { RetryableError } from './types.js';
+import { RetryableError } from '../types.js';
 
 /** Default `auth_pause_ms`: an operator has to act, and hammering the peer will not help. */
 export const AUTH_PAUSE_MS = 60_000;

@@ -7,8 +7,16 @@
  * consumers route without parsing the value (CONTRACT.md). The topic may be templated by `{resource}`.
  */
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
-import { AuthPause } from './auth-pause.js';
-import { loadCodec, type KafkaCompression } from './kafka-codecs.js';
+import {
+  AuthPause,
+  PermanentError,
+  RetryableError,
+  type AlertRecord,
+  type SendResult,
+  type Sink,
+  type SinkContext,
+} from '../kit.js';
+import { loadCodec, type KafkaCompression } from './codecs.js';
 import {
   CREDENTIALS_REFUSED,
   kafkaLogCreator,
@@ -16,15 +24,7 @@ import {
   tlsOptions,
   type KafkaSaslOptions,
   type KafkaTlsOptions,
-} from './kafka-client.js';
-import {
-  PermanentError,
-  RetryableError,
-  type AlertRecord,
-  type SendResult,
-  type Sink,
-  type SinkContext,
-} from './types.js';
+} from './client.js';
 
 /** The `kafka` section of a sink config (see `KafkaSinkSchema`); defaults apply when built without the loader. */
 export interface KafkaSinkOptions {

@@ -12,8 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { request, type Dispatcher } from 'undici';
-import { httpDispatcher } from '../src/util/http-proxy.js';
-import { withSystemRoots } from '../src/util/tls.js';
+import { httpDispatcher, withSystemRoots } from '../kit.js';
 
 /** HEC's JSON answer: `{text, code}`, plus `ackId` on success with acks, `invalid-event-number` on code 6, `acks`. */
 export interface HecReply {

@@ -10,10 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type LogEntry, type OauthbearerProviderResponse, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import { createCredential } from '../src/entra/credential.js';
-import { isEntraRefusal } from '../src/entra/refusal.js';
-import { RetryableError } from './types.js';
-import { withSystemRoots } from '../src/util/tls.js';
+import { createCredential, isEntraRefusal, RetryableError, withSystemRoots } from '../kit.js';
 
 const { logLevel } = kafkajs;
 

@@ -12,9 +12,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { HecClient, type HecResponse } from './splunk-hec-client.js';
-import { AuthPause } from './auth-pause.js';
+import { HecClient, type HecResponse } from './client.js';
 import {
+  AuthPause,
   PermanentError,
   RetryableError,
   classifyHttpStatus,
@@ -22,7 +22,7 @@ import {
   type SendResult,
   type Sink,
   type SinkContext,
-} from './types.js';
+} from '../kit.js';
 
 /** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
 export interface SplunkHecSinkOptions {

@@ -14,19 +14,21 @@
 import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch, type WebSocketOptions } from '@azure/event-hubs';
 import { WebSocket, type Dispatcher } from 'undici';
-import { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';
-import { createCredential, type EntraLogin } from '../src/entra/credential.js';
-import { AuthPause } from './auth-pause.js';
-import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './azure-event-hubs-wire.js';
 import {
+  httpDispatcher,
+  redactUrlsIn,
+  createCredential,
+  type EntraLogin,
+  AuthPause,
   PermanentError,
   RetryableError,
   type AlertRecord,
   type SendResult,
   type Sink,
   type SinkContext,
-} from './types.js';
-import { withSystemRoots } from '../src/util/tls.js';
+  withSystemRoots,
+} from '../kit.js';
+import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './wire.js';
 
 /** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
 export interface EventHubsSinkOptions extends Partial<EntraLogin> {

@@ -4,8 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventData } from '@azure/event-hubs';
-import { isEntraRefusal } from '../src/entra/refusal.js';
-import { PermanentError, RetryableError, type AlertRecord } from './types.js';
+import { isEntraRefusal, PermanentError, RetryableError, type AlertRecord } from '../kit.js';
 
 /** Event Hubs refuses longer message ids. */
 const MAX_MESSAGE_ID = 128;

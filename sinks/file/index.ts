@@ -4,7 +4,7 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { PermanentError, RetryableError, type Sink, type SinkFactory } from './types.js';
+import { PermanentError, RetryableError, type Sink, type SinkFactory } from '../kit.js';
 
 export interface FileSinkOptions {
   name: string;
