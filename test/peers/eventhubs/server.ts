@@ -1,8 +1,10 @@
 /**
  * An Azure Event Hubs peer for tests and benches: an AMQP 1.0 server on loopback, built on `rhea`, that speaks the
- * part of the Event Hubs protocol a producer uses — SASL, claims-based security (`$cbs` put-token with SAS
- * signatures checked for real), `$management` reads, sender links to a hub or one of its partitions, batched
- * messages (format 0x80013700), partition keys, `max-message-size`, and the service's error conditions on demand.
+ * part of the Event Hubs protocol a producer and a consumer use — SASL, claims-based security (`$cbs` put-token with
+ * SAS signatures checked for real), `$management` reads, sender links to a hub or one of its partitions, batched
+ * messages (format 0x80013700), partition keys, `max-message-size`, receiver links of consumer groups with starting
+ * positions (selector filters on offset, sequence number or enqueued time), owner levels (epochs) and credit-based
+ * flow, and the service's error conditions on demand.
  * The real `@azure/event-hubs` client reaches it through a connection string with `UseDevelopmentEmulator=true`
  * (plain TCP, port from the endpoint), or over WebSockets in TLS (`websocket` option, `./websocket.ts`). It records
  * what arrived so tests assert on the far end. See README.md.
@@ -16,6 +18,12 @@ import { createWebSocketServer } from './websocket.js';
 /** Message format of an Event Hubs batch: the body is data sections, each an encoded AMQP message. */
 const BATCH_FORMAT = 0x80013700;
 const PARTITION_KEY = 'x-opt-partition-key';
+const SEQUENCE_NUMBER = 'x-opt-sequence-number';
+const OFFSET = 'x-opt-offset';
+const ENQUEUED_TIME = 'x-opt-enqueued-time';
+/** Filter a receiver's attach carries for its starting position, and the owner level (epoch) property. */
+const SELECTOR_FILTER = 'apache.org:selector-filter:string';
+const EPOCH = 'com.microsoft:epoch';
 
 /** One event as the peer stored it. */
 export interface ReceivedEvent {
@@ -70,6 +78,8 @@ export interface EventHubsPeerOptions extends Partial<EventHubsPeerFaults> {
   keepBodies?: boolean;
   /** Seed of the fault die. @defaultValue 1 */
   seed?: number;
+  /** Consumer groups of every hub (`$default` always exists, as on the service). @defaultValue ['$default'] */
+  consumerGroups?: string[];
   /**
    * Listen for AMQP over WebSockets (`wss://127.0.0.1:<port>/$servicebus/websocket`, what the client uses with
    * `webSocketOptions`) with this certificate, instead of plain AMQP. @defaultValue plain AMQP on TCP
@@ -88,6 +98,19 @@ export interface EventHubsPeerStats {
   busy: number;
   tooLarge: number;
   refused: number;
+  /** Receiver links opened (a consumer reading a partition), and those closed because a higher owner level came. */
+  receiversOpened: number;
+  receiversStolen: number;
+  /** Events sent to consumers (each receiver counts its own). */
+  delivered: number;
+}
+
+/** An event appended without a producer (`peer.enqueue`): no size limit, any body bytes. */
+export interface EnqueuedEvent {
+  body: Buffer | string;
+  properties?: Record<string, unknown>;
+  partitionKey?: string;
+  contentType?: string;
 }
 
 export interface EventHubsPeer {
@@ -110,6 +133,15 @@ export interface EventHubsPeer {
   reset(): void;
   /** Creates an event hub (an operator fixing a missing one); its name as `hubs` takes it. */
   createHub(name: string, partitions?: number): void;
+  /** Creates a consumer group (on every hub). */
+  createConsumerGroup(name: string): void;
+  /**
+   * Appends events to one partition as if a producer had sent them, without the link's size limit (a test's
+   * oversized or malformed event); consumers reading the partition get them. Returns their sequence numbers.
+   */
+  enqueue(hub: string, partition: string, events: EnqueuedEvent[]): number[];
+  /** Open receiver links: which consumer group reads which partition, from where, with which owner level. */
+  receivers(): Array<{ hub: string; consumerGroup: string; partition: string; ownerLevel: number | undefined }>;
   /** Drops every client connection (a network cut); the server keeps listening. */
   dropConnections(): void;
   /** Stops listening and drops every connection. Idempotent. */
@@ -193,7 +225,60 @@ function seededRandom(seed: number): () => number {
 type DecodedMessage = ReturnType<typeof rhea.message.decode>;
 
 /** The parts of a rhea link the typings leave out: the attach frame we answer with. */
-type RawLink = { local: { attach: { max_message_size?: number } } };
+type RawLink = {
+  local: { attach: { max_message_size?: number } };
+  remote: { attach?: { properties?: Record<string, unknown> } };
+};
+
+/** One stored event of a partition, ready to go to a consumer (the annotations the service adds are set). */
+interface StoredEvent {
+  message: DecodedMessage;
+  sequenceNumber: number;
+  /** Byte position in the partition, as the service's offsets are (not the sequence number). */
+  offset: number;
+  enqueuedAt: number;
+}
+
+/** A receiver link of a consumer: the peer sends the partition's events from `next` on, as credit allows. */
+interface ConsumerLink {
+  sender: Sender;
+  connection: Connection;
+  hub: string;
+  group: string;
+  partition: string;
+  ownerLevel: number | undefined;
+  next: number;
+  /** Deliveries queued on the link in all (rhea's `delivery_count` counts those transferred). */
+  queued: number;
+}
+
+/**
+ * The starting position of a receiver from its selector filter, as the client writes it (`getEventPositionFilter`):
+ * `amqp.annotation.x-opt-offset > '-1'` (earliest), `… > '@latest'`, `… >= '<offset>'`,
+ * `amqp.annotation.x-opt-sequence-number > '<n>'`, `amqp.annotation.x-opt-enqueued-time > '<ms>'`. Returns the index of
+ * the first event to send, or an error text.
+ */
+export function startIndex(filter: string | undefined, log: readonly StoredEvent[]): number | string {
+  if (filter === undefined) return log.length;
+  const m = /^\s*amqp\.annotation\.x-opt-(offset|sequence-number|enqueued-time)\s*(>=|>)\s*'([^']*)'\s*$/.exec(filter);
+  if (!m) return `unsupported filter expression: ${filter}`;
+  const [, field, op, value] = m as unknown as [string, string, string, string];
+  if (field === 'offset' && value === '@latest') return log.length;
+  if (!/^-?\d+$/.test(value)) return `the ${field} '${value}' is not a number`;
+  const n = Number(value);
+  const key = (e: StoredEvent) =>
+    field === 'offset' ? e.offset : field === 'sequence-number' ? e.sequenceNumber : e.enqueuedAt;
+  const i = log.findIndex((e) => (op === '>=' ? key(e) >= n : key(e) > n));
+  return i < 0 ? log.length : i;
+}
+
+/** The selector filter's text from an attach's source (a described value whose descriptor the client sets). */
+function filterText(source: unknown): string | undefined {
+  const entry = (source as { filter?: Record<string, unknown> } | undefined)?.filter?.[SELECTOR_FILTER];
+  let v: unknown = entry;
+  for (let i = 0; i < 3 && v !== null && typeof v === 'object'; i++) v = (v as { value?: unknown }).value;
+  return typeof v === 'string' ? v : undefined;
+}
 
 /** Per-connection state: claims put on `$cbs`, and the links replies go out on (by name and by target address). */
 interface ConnectionState {
@@ -212,6 +297,7 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   const [keyName, key] = Object.entries(keys)[0]!;
   const maxMessageBytes = opts.maxMessageBytes ?? 1_048_576;
   const keepBodies = opts.keepBodies ?? true;
+  const groups = new Set(['$default', ...(opts.consumerGroups ?? [])].map((g) => g.toLowerCase()));
   const random = seededRandom(opts.seed ?? 1);
   const faults: EventHubsPeerFaults = {
     serverBusy: opts.serverBusy ?? false,
@@ -231,10 +317,18 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     busy: 0,
     tooLarge: 0,
     refused: 0,
+    receiversOpened: 0,
+    receiversStolen: 0,
+    delivered: 0,
   });
   const stats = emptyStats();
   const sequence = new Map<string, number>();
   const lastEnqueued = new Map<string, Date>();
+  /** Per `hub/partition`: the stored events (only with `keepBodies`), the next offset and the last event's offset. */
+  const logs = new Map<string, StoredEvent[]>();
+  const nextOffset = new Map<string, number>();
+  const lastOffset = new Map<string, number>();
+  const consumers = new Set<ConsumerLink>();
   const states = new WeakMap<Connection, ConnectionState>();
   const sockets = new Set<Socket>();
   let roundRobin = 0;
@@ -309,7 +403,8 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       stats.tokensRefused++;
       return reply(context, request, 400, `The entity path '${hubName}' is not a valid event hub name.`);
     }
-    if (hubName && !hubs.has(hubName)) {
+    const group = /^\/[^/]+\/consumergroups\/([^/]+)/.exec(target)?.[1];
+    if ((hubName && !hubs.has(hubName)) || (group !== undefined && !groups.has(decodeURIComponent(group)))) {
       stats.tokensRefused++;
       return reply(context, request, 404, entityNotFound(audience).description!);
     }
@@ -361,14 +456,14 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       );
     }
     const last = (sequence.get(`${hub.name}/${partition}`) ?? 0) - 1;
-    // The service's offsets are byte positions; the peer's are the sequence numbers. Empty: -1 for both, as the service says.
+    // Offsets are byte positions, as the service's are. Empty: -1 for both, as the service says.
     reply(context, request, 200, 'OK', {
       name: hub.name,
       type: 'com.microsoft:partition',
       partition,
       begin_sequence_number: 0,
       last_enqueued_sequence_number: last,
-      last_enqueued_offset: String(last),
+      last_enqueued_offset: String(lastOffset.get(`${hub.name}/${partition}`) ?? -1),
       last_enqueued_time_utc: lastEnqueued.get(`${hub.name}/${partition}`) ?? new Date(0),
       is_partition_empty: last < 0,
     });
@@ -427,15 +522,18 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
       );
     }
     let events: DecodedMessage[];
+    let sizes: number[];
     try {
       const envelope =
         Buffer.isBuffer(raw) && context.delivery!.format === BATCH_FORMAT ? rhea.message.decode(payload) : undefined;
       const section = envelope?.body as { content: Buffer | Buffer[]; multiple?: boolean } | undefined;
-      events = envelope
-        ? (section?.multiple ? (section.content as Buffer[]) : [section!.content as Buffer]).map((b) =>
-            rhea.message.decode(b),
-          )
-        : [rhea.message.decode(payload)];
+      const parts = envelope
+        ? section?.multiple
+          ? (section.content as Buffer[])
+          : [section!.content as Buffer]
+        : [payload];
+      sizes = parts.map((b) => b.length);
+      events = parts.map((b) => rhea.message.decode(b));
     } catch (err) {
       stats.refused++;
       return reject('amqp:decode-error', `cannot decode the batch: ${(err as Error).message}`);
@@ -464,28 +562,136 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
           ? stableHash(partitionKey) % target.hub.partitions
           : roundRobin++ % target.hub.partitions,
       );
-    const where = `${target.hub.name}/${partition}`;
     const batch =
       batches.push({ hub: target.hub.name, partition, partitionKey, bytes: payload.length, count: events.length }) - 1;
-    for (const e of events) {
-      const seq = sequence.get(where) ?? 0;
-      sequence.set(where, seq + 1);
-      const body = e.body as { content?: unknown } | undefined;
-      received.push({
-        hub: target.hub.name,
-        partition,
-        sequenceNumber: seq,
-        partitionKey,
-        batch,
-        messageId: e.message_id === undefined ? undefined : String(e.message_id),
-        contentType: e.content_type,
-        properties: { ...(e.application_properties ?? {}) },
-        body: keepBodies && Buffer.isBuffer(body?.content) ? body.content : undefined,
-      });
-    }
-    lastEnqueued.set(where, new Date());
+    events.forEach((e, i) => store(target.hub.name, partition, e, sizes[i]!, batch));
     stats.accepted++;
     settle(delivery);
+  };
+
+  /**
+   * Stores one event of a partition: its sequence number and offset, the record tests read (`received`), and — with
+   * `keepBodies` — the message consumers get, annotated as the service does. Then feeds the partition's readers.
+   */
+  const store = (hub: string, partition: string, e: DecodedMessage, bytes: number, batch: number): number => {
+    const where = `${hub}/${partition}`;
+    const seq = sequence.get(where) ?? 0;
+    sequence.set(where, seq + 1);
+    const offset = nextOffset.get(where) ?? 0;
+    nextOffset.set(where, offset + bytes);
+    lastOffset.set(where, offset);
+    const now = new Date();
+    lastEnqueued.set(where, now);
+    const body = e.body as { content?: unknown } | undefined;
+    received.push({
+      hub,
+      partition,
+      sequenceNumber: seq,
+      partitionKey: e.message_annotations?.[PARTITION_KEY] as string | undefined,
+      batch,
+      messageId: e.message_id === undefined ? undefined : String(e.message_id),
+      contentType: e.content_type,
+      properties: { ...(e.application_properties ?? {}) },
+      body: keepBodies && Buffer.isBuffer(body?.content) ? body.content : undefined,
+    });
+    if (keepBodies) {
+      e.message_annotations = {
+        ...(e.message_annotations ?? {}),
+        [SEQUENCE_NUMBER]: seq,
+        [OFFSET]: String(offset),
+        [ENQUEUED_TIME]: now,
+      };
+      let log = logs.get(where);
+      if (!log) logs.set(where, (log = []));
+      log.push({ message: e, sequenceNumber: seq, offset, enqueuedAt: now.getTime() });
+      for (const c of consumers) if (c.hub === hub && c.partition === partition) pump(c);
+    }
+    return seq;
+  };
+
+  /** Sends a reader the partition's next events, as far as the credit its client granted goes. */
+  const pump = (c: ConsumerLink): void => {
+    const log = logs.get(`${c.hub}/${c.partition}`);
+    if (!log || !consumers.has(c)) return;
+    // rhea takes credit off when a queued delivery goes out on the wire, so `sendable()` still holds for deliveries
+    // queued this turn: count what is queued but not yet transferred against the credit the client granted.
+    const link = c.sender as unknown as { credit: number; delivery_count: number };
+    while (c.next < log.length && c.sender.is_open() && link.credit - (c.queued - link.delivery_count) > 0) {
+      c.sender.send(log[c.next]!.message as unknown as Message);
+      c.next++;
+      c.queued++;
+      stats.delivered++;
+    }
+  };
+
+  /**
+   * A client's receiver on `<hub>/ConsumerGroups/<group>/Partitions/<n>`: checked like the service does (hub,
+   * partition, group, a `Listen` claim, the filter), then owner levels: a receiver with an owner level closes the
+   * group's other readers of the partition whose level is not higher (`amqp:link:stolen` → ReceiverDisconnectedError),
+   * and a receiver below an existing level, or without one while one exists, is refused the same way.
+   */
+  const openConsumer = (context: EventContext, sender: Sender, address: string, m: RegExpExecArray): void => {
+    const hub = hubs.get(m[1]!.toLowerCase());
+    const group = m[2]!;
+    const partition = m[3]!;
+    if (!hub) return void sender.close(entityNotFound(address));
+    if (!/^\d+$/.test(partition) || Number(partition) >= hub.partitions) {
+      return void sender.close({
+        condition: 'com.microsoft:argument-out-of-range',
+        description: `The specified partition is invalid for an EventHub partition sender or receiver. It should be between 0 and ${hub.partitions - 1}.`,
+      });
+    }
+    if (!groups.has(group.toLowerCase()))
+      return void sender.close(entityNotFound(`${hub.name}/ConsumerGroups/${group}`));
+    if (!authorized(context.connection, resourcePath(address))) {
+      return void sender.close({
+        condition: 'amqp:unauthorized-access',
+        description: `Unauthorized access. 'Listen' claim(s) are required to perform this operation. Resource: '${address}'.`,
+      });
+    }
+    const log = logs.get(`${hub.name}/${partition}`) ?? [];
+    const start = startIndex(filterText(sender.source), log);
+    if (typeof start === 'string')
+      return void sender.close({ condition: 'com.microsoft:argument-error', description: start });
+    const level = (sender as unknown as RawLink).remote.attach?.properties?.[EPOCH];
+    const ownerLevel = level === undefined || level === null ? undefined : Number(level);
+    const rivals = [...consumers].filter(
+      (c) => c.hub === hub.name && c.group.toLowerCase() === group.toLowerCase() && c.partition === partition,
+    );
+    const higher = rivals.find(
+      (c) => c.ownerLevel !== undefined && (ownerLevel === undefined || c.ownerLevel > ownerLevel),
+    );
+    if (higher) {
+      stats.receiversStolen++;
+      return void sender.close({
+        condition: 'amqp:link:stolen',
+        description: `Receiver '${sender.name}' with epoch '${ownerLevel ?? 'none'}' cannot be created because a receiver with epoch '${higher.ownerLevel}' already exists.`,
+      });
+    }
+    if (ownerLevel !== undefined) {
+      for (const c of rivals) {
+        consumers.delete(c);
+        stats.receiversStolen++;
+        c.sender.close({
+          condition: 'amqp:link:stolen',
+          description: `New receiver '${sender.name}' with higher epoch of '${ownerLevel}' is created hence current receiver '${c.sender.name}' with epoch '${c.ownerLevel ?? 'none'}' is getting disconnected.`,
+        });
+      }
+    }
+    sender.set_source({ address });
+    const c: ConsumerLink = {
+      sender,
+      connection: context.connection,
+      hub: hub.name,
+      group,
+      partition,
+      ownerLevel,
+      next: start,
+      queued: 0,
+    };
+    consumers.add(c);
+    stats.receiversOpened++;
+    sender.on('sendable', () => pump(c));
   };
 
   container.on('connection_open', () => {
@@ -509,6 +715,9 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
   // A client's receiver: where replies to its `$cbs` / `$management` requests go.
   container.on('sender_open', (context: EventContext) => {
     const sender = context.sender!;
+    const source = (sender.source as { address?: string } | undefined)?.address ?? '';
+    const consumer = /^\/?([^/]+)\/ConsumerGroups\/([^/]+)\/Partitions\/([^/]+)\/?$/i.exec(source);
+    if (consumer) return openConsumer(context, sender, source, consumer);
     const replies = stateOf(context.connection).replyLinks;
     replies.set(sender.name, sender);
     const target = (sender as unknown as { remote: { attach?: { target?: { address?: string } } } }).remote.attach
@@ -521,8 +730,13 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     if (address === '$management') return onManagement(context, context.message!);
     onEvents(context, address);
   });
+  container.on('sender_close', (context: EventContext) => {
+    for (const c of consumers) if (c.sender === context.sender) consumers.delete(c);
+  });
   container.on('error', () => undefined);
-  container.on('disconnected', () => undefined);
+  container.on('disconnected', (context: EventContext) => {
+    for (const c of consumers) if (c.connection === context.connection) consumers.delete(c);
+  });
 
   // Deliveries are settled by hand (accept, or reject with the service's condition); credit is the rhea default.
   const server: Server = opts.websocket
@@ -565,6 +779,37 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     },
     createHub(name, partitions = 4) {
       hubs.set(name.toLowerCase(), { name, partitions, createdAt: new Date() });
+    },
+    createConsumerGroup(name) {
+      groups.add(name.toLowerCase());
+    },
+    enqueue(hubName, partition, events) {
+      const hub = hubs.get(hubName.toLowerCase());
+      if (!hub || !/^\d+$/.test(partition) || Number(partition) >= hub.partitions)
+        throw new Error(`no partition ${partition} of hub ${hubName}`);
+      const batch = batches.length;
+      let bytes = 0;
+      const seqs = events.map((ev) => {
+        const body = Buffer.isBuffer(ev.body) ? ev.body : Buffer.from(ev.body);
+        const encoded = rhea.message.encode({
+          body: rhea.message.data_section(body),
+          application_properties: ev.properties,
+          content_type: ev.contentType,
+          message_annotations: ev.partitionKey === undefined ? undefined : { [PARTITION_KEY]: ev.partitionKey },
+        } as never);
+        bytes += encoded.length;
+        return store(hub.name, partition, rhea.message.decode(encoded), encoded.length, batch);
+      });
+      batches.push({ hub: hub.name, partition, partitionKey: events[0]?.partitionKey, bytes, count: events.length });
+      return seqs;
+    },
+    receivers() {
+      return [...consumers].map((c) => ({
+        hub: c.hub,
+        consumerGroup: c.group,
+        partition: c.partition,
+        ownerLevel: c.ownerLevel,
+      }));
     },
     dropConnections() {
       for (const s of sockets) s.destroy();
