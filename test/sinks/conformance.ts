@@ -1,10 +1,12 @@
 /**
  * The conformance suite every sink passes (Vector's compliance tests, the Collector's lifecycle tests): lifecycle,
- * error classification, and each record written once — alone and through the real pipeline.
+ * error classification, each record written once — alone and through the real pipeline — and each key's revisions
+ * in the order they were emitted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { classify } from '../../src/pipeline/retry.js';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
+import { arrivalOf, emitPerKeyOrder, perKeyOrderProblems } from '../helpers/per-key-order.js';
 import { cleanup, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
@@ -100,6 +102,17 @@ export function sinkConformance(type: string, harness: ConformanceHarness): void
       const got = await s.delivered();
       expect(got).toHaveLength(300);
       expect(new Set(got)).toEqual(new Set(batch.map(ident)));
+    });
+
+    it('keeps each key in order through the pipeline (200 alerts × 4 revisions)', async () => {
+      const s = await make('healthy');
+      tp = await startTestPipeline([{ sink: s.sink, maxRecords: 50 }]);
+      const emitted = await emitPerKeyOrder(tp.pipeline, { alerts: 200, revisions: 4, chunk: 100 });
+      await waitFor(async () => (await s.delivered()).length >= emitted.length, {
+        what: `${type} to hold ${emitted.length} records`,
+      });
+      await waitFor(() => tp!.pipeline.idle());
+      expect(perKeyOrderProblems(emitted, (await s.delivered()).map(arrivalOf))).toEqual([]);
     });
   });
 }

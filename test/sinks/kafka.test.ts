@@ -21,6 +21,7 @@ import { normalize } from '../../src/record/normalize.js';
 import { captureLogger } from '../helpers/graph.js';
 import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { record, records } from '../helpers/records.js';
+import { emitPerKeyOrder, perKeyOrderProblems, revision } from '../helpers/per-key-order.js';
 import { loadSample } from '../helpers/samples.js';
 import { waitFor } from '../helpers/wait.js';
 import { KAFKA_USERS, startKafkaBroker, unsecuredJwt, type KafkaBroker } from '../peers/kafka/broker.js';
@@ -73,9 +74,6 @@ function kafkaSink(
     ...sinkFormat('envelope'),
   });
 }
-
-/** A record with its own update time: revision `rev` of alert `i`. */
-const revision = (i: number, rev: number) => record(i, { updated: `2026-11-01T1${rev}:00:00.0000000Z` });
 
 sinkConformance('kafka', {
   async healthy(name) {
@@ -316,15 +314,8 @@ describe('kafka sink', () => {
       await createTopics(broker.brokers, [topic], 3);
       const sink = open({ topic });
       tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
-      const all: AlertRecord[] = [];
       const t0 = Date.now();
-      for (let rev = 1; rev <= 4; rev++) {
-        for (let start = 0; start < 25_000; start += 1000) {
-          const chunk = Array.from({ length: 1000 }, (_, i) => revision(start + i, rev));
-          all.push(...chunk);
-          expect((await tp.pipeline.emit(chunk)).accepted).toBe(1000);
-        }
-      }
+      const all = await emitPerKeyOrder(tp.pipeline, { alerts: 25_000 });
       await waitFor(
         async () =>
           (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 100_000,
@@ -339,14 +330,13 @@ describe('kafka sink', () => {
       expect(got).toHaveLength(100_000);
       expect(new Set(got.map(identOf))).toEqual(new Set(all.map(ident)));
       expect(await tp.pipeline.deadLetters.count('kafka')).toBe(0);
-      const byKey = new Map<string, ReadMessage[]>();
-      for (const m of got) (byKey.get(m.key) ?? byKey.set(m.key, []).get(m.key)!).push(m);
-      expect(byKey.size).toBe(25_000);
-      for (const [key, ms] of byKey) {
-        expect(new Set(ms.map((m) => m.partition)).size, key).toBe(1);
-        const revisions = ms.sort((a, b) => a.offset - b.offset).map((m) => m.headers['alertbridge-revision']);
-        expect(revisions, key).toEqual([1, 2, 3, 4].map((rev) => `2026-11-01T1${rev}:00:00.0000000Z`));
-      }
+      const inOrder = [...got].sort((x, y) => x.partition - y.partition || x.offset - y.offset);
+      const arrivals = inOrder.map((m) => ({
+        key: m.key,
+        revision: m.headers['alertbridge-revision']!,
+        partition: m.partition,
+      }));
+      expect(perKeyOrderProblems(all, arrivals)).toEqual([]);
       const wrong = got.filter((m) => {
         const r = JSON.parse(m.value) as AlertRecord;
         const expected = {
