@@ -1,5 +1,8 @@
 /** Small numeric and formatting helpers shared by the benches and the chaos runs. */
 
+/** The project's one seeded PRNG (mulberry32), so a run can be repeated (kill moments, fuzz, fault dice). */
+export { seededRandom as seeded } from '../../test/helpers/random.js';
+
 /** The p-th percentile (0–100) of `values` by nearest rank; NaN for none. Infinity stands for "never arrived". */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -38,16 +41,4 @@ export async function until<T>(fn: () => T | Promise<T>, timeoutMs: number, ever
     if (v || Date.now() > deadline) return v;
     await sleep(everyMs);
   }
-}
-
-/** mulberry32: a seeded PRNG, so a run can be repeated (kill moments, fuzz, fault dice). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -2,21 +2,33 @@
  * The generator's seeded randomness and clock: no dependency, the same seed gives the same objects on every platform.
  */
 
-/** Random draws from mulberry32 (32-bit state; fast, and plenty for realistic-looking fixtures). */
+/**
+ * mulberry32: a seeded PRNG giving floats in [0, 1) (32-bit state; fast, and plenty for realistic-looking fixtures and
+ * repeatable fault dice). The one copy in the project: the simulator, the test peers and the benches all draw from it
+ * (tests and benches through test/helpers/random.ts).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Random draws from mulberry32. */
 export class Random {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.draw = mulberry32(seed);
   }
 
   /** A float in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   /** An integer in [min, max]. */

@@ -13,6 +13,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import rhea from 'rhea';
 import type { AmqpError, Connection, Delivery, EventContext, Message, Sender } from 'rhea';
+import { seededRandom } from '../../helpers/random.js';
 import { createWebSocketServer } from './websocket.js';
 
 /** Message format of an Event Hubs batch: the body is data sections, each an encoded AMQP message. */
@@ -208,18 +209,6 @@ function stableHash(s: string): number {
   let h = 0;
   for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
   return h >>> 0;
-}
-
-/** mulberry32: a seeded die, so a faulty run can be repeated. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type DecodedMessage = ReturnType<typeof rhea.message.decode>;

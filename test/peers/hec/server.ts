@@ -9,6 +9,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { seededRandom } from '../../helpers/random.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -134,18 +135,6 @@ const R = {
   queryAuth: () => hec(400, 16, 'Query string authorization is not enabled'),
 };
 
-/** mulberry32: a tiny seeded PRNG, so fault runs repeat. */
-function dice(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Splits a body of concatenated JSON objects (HEC's format: `{…}{…}` or one per line). Returns the parsed objects
  * and, when one is malformed, its position (HEC answers code 6 with that `invalid-event-number`).
@@ -196,7 +185,7 @@ export async function startHecPeer(opts: HecPeerOptions = {}): Promise<HecPeer> 
     proxyHtmlOk: false,
     ...faultOpts,
   };
-  const random = dice(seed ?? 1);
+  const random = seededRandom(seed ?? 1);
   const indexed: IndexedEvent[] = [];
   const requests: HecRequestLog[] = [];
   /** Per channel: next ackId, and for each pending ackId when its request was indexed (Infinity = ack lost). */
