@@ -10,6 +10,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { runCli } from '../helpers/cli.js';
+import { graphSourceYaml } from '../helpers/e2e.js';
 import { cleanup, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -32,8 +33,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A config file with one Graph source on the simulator; `resources` is the YAML after `resources:`. */
-function writeConfig(name: string, prefix: string, source: string, resources: string): string {
+/** A config file with one Graph source on the simulator; `extra` lines are appended to the source entry. */
+function writeConfig(name: string, prefix: string, source: string, resources: string[], extra = ''): string {
   const file = join(dir, name);
   writeFileSync(
     file,
@@ -41,16 +42,7 @@ function writeConfig(name: string, prefix: string, source: string, resources: st
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 log: { format: json }
 sources:
-  - name: ${source}
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: ${resources}
-sinks:
+${graphSourceYaml(sim, T, { name: source, resources, extra })}sinks:
   - { name: out, type: file, path: /dev/null }
 `,
   );
@@ -62,7 +54,7 @@ describe('alertbridge backfill', () => {
     for (let i = 0; i < 150; i++) sim.create(T.tenantId, 'alerts_v2');
     for (let i = 0; i < 40; i++) sim.create(T.tenantId, 'incidents');
     const prefix = uniquePrefix('backfill');
-    const config = writeConfig('config.yaml', prefix, 'hist', '[alerts_v2, incidents]\n    page_size: 30');
+    const config = writeConfig('config.yaml', prefix, 'hist', ['alerts_v2', 'incidents'], '    page_size: 30\n');
     const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
     const res = await runCli(['backfill', '--config', config, '--source', 'hist', '--since', since]);
     expect(res.code).toBe(0);
@@ -92,7 +84,7 @@ describe('alertbridge backfill', () => {
     sim.createMany(T.tenantId, 'alerts', 12, { provider: 'MCAS' });
     for (let i = 0; i < 30; i++) sim.create(T.tenantId, 'alerts');
     const total = sim.list(T.tenantId, 'alerts').length;
-    const config = writeConfig('config-206.yaml', uniquePrefix('backfill206'), 'legacy', '[alerts, alerts_v2]');
+    const config = writeConfig('config-206.yaml', uniquePrefix('backfill206'), 'legacy', ['alerts', 'alerts_v2']);
     const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
     sim.setFaults({ partialProvider: 'MCAS' });
     let res: Awaited<ReturnType<typeof runCli>>;

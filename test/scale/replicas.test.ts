@@ -12,6 +12,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { spawnCli, type Daemon } from '../helpers/cli.js';
+import { graphSourceYaml } from '../helpers/e2e.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -65,18 +66,13 @@ server: { listen: "127.0.0.1:\${PORT}" }
 log: { format: json }
 pipeline: { takeover_ms: ${TAKEOVER_MS} }
 sources:
-  - name: tenant-d
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2, incidents]
-    poll_interval_ms: ${INTERVAL_MS}
+${graphSourceYaml(sim, T, {
+  name: 'tenant-d',
+  resources: ['alerts_v2', 'incidents'],
+  extra: `    poll_interval_ms: ${INTERVAL_MS}
     page_size: 40
-sinks:
+`,
+})}sinks:
   - { name: out, type: file, path: "\${OUT_FILE}" }
 `,
     );

@@ -11,6 +11,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { spawnCli, type Daemon } from '../helpers/cli.js';
+import { graphSourceYaml } from '../helpers/e2e.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { startRoundRobinProxy, type Proxy } from '../helpers/round-robin-proxy.js';
 import { waitFor } from '../helpers/wait.js';
@@ -63,18 +64,13 @@ server: { listen: "127.0.0.1:\${PORT}", public_url: "${proxy.url}" }
 log: { format: json }
 pipeline: { takeover_ms: 3000 }
 sources:
-  - name: tenant-f
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts]
-    poll_interval_ms: 3600000
+${graphSourceYaml(sim, T, {
+  name: 'tenant-f',
+  resources: ['alerts'],
+  extra: `    poll_interval_ms: 3600000
     webhook: { enabled: true, client_state: "spread-state" }
-sinks:
+`,
+})}sinks:
   - { name: out, type: file, path: "\${OUT_FILE}" }
 `,
     );

@@ -13,6 +13,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
 import { runCli } from '../helpers/cli.js';
+import { graphSourceYaml } from '../helpers/e2e.js';
 import { captureLogger, pollNow } from '../helpers/graph.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
@@ -35,18 +36,13 @@ const yaml = `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 log: { format: json }
 sources:
-  - name: contoso
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2]
-    overlap_ms: 0
+${graphSourceYaml(sim, T, {
+  name: 'contoso',
+  resources: ['alerts_v2'],
+  extra: `    overlap_ms: 0
     stuck_window_alert_ms: 1000
-sinks:
+`,
+})}sinks:
   - { name: out, type: file, path: /dev/null }
 `;
 

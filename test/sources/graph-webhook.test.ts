@@ -12,6 +12,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort, startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { RecordingSink } from '../peers/recording-sink.js';
+import { graphSourceYaml } from '../helpers/e2e.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -58,18 +59,13 @@ redis: { url: "${opts.redis ?? redisUrl()}", key_prefix: "${prefix}" }
 server: { listen: "127.0.0.1:${port}", public_url: "http://127.0.0.1:${port}" }
 pipeline: { takeover_ms: 2000 }
 sources:
-  - name: contoso
-    type: graph_security
-    tenant_id: ${T.tenantId}
-    client_id: ${T.clientId}
-    client_secret: ${T.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts]
-    poll_interval_ms: 3600000
+${graphSourceYaml(sim, T, {
+  name: 'contoso',
+  resources: ['alerts'],
+  extra: `    poll_interval_ms: 3600000
     webhook: { enabled: true, client_state: "${STATE}", expiration_minutes: ${opts.expirationMinutes ?? 60} }
-sinks:
+`,
+})}sinks:
   - { name: out, type: file, path: /dev/null }
 `,
     { baseDir: '/', env: {} },
