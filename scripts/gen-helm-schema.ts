@@ -4,7 +4,7 @@
  * values described here by hand.
  *
  *   npx tsx scripts/gen-helm-schema.ts           write the file
- *   npx tsx scripts/gen-helm-schema.ts --check   exit 1 when the file is stale (test/helm/schema.test.ts does too)
+ *   npx tsx scripts/gen-helm-schema.ts --check   exit 1 when the file is stale (test/helm/checks.test.ts does too)
  *
  * Helm 3 validates values with a draft-07 validator (gojsonschema), so the output is draft-07. The configuration
  * schema describes the file *after* `${VAR}` expansion; in values the references are still unexpanded, so every
