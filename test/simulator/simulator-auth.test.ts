@@ -1,8 +1,9 @@
-import { ClientCertificateCredential, ClientSecretCredential } from '@azure/identity';
+import { ClientCertificateCredential } from '@azure/identity';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callSimulator, DEMO_TENANT, startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { createSimulatorTls } from '../../src/simulator/tls.js';
+import { simulatorCredential } from '../helpers/simulator.js';
 
 const OTHER = {
   tenantId: '22222222-3333-4444-5555-666666666666',
@@ -10,15 +11,7 @@ const OTHER = {
   clientSecret: 'other-secret',
 };
 
-/** The way the Graph client trusts the simulator: the CA through the credential's pipeline TLS options. */
-function credential(sim: Simulator, t = DEMO_TENANT, secret = t.clientSecret): ClientSecretCredential {
-  return new ClientSecretCredential(t.tenantId, t.clientId, secret, {
-    authorityHost: sim.authorityHost,
-    disableInstanceDiscovery: true,
-    additionallyAllowedTenants: ['*'],
-    tlsOptions: { ca: sim.caPem },
-  });
-}
+const credential = simulatorCredential;
 
 describe('simulator: Entra ID token flow', () => {
   let now = Date.parse('2026-03-01T10:00:00Z');

@@ -1,6 +1,6 @@
-import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { callSimulator, DEMO_TENANT, startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { simulatorToken } from '../helpers/simulator.js';
 
 const T = DEMO_TENANT.tenantId;
 const THROTTLE_SAMPLE_KEYS = ['code', 'date', 'message', 'request-id', 'status'];
@@ -14,12 +14,7 @@ describe('simulator: fault knobs and the request log', () => {
   beforeAll(async () => {
     // The clock only moves when a test moves it, so the token never expires and the budget window is exact.
     sim = await startSimulator({ seed: 7, initial: { alerts_v2: 2 }, clock: () => new Date(now) });
-    const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: sim.caPem },
-    });
-    token = (await cred.getToken(`${sim.url}/.default`)).token;
+    token = await simulatorToken(sim);
   });
   afterAll(() => sim.close());
   beforeEach(() => {
@@ -75,12 +70,7 @@ describe('simulator: fault knobs and the request log', () => {
     expect(r.status).toBe(503);
     expect(r.headers['retry-after']).toBe('2.128');
     expect(r.json).toMatchObject({ error: { code: 'ServiceUnavailable' } });
-    const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: sim.caPem },
-    });
-    await expect(cred.getToken(`${sim.url}/.default`)).resolves.toMatchObject({ token: expect.any(String) });
+    await expect(simulatorToken(sim)).resolves.toEqual(expect.any(String));
     expect(sim.requestLog.map((e) => [e.resource, e.status, e.fault])).toEqual(
       expect.arrayContaining([
         ['alerts_v2', 503, 'unavailable'],
@@ -109,14 +99,7 @@ describe('simulator: fault knobs and the request log', () => {
   });
 
   it("revokes issued tokens (401 before expiry) with revokeTokens, and every token with 'all'", async () => {
-    const fresh = async () =>
-      (
-        await new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-          authorityHost: sim.authorityHost,
-          disableInstanceDiscovery: true,
-          tlsOptions: { ca: sim.caPem },
-        }).getToken(`${sim.url}/.default`)
-      ).token;
+    const fresh = () => simulatorToken(sim);
     const before = await fresh();
     const get = (t: string) => callSimulator(sim, '/v1.0/security/alerts_v2?$top=1', { token: t });
     expect((await get(before)).status).toBe(200);

@@ -1,4 +1,3 @@
-import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
 import {
@@ -9,6 +8,7 @@ import {
   type GraphObject,
   type Simulator,
 } from '../../src/simulator/index.js';
+import { simulatorToken } from '../helpers/simulator.js';
 
 const T = DEMO_TENANT.tenantId;
 type Page = { '@odata.nextLink'?: string; value: GraphObject[] };
@@ -27,12 +27,7 @@ describe('simulator: legacy federated /security/alerts', () => {
 
   beforeAll(async () => {
     sim = await startSimulator({});
-    const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: sim.caPem },
-    });
-    token = (await cred.getToken(`${sim.url}/.default`)).token;
+    token = await simulatorToken(sim);
     for (const p of LEGACY_PROVIDER_NAMES) for (let i = 0; i < 3; i++) sim.create(T, 'alerts', vendor(p));
   });
   afterAll(() => sim.close());

@@ -1,4 +1,3 @@
-import { ClientSecretCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
 import {
@@ -8,6 +7,7 @@ import {
   type GraphObject,
   type Simulator,
 } from '../../src/simulator/index.js';
+import { simulatorToken } from '../helpers/simulator.js';
 
 const T = DEMO_TENANT.tenantId;
 type Page = { '@odata.context': string; '@odata.nextLink'?: string; '@odata.count'?: number; value: GraphObject[] };
@@ -22,12 +22,7 @@ describe('simulator: OData queries and paging', () => {
 
   beforeAll(async () => {
     sim = await startSimulator({ pageSize: 7, initial: { alerts_v2: 40, incidents: 5, secure_scores: 10 } });
-    const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: sim.caPem },
-    });
-    token = (await cred.getToken(`${sim.url}/.default`)).token;
+    token = await simulatorToken(sim);
   });
   afterAll(() => sim.close());
 

@@ -1,4 +1,3 @@
-import { ClientSecretCredential } from '@azure/identity';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import {
   type Simulator,
 } from '../../src/simulator/index.js';
 import { waitFor } from '../helpers/wait.js';
+import { simulatorToken } from '../helpers/simulator.js';
 
 const T = DEMO_TENANT.tenantId;
 const vendor = (provider: string): GraphObject => ({
@@ -94,12 +94,7 @@ describe('simulator: change-notification subscriptions', () => {
       clock: () => new Date(now),
       subscriptions: { batchMs: 100, retryBaseMs: 50, retryWindowMs: 2000, validationTimeoutMs: 500 },
     });
-    const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: sim.caPem },
-    });
-    token = (await cred.getToken(`${sim.url}/.default`)).token;
+    token = await simulatorToken(sim);
   });
   afterAll(() => sim.close());
   beforeEach(async () => {

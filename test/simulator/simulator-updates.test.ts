@@ -1,4 +1,3 @@
-import { ClientSecretCredential } from '@azure/identity';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionOrder } from '../../src/record/revision.js';
@@ -13,6 +12,7 @@ import {
 } from '../../src/simulator/index.js';
 import { UPDATE_FIELD } from '../../src/simulator/store.js';
 import { waitFor } from '../helpers/wait.js';
+import { simulatorToken } from '../helpers/simulator.js';
 
 const T = DEMO_TENANT.tenantId;
 const later = (a: unknown, b: unknown): boolean => String(revisionOrder(String(a))) > String(revisionOrder(String(b)));
@@ -22,12 +22,7 @@ describe('simulator: updates', () => {
   let token: string;
   beforeAll(async () => {
     sim = await startSimulator({ initial: 3 });
-    const cred = new ClientSecretCredential(T, DEMO_TENANT.clientId, DEMO_TENANT.clientSecret, {
-      authorityHost: sim.authorityHost,
-      disableInstanceDiscovery: true,
-      tlsOptions: { ca: sim.caPem },
-    });
-    token = (await cred.getToken(`${sim.url}/.default`)).token;
+    token = await simulatorToken(sim);
   });
   afterAll(() => sim.close());
 

@@ -1,0 +1,23 @@
+/** Entra ID tokens from the simulator for tests that call its Graph API directly. */
+import { ClientSecretCredential } from '@azure/identity';
+import { DEMO_TENANT } from '../../src/simulator/index.js';
+import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
+
+/** A client-secret credential for a tenant of the simulator, trusting its CA the way the Graph client does. */
+export function simulatorCredential(
+  sim: Simulator,
+  t: TenantCredentials = DEMO_TENANT,
+  secret = t.clientSecret,
+): ClientSecretCredential {
+  return new ClientSecretCredential(t.tenantId, t.clientId, secret, {
+    authorityHost: sim.authorityHost,
+    disableInstanceDiscovery: true,
+    additionallyAllowedTenants: ['*'],
+    tlsOptions: { ca: sim.caPem },
+  });
+}
+
+/** A Graph access token for the simulator (the demo tenant unless told). */
+export async function simulatorToken(sim: Simulator, t: TenantCredentials = DEMO_TENANT): Promise<string> {
+  return (await simulatorCredential(sim, t).getToken(`${sim.url}/.default`)).token;
+}
