@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { RecordPredicate } from './filter.js';
 import { jobMember, parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
 import type { Keys } from './keys.js';
+import { backoffDelay } from '../util/backoff.js';
 import { isStateVanished, LoopHealth, type LoopStatus } from './loop-health.js';
 import type { SinkJobData } from './sink-worker.js';
 
@@ -31,6 +32,9 @@ export interface DispatcherOptions {
   /** This process's replica id (replica.ts): its consumer name in the inbox's group. */
   replicaId: string;
 }
+
+/** After a failed round: 0.5 s, doubling, at most 30 s. */
+const LOOP_BACKOFF = { initialMs: 500, maxMs: 30_000, jitter: false };
 
 type StreamEntries = Array<[id: string, fields: string[]]>;
 
@@ -101,7 +105,7 @@ export class Dispatcher {
         }
         this.health.failed(err);
         failures++;
-        const delay = Math.min(30_000, 250 * 2 ** Math.min(failures, 7));
+        const delay = backoffDelay(LOOP_BACKOFF, failures);
         this.log.error({ err, retry_in_ms: delay }, 'dispatching from the inbox failed');
         await new Promise((r) => setTimeout(r, delay));
       }

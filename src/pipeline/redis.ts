@@ -1,5 +1,6 @@
 /** Redis connections and the start-up check of what alertbridge needs from the server. */
 import { readFileSync } from 'node:fs';
+import { backoffDelay } from '../util/backoff.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { withSystemRoots } from '../util/tls.js';
@@ -18,6 +19,9 @@ export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; 
   return new Redis(cfg.url, redisOptions(cfg, opts));
 }
 
+/** Reconnection attempts: 0.2 s, doubling, at most 5 s (with jitter, so replicas do not reconnect in step). */
+const RECONNECT_BACKOFF = { initialMs: 200, maxMs: 5000 };
+
 /** The ioredis options of a connection. `tls.ca_file` is an extra CA: the system's trusted roots stay trusted. */
 export function redisOptions(
   cfg: RedisConnectionConfig,
@@ -27,7 +31,7 @@ export function redisOptions(
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
     connectionName: opts.name,
-    retryStrategy: (times) => Math.min(times * 200, 5000),
+    retryStrategy: (times) => backoffDelay(RECONNECT_BACKOFF, times),
     lazyConnect: false,
   };
   if (cfg.password) options.password = cfg.password;

@@ -1,5 +1,6 @@
 /** Backoff and error classification shared by every sink (STYLE.md: the two error kinds are the whole contract). */
 import { PermanentError, RetryableError } from '../util/errors.js';
+import { backoffDelay } from '../util/backoff.js';
 
 export interface RetryPolicy {
   /** Delivery attempts per record before it is dead-lettered. @defaultValue 10 */
@@ -19,15 +20,13 @@ export function classify(err: unknown): ErrorKind {
 }
 
 /**
- * Delay before retry number `attempt` (1 = first retry): exponential with "equal jitter" (half fixed, half
- * random, so retries of many workers spread out but never come back immediately), capped, and never sooner than
- * the peer's Retry-After.
+ * Delay before a sink's retry number `attempt` (1 = first retry): the shared backoff (util/backoff.ts) with the
+ * sink's `retry` settings, never sooner than the Retry-After the sink's error carries.
  */
-export function backoffMs(policy: RetryPolicy, attempt: number, err?: unknown, random = Math.random): number {
-  const exp = Math.min(policy.max_backoff_ms, policy.initial_backoff_ms * 2 ** Math.max(0, attempt - 1));
-  const jittered = exp / 2 + random() * (exp / 2);
-  const retryAfter = err instanceof RetryableError ? (err.retryAfterMs ?? 0) : 0;
-  return Math.round(Math.max(jittered, retryAfter));
+export function backoffMs(policy: RetryPolicy, attempt: number, err?: unknown): number {
+  return backoffDelay({ initialMs: policy.initial_backoff_ms, maxMs: policy.max_backoff_ms }, attempt, {
+    retryAfterMs: err instanceof RetryableError ? err.retryAfterMs : undefined,
+  });
 }
 
 export function errorMessage(err: unknown): string {

@@ -5,6 +5,7 @@
  * `Warning` headers name the providers that failed, and the caller decides what that means for its cursor.
  */
 import type { TokenCredential } from '@azure/identity';
+import { backoffDelay } from '../../util/backoff.js';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import { parseRetryAfter } from '../../util/errors.js';
@@ -386,9 +387,9 @@ export class GraphClient {
     await this.agent.close();
   }
 
+  /** Without a Retry-After: the shared backoff, from `backoffMs`, at most a minute (`attempt` 0 = the first retry). */
   private backoff(attempt: number): number {
-    const base = Math.min(60_000, (this.opts.backoffMs ?? 1000) * 2 ** attempt);
-    return Math.round(base / 2 + Math.random() * (base / 2));
+    return backoffDelay({ initialMs: this.opts.backoffMs ?? 1000, maxMs: 60_000 }, attempt + 1);
   }
 
   /**

@@ -19,6 +19,7 @@ import { normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
 import { isStateVanished, LoopHealth, type LoopStatus } from '../../pipeline/loop-health.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
+import { backoffDelay } from '../../util/backoff.js';
 import { sleep } from './budget.js';
 import { GraphRequestError, type GraphClient } from './client.js';
 
@@ -48,6 +49,8 @@ type Entries = Array<[string, string[]]>;
 /** XPENDING's extended form: id, consumer, ms idle, times delivered. */
 type PendingEntry = [string, string, number, number];
 const GROUP = 'fetch';
+/** After a failed round: 1 s, doubling, at most 30 s. */
+const LOOP_BACKOFF = { initialMs: 1000, maxMs: 30_000, jitter: false };
 /** Pending entries examined per claim round. */
 const CLAIM_SCAN = 100;
 
@@ -132,7 +135,7 @@ export class NotificationWorker {
         this.health.failed(err);
         failures++;
         this.log.error({ err: (err as Error).message }, 'processing notifications failed; retrying');
-        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)), this.abort.signal).catch(() => undefined);
+        await sleep(backoffDelay(LOOP_BACKOFF, failures), this.abort.signal).catch(() => undefined);
       }
     }
   }
@@ -187,7 +190,11 @@ export class NotificationWorker {
 
   private retryDelay(deliveries: number): number {
     const { takeoverMs, maxRetryDelayMs = 900_000 } = this.opts;
-    return Math.min(Math.max(takeoverMs, maxRetryDelayMs), takeoverMs * 2 ** Math.max(0, deliveries - 1));
+    // A threshold compared with the entry's idle time, not a sleep: no jitter.
+    return backoffDelay(
+      { initialMs: takeoverMs, maxMs: Math.max(takeoverMs, maxRetryDelayMs), jitter: false },
+      deliveries,
+    );
   }
 
   /** Ends an entry without a record: counted, and logged at `level` with why, and what covers the alert instead. */
