@@ -2,6 +2,8 @@
  * buildApp(config) wires the pieces — Redis, pipeline, sinks, sources, HTTP server — without starting anything,
  * so tests can drive it (`app.server.inject()`) and the CLI can start and stop it. No process globals here.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -20,6 +22,7 @@ import { registerPushRoute } from './sources/push/route.js';
 import { GraphSource } from './sources/graph/source.js';
 import { registerNotificationRoutes } from './sources/graph/notifications.js';
 import { NotificationWorker } from './sources/graph/notification-worker.js';
+import { SyncService } from './sync/service.js';
 import { withTimeout } from './util/timeout.js';
 
 export interface AppOptions {
@@ -218,6 +221,27 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       replicaId,
     });
 
+  // Write-back of SIEM triage (`sync.enabled` sources): its routes, queues and workers.
+  const extraConns: Redis[] = [];
+  const sync = new SyncService({
+    sources: graphSources,
+    redis,
+    connect: (name) => {
+      const conn = connect(redisCfg, { blocking: true, name: `alertbridge-${name}` });
+      watch(name, conn);
+      extraConns.push(conn);
+      return conn;
+    },
+    prefix: config.redis.key_prefix,
+    emit: (records) => pipeline.emit(records),
+    metrics,
+    logger: log,
+    owner: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    takeoverMs,
+    waitDurable: durable && (() => durable.wait()),
+  });
+  sync.routes(server);
+
   let stopped: Promise<StopResult> | undefined;
   /**
    * One deadline for the whole stop: a stage that cannot finish (Redis gone, so a blocked read or a BullMQ close
@@ -247,6 +271,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))),
       );
       await notificationWorker?.close();
+      await sync.stop();
       await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
     });
     drained =
@@ -258,7 +283,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         );
       }));
     clearTimeout(timer);
-    const conns = [redis, queueRedis, dispatchRedis, notificationRedis].filter((c): c is Redis => !!c);
+    const conns = [redis, queueRedis, dispatchRedis, notificationRedis, ...extraConns].filter((c): c is Redis => !!c);
     if (drained) {
       await Promise.all(
         conns.map((c) => withTimeout(c.quit(), QUIT_MS, 'closing a Redis connection').catch(() => c.disconnect())),
@@ -303,6 +328,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       if (opts.consume !== false) {
         for (const g of graphSources) g.start();
         await notificationWorker?.start();
+        await sync.start();
       }
       started = true;
       if (config.server.enabled && startOpts.listen !== false) {

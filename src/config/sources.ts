@@ -60,6 +60,45 @@ export const GraphWebhookSchema = z
   )
   .describe('Graph change notifications (webhooks).');
 
+/** Write-back of SIEM triage to Graph (`POST /sync/{source}`, docs/sync.md). */
+export const GraphSyncSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Accept triage changes (status, classification, determination, assignment, comments, incident tags) at `POST /sync/{source}` and write them to Graph. Needs `SecurityAlert.ReadWrite.All` (alerts_v2) and/or `SecurityIncident.ReadWrite.All` (incidents) granted to the app.',
+      ),
+    ...secretPair('token', 'Bearer token a SIEM sends to `/sync/{source}` (`Authorization: Bearer …`).'),
+    ...secretPair(
+      'hmac_secret',
+      'Key of an HMAC-SHA256 signature of the request body (as for partner push). With `token` too, a request needs both.',
+    ),
+    hmac_replay_window_ms: millis(
+      300_000,
+      'Signed requests whose timestamp is further than this from now are rejected (replay protection).',
+    ),
+    max_attempts: count(
+      10,
+      1,
+      1000,
+      "Times a change is tried when Graph keeps failing (429/5xx after the client's own retries, network errors) before it is dead-lettered as `failed`. Each try waits twice as long as the one before (from 1 s, at most 5 min).",
+    ),
+    outcome_ttl_ms: millis(
+      604_800_000,
+      'How long a change and its outcome stay queryable (`GET /sync/{source}/changes/{id}`, `alertbridge sync status`) after it finished (default 7 days).',
+      { min: 60_000 },
+    ),
+  })
+  .superRefine(
+    ...crossCheck((value, addIssue) => {
+      if (value.enabled === true && !hasSecret(value, 'token') && !hasSecret(value, 'hmac_secret')) {
+        addIssue([], 'sync.enabled needs token or hmac_secret (or their _file forms), or both');
+      }
+    }),
+  )
+  .describe('Write-back of SIEM triage to Graph.');
+
 const GRAPH_DEFAULT_POLL_INTERVAL_MS = 60_000;
 
 /** alerts_v2 `serviceSource` values (Graph's `microsoft.graph.security.serviceSource`). */
@@ -173,6 +212,7 @@ const GraphSourceObject = z
       "Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image's `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.",
     ),
     webhook: GraphWebhookSchema.prefault({}),
+    sync: GraphSyncSchema.prefault({}),
     filter: GraphFilterSchema.prefault({}),
     late_evidence: z
       .strictObject({

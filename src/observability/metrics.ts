@@ -134,6 +134,18 @@ export class Metrics {
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly syncChanges = new Counter({
+    name: 'alertbridge_sync_changes_total',
+    help: 'Write-back changes finished, by outcome: applied (written to Graph), noop (nothing to change), conflict (the object moved past expected_revision), failed (dead-lettered)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly syncRejected = new Counter({
+    name: 'alertbridge_sync_rejected_total',
+    help: 'Write-back requests refused before queueing, by reason: auth (401), invalid (400)',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
   readonly sinkReady = new Gauge({
     name: 'alertbridge_sink_ready',
     help: '1 when the sink is started and not paused',

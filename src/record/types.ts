@@ -18,7 +18,7 @@ export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] 
 export type Severity = (typeof SEVERITIES)[number];
 
 /** How a record entered alertbridge. */
-export type Via = 'poll' | 'webhook' | 'push';
+export type Via = 'poll' | 'webhook' | 'push' | 'sync';
 
 export const RECORD_SCHEMA = 'alertbridge.record/v1';
 

@@ -32,7 +32,7 @@ export interface AccessClaims {
 export type Verified = { ok: true; claims: AccessClaims } | { ok: false; message: string };
 
 /** Application permissions every simulated app has been granted (admin consent is assumed). */
-const ROLES = [
+export const ROLES = [
   'SecurityAlert.Read.All',
   'SecurityAlert.ReadWrite.All',
   'SecurityIncident.Read.All',
@@ -212,7 +212,7 @@ export class Authority {
       idp: `https://sts.windows.net/${tenant}/`,
       idtyp: 'app',
       oid: uuidOf(`${tenant}/${app.clientId}`),
-      roles: ROLES,
+      roles: app.roles ?? ROLES,
       sub: uuidOf(`${tenant}/${app.clientId}`),
       tid: tenant,
       uti: randomUUID().replace(/-/g, '').slice(0, 22),

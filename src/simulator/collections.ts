@@ -35,6 +35,8 @@ export interface CollectionContext {
   partialProviders: readonly string[];
   /** Where nextLinks point (fault knob `nextLinkOrigin`); the request's own origin when unset. */
   linkOrigin?: string;
+  /** The token's application permissions. */
+  roles?: readonly string[];
 }
 
 /** Sort key of an entry: the `$orderby` values, then creation order as the tiebreaker. */

@@ -9,7 +9,7 @@ import type { FaultState } from './faults.js';
 import { listGraphLike, type GraphLikeState } from './graph-like.js';
 import { graphError, graphHeaders, type SimRequest, type SimResponse } from './http-util.js';
 import { ODataError } from './odata.js';
-import { patchItem } from './patch.js';
+import { patchItem, permissionDenied, postComment } from './patch.js';
 import { collectionBySegment } from './resources.js';
 import type { SimStore } from './store.js';
 import type { SubscriptionManager } from './subscriptions.js';
@@ -58,7 +58,7 @@ export async function handleGraph(req: SimRequest, deps: GraphRouteDeps): Promis
   const fault = deps.faults.intercept(req, tenantId, clientId);
   if (fault) return withIdentity({ ...fault, log: { ...fault.log, resource: resourceOf(rest) } });
   try {
-    return withIdentity(await route(req, deps, `/${version}`, rest, tenantId, clientId));
+    return withIdentity(await route(req, deps, `/${version}`, rest, tenantId, clientId, auth.claims.roles));
   } catch (err) {
     if (err instanceof ODataError)
       return withIdentity({ ...graphError(req, 400, 'BadRequest', err.message), log: { resource: resourceOf(rest) } });
@@ -73,11 +73,13 @@ async function route(
   rest: string,
   tenantId: string,
   clientId: string,
+  roles: readonly string[],
 ): Promise<SimResponse> {
   const segments = rest.split('/').filter(Boolean).map(decodeURIComponent);
   if (segments[0] === 'subscriptions') return deps.subscriptions.handle(req, tenantId, clientId, segments.slice(1));
   const spec = segments[0] === 'security' && segments[1] ? collectionBySegment(segments[1]) : undefined;
-  if (!spec || segments.length > 3) {
+  const sub = segments[3];
+  if (!spec || segments.length > 4 || (sub !== undefined && sub !== 'comments')) {
     return graphError(
       req,
       400,
@@ -94,8 +96,18 @@ async function route(
     pageSize: deps.pageSize,
     partialProviders: deps.faults.partialProviders(),
     linkOrigin: deps.faults.faults.nextLinkOrigin ?? undefined,
+    roles,
   };
   const id = segments[2];
+  const denied = permissionDenied(ctx, req.method === 'GET' ? 'read' : 'write');
+  if (denied) return denied;
+  if (sub === 'comments') {
+    if (req.method === 'POST' && id !== undefined) return postComment(ctx, id);
+    return {
+      ...graphError(req, 405, 'MethodNotAllowed', `${req.method} is not supported on comments.`),
+      log: { resource: spec.resource },
+    };
+  }
   if (req.method === 'GET' && spec.resource === 'alerts' && deps.faults.faults.legacyRetired) {
     // Retired: the endpoint still answers, with nothing in it.
     const r =

@@ -15,6 +15,12 @@ export interface TenantCredentials {
    * well-formed assertion naming the client is accepted unverified.
    */
   certificatePem?: string;
+  /**
+   * Application permissions the tenant's admin consented to (the token's `roles`). Graph answers 403 to a request
+   * its roles do not cover — e.g. a PATCH of an alert without `SecurityAlert.ReadWrite.All`.
+   * @defaultValue every security permission, read and write
+   */
+  roles?: string[];
 }
 
 /**

@@ -1,0 +1,102 @@
+/**
+ * Write-back of SIEM triage for every `graph_security` source with `sync.enabled`: the `/sync/{source}` routes and,
+ * per source, its durable queue and the worker that applies it with the source's own Graph client (so the writes
+ * spend the same per-tenant budget as the polls). Shaped like a source (start, stop, routes) so the app runs it as
+ * one.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GraphSourceConfig } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { EmitResult } from '../pipeline/pipeline.js';
+import type { AlertRecord } from '../record/types.js';
+import type { GraphClient } from '../sources/graph/client.js';
+import { SyncApplier } from './applier.js';
+import { SyncQueue, syncKeys, type SyncOutcome } from './queue.js';
+import { registerSyncRoutes, type SyncRouteSource } from './route.js';
+
+export interface SyncServiceOptions {
+  sources: ReadonlyArray<{ config: GraphSourceConfig; client: GraphClient }>;
+  redis: Redis;
+  /** A new dedicated connection for blocking reads (one per source's worker). */
+  connect: (name: string) => Redis;
+  prefix: string;
+  emit: (records: AlertRecord[]) => Promise<EmitResult>;
+  emitOutcome?: (outcome: SyncOutcome) => Promise<void>;
+  metrics: Metrics;
+  logger: Logger;
+  owner: string;
+  takeoverMs: number;
+  waitDurable?: () => Promise<void>;
+}
+
+export class SyncService {
+  readonly name = 'sync';
+  readonly type = 'sync';
+  readonly routeSources: SyncRouteSource[];
+  private readonly appliers: SyncApplier[];
+
+  constructor(private readonly opts: SyncServiceOptions) {
+    const enabled = opts.sources.filter((s) => s.config.sync.enabled);
+    this.routeSources = enabled.map(({ config }) => ({
+      name: config.name,
+      tenantId: config.tenant_id,
+      auth: {
+        token: config.sync.token,
+        hmac_secret: config.sync.hmac_secret,
+        hmac_replay_window_ms: config.sync.hmac_replay_window_ms,
+      },
+      queue: new SyncQueue(opts.redis, syncKeys(opts.prefix, config.name)),
+    }));
+    this.appliers = enabled.map(
+      ({ config, client }, i) =>
+        new SyncApplier({
+          source: config.name,
+          tenantId: config.tenant_id,
+          client,
+          redis: opts.redis,
+          blockingRedis: opts.connect(`sync-${config.name}`),
+          prefix: opts.prefix,
+          queue: this.routeSources[i]!.queue,
+          emit: opts.emit,
+          emitOutcome: opts.emitOutcome,
+          metrics: opts.metrics,
+          logger: opts.logger,
+          owner: opts.owner,
+          takeoverMs: opts.takeoverMs,
+          maxAttempts: config.sync.max_attempts,
+          outcomeTtlMs: config.sync.outcome_ttl_ms,
+        }),
+    );
+  }
+
+  get active(): boolean {
+    return this.appliers.length > 0;
+  }
+
+  routes(server: FastifyInstance): void {
+    if (!this.active) return;
+    registerSyncRoutes(server, {
+      sources: this.routeSources,
+      logger: this.opts.logger,
+      waitDurable: this.opts.waitDurable,
+      onRejected: (source, reason) => this.opts.metrics.syncRejected.inc({ source, reason }),
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const a of this.appliers) a.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.appliers.map((a) => a.close()));
+  }
+
+  /** Changes waiting per source, for `alertbridge_queue_depth{queue="sync:{source}"}`. */
+  async depths(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const s of this.routeSources) out[`sync:${s.name}`] = await s.queue.depth();
+    return out;
+  }
+}
