@@ -11,7 +11,7 @@
 # secrets for `*_file` keys go under /etc/alertbridge/secrets. Port 8080 serves webhooks, /healthz, /readyz and
 # /metrics (server.listen defaults to 0.0.0.0:8080).
 
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:24-slim
 
 # --- build: compile TypeScript to dist/ -----------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build

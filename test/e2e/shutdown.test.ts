@@ -3,7 +3,7 @@
  * Ctrl-C in a terminal signals the whole process group (the demo's redis-server included), closing the terminal
  * sends SIGHUP, and a killed demo must not leave its redis-server running.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -159,8 +159,12 @@ function readFileSafe(path: string): string {
   }
 }
 
-/** The node process under `script` (script → sh → node, or script → node). */
+/**
+ * The node process under `script` (script → sh → node, or script → node), found by its executable: its `comm` is
+ * no help, since Node 24 names its main thread `MainThread` (Node 20 left it `node`).
+ */
 function nodeChild(pid: number): number | undefined {
+  const node = realpathSync(process.execPath);
   const all = readdirSync('/proc')
     .filter((e) => /^\d+$/.test(e))
     .map(Number);
@@ -172,17 +176,17 @@ function nodeChild(pid: number): number | undefined {
       return -1;
     }
   };
-  const comm = (p: number): string => {
+  const isNode = (p: number): boolean => {
     try {
-      return readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+      return readlinkSync(`/proc/${p}/exe`) === node;
     } catch {
-      return '';
+      return false;
     }
   };
   const under = (p: number): number[] => all.filter((c) => parentOf(c) === p);
   for (const c of under(pid)) {
-    if (comm(c) === 'node') return c;
-    for (const g of under(c)) if (comm(g) === 'node') return g;
+    if (isNode(c)) return c;
+    for (const g of under(c)) if (isNode(g)) return g;
   }
   return undefined;
 }

@@ -26,8 +26,9 @@ const values = parseYaml(read('helm/alertbridge/values.yaml'));
 const deployment = read('helm/alertbridge/templates/deployment.yaml');
 
 describe('Dockerfile', () => {
-  it('is multi-stage on node:20-slim, building with npm ci + npm run build', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-slim$/m);
+  it('is multi-stage on node:24-slim (the Node LTS that package.json engines asks for), building with npm ci + npm run build', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-slim$/m);
+    expect(JSON.parse(read('package.json')).engines.node).toBe('>=24');
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const stage of stages) expect(stage[0]).toMatch(/^FROM \$\{NODE_IMAGE\}/);
     const build = stages.find((s) => s.some((l) => l.includes('npm run build')))!;
