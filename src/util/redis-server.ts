@@ -26,7 +26,7 @@ export class RedisNotInstalledError extends Error {
   override name = 'RedisNotInstalledError';
 }
 
-export const REDIS_INSTALL_HINT = 'sudo apt-get install -y redis-server';
+export const REDIS_INSTALL_HINT = 'sudo apt-get install -y redis-server (macOS: brew install redis)';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
