@@ -15,6 +15,7 @@ import { sinkFormat } from './record/format.js';
 import { Metrics } from './observability/metrics.js';
 import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
 import { Durability } from './pipeline/durability.js';
+import { keysFor } from './pipeline/keys.js';
 import { mintReplicaId } from './pipeline/replica.js';
 import { checkRedis, connect, describeRedisFailure, RedisRequirementError } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
@@ -191,7 +192,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   );
   // Graph change notifications: routes for webhook-enabled sources, and the worker that fetches notified alerts.
   const notifying = graphSources.filter((g) => g.config.webhook.enabled && g.config.webhook.client_state);
-  const notificationStream = `${config.redis.key_prefix}:notifications`;
+  const notificationStream = keysFor(config.redis.key_prefix).notifications;
   registerNotificationRoutes(server, {
     sources: notifying.map((g) => ({
       name: g.config.name,

@@ -81,7 +81,7 @@ export class DeadLetterReplay {
    */
   static async lock(redis: Redis, keys: Keys, sink: string, wait = true): Promise<DeadLetterReplay | undefined> {
     const replay = new DeadLetterReplay(redis, keys, sink);
-    const lock = `${keys.replaying(sink)}:lock`;
+    const lock = keys.replayLock(sink);
     while ((await redis.set(lock, replay.token, 'PX', REPLAY_LOCK_MS, 'NX')) !== 'OK') {
       if (!wait) return undefined;
       await new Promise((r) => setTimeout(r, 200));
@@ -92,10 +92,11 @@ export class DeadLetterReplay {
   /** What a replay that died had taken and not marked done: its records and the job id they go under. */
   async pending(): Promise<{ jobId: string; entries: DeadLetter[] } | undefined> {
     const list = this.keys.replaying(this.sink);
-    const [[, raw], [, jobId]] = (await this.redis.multi().lrange(list, 0, -1).get(`${list}:job`).exec()) as [
-      [unknown, string[]],
-      [unknown, string | null],
-    ];
+    const [[, raw], [, jobId]] = (await this.redis
+      .multi()
+      .lrange(list, 0, -1)
+      .get(this.keys.replayJob(this.sink))
+      .exec()) as [[unknown, string[]], [unknown, string | null]];
     if (!raw.length) return undefined;
     return { jobId: jobId ?? `replay-recovered-${this.token}`, entries: raw.map((s) => JSON.parse(s) as DeadLetter) };
   }
@@ -109,8 +110,8 @@ export class DeadLetterReplay {
       4,
       this.keys.deadLetters(this.sink),
       list,
-      `${list}:job`,
-      `${list}:lock`,
+      this.keys.replayJob(this.sink),
+      this.keys.replayLock(this.sink),
       this.token,
       String(max),
       jobId,
@@ -127,7 +128,14 @@ export class DeadLetterReplay {
   /** The taken entries are queued: deletes them from the replaying list. */
   async done(): Promise<void> {
     const list = this.keys.replaying(this.sink);
-    const res = await this.redis.eval(DONE, 3, list, `${list}:job`, `${list}:lock`, this.token);
+    const res = await this.redis.eval(
+      DONE,
+      3,
+      list,
+      this.keys.replayJob(this.sink),
+      this.keys.replayLock(this.sink),
+      this.token,
+    );
     if (res === -1)
       throw new ReplayLockLostError(
         `replaying dead letters of sink '${this.sink}': the replay lock expired before a queued chunk was marked done; run it again`,
@@ -135,7 +143,7 @@ export class DeadLetterReplay {
   }
 
   async unlock(): Promise<void> {
-    await this.redis.eval(UNLOCK, 1, `${this.keys.replaying(this.sink)}:lock`, this.token);
+    await this.redis.eval(UNLOCK, 1, this.keys.replayLock(this.sink), this.token);
   }
 }
 

@@ -1,6 +1,29 @@
 /**
- * Redis key layout. Everything alertbridge writes lives under `{prefix}:`, so several deployments (or tests) can
- * share one Redis. BullMQ's own keys use the same prefix (`{prefix}:sink-{name}:…`).
+ * Redis key layout: the one place that builds a Redis key. Everything alertbridge writes lives under `{prefix}:`
+ * (`redis.key_prefix`), so several deployments (or tests) can share one Redis; nothing else concatenates
+ * `${prefix}:…` (test/pipeline/keys.test.ts fails if something does). Keys are byte-identical to what earlier
+ * versions wrote. (Redis Cluster hash tags, when they come, change this file only.)
+ *
+ * | key                                      | type   | holds                                                   |
+ * |------------------------------------------|--------|---------------------------------------------------------|
+ * | `{p}:inbox`                              | stream | a staged batch per entry (id, routes); group `dispatch` |
+ * | `{p}:batch:{batchId}`                    | list   | a staged batch's records (head, data, …)                |
+ * | `{p}:refs:{entryId}`                     | set    | jobs still needing an entry (`{sink}\|
+ * | `{p}:dd:{recordKey}`                     | string | dedup state: last revision order, digests               |
+ * | `{p}:sink-{sink}:…`                      | BullMQ | a sink's queue (BullMQ builds these)                    |
+ * | `{p}:sink-{sink}:{jobId}:dead-lettering` | string | claim: one replica dead-letters a job                   |
+ * | `{p}:dlq:{sink}`                         | list   | dead letters (JSON), oldest first                       |
+ * | `{p}:dlq-replaying:{sink}`               | list   | dead letters a replay took, not yet queued              |
+ * | `{p}:dlq-replaying:{sink}:job`           | string | the job id they are queued under                        |
+ * | `{p}:dlq-replaying:{sink}:lock`          | string | the replay running for this sink                        |
+ * | `{p}:notifications`                      | stream | Graph change notifications; group `fetch`               |
+ * | `{p}:cursor:{source}:{resource}`         | hash   | a poller's watermark and state                          |
+ * | `{p}:cursor-skips:{source}:{resource}`   | list   | windows skipped by `cursor skip`                        |
+ * | `{p}:lease:{source}:{resource}`          | string | the replica polling it                                  |
+ * | `{p}:lease:{source}:subscriptions`       | string | the replica managing subscriptions                      |
+ * | `{p}:subscription:{source}`              | string | the source's Graph subscription                         |
+ * | `{p}:budget:{tenantId}:{clientId}`       | zset   | Graph requests of the last minute                       |
+ * | `{p}:legacy_last_data:{source}`          | string | when legacy alerts last had data                        |
  */
 export interface Keys {
   prefix: string;
@@ -20,24 +43,64 @@ export interface Keys {
   /** Dead letters of one sink (a list of JSON entries, oldest first). */
   deadLetters(sink: string): string;
   /**
-   * Dead letters a replay has taken and not yet queued (a list), and beside it `…:job` (the job id they are queued
-   * under) and `…:lock` (the replay running for this sink). A replay that died leaves them for the next one.
+   * Dead letters a replay has taken and not yet queued (a list), beside {@link replayJob} and {@link replayLock}.
+   * A replay that died leaves them for the next one.
    */
   replaying(sink: string): string;
+  /** The job id the dead letters of {@link replaying} are queued under. */
+  replayJob(sink: string): string;
+  /** The replay running for this sink. */
+  replayLock(sink: string): string;
   /** BullMQ queue name of one sink (BullMQ adds the prefix itself; queue names cannot contain ":"). */
   sinkQueue(sink: string): string;
+  /** Claim of the replica dead-lettering a failed job, beside the job's own key (BullMQ's `queue.toKey(jobId)`). */
+  deadLetteringClaim(jobKey: string): string;
+  /** Stream of persisted Graph change notifications, read by the notification workers. */
+  notifications: string;
+  /** Consumer group of the notification stream. */
+  notificationsGroup: string;
+  /** A poller's cursor (a hash: watermark, failure state, late-evidence bounds). */
+  cursor(source: string, resource: string): string;
+  /** Windows an operator skipped for a poller (`alertbridge cursor skip`). */
+  cursorSkips(source: string, resource: string): string;
+  /** The lease of the replica polling a (source, resource). */
+  pollLease(source: string, resource: string): string;
+  /** The lease of the replica managing a source's Graph subscriptions. */
+  subscriptionLease(source: string): string;
+  /** A source's Graph subscription. */
+  subscription(source: string): string;
+  /** The Graph request budget shared by every source of one tenant and app registration. */
+  budget(tenantId: string, clientId: string): string;
+  /** When a source's legacy alerts last returned data. */
+  legacyLastData(source: string): string;
 }
+
+/** Consumer group names (not keys: they live inside their stream). */
+export const INBOX_GROUP = 'dispatch';
+export const NOTIFICATIONS_GROUP = 'fetch';
 
 export function keysFor(prefix: string): Keys {
   return {
     prefix,
     inbox: `${prefix}:inbox`,
-    inboxGroup: 'dispatch',
+    inboxGroup: INBOX_GROUP,
     batch: (id) => `${prefix}:batch:${id}`,
     batchRefs: (entryId) => `${prefix}:refs:${entryId}`,
     dedup: (recordKey) => `${prefix}:dd:${recordKey}`,
     deadLetters: (sink) => `${prefix}:dlq:${sink}`,
     replaying: (sink) => `${prefix}:dlq-replaying:${sink}`,
+    replayJob: (sink) => `${prefix}:dlq-replaying:${sink}:job`,
+    replayLock: (sink) => `${prefix}:dlq-replaying:${sink}:lock`,
     sinkQueue: (sink) => `sink-${sink}`,
+    deadLetteringClaim: (jobKey) => `${jobKey}:dead-lettering`,
+    notifications: `${prefix}:notifications`,
+    notificationsGroup: NOTIFICATIONS_GROUP,
+    cursor: (source, resource) => `${prefix}:cursor:${source}:${resource}`,
+    cursorSkips: (source, resource) => `${prefix}:cursor-skips:${source}:${resource}`,
+    pollLease: (source, resource) => `${prefix}:lease:${source}:${resource}`,
+    subscriptionLease: (source) => `${prefix}:lease:${source}:subscriptions`,
+    subscription: (source) => `${prefix}:subscription:${source}`,
+    budget: (tenantId, clientId) => `${prefix}:budget:${tenantId}:${clientId}`,
+    legacyLastData: (source) => `${prefix}:legacy_last_data:${source}`,
   };
 }

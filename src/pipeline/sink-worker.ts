@@ -117,7 +117,7 @@ export class SinkWorker {
    * replica does it (a claim per job); a crash in between dead-letters the records twice at worst, never zero times.
    */
   private async deadLetterFailed(job: Job<SinkJobData>): Promise<boolean> {
-    const claim = `${this.queue.toKey(job.id!)}:dead-lettering`;
+    const claim = this.keys.deadLetteringClaim(this.queue.toKey(job.id!));
     if ((await this.connection.set(claim, '1', 'PX', 60_000, 'NX')) !== 'OK') return false;
     try {
       const { refs } = job.data;

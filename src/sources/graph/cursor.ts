@@ -5,6 +5,7 @@
  */
 import { hostname, userInfo } from 'node:os';
 import type { Redis } from 'ioredis';
+import { keysFor } from '../../pipeline/keys.js';
 import { revisionOrder } from '../../record/revision.js';
 
 export interface Cursor {
@@ -41,9 +42,9 @@ export interface CursorSkip {
 }
 
 export const cursorKey = (prefix: string, source: string, resource: string): string =>
-  `${prefix}:cursor:${source}:${resource}`;
+  keysFor(prefix).cursor(source, resource);
 export const skipsKey = (prefix: string, source: string, resource: string): string =>
-  `${prefix}:cursor-skips:${source}:${resource}`;
+  keysFor(prefix).cursorSkips(source, resource);
 
 export async function readCursor(redis: Redis, key: string): Promise<Cursor> {
   const raw = await redis.hgetall(key);

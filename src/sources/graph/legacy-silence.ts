@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
+import { keysFor } from '../../pipeline/keys.js';
 import { LEGACY_ALERTS_RETIREMENT } from '../../config/retirement.js';
 
 /** Nothing read for this long counts as silent. */
@@ -34,7 +35,7 @@ export async function noteLegacyPoll(
   fetched: number,
   now = Date.now(),
 ): Promise<boolean> {
-  const key = `${deps.prefix}:legacy_last_data:${deps.source}`;
+  const key = keysFor(deps.prefix).legacyLastData(deps.source);
   const gauge = deps.metrics.graphLegacySilent;
   if (fetched > 0) {
     await deps.redis.set(key, String(now));

@@ -19,6 +19,7 @@ import { normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
 import { isStateVanished, LoopHealth, type LoopStatus } from '../../pipeline/loop-health.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
+import { NOTIFICATIONS_GROUP } from '../../pipeline/keys.js';
 import { backoffDelay } from '../../util/backoff.js';
 import { sleep } from './budget.js';
 import { GraphRequestError, type GraphClient } from './client.js';
@@ -48,7 +49,7 @@ export interface NotificationWorkerOptions {
 type Entries = Array<[string, string[]]>;
 /** XPENDING's extended form: id, consumer, ms idle, times delivered. */
 type PendingEntry = [string, string, number, number];
-const GROUP = 'fetch';
+const GROUP = NOTIFICATIONS_GROUP;
 /** After a failed round: 1 s, doubling, at most 30 s. */
 const LOOP_BACKOFF = { initialMs: 1000, maxMs: 30_000, jitter: false };
 /** Pending entries examined per claim round. */

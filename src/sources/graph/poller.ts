@@ -11,11 +11,12 @@ import { normalize } from '../../record/normalize.js';
 import { revisionOrder } from '../../record/revision.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
+import { keysFor } from '../../pipeline/keys.js';
 import type { GraphClient } from './client.js';
 import type { Fetcher, GraphObject, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
 import { noteLegacyPoll } from './legacy-silence.js';
-import { cursorKey, readCursor, type Cursor } from './cursor.js';
+import { readCursor, type Cursor } from './cursor.js';
 
 export type { Cursor } from './cursor.js';
 
@@ -94,9 +95,14 @@ export class Poller {
   private closed = false;
 
   constructor(private readonly opts: PollerOptions) {
-    const id = `${opts.source}:${opts.fetcher.resource}`;
-    this.lease = new Lease(opts.redis, `${opts.prefix}:lease:${id}`, opts.replicaId, opts.takeoverMs);
-    this.cursorKey = cursorKey(opts.prefix, opts.source, opts.fetcher.resource);
+    const keys = keysFor(opts.prefix);
+    this.lease = new Lease(
+      opts.redis,
+      keys.pollLease(opts.source, opts.fetcher.resource),
+      opts.replicaId,
+      opts.takeoverMs,
+    );
+    this.cursorKey = keys.cursor(opts.source, opts.fetcher.resource);
     this.log = opts.logger.child({
       component: 'poller',
       source: opts.source,

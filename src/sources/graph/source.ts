@@ -8,6 +8,7 @@ import type { GraphSourceConfig } from '../../config/schema.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
+import { keysFor } from '../../pipeline/keys.js';
 import { RequestBudget } from './budget.js';
 import { GraphClient } from './client.js';
 import { createCredential, trustedCa } from '../../entra/credential.js';
@@ -43,7 +44,7 @@ export class GraphSource {
     const log = deps.logger.child({ component: 'graph', source: config.name, tenant: config.tenant_id });
     const budget = new RequestBudget(
       deps.redis,
-      `${deps.prefix}:budget:${config.tenant_id}:${config.client_id ?? 'managed'}`,
+      keysFor(deps.prefix).budget(config.tenant_id, config.client_id ?? 'managed'),
       config.request_budget_per_minute,
     );
     this.client = new GraphClient({

@@ -7,6 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { keysFor } from '../../pipeline/keys.js';
 import { sleep } from './budget.js';
 import { GraphRequestError, type GraphClient } from './client.js';
 import { Lease } from './lease.js';
@@ -49,13 +50,9 @@ export class SubscriptionManager {
   private pending: Array<{ event: string; id: string }> = [];
 
   constructor(private readonly opts: SubscriptionManagerOptions) {
-    this.key = `${opts.prefix}:subscription:${opts.source}`;
-    this.lease = new Lease(
-      opts.redis,
-      `${opts.prefix}:lease:${opts.source}:subscriptions`,
-      opts.replicaId,
-      opts.takeoverMs,
-    );
+    const keys = keysFor(opts.prefix);
+    this.key = keys.subscription(opts.source);
+    this.lease = new Lease(opts.redis, keys.subscriptionLease(opts.source), opts.replicaId, opts.takeoverMs);
     this.log = opts.logger.child({ component: 'subscriptions', source: opts.source, tenant: opts.tenantId });
   }
 
