@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { summaryOf } from '../record/changes.js';
 import { storeRecord } from '../record/stored.js';
 import { revisionOrder } from '../record/revision.js';
 import type { AlertRecord } from '../record/types.js';
@@ -31,9 +32,11 @@ export type Verdict = 'accepted' | 'duplicate' | 'stale';
 export const DIGESTS_KEPT = 8;
 const DIGEST_HEX = 16;
 
-// KEYS[1] = inbox stream, KEYS[2] = the batch list, KEYS[3..n+2] = dedup keys. ARGV[1] = ttl ms, ARGV[2] = batch id,
-// ARGV[3] = digests kept; then per record five texts from ARGV[4 + 5(i-1)]: revision order, content digest ('' for
-// hash revisions), route, head, data. Accepted records go to the batch list (head, data, head, data, …) and become
+// KEYS[1] = inbox stream, KEYS[2] = the batch list, KEYS[3..n+2] = dedup keys, KEYS[n+3..2n+2] = their change
+// summaries (record/changes.ts). ARGV[1] = ttl ms, ARGV[2] = batch id, ARGV[3] = digests kept; then per record six
+// texts from ARGV[4 + 6(i-1)]: revision order, content digest ('' for hash revisions), route, head, data, summary.
+// An accepted record whose key has a previous summary gets `changes` (the tracked fields whose JSON text differs)
+// spliced into its head, and leaves its own summary for the next revision. Accepted records go to the batch list (head, data, head, data, …) and become
 // one inbox entry that names the batch and carries each record's route. Orders of timestamps start with a digit
 // and compare lexicographically; hash revisions (or a mix) are only compared for equality. A duplicate refreshes
 // the TTL so that an alert re-read on every poll never expires into a redelivery.
@@ -45,15 +48,40 @@ const DIGEST_HEX = 16;
 const SCRIPT = `
 redis.call('SET', KEYS[2], '', 'PX', 1)
 redis.call('DEL', KEYS[2])
-local n = #KEYS - 2
+local n = (#KEYS - 2) / 2
 local ttl = tonumber(ARGV[1])
+local function fields(text)
+  local map, order = {}, {}
+  for part in string.gmatch(text, '[^\\30]+') do
+    local cut = string.find(part, '\\31', 1, true)
+    if cut then
+      local f = string.sub(part, 1, cut - 1)
+      map[f] = string.sub(part, cut + 1)
+      order[#order + 1] = f
+    end
+  end
+  return map, order
+end
+local function withChanges(head, prevText, nextText)
+  local prev = fields(prevText)
+  local nextMap, order = fields(nextText)
+  local items = {}
+  for _, f in ipairs(order) do
+    local before = prev[f]
+    if before ~= nil and before ~= nextMap[f] then
+      items[#items + 1] = '{"field":' .. cjson.encode(f) .. ',"from":' .. before .. ',"to":' .. nextMap[f] .. '}'
+    end
+  end
+  return string.sub(head, 1, -2) .. ',"changes":[' .. table.concat(items, ',') .. ']}'
+end
 local keepLen = tonumber(ARGV[3]) * ${DIGEST_HEX + 1} - 1
 local out = {}
 local texts = {}
 local entry = {'b', ARGV[2]}
 for i = 1, n do
   local dk = KEYS[i + 2]
-  local at = 4 + 5 * (i - 1)
+  local ck = KEYS[i + 2 + n]
+  local at = 4 + 6 * (i - 1)
   local order = ARGV[at]
   local digest = ARGV[at + 1]
   local prev = redis.call('GET', dk)
@@ -93,10 +121,19 @@ for i = 1, n do
     redis.call('PEXPIRE', dk, ttl)
   end
   if verdict == 1 then
+    local head = ARGV[at + 3]
+    local summary = ARGV[at + 5]
+    if summary ~= '' then
+      local prevSummary = redis.call('GET', ck)
+      if prevSummary then head = withChanges(head, prevSummary, summary) end
+      redis.call('SET', ck, summary, 'PX', ttl)
+    end
     entry[#entry + 1] = 'm'
     entry[#entry + 1] = ARGV[at + 2]
-    texts[#texts + 1] = ARGV[at + 3]
+    texts[#texts + 1] = head
     texts[#texts + 1] = ARGV[at + 4]
+  elseif verdict == 0 then
+    redis.call('PEXPIRE', ck, ttl)
   end
   out[i] = verdict
 end
@@ -157,11 +194,16 @@ export class Deduplicator {
     for (let start = 0; start < records.length; start += STAGED_BATCH_MAX) {
       const chunk = records.slice(start, start + STAGED_BATCH_MAX);
       const batch = randomBytes(9).toString('base64url');
-      const keys = [this.keys.inbox, this.keys.batch(batch), ...chunk.map((r) => this.keys.dedup(r.key))];
+      const keys = [
+        this.keys.inbox,
+        this.keys.batch(batch),
+        ...chunk.map((r) => this.keys.dedup(r.key)),
+        ...chunk.map((r) => this.keys.changeSummary(r.key)),
+      ];
       const args = [String(this.ttlMs), batch, String(DIGESTS_KEPT)];
       for (const r of chunk) {
         const { head, data } = storeRecord(r);
-        args.push(dedupOrder(r), contentDigest(r, data), encodeRoute(r), head, data);
+        args.push(dedupOrder(r), contentDigest(r, data), encodeRoute(r), head, data, summaryOf(r));
       }
       calls.push(this.redis.eval(SCRIPT, keys.length, ...keys, ...args) as Promise<number[]>);
     }

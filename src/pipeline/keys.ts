@@ -40,6 +40,8 @@ export interface Keys {
   inboxGroup: string;
   /** Dedup state of one record key: the sortable form of the last accepted revision. */
   dedup(recordKey: string): string;
+  /** The tracked fields of the last accepted revision of one record key (record/changes.ts), beside its dedup state. */
+  changeSummary(recordKey: string): string;
   /** Dead letters of one sink (a list of JSON entries, oldest first). */
   deadLetters(sink: string): string;
   /**
@@ -87,6 +89,7 @@ export function keysFor(prefix: string): Keys {
     batch: (id) => `${prefix}:batch:${id}`,
     batchRefs: (entryId) => `${prefix}:refs:${entryId}`,
     dedup: (recordKey) => `${prefix}:dd:${recordKey}`,
+    changeSummary: (recordKey) => `${prefix}:dc:${recordKey}`,
     deadLetters: (sink) => `${prefix}:dlq:${sink}`,
     replaying: (sink) => `${prefix}:dlq-replaying:${sink}`,
     replayJob: (sink) => `${prefix}:dlq-replaying:${sink}:job`,

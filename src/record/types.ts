@@ -20,6 +20,8 @@ export type Severity = (typeof SEVERITIES)[number];
 /** How a record entered alertbridge. */
 export type Via = 'poll' | 'webhook' | 'push' | 'sync';
 
+import type { FieldChange } from './changes.js';
+
 export const RECORD_SCHEMA = 'alertbridge.record/v1';
 
 export interface AlertRecord {
@@ -52,6 +54,12 @@ export interface AlertRecord {
   /** When alertbridge accepted it (ISO 8601, UTC). */
   ingested_at: string;
   via: Via;
+  /**
+   * What this revision changed against the previous one alertbridge delivered, for the triage fields (status,
+   * severity, assignedTo, classification, determination, evidenceCount, alertIds): record/changes.ts. Absent on the
+   * first revision delivered of a key; `[]` when none of those fields changed.
+   */
+  changes?: FieldChange[];
   /** The Graph object verbatim, unknown fields included. */
   data: Record<string, unknown>;
 }

@@ -41,6 +41,7 @@ interface Line {
   revision: string;
   via: string;
   status: string;
+  changes?: Array<{ field: string; from: unknown; to: unknown }>;
   data: Record<string, unknown>;
 }
 const lines = (): Line[] => ndjsonLines(out).map((l) => JSON.parse(l) as Line);
@@ -117,7 +118,12 @@ afterAll(async () => {
 
 describe('POST /sync/{source} through alertbridge run', () => {
   it('writes status, classification, assignment and a comment to Graph, and the new revision reaches the sink once', async () => {
-    const alert = sim.create(T.tenantId, 'alerts_v2', { status: 'new', classification: null, assignedTo: null });
+    const alert = sim.create(T.tenantId, 'alerts_v2', {
+      status: 'new',
+      classification: null,
+      determination: null,
+      assignedTo: null,
+    });
     const id = String(alert.id);
     await waitFor(() => lines().some((l) => l.id === id), { timeoutMs: 60_000, what: 'the alert polled' });
     const polled = lines().find((l) => l.id === id)!;
@@ -168,6 +174,13 @@ describe('POST /sync/{source} through alertbridge run', () => {
     const final = revisions.filter((l) => l.revision === now.lastUpdateDateTime);
     expect(final.map((l) => l.via)).toEqual(['sync']);
     expect(final[0]!.status).toBe('resolved');
+    // `changes` lists exactly the fields the write changed (the comment is not a tracked field).
+    expect(final[0]!.changes).toEqual([
+      { field: 'status', from: 'new', to: 'resolved' },
+      { field: 'assignedTo', from: null, to: 'analyst@contoso.com' },
+      { field: 'classification', from: null, to: 'truePositive' },
+      { field: 'determination', from: null, to: 'malware' },
+    ]);
     expect(new Set(revisions.map((l) => l.revision)).size).toBe(revisions.length);
   }, 120_000);
 
