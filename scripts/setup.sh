@@ -61,7 +61,9 @@ ab_ensure_redis() {
       return 1
       ;;
   esac
-  command -v redis-server >/dev/null 2>&1
+  command -v redis-server >/dev/null 2>&1 && return 0
+  _ab_say "redis-server is installed but not on PATH ($PATH)"
+  return 1
 }
 
 # Node $NODE_LTS or newer first on PATH (exactly $NODE_LTS with ALERTBRIDGE_NODE_EXACT=1).
