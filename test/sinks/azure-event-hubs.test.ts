@@ -16,6 +16,7 @@ import { createCredential } from '../../src/entra/credential.js';
 import { captureLogger } from '../helpers/graph.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { record, records } from '../helpers/records.js';
+import { simulatorLogin } from '../helpers/simulator.js';
 import {
   startEventHubsPeer,
   verifySasToken,
@@ -403,13 +404,7 @@ describe('azure_event_hubs sink: Entra ID refusals', () => {
     const app = { tenantId: 'dddddddd-0000-4000-8000-000000000004', clientId: 'eh-app', clientSecret: 'right' };
     const sim = await startSimulator({ tenants: [app], seed: 1 });
     try {
-      const login = {
-        auth: 'client_secret' as const,
-        tenant_id: app.tenantId,
-        client_id: app.clientId,
-        authority_url: sim.authorityHost,
-        ca_file: sim.caFile,
-      };
+      const login = simulatorLogin(sim, app);
       const refused = await createCredential({ ...login, client_secret: 'wrong' })
         .getToken('https://eventhubs.azure.net/.default')
         .catch((e: unknown) => e);

@@ -8,6 +8,7 @@ import type { TenantCredentials } from '../../src/simulator/types.js';
 import { createCredential } from '../../src/entra/credential.js';
 import { metricValue } from '../helpers/pipeline.js';
 import { captureLogger, graphSourceConfig, pollNow, simulatorHooks, type GraphHarness } from '../helpers/graph.js';
+import { simulatorLogin } from '../helpers/simulator.js';
 
 const A: TenantCredentials = {
   tenantId: 'aaaaaaaa-0000-4000-8000-0000000000a1',
@@ -112,15 +113,7 @@ describe('graph_security source: tokens', () => {
 
   it('cuts each HTTP request of the credential itself at request_timeout_ms (MSAL ignores abort signals)', async () => {
     sim.setFaults({ slowTokenMs: 20_000 });
-    const cred = createCredential({
-      tenant_id: A.tenantId,
-      client_id: A.clientId,
-      client_secret: A.clientSecret,
-      auth: 'client_secret',
-      authority_url: sim.authorityHost,
-      ca_file: sim.caFile,
-      request_timeout_ms: 1000,
-    });
+    const cred = createCredential({ ...simulatorLogin(sim, A), request_timeout_ms: 1000 });
     // (without the timeout this resolves with a token after 20 s)
     await expect(cred.getToken(`${sim.url}/.default`)).rejects.toThrow(/network_error/);
   });

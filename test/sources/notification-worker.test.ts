@@ -15,6 +15,7 @@ import { RecordingSink } from '../peers/recording-sink.js';
 import { captureLogger } from '../helpers/graph.js';
 import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { redisUrl } from '../helpers/redis.js';
+import { simulatorLogin } from '../helpers/simulator.js';
 import { waitFor } from '../helpers/wait.js';
 import { mintReplicaId } from '../../src/pipeline/replica.js';
 
@@ -65,15 +66,7 @@ async function start(opts: { maxAgeMs?: number } = {}): Promise<Harness> {
     source: 'contoso',
     tenantId: T.tenantId,
     graphUrl: sim.url,
-    credential: () =>
-      createCredential({
-        tenant_id: T.tenantId,
-        client_id: T.clientId,
-        client_secret: T.clientSecret,
-        auth: 'client_secret',
-        authority_url: sim.authorityHost,
-        ca_file: sim.caFile,
-      }),
+    credential: () => createCredential(simulatorLogin(sim, T)),
     budget: new RequestBudget(cmd, `${tp.prefix}:budget`, 10_000),
     metrics: tp.metrics,
     logger,
