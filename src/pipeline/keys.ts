@@ -24,6 +24,10 @@
  * | `{p}:subscription:{source}`              | string | the source's Graph subscription                         |
  * | `{p}:budget:{tenantId}:{clientId}`       | zset   | Graph requests of the last minute                       |
  * | `{p}:legacy_last_data:{source}`          | string | when legacy alerts last had data                        |
+ * | `{p}:sync:{source}:queue`                | stream | write-back change ids (sync/queue.ts); group `apply`    |
+ * | `{p}:sync:{source}:change:{id}`          | hash   | one write-back change, its state and outcome            |
+ * | `{p}:sync:{source}:dead`                 | list   | ids of failed write-back changes                        |
+ * | `{p}:sync:{source}:lease`                | string | the replica applying a source's write-back changes      |
  */
 export interface Keys {
   prefix: string;
@@ -75,6 +79,14 @@ export interface Keys {
   budget(tenantId: string, clientId: string): string;
   /** When a source's legacy alerts last returned data. */
   legacyLastData(source: string): string;
+  /** Write-back (sync/queue.ts): the stream of a source's change ids. */
+  syncQueue(source: string): string;
+  /** Write-back: one change, its state and outcome. */
+  syncChange(source: string, id: string): string;
+  /** Write-back: the ids of failed changes. */
+  syncDead(source: string): string;
+  /** Write-back: the lease of the replica applying a source's changes. */
+  syncLease(source: string): string;
 }
 
 /** Consumer group names (not keys: they live inside their stream). */
@@ -105,5 +117,9 @@ export function keysFor(prefix: string): Keys {
     subscription: (source) => `${prefix}:subscription:${source}`,
     budget: (tenantId, clientId) => `${prefix}:budget:${tenantId}:${clientId}`,
     legacyLastData: (source) => `${prefix}:legacy_last_data:${source}`,
+    syncQueue: (source) => `${prefix}:sync:${source}:queue`,
+    syncChange: (source, id) => `${prefix}:sync:${source}:change:${id}`,
+    syncDead: (source) => `${prefix}:sync:${source}:dead`,
+    syncLease: (source) => `${prefix}:sync:${source}:lease`,
   };
 }

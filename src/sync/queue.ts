@@ -13,6 +13,7 @@
  * `change_id` is not queued twice.
  */
 import type { Redis } from 'ioredis';
+import { keysFor } from '../pipeline/keys.js';
 import type { SyncChange } from './change.js';
 
 export type SyncState = 'queued' | 'applying' | 'applied' | 'noop' | 'conflict' | 'failed';
@@ -56,12 +57,12 @@ export interface SyncKeys {
 }
 
 export function syncKeys(prefix: string, source: string): SyncKeys {
-  const base = `${prefix}:sync:${source}`;
+  const keys = keysFor(prefix);
   return {
-    queue: `${base}:queue`,
-    change: (id) => `${base}:change:${id}`,
-    dead: `${base}:dead`,
-    lease: `${base}:lease`,
+    queue: keys.syncQueue(source),
+    change: (id) => keys.syncChange(source, id),
+    dead: keys.syncDead(source),
+    lease: keys.syncLease(source),
   };
 }
 

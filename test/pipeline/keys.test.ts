@@ -13,7 +13,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** `${prefix}:`, `${opts.key_prefix}:`, `prefix + ':'` — a Redis key built by hand. */
-const HAND_BUILT_KEY = /prefix\}:|prefix\s*\+\s*['"`]:/;
+const HAND_BUILT_KEY = /\$\{[\w.?]*prefix\}:|prefix\s*\+\s*['"`]:/;
 
 describe('Redis key layout', () => {
   it('is built only by src/pipeline/keys.ts: no `${prefix}:…` concatenation anywhere else in src/ or sinks/', () => {
@@ -34,6 +34,7 @@ describe('Redis key layout', () => {
     expect(HAND_BUILT_KEY.test('const k = `${config.redis.key_prefix}:notifications`;')).toBe(true);
     expect(HAND_BUILT_KEY.test("const k = prefix + ':inbox';")).toBe(true);
     expect(HAND_BUILT_KEY.test('const k = keys.inbox;')).toBe(false);
+    expect(HAND_BUILT_KEY.test(' * - `{prefix}:sync:{source}:queue`, a stream')).toBe(false);
   });
 
   it('builds the keys existing deployments already hold, byte for byte', () => {
@@ -59,6 +60,10 @@ describe('Redis key layout', () => {
       subscription: k.subscription('src'),
       budget: k.budget('tenant', 'client'),
       legacyLastData: k.legacyLastData('src'),
+      syncQueue: k.syncQueue('src'),
+      syncChange: k.syncChange('src', 'c1'),
+      syncDead: k.syncDead('src'),
+      syncLease: k.syncLease('src'),
     }).toEqual({
       inbox: 'ab:inbox',
       inboxGroup: 'dispatch',
@@ -80,6 +85,10 @@ describe('Redis key layout', () => {
       subscription: 'ab:subscription:src',
       budget: 'ab:budget:tenant:client',
       legacyLastData: 'ab:legacy_last_data:src',
+      syncQueue: 'ab:sync:src:queue',
+      syncChange: 'ab:sync:src:change:c1',
+      syncDead: 'ab:sync:src:dead',
+      syncLease: 'ab:sync:src:lease',
     });
   });
 });
