@@ -10,6 +10,7 @@
  * | `{p}:batch:{batchId}`                    | list   | a staged batch's records (head, data, …)                |
  * | `{p}:refs:{entryId}`                     | set    | jobs still needing an entry (`{sink}\|
  * | `{p}:dd:{recordKey}`                     | string | dedup state: last revision order, digests               |
+ * | `{p}:dc:{recordKey}`                     | string | tracked fields of the last accepted revision (changes)  |
  * | `{p}:sink-{sink}:…`                      | BullMQ | a sink's queue (BullMQ builds these)                    |
  * | `{p}:sink-{sink}:{jobId}:dead-lettering` | string | claim: one replica dead-letters a job                   |
  * | `{p}:dlq:{sink}`                         | list   | dead letters (JSON), oldest first                       |
