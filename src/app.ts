@@ -67,7 +67,7 @@ const NOT_STARTED_STOP_MS = 2000;
 export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   const log = opts.logger;
   const metrics = opts.metrics ?? new Metrics();
-  const redisCfg = { url: config.redis.url, password: config.redis.password, tls: config.redis.tls };
+  const redisCfg = config.redis;
   const takeoverMs = config.pipeline.takeover_ms;
   /** One name for this process wherever Redis tells replicas apart (consumer groups, leases). */
   const replicaId = mintReplicaId();
@@ -313,7 +313,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       await checkRedis(redis, log.child({ component: 'redis' })).catch((err: unknown) => {
         throw err instanceof RedisRequirementError
           ? err
-          : describeRedisFailure(config.redis.url, err, redisErrors.get('commands'));
+          : describeRedisFailure(config.redis, err, redisErrors.get('commands'));
       });
       await durability.init();
       if (opts.consume !== false) {

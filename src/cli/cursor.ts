@@ -34,10 +34,7 @@ export async function cursorCommand(
   }
   const out = opts.out ?? ((line: string) => process.stdout.write(line + '\n'));
   const prefix = config.redis.key_prefix;
-  const redis = connect(
-    { url: config.redis.url, password: config.redis.password, tls: config.redis.tls },
-    { name: 'alertbridge-cursor' },
-  );
+  const redis = connect(config.redis, { name: 'alertbridge-cursor' });
   redis.on('error', () => undefined); // a command failing says why
   try {
     if (action === 'list') {

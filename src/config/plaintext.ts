@@ -42,7 +42,26 @@ export function plaintextSecrets(config: unknown): PlaintextSecret[] {
     found.push({ path, component, host, message: `${component} sends ${what} unencrypted to ${host}: ${fix}` });
 
   const redis = isRecord(config.redis) ? config.redis : {};
-  if (typeof redis.url === 'string' && redis.url.startsWith('redis://')) {
+  const sentinel = isRecord(redis.sentinel) ? redis.sentinel : undefined;
+  if (sentinel) {
+    const remote = [
+      ...new Set(
+        (Array.isArray(sentinel.nodes) ? sentinel.nodes : [])
+          .filter((n): n is string => typeof n === 'string')
+          .map(hostOfHostPort)
+          .filter((h) => !isLoopbackHost(h)),
+      ),
+    ];
+    if (sentinel.tls !== true && remote.length > 0 && (has(redis, 'password') || has(sentinel, 'password'))) {
+      add(
+        ['redis', 'sentinel', 'tls'],
+        'redis',
+        remote.join(', '),
+        'the Redis password',
+        'set redis.sentinel.tls: true',
+      );
+    }
+  } else if (typeof redis.url === 'string' && redis.url.startsWith('redis://')) {
     const host = hostOfUrl(redis.url);
     let inUrl = false;
     try {

@@ -44,26 +44,79 @@ export {
   WebhookSourceSchema,
 };
 
+/** `redis.url`'s default: a `url` other than it names a server, which `redis.sentinel` excludes. */
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0';
+
 export const RedisSchema = z
   .strictObject({
     url: z
       .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
-      .default('redis://127.0.0.1:6379/0')
-      .describe('Redis holding the queues, dedup state and cursors: `redis://host:port/db`, or `rediss://` for TLS.'),
+      .default(DEFAULT_REDIS_URL)
+      .describe(
+        'Redis holding the queues, dedup state and cursors: `redis://[user:password@]host:port/db`, or `rediss://` for TLS. Not used with `sentinel`.',
+      ),
     key_prefix: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]+$/, { error: 'must be letters, digits, "_", ".", ":" or "-"' })
       .max(100)
       .default('alertbridge')
       .describe('Prefix of every Redis key, so that several deployments can share one Redis.'),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Redis ACL user (Redis 6+; managed offerings such as ElastiCache with RBAC, Azure Managed Redis), unless given in `url`. Without it, `password` authenticates the `default` user.',
+      ),
     ...secretPair('password', 'Redis password (AUTH), unless given in `url`.'),
+    sentinel: z
+      .strictObject({
+        master_name: z
+          .string()
+          .min(1)
+          .describe('The name the sentinels monitor the primary under (`sentinel monitor <name> …`).'),
+        nodes: z
+          .array(hostPort('A sentinel, `host:port`.', 'sentinel-0.redis:26379'))
+          .min(1, { error: 'at least one sentinel is required' })
+          .describe(
+            'Sentinels to ask for the current primary, `host:port` each (usually three). Any one that answers is enough.',
+          ),
+        username: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("The sentinels' own ACL user, when they have one (`redis.username` is the data servers')."),
+        ...secretPair(
+          'password',
+          "The sentinels' own password (`requirepass` in sentinel.conf), when they have one; `redis.password` is the data servers'.",
+        ),
+        tls: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Use TLS to the sentinels and to the servers they name (with `redis.tls` for the CA and verification).',
+          ),
+      })
+      .optional()
+      .describe(
+        'Redis Sentinel: alertbridge asks these sentinels for the current primary and follows it after a failover (every connection, the queues included). Leave `url` out when this is set. See docs/redis-ha.md.',
+      ),
+    connect_timeout_ms: millis(10_000, 'How long opening a connection to Redis may take before it is retried.', {
+      min: 100,
+      max: 600_000,
+    }),
+    command_timeout_ms: millis(
+      10_000,
+      'How long a command (a dedup, a cursor move, a check) waits for its reply before it fails (a push gets 503, a poll is retried), so that a Redis that stopped answering without closing the connection does not hold requests forever. Blocking reads of the queues are not bounded by it. Must be larger than `durability.timeout_ms`.',
+      { min: 100, max: 600_000 },
+    ),
     tls: z
       .strictObject({
-        ca_file: filePath('Extra trusted CA certificates (PEM) for a `rediss://` URL.').optional(),
+        ca_file: filePath('Extra trusted CA certificates (PEM) for a `rediss://` URL or `sentinel.tls`.').optional(),
         reject_unauthorized: z.boolean().default(true).describe('Verify the Redis server certificate.'),
       })
       .prefault({})
-      .describe('TLS settings, used with a `rediss://` URL.'),
+      .describe('TLS settings, used with a `rediss://` URL or `sentinel.tls: true`.'),
     durability: z
       .strictObject({
         replicas: count(
@@ -90,13 +143,24 @@ export const RedisSchema = z
   .superRefine(
     ...crossCheck((value, addIssue) => {
       const tls = value.tls;
-      if (
-        typeof value.url === 'string' &&
-        value.url.startsWith('redis://') &&
-        isRecord(tls) &&
-        tls.ca_file !== undefined
-      ) {
-        addIssue(['tls', 'ca_file'], 'only used with a rediss:// url');
+      const sentinel = isRecord(value.sentinel) ? value.sentinel : undefined;
+      if (sentinel && typeof value.url === 'string' && value.url !== DEFAULT_REDIS_URL) {
+        addIssue(['url'], 'not used with redis.sentinel (the sentinels name the primary): remove one of the two');
+      }
+      const tlsOn = sentinel
+        ? sentinel.tls === true
+        : typeof value.url === 'string' && value.url.startsWith('rediss://');
+      if (!tlsOn && isRecord(tls) && tls.ca_file !== undefined) {
+        addIssue(['tls', 'ca_file'], sentinel ? 'only used with sentinel.tls: true' : 'only used with a rediss:// url');
+      }
+      const durability = isRecord(value.durability) ? value.durability : {};
+      const waitMs = typeof durability.timeout_ms === 'number' ? durability.timeout_ms : 1000;
+      const commandMs = typeof value.command_timeout_ms === 'number' ? value.command_timeout_ms : 10_000;
+      if (waitMs >= commandMs) {
+        addIssue(
+          ['durability', 'timeout_ms'],
+          `must be less than redis.command_timeout_ms (${commandMs}): the wait is a command`,
+        );
       }
     }),
   )

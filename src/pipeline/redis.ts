@@ -5,18 +5,35 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { withSystemRoots } from '../util/tls.js';
 
+/** The part of `redis` (src/config/schema.ts) that says how to reach it. */
 export interface RedisConnectionConfig {
   url: string;
+  username?: string;
   password?: string;
   tls?: { ca_file?: string; reject_unauthorized?: boolean };
+  sentinel?: {
+    master_name: string;
+    nodes: readonly string[];
+    username?: string;
+    password?: string;
+    tls?: boolean;
+  };
+  connect_timeout_ms?: number;
+  command_timeout_ms?: number;
 }
 
 /**
+ * A connection to the Redis primary: the one at `url`, or the one the sentinels name (`sentinel`), followed after a
+ * failover (ioredis asks the sentinels again at each reconnection, and drops the connection when they announce a
+ * new primary).
+ *
  * `blocking` connections (BullMQ workers, the dispatcher) wait forever for Redis to come back; command connections
- * fail a request after a few retries so that a webhook can answer 503 and its sender retries.
+ * fail a request after a few retries, or when its reply takes longer than `command_timeout_ms`, so that a webhook
+ * can answer 503 and its sender retries.
  */
 export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string } = {}): Redis {
-  return new Redis(cfg.url, redisOptions(cfg, opts));
+  const options = redisOptions(cfg, opts);
+  return cfg.sentinel ? new Redis(options) : new Redis(cfg.url, options);
 }
 
 /** Reconnection attempts: 0.2 s, doubling, at most 5 s (with jitter, so replicas do not reconnect in step). */
@@ -32,17 +49,57 @@ export function redisOptions(
     enableReadyCheck: true,
     connectionName: opts.name,
     retryStrategy: (times) => backoffDelay(RECONNECT_BACKOFF, times),
+    // A primary turned replica (a failover, a managed service's maintenance) refuses writes: reconnecting reaches
+    // the new primary (through the sentinels, or the endpoint's DNS). The failed command fails; its caller retries.
+    reconnectOnError: (err) => /^READONLY/.test(err.message),
     lazyConnect: false,
   };
+  if (cfg.connect_timeout_ms !== undefined) options.connectTimeout = cfg.connect_timeout_ms;
+  // Blocking reads (XREADGROUP BLOCK, BullMQ's) legitimately wait: only command connections are bounded.
+  if (!opts.blocking && cfg.command_timeout_ms !== undefined) options.commandTimeout = cfg.command_timeout_ms;
+  if (cfg.username) options.username = cfg.username;
   if (cfg.password) options.password = cfg.password;
-  if (cfg.url.startsWith('rediss://') || cfg.tls?.ca_file) {
-    options.tls = {
-      // Node's `ca` replaces its bundled roots: they are passed along so that the file adds to them.
-      ca: cfg.tls?.ca_file ? withSystemRoots(readFileSync(cfg.tls.ca_file, 'utf8')) : undefined,
-      rejectUnauthorized: cfg.tls?.reject_unauthorized ?? true,
-    };
+  const tls = cfg.sentinel ? cfg.sentinel.tls === true : cfg.url.startsWith('rediss://') || !!cfg.tls?.ca_file;
+  const tlsOptions = tls
+    ? {
+        // Node's `ca` replaces its bundled roots: they are passed along so that the file adds to them.
+        ca: cfg.tls?.ca_file ? withSystemRoots(readFileSync(cfg.tls.ca_file, 'utf8')) : undefined,
+        rejectUnauthorized: cfg.tls?.reject_unauthorized ?? true,
+      }
+    : undefined;
+  if (tlsOptions) options.tls = tlsOptions;
+  const s = cfg.sentinel;
+  if (s) {
+    options.name = s.master_name;
+    options.role = 'master';
+    options.sentinels = s.nodes.map(parseHostPort);
+    if (s.username) options.sentinelUsername = s.username;
+    if (s.password) options.sentinelPassword = s.password;
+    if (tlsOptions) {
+      options.enableTLSForSentinelMode = true;
+      options.sentinelTLS = tlsOptions;
+    }
+    // Not ioredis' failoverDetector: its +switch-master handler, when it arrives while the connection is already
+    // reconnecting (the primary died), ends the connection for good ("Connection is closed.", ioredis 5.11). A
+    // primary demoted while alive is left anyway: Sentinel kills its clients' connections, and READONLY reconnects.
+    options.sentinelRetryStrategy = (times) => backoffDelay(RECONNECT_BACKOFF, times);
+    if (cfg.connect_timeout_ms !== undefined) options.sentinelCommandTimeout = cfg.connect_timeout_ms;
   }
   return options;
+}
+
+/** `host:port` / `[v6]:port` (validated by the schema) → ioredis' address. */
+function parseHostPort(value: string): { host: string; port: number } {
+  const at = value.lastIndexOf(':');
+  return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+}
+
+/** Where alertbridge looks for Redis, for messages (no password). */
+export function describeRedisTarget(cfg: string | RedisConnectionConfig): string {
+  if (typeof cfg !== 'string' && cfg.sentinel) {
+    return `the Redis primary "${cfg.sentinel.master_name}" of the sentinels ${cfg.sentinel.nodes.join(', ')}`;
+  }
+  return `Redis at ${maskedUrl(typeof cfg === 'string' ? cfg : cfg.url)}`;
 }
 
 export class RedisUnavailableError extends Error {
@@ -56,12 +113,17 @@ const AUTH_REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username-
  * command with its arguments (AUTH's is the password). A request that gave up after its retries
  * (MaxRetriesPerRequestError) says nothing about why: `lastConnectionError`, the connection's own error, does.
  */
-export function describeRedisFailure(url: string, err: unknown, lastConnectionError?: Error): RedisUnavailableError {
+export function describeRedisFailure(
+  target: string | RedisConnectionConfig,
+  err: unknown,
+  lastConnectionError?: Error,
+): RedisUnavailableError {
   const cause = (err as Error)?.name === 'MaxRetriesPerRequestError' && lastConnectionError ? lastConnectionError : err;
   const message = String((cause as Error)?.message ?? cause).split('\n')[0]!;
-  const where = `Redis at ${maskedUrl(url)}`;
+  const where = describeRedisTarget(target);
+  const sentinel = typeof target !== 'string' && target.sentinel;
   const text = AUTH_REFUSED.test(message)
-    ? `${where} refused the credentials (${message}): check redis.password (or password_file) and the URL's user`
+    ? `${where} refused the credentials (${message}): check redis.password (or password_file) and ${sentinel ? 'redis.username (the sentinels: redis.sentinel.password and username)' : "the user (redis.username or the URL's)"}`
     : `${where} cannot be used: ${message}`;
   return new RedisUnavailableError(text, { cause: err });
 }

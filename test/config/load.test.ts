@@ -40,6 +40,8 @@ describe('defaults', () => {
     expect(config.redis).toEqual({
       url: 'redis://127.0.0.1:6379/0',
       key_prefix: 'alertbridge',
+      connect_timeout_ms: 10_000,
+      command_timeout_ms: 10_000,
       tls: { reject_unauthorized: true },
       durability: { replicas: 0, aof_fsync: false, timeout_ms: 1000 },
     });

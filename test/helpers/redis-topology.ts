@@ -49,10 +49,10 @@ export interface SentinelTopologyOptions {
   downAfterMs?: number;
   /** Sentinel's failover-timeout. @defaultValue 5000 */
   failoverTimeoutMs?: number;
-  /** Extra `--name value` arguments for every data server (e.g. `--requirepass`). */
-  serverArgs?: string[];
-  /** Extra lines of every sentinel's configuration (e.g. `requirepass`, `sentinel auth-pass`). */
-  sentinelConfig?: string[];
+  /** The data servers' password (`requirepass`, and `masterauth` for the replicas and the sentinels). */
+  password?: string;
+  /** The sentinels' own password (`requirepass`, and `sentinel sentinel-pass` between them). */
+  sentinelPassword?: string;
 }
 
 /** A primary, `replicas` replicas (2) and three sentinels (quorum 2), all caught up with each other. */
@@ -65,7 +65,8 @@ export async function startSentinelTopology(opts: SentinelTopologyOptions = {}):
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   };
   try {
-    const args = [...FAST_SYNC, ...(opts.serverArgs ?? [])];
+    const auth = opts.password;
+    const args = [...FAST_SYNC, ...(auth ? ['--requirepass', auth, '--masterauth', auth] : [])];
     const primary = await startRedisServer({ args });
     started.push(primary);
     const replicas = await Promise.all(
@@ -75,7 +76,6 @@ export async function startSentinelTopology(opts: SentinelTopologyOptions = {}):
     );
     started.push(...replicas);
     const servers = [primary, ...replicas];
-    const auth = passwordOf(opts.serverArgs);
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const dir = mkdtempSync(join(tmpdir(), 'alertbridge-sentinel-'));
@@ -89,7 +89,9 @@ export async function startSentinelTopology(opts: SentinelTopologyOptions = {}):
           `sentinel failover-timeout ${masterName} ${opts.failoverTimeoutMs ?? 5000}`,
           `sentinel parallel-syncs ${masterName} 1`,
           ...(auth ? [`sentinel auth-pass ${masterName} ${auth}`] : []),
-          ...(opts.sentinelConfig ?? []),
+          ...(opts.sentinelPassword
+            ? [`requirepass ${opts.sentinelPassword}`, `sentinel sentinel-pass ${opts.sentinelPassword}`]
+            : []),
           '',
         ].join('\n'),
       );
@@ -98,7 +100,7 @@ export async function startSentinelTopology(opts: SentinelTopologyOptions = {}):
       sentinels.push(s);
     }
     const sentinelAddrs = sentinels.map((s) => ({ host: '127.0.0.1', port: s.port }));
-    const sentinelPassword = /^requirepass (.+)$/m.exec((opts.sentinelConfig ?? []).join('\n'))?.[1];
+    const sentinelPassword = opts.sentinelPassword;
     const ask = <T>(fn: (r: Redis) => Promise<T>) => firstAnswer(sentinelAddrs, sentinelPassword, fn);
 
     // Ready: replicas linked, and every sentinel sees both replicas and the two other sentinels (failover needs
@@ -289,11 +291,6 @@ function killGroup(server: RedisServer): void {
   } catch {
     // already gone
   }
-}
-
-function passwordOf(args: string[] | undefined): string | undefined {
-  const i = (args ?? []).indexOf('--requirepass');
-  return i >= 0 ? args![i + 1] : undefined;
 }
 
 function pairs(list: string[]): Record<string, string> {

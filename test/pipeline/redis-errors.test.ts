@@ -44,7 +44,7 @@ describe('Redis errors', () => {
     const url = server.url.replace('redis://', 'redis://:in-url-secret@');
     const described = describeRedisFailure(url, err);
     expect(described.message).toBe(
-      `Redis at redis://:***@127.0.0.1:${server.port} refused the credentials (WRONGPASS invalid username-password pair or user is disabled.): check redis.password (or password_file) and the URL's user`,
+      `Redis at redis://:***@127.0.0.1:${server.port} refused the credentials (WRONGPASS invalid username-password pair or user is disabled.): check redis.password (or password_file) and the user (redis.username or the URL's)`,
     );
   });
 });
