@@ -1,9 +1,9 @@
 /**
  * Docs name files that exist: every `src/…`, `sinks/…`, `test/…`, `bench/…` or `scripts/…` source path (.ts, .js,
- * .lua) written in README.md, docs/*.md or scripts/*.ts must be a file of the repository, so a move or a rename that
- * forgets the docs fails here instead of leaving readers a dead reference. A path with a wildcard or a placeholder
- * (`test/helm/*.test.ts`, `sinks/<type>/`) is a pattern, not a file, and is not checked.
- * (Code paths in comments of src/ and sinks/ are not scanned here; imports are checked by tsc.)
+ * .lua) written in README.md, docs/*.md, or a comment of the code (src/, sinks/, bench/, scripts/, test/) must be a
+ * file of the repository, so a move or a rename that forgets the docs fails here instead of leaving readers a dead
+ * reference. A path with a wildcard or a placeholder (`test/helm/*.test.ts`, `sinks/<type>/`) is a pattern, not a
+ * file, and is not checked.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
@@ -30,18 +30,26 @@ function exists(doc: string, path: string): boolean {
   return candidates.some((c) => existsSync(c) || (c.endsWith('.js') && existsSync(c.replace(/\.js$/, '.ts'))));
 }
 
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'results' ? [] : tsFiles(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+const SELF = join('test', 'lint', 'doc-paths.test.ts'); // its examples name files on purpose
+
 const documents = (): string[] => [
   'README.md',
   ...readdirSync('docs')
     .filter((f) => f.endsWith('.md'))
     .map((f) => join('docs', f)),
-  ...readdirSync('scripts')
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join('scripts', f)),
+  ...['src', 'sinks', 'bench', 'scripts', 'test'].flatMap(tsFiles).filter((f) => f !== SELF),
 ];
 
 describe('paths named in the docs', () => {
-  it('every source path in README.md, docs/*.md and scripts/*.ts exists', () => {
+  it('every source path in README.md, docs/*.md and the code exists', () => {
     const missing: string[] = [];
     let checked = 0;
     for (const doc of documents()) {
