@@ -200,6 +200,25 @@ describe('Event Hubs peer: consumers through the real client', () => {
     expect(peer.stats.receiversStolen).toBeGreaterThan(0);
   });
 
+  it('closing a consumer that holds prefetched events leaves the connection usable (late dispositions)', async () => {
+    const peer = await peerWith({ hubs: { alerts: 1 } });
+    peer.enqueue(
+      'alerts',
+      '0',
+      Array.from({ length: 10 }, (_, i) => ({ body: String(i) })),
+    );
+    for (let round = 0; round < 3; round++) {
+      // maxBatchSize 1: the client prefetches 3, so closing leaves received-but-unsettled events behind.
+      const c = consumer(peer);
+      const r = collect(c, '0', { sequenceNumber: 4, isInclusive: true }, 1);
+      await waitFor(() => r.events.length > 0, { what: `round ${round}` });
+      expect(r.events[0]!.sequenceNumber).toBe(4);
+      await r.sub.close();
+      await c.close(); // hung here: the peer's connection had died on the client's late dispositions
+    }
+    expect(peer.stats.receiversOpened).toBe(3);
+  });
+
   it('a restart from a checkpoint resumes after it', async () => {
     const peer = await peerWith({ hubs: { alerts: 1 } });
     const p = producer(peer);

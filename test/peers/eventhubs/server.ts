@@ -275,6 +275,23 @@ interface ConnectionState {
   replyLinks: Map<string, Sender>;
 }
 
+/**
+ * The client's rhea can end a session and then send the dispositions of what it received on it (it flushes them on
+ * `process.nextTick`, after the `end`): closing a consumer whose prefetched events are not yet settled does this. The
+ * service ignores such late frames; rhea's connection throws a ProtocolError ("disposition received on invalid
+ * channel") that kills the whole connection, and the client's close then waits forever. So the peer drops
+ * dispositions and flows on a channel that no longer has a session, as the service does.
+ */
+function tolerateLateFrames(connection: Connection): void {
+  const raw = connection as unknown as Record<string, unknown> & { remote_channel_map: Record<number, unknown> };
+  for (const name of ['on_disposition', 'on_flow']) {
+    const original = raw[name] as (frame: { channel: number }) => void;
+    raw[name] = function (this: unknown, frame: { channel: number }) {
+      if (raw.remote_channel_map[frame.channel]) original.call(this, frame);
+    };
+  }
+}
+
 export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promise<EventHubsPeer> {
   const hubs = new Map(
     Object.entries(opts.hubs ?? { alerts: 4 }).map(([name, n]) => [
@@ -683,8 +700,9 @@ export async function startEventHubsPeer(opts: EventHubsPeerOptions = {}): Promi
     sender.on('sendable', () => pump(c));
   };
 
-  container.on('connection_open', () => {
+  container.on('connection_open', (context: EventContext) => {
     stats.connections++;
+    tolerateLateFrames(context.connection);
   });
   // A client's sender: `$cbs`, `$management`, or a hub (or partition) it wants to publish to.
   container.on('receiver_open', (context: EventContext) => {
