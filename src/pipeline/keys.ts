@@ -29,6 +29,8 @@
  * | `{p}:sync:{source}:change:{id}`          | hash   | one write-back change, its state and outcome            |
  * | `{p}:sync:{source}:dead`                 | list   | ids of failed write-back changes                        |
  * | `{p}:sync:{source}:lease`                | string | the replica applying a source's write-back changes      |
+ * | `{p}:eh:{ns}/{hub}/{group}:ownership`    | hash   | Event Hubs partition owners (streaming checkpoint store) |
+ * | `{p}:eh:{ns}/{hub}/{group}:checkpoints`  | hash   | Event Hubs checkpoints per partition (same)             |
  */
 export interface Keys {
   prefix: string;
@@ -88,7 +90,16 @@ export interface Keys {
   syncDead(source: string): string;
   /** Write-back: the lease of the replica applying a source's changes. */
   syncLease(source: string): string;
+  /**
+   * Streaming (sources/streaming/checkpoint-store.ts): partition ownership and checkpoints of one consumer group of
+   * one Event Hub, names lower-cased as the service treats them.
+   */
+  eventHubOwnership(namespace: string, hub: string, group: string): string;
+  eventHubCheckpoints(namespace: string, hub: string, group: string): string;
 }
+
+const eventHubPath = (namespace: string, hub: string, group: string): string =>
+  [namespace, hub, group].map((s) => s.toLowerCase()).join('/');
 
 /** Consumer group names (not keys: they live inside their stream). */
 export const INBOX_GROUP = 'dispatch';
@@ -122,5 +133,7 @@ export function keysFor(prefix: string): Keys {
     syncChange: (source, id) => `${prefix}:sync:${source}:change:${id}`,
     syncDead: (source) => `${prefix}:sync:${source}:dead`,
     syncLease: (source) => `${prefix}:sync:${source}:lease`,
+    eventHubOwnership: (ns, hub, group) => `${prefix}:eh:${eventHubPath(ns, hub, group)}:ownership`,
+    eventHubCheckpoints: (ns, hub, group) => `${prefix}:eh:${eventHubPath(ns, hub, group)}:checkpoints`,
   };
 }

@@ -64,6 +64,8 @@ describe('Redis key layout', () => {
       syncChange: k.syncChange('src', 'c1'),
       syncDead: k.syncDead('src'),
       syncLease: k.syncLease('src'),
+      eventHubOwnership: k.eventHubOwnership('NS.servicebus.windows.net', 'Hub', '$Default'),
+      eventHubCheckpoints: k.eventHubCheckpoints('ns', 'hub', 'g'),
     }).toEqual({
       inbox: 'ab:inbox',
       inboxGroup: 'dispatch',
@@ -89,6 +91,8 @@ describe('Redis key layout', () => {
       syncChange: 'ab:sync:src:change:c1',
       syncDead: 'ab:sync:src:dead',
       syncLease: 'ab:sync:src:lease',
+      eventHubOwnership: 'ab:eh:ns.servicebus.windows.net/hub/$default:ownership',
+      eventHubCheckpoints: 'ab:eh:ns/hub/g:checkpoints',
     });
   });
 });
