@@ -12,6 +12,7 @@
  */
 import { loadavg } from 'node:os';
 import pino from 'pino';
+import { EventHubsSinkSchema } from '../sinks/azure-event-hubs/config.js';
 import { createEventHubsSink } from '../sinks/azure-event-hubs/index.js';
 import type { Sink } from '../sinks/types.js';
 import { Metrics } from '../src/observability/metrics.js';
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
   const format = sinkFormat('envelope');
   const sinkFor = (name: string) =>
     createEventHubsSink({
-      config: { name, connection_string: peer.connectionString },
+      config: EventHubsSinkSchema.parse({ type: 'azure_event_hubs', name, connection_string: peer.connectionString }),
       logger: logger.child({ sink: name }),
       ...format,
     });

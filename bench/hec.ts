@@ -9,6 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
+import { SplunkHecSinkSchema } from '../sinks/splunk-hec/config.js';
 import { createSplunkHecSink } from '../sinks/splunk-hec/index.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
@@ -48,13 +49,14 @@ const peer = await startHecPeer({
   seed: 1,
 });
 const sink = createSplunkHecSink({
-  config: {
+  config: SplunkHecSinkSchema.parse({
+    type: 'splunk_hec',
     name: 'hec',
     url: peer.url,
     token: 'test-token',
     gzip: args.gzip,
     ack: { enabled: !args['no-ack'], poll_interval_ms: 20, timeout_ms: Number(args['ack-timeout-ms']) },
-  },
+  }),
   logger,
   ...sinkFormat('envelope'),
 });

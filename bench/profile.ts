@@ -102,14 +102,28 @@ async function profileRun(): Promise<string> {
   let sink;
   if (args.sink === 'file') {
     const { createFileSink } = await import('../sinks/file/index.js');
-    sink = createFileSink({ config: { name: 'file', path: '/dev/null' }, logger: benchLogger, ...format });
+    sink = createFileSink({
+      config: (await import('../sinks/file/config.js')).FileSinkSchema.parse({
+        type: 'file',
+        name: 'file',
+        path: '/dev/null',
+      }),
+      logger: benchLogger,
+      ...format,
+    });
   } else if (args.sink === 'kafka') {
     const { startKafkaBroker } = await import('../test/peers/kafka/broker.js');
     const { createKafkaSink } = await import('../sinks/kafka/index.js');
     const broker = await startKafkaBroker();
     stop = () => broker.stop();
     sink = createKafkaSink({
-      config: { name: 'kafka', brokers: broker.brokers, topic: 'profile', compression: 'gzip' },
+      config: (await import('../sinks/kafka/config.js')).KafkaSinkSchema.parse({
+        type: 'kafka',
+        name: 'kafka',
+        brokers: broker.brokers,
+        topic: 'profile',
+        compression: 'gzip',
+      }),
       logger: benchLogger,
       ...format,
     });
@@ -120,7 +134,12 @@ async function profileRun(): Promise<string> {
       stop = () => peer.close();
       const { createSplunkHecSink } = await import('../sinks/splunk-hec/index.js');
       sink = createSplunkHecSink({
-        config: { name: 'hec', url: peer.address, token: 'test-token' },
+        config: (await import('../sinks/splunk-hec/config.js')).SplunkHecSinkSchema.parse({
+          type: 'splunk_hec',
+          name: 'hec',
+          url: peer.address,
+          token: 'test-token',
+        }),
         logger: benchLogger,
         ...format,
       });
@@ -129,7 +148,11 @@ async function profileRun(): Promise<string> {
       stop = () => peer.close();
       const { createEventHubsSink } = await import('../sinks/azure-event-hubs/index.js');
       sink = createEventHubsSink({
-        config: { name: 'eventhubs', connection_string: peer.address },
+        config: (await import('../sinks/azure-event-hubs/config.js')).EventHubsSinkSchema.parse({
+          type: 'azure_event_hubs',
+          name: 'eventhubs',
+          connection_string: peer.address,
+        }),
         logger: benchLogger,
         ...format,
       });

@@ -21,9 +21,13 @@ import { join } from 'node:path';
 import { EventHubProducerClient, type EventData } from '@azure/event-hubs';
 import kafkajs from 'kafkajs';
 import { toEvent } from '../sinks/azure-event-hubs/wire.js';
+import { EventHubsSinkSchema } from '../sinks/azure-event-hubs/config.js';
 import { createEventHubsSink } from '../sinks/azure-event-hubs/index.js';
+import { FileSinkSchema } from '../sinks/file/config.js';
 import { createFileSink } from '../sinks/file/index.js';
+import { KafkaSinkSchema } from '../sinks/kafka/config.js';
 import { createKafkaSink } from '../sinks/kafka/index.js';
+import { SplunkHecSinkSchema } from '../sinks/splunk-hec/config.js';
 import { createSplunkHecSink } from '../sinks/splunk-hec/index.js';
 import type { Sink } from '../sinks/types.js';
 import { sinkFormat } from '../src/record/format.js';
@@ -170,7 +174,7 @@ async function fileBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows
       'file',
       (label) =>
         createFileSink({
-          config: { name: 'file', path: join(dir, `${label}.ndjson`) },
+          config: FileSinkSchema.parse({ type: 'file', name: 'file', path: join(dir, `${label}.ndjson`) }),
           logger: benchLogger,
           ...formats,
         }),
@@ -243,7 +247,13 @@ async function kafkaBench(
     const rawNoneRow = row(ctx, 'kafka', 'raw, no compression', rawNone.ms, rawNone.cpu, 'information only');
     const sinkFor = (topic: string, compression: 'gzip' | 'none') => (label: string) =>
       createKafkaSink({
-        config: { name: 'kafka', brokers: broker.brokers, topic: label === 'warm' ? 'bench-warm' : topic, compression },
+        config: KafkaSinkSchema.parse({
+          type: 'kafka',
+          name: 'kafka',
+          brokers: broker.brokers,
+          topic: label === 'warm' ? 'bench-warm' : topic,
+          compression,
+        }),
         logger: benchLogger,
         ...formats,
       });
@@ -336,7 +346,7 @@ async function hecBench(ctx: Ctx, warm: readonly AlertRecord[]): Promise<{ rows:
     const rawRow = row(ctx, 'hec', 'raw', raw.ms, raw.cpu, `${bodies.length} requests`);
     const makeHec = () =>
       createSplunkHecSink({
-        config: { name: 'hec', url: peer.address, token: 'test-token' },
+        config: SplunkHecSinkSchema.parse({ type: 'splunk_hec', name: 'hec', url: peer.address, token: 'test-token' }),
         logger: benchLogger,
         ...formats,
       });
@@ -431,7 +441,11 @@ async function eventHubsBench(
       'eventhubs',
       (label) =>
         createEventHubsSink({
-          config: { name: label === 'warm' ? 'eventhubs-warm' : 'eventhubs', connection_string: peer.address },
+          config: EventHubsSinkSchema.parse({
+            type: 'azure_event_hubs',
+            name: label === 'warm' ? 'eventhubs-warm' : 'eventhubs',
+            connection_string: peer.address,
+          }),
           logger: benchLogger,
           ...formats,
         }),

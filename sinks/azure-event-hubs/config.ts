@@ -118,3 +118,7 @@ export const EventHubsSinkSchema = EventHubsSinkObject.transform((value) => {
     authority_url: value.authority_url ?? CLOUDS[value.cloud].authority_url,
   };
 });
+
+export type EventHubsSinkConfig = z.output<typeof EventHubsSinkSchema>;
+/** What a caller building the sink without the loader (tests, benchmarks) writes: the config before defaults. */
+export type EventHubsSinkInput = Omit<z.input<typeof EventHubsSinkObject>, 'type'>;

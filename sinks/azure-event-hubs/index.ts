@@ -11,15 +11,15 @@
  * at once, so the round trips overlap instead of adding up (docs/event-hubs.md has the figures), and the batches of
  * one key one after another, so its revisions arrive in order.
  */
-import { readFileSync } from 'node:fs';
 import { EventHubProducerClient, type EventDataBatch, type WebSocketOptions } from '@azure/event-hubs';
 import { WebSocket, type Dispatcher } from 'undici';
 import {
   httpDispatcher,
   redactUrlsIn,
   createCredential,
-  type EntraLogin,
   AuthPause,
+  Lifecycle,
+  readSecretFile,
   PermanentError,
   RetryableError,
   type AlertRecord,
@@ -28,36 +28,25 @@ import {
   type SinkContext,
   withSystemRoots,
 } from '../kit.js';
+import type { EventHubsSinkConfig } from './config.js';
 import { classifyEventHubsError, errorCode, isAuthFailure, rootCause, toEvent } from './wire.js';
 
-/** The `azure_event_hubs` section of a sink config (see `EventHubsSinkSchema`); defaults apply without the loader. */
-export interface EventHubsSinkOptions extends Partial<EntraLogin> {
-  name: string;
-  /** `Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=…]`; or the `fully_qualified_namespace` + Entra ID. */
-  connection_string?: string;
-  /** Read again whenever the hub refuses the key, so a rotated Kubernetes Secret needs no restart. */
-  connection_string_file?: string;
-  fully_qualified_namespace?: string;
-  /** @defaultValue the connection string's `EntityPath` */
-  event_hub_name?: string;
-  /** Largest batch sent at once; the tier caps it (Basic 262144, Standard 1048576), and so does the link. @defaultValue 1048576 */
-  max_batch_bytes?: number;
-  /** Timeout of one SDK operation (not in the config schema: tests shorten it). @defaultValue 60000 */
+export type { EventHubsSinkConfig } from './config.js';
+
+/** Knobs of the SDK that are not config keys: tests shorten the timings and trust a local CA. */
+export interface EventHubsTuning {
+  /** Timeout of one SDK operation. */
   request_timeout_ms?: number;
-  /** Wait before the SDK's single retry (not in the config schema). @defaultValue 1000 */
+  /** Wait before the SDK's single retry. */
   retry_delay_ms?: number;
-  /** While the hub refuses the key or token, deliveries are held and retried this often. @defaultValue 60000 */
-  auth_pause_ms?: number;
-  /**
-   * `amqp`: AMQP over TLS on port 5671, no proxy. `websocket`: AMQP over WebSockets (`wss://<namespace>:443/$servicebus/websocket`),
-   * through `proxy_url`, else the HTTPS_PROXY / NO_PROXY environment. @defaultValue `websocket` with `proxy_url`, else `amqp`
-   */
-  transport?: 'amqp' | 'websocket';
-  /** Outbound HTTP proxy (CONNECT) for the WebSocket transport, which it implies. */
-  proxy_url?: string;
-  /** Extra CAs trusted for the namespace on the WebSocket transport (not in the config schema: tests use a local CA). */
+  /** Extra CAs trusted for the namespace on the WebSocket transport. */
   tls_ca?: string[];
 }
+
+const TUNING = { request_timeout_ms: 60_000, retry_delay_ms: 1000 } as const;
+
+/** What the sink is built from: its config section (defaults applied by config.ts) and the SDK's knobs. */
+export type EventHubsSinkOptions = EventHubsSinkConfig & EventHubsTuning;
 
 export interface EventHubsSink extends Sink {
   /**
@@ -77,13 +66,14 @@ const REFUSAL_MEMO_MS = 1000;
 type Group = { key: string; batch: EventDataBatch; members: number[] };
 
 export const createEventHubsSink = ({ config, logger, encode }: SinkContext<EventHubsSinkOptions>): EventHubsSink => {
-  const configuredMax = config.max_batch_bytes ?? 1_048_576;
+  const configuredMax = config.max_batch_bytes;
+  const tuning = { ...TUNING, ...config };
   const hub = config.event_hub_name || undefined;
   let producer: EventHubProducerClient | undefined;
   /** min(max_batch_bytes, the link's max-message-size, what the hub refused): learned once per client. */
   let limit: Promise<number> | undefined;
   let refusedAbove = Infinity;
-  let closing: Promise<void> | undefined;
+  const life = new Lifecycle(`azure_event_hubs sink '${config.name}'`);
   let refusal: { error: Error; until: number } | undefined;
   const auth = new AuthPause({
     pauseMs: config.auth_pause_ms,
@@ -107,7 +97,6 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     resumedLine: `azure_event_hubs '${config.name}' resumed: its event hub exists`,
   });
   const isMissingHub = (err: unknown): boolean => errorCode(err) === 'MessagingEntityNotFoundError';
-  const inFlight = new Set<Promise<unknown>>();
   let dispatcher: Dispatcher | undefined;
   /** The sink's HTTP side: its WebSocket and, with `proxy_url`, its Entra ID token requests. */
   const sharedDispatcher = (): Dispatcher =>
@@ -122,7 +111,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    * and verified as without a proxy). Undefined on the AMQP transport.
    */
   const webSocketOptions = (): WebSocketOptions | undefined => {
-    if ((config.transport ?? (config.proxy_url ? 'websocket' : 'amqp')) !== 'websocket') return undefined;
+    if (config.transport !== 'websocket') return undefined;
     const through = sharedDispatcher();
     const proxied = config.proxy_url ? 'through proxy_url' : 'directly or through HTTPS_PROXY (see NO_PROXY)';
     class ProxiedWebSocket extends WebSocket {
@@ -161,18 +150,13 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    * `connection_string_file` as it is now; undefined when it cannot be read at this moment (a Secret being swapped):
    * then the value the loader read at start stands in, and a refusal of it pauses the sink — never a dead letter.
    */
-  const freshConnectionString = (): string | undefined => {
-    if (!config.connection_string_file) return undefined;
-    try {
-      return readFileSync(config.connection_string_file, 'utf8').trim() || undefined;
-    } catch (err) {
+  const freshConnectionString = (): string | undefined =>
+    readSecretFile(config.connection_string_file, (err) =>
       logger.warn(
-        { file: config.connection_string_file, err: (err as Error).message },
+        { file: config.connection_string_file, err: err.message },
         'cannot read connection_string_file; using the connection string read at start',
-      );
-      return undefined;
-    }
-  };
+      ),
+    )?.trim() || undefined;
 
   /** Builds the client (no I/O). A connection string the SDK cannot parse is a permanent configuration error. */
   const client = (): EventHubProducerClient => {
@@ -182,19 +166,16 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     const options = {
       retryOptions: {
         maxRetries: 1,
-        retryDelayInMs: config.retry_delay_ms ?? 1000,
-        timeoutInMs: config.request_timeout_ms ?? 60_000,
+        retryDelayInMs: tuning.retry_delay_ms,
+        timeoutInMs: tuning.request_timeout_ms,
       },
       userAgent: 'alertbridge',
       ...(webSocket ? { webSocketOptions: webSocket } : {}),
     };
     try {
       if (config.fully_qualified_namespace) {
-        const login = {
-          ...config,
-          auth: config.auth ?? 'client_secret',
-          authority_url: config.authority_url ?? 'https://login.microsoftonline.com',
-        };
+        // The schema inferred `auth` and filled `authority_url` for a namespace.
+        const login = { ...config, auth: config.auth!, authority_url: config.authority_url! };
         // With proxy_url the token requests take the proxy too, as a Graph source's do; else the SDK's own client
         // (HTTPS_PROXY / NO_PROXY).
         const credential = createCredential(login, config.proxy_url ? sharedDispatcher() : undefined);
@@ -417,31 +398,27 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
     async start() {
       const c = client();
-      batchLimit(c).catch((err: unknown) => {
-        if (isAuthFailure(err)) pause(err, 'connecting', c);
-        else if (isMissingHub(err)) pauseMissing(err, 'connecting', c);
-        else
-          logger.warn(
-            { err: classifyEventHubsError(err, 'connecting').message },
-            'connecting to event hubs failed; trying again on the first delivery',
-          );
-      });
+      life.background(
+        () => batchLimit(c),
+        (err: unknown) => {
+          if (isAuthFailure(err)) pause(err, 'connecting', c);
+          else if (isMissingHub(err)) pauseMissing(err, 'connecting', c);
+          else
+            logger.warn(
+              { err: classifyEventHubsError(err, 'connecting').message },
+              'connecting to event hubs failed; trying again on the first delivery',
+            );
+        },
+      );
     },
-    async send(records) {
-      if (closing) throw new RetryableError(`azure_event_hubs sink '${config.name}' is closed`);
-      const run = deliver(records);
-      inFlight.add(run);
-      return run.finally(() => inFlight.delete(run));
-    },
+    send: (records) => life.track(() => deliver(records)),
     close() {
-      closing ??= (async () => {
-        await Promise.allSettled([...inFlight]);
+      return life.close(async () => {
         const c = producer;
         producer = undefined;
         await c?.close().catch((err: unknown) => logger.warn({ err }, 'closing the event hubs client failed'));
         await dispatcher?.close().catch(() => undefined);
-      })();
-      return closing;
+      });
     },
   };
   return sink;

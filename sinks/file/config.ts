@@ -7,3 +7,5 @@ export const FileSinkSchema = z.strictObject({
   ...sinkCommonShape,
   path: filePath('File to append to (created if missing); `-` is standard output.'),
 });
+
+export type FileSinkConfig = z.output<typeof FileSinkSchema>;

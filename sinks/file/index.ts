@@ -4,12 +4,8 @@
  */
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { PermanentError, RetryableError, type Sink, type SinkFactory } from '../kit.js';
-
-export interface FileSinkOptions {
-  name: string;
-  path: string;
-}
+import { Lifecycle, PermanentError, RetryableError, type Sink, type SinkFactory } from '../kit.js';
+import type { FileSinkConfig } from './config.js';
 
 /** Errors that a person must fix (a path that is a folder, missing, or not writable): retrying will not help. */
 const PERMANENT_CODES = new Set(['EACCES', 'EPERM', 'EISDIR', 'ENOENT', 'ENOTDIR', 'EROFS', 'ENAMETOOLONG']);
@@ -25,9 +21,9 @@ async function openForAppend(path: string): Promise<FileHandle> {
   }
 }
 
-export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, encode }) => {
+export const createFileSink: SinkFactory<FileSinkConfig> = ({ config, encode }) => {
   let handle: FileHandle | undefined;
-  let closed = false;
+  const life = new Lifecycle(`file sink '${config.name}'`);
   const target = config.path === '-' ? 'stdout' : config.path;
 
   const classify = (err: unknown): Error => {
@@ -41,29 +37,29 @@ export const createFileSink: SinkFactory<FileSinkOptions> = ({ config, encode })
   const writeStdout = (text: string): Promise<void> =>
     new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
 
+  const write = async (lines: string): Promise<void> => {
+    try {
+      if (config.path === '-') return await writeStdout(lines);
+      handle ??= await openForAppend(config.path);
+      await handle.appendFile(lines, 'utf8');
+    } catch (err) {
+      await handle?.close().catch(() => undefined);
+      handle = undefined;
+      throw classify(err);
+    }
+  };
+
   const sink: Sink = {
     name: config.name,
     type: 'file',
     async start() {},
-    async send(records) {
-      if (closed) throw new RetryableError(`file sink '${config.name}' is closed`);
-      const lines = records.map(encode).join('\n') + '\n';
-      try {
-        if (config.path === '-') return await writeStdout(lines);
-        handle ??= await openForAppend(config.path);
-        await handle.appendFile(lines, 'utf8');
-      } catch (err) {
-        await handle?.close().catch(() => undefined);
+    send: (records) => life.track(() => write(records.map(encode).join('\n') + '\n')),
+    close: () =>
+      life.close(async () => {
+        const h = handle;
         handle = undefined;
-        throw classify(err);
-      }
-    },
-    async close() {
-      closed = true;
-      const h = handle;
-      handle = undefined;
-      await h?.close();
-    },
+        await h?.close();
+      }),
   };
   return sink;
 };

@@ -25,7 +25,12 @@ export class Lifecycle {
   /** Runs one delivery, tracked so that close() waits for it; refused once the sink is closing. */
   track<T>(deliver: () => Promise<T>): Promise<T> {
     if (this.closing) return Promise.reject(new RetryableError(`${this.what} is closed`));
-    const p = deliver();
+    let p: Promise<T>;
+    try {
+      p = deliver();
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     this.inFlight.add(p);
     const done = (): void => void this.inFlight.delete(p);
     p.then(done, done);

@@ -65,3 +65,7 @@ export const SplunkHecSinkSchema = z
       checkProxyUrl(value, addIssue);
     }),
   );
+
+export type SplunkHecSinkConfig = z.output<typeof SplunkHecSinkSchema>;
+/** What a caller building the sink without the loader (tests, benchmarks) writes: the config before defaults. */
+export type SplunkHecSinkOptions = Omit<z.input<typeof SplunkHecSinkSchema>, 'type'>;

@@ -13,8 +13,11 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { HecClient, type HecResponse } from './client.js';
+import type { SplunkHecSinkConfig } from './config.js';
 import {
   AuthPause,
+  Lifecycle,
+  readSecretFile,
   PermanentError,
   RetryableError,
   classifyHttpStatus,
@@ -24,36 +27,7 @@ import {
   type SinkContext,
 } from '../kit.js';
 
-/** The sink's section of the configuration (`SplunkHecSinkSchema`); defaults as in the schema. */
-export interface SplunkHecSinkOptions {
-  name: string;
-  url: string;
-  /** The token, or `token_file` to read it from (re-read while the sink is paused, so a rotation needs no restart). */
-  token?: string;
-  token_file?: string;
-  index?: string;
-  /** @defaultValue 'alertbridge:record' */
-  sourcetype?: string;
-  /** @defaultValue `alertbridge:{record.source}` */
-  source?: string;
-  /** @defaultValue os.hostname() */
-  host?: string;
-  gzip?: boolean;
-  ca_file?: string;
-  /** @defaultValue true */
-  tls_verify?: boolean;
-  /** Outbound HTTP proxy; without it, HTTPS_PROXY / HTTP_PROXY / NO_PROXY apply. */
-  proxy_url?: string;
-  /** @defaultValue 500 */
-  max_events?: number;
-  /** Largest request body before gzip. @defaultValue 1000000 */
-  max_bytes?: number;
-  /** @defaultValue 30000 */
-  request_timeout_ms?: number;
-  ack?: { enabled?: boolean; timeout_ms?: number; poll_interval_ms?: number };
-  /** While HEC refuses the token, it is asked again at most this often, by one delivery for all. @defaultValue 60000 */
-  auth_pause_ms?: number;
-}
+export type { SplunkHecSinkConfig, SplunkHecSinkOptions } from './config.js';
 
 export interface SplunkHecSink extends Sink {
   /** False while HEC refuses the token (401/403): for `/readyz` and a metric. */
@@ -84,19 +58,14 @@ export const createSplunkHecSink = ({
   config,
   logger,
   encode: encodeRecord,
-}: SinkContext<SplunkHecSinkOptions>): SplunkHecSink => {
-  const maxEvents = config.max_events ?? 500;
-  const maxBytes = config.max_bytes ?? 1_000_000;
-  const ack = {
-    enabled: config.ack?.enabled ?? false,
-    timeoutMs: config.ack?.timeout_ms ?? 300_000,
-    pollMs: config.ack?.poll_interval_ms ?? 1000,
-  };
+}: SinkContext<SplunkHecSinkConfig>): SplunkHecSink => {
+  const { max_events: maxEvents, max_bytes: maxBytes } = config;
+  const ack = { enabled: config.ack.enabled, timeoutMs: config.ack.timeout_ms, pollMs: config.ack.poll_interval_ms };
   const host = config.host ?? hostname();
   const action = `sending batch to splunk_hec '${config.name}'`;
   const channel = randomUUID();
   const stopping = new AbortController();
-  const inFlight = new Set<Promise<unknown>>();
+  const life = new Lifecycle(`splunk_hec sink '${config.name}'`);
   let client: Promise<HecClient> | undefined;
   const pause = new AuthPause({
     pauseMs: config.auth_pause_ms,
@@ -109,32 +78,28 @@ export const createSplunkHecSink = ({
     heldMessage: (dueIn) =>
       `${action}: sink paused (HEC refused the token); HEC is asked again in ${dueIn} ms, by one delivery for all`,
   });
-  let closed = false;
 
   /** The token file again: a rotated token is picked up without a restart (peers-lessons #7). */
-  const readToken = async (file: string): Promise<string> => {
-    try {
-      return (await readFile(file, 'utf8')).replace(/[\r\n]+$/, '');
-    } catch (cause) {
-      throw new RetryableError(`${action}: reading token_file: ${(cause as Error).message}`, { cause });
-    }
-  };
+  const readToken = (file: string): string =>
+    readSecretFile(file, (cause) => {
+      throw new RetryableError(`${action}: reading token_file: ${cause.message}`, { cause });
+    }) ?? '';
 
   const connect = (): Promise<HecClient> =>
     (client ??= (async () => {
-      if (config.tls_verify === false)
+      if (!config.tls_verify)
         logger.warn({ url: config.url }, 'splunk_hec: TLS certificate verification is OFF (tls_verify: false)');
       const ca = config.ca_file ? await readFile(config.ca_file, 'utf8') : undefined;
       const c = new HecClient({
         url: config.url,
         ca,
-        tlsVerify: config.tls_verify ?? true,
+        tlsVerify: config.tls_verify,
         proxyUrl: config.proxy_url,
-        timeoutMs: config.request_timeout_ms ?? 30_000,
+        timeoutMs: config.request_timeout_ms,
         channel,
-        gzip: config.gzip ?? false,
+        gzip: config.gzip,
       });
-      c.token = config.token ?? (config.token_file ? await readToken(config.token_file) : '');
+      c.token = config.token ?? (config.token_file ? readToken(config.token_file) : '');
       return c;
     })());
 
@@ -144,7 +109,7 @@ export const createSplunkHecSink = ({
       time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at),
       host,
       source: config.source ?? `alertbridge:${r.source}`,
-      sourcetype: config.sourcetype ?? 'alertbridge:record',
+      sourcetype: config.sourcetype,
       ...(config.index ? { index: config.index } : {}),
     });
     const fields = JSON.stringify({ tenant_id: r.tenant_id, provider: r.provider, resource: r.resource });
@@ -257,7 +222,9 @@ export const createSplunkHecSink = ({
     );
     if (!unconfirmed.size) return;
     const late = st.acks.filter((a) => unconfirmed.has(a.ackId));
-    const why = closed ? 'sink closed before the indexers acknowledged' : `ack timed out after ${ack.timeoutMs} ms`;
+    const why = life.closed
+      ? 'sink closed before the indexers acknowledged'
+      : `ack timed out after ${ack.timeoutMs} ms`;
     logger.warn(
       { ackIds: [...unconfirmed], channel, records: late.reduce((n, a) => n + a.idx.length, 0) },
       `splunk_hec: ${why}; resending (the SIEM may see duplicates)`,
@@ -267,7 +234,7 @@ export const createSplunkHecSink = ({
   };
 
   const sendBatch = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
-    if (pause.paused && config.token_file) (await connect()).token = await readToken(config.token_file);
+    if (pause.paused && config.token_file) (await connect()).token = readToken(config.token_file);
     const st: SendState = { events: [], failed: new Map(), acks: [], isolated: false };
     // Cut into requests by max_events and max_bytes (events are joined by '\n'; -1: the first one has no separator).
     let current: number[] = [];
@@ -318,18 +285,11 @@ export const createSplunkHecSink = ({
     async start() {
       await connect();
     },
-    async send(records) {
-      if (closed) throw new RetryableError(`splunk_hec sink '${config.name}' is closed`);
-      const p = pause.run(() => sendBatch(records));
-      inFlight.add(p);
-      return p.finally(() => inFlight.delete(p));
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      stopping.abort();
-      await Promise.allSettled([...inFlight]);
-      (await client?.catch(() => undefined))?.close();
-    },
+    send: (records) => life.track(() => pause.run(() => sendBatch(records))),
+    close: () =>
+      life.close(
+        async () => (await client?.catch(() => undefined))?.close(),
+        () => stopping.abort(),
+      ),
   };
 };

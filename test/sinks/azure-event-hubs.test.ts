@@ -23,7 +23,10 @@ import {
   type EventHubsPeer,
   type EventHubsPeerOptions,
 } from '../peers/eventhubs/server.js';
-import { eventHubsSink, ident, identOf } from '../peers/eventhubs/sink.js';
+import { createEventHubsSink } from '../../sinks/azure-event-hubs/index.js';
+import { sinkFormat } from '../../src/record/format.js';
+import { silentLogger } from '../helpers/pipeline.js';
+import { eventHubsConfig, eventHubsSink, ident, identOf } from '../peers/eventhubs/sink.js';
 import { sinkConformance } from './conformance.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ab-eh-test-'));
@@ -380,8 +383,19 @@ describe('azure_event_hubs sink', () => {
   });
 
   it('refuses a connection string the SDK cannot use at start, permanently, without quoting the key', async () => {
-    const sink = eventHubsSink(undefined, {
-      connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0',
+    // The config loader refuses this one (no EntityPath, no event_hub_name); the sink holds its own line too.
+    const valid = eventHubsConfig({
+      name: 'eventhubs',
+      connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0;EntityPath=h',
+    });
+    const sink = createEventHubsSink({
+      config: {
+        ...valid,
+        connection_string: 'Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=c2VjcmV0',
+        event_hub_name: '',
+      },
+      logger: silentLogger,
+      ...sinkFormat('envelope'),
     });
     open.push({ sink });
     const err = await failure(sink.start());

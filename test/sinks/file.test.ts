@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FileSinkSchema } from '../../sinks/file/config.js';
 import { createFileSink } from '../../sinks/file/index.js';
 import { sinkFormat } from '../../src/record/format.js';
 import type { AlertRecord } from '../../sinks/types.js';
@@ -10,7 +11,11 @@ import { record } from '../helpers/records.js';
 import { sinkConformance } from './conformance.js';
 
 function fileSink(name: string, path: string, format: 'envelope' | 'graph' = 'envelope') {
-  return createFileSink({ config: { name, path }, logger: silentLogger, ...sinkFormat(format) });
+  return createFileSink({
+    config: FileSinkSchema.parse({ type: 'file', name, path }),
+    logger: silentLogger,
+    ...sinkFormat(format),
+  });
 }
 
 function readLines(path: string): AlertRecord[] {

@@ -1,7 +1,8 @@
 /** Shared setup of the splunk_hec tests: a sink wired to a HEC peer, and what the peer holds. */
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
-import { createSplunkHecSink, type SplunkHecSink, type SplunkHecSinkOptions } from '../../../sinks/splunk-hec/index.js';
+import { SplunkHecSinkSchema, type SplunkHecSinkOptions } from '../../../sinks/splunk-hec/config.js';
+import { createSplunkHecSink, type SplunkHecSink } from '../../../sinks/splunk-hec/index.js';
 import type { AlertRecord } from '../../../sinks/types.js';
 import { sinkFormat } from '../../../src/record/format.js';
 import { silentLogger } from '../../helpers/pipeline.js';
@@ -12,7 +13,7 @@ export const TOKEN = 'test-token';
 export function hecSink(peer: HecPeer, opts: Partial<SplunkHecSinkOptions> & { logger?: Logger } = {}): SplunkHecSink {
   const { logger, ...config } = opts;
   return createSplunkHecSink({
-    config: { name: 'hec', url: peer.url, token: TOKEN, ...config },
+    config: SplunkHecSinkSchema.parse({ type: 'splunk_hec', name: 'hec', url: peer.url, token: TOKEN, ...config }),
     logger: logger ?? silentLogger,
     ...sinkFormat('envelope'),
   });
