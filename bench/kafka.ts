@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { KafkaSinkSchema } from '../sinks/kafka/config.js';
 import { createKafkaSink, type KafkaSinkOptions } from '../sinks/kafka/index.js';
 import { Metrics } from '../src/observability/metrics.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
@@ -64,7 +65,11 @@ async function main(): Promise<void> {
     await createTopics(broker.brokers, [rawTopic], 3);
     const raw = makeRecords(N, `raw-${run}`);
     const bytes = raw.reduce((a, r) => a + Buffer.byteLength(JSON.stringify(r)), 0);
-    const sink = createKafkaSink({ config: sinkConfig('raw', rawTopic), logger, ...format });
+    const sink = createKafkaSink({
+      config: KafkaSinkSchema.parse({ type: 'kafka', ...sinkConfig('raw', rawTopic) }),
+      logger,
+      ...format,
+    });
     await sink.start();
     t = Date.now();
     for (let i = 0; i < raw.length; i += BATCH) await sink.send(raw.slice(i, i + BATCH));
@@ -82,7 +87,7 @@ async function main(): Promise<void> {
     const conns = [connect(cfg), connect(cfg, { blocking: true }), connect(cfg, { blocking: true })] as const;
     const metrics = new Metrics({ defaultMetrics: false });
     const pipeSink = createKafkaSink({
-      config: sinkConfig('kafka', pipeTopic),
+      config: KafkaSinkSchema.parse({ type: 'kafka', ...sinkConfig('kafka', pipeTopic) }),
       logger: logger.child({ sink: 'kafka' }),
       ...format,
     });

@@ -145,3 +145,7 @@ export const KafkaSinkSchema = KafkaSinkObject.transform((value) => {
     sasl: { ...sasl, scope, authority_url: sasl.authority_url ?? CLOUDS[sasl.cloud ?? 'global'].authority_url },
   };
 });
+
+export type KafkaSinkConfig = z.output<typeof KafkaSinkSchema>;
+/** What a caller building the sink without the loader (tests, benchmarks) writes: the config before defaults. */
+export type KafkaSinkOptions = Omit<z.input<typeof KafkaSinkSchema>, 'type'>;

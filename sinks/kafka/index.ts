@@ -9,6 +9,7 @@
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import {
   AuthPause,
+  Lifecycle,
   PermanentError,
   RetryableError,
   type AlertRecord,
@@ -16,36 +17,11 @@ import {
   type Sink,
   type SinkContext,
 } from '../kit.js';
-import { loadCodec, type KafkaCompression } from './codecs.js';
-import {
-  CREDENTIALS_REFUSED,
-  kafkaLogCreator,
-  saslOptions,
-  tlsOptions,
-  type KafkaSaslOptions,
-  type KafkaTlsOptions,
-} from './client.js';
+import { loadCodec } from './codecs.js';
+import type { KafkaSinkConfig } from './config.js';
+import { CREDENTIALS_REFUSED, kafkaLogCreator, saslOptions, tlsOptions } from './client.js';
 
-/** The `kafka` section of a sink config (see `KafkaSinkSchema`); defaults apply when built without the loader. */
-export interface KafkaSinkOptions {
-  name: string;
-  /** Bootstrap brokers, `host:port`. */
-  brokers: string[];
-  /** `{resource}` is replaced by the record's resource. @defaultValue 'security-alerts' */
-  topic?: string;
-  /** @defaultValue 'alertbridge' */
-  client_id?: string;
-  /** `snappy`, `lz4` and `zstd` are registered with kafkajs on first use (kafka-codecs.ts). @defaultValue 'gzip' */
-  compression?: KafkaCompression;
-  /** A larger record is dead-lettered on its own instead of failing its batch. @defaultValue 1000000 */
-  max_message_bytes?: number;
-  /** @defaultValue 30000 */
-  request_timeout_ms?: number;
-  tls?: KafkaTlsOptions;
-  sasl?: KafkaSaslOptions;
-  /** While the brokers refuse the credentials, deliveries are held and retried this often. @defaultValue 60000 */
-  auth_pause_ms?: number;
-}
+export type { KafkaSinkConfig, KafkaSinkOptions } from './config.js';
 
 export interface KafkaSink extends Sink {
   /**
@@ -125,18 +101,29 @@ function rootCause(err: unknown): KafkaError {
   return e;
 }
 
-export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSinkOptions>): KafkaSink => {
-  const topic = config.topic ?? 'security-alerts';
-  const maxBytes = config.max_message_bytes ?? 1_000_000;
-  const timeout = config.request_timeout_ms ?? 30_000;
-  const compressionName = config.compression ?? 'gzip';
+/**
+ * One idempotent producer and the send in progress on it. Sends on one producer are serialized (its sequence numbers
+ * are per producer, and a concurrent send would share and roll them back), so `concurrency` is the number of lanes:
+ * each delivery takes the least busy lane, and lanes send in parallel.
+ */
+interface Lane {
+  connected: Promise<Producer> | undefined;
+  tail: Promise<unknown>;
+  pending: number;
+}
+
+export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSinkConfig>): KafkaSink => {
+  const { topic, max_message_bytes: maxBytes, request_timeout_ms: timeout, compression: compressionName } = config;
   const compression = CODECS[compressionName];
   let kafka: Kafka | undefined;
-  let connected: Promise<Producer> | undefined;
-  /** The send in progress (sends are serialized) and the disconnects of producers retired by `reset`. */
-  let tail: Promise<unknown> = Promise.resolve();
+  const lanes: Lane[] = Array.from({ length: config.concurrency }, () => ({
+    connected: undefined,
+    tail: Promise.resolve(),
+    pending: 0,
+  }));
+  /** The disconnects of producers retired by `reset`. */
   let retired: Promise<unknown> = Promise.resolve();
-  let closing: Promise<void> | undefined;
+  const life = new Lifecycle(`kafka sink '${config.name}'`);
   const pause = new AuthPause({
     pauseMs: config.auth_pause_ms,
     logger,
@@ -166,7 +153,7 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   const client = (): Kafka => {
     if (kafka) return kafka;
     return (kafka = new KafkaClient({
-      clientId: config.client_id ?? 'alertbridge',
+      clientId: config.client_id,
       brokers: config.brokers,
       ssl: tlsOptions(config.tls, config.name),
       sasl: saslOptions(config.sasl, config.brokers, config.name, logger),
@@ -178,8 +165,8 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     }));
   };
 
-  const connect = (): Promise<Producer> => {
-    if (connected) return connected;
+  const connect = (lane: Lane = lanes[0]!): Promise<Producer> => {
+    if (lane.connected) return lane.connected;
     const producer = client().producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -189,11 +176,11 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     const attempt: Promise<Producer> = producer.connect().then(
       () => producer,
       (err: unknown) => {
-        if (connected === attempt) connected = undefined;
+        if (lane.connected === attempt) lane.connected = undefined;
         throw err;
       },
     );
-    return (connected = attempt);
+    return (lane.connected = attempt);
   };
 
   /**
@@ -201,9 +188,9 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
    * for partitions the broker may have written, and the broker would then take the next batch for a duplicate and
    * drop it. A fresh producer (new producer id) re-sends what failed, at worst twice, never losing a record.
    */
-  const reset = (): void => {
-    const old = connected;
-    connected = undefined;
+  const reset = (lane: Lane): void => {
+    const old = lane.connected;
+    lane.connected = undefined;
     retired = Promise.all([retired, old?.then((p) => p.disconnect()).catch(() => undefined)]);
   };
 
@@ -233,19 +220,71 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     return new RetryableError(message, { cause: err });
   };
 
-  const produce = async (topicMessages: TopicMessages[], count: number): Promise<void> => {
+  const produce = async (lane: Lane, topicMessages: TopicMessages[], count: number): Promise<void> => {
     const topics = topicMessages.map((t) => t.topic);
     const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topics.join(', ')})`;
     try {
       await loadCodec(compressionName, config.name);
-      const producer = await connect();
+      const producer = await connect(lane);
       await producer.sendBatch({ topicMessages, acks: -1, timeout, compression });
       pause.accepted();
       missingTopic.accepted();
     } catch (err) {
-      reset();
+      reset(lane);
       throw classify(err, what, topics);
     }
+  };
+
+  const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
+    const failed: SendResult['failed'] = [];
+    const byTopic = new Map<string, TopicMessages>();
+    records.forEach((r, index) => {
+      let value: Buffer;
+      try {
+        value = Buffer.from(encode(r));
+      } catch (err) {
+        failed.push({
+          index,
+          error: new PermanentError(
+            `formatting record ${r.key} for kafka '${config.name}': ${(err as Error).message}`,
+            { cause: err },
+          ),
+        });
+        return;
+      }
+      const headers = {
+        'alertbridge-key': r.key,
+        'alertbridge-revision': r.revision,
+        'alertbridge-resource': r.resource,
+        'alertbridge-provider': r.provider,
+        'alertbridge-tenant': r.tenant_id,
+      };
+      const size = encodedSize(r.key, value, headers);
+      if (size > maxBytes) {
+        failed.push({
+          index,
+          error: new PermanentError(
+            `record ${r.key} (revision ${r.revision}) is ${size} bytes as a Kafka message, ` +
+              `over max_message_bytes ${maxBytes} of kafka sink '${config.name}'`,
+          ),
+        });
+        return;
+      }
+      const name = topic.replaceAll('{resource}', r.resource);
+      const group = byTopic.get(name) ?? { topic: name, messages: [] };
+      group.messages.push({ key: r.key, value, headers: headers as IHeaders });
+      byTopic.set(name, group);
+    });
+    if (byTopic.size > 0) {
+      // One send at a time per producer (concurrent sends would share and roll back its sequence numbers): take
+      // the least busy lane and queue behind its send in progress.
+      const lane = lanes.reduce((a, b) => (b.pending < a.pending ? b : a));
+      lane.pending++;
+      const run = lane.tail.then(() => produce(lane, [...byTopic.values()], records.length - failed.length));
+      lane.tail = run.catch(() => undefined).finally(() => lane.pending--);
+      await run;
+    }
+    return failed.length ? { failed } : undefined;
   };
 
   const sink: KafkaSink = {
@@ -257,74 +296,30 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     async start() {
       await loadCodec(compressionName, config.name);
       client();
-      connect().catch((err: unknown) => {
-        const root = rootCause(err);
-        if (isAuthFailure(root)) classify(err, `connecting kafka sink '${config.name}'`);
-        else logger.warn({ err: root.message }, 'connecting to kafka failed; trying again on the first delivery');
-      });
+      life.background(
+        () => connect(),
+        (err: unknown) => {
+          const root = rootCause(err);
+          if (isAuthFailure(root)) classify(err, `connecting kafka sink '${config.name}'`);
+          else logger.warn({ err: root.message }, 'connecting to kafka failed; trying again on the first delivery');
+        },
+      );
     },
-    async send(records: readonly AlertRecord[]): Promise<void | SendResult> {
-      if (closing) throw new RetryableError(`kafka sink '${config.name}' is closed`);
-      const failed: SendResult['failed'] = [];
-      const byTopic = new Map<string, TopicMessages>();
-      records.forEach((r, index) => {
-        let value: Buffer;
-        try {
-          value = Buffer.from(encode(r));
-        } catch (err) {
-          failed.push({
-            index,
-            error: new PermanentError(
-              `formatting record ${r.key} for kafka '${config.name}': ${(err as Error).message}`,
-              { cause: err },
-            ),
-          });
-          return;
-        }
-        const headers = {
-          'alertbridge-key': r.key,
-          'alertbridge-revision': r.revision,
-          'alertbridge-resource': r.resource,
-          'alertbridge-provider': r.provider,
-          'alertbridge-tenant': r.tenant_id,
-        };
-        const size = encodedSize(r.key, value, headers);
-        if (size > maxBytes) {
-          failed.push({
-            index,
-            error: new PermanentError(
-              `record ${r.key} (revision ${r.revision}) is ${size} bytes as a Kafka message, ` +
-                `over max_message_bytes ${maxBytes} of kafka sink '${config.name}'`,
-            ),
-          });
-          return;
-        }
-        const name = topic.replaceAll('{resource}', r.resource);
-        const group = byTopic.get(name) ?? { topic: name, messages: [] };
-        group.messages.push({ key: r.key, value, headers: headers as IHeaders });
-        byTopic.set(name, group);
-      });
-      if (byTopic.size > 0) {
-        // One send at a time per producer: concurrent sends would share (and roll back) its sequence numbers.
-        const run = tail.then(() => produce([...byTopic.values()], records.length - failed.length));
-        tail = run.catch(() => undefined);
-        await run;
-      }
-      return failed.length ? { failed } : undefined;
-    },
-    close() {
-      closing ??= (async () => {
-        await tail;
+    send: (records) => life.track(() => deliver(records)),
+    close: () =>
+      life.close(async () => {
         await retired;
-        const c = connected;
-        connected = undefined;
-        await c?.then(
-          (p) => p.disconnect(),
-          () => undefined,
+        await Promise.all(
+          lanes.map((lane) => {
+            const c = lane.connected;
+            lane.connected = undefined;
+            return c?.then(
+              (p) => p.disconnect(),
+              () => undefined,
+            );
+          }),
         );
-      })();
-      return closing;
-    },
+      }),
   };
   return sink;
 };

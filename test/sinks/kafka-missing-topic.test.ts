@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaSinkSchema } from '../../sinks/kafka/config.js';
 import { createKafkaSink, type KafkaSink, type KafkaSinkOptions } from '../../sinks/kafka/index.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { sinkFormat } from '../../src/record/format.js';
@@ -36,7 +37,13 @@ describe('kafka sink, topic missing (auto-create off)', () => {
   });
   const open = (config: Partial<KafkaSinkOptions>, logger: Logger = silentLogger): KafkaSink => {
     const sink = createKafkaSink({
-      config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
+      config: KafkaSinkSchema.parse({
+        type: 'kafka',
+        name: 'kafka',
+        brokers: broker.brokers,
+        request_timeout_ms: 10_000,
+        ...config,
+      }),
       logger,
       ...sinkFormat('envelope'),
     });

@@ -69,7 +69,13 @@ function kafkaSink(
   logger: Logger = silentLogger,
 ): KafkaSink {
   return createKafkaSink({
-    config: { name: 'kafka', brokers: broker.brokers, request_timeout_ms: 10_000, ...config },
+    config: KafkaSinkSchema.parse({
+      type: 'kafka',
+      name: 'kafka',
+      brokers: broker.brokers,
+      request_timeout_ms: 10_000,
+      ...config,
+    }),
     logger,
     ...sinkFormat('envelope'),
   });
