@@ -12,6 +12,42 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // Import boundaries (docs/adding-a-sink.md). A sink's folder reaches the rest of alertbridge only through the kit
+  // (sinks/kit.ts) or the contract (sinks/types.ts): never src/ directly, never another sink's folder.
+  {
+    files: ['sinks/*/**/*.ts'],
+    ignores: ['sinks/kit/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!(kit|types)\\.js$)',
+              message: 'A sink imports only ../kit.js, ../types.js, files of its own folder and npm packages.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The app reaches sinks only through the registry and the sink contract.
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)sinks/(?!(registry|types)\\.js$)',
+              message: 'src/ reaches sinks only through sinks/registry.js and sinks/types.js.',
+            },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
