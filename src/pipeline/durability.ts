@@ -5,7 +5,11 @@
  * `aof_fsync: true`, `WAITAOF 1 0 timeout` (Redis 7.2+): only once the primary fsynced it to its append-only file.
  *
  * WAIT and WAITAOF cover every write made before them on the same connection, so they run on the command
- * connection the dedup script and the cursor moves use.
+ * connection the dedup script and the cursor moves use — and only count when that connection did not drop between
+ * the write and the wait's reply: on a new connection (after a reconnection, e.g. to the replica Sentinel promoted
+ * when the primary died) WAIT says nothing about a write made on the old one, which may be lost with it. ioredis
+ * would send the wait there on its own (a command queued while reconnecting, or resent after the drop), so the
+ * connection's drops are counted (`mark()` before the write, `wait(mark)` after it).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -47,12 +51,21 @@ async function configValue(redis: Redis, name: string): Promise<string | undefin
 
 export class Durability {
   private waitaof = false;
+  /** How many times the connection closed: a wait counts only the writes made since the same count. */
+  private drops = 0;
 
   constructor(
     private readonly redis: Redis,
     readonly config: DurabilityConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    redis.on('close', () => this.drops++);
+  }
+
+  /** Taken before a write, given to `wait` after it: the wait then refuses when the connection dropped in between. */
+  mark(): number {
+    return this.drops;
+  }
 
   /** True when acknowledging waits for anything beyond the primary's reply. */
   get active(): boolean {
@@ -110,11 +123,23 @@ export class Durability {
     return g;
   }
 
-  /** Waits until the writes made so far on the connection are as durable as configured; throws DurabilityError if not. */
-  async wait(): Promise<void> {
+  /**
+   * Waits until the writes made on the connection since `since` (a `mark()`; default: now) are as durable as
+   * configured; throws DurabilityError if not, or if the connection dropped since then.
+   */
+  async wait(since: number = this.drops): Promise<void> {
     const { replicas, timeout_ms: timeout } = this.config;
+    const sameConnection = () => {
+      if (this.drops !== since) {
+        throw new DurabilityError(
+          'written to Redis, but the connection dropped before the replicas and the fsync could be confirmed (a failover?): not acknowledged',
+        );
+      }
+    };
+    sameConnection();
     if (replicas > 0) {
       const acked = Number(await this.redis.call('WAIT', replicas, timeout));
+      sameConnection();
       if (acked < replicas) {
         throw new DurabilityError(
           `written to Redis, but only ${acked} of ${replicas} replica(s) acknowledged it within ${timeout} ms (redis.durability.replicas)`,
@@ -123,6 +148,7 @@ export class Durability {
     }
     if (this.config.aof_fsync && this.waitaof) {
       const [local] = (await this.redis.call('WAITAOF', 1, 0, timeout)) as number[];
+      sameConnection();
       if (Number(local) < 1) {
         throw new DurabilityError(
           `written to Redis, but not fsynced to its append-only file within ${timeout} ms (redis.durability.aof_fsync)`,

@@ -51,7 +51,7 @@ export interface PipelineOptions {
   /** Run the dispatcher and sink workers (false for tools that only inspect or replay). @defaultValue true */
   consume?: boolean;
   /** `redis.durability`, when it asks for more than the primary's reply: emit resolves only once it is met. */
-  durability?: { wait(): Promise<void> };
+  durability?: { mark(): number; wait(since?: number): Promise<void> };
   /** `pipeline.takeover_ms`: how long work held by a replica that stopped answering waits before another takes it over. */
   takeoverMs: number;
   /** This process's replica id (replica.ts): its consumer name in the inbox's group. */
@@ -166,8 +166,9 @@ export class Pipeline {
    * durability wait is not met (the caller then must not acknowledge its sender or advance its cursor).
    */
   async emit(records: readonly AlertRecord[]): Promise<EmitResult> {
+    const mark = this.opts.durability?.mark();
     const verdicts = records.length ? await this.dedup.markAndStage(records) : [];
-    if (records.length && this.opts.durability) await this.opts.durability.wait();
+    if (records.length && this.opts.durability) await this.opts.durability.wait(mark);
     const result: EmitResult = { accepted: 0, duplicates: 0, stale: 0, verdicts };
     records.forEach((r, i) => {
       this.opts.metrics.ingested.inc({ source: r.source, resource: r.resource, via: r.via });

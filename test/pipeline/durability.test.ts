@@ -13,6 +13,7 @@ import { RecordingSink } from '../peers/recording-sink.js';
 import { alertV2 } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { Durability } from '../../src/pipeline/durability.js';
+import { connect } from '../../src/pipeline/redis.js';
 import { GraphSource } from '../../src/sources/graph/source.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import { captureLogger, graphSourceConfig, pollNow } from '../helpers/graph.js';
@@ -120,6 +121,39 @@ describe('redis.durability', () => {
       expect(logs()).toContain('acknowledging after WAITAOF on the primary');
     }
     expect((await push(a, 4)).statusCode).toBe(202);
+  });
+});
+
+describe('redis.durability when the connection drops between the write and the wait', () => {
+  it("does not acknowledge: WAIT on the new connection would count none of the old one's writes", async () => {
+    const conn = connect({ url: primary.url });
+    conn.on('error', () => undefined);
+    const { logger } = captureLogger();
+    const durability = new Durability(conn, { replicas: 1, aof_fsync: false, timeout_ms: 2000 }, logger);
+    const admin = new Redis(primary.url);
+    try {
+      const id = Number(await conn.client('ID'));
+      const mark = durability.mark();
+      await conn.set('dur:dropped-write', '1');
+      // What the primary's death does (there, the write may never reach a replica): the connection drops, ioredis
+      // reconnects — to the promoted replica, in production — and a wait goes out on the new connection.
+      await admin.client('KILL', 'ID', String(id));
+      await waitFor(async () => conn.status === 'ready' && Number(await conn.client('ID')) !== id, {
+        what: 'the reconnection',
+      });
+      // WAIT on the new connection returns at once with the replica's count: it proves nothing about the write.
+      expect(Number(await conn.call('WAIT', 1, 2000))).toBe(1);
+      await expect(durability.wait(mark)).rejects.toThrow(
+        'written to Redis, but the connection dropped before the replicas and the fsync could be confirmed (a failover?): not acknowledged',
+      );
+      // A write made on the new connection is acknowledged as usual.
+      const again = durability.mark();
+      await conn.set('dur:dropped-write', '2');
+      await expect(durability.wait(again)).resolves.toBeUndefined();
+    } finally {
+      admin.disconnect();
+      conn.disconnect();
+    }
   });
 });
 
