@@ -10,7 +10,8 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RecordPredicate } from './filter.js';
-import { jobMember, parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
+import { addReferences, dropUnreferenced, jobMember, pruneOrphans } from './batch-lifetime.js';
+import { parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
 import type { Keys } from './keys.js';
 import { backoffDelay } from '../util/backoff.js';
 import { isStateVanished, LoopHealth, type LoopStatus } from './loop-health.js';
@@ -156,33 +157,14 @@ export class Dispatcher {
     const entries = res[1].filter((e): e is [string, string[]] => Array.isArray(e?.[1]));
     if (!entries.length) return null;
     this.log.warn({ entries: entries.length }, 'took over inbox batches left by a stopped replica');
-    await this.pruneOrphans(entries.map(([id]) => id));
-    return entries;
-  }
-
-  /**
-   * A dispatcher that died after adding its jobs' members to an entry's reference set, but before queueing all of
-   * those jobs, left members that no job will ever remove (this dispatch may cut the jobs differently). They are the
-   * members whose job does not exist; a job that exists will remove its own.
-   */
-  private async pruneOrphans(entryIds: readonly string[]): Promise<void> {
     const queues = new Map(this.targets.map((t) => [t.name, t.queue]));
-    for (const id of entryIds) {
-      const refs = this.keys.batchRefs(id);
-      const members = await this.redis.smembers(refs);
-      if (!members.length) continue;
-      const exists = this.redis.pipeline();
-      for (const m of members) {
-        const [sink, jobId] = m.split('|', 2) as [string, string];
-        const queue = queues.get(sink);
-        // A member of a sink no longer configured: nobody will deliver there; drop it.
-        if (queue) exists.exists(queue.toKey(jobId));
-        else exists.echo('0');
-      }
-      const found = ((await exists.exec()) ?? []).map(([, v]) => Number(v) > 0);
-      const orphans = members.filter((_, i) => !found[i]);
-      if (orphans.length) await this.redis.srem(refs, ...orphans);
-    }
+    await pruneOrphans(
+      this.redis,
+      this.keys,
+      entries.map(([id]) => id),
+      (sink, jobId) => queues.get(sink)?.toKey(jobId),
+    );
+    return entries;
   }
 
   private async dispatch(entries: StreamEntries): Promise<void> {
@@ -231,20 +213,18 @@ export class Dispatcher {
       flush();
       return { t, jobs };
     });
-    // Members first, then the jobs: a job may finish (and release) the moment it is queued.
-    if (refs.size) {
-      const multi = this.redis.multi();
-      for (const [entry, members] of refs) multi.sadd(this.keys.batchRefs(entry), ...members);
-      await multi.exec();
-    }
+    // Members first, then the jobs: a job may finish (and release) the moment it is queued (batch-lifetime.ts).
+    await addReferences(this.redis, this.keys, refs);
     await Promise.all(plans.map(({ t, jobs }) => (jobs.length ? t.queue.addBulk(jobs) : undefined)));
     const ids = entries.map(([id]) => id);
     const multi = this.redis.multi().xack(this.keys.inbox, this.keys.inboxGroup, ...ids);
     // Entries no sink wants (filtered out everywhere) are done with once acknowledged.
-    const unwanted = staged.filter((e) => !refs.has(e.id));
-    for (const e of unwanted) multi.del(this.keys.batch(e.batch));
-    const done = [...unwanted.map((e) => e.id), ...malformed];
-    if (done.length) multi.xdel(this.keys.inbox, ...done);
+    dropUnreferenced(
+      multi,
+      this.keys,
+      staged.filter((e) => !refs.has(e.id)),
+      malformed,
+    );
     await multi.exec();
   }
 }

@@ -8,12 +8,7 @@
  * Redis once and read once per sink, and serialized once — the old layout copied every record into each sink's
  * BullMQ job data (JSON.stringify, Redis, JSON.parse, twice over), which was most of the pipeline's CPU.
  *
- * Lifetime: before queueing its jobs, a dispatcher adds one member per job (`{sink}|{jobId}`) to the entry's
- * reference set; a job removes its member when it has finished with every record it refers to (delivered or
- * dead-lettered), never before; the last member out deletes the entry, its set and the batch, in the same script.
- * Hence a job whose batch is gone has already finished (it was taken over after a crash between the release and
- * BullMQ marking it complete) and has nothing left to do. Members of a dispatcher that died between adding them
- * and queueing its jobs are removed by the dispatcher that takes its entries over (`pruneOrphans`).
+ * When a batch may be deleted (references from jobs, their release): batch-lifetime.ts.
  */
 import type { Redis } from 'ioredis';
 import { loadRecord } from '../record/stored.js';
@@ -72,7 +67,7 @@ export interface LoadedRecords {
   origin: Map<AlertRecord, [ref: number, index: number]>;
 }
 
-/** Loads the records a job refers to. Batches that no longer exist are skipped: see the lifetime above. */
+/** Loads the records a job refers to. Batches that no longer exist are skipped (batch-lifetime.ts). */
 export async function loadBatches(redis: Redis, keys: Keys, refs: readonly BatchRef[]): Promise<LoadedRecords> {
   const pipe = redis.pipeline();
   for (const [, batch, indices] of refs) {
@@ -110,38 +105,4 @@ export function narrowRefs(refs: readonly BatchRef[], loaded: LoadedRecords, kee
   return [...byRef]
     .sort(([a], [b]) => a - b)
     .map(([r, indices]) => [refs[r]![0], refs[r]![1], indices.sort((a, b) => a - b)]);
-}
-
-// KEYS[1] = inbox; then per ref: its reference set, its batch list. ARGV[1] = member, ARGV[2..] = entry ids.
-const RELEASE = `
-local gone = 0
-for i = 2, #ARGV do
-  local refs = KEYS[2 * i - 2]
-  redis.call('SREM', refs, ARGV[1])
-  if redis.call('SCARD', refs) == 0 then
-    redis.call('DEL', refs, KEYS[2 * i - 1])
-    redis.call('XDEL', KEYS[1], ARGV[i])
-    gone = gone + 1
-  end
-end
-return gone
-`;
-
-/** A job is done with its batches: removes its member, and deletes the batches no other job needs. */
-export async function releaseBatches(
-  redis: Redis,
-  keys: Keys,
-  member: string,
-  refs: readonly BatchRef[],
-): Promise<void> {
-  const seen = new Set<string>();
-  const unique = refs.filter(([entry]) => !seen.has(entry) && seen.add(entry));
-  if (!unique.length) return;
-  const k = [keys.inbox, ...unique.flatMap(([entry, batch]) => [keys.batchRefs(entry), keys.batch(batch)])];
-  await redis.eval(RELEASE, k.length, ...k, member, ...unique.map(([entry]) => entry));
-}
-
-/** `{sink}|{jobId}`: a job's member in the reference sets of the batches it refers to. */
-export function jobMember(sink: string, jobId: string): string {
-  return `${sink}|${jobId}`;
 }

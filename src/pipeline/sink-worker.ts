@@ -11,7 +11,8 @@ import type { AlertRecord } from '../record/types.js';
 import type { Sink } from '../../sinks/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { DeadLetterFullError, type DeadLetter, type DeadLetterStore } from './dead-letter.js';
-import { jobMember, loadBatches, narrowRefs, releaseBatches, type BatchRef, type LoadedRecords } from './inbox.js';
+import { jobMember, releaseBatches } from './batch-lifetime.js';
+import { loadBatches, narrowRefs, type BatchRef, type LoadedRecords } from './inbox.js';
 import type { Keys } from './keys.js';
 import { backoffMs, classify, errorMessage, type RetryPolicy } from './retry.js';
 
@@ -191,7 +192,7 @@ export class SinkWorker {
     }
     const member = jobMember(name, job.id!);
     if (!retry.length) {
-      // Done with every record: the staged batches may go (inbox.ts, lifetime). Never before this point.
+      // Done with every record: the staged batches may go (batch-lifetime.ts). Never before this point.
       if (refs) await releaseBatches(this.connection, this.keys, member, refs);
       return;
     }
