@@ -2,13 +2,11 @@
  * buildApp(config) wires the pieces — Redis, pipeline, sinks, sources, HTTP server — without starting anything,
  * so tests can drive it (`app.server.inject()`) and the CLI can start and stop it. No process globals here.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { plaintextSecrets } from './config/plaintext.js';
-import type { Config } from './config/schema.js';
+import type { Config, SourceType } from './config/schema.js';
 import { createSink } from '../sinks/registry.js';
 import type { Sink } from '../sinks/types.js';
 import { sinkFormat } from './record/format.js';
@@ -19,11 +17,8 @@ import { keysFor } from './pipeline/keys.js';
 import { mintReplicaId } from './pipeline/replica.js';
 import { checkRedis, connect, describeRedisFailure, RedisRequirementError } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
-import { registerPushRoute } from './sources/push/route.js';
-import { GraphSource } from './sources/graph/source.js';
-import { registerNotificationRoutes } from './sources/graph/notifications.js';
-import { NotificationWorker } from './sources/graph/notification-worker.js';
-import { SyncService } from './sync/service.js';
+import { createSources, findSource, type SourceOfType } from './sources/registry.js';
+import type { Source } from './sources/types.js';
 import { withTimeout } from './util/timeout.js';
 
 export interface AppOptions {
@@ -41,7 +36,10 @@ export interface App {
   server: FastifyInstance;
   metrics: Metrics;
   redis: Redis;
-  graphSources: GraphSource[];
+  /** The configured sources, in config order. */
+  sources: readonly Source[];
+  /** The configured source `name` when it is of `type`, typed as that type's source (`graph_security` → GraphSource). */
+  source<K extends SourceType>(type: K, name: string): SourceOfType[K] | undefined;
   /** Connects, checks Redis, starts sinks and workers, and listens (when `server.enabled`). */
   start(opts?: { listen?: boolean }): Promise<void>;
   /**
@@ -93,6 +91,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
   watch('commands', redis);
   watch('queues', queueRedis);
   watch('dispatch', dispatchRedis);
+  /** Connections sources asked for (`ctx.connect`): the app reports their errors and closes them with its own. */
+  const sourceConns: Redis[] = [];
 
   // security.require_tls refused these at validation; otherwise they are the operator's call, said once at start.
   for (const p of plaintextSecrets(config))
@@ -126,15 +126,36 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     replicaId,
   });
 
+  // Sources come from their registry; each mounts its routes and reports readiness and warnings through the contract.
+  const sources = createSources(config.sources, {
+    emit: (records) => pipeline.emit(records),
+    redis,
+    connect(name) {
+      const conn = connect(redisCfg, { blocking: true, name: `alertbridge-${name}` });
+      watch(name, conn);
+      sourceConns.push(conn);
+      return conn;
+    },
+    prefix: config.redis.key_prefix,
+    keys: keysFor(config.redis.key_prefix),
+    metrics,
+    logger: log,
+    takeoverMs,
+    replicaId,
+    waitDurable: durable && (() => durable.wait()),
+    publicUrl: config.server.public_url,
+  });
+  const components = [...sources.configured, ...sources.shared];
+
   let stopping = false;
   const sinksStarted = new Set<string>();
-  let warningSources: () => Promise<Record<string, unknown>> = async () => ({});
   const server = buildServer({
     maxBodyBytes: config.server.max_body_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
     metrics,
     logger: log,
-    warnings: () => warningSources(),
+    // Poll windows stuck for longer than their source's stuck_window_alert_ms, and the like.
+    warnings: async () => Object.assign({}, ...(await Promise.all(components.map((c) => c.warnings?.() ?? {})))),
     readiness: async () => {
       const ping = await withTimeout(redis.ping(), 2000, 'pinging Redis').then(
         () => true,
@@ -147,101 +168,13 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       }
       // Consumer loops that cannot make progress (Redis state gone and not recreatable, a read stuck): pushes would
       // be accepted and never delivered.
-      const loops = {
-        ...pipeline.health(),
-        ...(started && notificationWorker ? { notifications: notificationWorker.status() } : {}),
-      };
+      const loops: Record<string, { ok: boolean; reason?: string }> = { ...pipeline.health() };
+      if (started) for (const c of components) Object.assign(loops, c.readiness?.());
       for (const [name, status] of Object.entries(loops)) checks[name] = status.ok || (status.reason ?? false);
       return checks;
     },
   });
-  // Poll windows failing for longer than their source's stuck_window_alert_ms (read from the shared cursors).
-  warningSources = async () => {
-    const out: Record<string, unknown> = {};
-    for (const g of graphSources) {
-      for (const p of g.pollers) {
-        const stuck = await p.stuck();
-        if (stuck) out[`poll:${g.config.name}/${p.resource}`] = { stuck: true, ...stuck };
-      }
-    }
-    return out;
-  };
-  registerPushRoute(server, {
-    sources: config.sources.flatMap((s) => (s.type === 'webhook' ? [s] : [])),
-    emit: (records) => pipeline.emit(records),
-    logger: log,
-    onRejected: (source, reason) => metrics.webhookRejected.inc({ source, reason }),
-  });
-
-  const graphSources = config.sources.flatMap((s) =>
-    s.type === 'graph_security'
-      ? [
-          new GraphSource(s, {
-            redis,
-            prefix: config.redis.key_prefix,
-            emit: (records) => pipeline.emit(records),
-            metrics,
-            logger: log,
-            takeoverMs,
-            replicaId,
-            publicUrl: config.server.public_url,
-            afterCursorMove: durable && (() => durable.wait()),
-          }),
-        ]
-      : [],
-  );
-  // Graph change notifications: routes for webhook-enabled sources, and the worker that fetches notified alerts.
-  const notifying = graphSources.filter((g) => g.config.webhook.enabled && g.config.webhook.client_state);
-  const notificationStream = keysFor(config.redis.key_prefix).notifications;
-  registerNotificationRoutes(server, {
-    sources: notifying.map((g) => ({
-      name: g.config.name,
-      tenantId: g.config.tenant_id,
-      clientState: g.config.webhook.client_state!,
-      onLifecycle: (event, id) => g.subscriptions?.lifecycle(event, id),
-    })),
-    redis,
-    streamKey: notificationStream,
-    metrics,
-    logger: log,
-  });
-  const notificationRedis = notifying.length
-    ? connect(redisCfg, { blocking: true, name: 'alertbridge-notifications' })
-    : undefined;
-  if (notificationRedis) watch('notifications', notificationRedis);
-  const notificationWorker =
-    notificationRedis &&
-    new NotificationWorker({
-      redis: notificationRedis,
-      streamKey: notificationStream,
-      clients: new Map(notifying.map((g) => [g.config.name, { client: g.client, tenantId: g.config.tenant_id }])),
-      emit: (records) => pipeline.emit(records),
-      logger: log,
-      metrics,
-      takeoverMs,
-      replicaId,
-    });
-
-  // Write-back of SIEM triage (`sync.enabled` sources): its routes, queues and workers.
-  const extraConns: Redis[] = [];
-  const sync = new SyncService({
-    sources: graphSources,
-    redis,
-    connect: (name) => {
-      const conn = connect(redisCfg, { blocking: true, name: `alertbridge-${name}` });
-      watch(name, conn);
-      extraConns.push(conn);
-      return conn;
-    },
-    prefix: config.redis.key_prefix,
-    emit: (records) => pipeline.emit(records),
-    metrics,
-    logger: log,
-    owner: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-    takeoverMs,
-    waitDurable: durable && (() => durable.wait()),
-  });
-  sync.routes(server);
+  for (const c of components) c.routes?.(server);
 
   let stopped: Promise<StopResult> | undefined;
   /**
@@ -267,12 +200,12 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       return (await Promise.race([done, deadline])) === 'done';
     };
     // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
+    const stopEach = (list: Source[]) =>
+      Promise.all(list.map((c) => c.stop().catch((err) => log.warn({ err, source: c.name }, 'closing source'))));
     let drained = await bounded(async () => {
-      await Promise.all(
-        graphSources.map((g) => g.close().catch((err) => log.warn({ err, source: g.config.name }, 'closing source'))),
-      );
-      await notificationWorker?.close();
-      await sync.stop();
+      // The shared components (the notification worker, write-back) after the sources that use them.
+      await stopEach(sources.configured);
+      await stopEach(sources.shared);
       await server.close().catch((err) => log.warn({ err }, 'closing the HTTP server'));
     });
     drained =
@@ -284,7 +217,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         );
       }));
     clearTimeout(timer);
-    const conns = [redis, queueRedis, dispatchRedis, notificationRedis, ...extraConns].filter((c): c is Redis => !!c);
+    const conns = [redis, queueRedis, dispatchRedis, ...sourceConns];
     if (drained) {
       await Promise.all(
         conns.map((c) => withTimeout(c.quit(), QUIT_MS, 'closing a Redis connection').catch(() => c.disconnect())),
@@ -308,7 +241,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     server,
     metrics,
     redis,
-    graphSources,
+    sources: sources.configured,
+    source: (type, name) => findSource(sources.configured, type, name),
     async start(startOpts = {}) {
       await checkRedis(redis, log.child({ component: 'redis' })).catch((err: unknown) => {
         throw err instanceof RedisRequirementError
@@ -326,11 +260,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         );
       }
       await pipeline.start();
-      if (opts.consume !== false) {
-        for (const g of graphSources) g.start();
-        await notificationWorker?.start();
-        await sync.start();
-      }
+      if (opts.consume !== false) await Promise.all(components.map((c) => c.start()));
       started = true;
       if (config.server.enabled && startOpts.listen !== false) {
         const { host, port } = parseListen(config.server.listen);

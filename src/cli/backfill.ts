@@ -34,7 +34,7 @@ export async function backfillCommand(config: Readonly<Config>, log: Logger, opt
   const tty = process.stderr.isTTY;
   try {
     await app.start({ listen: false });
-    const source = app.graphSources.find((g) => g.config.name === opts.source)!;
+    const source = app.source('graph_security', opts.source)!;
     const pollers = source.pollers.filter((p) => !opts.resources?.length || opts.resources.includes(p.resource));
     if (!pollers.length)
       throw new CliExit(EXIT.usage, `--resource: the source reads ${source.config.resources.join(', ')}`);

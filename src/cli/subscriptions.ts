@@ -34,7 +34,7 @@ export async function subscriptionsCommand(
   const app = buildApp(config, { logger: log, consume: false });
   try {
     await app.start({ listen: false });
-    const source = app.graphSources.find((g) => g.config.name === opts.source)!;
+    const source = app.source('graph_security', opts.source)!;
     const manager = source.subscriptions;
     const stored = manager ? await manager.stored() : null;
     if (action === 'list') {

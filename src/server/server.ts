@@ -1,6 +1,7 @@
 /**
- * The HTTP server: health, readiness, metrics, and the routes sources mount (partner push, Graph change
- * notifications). Errors answer `{"error": "..."}` with no stack trace; bodies are JSON only and size-limited.
+ * The HTTP server: health, readiness, metrics, and the routes sources mount through the source contract
+ * (`Source.routes`: partner push, Graph change notifications). Errors answer `{"error": "..."}` with no stack trace;
+ * bodies are JSON only and size-limited.
  */
 import type { IncomingMessage } from 'node:http';
 import Fastify, {

@@ -1,8 +1,8 @@
 /**
  * Write-back of SIEM triage for every `graph_security` source with `sync.enabled`: the `/sync/{source}` routes and,
  * per source, its durable queue and the worker that applies it with the source's own Graph client (so the writes
- * spend the same per-tenant budget as the polls). Shaped like a source (start, stop, routes) so the app runs it as
- * one.
+ * spend the same per-tenant budget as the polls). A component shared by those sources (src/sources/types.ts): the
+ * graph_security factory creates it with the first sync-enabled source and adds each one; the app runs it as a source.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -12,12 +12,12 @@ import type { Metrics } from '../observability/metrics.js';
 import type { EmitResult } from '../pipeline/pipeline.js';
 import type { AlertRecord } from '../record/types.js';
 import type { GraphClient } from '../sources/graph/client.js';
+import type { Source } from '../sources/types.js';
 import { SyncApplier } from './applier.js';
 import { SyncQueue, syncKeys, type SyncOutcome } from './queue.js';
 import { registerSyncRoutes, type SyncRouteSource } from './route.js';
 
 export interface SyncServiceOptions {
-  sources: ReadonlyArray<{ config: GraphSourceConfig; client: GraphClient }>;
   redis: Redis;
   /** A new dedicated connection for blocking reads (one per source's worker). */
   connect: (name: string) => Redis;
@@ -31,15 +31,18 @@ export interface SyncServiceOptions {
   waitDurable?: () => Promise<void>;
 }
 
-export class SyncService {
+export class SyncService implements Source {
   readonly name = 'sync';
   readonly type = 'sync';
-  readonly routeSources: SyncRouteSource[];
-  private readonly appliers: SyncApplier[];
+  readonly routeSources: SyncRouteSource[] = [];
+  private readonly appliers: SyncApplier[] = [];
 
-  constructor(private readonly opts: SyncServiceOptions) {
-    const enabled = opts.sources.filter((s) => s.config.sync.enabled);
-    this.routeSources = enabled.map(({ config }) => ({
+  constructor(private readonly opts: SyncServiceOptions) {}
+
+  /** Accepts and applies the write-back of a `sync.enabled` source (called before the routes are mounted). */
+  add({ config, client }: { config: GraphSourceConfig; client: GraphClient }): void {
+    const queue = new SyncQueue(this.opts.redis, syncKeys(this.opts.prefix, config.name));
+    this.routeSources.push({
       name: config.name,
       tenantId: config.tenant_id,
       auth: {
@@ -47,27 +50,26 @@ export class SyncService {
         hmac_secret: config.sync.hmac_secret,
         hmac_replay_window_ms: config.sync.hmac_replay_window_ms,
       },
-      queue: new SyncQueue(opts.redis, syncKeys(opts.prefix, config.name)),
-    }));
-    this.appliers = enabled.map(
-      ({ config, client }, i) =>
-        new SyncApplier({
-          source: config.name,
-          tenantId: config.tenant_id,
-          client,
-          redis: opts.redis,
-          blockingRedis: opts.connect(`sync-${config.name}`),
-          prefix: opts.prefix,
-          queue: this.routeSources[i]!.queue,
-          emit: opts.emit,
-          emitOutcome: opts.emitOutcome,
-          metrics: opts.metrics,
-          logger: opts.logger,
-          owner: opts.owner,
-          takeoverMs: opts.takeoverMs,
-          maxAttempts: config.sync.max_attempts,
-          outcomeTtlMs: config.sync.outcome_ttl_ms,
-        }),
+      queue,
+    });
+    this.appliers.push(
+      new SyncApplier({
+        source: config.name,
+        tenantId: config.tenant_id,
+        client,
+        redis: this.opts.redis,
+        blockingRedis: this.opts.connect(`sync-${config.name}`),
+        prefix: this.opts.prefix,
+        queue,
+        emit: this.opts.emit,
+        emitOutcome: this.opts.emitOutcome,
+        metrics: this.opts.metrics,
+        logger: this.opts.logger,
+        owner: this.opts.owner,
+        takeoverMs: this.opts.takeoverMs,
+        maxAttempts: config.sync.max_attempts,
+        outcomeTtlMs: config.sync.outcome_ttl_ms,
+      }),
     );
   }
 

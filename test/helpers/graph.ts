@@ -87,7 +87,7 @@ export async function graphHarness(opts: { prefix?: string } = {}): Promise<Grap
       return s;
     },
     async close() {
-      for (const s of sources) await s.close();
+      for (const s of sources) await s.stop();
     },
   };
 }

@@ -176,7 +176,7 @@ describe('redis.durability on a cursor move', () => {
         logger,
         takeoverMs: 5000,
         replicaId: mintReplicaId(),
-        afterCursorMove: () => durability.wait(),
+        waitDurable: () => durability.wait(),
       });
       try {
         sim.create(T.tenantId, 'alerts_v2');
@@ -199,7 +199,7 @@ describe('redis.durability on a cursor move', () => {
           expect(JSON.stringify(failed)).toContain('only 0 of 1 replica(s) acknowledged it within 500 ms');
         }
       } finally {
-        await source.close();
+        await source.stop();
         await cleanup(tp);
         await sim.close();
       }

@@ -74,7 +74,7 @@ describe('per-tenant request budget', () => {
       expect(seen).toHaveLength(BUDGET); // (the test spans under 60 s: every request is in one window)
       expect(seen.filter((e) => e.status === 429 && e.fault === 'throttle').length).toBeGreaterThan(0);
       expect(seen.filter((e) => e.fault === 'budget')).toEqual([]);
-      await src.close(); // the pollers are still waiting for slots; closing ends the wait
+      await src.stop(); // the pollers are still waiting for slots; closing ends the wait
       expect(await Promise.all(polls)).toEqual([null, null]);
     } finally {
       await h.close();

@@ -89,7 +89,7 @@ describe('late evidence', () => {
       await waitFor(() => h.tp.pipeline.idle());
       expect(h.sink.received.filter((r) => r.id === alert.id)).toHaveLength(2);
     } finally {
-      await src.close();
+      await src.stop();
     }
   }, 60_000);
 });

@@ -171,7 +171,7 @@ describe('Graph page bodies, fuzzed, through the poller and the pipeline', () =>
             .join(', '),
       );
     } finally {
-      await source.close();
+      await source.stop();
       await cleanup(tp);
     }
   }, 240_000);
@@ -225,7 +225,7 @@ describe('Graph page bodies, fuzzed, through the poller and the pipeline', () =>
       );
     } finally {
       mangler.alter = undefined;
-      await source.close();
+      await source.stop();
       await cleanup(tp);
     }
   });

@@ -129,7 +129,7 @@ describe('graph_security source', () => {
     const first = (await pollNow(before.pollers[0]!))!.accepted;
     expect(first).toBeGreaterThanOrEqual(31);
     const watermark = (await before.pollers[0]!.cursor()).watermark!;
-    await before.close();
+    await before.stop();
     for (let i = 0; i < 7; i++) sim.create(A.tenantId, 'alerts_v2');
     sim.clearLog();
     const after = h.source(cfg); // a new process, as far as the source knows: same Redis prefix

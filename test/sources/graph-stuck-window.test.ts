@@ -56,7 +56,7 @@ describe('a poll window that keeps failing', () => {
     const app = buildApp(parsed.config, { logger, consume: false });
     await app.start({ listen: false });
     try {
-      const poller = app.graphSources[0]!.pollers[0]!;
+      const poller = app.source('graph_security', 'contoso')!.pollers[0]!;
       const warnings = async () =>
         (
           (await app.server.inject({ url: '/readyz' })).json() as {

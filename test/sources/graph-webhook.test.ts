@@ -90,7 +90,7 @@ const ipc = () =>
 describe('Graph change notifications', () => {
   it('subscribes through the handshake, delivers notified alerts, renews, and reauthorizes on a lifecycle event', async () => {
     const r = await start();
-    const manager = r.app.graphSources[0]!.subscriptions!;
+    const manager = r.app.source('graph_security', 'contoso')!.subscriptions!;
     const sub = await waitFor(() => manager.stored(), { what: 'subscription created' });
     expect(sim.deliveryLog.some((d) => d.kind === 'validation' && d.status === 200)).toBe(true);
     expect(sub.notificationUrl).toBe(`http://127.0.0.1:${r.port}/webhooks/graph/contoso`);
@@ -130,7 +130,7 @@ describe('Graph change notifications', () => {
   it('keeps a short-lived subscription alive on its own schedule, past its first expiry', async () => {
     // One-minute lifetime (the schema's least): the manager renews once half of it is left, on its real timer.
     const r = await start({ expirationMinutes: 1 });
-    const manager = r.app.graphSources[0]!.subscriptions!;
+    const manager = r.app.source('graph_security', 'contoso')!.subscriptions!;
     const sub = await waitFor(() => manager.stored(), { what: 'subscription created' });
     const firstExpiry = Date.parse(sub.expirationDateTime);
     const renewals = () =>
@@ -152,7 +152,7 @@ describe('Graph change notifications', () => {
 
   it('lists and deletes the subscription with `alertbridge subscriptions`', async () => {
     const r = await start();
-    const sub = await waitFor(() => r.app.graphSources[0]!.subscriptions!.stored());
+    const sub = await waitFor(() => r.app.source('graph_security', 'contoso')!.subscriptions!.stored());
     const lines: string[] = [];
     const quiet = pino({ level: 'silent' });
     await subscriptionsCommand('list', r.config, quiet, { source: 'contoso', out: (l) => lines.push(l) });
@@ -173,7 +173,7 @@ describe('Graph change notifications', () => {
 
   it('recreates a subscription Graph no longer knows', async () => {
     const r = await start();
-    const manager = r.app.graphSources[0]!.subscriptions!;
+    const manager = r.app.source('graph_security', 'contoso')!.subscriptions!;
     const sub = await waitFor(() => manager.stored());
     await r.app.redis.set(
       `${r.prefix}:subscription:contoso`,
@@ -192,7 +192,7 @@ describe('Graph change notifications', () => {
     const dir = redis.dir;
     try {
       const r = await start({ redis: redis.url });
-      await waitFor(() => r.app.graphSources[0]!.subscriptions!.stored());
+      await waitFor(() => r.app.source('graph_security', 'contoso')!.subscriptions!.stored());
       // Redis goes away (AOF keeps what it had), notifications arrive meanwhile
       await stopKeepingData(redis);
       const during = [ipc(), ipc()];

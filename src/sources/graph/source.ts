@@ -1,6 +1,9 @@
 /**
  * A `graph_security` source: one tenant, one app registration, a poller per configured resource. Each source has
  * its own credential, client and pollers, so one tenant's bad credentials or throttling never stalls another.
+ * With `webhook.enabled`, it also keeps a Graph subscription alive; the notifications it brings are received and
+ * fetched by the shared notification component (notification-hub.ts), which the factory below registers it with;
+ * with `sync.enabled`, its write-back is accepted and applied by the shared SyncService (src/sync/).
  */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -9,13 +12,17 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { keysFor } from '../../pipeline/keys.js';
+import type { Source, SourceFactory } from '../types.js';
 import { RequestBudget } from './budget.js';
 import { GraphClient } from './client.js';
 import { createCredential, trustedCa } from '../../entra/credential.js';
 import { fetcherFor } from './fetchers.js';
+import { graphNotifications } from './notification-hub.js';
+import { SyncService } from '../../sync/service.js';
 import { Poller } from './poller.js';
 import { SubscriptionManager } from './subscriptions.js';
 
+/** What a Graph source takes from its `SourceContext` (tests build it directly, without an app). */
 export interface GraphSourceDeps {
   redis: Redis;
   prefix: string;
@@ -27,12 +34,14 @@ export interface GraphSourceDeps {
   /** This process's replica id (replica.ts): the owner of its leases. */
   replicaId: string;
   /** `redis.durability`'s wait after a cursor move (see Poller). */
-  afterCursorMove?: () => Promise<void>;
+  waitDurable?: () => Promise<void>;
   /** `server.public_url`: with `webhook.enabled`, the subscription's notification URL is built from it. */
   publicUrl?: string;
 }
 
-export class GraphSource {
+export class GraphSource implements Source {
+  readonly type = 'graph_security';
+  readonly name: string;
   readonly client: GraphClient;
   readonly pollers: Poller[];
   readonly subscriptions?: SubscriptionManager;
@@ -41,6 +50,7 @@ export class GraphSource {
     readonly config: GraphSourceConfig,
     deps: GraphSourceDeps,
   ) {
+    this.name = config.name;
     const log = deps.logger.child({ component: 'graph', source: config.name, tenant: config.tenant_id });
     const budget = new RequestBudget(
       deps.redis,
@@ -81,7 +91,7 @@ export class GraphSource {
           stuckWindowAlertMs: config.stuck_window_alert_ms,
           rereadAfterMs: config.late_evidence.reread_after_ms,
           takeoverMs: deps.takeoverMs,
-          afterCursorMove: deps.afterCursorMove,
+          afterCursorMove: deps.waitDurable,
         }),
     );
     if (config.webhook.enabled && deps.publicUrl && config.webhook.client_state) {
@@ -102,14 +112,62 @@ export class GraphSource {
     }
   }
 
-  start(): void {
+  async start(): Promise<void> {
     for (const p of this.pollers) p.start();
     this.subscriptions?.start();
   }
 
-  async close(): Promise<void> {
+  async stop(): Promise<void> {
     await this.subscriptions?.close();
     await Promise.all(this.pollers.map((p) => p.close()));
     await this.client.close();
   }
+
+  /** Poll windows failing for longer than `stuck_window_alert_ms` (read from the shared cursors, so any replica sees them). */
+  async warnings(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const p of this.pollers) {
+      const stuck = await p.stuck();
+      if (stuck) out[`poll:${this.name}/${p.resource}`] = { stuck: true, ...stuck };
+    }
+    return out;
+  }
 }
+
+export const graphSecuritySource: SourceFactory<GraphSourceConfig, GraphSource> = {
+  type: 'graph_security',
+  create(config, ctx) {
+    const source = new GraphSource(config, ctx);
+    // Notifications need the clientState to tell Graph's from forged ones; the schema requires it with `enabled`.
+    const { enabled, client_state: clientState } = config.webhook;
+    if (enabled && clientState) {
+      graphNotifications(ctx).add({
+        name: source.name,
+        tenantId: config.tenant_id,
+        clientState,
+        client: source.client,
+        onLifecycle: (event, id) => source.subscriptions?.lifecycle(event, id),
+      });
+    }
+    // Write-back of SIEM triage (`POST /sync/{source}`): one component for every sync-enabled source.
+    if (config.sync.enabled) {
+      const sync = ctx.shared(
+        'graph-sync',
+        () =>
+          new SyncService({
+            redis: ctx.redis,
+            connect: (name) => ctx.connect(name),
+            prefix: ctx.prefix,
+            emit: (records) => ctx.emit(records),
+            metrics: ctx.metrics,
+            logger: ctx.logger,
+            owner: ctx.replicaId,
+            takeoverMs: ctx.takeoverMs,
+            waitDurable: ctx.waitDurable,
+          }),
+      );
+      sync.add({ config, client: source.client });
+    }
+    return source;
+  },
+};
