@@ -68,6 +68,24 @@ sinkConformance('azure_event_hubs', {
       dispose: () => peer.close(),
     };
   },
+  async refusingCredentials(name) {
+    // A key the hub refuses, in connection_string_file; the operator rotates the Secret to the right one.
+    const peer = await startEventHubsPeer();
+    const file = join(tmp, `conformance-${Date.now()}`);
+    writeFileSync(file, peer.connectionString(undefined, { key: 'b2xkLWtleQ==' }) + '\n');
+    const sink = eventHubsSink(peer, {
+      name,
+      connection_string: undefined,
+      connection_string_file: file,
+      auth_pause_ms: 100,
+    });
+    return {
+      sink,
+      delivered: async () => peer.received.map(identOf),
+      dispose: () => peer.close(),
+      fixCredentials: () => writeFileSync(file, peer.connectionString() + '\n'),
+    };
+  },
 });
 
 describe('azure_event_hubs sink', () => {

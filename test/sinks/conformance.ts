@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { classify } from '../../src/pipeline/retry.js';
 import type { AlertRecord, Sink } from '../../sinks/types.js';
 import { arrivalOf, emitPerKeyOrder, perKeyOrderProblems } from '../helpers/per-key-order.js';
-import { cleanup, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { cleanup, metricValue, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -26,6 +26,11 @@ export interface ConformanceHarness {
   permanentlyFailing(name: string): Promise<SinkUnderTest>;
   /** A sink whose peer fails in a way worth retrying (busy, full, unreachable). */
   retryablyFailing(name: string): Promise<SinkUnderTest>;
+  /**
+   * For sinks with a pause state (`ready()`): a sink whose peer refuses its credentials, with a short
+   * `auth_pause_ms`, and how an operator fixes them (a rotated secret file, a re-enabled token).
+   */
+  refusingCredentials?(name: string): Promise<SinkUnderTest & { fixCredentials(): Promise<void> | void }>;
 }
 
 const ident = (r: AlertRecord): string => `${r.key}@${r.revision}`;
@@ -42,7 +47,10 @@ export function sinkConformance(type: string, harness: ConformanceHarness): void
         await d.dispose?.();
       }
     });
-    const make = async (kind: keyof ConformanceHarness, name = `conf-${type}`): Promise<SinkUnderTest> => {
+    const make = async (
+      kind: 'healthy' | 'permanentlyFailing' | 'retryablyFailing',
+      name = `conf-${type}`,
+    ): Promise<SinkUnderTest> => {
       const s = await harness[kind](name);
       disposables.push(s);
       return s;
@@ -114,5 +122,40 @@ export function sinkConformance(type: string, harness: ConformanceHarness): void
       await waitFor(() => tp!.pipeline.idle());
       expect(perKeyOrderProblems(emitted, (await s.delivered()).map(arrivalOf))).toEqual([]);
     });
+
+    it.runIf(harness.refusingCredentials !== undefined)(
+      'pauses while its credentials are refused: records held, no attempt spent, delivered once fixed',
+      async () => {
+        const s = await harness.refusingCredentials!(`conf-${type}`);
+        disposables.push(s);
+        // Two attempts only: were a refusal to spend attempts, the records would be dead-lettered on the second.
+        tp = await startTestPipeline([{ sink: s.sink, maxRecords: 10, maxAttempts: 2 }]);
+        const batch = records(20);
+        await tp.pipeline.emit(batch);
+        await waitFor(() => s.sink.ready?.() === false, { what: `${type} to pause`, timeoutMs: 60_000 });
+        const refused = () => metricValue(tp!.metrics, 'alertbridge_delivery_errors_total', { sink: s.sink.name });
+        // Every record refused at least three times over: well past its two attempts.
+        await waitFor(async () => (await refused()) >= 3 * batch.length, {
+          what: `${type} to be refused three times over`,
+          timeoutMs: 60_000,
+        });
+        expect(s.sink.ready?.()).toBe(false);
+        expect(await metricValue(tp.metrics, 'alertbridge_dead_lettered_total', { sink: s.sink.name })).toBe(0);
+        expect(await s.delivered()).toEqual([]);
+
+        await s.fixCredentials();
+        await waitFor(async () => (await s.delivered()).length >= batch.length, {
+          what: `${type} to deliver once its credentials are fixed`,
+          timeoutMs: 60_000,
+        });
+        await waitFor(() => tp!.pipeline.idle());
+        const got = await s.delivered();
+        expect(got).toHaveLength(batch.length);
+        expect(new Set(got)).toEqual(new Set(batch.map(ident)));
+        expect(s.sink.ready?.()).toBe(true);
+        expect(await metricValue(tp.metrics, 'alertbridge_dead_lettered_total', { sink: s.sink.name })).toBe(0);
+      },
+      120_000,
+    );
   });
 }

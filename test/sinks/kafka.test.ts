@@ -98,6 +98,25 @@ sinkConformance('kafka', {
     // Nothing listens there (a broker that is down): connection refused, retried by the pipeline.
     return { sink: kafkaSink({ name, brokers: ['127.0.0.1:1'], request_timeout_ms: 1000 }), delivered: async () => [] };
   },
+  async refusingCredentials(name) {
+    // A wrong SASL password in password_file; the operator rotates the Secret to the right one.
+    const topic = uniqueTopic('conf-pause');
+    await createTopics(broker.brokers, [topic], 1);
+    const file = join(tmp, `conformance-password-${topic}`);
+    writeFileSync(file, 'wrong-password-123\n');
+    const sasl = { mechanism: 'scram-sha-256' as const, username: 'alice', password: 'wrong-password-123' };
+    return {
+      sink: kafkaSink({
+        name,
+        brokers: broker.saslBrokers,
+        topic,
+        auth_pause_ms: 100,
+        sasl: { ...sasl, password_file: file },
+      }),
+      delivered: async () => (await readAll(broker.brokers, [topic])).map(identOf),
+      fixCredentials: () => writeFileSync(file, `${KAFKA_USERS.alice.password}\n`),
+    };
+  },
 });
 
 describe('kafka sink', () => {

@@ -37,6 +37,15 @@ sinkConformance('splunk_hec', {
       dispose: () => peer.close(),
     };
   },
+  async refusingCredentials(name) {
+    const peer = await startHecPeer({ disabledTokens: [TOKEN], tokens: [] });
+    return {
+      sink: hecSink(peer, { name, auth_pause_ms: 100 }),
+      delivered: async () => peer.indexed.map(identOf),
+      dispose: () => peer.close(),
+      fixCredentials: () => peer.setFaults({ disabledTokens: [], tokens: [TOKEN] }),
+    };
+  },
 });
 
 describe('splunk_hec sink', () => {
