@@ -13,8 +13,9 @@ import type { RecordPredicate } from './filter.js';
 import { addReferences, dropUnreferenced, jobMember, pruneOrphans } from './batch-lifetime.js';
 import { parseEntry, type BatchRef, type InboxEntry } from './inbox.js';
 import type { Keys } from './keys.js';
-import { backoffDelay } from '../util/backoff.js';
-import { isStateVanished, LoopHealth, type LoopStatus } from './loop-health.js';
+import type { BackoffPolicy } from '../util/backoff.js';
+import type { LoopStatus } from './loop-health.js';
+import { StreamConsumer, type StreamEntry } from './stream-consumer.js';
 import type { SinkJobData } from './sink-worker.js';
 
 export interface DispatchTarget {
@@ -35,139 +36,72 @@ export interface DispatcherOptions {
 }
 
 /** After a failed round: 0.5 s, doubling, at most 30 s. */
-const LOOP_BACKOFF = { initialMs: 500, maxMs: 30_000, jitter: false };
-
-type StreamEntries = Array<[id: string, fields: string[]]>;
+const LOOP_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, jitter: false };
 
 export class Dispatcher {
-  private running = false;
-  private loop?: Promise<void>;
-  private lastClaim = 0;
-  /** Stuck after a minute without a finished round: a read blocks for `blockMs`, a dispatch takes well under that. */
-  private readonly health = new LoopHealth('dispatcher', 60_000);
+  private readonly consumer: StreamConsumer;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly targets: readonly DispatchTarget[],
-    private readonly opts: DispatcherOptions,
+    opts: DispatcherOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.consumer = new StreamConsumer({
+      redis,
+      stream: keys.inbox,
+      group: keys.inboxGroup,
+      replicaId: opts.replicaId,
+      takeoverMs: opts.takeoverMs,
+      count: opts.entriesPerRead,
+      blockMs: opts.blockMs,
+      name: 'dispatcher',
+      // Stuck after a minute without a finished round: a read blocks for `blockMs`, a dispatch takes well under that.
+      staleMs: 60_000,
+      backoff: LOOP_BACKOFF,
+      logger: log,
+      deleteConsumerOnClose: true,
+      recreatedMessage:
+        'the inbox consumer group was gone (Redis restarted empty or was flushed?): ' +
+        'recreated; what was queued in Redis before is lost with it, records accepted from now on are delivered',
+      handle: (entries, claimed) => this.handle(entries, claimed),
+    });
+  }
 
-  async init(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', this.keys.inbox, this.keys.inboxGroup, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+  init(): Promise<void> {
+    return this.consumer.init();
   }
 
   start(): void {
-    this.running = true;
-    this.health.progressed();
-    this.loop = this.run();
+    this.consumer.start();
   }
 
   /** Stops reading; the batch in hand is finished first. */
-  async close(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    await this.redis
-      .xgroup('DELCONSUMER', this.keys.inbox, this.keys.inboxGroup, this.opts.replicaId)
-      .catch(() => undefined);
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    let recreatedAt = 0;
-    while (this.running) {
-      try {
-        const entries = (await this.claimStale()) ?? (await this.readNew());
-        if (entries.length) await this.dispatch(entries);
-        failures = 0;
-        this.health.progressed();
-      } catch (caught) {
-        let err = caught;
-        // The group (or the whole stream) is gone: Redis restarted empty, failed over to an empty node, or was
-        // flushed. Recreate it at once (at most once a second) instead of failing on NOGROUP forever.
-        if (this.running && isStateVanished(err) && Date.now() - recreatedAt > 1000) {
-          recreatedAt = Date.now();
-          try {
-            await this.init();
-            this.log.error(
-              { err: (err as Error).message },
-              'the inbox consumer group was gone (Redis restarted empty or was flushed?): ' +
-                'recreated; what was queued in Redis before is lost with it, records accepted from now on are delivered',
-            );
-            continue;
-          } catch (again) {
-            err = again;
-          }
-        }
-        this.health.failed(err);
-        failures++;
-        const delay = backoffDelay(LOOP_BACKOFF, failures);
-        this.log.error({ err, retry_in_ms: delay }, 'dispatching from the inbox failed');
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+  close(): Promise<void> {
+    return this.consumer.close();
   }
 
   /** Whether the loop can make progress (for readiness). */
   status(): LoopStatus {
-    return this.health.status();
+    return this.consumer.status();
   }
 
-  private async readNew(): Promise<StreamEntries> {
-    const res = (await this.redis.xreadgroup(
-      'GROUP',
-      this.keys.inboxGroup,
-      this.opts.replicaId,
-      'COUNT',
-      this.opts.entriesPerRead,
-      'BLOCK',
-      this.opts.blockMs,
-      'STREAMS',
-      this.keys.inbox,
-      '>',
-    )) as Array<[string, StreamEntries]> | null;
-    return res?.[0]?.[1] ?? [];
+  private async handle(entries: StreamEntry[], claimed: boolean): Promise<void> {
+    if (claimed) {
+      this.log.warn({ entries: entries.length }, 'took over inbox batches left by a stopped replica');
+      const queues = new Map(this.targets.map((t) => [t.name, t.queue]));
+      await pruneOrphans(
+        this.redis,
+        this.keys,
+        entries.map(([id]) => id),
+        (sink, jobId) => queues.get(sink)?.toKey(jobId),
+      );
+    }
+    await this.dispatch(entries);
   }
 
-  private async claimStale(): Promise<StreamEntries | null> {
-    const now = Date.now();
-    if (now - this.lastClaim < Math.min(this.opts.takeoverMs, 5000)) return null;
-    this.lastClaim = now;
-    const res = (await this.redis.xautoclaim(
-      this.keys.inbox,
-      this.keys.inboxGroup,
-      this.opts.replicaId,
-      this.opts.takeoverMs,
-      '0',
-      'COUNT',
-      this.opts.entriesPerRead,
-    )) as [string, Array<[string, string[]] | null>, string[]?];
-    // Entries deleted while pending (their jobs finished before a dispatcher could acknowledge them): Redis 7 drops
-    // them from the pending list itself and reports them apart; 6.2 returns them as nil and keeps them pending.
-    const deleted = res[1]
-      .filter((e) => !Array.isArray(e?.[1]))
-      .map((e) => e?.[0])
-      .filter((id): id is string => !!id);
-    if (deleted.length) await this.redis.xack(this.keys.inbox, this.keys.inboxGroup, ...deleted);
-    const entries = res[1].filter((e): e is [string, string[]] => Array.isArray(e?.[1]));
-    if (!entries.length) return null;
-    this.log.warn({ entries: entries.length }, 'took over inbox batches left by a stopped replica');
-    const queues = new Map(this.targets.map((t) => [t.name, t.queue]));
-    await pruneOrphans(
-      this.redis,
-      this.keys,
-      entries.map(([id]) => id),
-      (sink, jobId) => queues.get(sink)?.toKey(jobId),
-    );
-    return entries;
-  }
-
-  private async dispatch(entries: StreamEntries): Promise<void> {
+  private async dispatch(entries: StreamEntry[]): Promise<void> {
     const batchId = `${entries[0]![0]}_${entries.length}`;
     const staged: InboxEntry[] = [];
     const malformed: string[] = [];

@@ -17,11 +17,11 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../observability/metrics.js';
 import { normalize } from '../../record/normalize.js';
 import type { AlertRecord } from '../../record/types.js';
-import { isStateVanished, LoopHealth, type LoopStatus } from '../../pipeline/loop-health.js';
+import type { LoopStatus } from '../../pipeline/loop-health.js';
+import { StreamConsumer, type StreamEntry } from '../../pipeline/stream-consumer.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { NOTIFICATIONS_GROUP } from '../../pipeline/keys.js';
-import { backoffDelay } from '../../util/backoff.js';
-import { sleep } from './budget.js';
+import { backoffDelay, type BackoffPolicy } from '../../util/backoff.js';
 import { GraphRequestError, type GraphClient } from './client.js';
 
 export interface NotificationWorkerOptions {
@@ -46,12 +46,12 @@ export interface NotificationWorkerOptions {
   concurrency?: number;
 }
 
-type Entries = Array<[string, string[]]>;
+type Entries = StreamEntry[];
 /** XPENDING's extended form: id, consumer, ms idle, times delivered. */
 type PendingEntry = [string, string, number, number];
 const GROUP = NOTIFICATIONS_GROUP;
 /** After a failed round: 1 s, doubling, at most 30 s. */
-const LOOP_BACKOFF = { initialMs: 1000, maxMs: 30_000, jitter: false };
+const LOOP_BACKOFF: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, jitter: false };
 /** Pending entries examined per claim round. */
 const CLAIM_SCAN = 100;
 
@@ -67,106 +67,63 @@ function permanentStatus(err: unknown): number | undefined {
 }
 
 export class NotificationWorker {
+  /** Aborts fetches in flight at close. */
   private readonly abort = new AbortController();
-  private loop?: Promise<void>;
-  private lastClaim = 0;
+  private readonly consumer: StreamConsumer;
   /** Where the next claim round continues in the pending list (`-` from the start). */
   private claimFrom = '-';
   private readonly log: Logger;
-  /**
-   * Stuck after five minutes without a finished round or fetch (a read blocks 500 ms; a fetch may wait for the
-   * tenant's request budget or a Retry-After, which is progress of a kind: each finished fetch counts).
-   */
-  private readonly health = new LoopHealth('notification worker', 300_000);
 
   constructor(private readonly opts: NotificationWorkerOptions) {
     this.log = opts.logger.child({ component: 'webhook-worker' });
+    this.consumer = new StreamConsumer({
+      redis: opts.redis,
+      stream: opts.streamKey,
+      group: GROUP,
+      replicaId: opts.replicaId,
+      takeoverMs: opts.takeoverMs,
+      count: 50,
+      // Short blocks: close() should not wait long.
+      blockMs: 500,
+      name: 'notification worker',
+      // Stuck after five minutes without a finished round or fetch (a read blocks 500 ms; a fetch may wait for the
+      // tenant's request budget or a Retry-After, which is progress of a kind: each finished fetch counts).
+      staleMs: 300_000,
+      backoff: LOOP_BACKOFF,
+      logger: this.log,
+      claim: () => this.claimDue(),
+      onRecreated: () => {
+        this.claimFrom = '-';
+      },
+      recreatedMessage: 'the notification consumer group was gone (Redis restarted empty or was flushed?): recreated',
+      handle: (entries) => this.handle(entries),
+    });
   }
 
   async start(): Promise<void> {
-    await this.createGroup();
-    this.health.progressed();
-    this.loop = this.run();
+    await this.consumer.init();
+    this.consumer.start();
   }
 
   /** Whether the worker can make progress (for readiness). */
   status(): LoopStatus {
-    return this.health.status();
-  }
-
-  private async createGroup(): Promise<void> {
-    await this.opts.redis.xgroup('CREATE', this.opts.streamKey, GROUP, '0', 'MKSTREAM').catch((err: Error) => {
-      if (!err.message.includes('BUSYGROUP')) throw err;
-    });
+    return this.consumer.status();
   }
 
   async close(): Promise<void> {
     this.abort.abort(new Error('closing'));
-    await this.loop;
+    await this.consumer.close();
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    let recreatedAt = 0;
-    while (!this.abort.signal.aborted) {
-      try {
-        const entries = await this.next();
-        if (entries.length) await this.handle(entries);
-        failures = 0;
-        this.health.progressed();
-      } catch (caught) {
-        let err = caught;
-        if (this.abort.signal.aborted) break;
-        // The group or the stream is gone (Redis restarted empty, failed over, flushed): recreate it at once (at
-        // most once a second) instead of failing on NOGROUP forever.
-        if (isStateVanished(err) && Date.now() - recreatedAt > 1000) {
-          recreatedAt = Date.now();
-          try {
-            await this.createGroup();
-            this.claimFrom = '-';
-            this.log.error(
-              { err: (err as Error).message },
-              'the notification consumer group was gone (Redis restarted empty or was flushed?): recreated',
-            );
-            continue;
-          } catch (again) {
-            err = again;
-          }
-        }
-        this.health.failed(err);
-        failures++;
-        this.log.error({ err: (err as Error).message }, 'processing notifications failed; retrying');
-        await sleep(backoffDelay(LOOP_BACKOFF, failures), this.abort.signal).catch(() => undefined);
-      }
-    }
-  }
-
-  private async next(): Promise<Entries> {
+  /** Pending entries due for another fetch (see duePending), claimed for this replica. */
+  private async claimDue(): Promise<Entries> {
     const { redis, streamKey, takeoverMs } = this.opts;
-    if (Date.now() - this.lastClaim > Math.min(takeoverMs, 5000)) {
-      this.lastClaim = Date.now();
-      const due = await this.duePending();
-      // XCLAIM's min-idle makes a race with another replica harmless: whoever claims first resets the idle time.
-      const claimed = due.length
-        ? ((await redis.xclaim(streamKey, GROUP, this.opts.replicaId, takeoverMs, ...due)) as Entries)
-        : [];
-      const live = claimed.filter((e) => Array.isArray(e?.[1]));
-      if (live.length) return live;
-    }
-    // Short blocks: the command connection is shared, and close() should not wait long.
-    const res = (await redis.xreadgroup(
-      'GROUP',
-      GROUP,
-      this.opts.replicaId,
-      'COUNT',
-      50,
-      'BLOCK',
-      500,
-      'STREAMS',
-      streamKey,
-      '>',
-    )) as Array<[string, Entries]> | null;
-    return res?.[0]?.[1] ?? [];
+    const due = await this.duePending();
+    // XCLAIM's min-idle makes a race with another replica harmless: whoever claims first resets the idle time.
+    const claimed = due.length
+      ? ((await redis.xclaim(streamKey, GROUP, this.opts.replicaId, takeoverMs, ...due)) as Entries)
+      : [];
+    return claimed.filter((e) => Array.isArray(e?.[1]));
   }
 
   /**
@@ -250,7 +207,7 @@ export class NotificationWorker {
     const records: AlertRecord[] = [];
     const queue = [...entries];
     const work = async (): Promise<void> => {
-      for (let e = queue.shift(); e; e = queue.shift(), this.health.progressed()) {
+      for (let e = queue.shift(); e; e = queue.shift(), this.consumer.progressed()) {
         const [entryId, fields] = e;
         const f = Object.fromEntries(
           fields.reduce<Array<[string, string]>>((acc, v, i) => (i % 2 ? acc : [...acc, [v, fields[i + 1]!]]), []),
@@ -303,12 +260,7 @@ export class NotificationWorker {
     };
     await Promise.all(Array.from({ length: this.opts.concurrency ?? 8 }, work));
     if (records.length) await this.opts.emit(records);
-    if (done.length)
-      await this.opts.redis
-        .multi()
-        .xack(this.opts.streamKey, GROUP, ...done)
-        .xdel(this.opts.streamKey, ...done)
-        .exec();
+    await this.consumer.ack(done, true);
     // The retry delay counts from the failure, not from when the entry was read: reset its idle time (JUSTID leaves
     // the delivery count, which sets the delay, as it is).
     if (retry.length)
