@@ -10,13 +10,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Encoder, Formatter } from '../src/record/format.js';
-import { EventHubsSinkSchema } from './azure-event-hubs/config.js';
-import { FileSinkSchema } from './file/config.js';
-import { KafkaSinkSchema } from './kafka/config.js';
-import { SplunkHecSinkSchema } from './splunk-hec/config.js';
 import type { SendResult, Sink, SinkFactory } from './types.js';
-
-export { EventHubsSinkSchema, FileSinkSchema, KafkaSinkSchema, SplunkHecSinkSchema };
 
 /** A sink type: its config schema (with a `type` literal) and the lazy loader of its factory. */
 interface SinkEntry<S extends z.ZodType> {
@@ -24,19 +18,23 @@ interface SinkEntry<S extends z.ZodType> {
   load: () => Promise<SinkFactory<z.output<S>>>;
 }
 
-function entry<S extends z.ZodType>(schema: S, load: () => Promise<SinkFactory<z.output<S>>>): SinkEntry<S> {
-  return { schema, load };
+/**
+ * One sink folder: its config.ts (loaded now: the config union needs its schema) exports `schema`; its index.ts
+ * (loaded when a sink of the type starts) exports `create`.
+ */
+function sink<S extends z.ZodType>(
+  config: { schema: S },
+  load: () => Promise<{ create: SinkFactory<z.output<S>> }>,
+): SinkEntry<S> {
+  return { schema: config.schema, load: async () => (await load()).create };
 }
 
 /** One line per sink type, in the order of the config reference. */
-const SINKS = {
-  file: entry(FileSinkSchema, async () => (await import('./file/index.js')).createFileSink),
-  splunk_hec: entry(SplunkHecSinkSchema, async () => (await import('./splunk-hec/index.js')).createSplunkHecSink),
-  kafka: entry(KafkaSinkSchema, async () => (await import('./kafka/index.js')).createKafkaSink),
-  azure_event_hubs: entry(
-    EventHubsSinkSchema,
-    async () => (await import('./azure-event-hubs/index.js')).createEventHubsSink,
-  ),
+export const SINKS = {
+  file: sink(await import('./file/config.js'), () => import('./file/index.js')),
+  splunk_hec: sink(await import('./splunk-hec/config.js'), () => import('./splunk-hec/index.js')),
+  kafka: sink(await import('./kafka/config.js'), () => import('./kafka/index.js')),
+  azure_event_hubs: sink(await import('./azure-event-hubs/config.js'), () => import('./azure-event-hubs/index.js')),
 };
 
 type Entries = (typeof SINKS)[keyof typeof SINKS];

@@ -122,3 +122,6 @@ export const EventHubsSinkSchema = EventHubsSinkObject.transform((value) => {
 export type EventHubsSinkConfig = z.output<typeof EventHubsSinkSchema>;
 /** What a caller building the sink without the loader (tests, benchmarks) writes: the config before defaults. */
 export type EventHubsSinkInput = Omit<z.input<typeof EventHubsSinkObject>, 'type'>;
+
+/** The registry's name for this sink's schema. */
+export const schema = EventHubsSinkSchema;

@@ -423,3 +423,6 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   };
   return sink;
 };
+
+/** The registry's name for this sink's factory. */
+export const create = createEventHubsSink;

@@ -9,3 +9,6 @@ export const FileSinkSchema = z.strictObject({
 });
 
 export type FileSinkConfig = z.output<typeof FileSinkSchema>;
+
+/** The registry's name for this sink's schema. */
+export const schema = FileSinkSchema;

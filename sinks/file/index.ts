@@ -63,3 +63,6 @@ export const createFileSink: SinkFactory<FileSinkConfig> = ({ config, encode }) 
   };
   return sink;
 };
+
+/** The registry's name for this sink's factory. */
+export const create = createFileSink;

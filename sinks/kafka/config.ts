@@ -149,3 +149,6 @@ export const KafkaSinkSchema = KafkaSinkObject.transform((value) => {
 export type KafkaSinkConfig = z.output<typeof KafkaSinkSchema>;
 /** What a caller building the sink without the loader (tests, benchmarks) writes: the config before defaults. */
 export type KafkaSinkOptions = Omit<z.input<typeof KafkaSinkSchema>, 'type'>;
+
+/** The registry's name for this sink's schema. */
+export const schema = KafkaSinkSchema;

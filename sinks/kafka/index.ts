@@ -323,3 +323,6 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   };
   return sink;
 };
+
+/** The registry's name for this sink's factory. */
+export const create = createKafkaSink;

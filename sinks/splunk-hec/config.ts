@@ -69,3 +69,6 @@ export const SplunkHecSinkSchema = z
 export type SplunkHecSinkConfig = z.output<typeof SplunkHecSinkSchema>;
 /** What a caller building the sink without the loader (tests, benchmarks) writes: the config before defaults. */
 export type SplunkHecSinkOptions = Omit<z.input<typeof SplunkHecSinkSchema>, 'type'>;
+
+/** The registry's name for this sink's schema. */
+export const schema = SplunkHecSinkSchema;

@@ -293,3 +293,6 @@ export const createSplunkHecSink = ({
       ),
   };
 };
+
+/** The registry's name for this sink's factory. */
+export const create = createSplunkHecSink;

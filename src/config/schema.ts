@@ -21,21 +21,13 @@ import {
   type SecretKey,
 } from './fields.js';
 import { GraphSourceSchema, SourceSchema, WebhookSourceSchema } from './sources.js';
-import {
-  EventHubsSinkSchema,
-  FileSinkSchema,
-  KafkaSinkSchema,
-  SinkCommonSchema,
-  SinkSchema,
-  SplunkHecSinkSchema,
-} from './sinks.js';
+import { EventHubsSinkSchema, KafkaSinkSchema, SinkCommonSchema, SinkSchema, SplunkHecSinkSchema } from './sinks.js';
 import { plaintextSecrets } from './plaintext.js';
 import { secretLeafPaths } from './schema-walk.js';
 
 export { AUTH_METHODS, CLOUDS, SECRET_KEYS, type AuthMethod, type Cloud, type SecretKey } from './fields.js';
 export {
   EventHubsSinkSchema,
-  FileSinkSchema,
   GraphSourceSchema,
   KafkaSinkSchema,
   SinkSchema,
@@ -317,7 +309,6 @@ export type GraphSourceConfig = z.output<typeof GraphSourceSchema>;
 export type WebhookSourceConfig = z.output<typeof WebhookSourceSchema>;
 export type SinkConfig = z.output<typeof SinkSchema>;
 export type SinkCommonConfig = z.output<typeof SinkCommonSchema>;
-export type FileSinkConfig = z.output<typeof FileSinkSchema>;
 export type SplunkHecSinkConfig = z.output<typeof SplunkHecSinkSchema>;
 export type KafkaSinkConfig = z.output<typeof KafkaSinkSchema>;
 export type EventHubsSinkConfig = z.output<typeof EventHubsSinkSchema>;

@@ -4,9 +4,12 @@
  * type meets the config.
  */
 import { z } from 'zod';
-import { SINK_SCHEMAS } from '../../sinks/registry.js';
+import { SINK_SCHEMAS, SINKS } from '../../sinks/registry.js';
 
 export { SinkCommonSchema, SinkFilterSchema } from './sink-common.js';
-export { EventHubsSinkSchema, FileSinkSchema, KafkaSinkSchema, SplunkHecSinkSchema } from '../../sinks/registry.js';
+
+export const SplunkHecSinkSchema = SINKS.splunk_hec.schema;
+export const KafkaSinkSchema = SINKS.kafka.schema;
+export const EventHubsSinkSchema = SINKS.azure_event_hubs.schema;
 
 export const SinkSchema = z.discriminatedUnion('type', SINK_SCHEMAS).describe('A destination for records, by `type`.');

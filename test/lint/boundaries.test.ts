@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const eslint = new ESLint({ cwd: root });
 
-async function restricted(code: string, filePath: string): Promise<string[]> {
-  const [result] = await eslint.lintText(code, { filePath: join(root, filePath) });
+/** Lints `code` as if it were the (made-up) file at `segments` under the repository. */
+async function restricted(code: string, ...segments: string[]): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(root, ...segments) });
   return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
 
@@ -19,7 +20,9 @@ describe('import boundaries (eslint no-restricted-imports)', () => {
   it('a sink importing from src/ directly is an error', async () => {
     const messages = await restricted(
       "import { createCredential } from '../../src/entra/credential.js';\nexport const c = createCredential;\n",
-      'sinks/file/wrong-way.ts',
+      'sinks',
+      'file',
+      'wrong-way.ts',
     );
     expect(messages).toEqual([expect.stringContaining('A sink imports only ../kit.js')]);
   });
@@ -27,7 +30,9 @@ describe('import boundaries (eslint no-restricted-imports)', () => {
   it("a sink importing another sink's folder is an error", async () => {
     const messages = await restricted(
       "import { tlsOptions } from '../kafka/client.js';\nexport const t = tlsOptions;\n",
-      'sinks/splunk-hec/wrong-way.ts',
+      'sinks',
+      'splunk-hec',
+      'wrong-way.ts',
     );
     expect(messages).toHaveLength(1);
   });
@@ -42,14 +47,16 @@ describe('import boundaries (eslint no-restricted-imports)', () => {
       'export type S = Sink;',
       '',
     ].join('\n');
-    expect(await restricted(code, 'sinks/file/right-way.ts')).toEqual([]);
+    expect(await restricted(code, 'sinks', 'file', 'right-way.ts')).toEqual([]);
   });
 
   it('src/ reaching into a sink folder is an error; the registry and the contract are fine', async () => {
     expect(
       await restricted(
         "import { createKafkaSink } from '../../sinks/kafka/index.js';\nexport const k = createKafkaSink;\n",
-        'src/pipeline/wrong-way.ts',
+        'src',
+        'pipeline',
+        'wrong-way.ts',
       ),
     ).toEqual([expect.stringContaining('only through sinks/registry.js')]);
     const ok = [
@@ -59,7 +66,7 @@ describe('import boundaries (eslint no-restricted-imports)', () => {
       'export type S = Sink;',
       '',
     ].join('\n');
-    expect(await restricted(ok, 'src/pipeline/right-way.ts')).toEqual([]);
+    expect(await restricted(ok, 'src', 'pipeline', 'right-way.ts')).toEqual([]);
   });
 });
 
