@@ -224,11 +224,56 @@ describe('values', () => {
   it('keeps a Redis URL the user set, and needs one without the chart Redis', () => {
     const own = helmTemplate(['--set', 'config.redis.url=rediss://cache.example.com:6380/2']);
     expect(renderedConfig(own).redis.url).toBe('rediss://cache.example.com:6380/2');
-    expect(templateFails(['--set', 'redis.enabled=false'])).toContain('config.redis.url is required when redis.enabled is false');
+    expect(templateFails(['--set', 'redis.enabled=false'])).toContain('config.redis.url or config.redis.sentinel is required when redis.enabled is false');
     const external = helmTemplate(['--set', 'redis.enabled=false', '--set', 'config.redis.url=redis://redis-sentinel.example:6379/0']);
     expect(has(external, 'StatefulSet')).toBe(false);
     expect(kindOf(external, 'Deployment').spec.template.spec.initContainers).toBeUndefined();
     expect(renderedConfig(external).redis).toEqual({ url: 'redis://redis-sentinel.example:6379/0' });
+  });
+
+  it('points at an external Redis Sentinel, its passwords read from existingSecret files, and validates', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-helm-sentinel-'));
+    try {
+      const values = join(dir, 'values.yaml');
+      writeFileSync(values, `
+redis: { enabled: false }
+existingSecret: alertbridge-secrets
+config:
+  redis:
+    password_file: /etc/alertbridge/secrets/redis-password
+    sentinel:
+      master_name: mymaster
+      nodes: [redis-node-0.redis-headless:26379, redis-node-1.redis-headless:26379, redis-node-2.redis-headless:26379]
+      password_file: /etc/alertbridge/secrets/redis-sentinel-password
+    durability: { replicas: 1 }
+`);
+      const ms = helmTemplate(['-f', values]);
+      expect(has(ms, 'StatefulSet')).toBe(false);
+      expect(ms.filter((m) => m.kind === 'Secret')).toEqual([]);
+      const redis = renderedConfig(ms).redis;
+      expect(redis.url).toBeUndefined();
+      expect(redis.sentinel).toEqual({
+        master_name: 'mymaster',
+        nodes: ['redis-node-0.redis-headless:26379', 'redis-node-1.redis-headless:26379', 'redis-node-2.redis-headless:26379'],
+        password_file: '/etc/alertbridge/secrets/redis-sentinel-password',
+      });
+      expect(daemon(ms).volumeMounts).toContainEqual(expect.objectContaining({ mountPath: '/etc/alertbridge/secrets' }));
+      // The rendered config passes alertbridge's own validation (the secret files stand in for the mounted Secret).
+      const secrets = join(dir, 'secrets');
+      const config = join(dir, 'config.yaml');
+      const text = (kindOf(ms, 'ConfigMap', 'alertbridge').data['config.yaml'] as string).replaceAll('/etc/alertbridge/secrets', secrets);
+      writeFileSync(config, text);
+      spawnSync('mkdir', ['-p', secrets]);
+      writeFileSync(join(secrets, 'redis-password'), 'pw\n');
+      writeFileSync(join(secrets, 'redis-sentinel-password'), 'spw\n');
+      const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'validate', '--config', config], { cwd: ROOT, encoding: 'utf8' });
+      expect(`${res.stdout}${res.stderr}`).toContain('config OK');
+      expect(templateFails(['-f', values, '--set', 'redis.enabled=true'])).toContain(
+        "config.redis.sentinel points alertbridge at an external Sentinel: set redis.enabled to false (the chart's own Redis is a single node)",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes the chart Redis password from existingSecret when given (no Secret generated)', () => {

@@ -99,11 +99,15 @@ true
 
 {{/*
 The configuration file: .Values.config as written, plus the chart's Redis (URL, password) when redis.enabled and
-config.redis does not say otherwise.
+config.redis does not say otherwise. An external Redis (redis.enabled false) is config.redis.url or
+config.redis.sentinel, with its secrets as `*_file` keys read from existingSecret's files.
 */}}
 {{- define "alertbridge.config" -}}
 {{- $config := deepCopy (.Values.config | default dict) -}}
 {{- $redis := deepCopy (get $config "redis" | default dict) -}}
+{{- if and .Values.redis.enabled (get $redis "sentinel") -}}
+{{- fail "config.redis.sentinel points alertbridge at an external Sentinel: set redis.enabled to false (the chart's own Redis is a single node)" -}}
+{{- end -}}
 {{- if .Values.redis.enabled -}}
 {{- if not (get $redis "url") -}}
 {{- $_ := set $redis "url" (printf "redis://%s:6379/0" (include "alertbridge.redisFullname" .)) -}}
@@ -112,8 +116,8 @@ config.redis does not say otherwise.
 {{- $_ := set $redis "password_file" "/etc/alertbridge/redis/password" -}}
 {{- end -}}
 {{- $_ := set $config "redis" $redis -}}
-{{- else if not (get $redis "url") -}}
-{{- fail "config.redis.url is required when redis.enabled is false: point it at your Redis (redis://host:6379/0, rediss:// for TLS)" -}}
+{{- else if not (or (get $redis "url") (get $redis "sentinel")) -}}
+{{- fail "config.redis.url or config.redis.sentinel is required when redis.enabled is false: point it at your Redis (redis://host:6379/0, rediss:// for TLS) or at its sentinels (docs/redis-ha.md)" -}}
 {{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
