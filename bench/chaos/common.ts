@@ -23,6 +23,11 @@ export interface ChaosResult {
   notes: string[];
   /** What else went wrong (the daemon exited, answered 5xx, delivered something nobody sent): must be empty. */
   problems: string[];
+  /**
+   * A run that shows what a setting does not protect (e.g. a failover without `redis.durability.replicas`): its losses
+   * are reported as figures, not counted as a failure.
+   */
+  lossExpected?: boolean;
 }
 
 export interface ScenarioOptions {
