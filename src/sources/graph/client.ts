@@ -281,12 +281,15 @@ export class GraphClient {
     const maxRetries = this.opts.maxRetries ?? 8;
     let renewed = false;
     for (let attempt = 0; ; attempt++) {
+      // The token first, then the budget slot: the slot is taken right before the request goes out. A token fetch
+      // (seconds on a cold start or a refresh) between the two let Graph see more requests in its own 60 s window
+      // than the budget allows.
+      const { token, generation } = await this.token(signal);
       const budgetWait = await this.opts.budget.take(signal);
       if (budgetWait) {
         this.stats.throttled++;
         this.stats.waitedMs += budgetWait;
       }
-      const { token, generation } = await this.token(signal);
       let status: number;
       let text: string;
       let resHeaders: Record<string, string | string[] | undefined>;
