@@ -162,6 +162,37 @@ export function buildCli(): Command {
       const config = await loadOrExit(o.config);
       await (await import('./cursor.js')).cursorCommand('skip', config, loggerFor(config), o);
     });
+  const sync = program
+    .command('sync')
+    .description('write a triage change back to Graph (queued for the running daemon, as POST /sync/{source})')
+    // Not requiredOption: `sync status` shares these flags, and commander hands them to this parent command.
+    .option('-c, --config <file>', 'YAML configuration file (required)')
+    .option('-s, --source <name>', 'graph_security source name with sync.enabled (required)')
+    .option('--key <key>', 'record key ({tenant_id}/{resource}/{provider}/{id})')
+    .option('--resource <name>', 'alerts_v2 or incidents (with --id, instead of --key)')
+    .option('--id <id>', 'Graph object id (with --resource)')
+    .option('--status <value>', 'new, inProgress, resolved (incidents also active, redirected, awaitingAction)')
+    .option('--classification <value>', 'unknown, falsePositive, truePositive, informationalExpectedActivity')
+    .option('--determination <value>', 'e.g. malware, phishing, notMalicious, compromisedAccount')
+    .option('--assigned-to <upn>', 'assignee ("" unassigns)')
+    .option('--comment <text>', 'a comment to add')
+    .option('--tag <tag...>', 'incidents: the new custom tags')
+    .option('--expected-revision <iso>', 'refuse the change (conflict) when the object moved past this revision')
+    .option('--change-id <id>', 'your id for the change (resending it does not queue it twice)')
+    .option('--wait', 'wait for the outcome (exit 2 on conflict or failure)')
+    .option('--timeout <ms>', 'with --wait: how long', positiveInt, 60_000)
+    .action(async (o: Record<string, unknown>) => {
+      const { config, source } = syncTarget(o);
+      await (await import('./sync.js')).syncCommand('change', await loadOrExit(config), { ...o, source });
+    });
+  sync
+    .command('status')
+    .description('print a change and its outcome as JSON: alertbridge sync status -c FILE -s SOURCE --id ID')
+    .action(async () => {
+      const o = sync.opts<Record<string, unknown>>();
+      const { config, source } = syncTarget(o);
+      await (await import('./sync.js')).syncCommand('status', await loadOrExit(config), { ...o, source });
+    });
   const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
   for (const action of ['list', 'delete'] as const) {
     subs
@@ -181,6 +212,12 @@ export function buildCli(): Command {
       });
   }
   return program;
+}
+
+function syncTarget(o: Record<string, unknown>): { config: string; source: string } {
+  if (typeof o.config !== 'string') throw new CliExit(EXIT.usage, "sync: required option '-c, --config <file>'");
+  if (typeof o.source !== 'string') throw new CliExit(EXIT.usage, "sync: required option '-s, --source <name>'");
+  return { config: o.config, source: o.source };
 }
 
 export async function main(argv: string[]): Promise<number> {
