@@ -3,7 +3,7 @@
  * shared by the sinks' own schemas (sinks/<type>/config.ts, through sinks/kit.ts) and src/config/sinks.ts.
  */
 import { z } from 'zod';
-import { RESOURCES } from '../record/types.js';
+import { RESOURCES, SYNC_OUTCOMES } from '../record/types.js';
 import { componentName, count, crossCheck, millis } from './fields.js';
 
 export const SinkFilterSchema = z
@@ -12,7 +12,13 @@ export const SinkFilterSchema = z
       .enum(['informational', 'low', 'medium', 'high'])
       .optional()
       .describe('Only records at least this severe. Records of `unknown` severity pass only when this is unset.'),
-    resources: z.array(z.enum(RESOURCES)).min(1).optional().describe('Only records of these Graph resources.'),
+    resources: z
+      .array(z.enum([...RESOURCES, SYNC_OUTCOMES]))
+      .min(1)
+      .optional()
+      .describe(
+        'Only records of these Graph resources. `sync_outcomes` opts the sink in to write-back outcome records (`schema: alertbridge.sync_outcome/v1`, docs/sync.md), which no sink receives otherwise.',
+      ),
     providers: z
       .array(z.string().min(1))
       .min(1)

@@ -1,10 +1,11 @@
 /** Per-sink record filter (`sinks[].filter`): every given condition must hold. */
-import { SEVERITIES, type AlertRecord, type Resource, type Severity } from '../record/types.js';
+import { SEVERITIES, SYNC_OUTCOMES, type AlertRecord, type Resource, type Severity } from '../record/types.js';
 
 export interface RecordFilter {
   /** Records below it, and records of unknown severity, are skipped. */
   min_severity?: Exclude<Severity, 'unknown'>;
-  resources?: readonly Resource[];
+  /** Also `sync_outcomes`, which a sink receives only when named here (write-back outcome records are opt-in). */
+  resources?: readonly (Resource | typeof SYNC_OUTCOMES)[];
   /** Compared case-insensitively. */
   providers?: readonly string[];
   sources?: readonly string[];
@@ -16,6 +17,12 @@ export type Route = Pick<AlertRecord, 'severity' | 'resource' | 'provider' | 'so
 export type RecordPredicate = (record: Route) => boolean;
 
 export function compileFilter(filter: RecordFilter | undefined): RecordPredicate {
+  const outcomes = filter?.resources?.includes(SYNC_OUTCOMES) ?? false;
+  const base = compileRecordFilter(filter);
+  return (r) => ((r.resource as string) === SYNC_OUTCOMES ? outcomes && base(r) : base(r));
+}
+
+function compileRecordFilter(filter: RecordFilter | undefined): RecordPredicate {
   if (!filter) return () => true;
   const minRank = filter.min_severity ? SEVERITIES.indexOf(filter.min_severity) : -1;
   const resources = filter.resources?.length ? new Set<string>(filter.resources) : null;

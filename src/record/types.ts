@@ -13,6 +13,12 @@ export const RESOURCES = [
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 
+/**
+ * The `resource` of write-back outcome records (src/sync/outcome-record.ts): not a Graph resource. Sinks receive them
+ * only when their filter names it (`filter.resources: [..., sync_outcomes]`).
+ */
+export const SYNC_OUTCOMES = 'sync_outcomes';
+
 /** Normalized severities, ordered from least to most severe (`unknown` sorts lowest for filtering). */
 export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli, type Daemon } from '../helpers/cli.js';
+import { runCli, spawnCli, type Daemon } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
@@ -33,6 +33,10 @@ let sim: Simulator;
 let daemon: Daemon;
 let port: number;
 const out = join(dir, 'out.ndjson');
+const config = join(dir, 'config.yaml');
+const outcomesFile = join(dir, 'outcomes.ndjson');
+/** Every change id the tests got back, with the outcome they saw. */
+const seen = new Map<string, string>();
 
 interface Line {
   key: string;
@@ -70,6 +74,7 @@ async function outcomeOf(source: string, id: string): Promise<Outcome> {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       const body = (await res.json()) as { outcome: Outcome | null };
+      if (body.outcome) seen.set(id, body.outcome.outcome);
       return body.outcome;
     },
     { timeoutMs: 60_000, what: `the outcome of change ${id}` },
@@ -81,7 +86,6 @@ const patches = (id: string) => sim.requestLog.filter((e) => e.method === 'PATCH
 beforeAll(async () => {
   sim = await startSimulator({ tenants: [T, RO], seed: 15 });
   port = await freePort();
-  const config = join(dir, 'config.yaml');
   const sync = `    poll_interval_ms: 1000\n    sync: { enabled: true, token: ${TOKEN} }\n`;
   writeFileSync(
     config,
@@ -95,6 +99,7 @@ ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2', 'incidents
 ${graphSourceYaml(sim, RO, { name: 'readonly', resources: ['alerts_v2'], extra: sync })}
 sinks:
   - { name: out, type: file, path: "${out}" }
+  - { name: outcomes, type: file, path: "${outcomesFile}", filter: { resources: [sync_outcomes] } }
 `,
   );
   daemon = spawnCli(['run', '--config', config]);
@@ -291,4 +296,74 @@ describe('POST /sync/{source} through alertbridge run', () => {
     });
     expect(unauth.status).toBe(401);
   }, 30_000);
+
+  it('alertbridge sync queues a change for the daemon and waits for its outcome; sync status prints it', async () => {
+    const alert = sim.create(T.tenantId, 'alerts_v2', { status: 'new' });
+    const id = String(alert.id);
+    const run = await runCli([
+      'sync',
+      '-c',
+      config,
+      '-s',
+      'contoso',
+      '--resource',
+      'alerts_v2',
+      '--id',
+      id,
+      '--status',
+      'inProgress',
+      '--comment',
+      'Runbook step 3: isolating the host.',
+      '--wait',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [queued, done] = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(queued).toMatchObject({ queued: true });
+    expect(done).toMatchObject({ change_id: queued!.change_id, state: 'applied', requested_by: 'cli' });
+    expect(sim.list(T.tenantId, 'alerts_v2').find((a) => a.id === id)!.status).toBe('inProgress');
+
+    const status = await runCli(['sync', 'status', '-c', config, '-s', 'contoso', '--id', String(queued!.change_id)]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'applied', outcome: { outcome: 'applied' } });
+
+    const bad = await runCli([
+      'sync',
+      '-c',
+      config,
+      '-s',
+      'contoso',
+      '--resource',
+      'alerts_v2',
+      '--id',
+      id,
+      '--status',
+      'closed',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('status "closed" is not valid for alerts_v2 (allowed: new, inProgress, resolved)');
+  }, 90_000);
+
+  it('sends one outcome record per change to the sink that opted in, and none to the others', async () => {
+    expect(seen.size).toBeGreaterThanOrEqual(6);
+    const records = await waitFor(
+      () => {
+        const got = ndjsonLines(outcomesFile).map(
+          (l) => JSON.parse(l) as { schema: string; id: string; status: string; data: { outcome: string } },
+        );
+        return [...seen.keys()].every((id) => got.some((r) => r.id === id)) ? got : undefined;
+      },
+      { timeoutMs: 30_000, what: 'the outcome records' },
+    );
+    for (const [id, outcome] of seen) {
+      const mine = records.filter((r) => r.id === id);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ schema: 'alertbridge.sync_outcome/v1', status: outcome, data: { outcome } });
+    }
+    expect(new Set(records.map((r) => r.schema))).toEqual(new Set(['alertbridge.sync_outcome/v1']));
+    expect(lines().filter((l) => (l as unknown as { schema: string }).schema !== 'alertbridge.record/v1')).toEqual([]);
+  }, 60_000);
 });

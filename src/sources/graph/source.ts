@@ -18,6 +18,7 @@ import { GraphClient } from './client.js';
 import { createCredential, trustedCa } from '../../entra/credential.js';
 import { fetcherFor } from './fetchers.js';
 import { graphNotifications } from './notification-hub.js';
+import { outcomeRecord } from '../../sync/outcome-record.js';
 import { SyncService } from '../../sync/service.js';
 import { Poller } from './poller.js';
 import { SubscriptionManager } from './subscriptions.js';
@@ -159,6 +160,7 @@ export const graphSecuritySource: SourceFactory<GraphSourceConfig, GraphSource> 
             connect: (name) => ctx.connect(name),
             prefix: ctx.prefix,
             emit: (records) => ctx.emit(records),
+            emitOutcome: async (outcome) => void (await ctx.emit([outcomeRecord(outcome)])),
             metrics: ctx.metrics,
             logger: ctx.logger,
             owner: ctx.replicaId,
