@@ -120,6 +120,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       now,
       requestId: randomUUID(),
     };
+    opts.onRequest?.({ method: simReq.method, path: simReq.path });
     let r: SimResponse;
     try {
       simReq.rawBody = await readBody(req);

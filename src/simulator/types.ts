@@ -230,6 +230,11 @@ export interface SimulatorOptions {
    * default: the friendly keyset paging that serves each object exactly once. @defaultValue false
    */
   graphLike?: boolean | GraphLikeOptions;
+  /**
+   * Called as each request arrives, before it is handled (the request log has it only once answered): lets a test
+   * act at the moment a request reaches "Graph", e.g. kill the client while its PATCH is being applied.
+   */
+  onRequest?: (req: { method: string; path: string }) => void;
 }
 
 export interface Simulator {

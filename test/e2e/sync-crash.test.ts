@@ -24,12 +24,14 @@ const T: TenantCredentials = {
 const TOKEN = 'sync-crash-token';
 const { dir, prefix } = e2eWorkspace('sync-crash');
 let sim: Simulator;
+/** Called by the simulator as each request arrives. */
+let onRequest: (req: { method: string; path: string }) => void = () => undefined;
 let port: number;
 let config: string;
 const redis = new Redis(redisUrl());
 
 beforeAll(async () => {
-  sim = await startSimulator({ tenants: [T], seed: 9 });
+  sim = await startSimulator({ tenants: [T], seed: 9, onRequest: (req) => onRequest(req) });
   port = await freePort();
   config = join(dir, 'config.yaml');
   writeFileSync(
@@ -134,13 +136,20 @@ describe('sync across kill -9', () => {
     const alert = sim.create(T.tenantId, 'alerts_v2', { status: 'new', assignedTo: null });
     const id = String(alert.id);
     let daemon = await startDaemon();
-    // Every Graph answer takes 4 s: the PATCH reaches the simulator, which applies it after the daemon is gone.
-    sim.setFaults({ slowMs: 4000 });
+    // The daemon dies the moment its PATCH reaches the simulator, which applies it (after a second) all the same.
+    sim.setFaults({ slowMs: 1000 });
+    let patched = false;
+    onRequest = (req) => {
+      if (req.method === 'PATCH' && req.path.endsWith(`/security/alerts_v2/${id}`)) {
+        patched = true;
+        daemon.child.kill('SIGKILL');
+      }
+    };
     const changeId = await post({ resource: 'alerts_v2', id, status: 'inProgress', assigned_to: 'soc@contoso.com' });
-    await waitFor(async () => (await redis.hget(changeKey(changeId), 'patch_sent')) === '1', {
-      timeoutMs: 60_000,
-      what: 'the PATCH sent',
-    });
+    await waitFor(() => patched, { timeoutMs: 60_000, what: 'the PATCH reaching the simulator' });
+    onRequest = () => undefined;
+    expect(await redis.hget(changeKey(changeId), 'patch_sent')).toBe('1');
+    expect(await redis.hget(changeKey(changeId), 'outcome')).toBeNull();
     await kill9(daemon);
     sim.setFaults({ slowMs: null });
     // The simulator applies it (and, the client being gone, leaves it out of its request log).
