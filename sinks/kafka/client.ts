@@ -11,44 +11,15 @@ import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type LogEntry, type OauthbearerProviderResponse, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import { createCredential, isEntraRefusal, RetryableError, withSystemRoots } from '../kit.js';
+import type { KafkaSinkConfig } from './config.js';
 
 const { logLevel } = kafkajs;
 
-/** `tls` of a kafka sink. */
-export interface KafkaTlsOptions {
-  /** @defaultValue false */
-  enabled?: boolean;
-  /** Extra trusted CA certificates (PEM). */
-  ca_file?: string;
-  /** Client certificate (PEM) for mutual TLS, with `key_file`. */
-  cert_file?: string;
-  key_file?: string;
-  /** Verify the broker certificate. @defaultValue true */
-  reject_unauthorized?: boolean;
-}
+/** `tls` of a kafka sink, defaults applied by its schema. */
+export type KafkaTlsOptions = KafkaSinkConfig['tls'];
 
 /** `sasl` of a kafka sink. The config loader has already read each `*_file` into its value. */
-export interface KafkaSaslOptions {
-  mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512' | 'oauthbearer';
-  username?: string;
-  password?: string;
-  password_file?: string;
-  /** A ready bearer token (or, with `oauth_token_file`, a file a sidecar keeps fresh). */
-  oauth_token?: string;
-  oauth_token_file?: string;
-  /** Entra ID client credentials, for Event Hubs' Kafka endpoint. */
-  tenant_id?: string;
-  client_id?: string;
-  client_secret?: string;
-  /** Re-read at every token request, so a rotated secret needs no restart. */
-  client_secret_file?: string;
-  /** @defaultValue `https://{host of the first broker}/.default` (the Event Hubs namespace) */
-  scope?: string;
-  /** Entra ID authority (the schema fills it from `cloud`). @defaultValue 'https://login.microsoftonline.com' */
-  authority_url?: string;
-  /** Extra trusted CA (PEM) for `authority_url`. */
-  ca_file?: string;
-}
+export type KafkaSaslOptions = NonNullable<KafkaSinkConfig['sasl']>;
 
 /**
  * Name of the error the token provider throws when Entra ID refuses the app's credentials: like a SASL refusal, a
@@ -83,7 +54,7 @@ function freshSecret(path: string | undefined): string | undefined {
 export function tlsOptions(tls: KafkaTlsOptions | undefined, sink: string): ConnectionOptions | false {
   if (!tls?.enabled) return false;
   return {
-    rejectUnauthorized: tls.reject_unauthorized ?? true,
+    rejectUnauthorized: tls.reject_unauthorized,
     ...(tls.ca_file !== undefined && { ca: withSystemRoots(readConfigFile(tls.ca_file, 'tls.ca_file', sink)) }),
     ...(tls.cert_file !== undefined && { cert: readConfigFile(tls.cert_file, 'tls.cert_file', sink) }),
     ...(tls.key_file !== undefined && { key: readConfigFile(tls.key_file, 'tls.key_file', sink) }),
