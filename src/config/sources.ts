@@ -11,6 +11,7 @@ import {
   cronExpression,
   filePath,
   hasSecret,
+  hostPort,
   httpsUrl,
   isRecord,
   millis,
@@ -84,6 +85,38 @@ export const GraphSyncSchema = z
       1000,
       "Times a change is tried when Graph keeps failing (429/5xx after the client's own retries, network errors) before it is dead-lettered as `failed`. Each try waits twice as long as the one before (from 1 s, at most 5 min).",
     ),
+    kafka: z
+      .strictObject({
+        brokers: z.array(hostPort('A bootstrap broker.', 'kafka:9092')).min(1).describe('Bootstrap brokers.'),
+        topic: z.string().min(1).describe('Topic the SIEM writes changes to (each message: one change or an array).'),
+        group_id: z
+          .string()
+          .min(1)
+          .default('alertbridge-sync')
+          .describe("Consumer group; offsets are committed only after a message's changes are queued."),
+        tls: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe('Connect with TLS.'),
+            ca_file: filePath('Extra trusted CA certificates (PEM).').optional(),
+            cert_file: filePath('Client certificate (PEM) for mutual TLS, with `key_file`.').optional(),
+            key_file: filePath('Client key (PEM) for mutual TLS.').optional(),
+            reject_unauthorized: z.boolean().default(true).describe('Verify the broker certificate.'),
+          })
+          .prefault({})
+          .describe('TLS to the brokers.'),
+        sasl: z
+          .strictObject({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).describe('SASL mechanism.'),
+            username: z.string().min(1).describe('User name.'),
+            ...secretPair('password', 'Password.'),
+          })
+          .optional()
+          .describe('SASL authentication (OAUTHBEARER is not offered for this input yet).'),
+      })
+      .optional()
+      .describe(
+        'Also read changes from a Kafka topic, for SIEMs that can only write to one (docs/sync.md). The messages are the bodies `POST /sync/{source}` takes.',
+      ),
     outcome_ttl_ms: millis(
       604_800_000,
       'How long a change and its outcome stay queryable (`GET /sync/{source}/changes/{id}`, `alertbridge sync status`) after it finished (default 7 days).',

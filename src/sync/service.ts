@@ -14,6 +14,7 @@ import type { AlertRecord } from '../record/types.js';
 import type { GraphClient } from '../sources/graph/client.js';
 import type { Source } from '../sources/types.js';
 import { SyncApplier } from './applier.js';
+import { SyncKafkaInput } from './kafka-input.js';
 import { SyncQueue, syncKeys, type SyncOutcome } from './queue.js';
 import { registerSyncRoutes, type SyncRouteSource } from './route.js';
 
@@ -36,13 +37,14 @@ export class SyncService implements Source {
   readonly type = 'sync';
   readonly routeSources: SyncRouteSource[] = [];
   private readonly appliers: SyncApplier[] = [];
+  private readonly inputs: SyncKafkaInput[] = [];
 
   constructor(private readonly opts: SyncServiceOptions) {}
 
   /** Accepts and applies the write-back of a `sync.enabled` source (called before the routes are mounted). */
   add({ config, client }: { config: GraphSourceConfig; client: GraphClient }): void {
     const queue = new SyncQueue(this.opts.redis, syncKeys(this.opts.prefix, config.name));
-    this.routeSources.push({
+    const routeSource: SyncRouteSource = {
       name: config.name,
       tenantId: config.tenant_id,
       auth: {
@@ -51,7 +53,19 @@ export class SyncService implements Source {
         hmac_replay_window_ms: config.sync.hmac_replay_window_ms,
       },
       queue,
-    });
+    };
+    this.routeSources.push(routeSource);
+    if (config.sync.kafka) {
+      this.inputs.push(
+        new SyncKafkaInput({
+          config: config.sync.kafka,
+          source: routeSource,
+          waitDurable: this.opts.waitDurable,
+          metrics: this.opts.metrics,
+          logger: this.opts.logger,
+        }),
+      );
+    }
     this.appliers.push(
       new SyncApplier({
         source: config.name,
@@ -89,9 +103,15 @@ export class SyncService implements Source {
 
   async start(): Promise<void> {
     for (const a of this.appliers) a.start();
+    // A broker that cannot be reached yet is retried by the consumer; it does not fail the app's start.
+    for (const input of this.inputs)
+      input
+        .start()
+        .catch((err: Error) => this.opts.logger.error({ err: err.message }, 'sync: kafka input failed to start'));
   }
 
   async stop(): Promise<void> {
+    await Promise.all(this.inputs.map((i) => i.stop()));
     await Promise.all(this.appliers.map((a) => a.close()));
   }
 
