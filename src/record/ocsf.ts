@@ -16,7 +16,8 @@
  *
  * `activity_id`: Graph does not say whether an object is a first revision, so alertbridge tells from its state —
  * Close (3) when resolved, dismissed or redirected; Update (2) when it shows triage (in progress, awaiting action,
- * comments, feedback); otherwise Create (1), which is also the answer when nothing can be told.
+ * comments, feedback) or when alertbridge delivered an earlier revision (the record has `changes`, whose previous
+ * values go to `unmapped.alertbridge.changes`); otherwise Create (1), also the answer when nothing can be told.
  */
 import { UNKNOWN, incidentIdOf } from './normalize.js';
 import type { AlertRecord } from './types.js';
@@ -515,6 +516,8 @@ function product(r: AlertRecord, o: Obj): Obj & { vendor_name: string } {
 function activityOf(r: AlertRecord, o: Obj): keyof typeof ACTIVITY {
   if (CLOSED.has(r.status)) return 3;
   if (TRIAGED.has(r.status) || list(o.comments).length > 0 || str(o.feedback)) return 2;
+  // A revision alertbridge delivered a predecessor of (it has `changes`) is an update whatever its state.
+  if (r.changes !== undefined) return 2;
   return 1;
 }
 
@@ -598,6 +601,8 @@ export function toOcsf(r: AlertRecord, opts: OcsfOptions = {}): OcsfDetectionFin
         resource: r.resource,
         provider: r.provider,
         via: r.via,
+        // What this revision changed, with the previous values (record/changes.ts); absent on a first revision.
+        changes: r.changes,
       },
       assigned_to: str(o.assignedTo),
       classification: str(o.classification),

@@ -811,3 +811,29 @@ describe('OCSF Detection Finding', () => {
     }
   });
 });
+
+describe('OCSF of a revision with changes', () => {
+  it('is an Update carrying the previous values; the first revision stays a Create', () => {
+    const res = normalize(
+      'alerts_v2',
+      {
+        id: 'da1',
+        tenantId: 't',
+        serviceSource: 'microsoftDefenderForEndpoint',
+        status: 'new',
+        severity: 'high',
+        title: 'x',
+        createdDateTime: '2024-06-01T10:00:00Z',
+        lastUpdateDateTime: '2024-06-01T11:00:00Z',
+      },
+      { source: 's', via: 'poll', now: NOW },
+    );
+    if (!res.ok) throw new Error(res.reason);
+    expect(toOcsf(res.record).activity_id).toBe(1);
+    const changes = [{ field: 'severity', from: 'medium', to: 'high' }];
+    const f = toOcsf({ ...res.record, changes });
+    expect(f.activity_id).toBe(2);
+    expect(f.type_uid).toBe(200402);
+    expect((f.unmapped as { alertbridge: { changes: unknown } }).alertbridge.changes).toEqual(changes);
+  });
+});
