@@ -8,7 +8,8 @@
  *
  * --only      any of: kill9 redis empty replays sinks graph fuzz sentinel
  *             (empty: Redis restarted with its data wiped; replays: two `dlq replay` runs of one sink at once;
- *             sentinel: kill -9 of the Redis primary behind Sentinel, with and without durability.replicas)
+ *             sentinel: kill -9 of the Redis primary behind Sentinel, with and without durability.replicas, with
+ *             replicas in sync and lagging 1 s)
  * --records   records streamed in the kill -9 and Redis runs, dead letters in the replays run (default 50000, 20000;
  *             sentinel: 20000)
  * --kills     kill -9 moments (default 5)
@@ -81,10 +82,13 @@ const SCENARIOS: Record<string, () => Promise<ChaosResult[]>> = {
   sentinel: async () => {
     const n = Number(args.records ?? (quick ? 2000 : 20_000));
     const perSecond = quick ? 150 : 500;
-    return [
-      await sentinelFailover({ records: n, replicas: 1, perSecond, runtime, log, seed }),
-      await sentinelFailover({ records: n, replicas: 0, perSecond, runtime, log, seed }),
-    ];
+    // A plain kill -9 (replicas a few ms behind, as on one host), then replicas lagging 1 s when the primary dies.
+    const runs: ChaosResult[] = [];
+    for (const lagMs of [0, 1000]) {
+      for (const replicas of [1, 0])
+        runs.push(await sentinelFailover({ records: n, replicas, lagMs, perSecond, runtime, log, seed }));
+    }
+    return runs;
   },
   fuzz: async () => [
     await fuzzWebhooks({

@@ -11,6 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { keysFor } from '../../src/pipeline/keys.js';
 import { normalize } from '../../src/record/normalize.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
@@ -36,6 +38,11 @@ export interface SentinelFailoverOptions extends ScenarioOptions {
   perSecond?: number;
   /** The primary is killed once this share of the pushed records was acknowledged. @defaultValue 0.4 */
   killAt?: number;
+  /**
+   * Replicas lagging when the primary dies: they are cut off this long before the kill (and stay stalled as long
+   * again after it), so that the primary's last writes are on the primary only. @defaultValue 0 (no lag)
+   */
+  lagMs?: number;
 }
 
 export async function sentinelFailover(o: SentinelFailoverOptions = {}): Promise<ChaosResult> {
@@ -106,15 +113,34 @@ sinks:
     while (pushing && sender.acked.size < killAt) await sleep(5);
     counter.poll();
     const before = { acked: sender.acked.size, delivered: counter.distinct, refusals: sender.refusals };
+    const lagged = o.lagMs
+      ? `replicas cut off ${o.lagMs} ms before the kill (${sender.acked.size} pushes acknowledged then); `
+      : '';
+    if (o.lagMs) {
+      await topo.cutReplicas(2 * o.lagMs);
+      await sleep(o.lagMs);
+    }
     const killedAt = Date.now();
+    const atKill = sender.acked.size;
+    const ackedBeforeKill = [...sender.acked];
     const killed = await topo.killPrimary();
     const promoted = await topo.waitForFailover(killed, 120_000);
     const failoverMs = Date.now() - killedAt;
+    // What Redis itself lost: pushes acknowledged before the kill whose dedup state the promoted replica lacks. The
+    // sink may still have them (delivered before the primary died): the count at the sink is the figure that
+    // matters, this one says how much luck it took.
+    const keys = keysFor('sentinel');
+    const direct = new Redis({ host: promoted.host, port: promoted.port });
+    const missing = await direct
+      .pipeline(ackedBeforeKill.map((id) => ['exists', keys.dedup(id.slice(0, id.lastIndexOf('@')))]))
+      .exec()
+      .then((res) => (res ?? []).filter(([err, n]) => !err && Number(n) === 0).length)
+      .finally(() => direct.disconnect());
     // The daemon's own recovery: its first acknowledgement after the kill.
-    while (pushing && sender.acked.size <= before.acked + 40) await sleep(5);
+    while (pushing && sender.acked.size <= atKill + 40) await sleep(5);
     const resumedMs = Date.now() - killedAt;
     log(
-      `primary ${hostPort(killed)} killed at ${before.acked} pushed records acknowledged; sentinels promoted ${hostPort(promoted)} after ${failoverMs} ms; pushes acknowledged again after ${resumedMs} ms`,
+      `${lagged}primary ${hostPort(killed)} killed at ${atKill} pushed records acknowledged; sentinels promoted ${hostPort(promoted)} after ${failoverMs} ms (${missing} acknowledged pushes missing there); pushes acknowledged again after ${resumedMs} ms`,
     );
     await Promise.all([pushStream, pollStream]);
     log(`stream done after ${sender.refusals} refused or unanswered push requests`);
@@ -144,13 +170,15 @@ sinks:
     await daemon.stop();
     counter.close();
     const result = tally(
-      `Sentinel failover (kill -9 of the primary) during ${n.toLocaleString('en-US')} records, durability.replicas ${replicas}`,
+      `Sentinel failover (kill -9 of the primary${o.lagMs ? `, replicas ${o.lagMs / 1000} s behind` : ''}) during ${n.toLocaleString('en-US')} records, durability.replicas ${replicas}`,
       expected,
       counter.seen,
       (Date.now() - t0) / 1000,
       [
+        ...(lagged ? [lagged.replace(/; $/, '')] : []),
         `sentinels promoted a replica ${(failoverMs / 1000).toFixed(1)} s after the kill; pushes acknowledged again after ${(resumedMs / 1000).toFixed(1)} s`,
         `${sender.refusals - before.refusals} push requests refused (503) or unanswered during the failover, re-sent`,
+        `${missing} of the ${atKill} pushes acknowledged before the kill were missing on the promoted replica (in Redis; delivered before the primary died or not)`,
         alive ? 'the daemon stayed up throughout, no restart' : 'THE DAEMON EXITED',
       ],
     );

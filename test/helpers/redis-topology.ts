@@ -39,6 +39,12 @@ export interface SentinelTopology {
   killPrimary(): Promise<Address>;
   /** Waits until the sentinels report a primary other than `old`, and that server answers as a primary. */
   waitForFailover(old: Address, timeoutMs?: number): Promise<Address>;
+  /**
+   * Cuts every replica off the primary for `ms` (the replicas stall in `DEBUG SLEEP`, the primary drops their
+   * links): a replication lag, as across zones or during a network blip. Writes the primary takes meanwhile are on
+   * the primary only. Resolves once the links are cut.
+   */
+  cutReplicas(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -137,6 +143,22 @@ export async function startSentinelTopology(opts: SentinelTopologyOptions = {}):
         if (!server) throw new Error(`the primary ${hostPort(addr)} is not one of this topology's servers`);
         killGroup(server);
         return addr;
+      },
+      async cutReplicas(ms) {
+        const p = await primaryAddr();
+        const replicasNow = servers.filter((s) => s.port !== p.port && s.process.exitCode === null);
+        // DEBUG SLEEP blocks the replica (its reply comes when it wakes): sent, not awaited.
+        const sleepers = replicasNow.map((s) => {
+          const r = new Redis({ host: '127.0.0.1', port: s.port, password: auth, maxRetriesPerRequest: 0 });
+          r.on('error', () => undefined);
+          void r
+            .call('DEBUG', 'SLEEP', String(ms / 1000))
+            .catch(() => undefined)
+            .finally(() => r.disconnect());
+          return r;
+        });
+        await waitFor(() => sleepers.every((r) => r.status === 'ready'), { what: 'the DEBUG SLEEP connections' });
+        await withClient(p, auth, (r) => r.call('CLIENT', 'KILL', 'TYPE', 'replica'));
       },
       async waitForFailover(old, timeoutMs = 60_000) {
         return waitFor(
@@ -270,9 +292,10 @@ export async function startClusterTopology(opts: { nodeTimeoutMs?: number } = {}
 
 /**
  * A replica's first sync starts at once (Redis otherwise waits 5 s for more replicas to share a diskless transfer):
- * the topologies are ready only when every replica has synced.
+ * the topologies are ready only when every replica has synced. DEBUG (from loopback) lets a test stall a replica
+ * (`DEBUG SLEEP`), as a lagging one would be.
  */
-const FAST_SYNC = ['--repl-diskless-sync-delay', '0'];
+const FAST_SYNC = ['--repl-diskless-sync-delay', '0', '--enable-debug-command', 'local'];
 
 /** Whether every one of these replicas has a working link to its primary (its first sync completed). */
 async function linksUp(replicas: RedisServer[], password: string | undefined): Promise<boolean> {
