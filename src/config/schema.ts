@@ -20,13 +20,14 @@ import {
   type AddIssue,
   type SecretKey,
 } from './fields.js';
-import { GraphSourceSchema, SourceSchema, WebhookSourceSchema } from './sources.js';
+import { DefenderStreamingSourceSchema, GraphSourceSchema, SourceSchema, WebhookSourceSchema } from './sources.js';
 import { EventHubsSinkSchema, KafkaSinkSchema, SinkCommonSchema, SinkSchema, SplunkHecSinkSchema } from './sinks.js';
 import { plaintextSecrets } from './plaintext.js';
 import { secretLeafPaths } from './schema-walk.js';
 
 export { AUTH_METHODS, CLOUDS, SECRET_KEYS, type AuthMethod, type Cloud, type SecretKey } from './fields.js';
 export {
+  DefenderStreamingSourceSchema,
   EventHubsSinkSchema,
   GraphSourceSchema,
   KafkaSinkSchema,
@@ -238,7 +239,9 @@ export const ConfigSchema = z
     sources: z
       .array(SourceSchema)
       .default(() => [])
-      .describe('Where records come from: Graph Security tenants (`graph_security`) and partner push (`webhook`).'),
+      .describe(
+        'Where records come from: Graph Security tenants (`graph_security`), partner push (`webhook`), and the Defender XDR Streaming API read from an Event Hub (`defender_streaming`).',
+      ),
     sinks: z
       .array(SinkSchema)
       .min(1, { error: 'at least one sink is required' })
@@ -307,6 +310,7 @@ export type SecurityConfig = z.output<typeof SecuritySchema>;
 export type SourceConfig = z.output<typeof SourceSchema>;
 export type GraphSourceConfig = z.output<typeof GraphSourceSchema>;
 export type WebhookSourceConfig = z.output<typeof WebhookSourceSchema>;
+export type DefenderStreamingSourceConfig = z.output<typeof DefenderStreamingSourceSchema>;
 export type SinkConfig = z.output<typeof SinkSchema>;
 export type SinkCommonConfig = z.output<typeof SinkCommonSchema>;
 export type SplunkHecSinkConfig = z.output<typeof SplunkHecSinkSchema>;

@@ -340,6 +340,117 @@ export const WebhookSourceSchema = z
     }),
   );
 
+const DefenderStreamingObject = z
+  .strictObject({
+    type: z
+      .literal('defender_streaming')
+      .describe(
+        "Reads the Defender XDR Streaming API from the customer's Event Hub: each AlertInfo/AlertEvidence event makes the tenant's `graph_security` source read that alert from Graph (`via: streaming`), many events for one alert costing one request.",
+      ),
+    name: componentName('source'),
+    ...secretPair(
+      'connection_string',
+      'Shared access connection string of the Event Hub the Streaming API writes to (`Endpoint=sb://…;SharedAccessKeyName=…;SharedAccessKey=…[;EntityPath=…]`, a policy with Listen). Or use `fully_qualified_namespace` with Entra ID.',
+    ),
+    fully_qualified_namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/, {
+        error: 'must be a host name (e.g. my-ns.servicebus.windows.net)',
+      })
+      .optional()
+      .describe(
+        'Namespace host, e.g. `my-ns.servicebus.windows.net`, for Entra ID auth (role Azure Event Hubs Data Receiver).',
+      ),
+    tenant_id: tenantId('Entra ID tenant of the namespace (with `fully_qualified_namespace`).').optional(),
+    ...entraShape(' (with `fully_qualified_namespace`)'),
+    event_hub_name: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Event hub to read. Default: the `EntityPath` of `connection_string`.'),
+    consumer_group: z
+      .string()
+      .min(1)
+      .default('$Default')
+      .describe('Consumer group to read as (give alertbridge its own when other readers share the hub).'),
+    graph_source: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "The `graph_security` source that reads the alerts (its tenant, credentials and request budget); events of other tenants are skipped. Default: per event, the `graph_security` source whose `tenant_id` (a GUID) is the event's `tenantId`.",
+      ),
+    start_position: z
+      .enum(['latest', 'earliest'])
+      .default('latest')
+      .describe(
+        'Where a partition without a checkpoint starts: `latest` (new events only; polling covers the past) or `earliest` (everything the hub retains, at one Graph request per alert). Checkpoints live in Redis and win over this.',
+      ),
+    max_event_bytes: count(
+      1_048_576,
+      1024,
+      104_857_600,
+      'Events larger than this are skipped unread (counted as `oversized`). The Streaming API writes up to 1 MB per event on Standard.',
+    ),
+  })
+  .superRefine(
+    ...crossCheck((value, addIssue) => {
+      const connection = hasSecret(value, 'connection_string');
+      const namespace = value.fully_qualified_namespace !== undefined;
+      if (connection && namespace) {
+        addIssue(['fully_qualified_namespace'], 'set either connection_string or fully_qualified_namespace, not both');
+      } else if (!connection && !namespace) {
+        addIssue([], 'needs connection_string (or connection_string_file) or fully_qualified_namespace');
+      }
+      if (namespace) {
+        checkEntraAuth(value, addIssue);
+        if (value.tenant_id === undefined && value.auth !== 'managed_identity') {
+          addIssue(['tenant_id'], 'required with fully_qualified_namespace (except with auth: managed_identity)');
+        }
+        if (value.event_hub_name === undefined) addIssue(['event_hub_name'], 'required with fully_qualified_namespace');
+      } else if (connection) {
+        for (const key of [
+          'tenant_id',
+          'client_id',
+          'auth',
+          'client_secret',
+          'client_secret_file',
+          'certificate_file',
+        ]) {
+          if (value[key] !== undefined) addIssue([key], 'only used with fully_qualified_namespace');
+        }
+        const entityPath =
+          typeof value.connection_string === 'string' ? entityPathOf(value.connection_string) : undefined;
+        if (value.event_hub_name === undefined && typeof value.connection_string === 'string' && !entityPath) {
+          addIssue(['event_hub_name'], 'required (connection_string has no EntityPath)');
+        } else if (
+          entityPath !== undefined &&
+          value.event_hub_name !== undefined &&
+          entityPath !== value.event_hub_name
+        ) {
+          addIssue(['event_hub_name'], 'differs from the EntityPath of connection_string');
+        }
+      }
+    }),
+  );
+
+function entityPathOf(connectionString: string): string | undefined {
+  return /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(connectionString)?.[1]?.trim();
+}
+
+/** Fills `event_hub_name` from the connection string, and the auth method and authority for Entra ID. */
+export const DefenderStreamingSourceSchema = DefenderStreamingObject.transform((value) => {
+  const event_hub_name =
+    value.event_hub_name ?? (value.connection_string !== undefined ? entityPathOf(value.connection_string) : '') ?? '';
+  if (value.fully_qualified_namespace === undefined) return { ...value, event_hub_name };
+  return {
+    ...value,
+    event_hub_name,
+    auth: inferAuth(value) as AuthMethod,
+    authority_url: value.authority_url ?? CLOUDS[value.cloud].authority_url,
+  };
+});
+
 export const SourceSchema = z
-  .discriminatedUnion('type', [GraphSourceSchema, WebhookSourceSchema])
+  .discriminatedUnion('type', [GraphSourceSchema, WebhookSourceSchema, DefenderStreamingSourceSchema])
   .describe('A source of records, by `type`.');

@@ -134,6 +134,18 @@ export class Metrics {
     labelNames: ['source', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly streamingSkipped = new Counter({
+    name: 'alertbridge_streaming_skipped_total',
+    help: 'Defender streaming events or records skipped, by reason: oversized, malformed_body, malformed_record, unknown_category, table_not_allowed, unknown_tenant (no graph_security source has its tenant_id)',
+    labelNames: ['source', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly streamingTriggers = new Counter({
+    name: 'alertbridge_streaming_triggers_total',
+    help: 'Alerts the Defender stream mentioned, by outcome: queued (a Graph read was queued), coalesced (a read of it was already waiting)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly syncChanges = new Counter({
     name: 'alertbridge_sync_changes_total',
     help: 'Write-back changes finished, by outcome: applied (written to Graph), noop (nothing to change), conflict (the object moved past expected_revision), failed (dead-lettered)',

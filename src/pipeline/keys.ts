@@ -31,6 +31,7 @@
  * | `{p}:sync:{source}:lease`                | string | the replica applying a source's write-back changes      |
  * | `{p}:eh:{ns}/{hub}/{group}:ownership`    | hash   | Event Hubs partition owners (streaming checkpoint store) |
  * | `{p}:eh:{ns}/{hub}/{group}:checkpoints`  | hash   | Event Hubs checkpoints per partition (same)             |
+ * | `{p}:streaming-pending:{source}:{id}`    | string | an alert the stream queued and no fetch has started yet |
  */
 export interface Keys {
   prefix: string;
@@ -96,6 +97,11 @@ export interface Keys {
    */
   eventHubOwnership(namespace: string, hub: string, group: string): string;
   eventHubCheckpoints(namespace: string, hub: string, group: string): string;
+  /**
+   * Streaming: set while an alert the stream mentioned waits in the notification stream for its fetch (so more events
+   * for it add nothing); the fetch deletes it before reading Graph. Keyed by the `graph_security` source and alert id.
+   */
+  streamingPending(source: string, alertId: string): string;
 }
 
 const eventHubPath = (namespace: string, hub: string, group: string): string =>
@@ -135,5 +141,6 @@ export function keysFor(prefix: string): Keys {
     syncLease: (source) => `${prefix}:sync:${source}:lease`,
     eventHubOwnership: (ns, hub, group) => `${prefix}:eh:${eventHubPath(ns, hub, group)}:ownership`,
     eventHubCheckpoints: (ns, hub, group) => `${prefix}:eh:${eventHubPath(ns, hub, group)}:checkpoints`,
+    streamingPending: (source, alertId) => `${prefix}:streaming-pending:${source}:${alertId}`,
   };
 }

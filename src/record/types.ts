@@ -24,7 +24,7 @@ export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] 
 export type Severity = (typeof SEVERITIES)[number];
 
 /** How a record entered alertbridge. */
-export type Via = 'poll' | 'webhook' | 'push' | 'sync';
+export type Via = 'poll' | 'webhook' | 'push' | 'streaming' | 'sync';
 
 import type { FieldChange } from './changes.js';
 

@@ -5,11 +5,13 @@
 import type { SourceConfig, SourceType } from '../config/schema.js';
 import { graphSecuritySource } from './graph/source.js';
 import { webhookSource } from './push/source.js';
+import { defenderStreamingSource } from './streaming/source.js';
 import type { Source, SourceContext, SourceFactory } from './types.js';
 
 const FACTORIES = {
   graph_security: graphSecuritySource,
   webhook: webhookSource,
+  defender_streaming: defenderStreamingSource,
 } satisfies { [K in SourceType]: SourceFactory<Extract<SourceConfig, { type: K }>> };
 
 type Factories = typeof FACTORIES;

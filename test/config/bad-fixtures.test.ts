@@ -79,7 +79,7 @@ const EXPECTED: Record<string, string[]> = {
     'sinks[0].filter.sources[1]: unknown source "contoso" (configured sources: partner)',
   ],
   'bad_sink_type.yaml': [
-    'sources[0].type: unknown source type "push" (one of graph_security, webhook)',
+    'sources[0].type: unknown source type "push" (one of graph_security, webhook, defender_streaming)',
     'sinks[1].type: required (one of file, splunk_hec, kafka, azure_event_hubs)',
     'sinks[2].type: unknown sink type "splunk" (one of file, splunk_hec, kafka, azure_event_hubs)',
   ],

@@ -66,6 +66,7 @@ describe('Redis key layout', () => {
       syncLease: k.syncLease('src'),
       eventHubOwnership: k.eventHubOwnership('NS.servicebus.windows.net', 'Hub', '$Default'),
       eventHubCheckpoints: k.eventHubCheckpoints('ns', 'hub', 'g'),
+      streamingPending: k.streamingPending('src', 'da1'),
     }).toEqual({
       inbox: 'ab:inbox',
       inboxGroup: 'dispatch',
@@ -93,6 +94,7 @@ describe('Redis key layout', () => {
       syncLease: 'ab:sync:src:lease',
       eventHubOwnership: 'ab:eh:ns.servicebus.windows.net/hub/$default:ownership',
       eventHubCheckpoints: 'ab:eh:ns/hub/g:checkpoints',
+      streamingPending: 'ab:streaming-pending:src:da1',
     });
   });
 });

@@ -1,7 +1,11 @@
 /**
  * Turns persisted change notifications into records: reads the notification stream in a consumer group (every
  * replica takes part), fetches each alert by id (`GET /security/alerts/{id}`, with the poller's budget and
- * throttling rules), and emits it with `via: webhook`. An entry is acknowledged only after its record is durably
+ * throttling rules), and emits it with `via: webhook`. The Defender streaming source queues its triggers on the same
+ * stream (fields `r: alerts_v2`, `v: streaming`, `m`, the key that coalesces its triggers, and `w`: as the fetch
+ * starts, `m` is left to live `w` ms more, so the rest of the burst of events about the alert adds no read): one fetch
+ * worker for both, `GET /security/alerts_v2/{id}` for those. A streamed alert Graph does not know yet (404: the
+ * stream can be ahead of Graph's index) is fetched again later, like a 5xx. An entry is acknowledged only after its record is durably
  * queued; entries of a replica that died are taken over. Dedup makes the overlap with polling invisible.
  *
  * What ends an entry besides its record: a Graph answer a retry will not change (a 4xx other than 401, 408 and 429:
@@ -27,7 +31,8 @@ import { GraphRequestError, type GraphClient } from './client.js';
 export interface NotificationWorkerOptions {
   redis: Redis;
   streamKey: string;
-  clients: ReadonlyMap<string, { client: GraphClient; tenantId: string }>;
+  /** The Graph client of each source an entry may name (`s`). */
+  clients: Pick<ReadonlyMap<string, { client: GraphClient; tenantId: string }>, 'get'>;
   emit: (records: AlertRecord[]) => Promise<EmitResult>;
   logger: Logger;
   metrics: Metrics;
@@ -167,7 +172,7 @@ export class NotificationWorker {
     this.opts.metrics.webhookDropped.inc({ source: f.s ?? '', reason });
     this.log[level](
       { source: f.s, tenant: tenantId, id: f.id, reason },
-      `notified alert ${f.id} of source '${f.s}'${tenantId ? ` (tenant ${tenantId})` : ''}: ${why}: dropped (polling of legacy alerts is the safety net)${lastError ? `; last error: ${lastError}` : ''}`,
+      `notified alert ${f.id} of source '${f.s}'${tenantId ? ` (tenant ${tenantId})` : ''}: ${why}: dropped (polling of ${f.r === 'alerts_v2' ? 'alerts_v2' : 'legacy alerts'} is the safety net)${lastError ? `; last error: ${lastError}` : ''}`,
     );
   }
 
@@ -218,10 +223,15 @@ export class NotificationWorker {
           done.push(entryId); // a source removed from the config: nothing to fetch with
           continue;
         }
+        // Legacy alerts from Graph notifications; alerts_v2 from the Defender stream.
+        const resource = f.r === 'alerts_v2' ? 'alerts_v2' : 'alerts';
+        const via = f.v === 'streaming' ? 'streaming' : 'webhook';
         try {
+          // From `w` ms on, more stream events for this alert queue another read.
+          if (f.m) await this.opts.redis.pexpire(f.m, Math.max(1, Number(f.w) || 1));
           const res = await src.client.get<Record<string, unknown>>(
-            `/security/alerts/${encodeURIComponent(f.id)}`,
-            'alerts',
+            `/security/${resource}/${encodeURIComponent(f.id)}`,
+            resource,
             this.abort.signal,
           );
           if (res.status === 206 && !res.body.id) {
@@ -236,14 +246,14 @@ export class NotificationWorker {
             );
             continue;
           }
-          const n = normalize('alerts', res.body, { source: f.s!, via: 'webhook', tenantId: src.tenantId });
+          const n = normalize(resource, res.body, { source: f.s!, via, tenantId: src.tenantId });
           if (n.ok) records.push(n.record);
           else this.log.warn({ source: f.s, id: f.id, reason: n.reason }, 'notified alert could not be normalized');
           done.push(entryId);
         } catch (err) {
           if (this.abort.signal.aborted) continue;
           const status = permanentStatus(err);
-          if (status !== undefined) {
+          if (status !== undefined && !(status === 404 && via === 'streaming')) {
             this.drop(
               'warn',
               f,

@@ -17,6 +17,7 @@ import { RequestBudget } from './budget.js';
 import { GraphClient } from './client.js';
 import { createCredential, trustedCa } from '../../entra/credential.js';
 import { fetcherFor } from './fetchers.js';
+import { graphClientRegistry } from './client-registry.js';
 import { graphNotifications } from './notification-hub.js';
 import { outcomeRecord } from '../../sync/outcome-record.js';
 import { SyncService } from '../../sync/service.js';
@@ -139,6 +140,12 @@ export const graphSecuritySource: SourceFactory<GraphSourceConfig, GraphSource> 
   type: 'graph_security',
   create(config, ctx) {
     const source = new GraphSource(config, ctx);
+    // Other sources (the Defender stream) read alerts of this tenant with this source's client and budget.
+    graphClientRegistry(ctx).byName.set(source.name, {
+      client: source.client,
+      tenantId: config.tenant_id,
+      resources: config.resources,
+    });
     // Notifications need the clientState to tell Graph's from forged ones; the schema requires it with `enabled`.
     const { enabled, client_state: clientState } = config.webhook;
     if (enabled && clientState) {

@@ -1,0 +1,215 @@
+/**
+ * A `defender_streaming` source: the Defender XDR Streaming API, read from the customer's Event Hub with the SDK's
+ * `EventHubConsumerClient`, as the trigger; Graph as the truth. An AlertInfo/AlertEvidence event queues a read of its
+ * alert (`GET /security/alerts_v2/{id}`) for the tenant's `graph_security` source, on the stream the Graph
+ * notification worker already serves: one fetch worker, with that source's credentials, request budget, retries and
+ * crash safety, emits the alert with `via: streaming`. Dedup makes the overlap with polling invisible.
+ *
+ * Partition ownership and checkpoints live in Redis (checkpoint-store.ts): replicas share the partitions, and a
+ * restart resumes at the last checkpoint. A partition's checkpoint moves only after the reads its events triggered
+ * are queued (and, with `redis.durability`, durable): a crash re-reads at most the events since the last checkpoint
+ * (one batch per partition, `MAX_BATCH` events), whose triggers coalesce with those already queued.
+ *
+ * Coalescing: many events name one alert (one AlertInfo row and an AlertEvidence row per entity, written over a few
+ * seconds). Within a batch they become one trigger; across batches a marker (`keys.streamingPending`) stands while a
+ * read of the alert is queued, and `COALESCE_MS` after the read started, so the rest of the burst adds nothing. An
+ * event after that queues a new read. (The stream announces new alerts and their evidence, not status changes, and
+ * evidence that Defender adds later is what `late_evidence` re-reads of the poller are for.)
+ */
+import type { EventHubConsumerClient, PartitionContext, ReceivedEventData, Subscription } from '@azure/event-hubs';
+import type { Logger } from 'pino';
+import type { DefenderStreamingSourceConfig } from '../../config/schema.js';
+import { createCredential } from '../../entra/credential.js';
+import type { Source, SourceContext, SourceFactory } from '../types.js';
+import { graphClientRegistry, type GraphClientRegistry } from '../graph/client-registry.js';
+import { graphNotifications, type GraphNotifications } from '../graph/notification-hub.js';
+import { RedisCheckpointStore } from './checkpoint-store.js';
+import { coalesceTriggers, parseStreamEvent, type SkipReason, type StreamTrigger } from './message.js';
+
+/** Events handed to one processEvents call (and so the most a crash makes the source read again per partition). */
+const MAX_BATCH = 100;
+/** A queued read's marker outlives a slow fetch queue by this much at most; after it, events queue a read again. */
+const PENDING_TTL_MS = 600_000;
+/** Events for an alert this long after its read started add no other read (the rest of one burst). */
+const COALESCE_MS = 30_000;
+/** One log line per skip reason per minute; the metric counts every skip. */
+const SKIP_LOG_INTERVAL_MS = 60_000;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * KEYS: the notification stream, then one marker per trigger. ARGV: marker TTL, coalescing window, then (graph
+ * source, alert id) per trigger. Queues a read for each trigger whose marker it could set; returns 1 (queued) or 0 (coalesced) for each.
+ */
+const ENQUEUE = `
+local out = {}
+for i = 2, #KEYS do
+  local s, id = ARGV[(i - 2) * 2 + 3], ARGV[(i - 2) * 2 + 4]
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[1]) then
+    redis.call('XADD', KEYS[1], '*', 's', s, 'id', id, 'r', 'alerts_v2', 'v', 'streaming', 'm', KEYS[i], 'w', ARGV[2])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out`;
+
+export class DefenderStreamingSource implements Source {
+  readonly type = 'defender_streaming';
+  readonly name: string;
+  private readonly log: Logger;
+  private client?: EventHubConsumerClient;
+  private subscription?: Subscription;
+  /** Tenant id (lower-case GUID) → the `graph_security` source that reads its alerts. */
+  private readonly tenants = new Map<string, string>();
+  private readonly skipLogged = new Map<SkipReason, number>();
+  private lastError?: { at: number; message: string };
+  private stopped = false;
+
+  constructor(
+    readonly config: DefenderStreamingSourceConfig,
+    private readonly ctx: SourceContext,
+    private readonly graph: GraphClientRegistry,
+    private readonly notifications: GraphNotifications,
+  ) {
+    this.name = config.name;
+    this.log = ctx.logger.child({ component: 'defender-streaming', source: config.name });
+  }
+
+  /** Which tenants' events this source acts on, and with which Graph source (every source is created by now). */
+  private resolveTenants(): void {
+    const { graph_source: wanted } = this.config;
+    const candidates = wanted ? [[wanted, this.graph.byName.get(wanted)] as const] : [...this.graph.byName];
+    for (const [name, entry] of candidates) {
+      if (!entry)
+        throw new Error(
+          `defender_streaming source '${this.name}': graph_source '${name}' is not a graph_security source`,
+        );
+      if (!GUID.test(entry.tenantId)) {
+        if (wanted)
+          throw new Error(
+            `defender_streaming source '${this.name}': graph_source '${name}' names its tenant by domain (${entry.tenantId}); the stream's events carry the tenant's GUID: set tenant_id to it`,
+          );
+        continue;
+      }
+      const tenant = entry.tenantId.toLowerCase();
+      if (!this.tenants.has(tenant)) this.tenants.set(tenant, name);
+    }
+    if (!this.tenants.size)
+      this.log.warn(
+        'no graph_security source with a tenant GUID: every streamed event will be skipped (unknown_tenant)',
+      );
+  }
+
+  async start(): Promise<void> {
+    this.resolveTenants();
+    // Loaded here: a deployment without this source type does not load the client.
+    const { EventHubConsumerClient, earliestEventPosition, latestEventPosition } = await import('@azure/event-hubs');
+    const { config } = this;
+    const options = { retryOptions: { maxRetries: 5, retryDelayInMs: 1000 }, userAgent: 'alertbridge' };
+    const store = new RedisCheckpointStore(this.ctx.redis, this.ctx.keys);
+    this.client = config.fully_qualified_namespace
+      ? new EventHubConsumerClient(
+          config.consumer_group,
+          config.fully_qualified_namespace,
+          config.event_hub_name,
+          createCredential({ ...config, auth: config.auth!, authority_url: config.authority_url! }),
+          store,
+          options,
+        )
+      : new EventHubConsumerClient(
+          config.consumer_group,
+          config.connection_string ?? '',
+          config.event_hub_name,
+          store,
+          options,
+        );
+    this.subscription = this.client.subscribe(
+      {
+        processEvents: (events, context) => this.processEvents(events, context),
+        processError: async (err, context) => {
+          if (this.stopped) return;
+          this.lastError = { at: Date.now(), message: err.message };
+          this.log.warn(
+            { err: err.message, partition: context.partitionId },
+            'reading the Event Hub failed; the client retries',
+          );
+        },
+      },
+      {
+        startPosition: config.start_position === 'earliest' ? earliestEventPosition : latestEventPosition,
+        maxBatchSize: MAX_BATCH,
+        maxWaitTimeInSeconds: 1,
+        skipParsingBodyAsJson: true,
+      },
+    );
+  }
+
+  /**
+   * One batch of one partition: parse, queue the coalesced reads, wait for durability, then move the checkpoint. A
+   * throw (Redis unreachable) leaves the checkpoint where it was; the SDK reports it and reads the events again.
+   */
+  private async processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
+    if (!events.length) return;
+    const triggers: StreamTrigger[] = [];
+    const tenants = new Set(this.tenants.keys());
+    for (const event of events) {
+      const parsed = parseStreamEvent(event.body, {
+        tenants,
+        tables: new Set(),
+        maxBytes: this.config.max_event_bytes,
+      });
+      triggers.push(...parsed.triggers);
+      for (const skip of parsed.skipped) this.skipped(skip.reason, skip.detail, context, event);
+    }
+    await this.enqueue(coalesceTriggers(triggers));
+    await this.ctx.waitDurable?.();
+    await context.updateCheckpoint(events[events.length - 1]!);
+  }
+
+  private async enqueue(triggers: StreamTrigger[]): Promise<void> {
+    const reads = triggers.flatMap((t) => {
+      const source = this.tenants.get(t.tenantId);
+      return source ? [{ source, id: t.alertId }] : [];
+    });
+    if (!reads.length) return;
+    const keys = [this.notifications.stream, ...reads.map((r) => this.ctx.keys.streamingPending(r.source, r.id))];
+    const args = [PENDING_TTL_MS, COALESCE_MS, ...reads.flatMap((r) => [r.source, r.id])];
+    const outcome = (await this.ctx.redis.eval(ENQUEUE, keys.length, ...keys, ...args)) as number[];
+    const queued = outcome.filter((o) => o === 1).length;
+    if (queued) this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'queued' }, queued);
+    if (queued < outcome.length)
+      this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'coalesced' }, outcome.length - queued);
+  }
+
+  private skipped(reason: SkipReason, detail: string, context: PartitionContext, event: ReceivedEventData): void {
+    this.ctx.metrics.streamingSkipped.inc({ source: this.name, reason });
+    const now = Date.now();
+    if (now - (this.skipLogged.get(reason) ?? 0) < SKIP_LOG_INTERVAL_MS) return;
+    this.skipLogged.set(reason, now);
+    this.log.warn(
+      { reason, partition: context.partitionId, sequenceNumber: event.sequenceNumber },
+      `skipped a streamed event: ${detail} (logged once a minute per reason; alertbridge_streaming_skipped_total counts them)`,
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.subscription?.close().catch(() => undefined);
+    await this.client?.close().catch(() => undefined);
+  }
+
+  /** The last read failure of the past five minutes (the client retries on its own). */
+  async warnings(): Promise<Record<string, unknown>> {
+    const e = this.lastError;
+    return e && Date.now() - e.at < 300_000
+      ? { [`streaming:${this.name}`]: { error: e.message, at: new Date(e.at).toISOString() } }
+      : {};
+  }
+}
+
+export const defenderStreamingSource: SourceFactory<DefenderStreamingSourceConfig, DefenderStreamingSource> = {
+  type: 'defender_streaming',
+  create(config, ctx) {
+    return new DefenderStreamingSource(config, ctx, graphClientRegistry(ctx), graphNotifications(ctx));
+  },
+};
