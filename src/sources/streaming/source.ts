@@ -105,7 +105,19 @@ export class DefenderStreamingSource implements Source {
     // Loaded here: a deployment without this source type does not load the client.
     const { EventHubConsumerClient, earliestEventPosition, latestEventPosition } = await import('@azure/event-hubs');
     const { config } = this;
-    const options = { retryOptions: { maxRetries: 5, retryDelayInMs: 1000 }, userAgent: 'alertbridge' };
+    const options = {
+      retryOptions: { maxRetries: 5, retryDelayInMs: 1000 },
+      userAgent: 'alertbridge',
+      // The processor's id is the owner in the ownership records: this replica's, as in every other lease.
+      identifier: this.ctx.replicaId,
+      // A replica that died (kill -9) holds its partitions for `pipeline.takeover_ms`, like its leases; the live
+      // ones renew theirs three times in that span.
+      loadBalancingOptions: {
+        strategy: 'balanced' as const,
+        partitionOwnershipExpirationIntervalInMs: this.ctx.takeoverMs,
+        updateIntervalInMs: Math.max(250, Math.floor(this.ctx.takeoverMs / 3)),
+      },
+    };
     const store = new RedisCheckpointStore(this.ctx.redis, this.ctx.keys);
     this.client = config.fully_qualified_namespace
       ? new EventHubConsumerClient(
