@@ -124,7 +124,10 @@ export function describeRedisFailure(
   const sentinel = typeof target !== 'string' && target.sentinel;
   const text = AUTH_REFUSED.test(message)
     ? `${where} refused the credentials (${message}): check redis.password (or password_file) and ${sentinel ? 'redis.username (the sentinels: redis.sentinel.password and username)' : "the user (redis.username or the URL's)"}`
-    : `${where} cannot be used: ${message}`;
+    : sentinel && /^All sentinels are unreachable/.test(message)
+      ? // ioredis says "unreachable" also when the sentinels answer but know no primary of that name.
+        `${where} cannot be used: no sentinel answered with the address of a primary named "${sentinel.master_name}" (${message}): check redis.sentinel.nodes and master_name`
+      : `${where} cannot be used: ${message}`;
   return new RedisUnavailableError(text, { cause: err });
 }
 

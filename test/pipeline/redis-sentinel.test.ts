@@ -163,6 +163,20 @@ describe('through real sentinels', () => {
     expect(described).not.toContain('wrong-sentinel-pw');
   });
 
+  it('a master name the sentinels do not know is named in the start-up error', async () => {
+    const cfg = redisConfig(`  password: data-pw
+  sentinel:
+    master_name: not-monitored
+    nodes: [${topo.sentinels.map(hostPort).join(', ')}]
+    password: sentinel-pw`);
+    const conn = connect(cfg);
+    const err = await new Promise<Error>((resolve) => conn.once('error', resolve));
+    conn.disconnect();
+    expect(describeRedisFailure(cfg, err).message).toMatch(
+      /cannot be used: no sentinel answered with the address of a primary named "not-monitored" \(All sentinels are unreachable\..*\): check redis.sentinel.nodes and master_name$/,
+    );
+  });
+
   it('every connection, BullMQ queue and worker included, follows the primary after it is killed', async () => {
     const cfg = redisConfig(`  password: data-pw
   sentinel:
