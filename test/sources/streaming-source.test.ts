@@ -46,16 +46,17 @@ afterEach(async () => {
   running = [];
 });
 
-async function start() {
-  const prefix = uniquePrefix('streaming');
+async function start(opts: { prefix?: string; hub?: string; waitPoll?: boolean } = {}) {
+  const prefix = opts.prefix ?? uniquePrefix('streaming');
   const res = parseConfig(
     `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
+server: { enabled: false }
 pipeline: { takeover_ms: 2000 }
 sources:
 ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: '    poll_interval_ms: 3600000\n' })}  - name: stream
     type: defender_streaming
-    connection_string: "${peer.connectionString(HUB)}"
+    connection_string: "${peer.connectionString(opts.hub ?? HUB)}"
     start_position: earliest
 sinks:
   - { name: out, type: file, path: /dev/null }
@@ -71,7 +72,8 @@ sinks:
   await app.start();
   running.push({ app, prefix });
   // The first poll (one day back) has run once the poll's request is in the log.
-  await waitFor(() => sim.requestLog.some((r) => r.path.endsWith('/security/alerts_v2')), { what: 'the first poll' });
+  if (opts.waitPoll !== false)
+    await waitFor(() => sim.requestLog.some((r) => r.path.endsWith('/security/alerts_v2')), { what: 'the first poll' });
   return { app, sink, prefix };
 }
 
@@ -164,5 +166,42 @@ describe('defender_streaming source', () => {
     await waitFor(() => sink.received.some((r) => r.id === b.id), { timeoutMs: 60_000, what: 'the streamed alert' });
     await waitFor(() => fetchesOf(new Set([String(a.id)])) >= 1, { what: 'the read of the polled alert' });
     expect(sink.received.filter((r) => r.id === a.id)).toHaveLength(1);
+  });
+
+  it('two replicas split the partitions, and every streamed alert is delivered once', async () => {
+    const hub = 'stream-two';
+    peer.createHub(hub, 4);
+    const a = await start({ hub });
+    const b = await start({ hub, prefix: a.prefix, waitPoll: false });
+    // Each partition is owned by one replica, and both own some.
+    const redis = new Redis(redisUrl());
+    try {
+      const store = new RedisCheckpointStore(redis, keysFor(a.prefix));
+      await waitFor(
+        async () => {
+          const owners = (await store.listOwnership('127.0.0.1', hub, '$Default')).filter((o) => o.ownerId);
+          return owners.length === 4 && new Set(owners.map((o) => o.ownerId)).size === 2;
+        },
+        { timeoutMs: 60_000, what: 'the partitions split between the replicas' },
+      );
+    } finally {
+      redis.disconnect();
+    }
+    const alerts = Array.from({ length: 12 }, () => sim.create(T.tenantId, 'alerts_v2'));
+    alerts.forEach((al, i) =>
+      peer.enqueue(hub, String(i % 4), [
+        event([record('AlertInfo', String(al.id)), record('AlertEvidence', String(al.id))]),
+      ]),
+    );
+    const ids = new Set(alerts.map((al) => String(al.id)));
+    const delivered = () => [...a.sink.received, ...b.sink.received].filter((r) => ids.has(r.id));
+    await waitFor(() => new Set(delivered().map((r) => r.id)).size === 12, {
+      timeoutMs: 60_000,
+      what: 'the 12 alerts',
+    });
+    expect(delivered()).toHaveLength(12);
+    expect(delivered().every((r) => r.via === 'streaming')).toBe(true);
+    // Both replicas' fetch workers took part or not; either way one read per alert.
+    expect(fetchesOf(ids)).toBe(12);
   });
 });
