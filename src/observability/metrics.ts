@@ -165,6 +165,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** More `alertbridge_queue_depth` series read at scrape time, besides the pipeline's (write-back: `sync:{source}`). */
+  private readonly depthReaders: Array<() => Promise<Record<string, number>>> = [];
+
+  addQueueDepthReader(read: () => Promise<Record<string, number>>): void {
+    this.depthReaders.push(read);
+  }
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'alertbridge_' });
   }
@@ -174,14 +181,18 @@ export class Metrics {
     queueDepth: () => Promise<Record<string, number>>;
     deadLetters: () => Promise<Record<string, number>>;
   }): void {
+    const extra = this.depthReaders;
     new Gauge({
       name: 'alertbridge_queue_depth',
-      help: 'Batches waiting: `inbox` entries (accepted, not yet fanned out) and `sink:{name}` jobs (queued, delayed or in flight)',
+      help: 'Batches waiting: `inbox` entries (accepted, not yet fanned out) and `sink:{name}` jobs (queued, delayed or in flight); `sync:{source}` write-back changes not yet finished',
       labelNames: ['queue'] as const,
       registers: [this.registry],
       async collect() {
-        const depths = await readers.queueDepth();
-        for (const [queue, value] of Object.entries(depths)) this.set({ queue }, value);
+        const all = await Promise.all([
+          readers.queueDepth(),
+          ...extra.map((read) => read().catch(() => ({}) as Record<string, number>)),
+        ]);
+        for (const depths of all) for (const [queue, value] of Object.entries(depths)) this.set({ queue }, value);
       },
     });
     new Gauge({

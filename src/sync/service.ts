@@ -39,7 +39,9 @@ export class SyncService implements Source {
   private readonly appliers: SyncApplier[] = [];
   private readonly inputs: SyncKafkaInput[] = [];
 
-  constructor(private readonly opts: SyncServiceOptions) {}
+  constructor(private readonly opts: SyncServiceOptions) {
+    opts.metrics.addQueueDepthReader(() => this.depths());
+  }
 
   /** Accepts and applies the write-back of a `sync.enabled` source (called before the routes are mounted). */
   add({ config, client }: { config: GraphSourceConfig; client: GraphClient }): void {

@@ -366,4 +366,19 @@ describe('POST /sync/{source} through alertbridge run', () => {
     expect(new Set(records.map((r) => r.schema))).toEqual(new Set(['alertbridge.sync_outcome/v1']));
     expect(lines().filter((l) => (l as unknown as { schema: string }).schema !== 'alertbridge.record/v1')).toEqual([]);
   }, 60_000);
+
+  it('counts outcomes and shows the queue depth in /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const count = (outcome: string) => [...seen.entries()].filter(([, o]) => o === outcome).length;
+    // the changes posted over HTTP, and the one from `alertbridge sync`
+    expect(value('alertbridge_sync_changes_total{source="contoso",outcome="applied"}')).toBe(count('applied') + 1);
+    expect(value('alertbridge_sync_changes_total{source="contoso",outcome="noop"}')).toBe(1);
+    expect(value('alertbridge_sync_changes_total{source="contoso",outcome="conflict"}')).toBe(1);
+    expect(value('alertbridge_sync_changes_total{source="readonly",outcome="failed"}')).toBe(1);
+    expect(value('alertbridge_sync_rejected_total{source="contoso",reason="invalid"}')).toBeGreaterThanOrEqual(1);
+    expect(value('alertbridge_sync_rejected_total{source="contoso",reason="auth"}')).toBe(1);
+    expect(value('alertbridge_queue_depth{queue="sync:contoso"}')).toBe(0);
+  }, 30_000);
 });
