@@ -19,6 +19,7 @@ import { Authority } from './auth.js';
 import { FaultState } from './faults.js';
 import { GraphLikeState } from './graph-like.js';
 import { startFeed } from './feed.js';
+import { startStreamingPublisher } from './streaming.js';
 import type { GraphObject } from './generate.js';
 import { handleGraph, isGraphPath, type GraphRouteDeps } from './graph-routes.js';
 import { BodyTooLargeError, readBody, writeResponse, type SimRequest, type SimResponse } from './http-util.js';
@@ -69,6 +70,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     initialCount(opts.initial, 'secure_scores'),
     opts.retain,
   );
+  const publisher = opts.streaming ? await startStreamingPublisher(opts.streaming) : undefined;
+  if (publisher)
+    store.onChange((tenantId, resource, obj, kind) => {
+      if (resource === 'alerts_v2' && kind === 'created') publisher.publish(tenantId, obj);
+    });
   const authority = new Authority({
     tenants,
     keyPem: tls.keyPem,
@@ -209,6 +215,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       (closing ??= (async () => {
         stopFeed();
         subscriptions.close();
+        await publisher?.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         if (ownDir) await rm(dir, { recursive: true, force: true });

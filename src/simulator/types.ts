@@ -235,6 +235,11 @@ export interface SimulatorOptions {
    * act at the moment a request reaches "Graph", e.g. kill the client while its PATCH is being applied.
    */
   onRequest?: (req: { method: string; path: string }) => void;
+  /**
+   * Publish the Defender XDR Streaming API's AlertInfo/AlertEvidence events of each alerts_v2 the simulator creates
+   * to this Event Hub (streaming.ts), for the `defender_streaming` source. @defaultValue none
+   */
+  streaming?: { connectionString: string; eventHubName?: string };
 }
 
 export interface Simulator {
