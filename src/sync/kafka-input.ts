@@ -11,6 +11,7 @@ import kafkajs, { type Consumer, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { GraphSourceConfig } from '../config/schema.js';
 import type { Metrics } from '../observability/metrics.js';
+import { sleep } from '../sources/graph/budget.js';
 import { queueChanges, type SyncRouteSource } from './route.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -25,15 +26,44 @@ export interface SyncKafkaInputOptions {
   logger: Logger;
 }
 
+/** Wait between two attempts to join the group when the brokers cannot be reached. */
+const RECONNECT_MS = 5000;
+
 export class SyncKafkaInput {
   private consumer?: Consumer;
   private readonly log: Logger;
+  private readonly abort = new AbortController();
+  private loop?: Promise<void>;
 
   constructor(private readonly opts: SyncKafkaInputOptions) {
     this.log = opts.logger.child({ component: 'sync-kafka', source: opts.source.name, topic: opts.config.topic });
   }
 
+  /** Returns at once; joining the group is retried in the background until it works or the input stops. */
   async start(): Promise<void> {
+    this.loop ??= this.join();
+  }
+
+  private async join(): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      try {
+        await this.connect();
+        return;
+      } catch (err) {
+        await this.consumer?.disconnect().catch(() => undefined);
+        this.consumer = undefined;
+        if (signal.aborted) return;
+        this.log.error(
+          { err: (err as Error).message, retry_in_ms: RECONNECT_MS },
+          'sync: the kafka input could not join its consumer group; retrying',
+        );
+        await sleep(RECONNECT_MS, signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private async connect(): Promise<void> {
     const { config } = this.opts;
     const tls = config.tls.enabled
       ? {
@@ -105,6 +135,8 @@ export class SyncKafkaInput {
 
   /** Idempotent; a message being handled is committed or comes again. */
   async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
     const c = this.consumer;
     this.consumer = undefined;
     await c?.disconnect().catch((err: Error) => this.log.warn({ err: err.message }, 'closing the kafka consumer'));

@@ -105,11 +105,8 @@ export class SyncService implements Source {
 
   async start(): Promise<void> {
     for (const a of this.appliers) a.start();
-    // A broker that cannot be reached yet is retried by the consumer; it does not fail the app's start.
-    for (const input of this.inputs)
-      input
-        .start()
-        .catch((err: Error) => this.opts.logger.error({ err: err.message }, 'sync: kafka input failed to start'));
+    // A broker that cannot be reached yet is retried in the background; it does not fail the app's start.
+    for (const input of this.inputs) await input.start();
   }
 
   async stop(): Promise<void> {

@@ -142,4 +142,37 @@ sinks:
       await daemon.exited;
     }
   }, 600_000);
+
+  it('joins its group once the brokers come up, when they were down at start', async () => {
+    const alert = sim.create(T.tenantId, 'alerts_v2', { status: 'new' });
+    await broker.kill();
+    const daemon = startDaemon(join(dir, 'config.yaml'));
+    try {
+      await waitFor(
+        () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return daemon.output().includes('could not join its consumer group; retrying');
+        },
+        { timeoutMs: 120_000, what: 'the input failing to join' },
+      );
+      await broker.restart();
+      const producer = new Kafka({ clientId: 'siem', brokers: broker.brokers, logLevel: logLevel.NOTHING }).producer();
+      await producer.connect();
+      await producer.send({
+        topic: TOPIC,
+        messages: [{ key: 'f', value: JSON.stringify({ resource: 'alerts_v2', id: alert.id, status: 'resolved' }) }],
+      });
+      await producer.disconnect();
+      await waitFor(
+        () => {
+          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          return sim.list(T.tenantId, 'alerts_v2').find((a) => a.id === alert.id)!.status === 'resolved';
+        },
+        { timeoutMs: 180_000, what: 'the change applied once the broker is back' },
+      );
+    } finally {
+      daemon.child.kill('SIGTERM');
+      await daemon.exited;
+    }
+  }, 600_000);
 });
