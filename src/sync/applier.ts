@@ -23,6 +23,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import { keysFor } from '../pipeline/keys.js';
+import { isStateVanished, LoopHealth, type LoopStatus } from '../pipeline/loop-health.js';
 import type { EmitResult } from '../pipeline/pipeline.js';
 import { normalize } from '../record/normalize.js';
 import { revisionOrder } from '../record/revision.js';
@@ -81,6 +82,11 @@ export class SyncApplier {
   private readonly log: Logger;
   private loop?: Promise<void>;
   private held = false;
+  /**
+   * Stuck after five minutes without a finished round or attempt (a read blocks 1 s; an attempt may wait for the
+   * tenant's budget or a Retry-After, and counts when it ends, applied or not).
+   */
+  private readonly health = new LoopHealth('sync worker', 300_000);
 
   constructor(private readonly opts: SyncApplierOptions) {
     this.lease = new Lease(opts.redis, opts.queue.keys.lease, opts.owner, opts.takeoverMs);
@@ -91,6 +97,11 @@ export class SyncApplier {
     this.loop ??= this.run().catch((err: unknown) => {
       if (!this.abort.signal.aborted) this.log.error({ err }, 'sync worker stopped');
     });
+  }
+
+  /** Whether the loop makes progress (for readiness). */
+  status(): LoopStatus {
+    return this.health.status();
   }
 
   /** Idempotent; a change in flight is abandoned where it is (it stays pending and is resumed by the next holder). */
@@ -129,9 +140,13 @@ export class SyncApplier {
           if (changeId) await this.process(entryId, changeId);
           else await queue.ack(entryId);
         }
+        this.health.progressed();
       } catch (err) {
         if (signal.aborted) return;
+        this.health.failed(err);
         this.log.warn({ err: (err as Error).message }, 'sync worker: Redis failed; retrying');
+        // Redis restarted empty (or the stream was deleted): the group is made again; queued changes were lost with it.
+        if (isStateVanished(err)) await queue.ensureGroup().catch(() => undefined);
         await sleep(1000, signal).catch(() => undefined);
       }
     }
@@ -175,6 +190,7 @@ export class SyncApplier {
         return;
       }
       const rec = (await queue.get(changeId))!;
+      this.health.progressed();
       try {
         await this.finish(entryId, await this.apply(rec));
         return;

@@ -12,7 +12,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { EmitResult } from '../pipeline/pipeline.js';
 import type { AlertRecord } from '../record/types.js';
 import type { GraphClient } from '../sources/graph/client.js';
-import type { Source } from '../sources/types.js';
+import type { Source, SourceCheck } from '../sources/types.js';
 import { SyncApplier } from './applier.js';
 import { SyncKafkaInput } from './kafka-input.js';
 import { SyncQueue, syncKeys, type SyncOutcome } from './queue.js';
@@ -101,6 +101,16 @@ export class SyncService implements Source {
       waitDurable: this.opts.waitDurable,
       onRejected: (source, reason) => this.opts.metrics.syncRejected.inc({ source, reason }),
     });
+  }
+
+  /** One check per source's worker: a loop that cannot make progress makes the replica unready. */
+  readiness(): Record<string, SourceCheck> {
+    const out: Record<string, SourceCheck> = {};
+    this.appliers.forEach((a, i) => {
+      const { ok, reason } = a.status();
+      out[`sync:${this.routeSources[i]!.name}`] = reason ? { ok, reason } : { ok };
+    });
+    return out;
   }
 
   async start(): Promise<void> {

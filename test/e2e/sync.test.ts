@@ -367,7 +367,7 @@ describe('POST /sync/{source} through alertbridge run', () => {
     expect(lines().filter((l) => (l as unknown as { schema: string }).schema !== 'alertbridge.record/v1')).toEqual([]);
   }, 60_000);
 
-  it('counts outcomes and shows the queue depth in /metrics', async () => {
+  it('counts outcomes and shows the queue depth in /metrics, and each worker in /readyz', async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const value = (series: string) =>
       Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
@@ -380,5 +380,9 @@ describe('POST /sync/{source} through alertbridge run', () => {
     expect(value('alertbridge_sync_rejected_total{source="contoso",reason="invalid"}')).toBeGreaterThanOrEqual(1);
     expect(value('alertbridge_sync_rejected_total{source="contoso",reason="auth"}')).toBe(1);
     expect(value('alertbridge_queue_depth{queue="sync:contoso"}')).toBe(0);
+    const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as {
+      checks: Record<string, boolean>;
+    };
+    expect(ready.checks).toMatchObject({ 'sync:contoso': true, 'sync:readonly': true });
   }, 30_000);
 });
