@@ -104,9 +104,10 @@ describe('the source contract', () => {
     const { sources } = build();
     const all = [...sources.configured, ...sources.shared];
     await Promise.all(all.map((c) => c.start()));
-    // Started, the notification worker reports through readiness (the app merges these into /readyz).
+    // Started, the notification worker and each write-back worker report through readiness (the app merges these
+    // into /readyz).
     const checks = Object.assign({}, ...all.map((c) => c.readiness?.() ?? {}));
-    expect(Object.keys(checks)).toEqual(['notifications']);
+    expect(Object.keys(checks).sort()).toEqual(['notifications', 'sync:contoso']);
     for (const c of sources.configured) await c.stop();
     for (const c of sources.shared) await c.stop();
   });
