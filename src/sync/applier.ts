@@ -61,6 +61,11 @@ export interface SyncApplierOptions {
 type Entries = Array<[string, string[]]>;
 
 /** Why a change cannot be applied however often it is tried. */
+/** Another replica took the change over (this one lost its lease and claim): stop without an outcome. */
+class ClaimLostError extends Error {
+  override name = 'ClaimLostError';
+}
+
 class PermanentSyncError extends Error {
   override name = 'PermanentSyncError';
   constructor(
@@ -184,7 +189,12 @@ export class SyncApplier {
     const { queue } = this.opts;
     const signal = this.abort.signal;
     for (;;) {
-      const before = await queue.claim(changeId);
+      const before = await queue.claim(changeId, this.opts.owner, this.opts.takeoverMs);
+      if (before === 'busy') {
+        // Another replica is applying it (it held the lease before us): its claim runs out, or it finishes.
+        await sleep(1000, signal);
+        return;
+      }
       if (before !== 'queued' && before !== 'applying') {
         await queue.ack(entryId); // gone (expired) or finished already
         return;
@@ -196,6 +206,10 @@ export class SyncApplier {
         return;
       } catch (err) {
         if (signal.aborted) throw err;
+        if (err instanceof ClaimLostError) {
+          this.log.warn({ change_id: changeId }, err.message);
+          return;
+        }
         if (err instanceof PermanentSyncError) {
           this.log.error({ change_id: changeId, resource: rec.change.resource, id: rec.change.id }, err.message);
           await this.finish(entryId, this.outcome(rec, 'failed', { graphStatus: err.status, reason: err.message }));
@@ -280,7 +294,7 @@ export class SyncApplier {
     let updated: Record<string, unknown> | undefined;
     let status = current.status;
     if (comment !== undefined) {
-      await this.opts.queue.mark(rec.id, 'comment_sent');
+      await this.mark(rec.id, 'comment_sent');
       const r = await this.graph('POST', `${path}/comments`, change, {
         '@odata.type': 'microsoft.graph.security.alertComment',
         comment,
@@ -288,7 +302,7 @@ export class SyncApplier {
       status = r.status;
     }
     if (Object.keys(body).length) {
-      await this.opts.queue.mark(rec.id, 'patch_sent');
+      await this.mark(rec.id, 'patch_sent');
       const r = await this.graph('PATCH', path, change, body);
       status = r.status;
       updated = r.body;
@@ -315,6 +329,11 @@ export class SyncApplier {
       graphStatus: status,
       revisionAfter: emitted.ok ? emitted.record.revision : null,
     });
+  }
+
+  private async mark(id: string, what: 'patch_sent' | 'comment_sent'): Promise<void> {
+    if (!(await this.opts.queue.mark(id, what, this.opts.owner, this.opts.takeoverMs)))
+      throw new ClaimLostError(`sync: change ${id} was taken over by another replica; not sending it from this one`);
   }
 
   /** The newest revision known: Graph's now, or a newer one alertbridge accepted (dedup state). */

@@ -86,15 +86,30 @@ end
 return out
 `;
 
-// KEYS[1] = change hash. Marks it `applying` and counts the attempt; returns the state it was in ('' if gone).
+// KEYS[1] = change hash. ARGV[1] = owner, ARGV[2] = claim ttl ms. Marks it `applying` by this owner for the ttl and
+// counts the attempt; returns the state it was in ('' if gone), or 'busy' while another owner's claim runs.
 const CLAIM = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return '' end
-if state == 'queued' or state == 'applying' then
-  redis.call('HSET', KEYS[1], 'state', 'applying')
-  redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-end
+if state ~= 'queued' and state ~= 'applying' then return state end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local claimed = tonumber(redis.call('HGET', KEYS[1], 'claim_until') or '0')
+if state == 'applying' and owner and owner ~= ARGV[1] and claimed > now then return 'busy' end
+redis.call('HSET', KEYS[1], 'state', 'applying', 'owner', ARGV[1], 'claim_until', now + tonumber(ARGV[2]))
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return state
+`;
+
+// KEYS[1] = change hash. ARGV[1] = owner, ARGV[2] = claim ttl ms, ARGV[3] = field. Records that a request is going
+// out, only while the claim is still this owner's (and extends it); 0 when another replica has taken the change.
+const MARK = `
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[3], '1', 'claim_until', now + tonumber(ARGV[2]))
+return 1
 `;
 
 // KEYS[1] = change hash, KEYS[2] = stream, KEYS[3] = dead list. ARGV: state, outcome json, ttl ms, entry id, dead (1/0),
@@ -166,14 +181,20 @@ export class SyncQueue {
     };
   }
 
-  /** The state the change was in before this claim; '' when the change no longer exists. */
-  async claim(id: string): Promise<SyncState | ''> {
-    return (await this.redis.eval(CLAIM, 1, this.keys.change(id))) as SyncState | '';
+  /**
+   * Claims the change for `owner` for `ttlMs`: the state it was in before ('' when the change no longer exists), or
+   * `busy` while another replica's claim on it runs.
+   */
+  async claim(id: string, owner: string, ttlMs: number): Promise<SyncState | '' | 'busy'> {
+    return (await this.redis.eval(CLAIM, 1, this.keys.change(id), owner, ttlMs)) as SyncState | '' | 'busy';
   }
 
-  /** Written before the request goes out: after a crash, the next attempt knows Graph may have it already. */
-  async mark(id: string, what: 'patch_sent' | 'comment_sent'): Promise<void> {
-    await this.redis.hset(this.keys.change(id), what, '1');
+  /**
+   * Written before the request goes out, so that after a crash the next attempt knows Graph may have it already; and
+   * only while the change is still `owner`'s: false when another replica took it over (nothing must be sent then).
+   */
+  async mark(id: string, what: 'patch_sent' | 'comment_sent', owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.eval(MARK, 1, this.keys.change(id), owner, ttlMs, what)) === 1;
   }
 
   async finish(id: string, entryId: string, outcome: SyncOutcome, ttlMs: number): Promise<void> {
