@@ -9,7 +9,8 @@
  * --records     records per throughput and replica run (default 50000)
  * --backlog     records backed up in the memory run (default 100000)
  * --steady-rate / --steady-seconds   the memory run's steady phase (default 1000 records/s for 30 s)
- * --rates       offered loads of the latency runs (default 100,1000); --latency-seconds (default 20)
+ * --rates       offered loads of the latency runs (default 100,1000); --latency-seconds (default 20);
+ *               --latency-modes (default notification,poll,streaming; streaming only at rates ≤ 100)
  * --replicas    replica counts (default 1,2,3)
  * --runtime     dist (default: compiled JavaScript, as deployed) or tsx, for daemons run as child processes
  * --daemon-node-options=FLAGS   node flags for those daemons; default the image's NODE_OPTIONS (Dockerfile), as
@@ -22,7 +23,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { latency, type LatencyRow } from './latency.js';
+import { latency, type LatencyMode, type LatencyRow } from './latency.js';
 import { ensureBuild, setDaemonNodeArgs, type Runtime } from './lib/daemon.js';
 import { LoadMonitor, loadText, machineInfo, type LoadSummary } from './lib/env.js';
 import { RESULTS_DIR, ROOT } from './lib/paths.js';
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     'steady-seconds': { type: 'string', default: '30' },
     rates: { type: 'string', default: '100,1000' },
     'latency-seconds': { type: 'string', default: '20' },
+    'latency-modes': { type: 'string', default: 'notification,poll,streaming' },
     replicas: { type: 'string', default: '1,2,3' },
     runtime: { type: 'string', default: 'dist' },
     'daemon-node-options': { type: 'string', default: imageNodeOptions() },
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
         redis,
         rates: args.rates!.split(',').map(Number),
         seconds: Number(args['latency-seconds']),
+        modes: args['latency-modes']!.split(',').map((m) => m.trim()) as LatencyMode[],
         runtime,
         log,
       });
@@ -253,7 +256,11 @@ function report(r: Results): void {
           'CPU %',
         ],
         r.latency.map((x) => [
-          x.mode === 'notification' ? 'creation → notification → sink' : 'creation → poll → sink',
+          x.mode === 'notification'
+            ? 'creation → notification → sink'
+            : x.mode === 'streaming'
+              ? `creation → stream → Graph read → sink (${fixed(x.graph_requests_per_alert ?? Number.NaN, 2)} requests/alert)`
+              : 'creation → poll → sink',
           x.offered_per_s,
           x.created_per_s,
           `${int(x.delivered)}/${int(x.created)}`,

@@ -9,6 +9,13 @@
  * - poll: the poller reads alerts_v2 every second. Measured from the record's `ingested_at` (the daemon normalized
  *   the page it came in) to the sink write — and, for reference, from creation (which adds the wait for the next poll).
  *
+ * - streaming: the simulator publishes each new alert's Defender Streaming API events (AlertInfo, AlertEvidence) to
+ *   the Event Hubs peer (in the bench process); the daemon's `defender_streaming` source queues one Graph read per
+ *   alert and the notification worker emits it. alerts_v2 are polled every 60 s besides (the safety net), so what
+ *   arrives sooner shows which path brought it. Also reports the Graph requests spent per alert. Runs at rates the
+ *   request budget can serve with one read per alert (≤ 100/s here, at request_budget_per_minute 10000; Graph's
+ *   own is 150 a minute, where a burst should switch to a poll, which is not built yet).
+ *
  * Rates are offered loads; what was achieved (created, and delivered) is reported beside them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +24,7 @@ import { join } from 'node:path';
 import { normalize } from '../src/record/normalize.js';
 import type { Resource } from '../src/record/types.js';
 import { startSimulator } from '../src/simulator/server.js';
+import { startEventHubsPeer, type EventHubsPeer } from '../test/peers/eventhubs/server.js';
 import type { Simulator, TenantCredentials } from '../src/simulator/types.js';
 import { startDaemon, type Runtime } from './lib/daemon.js';
 import { CpuMeter } from './lib/proc.js';
@@ -33,7 +41,10 @@ const CLIENT_STATE = 'bench-client-state-4f9a';
 /** Legacy alerts from a provider Graph can notify about (Defender ATP and O365 alerts send no notifications). */
 const IPC = { vendorInformation: { provider: 'IPC', vendor: 'Microsoft', providerVersion: '2.0', subProvider: null } };
 
-export type LatencyMode = 'notification' | 'poll';
+export type LatencyMode = 'notification' | 'poll' | 'streaming';
+/** Streaming runs only at rates one Graph read per alert can serve within the bench's request budget. */
+const STREAMING_MAX_RATE = 100;
+const STREAM_HUB = 'defender-stream';
 
 export interface LatencyRow {
   mode: LatencyMode;
@@ -54,11 +65,22 @@ export interface LatencyRow {
   /** Poll mode: `ingested_at` (page normalized) → sink write. */
   ingest_p50_ms?: number;
   ingest_p99_ms?: number;
+  /** Streaming mode: Graph requests on alerts_v2 (reads by id and list pages) per alert created. */
+  graph_requests_per_alert?: number;
+  /** Streaming mode: records that arrived through the stream (the rest came by the 60 s poll). */
+  via_streaming?: number;
   cpu: Record<string, number>;
   note?: string;
 }
 
-function config(mode: LatencyMode, sim: Simulator, redisUrl: string, prefix: string, out: string): string {
+function config(
+  mode: LatencyMode,
+  sim: Simulator,
+  redisUrl: string,
+  prefix: string,
+  out: string,
+  peer?: EventHubsPeer,
+): string {
   const common = `
     tenant_id: ${TENANT.tenantId}
     client_id: ${TENANT.clientId}
@@ -75,7 +97,15 @@ function config(mode: LatencyMode, sim: Simulator, redisUrl: string, prefix: str
     resources: [alerts]
     poll_interval_ms: 3600000
     webhook: { enabled: true, client_state: "${CLIENT_STATE}" }`
-      : `${common}
+      : mode === 'streaming'
+        ? `${common}
+    resources: [alerts_v2]
+    poll_interval_ms: 60000
+  - name: stream
+    type: defender_streaming
+    connection_string: "${peer!.connectionString(STREAM_HUB)}"
+    start_position: earliest`
+        : `${common}
     resources: [alerts_v2]
     poll_interval_ms: 1000
     overlap_ms: 2000`;
@@ -97,25 +127,33 @@ async function one(
   o: { redis: BenchRedis; seconds: number; drainMs: number; runtime: Runtime; log: (l: string) => void },
 ): Promise<LatencyRow> {
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-latency-'));
-  const sim = await startSimulator({ tenants: [TENANT], seed: rate, dir: join(dir, 'sim') });
+  const peer = mode === 'streaming' ? await startEventHubsPeer({ hubs: { [STREAM_HUB]: 4 } }) : undefined;
+  const sim = await startSimulator({
+    tenants: [TENANT],
+    seed: rate,
+    dir: join(dir, 'sim'),
+    ...(peer ? { streaming: { connectionString: peer.connectionString(STREAM_HUB) } } : {}),
+  });
   const out = join(dir, 'out.ndjson');
   const resource: Resource = mode === 'notification' ? 'alerts' : 'alerts_v2';
   const created = new Map<string, number>();
   const arrived = new Map<string, number>();
   const ingestLatency: number[] = [];
+  let viaStreaming = 0;
   const tail = new NdjsonTail(
     out,
     (recs, at) => {
       for (const r of recs) {
         if (arrived.has(r.key)) continue;
         arrived.set(r.key, at);
+        if (r.full?.via === 'streaming') viaStreaming++;
         if (mode === 'poll' && r.full) ingestLatency.push(at - Date.parse(String(r.full.ingested_at)));
       }
     },
-    { full: mode === 'poll', everyMs: 5 },
+    { full: mode !== 'notification', everyMs: 5 },
   );
   const daemon = await startDaemon({
-    config: config(mode, sim, o.redis.url, `lat-${mode}-${rate}`, out),
+    config: config(mode, sim, o.redis.url, `lat-${mode}-${rate}`, out, peer),
     dir,
     name: `latency-${mode}`,
     runtime: o.runtime,
@@ -167,6 +205,14 @@ async function one(
       ...(mode === 'poll'
         ? { ingest_p50_ms: percentile(ingestLatency, 50), ingest_p99_ms: percentile(ingestLatency, 99) }
         : {}),
+      ...(mode === 'streaming'
+        ? {
+            via_streaming: viaStreaming,
+            graph_requests_per_alert:
+              sim.requestLog.filter((r) => r.method === 'GET' && r.path.includes('/security/alerts_v2')).length /
+              Math.max(1, created.size),
+          }
+        : {}),
       ...(delivered.length < created.size
         ? { note: `${created.size - delivered.length} not delivered ${o.drainMs / 1000} s after the load stopped` }
         : {}),
@@ -175,6 +221,9 @@ async function one(
       `  ${mode} @ ${rate}/s: created ${rowOut.created_per_s}/s, delivered ${rowOut.delivered}/${rowOut.created} at ${rowOut.delivered_per_s}/s; ` +
         `creation→sink p50 ${rowOut.p50_ms} ms p99 ${rowOut.p99_ms} ms (of those delivered: ${rowOut.delivered_p50_ms} / ${rowOut.delivered_p99_ms} ms)` +
         (mode === 'poll' ? `; ingest→sink p50 ${rowOut.ingest_p50_ms} ms p99 ${rowOut.ingest_p99_ms} ms` : '') +
+        (mode === 'streaming'
+          ? `; via streaming ${rowOut.via_streaming}, Graph requests per alert ${rowOut.graph_requests_per_alert?.toFixed(2)}`
+          : '') +
         `; CPU % ${JSON.stringify(cpu)}`,
     );
     return rowOut;
@@ -182,6 +231,7 @@ async function one(
     tail.close();
     await daemon.stop();
     await sim.close();
+    await peer?.close();
     await o.redis.flush();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -191,13 +241,15 @@ export async function latency(o: {
   redis: BenchRedis;
   rates: number[];
   seconds: number;
+  modes?: readonly LatencyMode[];
   drainMs?: number;
   runtime: Runtime;
   log: (l: string) => void;
 }): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
-  for (const mode of ['notification', 'poll'] as const) {
+  for (const mode of o.modes ?? (['notification', 'poll', 'streaming'] as const)) {
     for (const rate of o.rates) {
+      if (mode === 'streaming' && rate > STREAMING_MAX_RATE) continue;
       o.log(`latency: ${mode} at ${rate} alerts/s for ${o.seconds} s`);
       try {
         rows.push(await one(mode, rate, { ...o, drainMs: o.drainMs ?? 30_000 }));

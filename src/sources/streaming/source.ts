@@ -111,9 +111,10 @@ export class DefenderStreamingSource implements Source {
       // The processor's id is the owner in the ownership records: this replica's, as in every other lease.
       identifier: this.ctx.replicaId,
       // A replica that died (kill -9) holds its partitions for `pipeline.takeover_ms`, like its leases; the live
-      // ones renew theirs three times in that span.
+      // ones renew theirs three times in that span. Greedy: a replica claims its whole fair share at once, instead
+      // of one partition per interval (with `balanced`, a 4-partition hub took three intervals, ~30 s, to be read).
       loadBalancingOptions: {
-        strategy: 'balanced' as const,
+        strategy: 'greedy' as const,
         partitionOwnershipExpirationIntervalInMs: this.ctx.takeoverMs,
         updateIntervalInMs: Math.max(250, Math.floor(this.ctx.takeoverMs / 3)),
       },
@@ -150,7 +151,9 @@ export class DefenderStreamingSource implements Source {
       {
         startPosition: config.start_position === 'earliest' ? earliestEventPosition : latestEventPosition,
         maxBatchSize: MAX_BATCH,
-        maxWaitTimeInSeconds: 1,
+        // A partial batch goes on after 200 ms: the stream is the fast path, and a quiet partition should not hold
+        // an alert back for a second.
+        maxWaitTimeInSeconds: 0.2,
         skipParsingBodyAsJson: true,
       },
     );
