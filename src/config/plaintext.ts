@@ -103,24 +103,32 @@ export function plaintextSecrets(config: unknown): PlaintextSecret[] {
         );
       }
     }
-    if (sink.type === 'azure_event_hubs' && typeof sink.connection_string === 'string') {
-      const cs = sink.connection_string;
-      const endpoint = /(?:^|;)\s*Endpoint\s*=\s*([^;]+)/i.exec(cs)?.[1]?.trim();
-      const host = endpoint === undefined ? undefined : hostOfUrl(endpoint);
-      if (
-        /(?:^|;)\s*UseDevelopmentEmulator\s*=\s*true\s*(?:;|$)/i.test(cs) &&
-        host !== undefined &&
-        !isLoopbackHost(host)
-      ) {
-        add(
-          ['sinks', i, 'connection_string'],
-          component,
-          host,
-          'its shared access key (as SAS tokens, over plain AMQP: UseDevelopmentEmulator=true)',
-          'remove UseDevelopmentEmulator outside a local emulator',
-        );
-      }
-    }
+    if (sink.type === 'azure_event_hubs') emulatorKey(sink, ['sinks', i, 'connection_string'], component);
+  });
+  // The Defender streaming source reads an Event Hub with the same client, and the same connection strings.
+  (Array.isArray(config.sources) ? config.sources : []).forEach((source: unknown, i) => {
+    if (isRecord(source) && source.type === 'defender_streaming')
+      emulatorKey(source, ['sources', i, 'connection_string'], `defender_streaming source '${String(source.name)}'`);
   });
   return found;
+
+  function emulatorKey(entry: Record<string, unknown>, path: Array<string | number>, component: string): void {
+    if (typeof entry.connection_string !== 'string') return;
+    const cs = entry.connection_string;
+    const endpoint = /(?:^|;)\s*Endpoint\s*=\s*([^;]+)/i.exec(cs)?.[1]?.trim();
+    const host = endpoint === undefined ? undefined : hostOfUrl(endpoint);
+    if (
+      /(?:^|;)\s*UseDevelopmentEmulator\s*=\s*true\s*(?:;|$)/i.test(cs) &&
+      host !== undefined &&
+      !isLoopbackHost(host)
+    ) {
+      add(
+        path,
+        component,
+        host,
+        'its shared access key (as SAS tokens, over plain AMQP: UseDevelopmentEmulator=true)',
+        'remove UseDevelopmentEmulator outside a local emulator',
+      );
+    }
+  }
 }

@@ -271,6 +271,34 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
     for (const p of plaintextSecrets(value)) addIssue(p.path, `${p.message} (security.require_tls is true)`);
   }
 
+  // A defender_streaming source reads alerts through a graph_security source of the event's tenant (by GUID).
+  const graphSources = elements(value.sources).filter(
+    (s): s is Record<string, unknown> => isRecord(s) && s.type === 'graph_security' && typeof s.name === 'string',
+  );
+  const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  elements(value.sources).forEach((source, i) => {
+    if (!isRecord(source) || source.type !== 'defender_streaming') return;
+    if (typeof source.graph_source === 'string') {
+      const target = graphSources.find((g) => g.name === source.graph_source);
+      if (!target) {
+        addIssue(
+          ['sources', i, 'graph_source'],
+          `unknown graph_security source "${source.graph_source}" (graph_security sources: ${graphSources.map((g) => g.name).join(', ') || 'none'})`,
+        );
+      } else if (typeof target.tenant_id === 'string' && !guid.test(target.tenant_id)) {
+        addIssue(
+          ['sources', i, 'graph_source'],
+          `its tenant_id "${target.tenant_id}" is a domain; streamed events name the tenant by GUID: give that source its tenant GUID`,
+        );
+      }
+    } else if (!graphSources.some((g) => typeof g.tenant_id === 'string' && guid.test(g.tenant_id))) {
+      addIssue(
+        ['sources', i],
+        'needs a graph_security source whose tenant_id is a tenant GUID: it reads the alerts the stream names',
+      );
+    }
+  });
+
   const server = isRecord(value.server) ? value.server : {};
   elements(value.sources).forEach((source, i) => {
     if (!isRecord(source) || source.type !== 'graph_security' || !isRecord(source.webhook)) return;
