@@ -142,7 +142,7 @@ export class Metrics {
   });
   readonly streamingTriggers = new Counter({
     name: 'alertbridge_streaming_triggers_total',
-    help: 'Alerts the Defender stream mentioned, by outcome: queued (a Graph read was queued), coalesced (a read of it was already waiting)',
+    help: 'Alerts the Defender stream mentioned, by outcome: queued (a Graph read was queued), coalesced (a read of it was already waiting), polled (part of a burst: the tenant was asked to poll alerts_v2 now instead)',
     labelNames: ['source', 'outcome'] as const,
     registers: [this.registry],
   });

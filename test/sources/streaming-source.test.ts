@@ -65,6 +65,7 @@ sinks:
   );
   if (!res.ok) throw new Error(res.errors.join('\n'));
   const sink = new RecordingSink('out');
+  const logged = sim.requestLog.length;
   const app = buildApp(res.config, {
     logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
     sinkOverrides: { out: sink },
@@ -73,7 +74,9 @@ sinks:
   running.push({ app, prefix });
   // The first poll (one day back) has run once the poll's request is in the log.
   if (opts.waitPoll !== false)
-    await waitFor(() => sim.requestLog.some((r) => r.path.endsWith('/security/alerts_v2')), { what: 'the first poll' });
+    await waitFor(() => sim.requestLog.slice(logged).some((r) => r.path.endsWith('/security/alerts_v2')), {
+      what: 'the first poll',
+    });
   return { app, sink, prefix };
 }
 
@@ -203,5 +206,29 @@ describe('defender_streaming source', () => {
     expect(delivered().every((r) => r.via === 'streaming')).toBe(true);
     // Both replicas' fetch workers took part or not; either way one read per alert.
     expect(fetchesOf(ids)).toBe(12);
+  });
+
+  it('a burst of 100 new alerts asks the tenant for one poll instead of 100 reads', async () => {
+    const { app, sink } = await start();
+    const lists = () =>
+      sim.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/security/alerts_v2')).length;
+    const listsBefore = lists();
+    const alerts = Array.from({ length: 100 }, () => sim.create(T.tenantId, 'alerts_v2'));
+    const ids = new Set(alerts.map((a) => String(a.id)));
+    // One event with 100 AlertInfo records, then evidence for each: more than 150 requests a minute serve in 5 s.
+    peer.enqueue(HUB, '0', [event(alerts.map((a) => record('AlertInfo', String(a.id))))]);
+    peer.enqueue(HUB, '1', [event(alerts.map((a) => record('AlertEvidence', String(a.id))))]);
+    await waitFor(() => new Set(sink.received.filter((r) => ids.has(r.id)).map((r) => r.id)).size === 100, {
+      timeoutMs: 60_000,
+      what: 'the 100 alerts',
+    });
+    expect(fetchesOf(ids)).toBe(0);
+    expect(lists() - listsBefore).toBeGreaterThanOrEqual(1);
+    expect(lists() - listsBefore).toBeLessThanOrEqual(3);
+    expect(sink.received.filter((r) => ids.has(r.id))).toHaveLength(100);
+    const metric = await app.metrics.registry.getSingleMetricAsString('alertbridge_streaming_triggers_total');
+    // The hub still holds the earlier tests' events, which this fresh deployment reads from the start too.
+    const polled = Number(/outcome="polled"[^\n]* (\d+)/.exec(metric)?.[1]);
+    expect(polled).toBeGreaterThanOrEqual(100);
   });
 });

@@ -12,6 +12,8 @@ export interface RegisteredGraphClient {
   tenantId: string;
   /** The Graph resources the source polls (polling is the safety net of what it fetches on demand). */
   resources: readonly string[];
+  /** `request_budget_per_minute`: how many reads by id it can afford. */
+  requestBudgetPerMinute: number;
 }
 
 export class GraphClientRegistry implements Source {

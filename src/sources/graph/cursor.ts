@@ -22,6 +22,11 @@ export interface Cursor {
   last_error?: string;
   /** Set by `cursor skip`, cleared once the poller has logged it. */
   skipped_at?: number;
+  /**
+   * Set (ms) by another component that wants this window read now rather than at the next interval (the Defender
+   * stream announcing a burst of new alerts): the next tick polls if no poll started since.
+   */
+  poll_requested_at?: number;
 }
 
 /** One operator skip, as recorded. */
@@ -58,6 +63,7 @@ export async function readCursor(redis: Redis, key: string): Promise<Cursor> {
       failing_since: num(raw.failing_since),
       last_error: raw.last_error || undefined,
       skipped_at: num(raw.skipped_at),
+      poll_requested_at: num(raw.poll_requested_at),
     }).filter(([, v]) => v !== undefined),
   ) as Cursor;
 }

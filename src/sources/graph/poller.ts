@@ -196,6 +196,13 @@ export class Poller {
 
   private due(cursor: Cursor, tickAt: number): boolean {
     if (cursor.last_started_at === undefined) return true;
+    // Asked to poll now (cursor.ts), and no poll started since: as soon as the fetcher's minimum interval allows.
+    if (
+      cursor.poll_requested_at !== undefined &&
+      cursor.poll_requested_at > cursor.last_started_at &&
+      tickAt - cursor.last_started_at >= this.opts.fetcher.minIntervalMs
+    )
+      return true;
     if (this.opts.cron)
       return (
         cursor.last_started_at < tickAt - 1000 && tickAt - cursor.last_started_at >= this.opts.fetcher.minIntervalMs

@@ -145,6 +145,7 @@ export const graphSecuritySource: SourceFactory<GraphSourceConfig, GraphSource> 
       client: source.client,
       tenantId: config.tenant_id,
       resources: config.resources,
+      requestBudgetPerMinute: config.request_budget_per_minute,
     });
     // Notifications need the clientState to tell Graph's from forged ones; the schema requires it with `enabled`.
     const { enabled, client_state: clientState } = config.webhook;

@@ -15,6 +15,12 @@
  * read of the alert is queued, and `COALESCE_MS` after the read started, so the rest of the burst adds nothing. An
  * event after that queues a new read. (The stream announces new alerts and their evidence, not status changes, and
  * evidence that Defender adds later is what `late_evidence` re-reads of the poller are for.)
+ *
+ * Bursts: one incident can bring hundreds of alerts at once, and at Graph's 150 requests a minute single reads serve
+ * 2.5 a second. When one batch names more alerts of a tenant than single reads serve in `POLL_NOW_SECONDS`, and that
+ * tenant's source polls alerts_v2, the source asks its poller to poll now (the cursor's `poll_requested_at`; every
+ * replica's poller sees it at its next tick, the lease holder polls once): one list request brings them all, with
+ * `via: poll`. Their markers are set, so the rest of the burst's events add nothing.
  */
 import type { EventHubConsumerClient, PartitionContext, ReceivedEventData, Subscription } from '@azure/event-hubs';
 import type { Logger } from 'pino';
@@ -32,6 +38,12 @@ const MAX_BATCH = 100;
 const PENDING_TTL_MS = 600_000;
 /** Events for an alert this long after its read started add no other read (the rest of one burst). */
 const COALESCE_MS = 30_000;
+/**
+ * A poll of the tenant's alerts_v2 starts within a poller tick (at most 5 s) and brings every new alert in one list
+ * request; single reads serve `request_budget_per_minute / 60` alerts a second. A batch naming more new alerts than
+ * single reads serve in this many seconds asks for a poll instead.
+ */
+const POLL_NOW_SECONDS = 5;
 /** One log line per skip reason per minute; the metric counts every skip. */
 const SKIP_LOG_INTERVAL_MS = 60_000;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -182,10 +194,18 @@ export class DefenderStreamingSource implements Source {
   }
 
   private async enqueue(triggers: StreamTrigger[]): Promise<void> {
-    const reads = triggers.flatMap((t) => {
+    const bySource = new Map<string, string[]>();
+    for (const t of triggers) {
       const source = this.tenants.get(t.tenantId);
-      return source ? [{ source, id: t.alertId }] : [];
-    });
+      if (source) bySource.set(source, [...(bySource.get(source) ?? []), t.alertId]);
+    }
+    const reads: Array<{ source: string; id: string }> = [];
+    for (const [source, ids] of bySource) {
+      const graph = this.graph.byName.get(source);
+      const singleReads = ((graph?.requestBudgetPerMinute ?? 150) / 60) * POLL_NOW_SECONDS;
+      if (graph?.resources.includes('alerts_v2') && ids.length > singleReads) await this.pollNow(source, ids);
+      else reads.push(...ids.map((id) => ({ source, id })));
+    }
     if (!reads.length) return;
     const keys = [this.notifications.stream, ...reads.map((r) => this.ctx.keys.streamingPending(r.source, r.id))];
     const args = [PENDING_TTL_MS, COALESCE_MS, ...reads.flatMap((r) => [r.source, r.id])];
@@ -194,6 +214,20 @@ export class DefenderStreamingSource implements Source {
     if (queued) this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'queued' }, queued);
     if (queued < outcome.length)
       this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'coalesced' }, outcome.length - queued);
+  }
+
+  /** Asks the source's alerts_v2 poller for a poll now, and marks the alerts as on their way. */
+  private async pollNow(source: string, ids: string[]): Promise<void> {
+    const multi = this.ctx.redis
+      .multi()
+      .hset(this.ctx.keys.cursor(source, 'alerts_v2'), 'poll_requested_at', Date.now());
+    for (const id of ids) multi.set(this.ctx.keys.streamingPending(source, id), '1', 'PX', COALESCE_MS);
+    await multi.exec();
+    this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'polled' }, ids.length);
+    this.log.info(
+      { graphSource: source, alerts: ids.length },
+      `a burst of ${ids.length} new alerts: asked source '${source}' to poll alerts_v2 now instead of reading them one by one`,
+    );
   }
 
   private skipped(reason: SkipReason, detail: string, context: PartitionContext, event: ReceivedEventData): void {
