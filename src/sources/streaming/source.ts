@@ -202,7 +202,8 @@ export class DefenderStreamingSource implements Source {
     const reads: Array<{ source: string; id: string }> = [];
     for (const [source, ids] of bySource) {
       const graph = this.graph.byName.get(source);
-      const singleReads = ((graph?.requestBudgetPerMinute ?? 150) / 60) * POLL_NOW_SECONDS;
+      // The budget's default is the schema's (request_budget_per_minute); without a Graph source there is no poll.
+      const singleReads = graph ? (graph.requestBudgetPerMinute / 60) * POLL_NOW_SECONDS : Infinity;
       if (graph?.resources.includes('alerts_v2') && ids.length > singleReads) await this.pollNow(source, ids);
       else reads.push(...ids.map((id) => ({ source, id })));
     }
