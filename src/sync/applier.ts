@@ -58,7 +58,7 @@ export interface SyncApplierOptions {
   retryBaseMs?: number;
 }
 
-type Entries = Array<[string, string[]]>;
+type Entries = Array<[string, string[] | null]>;
 
 /** Why a change cannot be applied however often it is tried. */
 /** Another replica took the change over (this one lost its lease and claim): stop without an outcome. */
@@ -141,7 +141,9 @@ export class SyncApplier {
         const entries = pending.length ? pending : await this.read('>', 1000);
         for (const [entryId, fields] of entries) {
           if (signal.aborted || !this.held) break;
-          const changeId = fields[fields.indexOf('c') + 1];
+          // A pending entry whose message was deleted comes back without fields (XAUTOCLAIM drops most): nothing to do.
+          const at = fields ? fields.indexOf('c') : -1;
+          const changeId = at >= 0 ? fields![at + 1] : undefined;
           if (changeId) await this.process(entryId, changeId);
           else await queue.ack(entryId);
         }
