@@ -245,7 +245,7 @@ export class Pipeline {
   async queueDepth(): Promise<Record<string, number>> {
     const out: Record<string, number> = { inbox: await this.inboxWaiting() };
     for (const [name, q] of this.queues) {
-      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
       out[`sink:${name}`] = Object.values(c).reduce((a, b) => a + b, 0);
     }
     return out;

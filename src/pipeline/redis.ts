@@ -44,7 +44,11 @@ export function redisOptions(
   cfg: RedisConnectionConfig,
   opts: { blocking?: boolean; name?: string } = {},
 ): RedisOptions {
-  const options: RedisOptions = {
+  // (The intersection only lets this compile against ioredis 5's types too, which lack `protocol`.)
+  const options: RedisOptions & { protocol?: 2 | 3 } = {
+    // ioredis 6 speaks RESP3 by default; BullMQ's scripts and this code were written and are tested against RESP2
+    // replies (ioredis's own advice to keep v5 behaviour), and RESP3 brings nothing used here.
+    protocol: 2,
     maxRetriesPerRequest: opts.blocking ? null : 3,
     enableReadyCheck: true,
     connectionName: opts.name,

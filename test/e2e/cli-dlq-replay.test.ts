@@ -75,7 +75,7 @@ sinks:
 
     const queue = new Queue<SinkJobData>(keys.sinkQueue('out'), { connection: redis, prefix });
     try {
-      const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'paused', 'active']);
+      const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active']);
       const copies = new Map<string, number>();
       for (const job of jobs) for (const r of job.data.records ?? []) copies.set(r.key, (copies.get(r.key) ?? 0) + 1);
       expect(copies.size).toBe(N);

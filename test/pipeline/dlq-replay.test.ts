@@ -29,7 +29,7 @@ async function seed(tp: TestPipeline, sink: string, n: number): Promise<void> {
 async function queued(tp: TestPipeline, sink: string): Promise<Map<string, number>> {
   const queue = new Queue<SinkJobData>(tp.pipeline.keys.sinkQueue(sink), { connection: tp.redis, prefix: tp.prefix });
   try {
-    const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'paused', 'active']);
+    const jobs = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active']);
     const seen = new Map<string, number>();
     for (const job of jobs) for (const r of job.data.records ?? []) seen.set(r.key, (seen.get(r.key) ?? 0) + 1);
     return seen;

@@ -34,4 +34,12 @@ describe('Redis requirements at start', () => {
     expect(lines.filter((l) => l.level === 40)).toHaveLength(2);
     r.disconnect();
   });
+
+  it('speaks RESP2 on command and blocking connections (ioredis 6 would otherwise ask for RESP3)', async () => {
+    for (const blocking of [false, true]) {
+      const r = connect({ url: redisUrl() }, { blocking });
+      expect(await r.client('INFO')).toMatch(/ resp=2\b/);
+      r.disconnect();
+    }
+  });
 });
