@@ -85,7 +85,12 @@ describe('the source contract', () => {
       ['webhook', 'partner'],
       ['webhook', 'other'],
     ]);
-    expect(sources.shared.map((s) => s.type).sort()).toEqual(['graph_clients', 'graph_notifications', 'sync', 'webhook_routes']);
+    expect(sources.shared.map((s) => s.type).sort()).toEqual([
+      'graph_clients',
+      'graph_notifications',
+      'sync',
+      'webhook_routes',
+    ]);
     // One blocking connection for the notification worker, one per sync-enabled source's applier.
     expect(asked.sort()).toEqual(['notifications', 'sync-contoso']);
     expect(findSource(sources.configured, 'graph_security', 'contoso')).toBeInstanceOf(GraphSource);
