@@ -126,10 +126,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       now,
       requestId: randomUUID(),
     };
-    opts.onRequest?.({ method: simReq.method, path: simReq.path });
     let r: SimResponse;
     try {
       simReq.rawBody = await readBody(req);
+      // Once the whole request is here: a test that kills the client from this hook still gets the request applied.
+      opts.onRequest?.({ method: simReq.method, path: simReq.path });
       r = await route(simReq);
     } catch (err) {
       const status = err instanceof BodyTooLargeError ? 413 : 500;

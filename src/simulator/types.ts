@@ -231,8 +231,9 @@ export interface SimulatorOptions {
    */
   graphLike?: boolean | GraphLikeOptions;
   /**
-   * Called as each request arrives, before it is handled (the request log has it only once answered): lets a test
-   * act at the moment a request reaches "Graph", e.g. kill the client while its PATCH is being applied.
+   * Called once each request has fully arrived (body read), before it is handled (the request log has it only once
+   * answered): lets a test act at the moment a request reaches "Graph", e.g. kill the client while its PATCH is
+   * being applied.
    */
   onRequest?: (req: { method: string; path: string }) => void;
   /**
