@@ -100,7 +100,10 @@ ${graphSourceYaml(sim, T, {
       expect(groups.length).toBeGreaterThan(0);
       for (const times of groups)
         for (let i = 1; i < times.length; i++)
-          expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(INTERVAL_MS * 0.9);
+          // Two replicas polling one window send its query within milliseconds of each other; one replica sends it
+          // again an interval after its previous poll started, less however long that poll's request was delayed
+          // (token, budget, a loaded event loop). Half an interval separates the two without timing the machine.
+          expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(INTERVAL_MS * 0.5);
     }
     // Fault-free so far: exactly once.
     // The server may not listen yet when the records are already through (a refused connection is "not yet").

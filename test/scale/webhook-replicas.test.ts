@@ -80,7 +80,7 @@ ${graphSourceYaml(sim, T, {
     // the subscription exists once a replica stored what Graph answered (after the validation handshake)
     const redis = new Redis(redisUrl());
     await waitFor(() => redis.exists(`${prefix}:subscription:tenant-f`), {
-      timeoutMs: 60_000,
+      timeoutMs: 120_000, // three daemons start (and compile) at once; on a loaded 2-core machine that alone takes a minute
       what: 'subscription created',
     });
     await redis.quit();
@@ -112,5 +112,5 @@ ${graphSourceYaml(sim, T, {
     console.log(
       `webhooks across replicas: notification posts per replica ${proxy.counts.join('/')}, 60 alerts delivered once`,
     );
-  }, 120_000);
+  }, 240_000);
 });

@@ -26,6 +26,21 @@ export async function createTopics(brokers: string[], topics: string[], numParti
       topics: topics.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })),
       waitForLeaders: true,
     });
+    // `waitForLeaders` waits for the controller's metadata; a partition's leader can still answer NOT_LEADER for a
+    // moment after (KRaft propagates leadership asynchronously). Ready means every partition answers ListOffsets.
+    const deadline = Date.now() + 30_000;
+    for (const topic of topics) {
+      for (;;) {
+        const ok = await admin
+          .fetchTopicOffsets(topic)
+          .then((parts) => parts.length === numPartitions)
+          .catch(() => false);
+        if (ok) break;
+        if (Date.now() > deadline)
+          throw new Error(`kafka: topic ${topic} has no leader for every partition after 30 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
