@@ -55,6 +55,9 @@ export class FaultState {
       if (v != null && !(typeof v === 'number' && v >= 0))
         throw new RangeError(`${key} must be a non-negative number, got ${String(v)}`);
     }
+    const commit = faults.commitThenFail;
+    if (commit != null && !(Number.isInteger(commit) && commit >= 0))
+      throw new RangeError(`commitThenFail must be a non-negative integer, got ${String(commit)}`);
     const status = faults.errorStatus;
     if (status != null && !(Number.isInteger(status) && status >= 400 && status <= 599))
       throw new RangeError(`errorStatus must be an HTTP status 400..599, got ${String(status)}`);
@@ -83,6 +86,14 @@ export class FaultState {
   revoked(seq: number | undefined): boolean {
     const mode = this.current.revokeTokens;
     return mode === 'all' || (mode === 'issued' && (seq ?? 0) <= this.revokedThrough);
+  }
+
+  /** True when this applied write is to be answered 500 (`commitThenFail`); counts the knob down. */
+  takeCommitThenFail(): boolean {
+    const n = this.current.commitThenFail ?? 0;
+    if (n <= 0) return false;
+    this.current = { ...this.current, commitThenFail: n - 1 };
+    return true;
   }
 
   slowMs(): number {

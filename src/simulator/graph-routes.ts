@@ -58,7 +58,15 @@ export async function handleGraph(req: SimRequest, deps: GraphRouteDeps): Promis
   const fault = deps.faults.intercept(req, tenantId, clientId);
   if (fault) return withIdentity({ ...fault, log: { ...fault.log, resource: resourceOf(rest) } });
   try {
-    return withIdentity(await route(req, deps, `/${version}`, rest, tenantId, clientId, auth.claims.roles));
+    const r = await route(req, deps, `/${version}`, rest, tenantId, clientId, auth.claims.roles);
+    const write = req.method === 'PATCH' || (req.method === 'POST' && rest.startsWith('security/'));
+    if (write && r.status >= 200 && r.status < 300 && deps.faults.takeCommitThenFail()) {
+      return withIdentity({
+        ...graphError(req, 500, 'InternalServerError', 'An internal server error occurred.'),
+        log: { ...r.log, fault: 'committed_then_500' },
+      });
+    }
+    return withIdentity(r);
   } catch (err) {
     if (err instanceof ODataError)
       return withIdentity({ ...graphError(req, 400, 'BadRequest', err.message), log: { resource: resourceOf(rest) } });

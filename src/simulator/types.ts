@@ -79,6 +79,12 @@ export interface SimulatorFaults {
    */
   nextLinkOrigin?: string | null;
   /**
+   * The next N writes (a PATCH, a comment POST) are applied, then answered 500 `InternalServerError`, as when a gateway
+   * times out after the backend committed: a client that resends a non-idempotent request doubles it. Counts down;
+   * logged with `fault: 'committed_then_500'`. @defaultValue 0
+   */
+  commitThenFail?: number;
+  /**
    * The legacy `/security/alerts` API after its retirement (2026-10-15 in the global cloud): lists answer 200 with
    * no alerts and no nextLink, reads by id 404, although the alerts still exist in the simulator (alerts_v2 carries
    * on). Logged with `fault: 'retired'`. @defaultValue false

@@ -361,6 +361,9 @@ export class SyncApplier {
       const r = await this.opts.client.request<Record<string, unknown>>(method, path, change.resource, {
         signal: this.abort.signal,
         body,
+        // A comment POST sent twice is two comments: after a 5xx the change is tried again from its GET, which shows
+        // whether the comment arrived. A PATCH with the same fields is safe to resend.
+        idempotent: method !== 'POST',
         headers: { prefer: 'include-unknown-enum-members' },
       });
       return { status: r.status, body: r.body };

@@ -272,8 +272,19 @@ export class GraphClient {
     method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
     pathOrUrl: string,
     resource: string,
-    opts: { signal?: AbortSignal; headers?: Record<string, string>; body?: unknown } = {},
+    opts: {
+      signal?: AbortSignal;
+      headers?: Record<string, string>;
+      body?: unknown;
+      /**
+       * False for a request that must not be sent twice (a comment POST): it is resent only when Graph said it did
+       * not take it (429, 503) or it never left (connection refused); a 5xx or a connection lost after sending throws
+       * instead, for the caller to look before it tries again. @defaultValue true
+       */
+      idempotent?: boolean;
+    } = {},
   ): Promise<GraphResponse<T>> {
+    const idempotent = opts.idempotent ?? true;
     const { signal } = opts;
     const headers = { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers };
     const url = this.trustedUrl(method, pathOrUrl, resource);
@@ -323,7 +334,7 @@ export class GraphClient {
           );
         }
         metrics.graphRequests.inc({ source, resource, code: 'network' });
-        if (attempt >= maxRetries)
+        if (attempt >= maxRetries || (!idempotent && !neverSent(err)))
           throw new GraphRequestError(
             `${method} ${resource} for source '${source}' (tenant ${tenantId}): ${(err as Error).message}`,
             0,
@@ -360,7 +371,8 @@ export class GraphClient {
           code,
         );
       }
-      const retryable = status === 429 || status === 503 || status === 504 || status === 502 || status === 500;
+      const retryable =
+        status === 429 || status === 503 || (idempotent && (status === 504 || status === 502 || status === 500));
       if (status === 429 || status === 503 || status === 504) metrics.graphThrottled.inc({ source });
       if (!retryable || attempt >= maxRetries) {
         throw new GraphRequestError(
@@ -490,4 +502,11 @@ function graphErrorCode(text: string): string {
   } catch {
     return '';
   }
+}
+
+/** True for a connection error that happened before any of the request was sent (safe to send again). */
+function neverSent(err: unknown): boolean {
+  const code =
+    (err as { code?: unknown; cause?: { code?: unknown } }).code ?? (err as { cause?: { code?: unknown } }).cause?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'UND_ERR_CONNECT_TIMEOUT';
 }
