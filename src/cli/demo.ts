@@ -1,13 +1,17 @@
 /**
  * `alertbridge demo`: the embedded default. The bundled Graph simulator (HTTPS, OAuth, realistic alerts created
- * and updated over time), a local redis-server (spawned on a free port when REDIS_URL is unset), and the daemon
- * with config/demo.yaml polling the simulator like a real tenant. Records flow to stdout as NDJSON; logs and a
- * progress line every 5 s go to stderr.
+ * and updated over time), a bundled Event Hubs endpoint (src/simulator/eventhubs/) into which the simulator
+ * publishes the Defender XDR Streaming API's AlertInfo/AlertEvidence events of each new alert, a local redis-server
+ * (spawned on a free port when REDIS_URL is unset), and the daemon with config/demo.yaml: a `defender_streaming`
+ * source reads the hub and has each new alert read from Graph at once (`via: streaming`), while the `graph_security`
+ * source polls the simulator every minute like a real tenant (the backlog at start, incidents, updates). Records flow
+ * to stdout as NDJSON; logs and a progress line every 5 s (records in by path) go to stderr.
  *
  * Ctrl-C signals the terminal's whole process group: the redis-server child runs in its own group, so that it is
  * still there while the daemon drains into it, and is stopped after the daemon. It is watched too (see
  * util/redis-server.ts): should this process die without stopping it, it stops by itself.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,6 +20,7 @@ import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/load.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
+import { startEventHubsPeer, type EventHubsPeer } from '../simulator/eventhubs/server.js';
 import { startSimulator } from '../simulator/server.js';
 import { DEMO_TENANT } from '../simulator/types.js';
 import { freePort, RedisNotInstalledError, startRedisServer, type RedisServer } from '../util/redis-server.js';
@@ -60,9 +65,26 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-demo-'));
   let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  let hub: EventHubsPeer | undefined;
   try {
-    sim = await startSimulator({ dir, rate: opts.rate, initial: 10, seed: Date.now() % 100_000, updateRatio: 0.3 });
+    // A hub of its own per run: with a shared REDIS_URL, an earlier run's checkpoints (kept in Redis by namespace,
+    // hub and consumer group) would point past the end of this fresh, empty hub.
+    const hubName = `defender-stream-${randomBytes(4).toString('hex')}`;
+    hub = await startEventHubsPeer({ hubs: { [hubName]: 2 } });
+    const streamConnection = hub.connectionString(hubName);
+    sim = await startSimulator({
+      dir,
+      rate: opts.rate,
+      initial: 10,
+      seed: Date.now() % 100_000,
+      updateRatio: 0.3,
+      streaming: { connectionString: streamConnection },
+    });
     log.info({ graph: sim.url, ca_file: sim.caFile, rate: opts.rate }, 'started the Graph simulator');
+    log.info(
+      { event_hub: `127.0.0.1:${hub.port}/${hubName}` },
+      'started the Event Hubs endpoint the simulator streams AlertInfo/AlertEvidence events to (Defender XDR Streaming API)',
+    );
     const env = {
       ...process.env,
       REDIS_URL: redisUrl,
@@ -73,6 +95,7 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
       SIM_TENANT_ID: DEMO_TENANT.tenantId,
       SIM_CLIENT_ID: DEMO_TENANT.clientId,
       SIM_CLIENT_SECRET: DEMO_TENANT.clientSecret,
+      SIM_STREAM_CONNECTION_STRING: streamConnection,
     };
     const loaded = await loadConfigFile(demoConfigPath(), { env });
     if (!loaded.ok) throw new CliExit(EXIT.usage, loaded.errors.join('\n'));
@@ -100,9 +123,18 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
   } finally {
     // The children go last: the daemon has stopped (drained into this Redis) before its Redis and simulator do.
     await sim?.close();
+    await hub?.close();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Records in by path (`via`: poll, streaming, …), before dedup: which path brought what. */
+async function byPath(metrics: Metrics): Promise<Record<string, number>> {
+  const m = await metrics.registry.getSingleMetric('alertbridge_records_ingested_total')?.get();
+  const out: Record<string, number> = {};
+  for (const v of m?.values ?? []) out[String(v.labels.via)] = (out[String(v.labels.via)] ?? 0) + v.value;
+  return out;
 }
 
 async function progress(metrics: Metrics, log: Logger): Promise<void> {
@@ -113,6 +145,7 @@ async function progress(metrics: Metrics, log: Logger): Promise<void> {
   log.info(
     {
       ingested: await value('alertbridge_records_ingested_total'),
+      by_path: await byPath(metrics),
       duplicates: await value('alertbridge_records_duplicate_total'),
       delivered: await delivered(metrics),
       graph_requests: await value('alertbridge_graph_requests_total'),

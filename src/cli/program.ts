@@ -42,7 +42,9 @@ export function buildCli(): Command {
 
   program
     .command('demo')
-    .description('the embedded default: a local Redis, alertbridge, and alerts flowing to stdout')
+    .description(
+      'the embedded default: a local Redis, alertbridge, and alerts flowing to stdout (new ones through the Defender streaming path)',
+    )
     .option('--rate <n>', 'new alerts per second in the simulator', positiveInt, 2)
     .option('--count <n>', 'stop once this many records were delivered (0 = until interrupted)', positiveInt, 0)
     .option('--out <file>', 'write records to this file instead of stdout')

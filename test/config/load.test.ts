@@ -304,7 +304,7 @@ describe('shipped configurations', () => {
   it('config/demo.yaml is valid with no environment, and follows REDIS_URL and ALERTBRIDGE_PORT', async () => {
     const plain = ok(await loadConfigFile(join(repo, 'config/demo.yaml'), { env: {} }));
     expect(summarizeConfig(plain)).toBe(
-      'config OK: 2 sources (demo-graph: graph_security, demo-push: webhook), 1 sink (stdout: file)',
+      'config OK: 3 sources (demo-graph: graph_security, demo-stream: defender_streaming, demo-push: webhook), 1 sink (stdout: file)',
     );
     expect(plain.server.listen).toBe('127.0.0.1:8080');
     expect(plain.sources[0]).toMatchObject({
@@ -312,7 +312,9 @@ describe('shipped configurations', () => {
       auth: 'client_secret',
       resources: ['alerts_v2', 'incidents'],
     });
-    expect(plain.sources[1]).toMatchObject({ token: 'demo-token' });
+    expect(plain.sources[0]).toMatchObject({ poll_interval_ms: 60000 });
+    expect(plain.sources[1]).toMatchObject({ event_hub_name: 'defender-stream', start_position: 'earliest' });
+    expect(plain.sources[2]).toMatchObject({ token: 'demo-token' });
     expect(plain.sinks[0]).toMatchObject({ path: '-' });
     const custom = ok(
       await loadConfigFile(join(repo, 'config/demo.yaml'), {
