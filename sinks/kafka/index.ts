@@ -270,7 +270,9 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
         });
         return;
       }
-      const name = topic.replaceAll('{resource}', r.resource);
+      // A streamed table's resource (`streaming/DeviceProcessEvents`) names the topic `streaming.DeviceProcessEvents`:
+      // Kafka topic names have no `/`.
+      const name = topic.replaceAll('{resource}', r.resource.replaceAll('/', '.'));
       const group = byTopic.get(name) ?? { topic: name, messages: [] };
       group.messages.push({ key: r.key, value, headers: headers as IHeaders });
       byTopic.set(name, group);

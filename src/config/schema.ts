@@ -267,6 +267,19 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
     });
   });
 
+  // OCSF has no class for a raw Advanced Hunting row: a sink in that format cannot opt in to streamed tables.
+  elements(value.sinks).forEach((sink, i) => {
+    if (!isRecord(sink) || sink.format !== 'ocsf' || !isRecord(sink.filter)) return;
+    elements(sink.filter.resources).forEach((resource, j) => {
+      if (typeof resource === 'string' && resource.startsWith('streaming/')) {
+        addIssue(
+          ['sinks', i, 'filter', 'resources', j],
+          `format ocsf has no class for rows of streamed tables (${resource}): give them a sink with format envelope or graph`,
+        );
+      }
+    });
+  });
+
   if (isRecord(value.security) && value.security.require_tls === true) {
     for (const p of plaintextSecrets(value)) addIssue(p.path, `${p.message} (security.require_tls is true)`);
   }

@@ -3,7 +3,11 @@
  * shared by the sinks' own schemas (sinks/<type>/config.ts, through sinks/kit.ts) and src/config/sinks.ts.
  */
 import { z } from 'zod';
-import { RESOURCES, SYNC_OUTCOMES } from '../record/types.js';
+import { RESOURCES, STREAMING_RESOURCE, SYNC_OUTCOMES } from '../record/types.js';
+
+const FILTER_RESOURCES = [...RESOURCES, SYNC_OUTCOMES] as const;
+const unknownResource = (issue: { input?: unknown }): string =>
+  `must be one of ${FILTER_RESOURCES.join(', ')}, streaming/<Table> or streaming/* (got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : typeof issue.input})`;
 import { componentName, count, crossCheck, millis } from './fields.js';
 
 export const SinkFilterSchema = z
@@ -13,11 +17,16 @@ export const SinkFilterSchema = z
       .optional()
       .describe('Only records at least this severe. Records of `unknown` severity pass only when this is unset.'),
     resources: z
-      .array(z.enum([...RESOURCES, SYNC_OUTCOMES]))
+      .array(
+        z.union([
+          z.enum(FILTER_RESOURCES, { error: unknownResource }),
+          z.string().regex(STREAMING_RESOURCE, { error: unknownResource }),
+        ]),
+      )
       .min(1)
       .optional()
       .describe(
-        'Only records of these Graph resources. `sync_outcomes` opts the sink in to write-back outcome records (`schema: alertbridge.sync_outcome/v1`, docs/sync.md), which no sink receives otherwise.',
+        'Only records of these Graph resources. `sync_outcomes` opts the sink in to write-back outcome records (`schema: alertbridge.sync_outcome/v1`, docs/sync.md), and `streaming/<Table>` (or `streaming/*`) to rows of streamed Advanced Hunting tables (`defender_streaming` `tables:`), which no sink receives otherwise.',
       ),
     providers: z
       .array(z.string().min(1))

@@ -392,11 +392,33 @@ const DefenderStreamingObject = z
       104_857_600,
       'Events larger than this are skipped unread (counted as `oversized`). The Streaming API writes up to 1 MB per event on Standard.',
     ),
+    tables: z
+      .array(
+        z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9]{0,99}$/, {
+            error: 'must be an Advanced Hunting table name (letters and digits, e.g. DeviceProcessEvents)',
+          })
+          .refine((t) => t !== 'AlertInfo' && t !== 'AlertEvidence', {
+            error: 'AlertInfo and AlertEvidence are read as triggers (the alert comes from Graph), not passed through',
+          }),
+      )
+      .default([])
+      .describe(
+        'Other streamed Advanced Hunting tables to pass through as records of their own (`resource: streaming/<Table>`, e.g. `DeviceProcessEvents`, `EmailEvents`); a sink receives them only when its `filter.resources` names them (or `streaming/*`). Events of tables not listed are counted (`table_not_allowed`) and skipped.',
+      ),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
       const connection = hasSecret(value, 'connection_string');
       const namespace = value.fully_qualified_namespace !== undefined;
+      if (Array.isArray(value.tables)) {
+        const seen = new Set<unknown>();
+        value.tables.forEach((t, i) => {
+          if (seen.has(t)) addIssue(['tables', i], `duplicate table "${String(t)}"`);
+          seen.add(t);
+        });
+      }
       if (connection && namespace) {
         addIssue(['fully_qualified_namespace'], 'set either connection_string or fully_qualified_namespace, not both');
       } else if (!connection && !namespace) {

@@ -1,11 +1,21 @@
 /** Per-sink record filter (`sinks[].filter`): every given condition must hold. */
-import { SEVERITIES, SYNC_OUTCOMES, type AlertRecord, type Resource, type Severity } from '../record/types.js';
+import {
+  SEVERITIES,
+  SYNC_OUTCOMES,
+  isStreamingResource,
+  type AlertRecord,
+  type Resource,
+  type Severity,
+} from '../record/types.js';
 
 export interface RecordFilter {
   /** Records below it, and records of unknown severity, are skipped. */
   min_severity?: Exclude<Severity, 'unknown'>;
-  /** Also `sync_outcomes`, which a sink receives only when named here (write-back outcome records are opt-in). */
-  resources?: readonly (Resource | typeof SYNC_OUTCOMES)[];
+  /**
+   * Also `sync_outcomes` and `streaming/<Table>` (or `streaming/*`), which a sink receives only when named here
+   * (write-back outcomes and streamed table rows are opt-in).
+   */
+  resources?: readonly (Resource | typeof SYNC_OUTCOMES | string)[];
   /** Compared case-insensitively. */
   providers?: readonly string[];
   sources?: readonly string[];
@@ -18,19 +28,28 @@ export type RecordPredicate = (record: Route) => boolean;
 
 export function compileFilter(filter: RecordFilter | undefined): RecordPredicate {
   const outcomes = filter?.resources?.includes(SYNC_OUTCOMES) ?? false;
+  const tables = new Set(filter?.resources?.filter(isStreamingResource));
+  const anyTable = tables.has('streaming/*');
   const base = compileRecordFilter(filter);
-  return (r) => ((r.resource as string) === SYNC_OUTCOMES ? outcomes && base(r) : base(r));
+  return (r) => {
+    const resource = r.resource as string;
+    if (resource === SYNC_OUTCOMES) return outcomes && base(r);
+    // A row of a streamed table: only where the filter names its table (or every table); the resource condition is
+    // that one, the others apply as to any record.
+    if (isStreamingResource(resource)) return (anyTable || tables.has(resource)) && base(r, true);
+    return base(r);
+  };
 }
 
-function compileRecordFilter(filter: RecordFilter | undefined): RecordPredicate {
+function compileRecordFilter(filter: RecordFilter | undefined): (record: Route, resourceChecked?: boolean) => boolean {
   if (!filter) return () => true;
   const minRank = filter.min_severity ? SEVERITIES.indexOf(filter.min_severity) : -1;
   const resources = filter.resources?.length ? new Set<string>(filter.resources) : null;
   const providers = filter.providers?.length ? new Set(filter.providers.map((p) => p.toLowerCase())) : null;
   const sources = filter.sources?.length ? new Set(filter.sources) : null;
-  return (r) =>
+  return (r, resourceChecked = false) =>
     (minRank < 0 || (r.severity !== 'unknown' && SEVERITIES.indexOf(r.severity) >= minRank)) &&
-    (!resources || resources.has(r.resource)) &&
+    (resourceChecked || !resources || resources.has(r.resource)) &&
     (!providers || providers.has(r.provider.toLowerCase())) &&
     (!sources || sources.has(r.source));
 }

@@ -19,6 +19,14 @@ export type Resource = (typeof RESOURCES)[number];
  */
 export const SYNC_OUTCOMES = 'sync_outcomes';
 
+/**
+ * The `resource` of rows of a streamed Advanced Hunting table passed through by a `defender_streaming` source
+ * (`tables:`): `streaming/<Table>`, e.g. `streaming/DeviceProcessEvents`. Like `sync_outcomes` they reach only the sinks
+ * whose filter names them (`streaming/<Table>`, or `streaming/*` for every table).
+ */
+export const STREAMING_RESOURCE = /^streaming\/(?:\*|[A-Za-z][A-Za-z0-9]{0,99})$/;
+export const isStreamingResource = (resource: string): boolean => resource.startsWith('streaming/');
+
 /** Normalized severities, ordered from least to most severe (`unknown` sorts lowest for filtering). */
 export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];

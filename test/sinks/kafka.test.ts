@@ -18,6 +18,7 @@ import type { AlertRecord, Sink } from '../../sinks/types.js';
 import { classify } from '../../src/pipeline/retry.js';
 import { sinkFormat } from '../../src/record/format.js';
 import { normalize } from '../../src/record/normalize.js';
+import { rowRecord } from '../../src/sources/streaming/message.js';
 import { captureLogger } from '../helpers/graph.js';
 import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { record, records } from '../helpers/records.js';
@@ -496,7 +497,9 @@ describe('kafka sink', () => {
     it('routes records to a topic per resource with {resource}', async () => {
       const prefix = uniqueTopic('per');
       const sink = open({ topic: `${prefix}.{resource}` });
-      tp = await startTestPipeline([{ sink, maxRecords: 100 }]);
+      tp = await startTestPipeline([
+        { sink, maxRecords: 100, filter: { resources: ['alerts_v2', 'incidents', 'streaming/*'] } },
+      ]);
       const incident = loadSample('incident-resource-representation.json');
       const incidents = Array.from({ length: 10 }, (_, i) => {
         const res = normalize('incidents', { ...incident, id: `inc-${i}` }, { source: 'test', via: 'poll' });
@@ -504,18 +507,36 @@ describe('kafka sink', () => {
         return res.record;
       });
       const alerts = records(15);
-      await tp.pipeline.emit([...alerts, ...incidents]);
-      await waitFor(
-        async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 25,
-        { what: '25 deliveries' },
+      // A streamed table's row: `streaming/DeviceProcessEvents` has a `/`, which no topic name has.
+      const properties = { Timestamp: '2026-01-01T00:00:00Z', DeviceId: 'dev1', ReportId: 7, FileName: 'a.exe' };
+      const row = rowRecord(
+        {
+          tenantId: 't',
+          table: 'DeviceProcessEvents',
+          id: 'dev1|7',
+          contentHash: 'sha256:00',
+          time: undefined,
+          properties,
+        },
+        'stream',
       );
-      const reader = await TopicReader.open(broker.brokers, [`${prefix}.alerts_v2`, `${prefix}.incidents`]);
+      await tp.pipeline.emit([...alerts, ...incidents, row]);
+      await waitFor(
+        async () => (await metricValue(tp!.metrics, 'alertbridge_records_delivered_total', { sink: 'kafka' })) >= 26,
+        { what: '26 deliveries' },
+      );
+      const reader = await TopicReader.open(broker.brokers, [
+        `${prefix}.alerts_v2`,
+        `${prefix}.incidents`,
+        `${prefix}.streaming.DeviceProcessEvents`,
+      ]);
       try {
         const got = await reader.caughtUp();
         const topicOf = (r: AlertRecord) => got.find((m) => identOf(m) === ident(r))?.topic;
         expect(alerts.map(topicOf)).toEqual(alerts.map(() => `${prefix}.alerts_v2`));
         expect(incidents.map(topicOf)).toEqual(incidents.map(() => `${prefix}.incidents`));
-        expect(got).toHaveLength(25);
+        expect(topicOf(row)).toBe(`${prefix}.streaming.DeviceProcessEvents`);
+        expect(got).toHaveLength(26);
       } finally {
         await reader.close();
       }

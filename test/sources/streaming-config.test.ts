@@ -10,12 +10,12 @@ const GRAPH = `
     client_secret: s3cret`;
 const CS = 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=listen;SharedAccessKey=a2V5;EntityPath=stream';
 
-const parse = (sources: string, extra = '') =>
+const parse = (sources: string, extra = '', sinks = '  - { name: out, type: file, path: /dev/null }') =>
   parseConfig(
     `${extra}
 sources:${sources}
 sinks:
-  - { name: out, type: file, path: /dev/null }
+${sinks}
 `,
     { baseDir: '/', env: {} },
   );
@@ -65,8 +65,54 @@ describe('defender_streaming config', () => {
       `${GRAPH}\n  - { name: s, type: defender_streaming, fully_qualified_namespace: ns.servicebus.windows.net, event_hub_name: h }`,
       'sources[1].tenant_id: required with fully_qualified_namespace (except with auth: managed_identity)',
     ],
+    [
+      'a table name that is not one',
+      `${GRAPH}\n  - { name: s, type: defender_streaming, connection_string: "${CS}", tables: [Device-Events] }`,
+      'sources[1].tables[0]: must be an Advanced Hunting table name (letters and digits, e.g. DeviceProcessEvents)',
+    ],
+    [
+      'an alert table in tables',
+      `${GRAPH}\n  - { name: s, type: defender_streaming, connection_string: "${CS}", tables: [DeviceEvents, AlertInfo] }`,
+      'sources[1].tables[1]: AlertInfo and AlertEvidence are read as triggers (the alert comes from Graph), not passed through',
+    ],
+    [
+      'a table listed twice',
+      `${GRAPH}\n  - { name: s, type: defender_streaming, connection_string: "${CS}", tables: [EmailEvents, EmailEvents] }`,
+      'sources[1].tables[1]: duplicate table "EmailEvents"',
+    ],
   ])('reports %s', (_, sources, message) => {
     const res = parse(sources);
+    expect(res.ok).toBe(false);
+    if (!res.ok) expect(res.errors).toContain(message);
+  });
+
+  it('takes tables, and sinks opt in to their rows by filter', () => {
+    const res = parse(
+      `${GRAPH}\n  - { name: s, type: defender_streaming, connection_string: "${CS}", tables: [DeviceProcessEvents, EmailEvents] }`,
+      '',
+      `  - { name: out, type: file, path: /dev/null, filter: { resources: [alerts_v2, streaming/EmailEvents, "streaming/*"] } }`,
+    );
+    if (!res.ok) throw new Error(res.errors.join('\n'));
+    expect(res.config.sources[1]).toMatchObject({ tables: ['DeviceProcessEvents', 'EmailEvents'] });
+  });
+
+  it.each([
+    [
+      'an ocsf sink opting in to streamed tables',
+      '  - { name: o, type: file, path: /dev/null, format: ocsf, filter: { resources: [alerts_v2, streaming/DeviceProcessEvents] } }',
+      'sinks[0].filter.resources[1]: format ocsf has no class for rows of streamed tables (streaming/DeviceProcessEvents): give them a sink with format envelope or graph',
+    ],
+    [
+      'a streamed resource that is no table',
+      '  - { name: o, type: file, path: /dev/null, filter: { resources: [streaming/Device.Events] } }',
+      'sinks[0].filter.resources[0]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, streaming/<Table> or streaming/* (got "streaming/Device.Events")',
+    ],
+  ])('reports %s', (_, sinks, message) => {
+    const res = parse(
+      `${GRAPH}\n  - { name: s, type: defender_streaming, connection_string: "${CS}", tables: [DeviceProcessEvents] }`,
+      '',
+      sinks,
+    );
     expect(res.ok).toBe(false);
     if (!res.ok) expect(res.errors).toContain(message);
   });

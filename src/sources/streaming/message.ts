@@ -11,6 +11,7 @@
  * skipped with a reason, never thrown: one bad event must not stop a partition.
  */
 import { createHash } from 'node:crypto';
+import { RECORD_SCHEMA, type AlertRecord } from '../../record/types.js';
 
 /** Tables whose records name an alert to fetch from Graph. */
 export const ALERT_TABLES = ['AlertInfo', 'AlertEvidence'] as const;
@@ -193,4 +194,37 @@ export function coalesceTriggers(triggers: readonly StreamTrigger[]): StreamTrig
     if (!seen.has(k)) seen.set(k, t);
   }
   return [...seen.values()];
+}
+
+/** The `provider` of rows of streamed tables: the Defender XDR portal's Advanced Hunting (Graph's serviceSource name). */
+export const ROW_PROVIDER = 'microsoft365Defender';
+
+/**
+ * A row of an allow-listed table as a record: `resource: streaming/<Table>`, keyed by the row's natural identity (or
+ * content hash), revised by its content hash (a repeat is a duplicate; a row whose content changed under the same
+ * identity is delivered again), `data` = the row's columns verbatim. Rows have no severity, status or incident.
+ */
+export function rowRecord(row: StreamRow, source: string, now = new Date()): AlertRecord {
+  const resource = `streaming/${row.table}`;
+  const time = row.time ?? null;
+  const action = str(row.properties.ActionType);
+  return {
+    schema: RECORD_SCHEMA,
+    key: `${row.tenantId}/${resource}/${ROW_PROVIDER}/${row.id}`,
+    revision: row.contentHash,
+    tenant_id: row.tenantId,
+    source,
+    resource: resource as AlertRecord['resource'],
+    provider: ROW_PROVIDER,
+    id: row.id,
+    incident_id: null,
+    severity: 'unknown',
+    status: 'unknown',
+    title: action ? `${row.table}: ${action}` : row.table,
+    created_at: time,
+    updated_at: time,
+    ingested_at: now.toISOString(),
+    via: 'streaming',
+    data: row.properties,
+  };
 }

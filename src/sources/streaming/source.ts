@@ -30,7 +30,14 @@ import type { Source, SourceContext, SourceFactory } from '../types.js';
 import { graphClientRegistry, type GraphClientRegistry } from '../graph/client-registry.js';
 import { graphNotifications, type GraphNotifications } from '../graph/notification-hub.js';
 import { RedisCheckpointStore } from './checkpoint-store.js';
-import { coalesceTriggers, parseStreamEvent, type SkipReason, type StreamTrigger } from './message.js';
+import {
+  coalesceTriggers,
+  parseStreamEvent,
+  rowRecord,
+  type SkipReason,
+  type StreamRow,
+  type StreamTrigger,
+} from './message.js';
 
 /** Events handed to one processEvents call (and so the most a crash makes the source read again per partition). */
 const MAX_BATCH = 100;
@@ -74,6 +81,8 @@ export class DefenderStreamingSource implements Source {
   /** Tenant id (lower-case GUID) → the `graph_security` source that reads its alerts. */
   private readonly tenants = new Map<string, string>();
   private readonly skipLogged = new Map<SkipReason, number>();
+  /** `tables:`, the other streamed tables passed through as records. */
+  private readonly tables: ReadonlySet<string>;
   private lastError?: { at: number; message: string };
   private stopped = false;
 
@@ -84,6 +93,7 @@ export class DefenderStreamingSource implements Source {
     private readonly notifications: GraphNotifications,
   ) {
     this.name = config.name;
+    this.tables = new Set(config.tables);
     this.log = ctx.logger.child({ component: 'defender-streaming', source: config.name });
   }
 
@@ -178,15 +188,22 @@ export class DefenderStreamingSource implements Source {
   private async processEvents(events: ReceivedEventData[], context: PartitionContext): Promise<void> {
     if (!events.length) return;
     const triggers: StreamTrigger[] = [];
+    const rows: StreamRow[] = [];
     const tenants = new Set(this.tenants.keys());
     for (const event of events) {
       const parsed = parseStreamEvent(event.body, {
         tenants,
-        tables: new Set(),
+        tables: this.tables,
         maxBytes: this.config.max_event_bytes,
       });
       triggers.push(...parsed.triggers);
+      rows.push(...parsed.rows);
       for (const skip of parsed.skipped) this.skipped(skip.reason, skip.detail, context, event);
+    }
+    // Rows of allow-listed tables go through dedup to the sinks that opt in; emit resolves once they are durable.
+    if (rows.length) {
+      const now = new Date();
+      await this.ctx.emit(rows.map((row) => rowRecord(row, this.name, now)));
     }
     await this.enqueue(coalesceTriggers(triggers));
     await this.ctx.waitDurable?.();
