@@ -25,7 +25,10 @@ export async function cursorCommand(
   opts: CursorOptions,
 ): Promise<void> {
   const graph = config.sources.flatMap((s) => (s.type === 'graph_security' ? [s] : []));
-  const sources = opts.source ? graph.filter((s) => s.name === opts.source) : graph;
+  // `list --source mssp` lists every tenant of a source with tenants; `skip` takes one (`mssp/fabrikam`).
+  const sources = opts.source
+    ? graph.filter((s) => s.name === opts.source || (action === 'list' && s.tenant_of?.source === opts.source))
+    : graph;
   if (opts.source && !sources.length) {
     throw new CliExit(
       EXIT.usage,

@@ -114,7 +114,22 @@ export function summarizeConfig(config: Readonly<Config>): string {
     const head = `${items.length} ${noun}${items.length === 1 ? '' : 's'}`;
     return items.length === 0 ? head : `${head} (${items.map((i) => `${i.name}: ${i.type}`).join(', ')})`;
   };
-  return `config OK: ${list(config.sources, 'source')}, ${list(config.sinks, 'sink')}`;
+  // A source with tenants is one entry, `mssp: graph_security, 50 tenants`, as it was written.
+  const sources: { name: string; type: string }[] = [];
+  const tenants = new Map<string, { name: string; type: string; count: number }>();
+  for (const s of config.sources) {
+    const group = s.type === 'graph_security' ? s.tenant_of?.source : undefined;
+    if (group === undefined) {
+      sources.push(s);
+      continue;
+    }
+    const entry = tenants.get(group) ?? { name: group, type: '', count: 0 };
+    entry.count++;
+    entry.type = `graph_security, ${entry.count} tenant${entry.count === 1 ? '' : 's'}`;
+    if (!tenants.has(group)) sources.push(entry);
+    tenants.set(group, entry);
+  }
+  return `config OK: ${list(sources, 'source')}, ${list(config.sinks, 'sink')}`;
 }
 
 /** A deep copy with every secret value replaced by `[redacted]`, for printing or logging a config. */

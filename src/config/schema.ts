@@ -20,7 +20,14 @@ import {
   type AddIssue,
   type SecretKey,
 } from './fields.js';
-import { DefenderStreamingSourceSchema, GraphSourceSchema, SourceSchema, WebhookSourceSchema } from './sources.js';
+import {
+  defaultPollInterval,
+  DefenderStreamingSourceSchema,
+  GraphSourceSchema,
+  SourceSchema,
+  WebhookSourceSchema,
+} from './sources.js';
+import { expandTenants, TENANT_SEPARATOR } from './tenants.js';
 import { EventHubsSinkSchema, KafkaSinkSchema, SinkCommonSchema, SinkSchema, SplunkHecSinkSchema } from './sinks.js';
 import { plaintextSecrets } from './plaintext.js';
 import { secretLeafPaths } from './schema-walk.js';
@@ -248,6 +255,8 @@ export const ConfigSchema = z
       .describe('Where records go. Every record goes to every sink whose `filter` it passes.'),
   })
   .superRefine(...crossCheck(checkReferences))
+  // A source's `tenants` run as sources of their own (tenants.ts): everything past the loader sees those.
+  .transform((config) => ({ ...config, sources: expandTenants(config.sources, defaultPollInterval) }))
   .describe('alertbridge configuration');
 
 /** Rules that span sections. Runs on partly invalid data too, so that one pass reports everything. */
@@ -255,13 +264,22 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
   const sourceNames = uniqueNames(value.sources, 'sources', 'source', addIssue);
   uniqueNames(value.sinks, 'sinks', 'sink', addIssue);
 
+  // A sink filter may name a source with tenants (all of them) or one of its tenants (`mssp/fabrikam`).
+  const tenantNames = new Set<string>();
+  elements(value.sources).forEach((source) => {
+    if (!isRecord(source) || typeof source.name !== 'string') return;
+    for (const tenant of elements(source.tenants)) {
+      if (isRecord(tenant) && typeof tenant.name === 'string')
+        tenantNames.add(`${source.name}${TENANT_SEPARATOR}${tenant.name}`);
+    }
+  });
   const known = [...sourceNames];
   const knownText = known.length > 0 ? `configured sources: ${known.join(', ')}` : 'no sources are configured';
   elements(value.sinks).forEach((sink, i) => {
     const filter = isRecord(sink) ? sink.filter : undefined;
     if (!isRecord(filter)) return;
     elements(filter.sources).forEach((name, j) => {
-      if (typeof name === 'string' && !sourceNames.has(name)) {
+      if (typeof name === 'string' && !sourceNames.has(name) && !tenantNames.has(name)) {
         addIssue(['sinks', i, 'filter', 'sources', j], `unknown source "${name}" (${knownText})`);
       }
     });
@@ -284,27 +302,41 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
     for (const p of plaintextSecrets(value)) addIssue(p.path, `${p.message} (security.require_tls is true)`);
   }
 
-  // A defender_streaming source reads alerts through a graph_security source of the event's tenant (by GUID).
-  const graphSources = elements(value.sources).filter(
-    (s): s is Record<string, unknown> => isRecord(s) && s.type === 'graph_security' && typeof s.name === 'string',
-  );
+  // A defender_streaming source reads alerts through a graph_security source of the event's tenant (by GUID): a
+  // source, a source's tenant (`mssp/fabrikam`), or a source with tenants (the entry with the event's tenant).
+  const targets = new Map<string, unknown[]>();
+  elements(value.sources).forEach((s) => {
+    if (!isRecord(s) || s.type !== 'graph_security' || typeof s.name !== 'string') return;
+    const tenants = elements(s.tenants).filter(isRecord);
+    targets.set(s.name, Array.isArray(s.tenants) ? tenants.map((t) => t.tenant_id) : [s.tenant_id]);
+    for (const t of tenants) {
+      if (typeof t.name === 'string') targets.set(`${s.name}${TENANT_SEPARATOR}${t.name}`, [t.tenant_id]);
+    }
+  });
   const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const hasGuid = (ids: unknown[]) => ids.some((id) => typeof id === 'string' && guid.test(id));
   elements(value.sources).forEach((source, i) => {
     if (!isRecord(source) || source.type !== 'defender_streaming') return;
     if (typeof source.graph_source === 'string') {
-      const target = graphSources.find((g) => g.name === source.graph_source);
-      if (!target) {
+      const ids = targets.get(source.graph_source);
+      if (!ids) {
+        const names = [...targets.keys()].filter((n) => !n.includes(TENANT_SEPARATOR));
         addIssue(
           ['sources', i, 'graph_source'],
-          `unknown graph_security source "${source.graph_source}" (graph_security sources: ${graphSources.map((g) => g.name).join(', ') || 'none'})`,
+          `unknown graph_security source "${source.graph_source}" (graph_security sources: ${names.join(', ') || 'none'})`,
         );
-      } else if (typeof target.tenant_id === 'string' && !guid.test(target.tenant_id)) {
+      } else if (ids.length === 1 && typeof ids[0] === 'string' && !guid.test(ids[0])) {
         addIssue(
           ['sources', i, 'graph_source'],
-          `its tenant_id "${target.tenant_id}" is a domain; streamed events name the tenant by GUID: give that source its tenant GUID`,
+          `its tenant_id "${ids[0]}" is a domain; streamed events name the tenant by GUID: give that source its tenant GUID`,
+        );
+      } else if (!hasGuid(ids)) {
+        addIssue(
+          ['sources', i, 'graph_source'],
+          'none of its tenants has a tenant GUID as tenant_id; streamed events name the tenant by GUID',
         );
       }
-    } else if (!graphSources.some((g) => typeof g.tenant_id === 'string' && guid.test(g.tenant_id))) {
+    } else if (![...targets.values()].some(hasGuid)) {
       addIssue(
         ['sources', i],
         'needs a graph_security source whose tenant_id is a tenant GUID: it reads the alerts the stream names',

@@ -18,8 +18,10 @@ import {
   proxyUrlPair,
   secretPair,
   tenantId,
+  type AddIssue,
   type AuthMethod,
 } from './fields.js';
+import { checkTenants, graphTenantSchema, type TenantOf } from './tenants.js';
 
 /** Graph change notifications for the source (legacy `alerts` only; polling stays on as the safety net). */
 export const GraphWebhookSchema = z
@@ -178,138 +180,165 @@ export const GraphFilterSchema = z
     'Filters Graph applies before sending (`$filter=… and serviceSource in (…)`): fewer requests and nothing unwanted in the queues. Legacy `alerts`, secure scores and control profiles are not filtered.',
   );
 
+/** The fields of a `graph_security` source, apart from its `tenants` (built from some of them). */
+const graphSourceFields = {
+  type: z.literal('graph_security').describe('Polls the Microsoft Graph Security API of one tenant.'),
+  name: componentName('source'),
+  tenant_id: tenantId('Entra ID tenant to read alerts from: its GUID or a verified domain.'),
+  ...entraShape(' (one app can serve many tenants once each has granted admin consent)'),
+  graph_url: httpsUrl(
+    'Microsoft Graph endpoint override. Default: from `cloud` (https://graph.microsoft.com for `global`).',
+    {
+      allowLoopbackHttp: true,
+    },
+  ).optional(),
+  ca_file: filePath('Extra trusted CA certificates (PEM) for `graph_url` and `authority_url`.').optional(),
+  resources: z
+    .array(z.enum(RESOURCES))
+    .min(1)
+    .default((): Resource[] => ['alerts_v2', 'incidents'])
+    .describe(
+      'Graph resources to ingest: `alerts_v2`, `incidents`, `alerts` (legacy, federated; the only one with change notifications; retired on 2026-10-15 in the global cloud, where `alertbridge validate` warns about it), `secure_scores`, `secure_score_control_profiles`. Default: `[alerts_v2, incidents]`.',
+    ),
+  poll_interval_ms: z
+    .number()
+    .int()
+    .min(1000)
+    .max(86_400_000)
+    .optional()
+    .describe(
+      `Time between polls of each resource. Default: ${GRAPH_DEFAULT_POLL_INTERVAL_MS} (one minute) unless \`poll_schedule\` is set; not both.`,
+    ),
+  poll_schedule: cronExpression(
+    'Poll on a cron schedule instead of an interval, e.g. `*/5 * * * *` (5 fields, or 6 with seconds first). Not with `poll_interval_ms`.',
+  ).optional(),
+  initial_lookback_ms: millis(86_400_000, 'How far back the very first poll of a resource reaches (default one day).'),
+  overlap_ms: millis(
+    300_000,
+    'Each poll re-reads this much before the last watermark, to catch late-indexed alerts; the overlap is deduplicated.',
+    { min: 0 },
+  ),
+  future_skew_ms: millis(
+    300_000,
+    "How far past the poll's start an update time may lie. Later ones (an alert dated 2099) are delivered, logged and counted (`alertbridge_graph_future_items_total`) but never move the watermark, which would otherwise stop polling.",
+    { min: 0 },
+  ),
+  stuck_window_alert_ms: millis(
+    3_600_000,
+    'A window whose every poll has failed this long (Graph answering 500 for hours) is reported as stuck: an error log naming the window at each failed poll, `alertbridge_poll_stuck_seconds`, and a readiness detail. `alertbridge cursor skip` moves past it.',
+    { min: 1000 },
+  ),
+  page_size: count(500, 1, 1000, 'Objects requested per page (`$top`). Legacy alerts apply it per provider.'),
+  request_budget_per_minute: count(
+    150,
+    1,
+    10_000,
+    'Graph requests per minute this source may make. Graph allows 150 per minute per app per tenant on security resources.',
+  ),
+  request_timeout_ms: millis(30_000, 'Timeout of one Graph or token request.'),
+  ...proxyUrlPair('Graph and the token endpoint of this source'),
+  max_response_bytes: count(
+    16_777_216,
+    65_536,
+    1_073_741_824,
+    "Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image's `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.",
+  ),
+  webhook: GraphWebhookSchema.prefault({}),
+  sync: GraphSyncSchema.prefault({}),
+  filter: GraphFilterSchema.prefault({}),
+  late_evidence: z
+    .strictObject({
+      reread_after_ms: z
+        .array(z.number().int().min(1000).max(86_400_000))
+        .max(4)
+        .default(() => [300_000, 1_800_000])
+        .describe(
+          "alerts_v2 created this long ago are listed once more, for each value (Defender adds evidence and entities after an alert is first listed, sometimes without moving lastUpdateDateTime). Each costs one list request per poll from the tenant's budget. `[]` turns it off.",
+        ),
+    })
+    .prefault({})
+    .describe('Re-reads of recent alerts for evidence that arrives late.'),
+};
+
+export type GraphSourceFields = typeof graphSourceFields;
+
+const GraphTenantSchema = graphTenantSchema(graphSourceFields);
+
 const GraphSourceObject = z
   .strictObject({
-    type: z.literal('graph_security').describe('Polls the Microsoft Graph Security API of one tenant.'),
-    name: componentName('source'),
-    tenant_id: tenantId('Entra ID tenant to read alerts from: its GUID or a verified domain.'),
-    ...entraShape(' (one app can serve many tenants once each has granted admin consent)'),
-    graph_url: httpsUrl(
-      'Microsoft Graph endpoint override. Default: from `cloud` (https://graph.microsoft.com for `global`).',
-      {
-        allowLoopbackHttp: true,
-      },
-    ).optional(),
-    ca_file: filePath('Extra trusted CA certificates (PEM) for `graph_url` and `authority_url`.').optional(),
-    resources: z
-      .array(z.enum(RESOURCES))
+    ...graphSourceFields,
+    tenant_id: graphSourceFields.tenant_id.optional(),
+    tenants: z
+      .array(GraphTenantSchema)
       .min(1)
-      .default((): Resource[] => ['alerts_v2', 'incidents'])
-      .describe(
-        'Graph resources to ingest: `alerts_v2`, `incidents`, `alerts` (legacy, federated; the only one with change notifications; retired on 2026-10-15 in the global cloud, where `alertbridge validate` warns about it), `secure_scores`, `secure_score_control_profiles`. Default: `[alerts_v2, incidents]`.',
-      ),
-    poll_interval_ms: z
-      .number()
-      .int()
-      .min(1000)
-      .max(86_400_000)
       .optional()
       .describe(
-        `Time between polls of each resource. Default: ${GRAPH_DEFAULT_POLL_INTERVAL_MS} (one minute) unless \`poll_schedule\` is set; not both.`,
+        'Customer tenants read with this one multi-tenant app registration (an MSSP), instead of `tenant_id`. Each entry runs as its own source named `{source}/{tenant}`: its own request budget, cursors, failure state, leases, metric labels and records (`source: {source}/{tenant}`), as separate sources would. Each tenant must have granted admin consent (`alertbridge tenants consent-url`). See docs/operations.md#mssp-many-tenants.',
       ),
-    poll_schedule: cronExpression(
-      'Poll on a cron schedule instead of an interval, e.g. `*/5 * * * *` (5 fields, or 6 with seconds first). Not with `poll_interval_ms`.',
-    ).optional(),
-    initial_lookback_ms: millis(
-      86_400_000,
-      'How far back the very first poll of a resource reaches (default one day).',
-    ),
-    overlap_ms: millis(
-      300_000,
-      'Each poll re-reads this much before the last watermark, to catch late-indexed alerts; the overlap is deduplicated.',
-      { min: 0 },
-    ),
-    future_skew_ms: millis(
-      300_000,
-      "How far past the poll's start an update time may lie. Later ones (an alert dated 2099) are delivered, logged and counted (`alertbridge_graph_future_items_total`) but never move the watermark, which would otherwise stop polling.",
-      { min: 0 },
-    ),
-    stuck_window_alert_ms: millis(
-      3_600_000,
-      'A window whose every poll has failed this long (Graph answering 500 for hours) is reported as stuck: an error log naming the window at each failed poll, `alertbridge_poll_stuck_seconds`, and a readiness detail. `alertbridge cursor skip` moves past it.',
-      { min: 1000 },
-    ),
-    page_size: count(500, 1, 1000, 'Objects requested per page (`$top`). Legacy alerts apply it per provider.'),
-    request_budget_per_minute: count(
-      150,
-      1,
-      10_000,
-      'Graph requests per minute this source may make. Graph allows 150 per minute per app per tenant on security resources.',
-    ),
-    request_timeout_ms: millis(30_000, 'Timeout of one Graph or token request.'),
-    ...proxyUrlPair('Graph and the token endpoint of this source'),
-    max_response_bytes: count(
-      16_777_216,
-      65_536,
-      1_073_741_824,
-      "Largest Graph response body read (default 16 MiB). A larger page is abandoned as it streams in (never buffered whole) and asked for again with half its `$top`, down to one object; a single object larger than this fails its window with an error that says so. Parsing a page takes about three times its size in heap: with the image's `--max-old-space-size=192`, 16 MiB leaves room for the rest; raise both together.",
-    ),
-    webhook: GraphWebhookSchema.prefault({}),
-    sync: GraphSyncSchema.prefault({}),
-    filter: GraphFilterSchema.prefault({}),
-    late_evidence: z
-      .strictObject({
-        reread_after_ms: z
-          .array(z.number().int().min(1000).max(86_400_000))
-          .max(4)
-          .default(() => [300_000, 1_800_000])
-          .describe(
-            "alerts_v2 created this long ago are listed once more, for each value (Defender adds evidence and entities after an alert is first listed, sometimes without moving lastUpdateDateTime). Each costs one list request per poll from the tenant's budget. `[]` turns it off.",
-          ),
-      })
-      .prefault({})
-      .describe('Re-reads of recent alerts for evidence that arrives late.'),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {
+      checkTenants(value, addIssue, checkResourceRules);
       checkEntraAuth(value, addIssue);
       checkProxyUrl(value, addIssue);
-      if (value.poll_interval_ms !== undefined && value.poll_schedule !== undefined) {
-        addIssue(['poll_schedule'], 'set either poll_interval_ms or poll_schedule, not both');
-      }
-      const resources = value.resources;
-      if (Array.isArray(resources)) {
-        resources.forEach((resource, i) => {
-          if (resources.indexOf(resource) < i) addIssue(['resources', i], `duplicate resource "${String(resource)}"`);
-        });
-        const filter = value.filter;
-        if (isRecord(filter) && Array.isArray(filter.status)) {
-          const statuses = filter.status as string[];
-          for (const [resource, known] of [
-            ['alerts_v2', ALERT_STATUSES],
-            ['incidents', INCIDENT_STATUSES],
-          ] as const) {
-            if (resources.includes(resource) && !statuses.some((st) => (known as readonly string[]).includes(st))) {
-              addIssue(
-                ['filter', 'status'],
-                `none of ${statuses.join(', ')} is a status of ${resource} (${known.join(', ')}): ${resource} would be read unfiltered`,
-              );
-            }
-          }
-        }
-        if (isRecord(filter) && filter.service_source !== undefined && !resources.includes('alerts_v2')) {
-          addIssue(['filter', 'service_source'], 'applies to alerts_v2 only, which this source does not read');
-        }
-        const webhook = value.webhook;
-        if (isRecord(webhook) && webhook.enabled === true && !resources.includes('alerts')) {
-          addIssue(
-            ['webhook', 'enabled'],
-            'change notifications exist only for legacy alerts: add alerts to resources',
-          );
-        }
-      }
+      checkResourceRules(value, addIssue);
     }),
   );
+
+/**
+ * The rules between a source's polling fields (poll interval or schedule, resources, filter, webhook), on unvalidated
+ * data. Also run for each tenant entry on its effective settings (tenants.ts), with `scope` naming what reads them.
+ */
+function checkResourceRules(value: Record<string, unknown>, addIssue: AddIssue, scope = 'source'): void {
+  if (value.poll_interval_ms !== undefined && value.poll_schedule !== undefined) {
+    addIssue(['poll_schedule'], 'set either poll_interval_ms or poll_schedule, not both');
+  }
+  const resources = value.resources;
+  if (!Array.isArray(resources)) return;
+  resources.forEach((resource, i) => {
+    if (resources.indexOf(resource) < i) addIssue(['resources', i], `duplicate resource "${String(resource)}"`);
+  });
+  const filter = value.filter;
+  if (isRecord(filter) && Array.isArray(filter.status)) {
+    const statuses = filter.status as string[];
+    for (const [resource, known] of [
+      ['alerts_v2', ALERT_STATUSES],
+      ['incidents', INCIDENT_STATUSES],
+    ] as const) {
+      if (resources.includes(resource) && !statuses.some((st) => (known as readonly string[]).includes(st))) {
+        addIssue(
+          ['filter', 'status'],
+          `none of ${statuses.join(', ')} is a status of ${resource} (${known.join(', ')}): ${resource} would be read unfiltered`,
+        );
+      }
+    }
+  }
+  if (isRecord(filter) && filter.service_source !== undefined && !resources.includes('alerts_v2')) {
+    addIssue(['filter', 'service_source'], `applies to alerts_v2 only, which this ${scope} does not read`);
+  }
+  const webhook = value.webhook;
+  if (isRecord(webhook) && webhook.enabled === true && !resources.includes('alerts')) {
+    addIssue(['webhook', 'enabled'], 'change notifications exist only for legacy alerts: add alerts to resources');
+  }
+}
 
 /** Fills what the user may leave out: the auth method, the cloud's endpoints, the poll interval. */
 export const GraphSourceSchema = GraphSourceObject.transform((value) => ({
   ...value,
+  // Validation requires it without `tenants`; with them, expandTenants (tenants.ts) sets each entry's.
+  tenant_id: value.tenant_id ?? '',
   auth: inferAuth(value) as AuthMethod,
   graph_url: value.graph_url ?? CLOUDS[value.cloud].graph_url,
   authority_url: value.authority_url ?? CLOUDS[value.cloud].authority_url,
-  poll_interval_ms:
-    value.poll_schedule === undefined ? (value.poll_interval_ms ?? GRAPH_DEFAULT_POLL_INTERVAL_MS) : undefined,
+  poll_interval_ms: defaultPollInterval(value),
+  /** For a source expanded from a `tenants` entry: the source it was listed under and the entry's name. */
+  tenant_of: undefined as TenantOf | undefined,
 }));
+
+/** The poll interval in force: none with a cron schedule, else the one given or the default. */
+export function defaultPollInterval(value: { poll_interval_ms?: number; poll_schedule?: string }): number | undefined {
+  return value.poll_schedule === undefined ? (value.poll_interval_ms ?? GRAPH_DEFAULT_POLL_INTERVAL_MS) : undefined;
+}
 
 export const WebhookSourceSchema = z
   .strictObject({

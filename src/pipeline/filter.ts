@@ -1,4 +1,5 @@
 /** Per-sink record filter (`sinks[].filter`): every given condition must hold. */
+import { groupOf } from '../config/tenant-name.js';
 import {
   SEVERITIES,
   SYNC_OUTCOMES,
@@ -18,6 +19,7 @@ export interface RecordFilter {
   resources?: readonly (Resource | typeof SYNC_OUTCOMES | string)[];
   /** Compared case-insensitively. */
   providers?: readonly string[];
+  /** A source with `tenants` stands for all of them (`mssp` matches `mssp/fabrikam`). */
   sources?: readonly string[];
 }
 
@@ -51,5 +53,5 @@ function compileRecordFilter(filter: RecordFilter | undefined): (record: Route, 
     (minRank < 0 || (r.severity !== 'unknown' && SEVERITIES.indexOf(r.severity) >= minRank)) &&
     (resourceChecked || !resources || resources.has(r.resource)) &&
     (!providers || providers.has(r.provider.toLowerCase())) &&
-    (!sources || sources.has(r.source));
+    (!sources || sources.has(r.source) || sources.has(groupOf(r.source)));
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { PERSIST_TIMEOUT_MS, requireJson } from '../server/server.js';
 import { checkPushAuth, type PushAuthConfig } from '../sources/push/auth.js';
 import { withTimeout } from '../util/timeout.js';
+import { groupOf } from '../config/tenant-name.js';
 import { parseChange, type SyncChange } from './change.js';
 import type { SyncQueue } from './queue.js';
 
@@ -63,12 +64,73 @@ export async function queueChanges(
   return { ok: true, accepted, duplicates: fresh.length - accepted, ids: queued.map((q) => q.id) };
 }
 
+/**
+ * Changes sent to a source with tenants: each goes to the tenant its key names. All are checked before any is
+ * queued, as for one source; `ids` keep the order of the body.
+ */
+async function queueTenantChanges(
+  members: readonly SyncRouteSource[],
+  items: unknown[],
+  requestedBy: string,
+  waitDurable?: () => Promise<void>,
+): ReturnType<typeof queueChanges> {
+  const errors: Array<{ index: number; error: string }> = [];
+  const routed = new Map<SyncRouteSource, { index: number; item: unknown }[]>();
+  items.forEach((item, index) => {
+    const key = item !== null && typeof item === 'object' ? (item as { key?: unknown }).key : undefined;
+    const tenant = typeof key === 'string' ? key.split('/', 1)[0]!.toLowerCase() : undefined;
+    const member = tenant === undefined ? undefined : members.find((m) => m.tenantId.toLowerCase() === tenant);
+    if (!member) {
+      errors.push({
+        index,
+        error:
+          tenant === undefined
+            ? 'this source reads several tenants: name the alert by its key, or send the change to /sync/{source}%2F{tenant}'
+            : `key names tenant ${tenant}, which is not one of this source's tenants`,
+      });
+      return;
+    }
+    const r = parseChange(item, member.tenantId);
+    if (!r.ok) errors.push({ index, error: r.error });
+    routed.set(member, [...(routed.get(member) ?? []), { index, item }]);
+  });
+  if (errors.length) return { ok: false, errors };
+  const ids: string[] = new Array<string>(items.length);
+  let accepted = 0;
+  let duplicates = 0;
+  for (const [member, list] of routed) {
+    const r = await queueChanges(
+      member,
+      list.map((l) => l.item),
+      requestedBy,
+      waitDurable,
+    );
+    if (!r.ok) return { ok: false, errors: r.errors.map((e) => ({ ...e, index: list[e.index]!.index })) };
+    accepted += r.accepted;
+    duplicates += r.duplicates;
+    r.ids.forEach((id, i) => (ids[list[i]!.index] = id));
+  }
+  return { ok: true, accepted, duplicates, ids };
+}
+
 export function registerSyncRoutes(app: FastifyInstance, opts: SyncRouteOptions): void {
   const byName = new Map(opts.sources.map((s) => [s.name, s]));
   const log = opts.logger.child({ component: 'sync' });
 
+  /**
+   * A source with `tenants` (config/tenants.ts) is one name for all of its tenants' sources: `POST /sync/mssp` routes
+   * each change by the tenant its key names, and they share the source's `sync` secrets. Each tenant also answers
+   * on its own name (`/sync/mssp%2Ffabrikam`), where a change may name its alert by `resource` and `id`.
+   */
+  const groups = new Map<string, SyncRouteSource[]>();
+  for (const s of opts.sources) {
+    const group = groupOf(s.name);
+    if (group !== s.name) groups.set(group, [...(groups.get(group) ?? []), s]);
+  }
+  const known = (name: string) => byName.has(name) || groups.has(name);
+
   const authenticate = (req: FastifyRequest<{ Params: { source: string } }>, reply: FastifyReply) => {
-    const source = byName.get(req.params.source);
+    const source = byName.get(req.params.source) ?? groups.get(req.params.source)?.[0];
     if (!source) {
       void reply.code(404).send({ error: `no graph_security source named "${req.params.source}" with sync enabled` });
       return undefined;
@@ -85,11 +147,13 @@ export function registerSyncRoutes(app: FastifyInstance, opts: SyncRouteOptions)
   };
 
   app.post<{ Params: { source: string } }>('/sync/:source', async (req, reply) => {
-    if (!byName.has(req.params.source))
+    if (!known(req.params.source))
       return reply.code(404).send({ error: `no graph_security source named "${req.params.source}" with sync enabled` });
     if (!requireJson(req, reply)) return reply;
-    const source = authenticate(req, reply);
-    if (!source) return reply;
+    const authenticated = authenticate(req, reply);
+    if (!authenticated) return reply;
+    const members = groups.get(req.params.source);
+    const source = members ? { ...authenticated, name: req.params.source } : authenticated;
     const invalid = (error: string, errors?: Array<{ index: number; error: string }>) => {
       opts.onRejected?.(source.name, 'invalid');
       return reply.code(400).send(errors ? { error, errors } : { error });
@@ -106,7 +170,9 @@ export function registerSyncRoutes(app: FastifyInstance, opts: SyncRouteOptions)
     if (items.length > MAX_CHANGES) return invalid(`at most ${MAX_CHANGES} changes per request`);
     try {
       const r = await withTimeout(
-        queueChanges(source, items, authKind(source.auth), opts.waitDurable),
+        members
+          ? queueTenantChanges(members, items, authKind(source.auth), opts.waitDurable)
+          : queueChanges(source, items, authKind(source.auth), opts.waitDurable),
         PERSIST_TIMEOUT_MS,
         'queueing sync changes in Redis',
       );
@@ -122,7 +188,8 @@ export function registerSyncRoutes(app: FastifyInstance, opts: SyncRouteOptions)
   app.get<{ Params: { source: string; id: string } }>('/sync/:source/changes/:id', async (req, reply) => {
     const source = authenticate(req, reply);
     if (!source) return reply;
-    const rec = await source.queue.get(req.params.id);
+    let rec = byName.has(req.params.source) ? await source.queue.get(req.params.id) : undefined;
+    for (const member of groups.get(req.params.source) ?? []) rec ??= await member.queue.get(req.params.id);
     if (!rec) return reply.code(404).send({ error: `no change "${req.params.id}" (unknown, or its outcome expired)` });
     return reply.send({
       change_id: rec.id,

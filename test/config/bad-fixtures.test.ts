@@ -30,7 +30,7 @@ const EXPECTED: Record<string, string[]> = {
     'sinks[0].filter.resources[1]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, streaming/<Table> or streaming/* (got "alerts_v3")',
   ],
   'bad_missing_required.yaml': [
-    'sources[0].tenant_id: required',
+    'sources[0].tenant_id: required (or list the customer tenants in tenants)',
     'sources[0].client_id: required (except with auth: managed_identity)',
     'sinks[0].path: required',
     'sinks[1].brokers: required',

@@ -25,6 +25,7 @@
 import type { EventHubConsumerClient, PartitionContext, ReceivedEventData, Subscription } from '@azure/event-hubs';
 import type { Logger } from 'pino';
 import type { DefenderStreamingSourceConfig } from '../../config/schema.js';
+import { groupOf } from '../../config/tenant-name.js';
 import { createCredential } from '../../entra/credential.js';
 import type { Source, SourceContext, SourceFactory } from '../types.js';
 import { graphClientRegistry, type GraphClientRegistry } from '../graph/client-registry.js';
@@ -100,14 +101,20 @@ export class DefenderStreamingSource implements Source {
   /** Which tenants' events this source acts on, and with which Graph source (every source is created by now). */
   private resolveTenants(): void {
     const { graph_source: wanted } = this.config;
-    const candidates = wanted ? [[wanted, this.graph.byName.get(wanted)] as const] : [...this.graph.byName];
+    // `graph_source` may name a source with tenants: each of its tenants (tenants.ts) is a candidate.
+    const group = wanted ? [...this.graph.byName].filter(([name]) => groupOf(name) === wanted && name !== wanted) : [];
+    const candidates = !wanted
+      ? [...this.graph.byName]
+      : group.length > 0
+        ? group
+        : [[wanted, this.graph.byName.get(wanted)] as const];
     for (const [name, entry] of candidates) {
       if (!entry)
         throw new Error(
           `defender_streaming source '${this.name}': graph_source '${name}' is not a graph_security source`,
         );
       if (!GUID.test(entry.tenantId)) {
-        if (wanted)
+        if (wanted && group.length === 0)
           throw new Error(
             `defender_streaming source '${this.name}': graph_source '${name}' names its tenant by domain (${entry.tenantId}); the stream's events carry the tenant's GUID: set tenant_id to it`,
           );
