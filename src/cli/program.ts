@@ -195,6 +195,41 @@ export function buildCli(): Command {
       const { config, source } = syncTarget(o);
       await (await import('./sync.js')).syncCommand('status', await loadOrExit(config), { ...o, source });
     });
+  const tenants = program
+    .command('tenants')
+    .description('customer tenants of Graph sources: their state, and the admin-consent URL for a new one');
+  tenants
+    .command('list')
+    .description('each tenant of each graph_security source: tenant id, budget used, cursors and failures')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('-s, --source <name>', 'only this graph_security source (or one tenant, source/tenant)')
+    .option('--json', 'one JSON object per tenant instead of a table')
+    .action(async (o: { config: string; source?: string; json?: boolean }) => {
+      const config = await loadOrExit(o.config);
+      await (await import('./tenants.js')).tenantsCommand('list', config, loggerFor(config), o);
+    });
+  tenants
+    .command('consent-url')
+    .description("print the admin-consent URL a customer's administrator opens to grant the app its permissions")
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .requiredOption('-s, --source <name>', 'graph_security source whose app registration and cloud to use')
+    .option('--tenant <name>', 'a tenant listed under the source (default: any organization, "organizations")')
+    .option('--tenant-id <id>', "a new customer's tenant GUID or verified domain")
+    .option('--redirect-uri <url>', 'where Entra ID sends the administrator afterwards (registered on the app)')
+    .option('--state <text>', 'a value Entra ID returns with the redirect')
+    .action(
+      async (o: {
+        config: string;
+        source: string;
+        tenant?: string;
+        tenantId?: string;
+        redirectUri?: string;
+        state?: string;
+      }) => {
+        const config = await loadOrExit(o.config);
+        await (await import('./tenants.js')).tenantsCommand('consent-url', config, loggerFor(config), o);
+      },
+    );
   const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
   for (const action of ['list', 'delete'] as const) {
     subs
