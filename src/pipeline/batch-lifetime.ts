@@ -2,7 +2,8 @@
  * The lifetime of a staged batch: when its records may be deleted. One protocol, three actors, all of it here.
  *
  * A staged batch is a list of records (`batch:{id}`) and one inbox stream entry naming it (dedup.ts writes both,
- * inbox.ts describes them). Sink jobs refer to a batch's records instead of copying them, so the batch must live
+ * inbox.ts describes them). Everything here happens within one inbox shard (keys.ts): the batch, its entry and its
+ * reference set share the shard's hash tag, so each script and MULTI below stays in one Redis Cluster slot. Sink jobs refer to a batch's records instead of copying them, so the batch must live
  * exactly as long as some job still needs it:
  *
  * 1. **Reference** (dispatcher, {@link addReferences}): before queueing its jobs, the dispatcher adds one member per
@@ -34,11 +35,12 @@ export function jobMember(sink: string, jobId: string): string {
 export async function addReferences(
   redis: Redis,
   keys: Keys,
+  shard: number,
   members: ReadonlyMap<string, ReadonlySet<string>>,
 ): Promise<void> {
   if (!members.size) return;
   const multi = redis.multi();
-  for (const [entry, set] of members) multi.sadd(keys.batchRefs(entry), ...set);
+  for (const [entry, set] of members) multi.sadd(keys.batchRefs(shard, entry), ...set);
   await multi.exec();
 }
 
@@ -61,13 +63,17 @@ return gone
 export async function releaseBatches(
   redis: Redis,
   keys: Keys,
+  shard: number,
   member: string,
   refs: readonly BatchRef[],
 ): Promise<void> {
   const seen = new Set<string>();
   const unique = refs.filter(([entry]) => !seen.has(entry) && seen.add(entry));
   if (!unique.length) return;
-  const k = [keys.inbox, ...unique.flatMap(([entry, batch]) => [keys.batchRefs(entry), keys.batch(batch)])];
+  const k = [
+    keys.inbox(shard),
+    ...unique.flatMap(([entry, batch]) => [keys.batchRefs(shard, entry), keys.batch(shard, batch)]),
+  ];
   await redis.eval(RELEASE, k.length, ...k, member, ...unique.map(([entry]) => entry));
 }
 
@@ -78,12 +84,13 @@ export async function releaseBatches(
 export function dropUnreferenced(
   multi: ChainableCommander,
   keys: Keys,
+  shard: number,
   entries: readonly InboxEntry[],
   entryIds: readonly string[] = [],
 ): void {
-  for (const e of entries) multi.del(keys.batch(e.batch));
+  for (const e of entries) multi.del(keys.batch(shard, e.batch));
   const ids = [...entries.map((e) => e.id), ...entryIds];
-  if (ids.length) multi.xdel(keys.inbox, ...ids);
+  if (ids.length) multi.xdel(keys.inbox(shard), ...ids);
 }
 
 /**
@@ -93,21 +100,22 @@ export function dropUnreferenced(
 export async function pruneOrphans(
   redis: Redis,
   keys: Keys,
+  shard: number,
   entryIds: readonly string[],
   jobKey: (sink: string, jobId: string) => string | undefined,
 ): Promise<void> {
   for (const id of entryIds) {
-    const refs = keys.batchRefs(id);
+    const refs = keys.batchRefs(shard, id);
     const members = await redis.smembers(refs);
     if (!members.length) continue;
-    const exists = redis.pipeline();
-    for (const m of members) {
-      const [sink, jobId] = m.split('|', 2) as [string, string];
-      const key = jobKey(sink, jobId);
-      if (key) exists.exists(key);
-      else exists.echo('0');
-    }
-    const found = ((await exists.exec()) ?? []).map(([, v]) => Number(v) > 0);
+    // One command per job (not one pipeline): the jobs live in their sinks' queues, each in its own Cluster slot.
+    const found = await Promise.all(
+      members.map(async (m) => {
+        const [sink, jobId] = m.split('|', 2) as [string, string];
+        const key = jobKey(sink, jobId);
+        return key ? (await redis.exists(key)) > 0 : false;
+      }),
+    );
     const orphans = members.filter((_, i) => !found[i]);
     if (orphans.length) await redis.srem(refs, ...orphans);
   }

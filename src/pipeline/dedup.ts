@@ -186,29 +186,43 @@ export class Deduplicator {
   ) {}
 
   /**
-   * Marks and stages `records` atomically per staged batch of at most STAGED_BATCH_MAX; returns one verdict per record. The chunks go
-   * out together: one connection runs them in order, as if one waited for the other, without the round trips.
+   * Marks and stages `records` atomically per staged batch (the records of one inbox shard, at most STAGED_BATCH_MAX);
+   * returns one verdict per record, in order. The batches go out together: one connection (per Redis node) runs them
+   * in order, as if one waited for the other, without the round trips.
    */
   async markAndStage(records: readonly AlertRecord[]): Promise<Verdict[]> {
-    const calls: Array<Promise<number[]>> = [];
-    for (let start = 0; start < records.length; start += STAGED_BATCH_MAX) {
-      const chunk = records.slice(start, start + STAGED_BATCH_MAX);
-      const batch = randomBytes(9).toString('base64url');
-      const keys = [
-        this.keys.inbox,
-        this.keys.batch(batch),
-        ...chunk.map((r) => this.keys.dedup(r.key)),
-        ...chunk.map((r) => this.keys.changeSummary(r.key)),
-      ];
-      const args = [String(this.ttlMs), batch, String(DIGESTS_KEPT)];
-      for (const r of chunk) {
-        const { head, data } = storeRecord(r);
-        args.push(dedupOrder(r), contentDigest(r, data), encodeRoute(r), head, data, summaryOf(r));
+    // Per inbox shard (keys.ts): a script's keys all carry its shard's hash tag, so it runs on one Redis Cluster slot.
+    const byShard = new Map<number, number[]>();
+    records.forEach((r, i) => {
+      const shard = this.keys.shardOf(r.key);
+      (byShard.get(shard) ?? byShard.set(shard, []).get(shard)!).push(i);
+    });
+    const calls: Array<Promise<void>> = [];
+    const verdicts: Verdict[] = new Array<Verdict>(records.length);
+    for (const [shard, positions] of byShard) {
+      for (let start = 0; start < positions.length; start += STAGED_BATCH_MAX) {
+        const at = positions.slice(start, start + STAGED_BATCH_MAX);
+        const chunk = at.map((i) => records[i]!);
+        const batch = randomBytes(9).toString('base64url');
+        const keys = [
+          this.keys.inbox(shard),
+          this.keys.batch(shard, batch),
+          ...chunk.map((r) => this.keys.dedup(r.key)),
+          ...chunk.map((r) => this.keys.changeSummary(r.key)),
+        ];
+        const args = [String(this.ttlMs), batch, String(DIGESTS_KEPT)];
+        for (const r of chunk) {
+          const { head, data } = storeRecord(r);
+          args.push(dedupOrder(r), contentDigest(r, data), encodeRoute(r), head, data, summaryOf(r));
+        }
+        calls.push(
+          (this.redis.eval(SCRIPT, keys.length, ...keys, ...args) as Promise<number[]>).then((codes) => {
+            codes.forEach((code, j) => (verdicts[at[j]!] = VERDICTS[code] ?? 'accepted'));
+          }),
+        );
       }
-      calls.push(this.redis.eval(SCRIPT, keys.length, ...keys, ...args) as Promise<number[]>);
     }
-    const verdicts: Verdict[] = [];
-    for (const codes of await Promise.all(calls)) for (const code of codes) verdicts.push(VERDICTS[code] ?? 'accepted');
+    await Promise.all(calls);
     return verdicts;
   }
 }

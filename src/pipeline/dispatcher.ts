@@ -1,8 +1,11 @@
 /**
  * Fans accepted records out from the inbox stream to the sink queues.
  *
- * Every replica runs one dispatcher in the inbox's consumer group, so batches spread across replicas. The jobs refer
- * to the staged records (inbox.ts) and carry no copy of them. An inbox entry is acknowledged only after its jobs are
+ * The inbox is one stream per inbox shard (keys.ts). Every replica runs one dispatcher, which reads every shard's
+ * stream in that stream's consumer group, so batches spread across replicas. Each shard has its own loop and its own
+ * blocking connection (a duplicate of the one given): a busy shard is read `entriesPerRead` entries a round like the
+ * others and never holds them up, and a shard's takeover of pending entries (`pipeline.takeover_ms`) is its own.
+ * The jobs refer to the staged records (inbox.ts) of one shard and carry no copy of them. An inbox entry is acknowledged only after its jobs are
  * in every sink queue; entries left pending by a dead replica are claimed by the others after `pipeline.takeover_ms`. A
  * crash can therefore queue a batch twice (at least once), never zero times.
  */
@@ -39,19 +42,31 @@ export interface DispatcherOptions {
 const LOOP_BACKOFF: BackoffPolicy = { initialMs: 500, maxMs: 30_000, jitter: false };
 
 export class Dispatcher {
-  private readonly consumer: StreamConsumer;
+  private readonly consumers: StreamConsumer[] = [];
+  /** Per shard: its connection (shard 0 uses the one given; the others are duplicates this dispatcher owns). */
+  private readonly conns: Redis[] = [];
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: Keys,
     private readonly targets: readonly DispatchTarget[],
     opts: DispatcherOptions,
     private readonly log: Logger,
   ) {
-    this.consumer = new StreamConsumer({
+    for (let shard = 0; shard < keys.inboxShards; shard++) {
+      const conn = shard === 0 ? redis : redis.duplicate();
+      // A duplicate's errors are logged by its loop when a command fails; without a listener they would crash.
+      if (shard) conn.on('error', () => undefined);
+      this.conns.push(conn);
+      this.consumers.push(this.consumerOf(shard, conn, opts));
+    }
+  }
+
+  private consumerOf(shard: number, redis: Redis, opts: DispatcherOptions): StreamConsumer {
+    return new StreamConsumer({
       redis,
-      stream: keys.inbox,
-      group: keys.inboxGroup,
+      stream: this.keys.inbox(shard),
+      group: this.keys.inboxGroup,
       replicaId: opts.replicaId,
       takeoverMs: opts.takeoverMs,
       count: opts.entriesPerRead,
@@ -60,49 +75,53 @@ export class Dispatcher {
       // Stuck after a minute without a finished round: a read blocks for `blockMs`, a dispatch takes well under that.
       staleMs: 60_000,
       backoff: LOOP_BACKOFF,
-      logger: log,
+      logger: this.log,
       deleteConsumerOnClose: true,
       recreatedMessage:
         'the inbox consumer group was gone (Redis restarted empty or was flushed?): ' +
         'recreated; what was queued in Redis before is lost with it, records accepted from now on are delivered',
-      handle: (entries, claimed) => this.handle(entries, claimed),
+      handle: (entries, claimed) => this.handle(shard, redis, entries, claimed),
     });
   }
 
-  init(): Promise<void> {
-    return this.consumer.init();
+  async init(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.init()));
   }
 
   start(): void {
-    this.consumer.start();
+    for (const c of this.consumers) c.start();
   }
 
-  /** Stops reading; the batch in hand is finished first. */
-  close(): Promise<void> {
-    return this.consumer.close();
+  /** Stops reading; the batches in hand are finished first. */
+  async close(): Promise<void> {
+    await Promise.all(this.consumers.map((c) => c.close()));
+    await Promise.all(this.conns.slice(1).map((c) => c.quit().catch(() => c.disconnect())));
   }
 
-  /** Whether the loop can make progress (for readiness). */
+  /** Whether every shard's loop can make progress (for readiness): the first one that cannot, else the oldest. */
   status(): LoopStatus {
-    return this.consumer.status();
+    const all = this.consumers.map((c) => c.status());
+    return all.find((s) => !s.ok) ?? all.reduce((a, b) => (b.lastProgressAt < a.lastProgressAt ? b : a));
   }
 
-  private async handle(entries: StreamEntry[], claimed: boolean): Promise<void> {
+  private async handle(shard: number, redis: Redis, entries: StreamEntry[], claimed: boolean): Promise<void> {
     if (claimed) {
-      this.log.warn({ entries: entries.length }, 'took over inbox batches left by a stopped replica');
+      this.log.warn({ entries: entries.length, shard }, 'took over inbox batches left by a stopped replica');
       const queues = new Map(this.targets.map((t) => [t.name, t.queue]));
       await pruneOrphans(
-        this.redis,
+        redis,
         this.keys,
+        shard,
         entries.map(([id]) => id),
         (sink, jobId) => queues.get(sink)?.toKey(jobId),
       );
     }
-    await this.dispatch(entries);
+    await this.dispatch(shard, redis, entries);
   }
 
-  private async dispatch(entries: StreamEntry[]): Promise<void> {
-    const batchId = `${entries[0]![0]}_${entries.length}`;
+  private async dispatch(shard: number, redis: Redis, entries: StreamEntry[]): Promise<void> {
+    // Entry ids are unique within a stream only: the shard is part of the job ids.
+    const batchId = `i${shard}_${entries[0]![0]}_${entries.length}`;
     const staged: InboxEntry[] = [];
     const malformed: string[] = [];
     for (const [id, fields] of entries) {
@@ -122,7 +141,7 @@ export class Dispatcher {
       let size = 0;
       const flush = () => {
         if (!size) return;
-        add({ refs: job, attempt: 0 });
+        add({ refs: job, shard, attempt: 0 });
         const member = jobMember(t.name, jobs[jobs.length - 1]!.opts.jobId);
         for (const [entry] of job) (refs.get(entry) ?? refs.set(entry, new Set()).get(entry)!).add(member);
         job = [];
@@ -148,14 +167,15 @@ export class Dispatcher {
       return { t, jobs };
     });
     // Members first, then the jobs: a job may finish (and release) the moment it is queued (batch-lifetime.ts).
-    await addReferences(this.redis, this.keys, refs);
+    await addReferences(redis, this.keys, shard, refs);
     await Promise.all(plans.map(({ t, jobs }) => (jobs.length ? t.queue.addBulk(jobs) : undefined)));
     const ids = entries.map(([id]) => id);
-    const multi = this.redis.multi().xack(this.keys.inbox, this.keys.inboxGroup, ...ids);
+    const multi = redis.multi().xack(this.keys.inbox(shard), this.keys.inboxGroup, ...ids);
     // Entries no sink wants (filtered out everywhere) are done with once acknowledged.
     dropUnreferenced(
       multi,
       this.keys,
+      shard,
       staged.filter((e) => !refs.has(e.id)),
       malformed,
     );

@@ -2,7 +2,7 @@
  * The inbox: where accepted records wait, once, for every sink.
  *
  * Staging a batch (dedup.ts, one Lua script) writes its records' stored texts to one list (`batch:{id}`) and
- * appends one small entry to the inbox stream: the batch id, and per record the four fields sink filters look at.
+ * appends one small entry to its shard's inbox stream (keys.ts: one stream per inbox shard): the batch id, and per record the four fields sink filters look at.
  * Dispatchers read those entries and queue sink jobs that *refer* to the records (entry, batch, indices) instead of
  * copying them; a sink worker loads its records from the list when it runs the job. Each record is thus written to
  * Redis once and read once per sink, and serialized once — the old layout copied every record into each sink's
@@ -67,12 +67,17 @@ export interface LoadedRecords {
   origin: Map<AlertRecord, [ref: number, index: number]>;
 }
 
-/** Loads the records a job refers to. Batches that no longer exist are skipped (batch-lifetime.ts). */
-export async function loadBatches(redis: Redis, keys: Keys, refs: readonly BatchRef[]): Promise<LoadedRecords> {
+/** Loads the records a job refers to (batches of one inbox shard: one pipeline, one Redis Cluster slot). Batches that no longer exist are skipped (batch-lifetime.ts). */
+export async function loadBatches(
+  redis: Redis,
+  keys: Keys,
+  shard: number,
+  refs: readonly BatchRef[],
+): Promise<LoadedRecords> {
   const pipe = redis.pipeline();
   for (const [, batch, indices] of refs) {
     // The list holds head and data of each record in turn; fetch only the span the job needs.
-    pipe.lrange(keys.batch(batch), 2 * indices[0]!, 2 * indices[indices.length - 1]! + 1);
+    pipe.lrange(keys.batch(shard, batch), 2 * indices[0]!, 2 * indices[indices.length - 1]! + 1);
   }
   const replies = (await pipe.exec()) ?? [];
   const out: LoadedRecords = { records: [], origin: new Map() };

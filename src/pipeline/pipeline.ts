@@ -51,7 +51,7 @@ export interface PipelineOptions {
   /** Run the dispatcher and sink workers (false for tools that only inspect or replay). @defaultValue true */
   consume?: boolean;
   /** `redis.durability`, when it asks for more than the primary's reply: emit resolves only once it is met. */
-  durability?: { mark(): number; wait(since?: number): Promise<void> };
+  durability?: { mark(): number; wait(since?: number, keys?: readonly string[]): Promise<void> };
   /** `pipeline.takeover_ms`: how long work held by a replica that stopped answering waits before another takes it over. */
   takeoverMs: number;
   /** This process's replica id (replica.ts): its consumer name in the inbox's group. */
@@ -168,7 +168,14 @@ export class Pipeline {
   async emit(records: readonly AlertRecord[]): Promise<EmitResult> {
     const mark = this.opts.durability?.mark();
     const verdicts = records.length ? await this.dedup.markAndStage(records) : [];
-    if (records.length && this.opts.durability) await this.opts.durability.wait(mark);
+    if (records.length && this.opts.durability) {
+      // Redis Cluster: the wait goes to the primaries written, named by one key of each inbox shard staged in.
+      const shards = new Set(records.map((r) => this.keys.shardOf(r.key)));
+      await this.opts.durability.wait(
+        mark,
+        [...shards].map((s) => this.keys.inbox(s)),
+      );
+    }
     const result: EmitResult = { accepted: 0, duplicates: 0, stale: 0, verdicts };
     records.forEach((r, i) => {
       this.opts.metrics.ingested.inc({ source: r.source, resource: r.resource, via: r.via });
@@ -252,12 +259,19 @@ export class Pipeline {
   }
 
   /**
-   * Inbox entries not yet fanned out: those after the group's last delivered id, plus its pending ones. Entries
+   * Inbox entries not yet fanned out (every shard's): those after the group's last delivered id, plus its pending ones. Entries
    * already fanned out stay in the stream until their jobs finish, and count in the sink queues instead. (The
    * group's `lag` would say the same, but Redis cannot tell it once entries were deleted, which they always are.)
    */
   private async inboxWaiting(): Promise<number> {
-    const groups = (await this.opts.redis.xinfo('GROUPS', this.keys.inbox).catch(() => [])) as unknown[][];
+    let total = 0;
+    for (let shard = 0; shard < this.keys.inboxShards; shard++)
+      total += await this.shardWaiting(this.keys.inbox(shard));
+    return total;
+  }
+
+  private async shardWaiting(inbox: string): Promise<number> {
+    const groups = (await this.opts.redis.xinfo('GROUPS', inbox).catch(() => [])) as unknown[][];
     for (const g of groups) {
       const info = new Map<string, unknown>();
       for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
@@ -265,13 +279,13 @@ export class Pipeline {
       const after = (await this.opts.redis.eval(
         COUNT_AFTER,
         1,
-        this.keys.inbox,
+        inbox,
         String(info.get('last-delivered-id')),
         String(INBOX_COUNT_MAX),
       )) as number;
       return after + Number(info.get('pending') ?? 0);
     }
-    return this.opts.redis.xlen(this.keys.inbox);
+    return this.opts.redis.xlen(inbox);
   }
 
   async deadLetterCounts(): Promise<Record<string, number>> {

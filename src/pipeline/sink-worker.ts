@@ -19,6 +19,8 @@ import { backoffMs, classify, errorMessage, type RetryPolicy } from './retry.js'
 /** A job refers to staged records (`refs`, see inbox.ts), or carries them (`records`: replays of dead letters). */
 export interface SinkJobData {
   refs?: BatchRef[];
+  /** The inbox shard (keys.ts) of every batch in `refs`: a job refers to one shard's batches only. */
+  shard?: number;
   records?: AlertRecord[];
   /** Failed delivery attempts so far. */
   attempt: number;
@@ -121,8 +123,10 @@ export class SinkWorker {
     const claim = this.keys.deadLetteringClaim(this.queue.toKey(job.id!));
     if ((await this.connection.set(claim, '1', 'PX', 60_000, 'NX')) !== 'OK') return false;
     try {
-      const { refs } = job.data;
-      const records = refs ? (await loadBatches(this.connection, this.keys, refs)).records : (job.data.records ?? []);
+      const { refs, shard = 0 } = job.data;
+      const records = refs
+        ? (await loadBatches(this.connection, this.keys, shard, refs)).records
+        : (job.data.records ?? []);
       const error = `failed outside delivery after ${job.attemptsMade} tries: ${job.failedReason ?? 'unknown error'}`;
       const dead = records.map((r) => this.deadLetter(r, error, job.data.attempt + 1));
       if (dead.length) {
@@ -130,7 +134,7 @@ export class SinkWorker {
         this.metrics.deadLettered.inc({ sink: this.sink.name }, dead.length);
         this.log.warn({ records: dead.length, jobId: job.id, error }, 'dead-lettered the records of a failed job');
       }
-      if (refs) await releaseBatches(this.connection, this.keys, jobMember(this.sink.name, job.id!), refs);
+      if (refs) await releaseBatches(this.connection, this.keys, shard, jobMember(this.sink.name, job.id!), refs);
       await job.remove();
       return true;
     } finally {
@@ -139,9 +143,9 @@ export class SinkWorker {
   }
 
   private async process(job: Job<SinkJobData>, token?: string): Promise<void> {
-    const { refs, attempt } = job.data;
+    const { refs, attempt, shard = 0 } = job.data;
     let loaded: LoadedRecords | undefined;
-    if (refs) loaded = await loadBatches(this.connection, this.keys, refs);
+    if (refs) loaded = await loadBatches(this.connection, this.keys, shard, refs);
     const records = loaded?.records ?? job.data.records ?? [];
     // (an empty load: the job finished before, and was taken over before BullMQ marked it complete)
     const outcome = records.length ? await this.attempt(records) : { delivered: [], dead: [], retry: [] };
@@ -193,7 +197,7 @@ export class SinkWorker {
     const member = jobMember(name, job.id!);
     if (!retry.length) {
       // Done with every record: the staged batches may go (batch-lifetime.ts). Never before this point.
-      if (refs) await releaseBatches(this.connection, this.keys, member, refs);
+      if (refs) await releaseBatches(this.connection, this.keys, shard, member, refs);
       return;
     }
     this.log.info(
@@ -202,11 +206,12 @@ export class SinkWorker {
     );
     if (refs && loaded) {
       const left = narrowRefs(refs, loaded, retry);
-      await job.updateData({ refs: left, attempt: nextAttempt });
+      await job.updateData({ refs: left, shard, attempt: nextAttempt });
       const kept = new Set(left.map(([entry]) => entry));
       await releaseBatches(
         this.connection,
         this.keys,
+        shard,
         member,
         refs.filter(([entry]) => !kept.has(entry)),
       );

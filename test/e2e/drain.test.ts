@@ -11,9 +11,10 @@ import { connect } from '../../src/pipeline/redis.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { spawnCli } from '../helpers/cli.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { alertV2 } from '../helpers/records.js';
+import { alertsInOneShard } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHecPeer } from '../peers/hec/server.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-drain-'));
 const prefix = uniquePrefix('drain');
@@ -52,7 +53,8 @@ sinks:
         },
         { timeoutMs: 60_000, what: 'daemon ready' },
       );
-      const alerts = Array.from({ length: 200 }, (_, i) => alertV2(i));
+      // One inbox shard: one staged batch, one job, one delivery in flight when the daemon is stopped.
+      const alerts = alertsInOneShard(200, 'feed', 'push');
       const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {
         method: 'POST',
         headers: { authorization: 'Bearer drain-token', 'content-type': 'application/json' },
@@ -69,7 +71,7 @@ sinks:
       expect(peer.indexed.every((e) => peer.acknowledged(e))).toBe(true);
       expect(peer.indexed).toHaveLength(200);
       const connection = connect({ url: redisUrl() }, { blocking: true });
-      const queue = new Queue('sink-hec', { connection, prefix });
+      const queue = new Queue(keysFor(prefix).sinkQueue('hec'), { connection, prefix });
       try {
         expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'failed')).toMatchObject({
           waiting: 0,

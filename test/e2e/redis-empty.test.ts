@@ -13,6 +13,7 @@ import { freePort, startRedisServer, type RedisServer } from '../../src/util/red
 import { spawnCli } from '../helpers/cli.js';
 import { alertV2 } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-redis-empty-'));
 let redis: RedisServer | undefined;
@@ -113,8 +114,8 @@ sinks:
       await waitFor(async () => (await readyz()).status === 200, { timeoutMs: 60_000, what: 'ready after the flush' });
 
       // 2. A dispatcher that cannot recreate its group (the inbox key holds something else) is not ready, and says why.
-      cli(redisPort, 'DEL', `${PREFIX}:inbox`);
-      cli(redisPort, 'SET', `${PREFIX}:inbox`, 'not a stream');
+      cli(redisPort, 'DEL', keysFor(PREFIX).inbox(0));
+      cli(redisPort, 'SET', keysFor(PREFIX).inbox(0), 'not a stream');
       const stuck = await waitFor(
         async () => {
           const r = await readyz();
@@ -124,7 +125,7 @@ sinks:
       );
       expect(stuck.body.checks.dispatcher).toBe(false);
       expect(stuck.body.reasons!.dispatcher).toMatch(/^dispatcher failing for \d+ s: .*WRONGTYPE/);
-      cli(redisPort, 'DEL', `${PREFIX}:inbox`);
+      cli(redisPort, 'DEL', keysFor(PREFIX).inbox(0));
       await waitFor(async () => (await readyz()).status === 200, {
         timeoutMs: 60_000,
         what: 'ready once the inbox can be recreated',

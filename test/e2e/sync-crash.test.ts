@@ -15,6 +15,7 @@ import { spawnCli, type Daemon } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
   tenantId: 'aaaaaaaa-0000-4000-8000-00000000c9a5',
@@ -87,7 +88,7 @@ async function post(body: unknown): Promise<string> {
   return ((await res.json()) as { ids: string[] }).ids[0]!;
 }
 
-const changeKey = (id: string) => `${prefix}:sync:contoso:change:${id}`;
+const changeKey = (id: string) => keysFor(prefix).syncChange('contoso', id);
 const patches = (id: string) =>
   sim.requestLog.filter((e) => e.method === 'PATCH' && e.path.endsWith(`/security/alerts_v2/${id}`));
 

@@ -14,6 +14,7 @@ import { spawnCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
   tenantId: 'aaaaaaaa-0000-4000-8000-0000000042e9',
@@ -78,7 +79,7 @@ sinks:
       const h = await waitFor(
         async () => {
           if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          const state = await redis.hgetall(`${prefix}:sync:contoso:change:${changeId}`);
+          const state = await redis.hgetall(keysFor(prefix).syncChange('contoso', changeId));
           return state.outcome ? state : undefined;
         },
         { timeoutMs: 120_000, what: 'the change given up on' },
@@ -87,7 +88,7 @@ sinks:
       const outcome = JSON.parse(h.outcome!) as { outcome: string; reason: string; attempts: number };
       expect(outcome).toMatchObject({ outcome: 'failed', attempts: 2, graph_status: 429 });
       expect(outcome.reason).toMatch(/^gave up after 2 attempts: .*HTTP 429/);
-      expect(await redis.lrange(`${prefix}:sync:contoso:dead`, 0, -1)).toEqual([changeId]);
+      expect(await redis.lrange(keysFor(prefix).syncDead('contoso'), 0, -1)).toEqual([changeId]);
       const reads = sim.requestLog.filter((e) => e.path.endsWith(`/alerts_v2/${id}`));
       expect(reads.every((e) => e.method === 'GET' && e.status === 429)).toBe(true);
       // The client's retries of one attempt (8 after the first try), twice.

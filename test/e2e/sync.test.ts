@@ -14,6 +14,7 @@ import { runCli, spawnCli, type Daemon } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
   tenantId: 'aaaaaaaa-0000-4000-8000-00000000c15a',
@@ -269,7 +270,7 @@ describe('POST /sync/{source} through alertbridge run', () => {
     // dead-lettered
     const redis = new (await import('ioredis')).Redis(redisUrl());
     try {
-      expect(await redis.lrange(`${prefix}:sync:readonly:dead`, 0, -1)).toEqual([changeId]);
+      expect(await redis.lrange(keysFor(prefix).syncDead('readonly'), 0, -1)).toEqual([changeId]);
     } finally {
       redis.disconnect();
     }

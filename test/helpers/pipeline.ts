@@ -8,6 +8,7 @@ import type { Sink } from '../../sinks/types.js';
 import type { RecordFilter } from '../../src/pipeline/filter.js';
 import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
 import { mintReplicaId } from '../../src/pipeline/replica.js';
+import type { Keys } from '../../src/pipeline/keys.js';
 
 export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -106,6 +107,13 @@ export async function cleanup(tp: TestPipeline | undefined): Promise<void> {
   if (!tp) return;
   await tp.close();
   await deletePrefix(tp.prefix);
+}
+
+/** Entries in the inbox, every shard's (keys.ts). */
+export async function inboxLength(redis: import('ioredis').Redis, keys: Keys): Promise<number> {
+  let n = 0;
+  for (let shard = 0; shard < keys.inboxShards; shard++) n += await redis.xlen(keys.inbox(shard));
+  return n;
 }
 
 export async function metricValue(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { metricValue, pipelinesPerTest } from '../helpers/pipeline.js';
-import { record, records } from '../helpers/records.js';
+import { record, records, recordsInOneShard } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 
 const start = pipelinesPerTest();
@@ -67,7 +67,7 @@ describe('fan-out and dead letters', () => {
     const sink = new RecordingSink('s');
     sink.brokenPermanently = true;
     const tp = await start([{ sink, maxRecords: 10, deadLetterMax: 10 }]);
-    await tp.pipeline.emit(records(15));
+    await tp.pipeline.emit(recordsInOneShard(15));
     await waitFor(
       async () => (await metricValue(tp.metrics, 'alertbridge_dead_letter_full_total', { sink: 's' })) >= 1,
     );
@@ -82,7 +82,7 @@ describe('retry', () => {
     const sink = new RecordingSink('s');
     sink.failNext = 3;
     const tp = await start([{ sink, maxRecords: 20, maxAttempts: 10 }]);
-    await tp.pipeline.emit(records(60));
+    await tp.pipeline.emit(recordsInOneShard(60));
     await waitFor(() => sink.received.length >= 60);
     await waitFor(() => tp.pipeline.idle());
     expect(sink.received).toHaveLength(60);
@@ -100,7 +100,7 @@ describe('retry', () => {
     sink.failNext = 1;
     sink.retryAfterMs = 1200;
     const tp = await start([{ sink }]);
-    await tp.pipeline.emit(records(5));
+    await tp.pipeline.emit(recordsInOneShard(5));
     await waitFor(() => sink.received.length >= 5);
     const [fail, ok] = sink.calls;
     expect(fail!.outcome).toBe('retryable');
@@ -111,7 +111,7 @@ describe('retry', () => {
     const sink = new RecordingSink('s');
     sink.failNext = 100;
     const tp = await start([{ sink, maxAttempts: 3 }]);
-    await tp.pipeline.emit(records(4));
+    await tp.pipeline.emit(recordsInOneShard(4));
     await waitFor(async () => (await tp.pipeline.deadLetters.count('s')) === 4);
     const entries = await tp.pipeline.deadLetters.list('s');
     expect(entries.every((e) => e.attempts === 3 && e.error === "sink 's' is busy")).toBe(true);

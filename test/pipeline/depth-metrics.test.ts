@@ -38,7 +38,7 @@ describe('queue depth metrics', () => {
     });
     // A backlog beyond the bound: entries the (stopped) dispatcher has not read.
     const fill = tp.redis.pipeline();
-    for (let i = 0; i < INBOX_COUNT_MAX + 500; i++) fill.xadd(tp.pipeline.keys.inbox, '*', 'b', `batch${i}`);
+    for (let i = 0; i < INBOX_COUNT_MAX + 500; i++) fill.xadd(tp.pipeline.keys.inbox(0), '*', 'b', `batch${i}`);
     await fill.exec();
     expect(INBOX_COUNT_MAX).toBeLessThanOrEqual(10_000);
 
@@ -58,7 +58,7 @@ describe('queue depth metrics', () => {
       consume: false,
       depthRefreshMs: 1,
     });
-    await tp.redis.xadd(tp.pipeline.keys.inbox, '*', 'b', 'batch0');
+    await tp.redis.xadd(tp.pipeline.keys.inbox(0), '*', 'b', 'batch0');
     expect(await metricValue(tp.metrics, 'alertbridge_queue_depth', { queue: 'inbox' })).toBe(1);
 
     other = new Redis(server.url);

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord, SendResult } from '../../sinks/types.js';
 import { RecordingSink } from '../peers/recording-sink.js';
-import { pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
-import { records } from '../helpers/records.js';
+import { inboxLength, pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
+import { records, recordsInOneShard } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 
 const start = pipelinesPerTest();
@@ -28,7 +28,7 @@ async function staged(tp: TestPipeline): Promise<number> {
     tp.redis.keys(`${tp.prefix}:batch:*`),
     tp.redis.keys(`${tp.prefix}:refs:*`),
   ]);
-  return batches.length + refs.length + (await tp.redis.xlen(tp.pipeline.keys.inbox));
+  return batches.length + refs.length + (await inboxLength(tp.redis, tp.pipeline.keys));
 }
 
 describe('jobs BullMQ gave up on', () => {
@@ -52,7 +52,7 @@ describe('jobs BullMQ gave up on', () => {
     const first = await start([{ sink, maxRecords: 10 }], { jobAttempts: 1 });
     // The dead-letter list is, for now, something else: writing to it fails.
     await first.redis.set(first.pipeline.keys.deadLetters('s'), 'not a list');
-    await first.pipeline.emit(records(10));
+    await first.pipeline.emit(recordsInOneShard(10)); // one staged batch, one job
     await waitFor(async () => (await failedJobs(first, 's')) === 1, {
       timeoutMs: 30_000,
       what: 'job in the failed set',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { keysFor } from '../../src/pipeline/keys.js';
 import { connect } from '../../src/pipeline/redis.js';
 import { RecordingSink } from '../peers/recording-sink.js';
-import { pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
+import { inboxLength, pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
 import { normalize } from '../../src/record/normalize.js';
 import { decodeRoute, encodeRoute } from '../../src/pipeline/inbox.js';
 import type { AlertRecord } from '../../src/record/types.js';
@@ -32,7 +32,7 @@ async function leftovers(tp: TestPipeline): Promise<{ batches: number; refs: num
   return {
     batches: await count(`${tp.prefix}:batch:*`),
     refs: await count(`${tp.prefix}:refs:*`),
-    inbox: await tp.redis.xlen(keysFor(tp.prefix).inbox),
+    inbox: await inboxLength(tp.redis, keysFor(tp.prefix)),
   };
 }
 
@@ -96,11 +96,11 @@ describe('inbox', () => {
         'COUNT',
         10,
         'STREAMS',
-        keys.inbox,
+        keys.inbox(0),
         '>',
       )) as Array<[string, Array<[string, string[]]>]>;
       const entryId = read[0]![1][0]![0];
-      await redis.sadd(keys.batchRefs(entryId), 's|never-queued');
+      await redis.sadd(keys.batchRefs(0, entryId), 's|never-queued');
     } finally {
       redis.disconnect();
     }
@@ -116,7 +116,7 @@ describe('inbox', () => {
     const sink = new RecordingSink('s');
     const tp = await start([{ sink }]);
     const connection = connect({ url: redisUrl() }, { blocking: true });
-    const queue = new Queue('sink-s', { connection, prefix: tp.prefix });
+    const queue = new Queue(tp.pipeline.keys.sinkQueue('s'), { connection, prefix: tp.prefix });
     try {
       await queue.add(
         'deliver',

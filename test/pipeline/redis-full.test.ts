@@ -10,7 +10,7 @@ import { buildServer } from '../../src/server/server.js';
 import { registerPushRoute } from '../../src/sources/push/route.js';
 import { startRedisServer, type RedisServer } from '../../src/util/redis-server.js';
 import { RecordingSink } from '../peers/recording-sink.js';
-import { silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
+import { inboxLength, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { alertV2, records } from '../helpers/records.js';
 
 let server: RedisServer | undefined;
@@ -33,13 +33,13 @@ describe('a full Redis', () => {
     tp = await startTestPipeline([{ sink: new RecordingSink('s') }], { redisUrl: server.url, consume: false });
     const seen = records(5);
     expect((await tp.pipeline.emit(seen)).accepted).toBe(5);
-    const inboxBefore = await tp.redis.xlen(tp.pipeline.keys.inbox);
+    const inboxBefore = await inboxLength(tp.redis, tp.pipeline.keys);
     const keysBefore = await tp.redis.dbsize();
 
     await fill(tp);
     const batch = [seen[0]!, ...records(10, {}, 100)];
     await expect(tp.pipeline.emit(batch)).rejects.toThrow(/^OOM command not allowed/);
-    expect(await tp.redis.xlen(tp.pipeline.keys.inbox)).toBe(inboxBefore);
+    expect(await inboxLength(tp.redis, tp.pipeline.keys)).toBe(inboxBefore);
     expect(await tp.redis.dbsize()).toBe(keysBefore);
     // Every first record fares alike: a new one was refused before too.
     await expect(tp.pipeline.emit(records(10, {}, 100))).rejects.toThrow(/^OOM/);
@@ -77,7 +77,7 @@ describe('a full Redis', () => {
     const full = await push([alertV2(1), alertV2(2), alertV2(3)]);
     expect(full.statusCode).toBe(503);
     expect(full.headers['retry-after']).toBe('5');
-    expect(await tp.redis.xlen(pipeline.keys.inbox)).toBe(1);
+    expect(await inboxLength(tp.redis, pipeline.keys)).toBe(1);
     await makeRoom(tp);
     const again = await push([alertV2(1), alertV2(2), alertV2(3)]);
     expect(again.statusCode).toBe(202);

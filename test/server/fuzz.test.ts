@@ -20,6 +20,7 @@ import { cleanup, silentLogger, startTestPipeline, type TestPipeline } from '../
 import { alertV2 } from '../helpers/records.js';
 import { loadSample } from '../helpers/samples.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const TOKEN = 'fuzz-token';
 const HMAC = 'fuzz-hmac';
@@ -32,7 +33,7 @@ let stream: string;
 beforeAll(async () => {
   sink = new RecordingSink('out');
   tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
-  stream = `${tp.prefix}:notifications`;
+  stream = keysFor(tp.prefix).notifications;
   app = buildServer({
     maxBodyBytes: 64 * 1024,
     requestTimeoutMs: 5000,

@@ -16,6 +16,7 @@ import {
   startGraphLikeSimulator,
 } from '../helpers/graph-like.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const A: TenantCredentials = {
   tenantId: 'abababab-0000-4000-8000-000000000301',
@@ -97,6 +98,6 @@ describe('alerts_v2 paging against graph-like Graph', () => {
     expect(new Set(got.map((k) => k.split('@')[0])).size).toBe(TOTAL);
     expect(summary.fetched - summary.accepted).toBeLessThanOrEqual(summary.pages);
     checkRequests(A.tenantId);
-    expect(await h.tp.redis.exists(`${h.tp.prefix}:cursor:fabrikam:alerts_v2`)).toBe(0);
+    expect(await h.tp.redis.exists(keysFor(h.tp.prefix).cursor('fabrikam', 'alerts_v2'))).toBe(0);
   }, 180_000);
 });

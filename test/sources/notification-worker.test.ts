@@ -18,6 +18,7 @@ import { redisUrl } from '../helpers/redis.js';
 import { simulatorLogin } from '../helpers/simulator.js';
 import { waitFor } from '../helpers/wait.js';
 import { mintReplicaId } from '../../src/pipeline/replica.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
   tenantId: 'dddddddd-0000-4000-8000-0000000000c1',
@@ -75,7 +76,7 @@ async function start(opts: { maxAgeMs?: number } = {}): Promise<Harness> {
     maxRetries: 0,
     maxResponseBytes: 1_048_576,
   });
-  const stream = `${tp.prefix}:notifications`;
+  const stream = keysFor(tp.prefix).notifications;
   const worker = new NotificationWorker({
     redis: blocking,
     streamKey: stream,

@@ -243,9 +243,10 @@ export class DefenderStreamingSource implements Source {
 
   /** Asks the source's alerts_v2 poller for a poll now, and marks the alerts as on their way. */
   private async pollNow(source: string, ids: string[]): Promise<void> {
-    const multi = this.ctx.redis
-      .multi()
-      .hset(this.ctx.keys.cursor(source, 'alerts_v2'), 'poll_requested_at', Date.now());
+    // Two steps, not one MULTI: the cursor and the markers live in different Redis Cluster slots (keys.ts). The poll
+    // request first: a crash in between leaves no marker, and later events for these alerts are read again (deduped).
+    await this.ctx.redis.hset(this.ctx.keys.cursor(source, 'alerts_v2'), 'poll_requested_at', Date.now());
+    const multi = this.ctx.redis.multi();
     for (const id of ids) multi.set(this.ctx.keys.streamingPending(source, id), '1', 'PX', COALESCE_MS);
     await multi.exec();
     this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'polled' }, ids.length);
