@@ -146,6 +146,12 @@ export class Metrics {
     labelNames: ['source', 'outcome'] as const,
     registers: [this.registry],
   });
+  readonly streamingReady = new Gauge({
+    name: 'alertbridge_streaming_ready',
+    help: 'Defender streaming source: 1 while its Event Hub accepts its credential, 0 while the hub refuses it (a wrong or revoked SAS key, an Entra token refused; /readyz says why)',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
   readonly syncChanges = new Counter({
     name: 'alertbridge_sync_changes_total',
     help: 'Write-back changes finished, by outcome: applied (written to Graph), noop (nothing to change), conflict (the object moved past expected_revision), failed (dead-lettered)',

@@ -22,12 +22,22 @@
  * replica's poller sees it at its next tick, the lease holder polls once): one list request brings them all, with
  * `via: poll`. Their markers are set, so the rest of the burst's events add nothing.
  */
-import type { EventHubConsumerClient, PartitionContext, ReceivedEventData, Subscription } from '@azure/event-hubs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TokenCredential } from '@azure/identity';
+import type {
+  CheckpointStore,
+  EventHubConsumerClient,
+  EventHubConsumerClientOptions,
+  PartitionContext,
+  ReceivedEventData,
+  Subscription,
+} from '@azure/event-hubs';
 import type { Logger } from 'pino';
 import type { DefenderStreamingSourceConfig } from '../../config/schema.js';
 import { groupOf } from '../../config/tenant-name.js';
 import { createCredential } from '../../entra/credential.js';
-import type { Source, SourceContext, SourceFactory } from '../types.js';
+import { isEntraRefusal } from '../../entra/refusal.js';
+import type { Source, SourceCheck, SourceContext, SourceFactory } from '../types.js';
 import { graphClientRegistry, type GraphClientRegistry } from '../graph/client-registry.js';
 import { graphNotifications, type GraphNotifications } from '../graph/notification-hub.js';
 import { RedisCheckpointStore } from './checkpoint-store.js';
@@ -54,6 +64,13 @@ const COALESCE_MS = 30_000;
 const POLL_NOW_SECONDS = 5;
 /** One log line per skip reason per minute; the metric counts every skip. */
 const SKIP_LOG_INTERVAL_MS = 60_000;
+/** How often the source asks the hub whether it still accepts the credential, while it reads. */
+const PROBE_INTERVAL_MS = 30_000;
+/** The probe gives up after this long (an unreachable hub is retried, not a refusal). */
+const PROBE_TIMEOUT_MS = 15_000;
+/** Backoff of the probe after a failure: from this, doubling, up to `RETRY_MAX_MS`. */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -77,8 +94,16 @@ export class DefenderStreamingSource implements Source {
   readonly type = 'defender_streaming';
   readonly name: string;
   private readonly log: Logger;
+  private sdk?: typeof import('@azure/event-hubs');
+  private credential?: TokenCredential;
   private client?: EventHubConsumerClient;
   private subscription?: Subscription;
+  /** Asks the hub whether it accepts the credential (run). */
+  private probe?: EventHubConsumerClient;
+  private loop?: Promise<void>;
+  private readonly abort = new AbortController();
+  /** Why the hub refuses the credential, while it does. */
+  private refused?: string;
   /** Tenant id (lower-case GUID) → the `graph_security` source that reads its alerts. */
   private readonly tenants = new Map<string, string>();
   private readonly skipLogged = new Map<SkipReason, number>();
@@ -132,8 +157,104 @@ export class DefenderStreamingSource implements Source {
   async start(): Promise<void> {
     this.resolveTenants();
     // Loaded here: a deployment without this source type does not load the client.
-    const { EventHubConsumerClient, earliestEventPosition, latestEventPosition } = await import('@azure/event-hubs');
+    this.sdk = await import('@azure/event-hubs');
+    this.loop = this.run();
+  }
+
+  /** A client of the configured hub, with the configured credential. */
+  private newClient(options: EventHubConsumerClientOptions, store?: CheckpointStore): EventHubConsumerClient {
+    const { EventHubConsumerClient } = this.sdk!;
     const { config } = this;
+    if (config.fully_qualified_namespace) {
+      this.credential ??= createCredential({ ...config, auth: config.auth!, authority_url: config.authority_url! });
+      return store
+        ? new EventHubConsumerClient(
+            config.consumer_group,
+            config.fully_qualified_namespace,
+            config.event_hub_name,
+            this.credential,
+            store,
+            options,
+          )
+        : new EventHubConsumerClient(
+            config.consumer_group,
+            config.fully_qualified_namespace,
+            config.event_hub_name,
+            this.credential,
+            options,
+          );
+    }
+    const cs = config.connection_string ?? '';
+    return store
+      ? new EventHubConsumerClient(config.consumer_group, cs, config.event_hub_name, store, options)
+      : new EventHubConsumerClient(config.consumer_group, cs, config.event_hub_name, options);
+  }
+
+  /**
+   * Reads the hub while it accepts the credential. The SDK's processor does not report a refused credential: after
+   * the hub answers 401 to its token it retries in silence, never calling `processError`, and reads nothing even
+   * once the credential works again. So the source asks the hub itself (the partition ids: one management request,
+   * by a client of its own that does not retry) before it subscribes and every `PROBE_INTERVAL_MS` after: a refusal
+   * closes the subscription, makes the source unready with the hub's reason and logs it once; the source asks again
+   * with backoff (`RETRY_MIN_MS` doubling to `RETRY_MAX_MS`, with fresh clients) and subscribes again once the hub
+   * accepts. Other failures (the hub unreachable) are retried the same way but are warnings, not unreadiness.
+   */
+  private async run(): Promise<void> {
+    let backoff = RETRY_MIN_MS;
+    while (!this.stopped) {
+      let wait = PROBE_INTERVAL_MS;
+      try {
+        this.probe ??= this.newClient({
+          retryOptions: { maxRetries: 0, timeoutInMs: PROBE_TIMEOUT_MS },
+          userAgent: 'alertbridge',
+        });
+        await this.probe.getPartitionIds({ abortSignal: this.abort.signal });
+        this.credentialAccepted();
+        backoff = RETRY_MIN_MS;
+        this.subscription ??= this.subscribe();
+      } catch (err) {
+        if (this.stopped) break;
+        const probe = this.probe;
+        this.probe = undefined;
+        await probe?.close().catch(() => undefined);
+        const why = `${rootCause(err).message} [${errorCode(err)}]`;
+        if (isRefusal(err)) {
+          this.credentialRefused(why, backoff);
+          await this.unsubscribe();
+        } else {
+          this.lastError = { at: Date.now(), message: why };
+          this.log.warn({ err: why, retryInMs: backoff }, 'reaching the Event Hub failed; trying again');
+        }
+        wait = backoff;
+        backoff = Math.min(backoff * 2, RETRY_MAX_MS);
+      }
+      await sleep(wait, undefined, { signal: this.abort.signal }).catch(() => undefined);
+    }
+  }
+
+  private credentialRefused(why: string, retryInMs: number): void {
+    this.ctx.metrics.streamingReady.set({ source: this.name }, 0);
+    if (this.refused) return;
+    this.refused = why;
+    const what = this.config.fully_qualified_namespace
+      ? `the app's Entra credential (tenant_id, client_id and its secret or certificate, and the role Azure Event Hubs Data Receiver on hub ${this.config.event_hub_name})`
+      : `connection_string (its SharedAccessKeyName and SharedAccessKey: a policy with Listen on hub ${this.config.event_hub_name})`;
+    this.log.error(
+      { reason: why, retryInMs },
+      `defender_streaming source '${this.name}': the Event Hub refuses its credential (${why}); nothing is read until it is accepted (asked again with backoff up to ${RETRY_MAX_MS / 1000} s). Check ${what}`,
+    );
+  }
+
+  private credentialAccepted(): void {
+    this.ctx.metrics.streamingReady.set({ source: this.name }, 1);
+    if (this.refused === undefined) return;
+    this.refused = undefined;
+    this.log.info(`defender_streaming source '${this.name}': the Event Hub accepts its credential again; reading`);
+  }
+
+  private subscribe(): Subscription {
+    const { config, sdk } = this;
+    const { earliestEventPosition, latestEventPosition } = sdk!;
     const options = {
       retryOptions: { maxRetries: 5, retryDelayInMs: 1000 },
       userAgent: 'alertbridge',
@@ -148,24 +269,8 @@ export class DefenderStreamingSource implements Source {
         updateIntervalInMs: Math.max(250, Math.floor(this.ctx.takeoverMs / 3)),
       },
     };
-    const store = new RedisCheckpointStore(this.ctx.redis, this.ctx.keys);
-    this.client = config.fully_qualified_namespace
-      ? new EventHubConsumerClient(
-          config.consumer_group,
-          config.fully_qualified_namespace,
-          config.event_hub_name,
-          createCredential({ ...config, auth: config.auth!, authority_url: config.authority_url! }),
-          store,
-          options,
-        )
-      : new EventHubConsumerClient(
-          config.consumer_group,
-          config.connection_string ?? '',
-          config.event_hub_name,
-          store,
-          options,
-        );
-    this.subscription = this.client.subscribe(
+    this.client = this.newClient(options, new RedisCheckpointStore(this.ctx.redis, this.ctx.keys));
+    return this.client.subscribe(
       {
         processEvents: (events, context) => this.processEvents(events, context),
         processError: async (err, context) => {
@@ -186,6 +291,15 @@ export class DefenderStreamingSource implements Source {
         skipParsingBodyAsJson: true,
       },
     );
+  }
+
+  /** Closes the subscription and its client (their partitions' ownership expires for the other replicas). */
+  private async unsubscribe(): Promise<void> {
+    const { subscription, client } = this;
+    this.subscription = undefined;
+    this.client = undefined;
+    await subscription?.close().catch(() => undefined);
+    await client?.close().catch(() => undefined);
   }
 
   /**
@@ -269,8 +383,20 @@ export class DefenderStreamingSource implements Source {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.subscription?.close().catch(() => undefined);
-    await this.client?.close().catch(() => undefined);
+    this.abort.abort();
+    await this.loop;
+    await this.unsubscribe();
+    await this.probe?.close().catch(() => undefined);
+    this.probe = undefined;
+  }
+
+  /** Unready while the hub refuses the credential: nothing is read, and only an operator can fix it. */
+  readiness(): Record<string, SourceCheck> {
+    const why = this.refused;
+    return {
+      [`streaming:${this.name}`]:
+        why === undefined ? { ok: true } : { ok: false, reason: `the Event Hub refuses its credential: ${why}` },
+    };
   }
 
   /** The last read failure of the past five minutes (the client retries on its own). */
@@ -288,3 +414,17 @@ export const defenderStreamingSource: SourceFactory<DefenderStreamingSourceConfi
     return new DefenderStreamingSource(config, ctx, graphClientRegistry(ctx), graphNotifications(ctx));
   },
 };
+
+type SdkError = Error & { code?: string };
+
+/** The innermost error (the SDK wraps some in AggregateError). */
+function rootCause(err: unknown): SdkError {
+  let e = err as SdkError;
+  while (e instanceof AggregateError && e.errors.length > 0) e = e.errors[e.errors.length - 1] as SdkError;
+  return e instanceof Error ? e : new Error(String(err));
+}
+
+const errorCode = (err: unknown): string => rootCause(err).code ?? rootCause(err).name;
+
+/** The hub refuses the key or token (a wrong or revoked SAS key, no Listen claim), or Entra ID refuses the app. */
+const isRefusal = (err: unknown): boolean => errorCode(err) === 'UnauthorizedError' || isEntraRefusal(rootCause(err));
