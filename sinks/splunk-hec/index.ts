@@ -32,6 +32,8 @@ export type { SplunkHecSinkConfig, SplunkHecSinkOptions } from './config.js';
 export interface SplunkHecSink extends Sink {
   /** False while HEC refuses the token (401/403): for `/readyz` and a metric. */
   ready(): boolean;
+  /** While paused: HEC's refusal, for `/readyz` and `alertbridge status`. */
+  notReadyReason(): string | undefined;
 }
 
 /** HEC codes of a disabled, missing, malformed or unknown token. */
@@ -282,6 +284,7 @@ export const createSplunkHecSink = ({
     name: config.name,
     type: 'splunk_hec',
     ready: () => !pause.paused,
+    notReadyReason: () => pause.reason,
     async start() {
       await connect();
     },
