@@ -15,8 +15,11 @@ import { Pipeline, type PipelineSink } from './pipeline/pipeline.js';
 import { Durability } from './pipeline/durability.js';
 import { keysFor } from './pipeline/keys.js';
 import { mintReplicaId } from './pipeline/replica.js';
+import { HeartbeatWriter } from './pipeline/heartbeat.js';
 import { checkRedis, connect, describeRedisFailure, RedisRequirementError } from './pipeline/redis.js';
 import { buildServer, parseListen } from './server/server.js';
+import { mountStatusPage } from './server/status-page.js';
+import { collectStatus } from './status/collect.js';
 import { createSources, findSource, type SourceOfType } from './sources/registry.js';
 import type { Source } from './sources/types.js';
 import { withTimeout } from './util/timeout.js';
@@ -175,6 +178,34 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     },
   });
   for (const c of components) c.routes?.(server);
+  // `GET /status`, `/status.json`: what runs now, read from Redis (the same report as `alertbridge status`).
+  mountStatusPage(server, {
+    enabled: config.server.status.enabled,
+    token: config.server.status.token,
+    tokenFile: config.server.status.token_file,
+    listenHost: parseListen(config.server.listen).host,
+    collect: () => collectStatus(config, redis, queueRedis),
+  });
+  // Tells `alertbridge status` (from any pod) that this replica is alive and in what state its sinks are.
+  const heartbeat = new HeartbeatWriter(
+    redis,
+    keysFor(config.redis.key_prefix),
+    replicaId,
+    takeoverMs,
+    () =>
+      Object.fromEntries(
+        sinks.map((s) => {
+          const ready = sinksStarted.has(s.sink.name) && s.sink.ready?.() !== false;
+          const reason = ready
+            ? null
+            : sinksStarted.has(s.sink.name)
+              ? (s.sink.notReadyReason?.() ?? 'paused (the sink gives no reason)')
+              : 'starting';
+          return [s.sink.name, { ready, reason }];
+        }),
+      ),
+    log.child({ component: 'heartbeat' }),
+  );
 
   let stopped: Promise<StopResult> | undefined;
   /**
@@ -203,6 +234,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     const stopEach = (list: Source[]) =>
       Promise.all(list.map((c) => c.stop().catch((err) => log.warn({ err, source: c.name }, 'closing source'))));
     let drained = await bounded(async () => {
+      // First: a replica on its way out is no longer listed by `alertbridge status`.
+      await heartbeat.stop();
       // The shared components (the notification worker, write-back) after the sources that use them.
       await stopEach(sources.configured);
       await stopEach(sources.shared);
@@ -262,6 +295,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       await pipeline.start();
       if (opts.consume !== false) await Promise.all(components.map((c) => c.start()));
       started = true;
+      if (opts.consume !== false) heartbeat.start();
       if (config.server.enabled && startOpts.listen !== false) {
         const { host, port } = parseListen(config.server.listen);
         await server.listen({ host, port });

@@ -230,6 +230,17 @@ export function buildCli(): Command {
         await (await import('./tenants.js')).tenantsCommand('consent-url', config, loggerFor(config), o);
       },
     );
+  program
+    .command('status')
+    .description(
+      'what runs now, read from Redis: sources (last poll, lag, budget, errors), sinks (paused, backlog, dead letters)',
+    )
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('--json', 'print the alertbridge.status/v1 document (docs/operations.md)')
+    .action(async (o: { config: string; json?: boolean }) => {
+      const config = await loadOrExit(o.config);
+      await (await import('./status.js')).statusCommand(config, { json: o.json });
+    });
   const subs = program.command('subscriptions').description('Graph change-notification subscriptions of a source');
   for (const action of ['list', 'delete'] as const) {
     subs

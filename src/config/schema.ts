@@ -182,6 +182,21 @@ export const ServerSchema = z
     ).optional(),
     max_body_bytes: count(1_048_576, 1024, 104_857_600, 'Largest accepted request body.'),
     request_timeout_ms: millis(10_000, 'Time allowed to receive a request and answer it.'),
+    status: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Serve `GET /status` (HTML) and `GET /status.json` (what `alertbridge status --json` prints). Without `token`, they answer only when `listen` is a loopback address (403 otherwise).',
+          ),
+        ...secretPair(
+          'token',
+          'Token the status page requires: `Authorization: Bearer <token>`, or HTTP Basic with it as the password (what a browser prompts for).',
+        ),
+      })
+      .prefault({})
+      .describe('The read-only status page (docs/operations.md).'),
   })
   .describe('The HTTP server.');
 

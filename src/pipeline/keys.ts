@@ -49,6 +49,8 @@
  * | `{p}:sync:{source}:lease`                    | string | the replica applying a source's write-back changes      |
  * | `{p}:eh:{ns}/{hub}/{group}:ownership`        | hash   | Event Hubs partition owners (untagged; `{…}` not literal) |
  * | `{p}:eh:{ns}/{hub}/{group}:checkpoints`      | hash   | Event Hubs checkpoints per partition (same)             |
+ * | `{p}:replicas`                               | zset   | replica ids by last heartbeat (ms), for `status` (untagged) |
+ * | `{p}:replica:{replicaId}`                    | string | a replica's heartbeat (JSON: its sinks' state), TTL (untagged) |
  *
  * In this table `{iN}`, `{sink-S}`, `{notify}`, `{source:resource}` and the write-back `{source}` are literal
  * braces (the hash tags); the other `{…}` are placeholders.
@@ -128,6 +130,10 @@ export interface Keys {
    * for it add nothing); the fetch deletes it before reading Graph. Keyed by the `graph_security` source and alert id.
    */
   streamingPending(source: string, alertId: string): string;
+  /** The replicas that sent a heartbeat (a sorted set: replica id → its last heartbeat, ms), read by `status`. */
+  replicas: string;
+  /** One replica's heartbeat (JSON: host, start, its sinks' ready/paused state), expiring when it stops sending. */
+  replicaHeartbeat(replicaId: string): string;
 }
 
 const eventHubPath = (namespace: string, hub: string, group: string): string =>
@@ -186,6 +192,8 @@ export function keysFor(prefix: string): Keys {
     eventHubOwnership: (ns, hub, group) => `${prefix}:eh:${eventHubPath(ns, hub, group)}:ownership`,
     eventHubCheckpoints: (ns, hub, group) => `${prefix}:eh:${eventHubPath(ns, hub, group)}:checkpoints`,
     streamingPending: (source, alertId) => `${prefix}:streaming-pending:{notify}:${source}:${alertId}`,
+    replicas: `${prefix}:replicas`,
+    replicaHeartbeat: (replicaId) => `${prefix}:replica:${replicaId}`,
   };
 }
 

@@ -50,6 +50,7 @@ describe('defaults', () => {
       listen: '0.0.0.0:8080',
       max_body_bytes: 1_048_576,
       request_timeout_ms: 10_000,
+      status: { enabled: true },
     });
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
     expect(config.pipeline).toEqual({
@@ -348,6 +349,7 @@ describe('secrets', () => {
         'sinks[*].token',
         'sinks[*].sasl.password',
         'sinks[*].connection_string',
+        'server.status.token',
       ]),
     );
   });
