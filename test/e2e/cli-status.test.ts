@@ -192,6 +192,24 @@ describe('alertbridge status', () => {
     },
     90_000,
   );
+
+  it('with no daemon running: no live replica, sinks without one, backlogs and dead letters still there', async () => {
+    daemon!.child.kill('SIGTERM');
+    await daemon!.exited;
+    // A clean stop removes the replica's heartbeat at once (a crashed one expires after pipeline.takeover_ms).
+    const r = await status();
+    expect(r.replicas).toEqual([]);
+    expect(r.sinks.map((s) => [s.name, s.state, s.reason])).toEqual([
+      ['good', 'no_replica', null],
+      ['junk', 'no_replica', null],
+      ['hec', 'no_replica', null],
+    ]);
+    expect(sink(r, 'hec').queue.total).toBe(sink(report, 'hec').queue.total);
+    expect(sink(r, 'junk').dead_letters).toBe(sink(report, 'junk').dead_letters);
+    expect(r.sources[0]!.resources.map((x) => x.polling)).toEqual([null, null]);
+    const text = await runCli(['status', '--config', config]);
+    expect(text.stdout).toContain('Replicas: none live');
+  }, 60_000);
 });
 
 if (!chromiumPath())
