@@ -22,6 +22,7 @@ export { createCredential, type EntraLogin } from '../src/entra/credential.js';
 export { isEntraRefusal } from '../src/entra/refusal.js';
 export { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';
 export { withSystemRoots } from '../src/util/tls.js';
+export { TimeoutError, withTimeout } from '../src/util/timeout.js';
 export { authPauseMs, sinkCommonShape } from '../src/config/sink-common.js';
 export {
   checkProxyUrl,

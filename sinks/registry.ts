@@ -10,12 +10,14 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Encoder, Formatter } from '../src/record/format.js';
-import type { SendResult, Sink, SinkFactory } from './types.js';
+import type { ProbeResult, SendResult, Sink, SinkFactory, SinkProbe } from './types.js';
 
 /** A sink type: its config schema (with a `type` literal) and the lazy loader of its factory. */
 interface SinkEntry<S extends z.ZodType> {
   schema: S;
   load: () => Promise<SinkFactory<z.output<S>>>;
+  /** Its `alertbridge doctor` checks (sinks/<type>/probe.ts), loaded only by the doctor. */
+  probe?: () => Promise<SinkProbe<z.output<S>>>;
 }
 
 /**
@@ -25,16 +27,37 @@ interface SinkEntry<S extends z.ZodType> {
 function sink<S extends z.ZodType>(
   config: { schema: S },
   load: () => Promise<{ create: SinkFactory<z.output<S>> }>,
+  probe?: () => Promise<{ probe: SinkProbe<z.output<S>> }>,
 ): SinkEntry<S> {
-  return { schema: config.schema, load: async () => (await load()).create };
+  return {
+    schema: config.schema,
+    load: async () => (await load()).create,
+    ...(probe ? { probe: async () => (await probe()).probe } : {}),
+  };
 }
 
 /** One line per sink type, in the order of the config reference. */
 export const SINKS = {
-  file: sink(await import('./file/config.js'), () => import('./file/index.js')),
-  splunk_hec: sink(await import('./splunk-hec/config.js'), () => import('./splunk-hec/index.js')),
-  kafka: sink(await import('./kafka/config.js'), () => import('./kafka/index.js')),
-  azure_event_hubs: sink(await import('./azure-event-hubs/config.js'), () => import('./azure-event-hubs/index.js')),
+  file: sink(
+    await import('./file/config.js'),
+    () => import('./file/index.js'),
+    () => import('./file/probe.js'),
+  ),
+  splunk_hec: sink(
+    await import('./splunk-hec/config.js'),
+    () => import('./splunk-hec/index.js'),
+    () => import('./splunk-hec/probe.js'),
+  ),
+  kafka: sink(
+    await import('./kafka/config.js'),
+    () => import('./kafka/index.js'),
+    () => import('./kafka/probe.js'),
+  ),
+  azure_event_hubs: sink(
+    await import('./azure-event-hubs/config.js'),
+    () => import('./azure-event-hubs/index.js'),
+    () => import('./azure-event-hubs/probe.js'),
+  ),
 };
 
 type Entries = (typeof SINKS)[keyof typeof SINKS];
@@ -86,4 +109,16 @@ export function createSink(
     ready: () => sink?.ready?.() ?? true,
     notReadyReason: () => sink?.notReadyReason?.(),
   };
+}
+
+/** `alertbridge doctor`'s checks of one configured sink (a type without probes says so). */
+export async function probeSink(
+  config: { name: string; type: string },
+  logger: Logger,
+  o: { timeoutMs: number; resources: readonly string[] },
+): Promise<ProbeResult[]> {
+  const entry = (SINKS as Record<string, SinkEntry<z.ZodType> | undefined>)[config.type];
+  if (!entry?.probe) return [{ check: 'checks', status: 'skip', detail: `no checks for sinks of type ${config.type}` }];
+  const probe = await entry.probe();
+  return probe({ config, logger: logger.child({ component: 'doctor', sink: config.name }), ...o });
 }

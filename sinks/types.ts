@@ -58,3 +58,27 @@ export interface SinkContext<C> {
 }
 
 export type SinkFactory<C> = (ctx: SinkContext<C>) => Sink;
+
+/**
+ * One line of `alertbridge doctor`: a check, what it found, and for a failure what to do about it. `warn` is a
+ * pass worth reading; `skip` says a check could not apply. Never a secret in `detail` or `fix`.
+ */
+export interface ProbeResult {
+  check: string;
+  status: 'pass' | 'warn' | 'fail' | 'skip';
+  detail: string;
+  fix?: string;
+}
+
+/**
+ * `alertbridge doctor` for one sink: is the peer reachable, does it take the credentials, does the destination
+ * exist — each through a harmless call that writes nothing (the sink's `probe.ts`). Every call is bounded by
+ * `timeoutMs`, so a dead endpoint cannot hang the doctor.
+ */
+export type SinkProbe<C> = (ctx: {
+  config: C;
+  logger: Logger;
+  timeoutMs: number;
+  /** The Graph resources whose records can reach the sink (to fill a topic or index template). */
+  resources: readonly string[];
+}) => Promise<ProbeResult[]>;

@@ -99,6 +99,24 @@ export class HecClient {
     return waiting;
   }
 
+  /**
+   * `GET /services/collector/health` (with the token, which Splunk then checks too: 400 for an invalid one): whether
+   * HEC takes data now. For `alertbridge doctor`.
+   */
+  async health(): Promise<HecResponse> {
+    const url = new URL(this.base.pathname.replace(/\/+$/, '') + '/services/collector/health', this.base);
+    const ms = this.opts.timeoutMs;
+    return this.read(
+      await request(url, {
+        method: 'GET',
+        headers: { authorization: `Splunk ${this.token}` },
+        dispatcher: this.dispatcher,
+        headersTimeout: ms,
+        bodyTimeout: ms,
+      }),
+    );
+  }
+
   close(): void {
     void this.dispatcher.destroy().catch(() => undefined);
   }

@@ -117,6 +117,28 @@ export function buildCli(): Command {
       },
     );
 
+  program
+    .command('doctor')
+    .description(
+      'check every credential, permission, resource, sink and Redis setting: ✓/✗ with the fix; exit 0 only when all pass',
+    )
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .option('-s, --source <name>', 'only this source (and Redis)')
+    .option('-k, --sink <name>', 'only this sink (and Redis)')
+    .option('--json', 'print the checks as JSON')
+    .option('--timeout <ms>', 'bound of each check', positiveInt, 10_000)
+    .action(async (o: { config: string; source?: string; sink?: string; json?: boolean; timeout: number }) => {
+      const config = await loadOrExit(o.config);
+      await (
+        await import('./doctor.js')
+      ).doctorCommand(config, loggerFor(config), {
+        source: o.source,
+        sink: o.sink,
+        json: o.json,
+        timeoutMs: o.timeout,
+      });
+    });
+
   const dlq = program.command('dlq').description("inspect and re-drive a sink's dead letters");
   for (const action of ['list', 'replay', 'purge'] as const) {
     dlq

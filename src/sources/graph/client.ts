@@ -29,6 +29,8 @@ export interface GraphResponse<T = unknown> {
   partial: PartialWarning[];
   /** {@link GraphClient.getPage}: the `$top` the page was read with, when it had to be made smaller. */
   top?: number;
+  /** Graph's `Date` header: `alertbridge doctor` measures the clock skew from it. */
+  date?: string;
 }
 
 /** A Graph request that failed for good (or ran out of retries); names the source and tenant. */
@@ -357,7 +359,7 @@ export class GraphClient {
             'invalid_body',
           );
         }
-        return { status, body: body as T, partial };
+        return { status, body: body as T, partial, date: firstHeader(resHeaders['date']) };
       }
       const code = graphErrorCode(text);
       if (status === 401 && !renewed && this.renewToken(generation)) {
