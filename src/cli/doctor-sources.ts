@@ -64,9 +64,15 @@ export function neededRoles(s: GraphSourceConfig): Map<string, string> {
   return need;
 }
 
-/** The admin-consent URL of the app in the source's tenant (grants every permission the app registration lists). */
-export function consentUrl(s: { authority_url: string; tenant_id: string; client_id?: string }): string {
-  return `${s.authority_url.replace(/\/+$/, '')}/${encodeURIComponent(s.tenant_id)}/adminconsent?client_id=${encodeURIComponent(s.client_id ?? '<client_id>')}`;
+/**
+ * The admin-consent URL of the app in the source's tenant (Microsoft identity platform v2, `scope={graph}/.default`:
+ * every permission configured on the app registration), as `alertbridge tenants consent-url` prints it.
+ */
+export function consentUrl(s: GraphSourceConfig): string {
+  const url = new URL(`${s.authority_url.replace(/\/+$/, '')}/${encodeURIComponent(s.tenant_id)}/v2.0/adminconsent`);
+  url.searchParams.set('client_id', s.client_id ?? '<client_id>');
+  url.searchParams.set('scope', `${s.graph_url.replace(/\/+$/, '')}/.default`);
+  return url.href;
 }
 
 /** The `roles` claim of an access token (a JWT); the token itself is never printed. */
@@ -237,7 +243,7 @@ function rolesCheck(s: GraphSourceConfig, token: string): ProbeResult {
     check: 'permissions',
     status: 'fail',
     detail: `the token lacks ${missing.map(([role, why]) => `${role} (for ${why})`).join(', ')}; it carries ${roles.join(', ') || 'no roles'}`,
-    fix: `grant ${missing.map(([r]) => r).join(' and ')} (Microsoft Graph, Application permission) to app ${s.client_id ?? '(managed identity)'} — Entra admin center → App registrations → API permissions — and re-consent: ${consentUrl(s)}`,
+    fix: `grant ${missing.map(([r]) => r).join(' and ')} (Microsoft Graph, Application permission) to app ${s.client_id ?? '(managed identity)'} — Entra admin center → App registrations → API permissions — and re-consent: ${consentUrl(s)}${s.tenant_of ? ` (also: alertbridge tenants consent-url --source ${s.tenant_of.source} --tenant ${s.tenant_of.tenant})` : ''}`,
   };
 }
 
@@ -250,7 +256,7 @@ function readFailure(s: GraphSourceConfig, resource: Resource, err: unknown): Pr
       check,
       status: 'fail',
       detail,
-      fix: `grant ${RESOURCES[resource].read} (Microsoft Graph, Application permission) to app ${s.client_id ?? '(managed identity)'} and re-consent: ${consentUrl(s)}`,
+      fix: `grant ${RESOURCES[resource].read} (Microsoft Graph, Application permission) to app ${s.client_id ?? '(managed identity)'} and re-consent: ${consentUrl(s)}${s.tenant_of ? ` (also: alertbridge tenants consent-url --source ${s.tenant_of.source} --tenant ${s.tenant_of.tenant})` : ''}`,
     };
   if (status === 401)
     return {

@@ -59,7 +59,11 @@ function secretsOf(value: unknown, into: Set<string> = new Set()): Set<string> {
 /** Runs the checks; the lines in order (Redis, sources, sinks). Exported for tests. */
 export async function runDoctor(config: Readonly<Config>, log: Logger, opts: DoctorOptions): Promise<DoctorLine[]> {
   const { timeoutMs } = opts;
-  const sources = config.sources.filter((s) => !opts.source || s.name === opts.source);
+  // `--source mssp` takes every tenant of a source with `tenants` (each runs as `mssp/{tenant}`).
+  const sources = config.sources.filter(
+    (s) =>
+      !opts.source || s.name === opts.source || (s.type === 'graph_security' && s.tenant_of?.source === opts.source),
+  );
   const sinks = config.sinks.filter((s) => !opts.sink || s.name === opts.sink);
   if (opts.source && !sources.length)
     throw new CliExit(
