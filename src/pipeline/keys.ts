@@ -16,7 +16,7 @@
  *   still dedup against each other. Every dispatcher reads every shard's stream (dispatcher.ts).
  * - **A sink `{sink-<name>}`**: its BullMQ queue (the tag is its queue name: BullMQ keys are
  *   `{prefix}:{queueName}:…`), its dead letters and the replay's lists and lock.
- * - **The notification stream `{notify}`**, with the streaming source's pending markers (one script adds both).
+ * - **The notification stream `{notify}`**, with the streaming source's pending markers and burst window (one script writes all three).
  * - **A poller `{<source>:<resource>}`**: its cursor and the skips of `cursor skip` (one MULTI).
  * - **Write-back `{<source>}`**: a source's change stream, changes, dead list and lease (its scripts).
  * - The other keys are used one at a time and are not tagged (Redis hashes the whole key).
@@ -36,6 +36,7 @@
  * | `{p}:dlq-replaying:{sink-S}:lock`            | string | the replay running for this sink                        |
  * | `{p}:notifications:{notify}`                 | stream | Graph change notifications; group `fetch`               |
  * | `{p}:streaming-pending:{notify}:{source}:{id}` | string | an alert the stream queued and no fetch has started yet |
+ * | `{p}:streaming-burst:{notify}:{source}`      | zset   | alerts the stream newly named in the last 5 s (bursts)   |
  * | `{p}:cursor:{source:resource}`               | hash   | a poller's watermark and state                          |
  * | `{p}:cursor-skips:{source:resource}`         | list   | windows skipped by `cursor skip`                        |
  * | `{p}:lease:{source}:{resource}`              | string | the replica polling it (untagged)                       |
@@ -134,6 +135,11 @@ export interface Keys {
   replicas: string;
   /** One replica's heartbeat (JSON: host, start, its sinks' ready/paused state), expiring when it stops sending. */
   replicaHeartbeat(replicaId: string): string;
+  /**
+   * Streaming: the alerts the stream newly named for a `graph_security` source in the last few seconds (zset, id →
+   * time ms), over every partition and replica: the burst rule counts them (sources/streaming/source.ts).
+   */
+  streamingBurst(source: string): string;
 }
 
 const eventHubPath = (namespace: string, hub: string, group: string): string =>
@@ -194,6 +200,7 @@ export function keysFor(prefix: string): Keys {
     streamingPending: (source, alertId) => `${prefix}:streaming-pending:{notify}:${source}:${alertId}`,
     replicas: `${prefix}:replicas`,
     replicaHeartbeat: (replicaId) => `${prefix}:replica:${replicaId}`,
+    streamingBurst: (source) => `${prefix}:streaming-burst:{notify}:${source}`,
   };
 }
 

@@ -73,6 +73,7 @@ describe('Redis key layout', () => {
       eventHubOwnership: k.eventHubOwnership('NS.servicebus.windows.net', 'Hub', '$Default'),
       eventHubCheckpoints: k.eventHubCheckpoints('ns', 'hub', 'g'),
       streamingPending: k.streamingPending('src', 'da1'),
+      streamingBurst: k.streamingBurst('src'),
     }).toEqual({
       inboxShards: 4,
       shardOfSample: 2,
@@ -104,6 +105,7 @@ describe('Redis key layout', () => {
       eventHubOwnership: 'ab:eh:ns.servicebus.windows.net/hub/$default:ownership',
       eventHubCheckpoints: 'ab:eh:ns/hub/g:checkpoints',
       streamingPending: 'ab:streaming-pending:{notify}:src:da1',
+      streamingBurst: 'ab:streaming-burst:{notify}:src',
     });
   });
 
@@ -145,7 +147,10 @@ describe('Redis key layout', () => {
     ).toBe(1);
     expect(clusterSlot(queueKey)).not.toBe(clusterSlot(`alertbridge:${k.sinkQueue('kafka')}:wait`));
     // The streaming source's script; `cursor skip`'s MULTI; write-back's scripts.
-    expect(slots([k.notifications, k.streamingPending('s', 'a1'), k.streamingPending('t', 'b2')]).size).toBe(1);
+    expect(
+      slots([k.notifications, k.streamingPending('s', 'a1'), k.streamingPending('t', 'b2'), k.streamingBurst('s')])
+        .size,
+    ).toBe(1);
     expect(slots([k.cursor('s', 'alerts_v2'), k.cursorSkips('s', 'alerts_v2')]).size).toBe(1);
     expect(slots([k.syncQueue('s'), k.syncChange('s', 'c1'), k.syncDead('s'), k.syncLease('s')]).size).toBe(1);
   });

@@ -46,7 +46,7 @@ afterEach(async () => {
   running = [];
 });
 
-async function start(opts: { prefix?: string; hub?: string; waitPoll?: boolean } = {}) {
+async function start(opts: { prefix?: string; hub?: string; waitPoll?: boolean; budget?: number } = {}) {
   const prefix = opts.prefix ?? uniquePrefix('streaming');
   const res = parseConfig(
     `
@@ -54,7 +54,7 @@ redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 pipeline: { takeover_ms: 2000 }
 sources:
-${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: '    poll_interval_ms: 3600000\n' })}  - name: stream
+${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: `    poll_interval_ms: 3600000\n${opts.budget ? `    request_budget_per_minute: ${opts.budget}\n` : ''}` })}  - name: stream
     type: defender_streaming
     connection_string: "${peer.connectionString(opts.hub ?? HUB)}"
     start_position: earliest
@@ -105,7 +105,8 @@ const fetchesOf = (ids: Set<string>) =>
 
 describe('defender_streaming source', () => {
   it('200 events for 20 alerts: 20 records via streaming, at most 20 Graph reads; bad events are skipped', async () => {
-    const { app, sink, prefix } = await start();
+    // A budget where reads by id serve 20 new alerts within the burst window (50 in 5 s): no poll, only coalescing.
+    const { app, sink, prefix } = await start({ budget: 600 });
     const alerts = Array.from({ length: 20 }, () => sim.create(T.tenantId, 'alerts_v2'));
     const ids = new Set(alerts.map((a) => String(a.id)));
     // Ten events per alert (one AlertInfo, nine AlertEvidence), spread over both partitions and interleaved, with
@@ -160,12 +161,15 @@ describe('defender_streaming source', () => {
 
   it('an alert seen by polling and by the stream is delivered once', async () => {
     const a = sim.create(T.tenantId, 'alerts_v2');
-    // Polled at start (one day back), then named by the stream.
-    const { sink } = await start();
+    // Polled at start (one day back), then named by the stream. A hub of its own: the earlier tests' alerts, read
+    // again from the start of a shared hub, would make a burst (a poll) of these two.
+    const hub = 'stream-once';
+    peer.createHub(hub, 2);
+    const { sink } = await start({ hub });
     await waitFor(() => sink.received.some((r) => r.id === a.id), { what: 'the polled alert' });
-    peer.enqueue(HUB, '1', [event([record('AlertInfo', String(a.id))])]);
+    peer.enqueue(hub, '1', [event([record('AlertInfo', String(a.id))])]);
     const b = sim.create(T.tenantId, 'alerts_v2');
-    peer.enqueue(HUB, '1', [event([record('AlertInfo', String(b.id))])]);
+    peer.enqueue(hub, '1', [event([record('AlertInfo', String(b.id))])]);
     await waitFor(() => sink.received.some((r) => r.id === b.id), { timeoutMs: 60_000, what: 'the streamed alert' });
     await waitFor(() => fetchesOf(new Set([String(a.id)])) >= 1, { what: 'the read of the polled alert' });
     expect(sink.received.filter((r) => r.id === a.id)).toHaveLength(1);
@@ -230,5 +234,40 @@ describe('defender_streaming source', () => {
     // The hub still holds the earlier tests' events, which this fresh deployment reads from the start too.
     const polled = Number(/outcome="polled"[^\n]* (\d+)/.exec(metric)?.[1]);
     expect(polled).toBeGreaterThanOrEqual(100);
+  });
+  it('a burst spread over four partitions is one burst: one poll, not a read per alert', async () => {
+    const hub = 'stream-spread';
+    peer.createHub(hub, 4);
+    const { app, sink } = await start({ hub });
+    // Every partition is read before the burst comes, so its four parts arrive together.
+    await waitFor(() => peer.receivers().filter((r) => r.hub === hub).length === 4, {
+      timeoutMs: 60_000,
+      what: 'the four partitions read',
+    });
+    const lists = () =>
+      sim.requestLog.filter((r) => r.method === 'GET' && r.path.endsWith('/security/alerts_v2')).length;
+    const listsBefore = lists();
+    // 48 new alerts, 12 per partition: each partition's share is within what reads by id serve in 5 s (12.5 at
+    // 150 requests a minute), the whole is four times that.
+    const alerts = Array.from({ length: 48 }, () => sim.create(T.tenantId, 'alerts_v2'));
+    const ids = new Set(alerts.map((a) => String(a.id)));
+    for (let p = 0; p < 4; p++) {
+      const mine = alerts.filter((_, i) => i % 4 === p);
+      peer.enqueue(hub, String(p), [
+        event(mine.map((a) => record('AlertInfo', String(a.id)))),
+        event(mine.map((a) => record('AlertEvidence', String(a.id)))),
+      ]);
+    }
+    await waitFor(() => new Set(sink.received.filter((r) => ids.has(r.id)).map((r) => r.id)).size === 48, {
+      timeoutMs: 60_000,
+      what: 'the 48 alerts',
+    });
+    expect(sink.received.filter((r) => ids.has(r.id))).toHaveLength(48);
+    // Reads by id only until the window over all partitions held more than 12.5 alerts; the rest came by a poll.
+    expect(fetchesOf(ids)).toBeLessThanOrEqual(12);
+    expect(lists() - listsBefore).toBeGreaterThanOrEqual(1);
+    expect(lists() - listsBefore).toBeLessThanOrEqual(3);
+    const metric = await app.metrics.registry.getSingleMetricAsString('alertbridge_streaming_triggers_total');
+    expect(Number(/outcome="polled"[^\n]* (\d+)/.exec(metric)?.[1])).toBeGreaterThanOrEqual(36);
   });
 });

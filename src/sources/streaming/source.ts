@@ -17,10 +17,13 @@
  * evidence that Defender adds later is what `late_evidence` re-reads of the poller are for.)
  *
  * Bursts: one incident can bring hundreds of alerts at once, and at Graph's 150 requests a minute single reads serve
- * 2.5 a second. When one batch names more alerts of a tenant than single reads serve in `POLL_NOW_SECONDS`, and that
- * tenant's source polls alerts_v2, the source asks its poller to poll now (the cursor's `poll_requested_at`; every
- * replica's poller sees it at its next tick, the lease holder polls once): one list request brings them all, with
- * `via: poll`. Their markers are set, so the rest of the burst's events add nothing.
+ * 2.5 a second. The alerts newly named for a tenant are counted over `POLL_NOW_SECONDS` across every partition and
+ * replica (a Redis window, `keys.streamingBurst`): a burst the hub spreads over its partitions is one burst. When the
+ * window holds more than single reads serve in that time, and the tenant's source polls alerts_v2, the new alerts are
+ * not read by id: the source asks its poller to poll now (the cursor's `poll_requested_at`; every replica's poller
+ * sees it at its next tick, the lease holder polls once), and one list request brings them all, with `via: poll`.
+ * Their markers are set, so the rest of the burst's events add nothing. At most the window's first alerts (those
+ * that did not yet exceed it) are read by id.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenCredential } from '@azure/identity';
@@ -74,19 +77,40 @@ const RETRY_MAX_MS = 60_000;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * KEYS: the notification stream, then one marker per trigger. ARGV: marker TTL, coalescing window, then (graph
- * source, alert id) per trigger. Queues a read for each trigger whose marker it could set; returns 1 (queued) or 0 (coalesced) for each.
+ * One batch's alerts of one `graph_security` source. KEYS: the notification stream, the source's burst window, then
+ * one marker per alert. ARGV: marker TTL, coalescing window, burst window (ms), the alerts single reads serve in
+ * that window (-1 when the source cannot poll instead), the graph source, then the alert ids.
+ *
+ * An alert with a marker is coalesced (0). The others are new: they join the burst window, which holds every alert
+ * newly named for the source in the last `POLL_NOW_SECONDS` by any partition of any replica. When the window then
+ * holds more than single reads serve, the new ones are a burst's (2: the caller asks for a poll, then marks them);
+ * else a read of each is queued and marked (1).
  */
 const ENQUEUE = `
-local out = {}
-for i = 2, #KEYS do
-  local s, id = ARGV[(i - 2) * 2 + 3], ARGV[(i - 2) * 2 + 4]
-  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[1]) then
-    redis.call('XADD', KEYS[1], '*', 's', s, 'id', id, 'r', 'alerts_v2', 'v', 'streaming', 'm', KEYS[i], 'w', ARGV[2])
-    out[#out + 1] = 1
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+local fresh, out = {}, {}
+for i = 3, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 0 then
+    fresh[#fresh + 1] = i
+    redis.call('ZADD', KEYS[2], now, ARGV[i + 3])
+    out[i - 2] = 1
   else
-    out[#out + 1] = 0
+    out[i - 2] = 0
   end
+end
+if #fresh == 0 then return out end
+redis.call('PEXPIRE', KEYS[2], window)
+local limit = tonumber(ARGV[4])
+if limit >= 0 and redis.call('ZCARD', KEYS[2]) > limit then
+  for _, i in ipairs(fresh) do out[i - 2] = 2 end
+  return out
+end
+for _, i in ipairs(fresh) do
+  redis.call('SET', KEYS[i], '1', 'PX', ARGV[1])
+  redis.call('XADD', KEYS[1], '*', 's', ARGV[5], 'id', ARGV[i + 3], 'r', 'alerts_v2', 'v', 'streaming', 'm', KEYS[i], 'w', ARGV[2])
 end
 return out`;
 
@@ -107,6 +131,8 @@ export class DefenderStreamingSource implements Source {
   /** Tenant id (lower-case GUID) → the `graph_security` source that reads its alerts. */
   private readonly tenants = new Map<string, string>();
   private readonly skipLogged = new Map<SkipReason, number>();
+  /** When a burst was last logged, by graph source. */
+  private readonly burstLogged = new Map<string, number>();
   /** `tables:`, the other streamed tables passed through as records. */
   private readonly tables: ReadonlySet<string>;
   private lastError?: { at: number; message: string };
@@ -337,22 +363,25 @@ export class DefenderStreamingSource implements Source {
       const source = this.tenants.get(t.tenantId);
       if (source) bySource.set(source, [...(bySource.get(source) ?? []), t.alertId]);
     }
-    const reads: Array<{ source: string; id: string }> = [];
     for (const [source, ids] of bySource) {
       const graph = this.graph.byName.get(source);
-      // The budget's default is the schema's (request_budget_per_minute); without a Graph source there is no poll.
-      const singleReads = graph ? (graph.requestBudgetPerMinute / 60) * POLL_NOW_SECONDS : Infinity;
-      if (graph?.resources.includes('alerts_v2') && ids.length > singleReads) await this.pollNow(source, ids);
-      else reads.push(...ids.map((id) => ({ source, id })));
+      // The budget's default is the schema's (request_budget_per_minute); without alerts_v2 polling there is no poll.
+      const singleReads = graph?.resources.includes('alerts_v2')
+        ? (graph.requestBudgetPerMinute / 60) * POLL_NOW_SECONDS
+        : -1;
+      const keys = [
+        this.notifications.stream,
+        this.ctx.keys.streamingBurst(source),
+        ...ids.map((id) => this.ctx.keys.streamingPending(source, id)),
+      ];
+      const args = [PENDING_TTL_MS, COALESCE_MS, POLL_NOW_SECONDS * 1000, singleReads, source, ...ids];
+      const outcome = (await this.ctx.redis.eval(ENQUEUE, keys.length, ...keys, ...args)) as number[];
+      const count = (o: number) => outcome.filter((x) => x === o).length;
+      if (count(1)) this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'queued' }, count(1));
+      if (count(0)) this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'coalesced' }, count(0));
+      const burst = ids.filter((_, i) => outcome[i] === 2);
+      if (burst.length) await this.pollNow(source, burst);
     }
-    if (!reads.length) return;
-    const keys = [this.notifications.stream, ...reads.map((r) => this.ctx.keys.streamingPending(r.source, r.id))];
-    const args = [PENDING_TTL_MS, COALESCE_MS, ...reads.flatMap((r) => [r.source, r.id])];
-    const outcome = (await this.ctx.redis.eval(ENQUEUE, keys.length, ...keys, ...args)) as number[];
-    const queued = outcome.filter((o) => o === 1).length;
-    if (queued) this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'queued' }, queued);
-    if (queued < outcome.length)
-      this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'coalesced' }, outcome.length - queued);
   }
 
   /** Asks the source's alerts_v2 poller for a poll now, and marks the alerts as on their way. */
@@ -364,9 +393,13 @@ export class DefenderStreamingSource implements Source {
     for (const id of ids) multi.set(this.ctx.keys.streamingPending(source, id), '1', 'PX', COALESCE_MS);
     await multi.exec();
     this.ctx.metrics.streamingTriggers.inc({ source: this.name, outcome: 'polled' }, ids.length);
+    // One line per burst, not per batch of it (every partition's batches of one burst end here).
+    const now = Date.now();
+    if (now - (this.burstLogged.get(source) ?? 0) < POLL_NOW_SECONDS * 1000) return;
+    this.burstLogged.set(source, now);
     this.log.info(
       { graphSource: source, alerts: ids.length },
-      `a burst of ${ids.length} new alerts: asked source '${source}' to poll alerts_v2 now instead of reading them one by one`,
+      `a burst of new alerts (more than reads by id serve in ${POLL_NOW_SECONDS} s, over every partition): asked source '${source}' to poll alerts_v2 now instead of reading them one by one`,
     );
   }
 
