@@ -209,11 +209,12 @@ async function partitionStatus(
   let namespace: string | undefined = s.fully_qualified_namespace;
   let hub: string | undefined = s.event_hub_name;
   if (s.connection_string) {
-    // The SDK's own parser: the namespace and hub it hands the checkpoint store are the ones it parses.
     const { parseEventHubConnectionString } = await import('@azure/event-hubs');
     try {
       const parsed = parseEventHubConnectionString(s.connection_string);
-      namespace ??= parsed.fullyQualifiedNamespace;
+      // The host the consumer client hands the checkpoint store: the endpoint's host without its port (the SDK's
+      // connection config; `parsed.fullyQualifiedNamespace` keeps a port, as the emulator's endpoints have one).
+      namespace ??= /^[^:]*:\/\/([^/:]*)/.exec(parsed.endpoint)?.[1] ?? parsed.fullyQualifiedNamespace;
       hub ??= parsed.eventHubName;
     } catch {
       return [];
