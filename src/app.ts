@@ -131,7 +131,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
 
   // Sources come from their registry; each mounts its routes and reports readiness and warnings through the contract.
   const sources = createSources(config.sources, {
-    emit: (records) => pipeline.emit(records),
+    emit: (records, opts) => pipeline.emit(records, opts),
     redis,
     connect(name) {
       const conn = connect(redisCfg, { blocking: true, name: `alertbridge-${name}` });

@@ -436,6 +436,10 @@ const DefenderStreamingObject = z
       .describe(
         'Other streamed Advanced Hunting tables to pass through as records of their own (`resource: streaming/<Table>`, e.g. `DeviceProcessEvents`, `EmailEvents`); a sink receives them only when its `filter.resources` names them (or `streaming/*`). Events of tables not listed are counted (`table_not_allowed`) and skipped.',
       ),
+    tables_dedup_ttl_ms: millis(
+      3_600_000,
+      'How long a row of `tables:` is remembered for dedup (default one hour, instead of `pipeline.dedup_ttl_ms`): rows are telemetry, far more than alerts, each costs a Redis key for this long, and the stream repeats a row when a partition is read again after a crash, minutes later.',
+    ),
   })
   .superRefine(
     ...crossCheck((value, addIssue) => {

@@ -188,9 +188,10 @@ export class Deduplicator {
   /**
    * Marks and stages `records` atomically per staged batch (the records of one inbox shard, at most STAGED_BATCH_MAX);
    * returns one verdict per record, in order. The batches go out together: one connection (per Redis node) runs them
-   * in order, as if one waited for the other, without the round trips.
+   * in order, as if one waited for the other, without the round trips. `ttlMs`: how long their dedup state lasts
+   * (default `pipeline.dedup_ttl_ms`).
    */
-  async markAndStage(records: readonly AlertRecord[]): Promise<Verdict[]> {
+  async markAndStage(records: readonly AlertRecord[], ttlMs = this.ttlMs): Promise<Verdict[]> {
     // Per inbox shard (keys.ts): a script's keys all carry its shard's hash tag, so it runs on one Redis Cluster slot.
     const byShard = new Map<number, number[]>();
     records.forEach((r, i) => {
@@ -210,7 +211,7 @@ export class Deduplicator {
           ...chunk.map((r) => this.keys.dedup(r.key)),
           ...chunk.map((r) => this.keys.changeSummary(r.key)),
         ];
-        const args = [String(this.ttlMs), batch, String(DIGESTS_KEPT)];
+        const args = [String(ttlMs), batch, String(DIGESTS_KEPT)];
         for (const r of chunk) {
           const { head, data } = storeRecord(r);
           args.push(dedupOrder(r), contentDigest(r, data), encodeRoute(r), head, data, summaryOf(r));

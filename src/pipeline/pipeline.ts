@@ -27,6 +27,12 @@ export const INBOX_COUNT_MAX = 10_000;
 /** Longest a metrics scrape waits for fresh queue figures before it is answered with the last ones. */
 const DEPTH_WAIT_MS = 2000;
 
+/** Options of one emit. */
+export interface EmitOptions {
+  /** How long these records' dedup state lasts, instead of `pipeline.dedup_ttl_ms` (high-volume rows). */
+  dedupTtlMs?: number;
+}
+
 export interface PipelineSink {
   sink: Sink;
   filter?: RecordFilter;
@@ -165,9 +171,9 @@ export class Pipeline {
    * it: a duplicate waits too, its first copy may not be replicated yet). Throws when Redis cannot be reached or the
    * durability wait is not met (the caller then must not acknowledge its sender or advance its cursor).
    */
-  async emit(records: readonly AlertRecord[]): Promise<EmitResult> {
+  async emit(records: readonly AlertRecord[], opts: EmitOptions = {}): Promise<EmitResult> {
     const mark = this.opts.durability?.mark();
-    const verdicts = records.length ? await this.dedup.markAndStage(records) : [];
+    const verdicts = records.length ? await this.dedup.markAndStage(records, opts.dedupTtlMs) : [];
     if (records.length && this.opts.durability) {
       // Redis Cluster: the wait goes to the primaries written, named by one key of each inbox shard staged in.
       const shards = new Set(records.map((r) => this.keys.shardOf(r.key)));

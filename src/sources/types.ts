@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
 import type { Keys } from '../pipeline/keys.js';
-import type { EmitResult } from '../pipeline/pipeline.js';
+import type { EmitOptions, EmitResult } from '../pipeline/pipeline.js';
 import type { AlertRecord } from '../record/types.js';
 
 /** One readiness check of a source: `ok: false` makes the replica unready, and `reason` says why in `/readyz`. */
@@ -59,7 +59,7 @@ export interface Source {
 /** What the app hands every source it creates. Everything a source needs from outside itself comes from here. */
 export interface SourceContext {
   /** Dedups and queues records for the sinks; resolves once they are durably in Redis. */
-  emit(records: AlertRecord[]): Promise<EmitResult>;
+  emit(records: AlertRecord[], opts?: EmitOptions): Promise<EmitResult>;
   /** The shared command connection (no blocking commands on it: every component's commands queue behind them). */
   redis: Redis;
   /**

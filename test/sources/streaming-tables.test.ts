@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { Redis } from 'ioredis';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { startEventHubsPeer, type EventHubsPeer } from '../peers/eventhubs/server.js';
@@ -45,6 +47,7 @@ ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: ' 
     connection_string: "${peer.connectionString(HUB)}"
     start_position: earliest
     tables: [DeviceProcessEvents, EmailEvents, UrlClickEvents]
+    tables_dedup_ttl_ms: 120000
 sinks:
   - { name: rows, type: file, path: "${join(dir, 'rows.ndjson')}", filter: { resources: ["streaming/*"] } }
   - { name: process, type: file, format: graph, path: "${join(dir, 'process.ndjson')}", filter: { resources: [streaming/DeviceProcessEvents] } }
@@ -159,6 +162,16 @@ describe('defender_streaming tables:', () => {
     expect(byResource.get('streaming/EmailEvents')!.id).toBe(`${emailRow.NetworkMessageId}|ana@contoso.com`);
     // No natural identity for UrlClickEvents here: a content hash.
     expect(byResource.get('streaming/UrlClickEvents')!.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    // A row's dedup state lasts tables_dedup_ttl_ms (two minutes here), not the pipeline's seven days.
+    const redis = new Redis(redisUrl());
+    try {
+      const ttl = await redis.pttl(keysFor(prefix).dedup(String(proc.key)));
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(120_000);
+    } finally {
+      redis.disconnect();
+    }
 
     // format graph: the row's columns verbatim; only the table the filter names.
     await waitFor(() => lines('process.ndjson').length >= 1, { what: 'the process row in the graph-format sink' });

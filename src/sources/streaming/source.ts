@@ -350,7 +350,10 @@ export class DefenderStreamingSource implements Source {
     // Rows of allow-listed tables go through dedup to the sinks that opt in; emit resolves once they are durable.
     if (rows.length) {
       const now = new Date();
-      await this.ctx.emit(rows.map((row) => rowRecord(row, this.name, now)));
+      await this.ctx.emit(
+        rows.map((row) => rowRecord(row, this.name, now)),
+        { dedupTtlMs: this.config.tables_dedup_ttl_ms },
+      );
     }
     await this.enqueue(coalesceTriggers(triggers));
     await this.ctx.waitDurable?.();
