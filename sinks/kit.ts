@@ -8,6 +8,8 @@
  *   without start);
  * - secret files read again when a credential is refused ({@link readSecretFile});
  * - the credential pause ({@link AuthPause}), used the same way by every sink: `pause.run(deliver)`;
+ * - templates of where a record lands (`topic: "alerts.{tenant_id}"`), the same fields and checks in every sink
+ *   ({@link NameTemplate}, {@link nameTemplate} for the schema);
  * - Entra ID credentials and refusal detection, TLS roots and the HTTP proxy dispatcher.
  *
  * A sink imports nothing from src/ directly (enforced by eslint's no-restricted-imports): what it needs from the
@@ -18,6 +20,17 @@ export { classifyHttpStatus, parseRetryAfter, PermanentError, RetryableError } f
 export { AuthPause, type AuthPauseOptions } from './kit/auth-pause.js';
 export { Lifecycle } from './kit/lifecycle.js';
 export { readSecretFile } from './kit/secret-file.js';
+export {
+  EVENT_HUB_NAME,
+  KAFKA_TOPIC,
+  NameTemplate,
+  nameTemplate,
+  SPLUNK_INDEX,
+  SPLUNK_SOURCETYPE,
+  TEMPLATE_FIELDS,
+  type NameRule,
+  type TemplateField,
+} from '../src/record/name-template.js';
 export { createCredential, type EntraLogin } from '../src/entra/credential.js';
 export { isEntraRefusal } from '../src/entra/refusal.js';
 export { httpDispatcher, redactUrlsIn } from '../src/util/http-proxy.js';

@@ -8,8 +8,10 @@ import {
   count,
   crossCheck,
   entraShape,
+  EVENT_HUB_NAME,
   hasSecret,
   inferAuth,
+  nameTemplate,
   secretPair,
   sinkCommonShape,
   tenantId,
@@ -35,11 +37,16 @@ const EventHubsSinkObject = z
       ),
     tenant_id: tenantId('Entra ID tenant of the namespace (with `fully_qualified_namespace`).').optional(),
     ...entraShape(' (with `fully_qualified_namespace`)'),
-    event_hub_name: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('Event hub to send to. Default: the `EntityPath` of `connection_string`.'),
+    event_hub_name: nameTemplate(
+      EVENT_HUB_NAME,
+      'Event hub to send to, e.g. `alerts` or `{tenant}-alerts` (a template needs a namespace-level `connection_string`, without `EntityPath`, or `fully_qualified_namespace`). Default: the `EntityPath` of `connection_string`.',
+    ).optional(),
+    max_hub_clients: count(
+      16,
+      1,
+      1000,
+      'With a templated `event_hub_name`: producer clients kept open (one per hub, each an AMQP link); past it the least recently used idle one is closed, and opened again when a record needs it.',
+    ),
     max_batch_bytes: count(
       1_048_576,
       1024,
@@ -91,6 +98,12 @@ const EventHubsSinkObject = z
         else if (typeof value.connection_string === 'string' && entityPath === undefined) {
           addIssue(['event_hub_name'], 'required (connection_string has no EntityPath)');
         }
+      } else if (typeof value.event_hub_name === 'string' && value.event_hub_name.includes('{')) {
+        if (entityPath !== undefined)
+          addIssue(
+            ['event_hub_name'],
+            'a template names many hubs, but connection_string is for one (EntityPath): use a namespace-level policy without EntityPath',
+          );
       } else if (entityPath !== undefined && entityPath !== value.event_hub_name) {
         addIssue(['event_hub_name'], 'differs from the EntityPath of connection_string');
       }

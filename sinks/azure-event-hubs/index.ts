@@ -18,7 +18,9 @@ import {
   redactUrlsIn,
   createCredential,
   AuthPause,
+  EVENT_HUB_NAME,
   Lifecycle,
+  NameTemplate,
   readSecretFile,
   PermanentError,
   RetryableError,
@@ -65,13 +67,32 @@ const REFUSAL_MEMO_MS = 1000;
 
 type Group = { key: string; batch: EventDataBatch; members: number[] };
 
+/** One hub's client. */
+interface Hub {
+  /** Undefined: the connection string's EntityPath. */
+  name: string | undefined;
+  producer?: EventHubProducerClient;
+  /** min(max_batch_bytes, the link's max-message-size, what the hub refused): learned once per client. */
+  limit?: Promise<number>;
+  /** Deliveries using it now: an idle client only is evicted. */
+  busy: number;
+}
+
 export const createEventHubsSink = ({ config, logger, encode }: SinkContext<EventHubsSinkOptions>): EventHubsSink => {
   const configuredMax = config.max_batch_bytes;
   const tuning = { ...TUNING, ...config };
-  const hub = config.event_hub_name || undefined;
-  let producer: EventHubProducerClient | undefined;
-  /** min(max_batch_bytes, the link's max-message-size, what the hub refused): learned once per client. */
-  let limit: Promise<number> | undefined;
+  /** The hub of each record: one for all, or a template of their fields (`{tenant}-alerts`). */
+  const hubTemplate = config.event_hub_name.includes('{')
+    ? NameTemplate.of(config.event_hub_name, EVENT_HUB_NAME)
+    : undefined;
+  const templated = hubTemplate !== undefined;
+  /**
+   * A producer client per hub, in least-recently-used order: one for a fixed hub; with a template, one per hub
+   * named, at most `max_hub_clients` (the least recently used idle one is closed to make room).
+   */
+  const hubs = new Map<string, Hub>();
+  /** Closes of evicted clients, awaited by `close`. */
+  let retired: Promise<unknown> = Promise.resolve();
   let refusedAbove = Infinity;
   const life = new Lifecycle(`azure_event_hubs sink '${config.name}'`);
   let refusal: { error: Error; until: number } | undefined;
@@ -159,8 +180,9 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     )?.trim() || undefined;
 
   /** Builds the client (no I/O). A connection string the SDK cannot parse is a permanent configuration error. */
-  const client = (): EventHubProducerClient => {
-    if (producer) return producer;
+  const client = (h: Hub): EventHubProducerClient => {
+    if (h.producer) return h.producer;
+    const hub = h.name;
     // The pipeline retries with backoff and counts; the SDK's one retry only rides out a dropped link.
     const webSocket = webSocketOptions();
     const options = {
@@ -179,7 +201,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         // With proxy_url the token requests take the proxy too, as a Graph source's do; else the SDK's own client
         // (HTTPS_PROXY / NO_PROXY).
         const credential = createCredential(login, config.proxy_url ? sharedDispatcher() : undefined);
-        return (producer = new EventHubProducerClient(
+        return (h.producer = new EventHubProducerClient(
           config.fully_qualified_namespace,
           hub ?? '',
           credential,
@@ -187,7 +209,9 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         ));
       }
       const cs = freshConnectionString() ?? config.connection_string ?? '';
-      return (producer = hub ? new EventHubProducerClient(cs, hub, options) : new EventHubProducerClient(cs, options));
+      return (h.producer = hub
+        ? new EventHubProducerClient(cs, hub, options)
+        : new EventHubProducerClient(cs, options));
     } catch (err) {
       // The SDK quotes the whole connection string in some of these messages: keep the key out of logs and dead letters.
       const reason = redactUrlsIn(
@@ -198,8 +222,8 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
   };
 
   /** Opens the sender link (CBS auth included) and learns its max-message-size. */
-  const batchLimit = (c: EventHubProducerClient): Promise<number> => {
-    limit ??= c.createBatch().then((b) => {
+  const batchLimit = (h: Hub, c: EventHubProducerClient): Promise<number> => {
+    h.limit ??= c.createBatch().then((b) => {
       if (configuredMax > b.maxSizeInBytes)
         logger.warn(
           { max_batch_bytes: configuredMax, link_max: b.maxSizeInBytes },
@@ -207,8 +231,8 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         );
       return Math.min(configuredMax, b.maxSizeInBytes);
     });
-    const mine = limit;
-    mine.catch(() => (limit === mine ? (limit = undefined) : undefined));
+    const mine = h.limit;
+    mine.catch(() => (h.limit === mine ? (h.limit = undefined) : undefined));
     return mine.then((n) => Math.min(n, refusedAbove));
   };
 
@@ -217,29 +241,50 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    * records without spending attempts) and try again after `auth_pause_ms`, with a fresh client that reads the
    * connection string (file) again.
    */
-  const pause = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
-    reset(c);
+  const pause = (err: unknown, what: string, h: Hub, c: EventHubProducerClient | undefined): RetryableError => {
+    reset(h, c);
     const why = `${rootCause(err).message} [${errorCode(err)}]`;
     auth.refused(why);
     return auth.refusal(`${what}: ${why}`, err);
   };
 
-  /** No such hub: pause like `pause`, saying which hub. */
-  const pauseMissing = (err: unknown, what: string, c: EventHubProducerClient | undefined): RetryableError => {
-    reset(c);
+  /**
+   * No such hub: pause like `pause`, saying which hub. A hub named by a template is one destination among many: its
+   * records are dead-lettered with the reason (replay them once it exists) and the other hubs go on.
+   */
+  const pauseMissing = (err: unknown, what: string, h: Hub, c: EventHubProducerClient | undefined): Error => {
+    reset(h, c);
     const name =
-      hub ?? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(config.connection_string ?? '')?.[1]?.trim() ?? '(unnamed)';
+      h.name ?? /(?:^|;)\s*EntityPath\s*=\s*([^;]+)/i.exec(config.connection_string ?? '')?.[1]?.trim() ?? '(unnamed)';
     const why = `event hub ${name} does not exist`;
+    if (templated) return new PermanentError(`${what}: ${why} [${errorCode(err)}]`, { cause: err });
     missingHub.refused(why);
     return missingHub.refusal(`${what}: ${why} [${errorCode(err)}]`, err);
   };
 
   /** After a refused key: a fresh client next time, reading the connection string (file) again. */
-  const reset = (old: EventHubProducerClient | undefined): void => {
-    if (!old || producer !== old) return;
-    producer = undefined;
-    limit = undefined;
+  const reset = (h: Hub, old: EventHubProducerClient | undefined): void => {
+    if (!old || h.producer !== old) return;
+    h.producer = undefined;
+    h.limit = undefined;
     old.close().catch(() => undefined);
+  };
+
+  /** The client of a hub, made the most recently used; idle clients beyond `max_hub_clients` are closed. */
+  const hubFor = (name: string | undefined): Hub => {
+    const key = name ?? '';
+    const h = hubs.get(key) ?? { name, busy: 0 };
+    hubs.delete(key);
+    hubs.set(key, h);
+    for (const [k, old] of hubs) {
+      if (hubs.size <= config.max_hub_clients) break;
+      if (old === h || old.busy > 0) continue;
+      hubs.delete(k);
+      const c = old.producer;
+      old.producer = undefined;
+      if (c) retired = Promise.all([retired, c.close().catch(() => undefined)]);
+    }
+    return h;
   };
 
   /** One batch per partition key, a new one whenever it is full; an event too big for an empty batch fails alone. */
@@ -285,6 +330,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
 
   /** Sends one batch; a failure applies to its records only. */
   const sendGroup = async (
+    h: Hub,
     c: EventHubProducerClient,
     { batch, members }: Group,
     failed: SendResult['failed'],
@@ -301,7 +347,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
       if (code === 'UnauthorizedError') {
         // The link was authorized when it opened: a claim lapsed. A fresh client authenticates again, and a key
         // that was revoked meanwhile is refused there, permanently.
-        reset(c);
+        reset(h, c);
         error = new RetryableError(error.message, { cause: err });
       }
       if ((code === 'MessageTooLargeError' || code === 'MessageSizeExceededError') && batch.count > 1) {
@@ -328,6 +374,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
    * held back (failed, retryable, unsent): sent now, they would arrive before the retried, older revisions.
    */
   const sendInOrder = async (
+    h: Hub,
     c: EventHubProducerClient,
     list: Group[],
     failed: SendResult['failed'],
@@ -340,7 +387,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
         out.push(held);
         continue;
       }
-      const error = await sendGroup(c, group, failed);
+      const error = await sendGroup(h, c, group, failed);
       if (error instanceof RetryableError) {
         held = new RetryableError(
           `not sent to azure_event_hubs '${config.name}': an earlier batch of partition key ${group.key} failed (${error.message})`,
@@ -351,18 +398,18 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     return out;
   };
 
-  const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
-    if (refusal && Date.now() < refusal.until) throw refusal.error;
+  /** Delivers records to one hub. */
+  const deliverTo = async (h: Hub, records: readonly AlertRecord[]): Promise<void | SendResult> => {
     const failed: SendResult['failed'] = [];
     let groups: Group[];
     let c: EventHubProducerClient | undefined;
     try {
-      c = client();
-      groups = await build(c, records, await batchLimit(c), failed);
+      c = client(h);
+      groups = await build(c, records, await batchLimit(h, c), failed);
     } catch (err) {
-      const what = `connecting azure_event_hubs sink '${config.name}' to its hub`;
-      if (isAuthFailure(err)) throw pause(err, what, c);
-      if (isMissingHub(err)) throw pauseMissing(err, what, c);
+      const what = `connecting azure_event_hubs sink '${config.name}' to ${templated ? `hub ${h.name}` : 'its hub'}`;
+      if (isAuthFailure(err)) throw pause(err, what, h, c);
+      if (isMissingHub(err)) throw pauseMissing(err, what, h, c);
       const error = classifyEventHubsError(err, what);
       if (error instanceof PermanentError) refusal = { error, until: Date.now() + REFUSAL_MEMO_MS };
       throw error;
@@ -371,7 +418,7 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     // Batches of one partition key go one after another, so its revisions arrive in order; different keys go at once.
     const byKey = new Map<string, Group[]>();
     for (const g of groups) (byKey.get(g.key) ?? byKey.set(g.key, []).get(g.key)!).push(g);
-    const errors = (await Promise.all([...byKey.values()].map((list) => sendInOrder(c!, list, failed))))
+    const errors = (await Promise.all([...byKey.values()].map((list) => sendInOrder(h, c!, list, failed))))
       .flat()
       .filter((e) => e !== undefined);
     // Nothing went, and only for reasons worth retrying (busy, network): a failure of the whole batch. Permanent
@@ -390,6 +437,64 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     return failed.length ? { failed } : undefined;
   };
 
+  /**
+   * Delivers a batch: to its one hub, or with a template to the hub of each record, the hubs at once. A record whose
+   * hub name is invalid is dead-lettered with the reason; a refused credential (the namespace's, the same for every
+   * hub) fails the whole batch, which pauses the sink.
+   */
+  const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
+    if (refusal && Date.now() < refusal.until) throw refusal.error;
+    if (!hubTemplate) {
+      const h = hubFor(config.event_hub_name || undefined);
+      return use(h, () => deliverTo(h, records));
+    }
+    const failed: SendResult['failed'] = [];
+    const byHub = new Map<string, number[]>();
+    records.forEach((r, index) => {
+      const name = hubTemplate.render(r);
+      if (name.ok) (byHub.get(name.name) ?? byHub.set(name.name, []).get(name.name)!).push(index);
+      else
+        failed.push({
+          index,
+          error: new PermanentError(`record ${r.key}: ${name.reason} in azure_event_hubs sink '${config.name}'`),
+        });
+    });
+    let refused: Error | undefined;
+    await Promise.all(
+      [...byHub].map(async ([name, indices]) => {
+        const h = hubFor(name);
+        try {
+          const res = await use(h, () =>
+            deliverTo(
+              h,
+              indices.map((i) => records[i]!),
+            ),
+          );
+          for (const f of res?.failed ?? []) failed.push({ index: indices[f.index]!, error: f.error });
+        } catch (err) {
+          if (auth.paused) refused ??= err as Error;
+          const error =
+            err instanceof PermanentError || err instanceof RetryableError
+              ? err
+              : new RetryableError((err as Error).message, { cause: err });
+          for (const index of indices) failed.push({ index, error });
+        }
+      }),
+    );
+    if (refused) throw refused;
+    return failed.length ? { failed: failed.sort((a, b) => a.index - b.index) } : undefined;
+  };
+
+  /** Marks a hub's client busy while `work` runs, so that it is not evicted under it. */
+  const use = async <T>(h: Hub, work: () => Promise<T>): Promise<T> => {
+    h.busy++;
+    try {
+      return await work();
+    } finally {
+      h.busy--;
+    }
+  };
+
   const sink: EventHubsSink = {
     name: config.name,
     type: 'azure_event_hubs',
@@ -397,12 +502,15 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     notReadyReason: () => auth.reason ?? missingHub.reason,
     /** Checks the settings, then opens the link in the background: a hub that is unreachable must not stop the daemon. */
     async start() {
-      const c = client();
+      // With a template, the hubs are known from the records: each client opens at its first delivery.
+      if (templated) return;
+      const h = hubFor(config.event_hub_name || undefined);
+      const c = client(h);
       life.background(
-        () => batchLimit(c),
+        () => batchLimit(h, c),
         (err: unknown) => {
-          if (isAuthFailure(err)) pause(err, 'connecting', c);
-          else if (isMissingHub(err)) pauseMissing(err, 'connecting', c);
+          if (isAuthFailure(err)) pause(err, 'connecting', h, c);
+          else if (isMissingHub(err)) pauseMissing(err, 'connecting', h, c);
           else
             logger.warn(
               { err: classifyEventHubsError(err, 'connecting').message },
@@ -414,9 +522,14 @@ export const createEventHubsSink = ({ config, logger, encode }: SinkContext<Even
     send: (records) => life.track(() => deliver(records)),
     close() {
       return life.close(async () => {
-        const c = producer;
-        producer = undefined;
-        await c?.close().catch((err: unknown) => logger.warn({ err }, 'closing the event hubs client failed'));
+        const clients = [...hubs.values()].flatMap((h) => (h.producer ? [h.producer] : []));
+        hubs.clear();
+        await Promise.all(
+          clients.map((c) =>
+            c.close().catch((err: unknown) => logger.warn({ err }, 'closing the event hubs client failed')),
+          ),
+        );
+        await retired;
         await dispatcher?.close().catch(() => undefined);
       });
     },

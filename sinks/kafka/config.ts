@@ -10,7 +10,9 @@ import {
   hasSecret,
   hostPort,
   httpsUrl,
+  KAFKA_TOPIC,
   millis,
+  nameTemplate,
   secretPair,
   sinkCommonShape,
   tenantId,
@@ -84,14 +86,10 @@ const KafkaSinkObject = z.strictObject({
   type: z.literal('kafka').describe('Apache Kafka (or a Kafka-compatible endpoint such as Event Hubs or Redpanda).'),
   ...sinkCommonShape,
   brokers: z.array(hostPort('Bootstrap broker.', 'kafka:9092')).min(1).describe('Bootstrap brokers, `host:port`.'),
-  topic: z
-    .string()
-    .regex(/^(?:[A-Za-z0-9._-]|\{resource\})+$/, {
-      error: 'must be letters, digits, ".", "_", "-" (and {resource})',
-    })
-    .max(249)
-    .default('security-alerts')
-    .describe("Topic to produce to. `{resource}` is replaced by the record's resource (`alerts_v2`, `incidents`, …)."),
+  topic: nameTemplate(
+    KAFKA_TOPIC,
+    'Topic to produce to, e.g. `security-alerts` or `alerts.{tenant_id}` (a batch goes to each of its topics in one request).',
+  ).default('security-alerts'),
   client_id: z.string().min(1).default('alertbridge').describe('Kafka client id.'),
   compression: z
     .enum(['gzip', 'none', 'snappy', 'lz4', 'zstd'])

@@ -4,12 +4,15 @@
  *
  * Message key = the record `key`, so every revision of an alert lands on one partition, in order; value = the
  * formatted record (JSON); headers `alertbridge-key`, `-revision`, `-resource`, `-provider`, `-tenant` let
- * consumers route without parsing the value (CONTRACT.md). The topic may be templated by `{resource}`.
+ * consumers route without parsing the value (CONTRACT.md). The topic may be a template of the record's fields
+ * (src/record/name-template.ts, through the kit): a batch's records then go to their topics in one produce request.
  */
 import kafkajs, { type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import {
   AuthPause,
+  KAFKA_TOPIC,
   Lifecycle,
+  NameTemplate,
   PermanentError,
   RetryableError,
   type AlertRecord,
@@ -115,6 +118,8 @@ interface Lane {
 export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSinkConfig>): KafkaSink => {
   const { topic, max_message_bytes: maxBytes, request_timeout_ms: timeout, compression: compressionName } = config;
   const compression = CODECS[compressionName];
+  /** The topic of each record (the same for all unless `topic` is a template of their fields). */
+  const topicTemplate = NameTemplate.of(topic, KAFKA_TOPIC);
   let kafka: Kafka | undefined;
   const lanes: Lane[] = Array.from({ length: config.concurrency }, () => ({
     connected: undefined,
@@ -272,7 +277,15 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
       }
       // A streamed table's resource (`streaming/DeviceProcessEvents`) names the topic `streaming.DeviceProcessEvents`:
       // Kafka topic names have no `/`.
-      const name = topic.replaceAll('{resource}', r.resource.replaceAll('/', '.'));
+      const rendered = topicTemplate.render(r);
+      if (!rendered.ok) {
+        failed.push({
+          index,
+          error: new PermanentError(`record ${r.key}: ${rendered.reason} in kafka sink '${config.name}'`),
+        });
+        return;
+      }
+      const name = rendered.name;
       const group = byTopic.get(name) ?? { topic: name, messages: [] };
       group.messages.push({ key: r.key, value, headers: headers as IHeaders });
       byTopic.set(name, group);

@@ -8,9 +8,12 @@ import {
   hasSecret,
   httpUrl,
   millis,
+  nameTemplate,
   proxyUrlPair,
   secretPair,
   sinkCommonShape,
+  SPLUNK_INDEX,
+  SPLUNK_SOURCETYPE,
 } from '../kit.js';
 
 export const SplunkHecSinkSchema = z
@@ -19,8 +22,11 @@ export const SplunkHecSinkSchema = z
     ...sinkCommonShape,
     url: httpUrl('HEC base URL, e.g. `https://splunk.example.com:8088`.'),
     ...secretPair('token', 'HEC token.'),
-    index: z.string().min(1).optional().describe("Splunk index. Default: the token's default index."),
-    sourcetype: z.string().min(1).default('alertbridge:record').describe('Splunk `sourcetype` of each event.'),
+    index: nameTemplate(
+      SPLUNK_INDEX,
+      "Splunk index, e.g. `security` or `cust_{tenant}` (lowercased per record). Default: the token's default index (which must allow every index a template names).",
+    ).optional(),
+    sourcetype: nameTemplate(SPLUNK_SOURCETYPE, 'Splunk `sourcetype` of each event.').default('alertbridge:record'),
     source: z
       .string()
       .min(1)

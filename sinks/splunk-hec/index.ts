@@ -17,7 +17,10 @@ import type { SplunkHecSinkConfig } from './config.js';
 import {
   AuthPause,
   Lifecycle,
+  NameTemplate,
   readSecretFile,
+  SPLUNK_INDEX,
+  SPLUNK_SOURCETYPE,
   PermanentError,
   RetryableError,
   classifyHttpStatus,
@@ -105,14 +108,23 @@ export const createSplunkHecSink = ({
       return c;
     })());
 
+  /** `index` and `sourcetype` of each record (the same for all unless they are templates of its fields). */
+  const indexTemplate = config.index !== undefined ? NameTemplate.of(config.index, SPLUNK_INDEX) : undefined;
+  const sourcetypeTemplate = NameTemplate.of(config.sourcetype, SPLUNK_SOURCETYPE);
+  const rendered = (template: NameTemplate, r: AlertRecord): string => {
+    const out = template.render(r);
+    if (!out.ok) throw new Error(out.reason);
+    return out.name;
+  };
+
   /** The HEC event: its metadata, then the formatted record's text spliced in as `event` (never re-serialized). */
   const encode = (r: AlertRecord): string => {
     const meta = JSON.stringify({
       time: epochSeconds(r.updated_at) ?? epochSeconds(r.ingested_at),
       host,
       source: config.source ?? `alertbridge:${r.source}`,
-      sourcetype: config.sourcetype,
-      ...(config.index ? { index: config.index } : {}),
+      sourcetype: rendered(sourcetypeTemplate, r),
+      ...(indexTemplate ? { index: rendered(indexTemplate, r) } : {}),
     });
     const fields = JSON.stringify({ tenant_id: r.tenant_id, provider: r.provider, resource: r.resource });
     return `${meta.slice(0, -1)},"event":${encodeRecord(r)},"fields":${fields}}`;

@@ -2,6 +2,7 @@
  * Renders `docs/configuration.md` from the JSON Schema, so that the reference is the schema's descriptions and
  * cannot drift from it (`npm run gen:schema` writes it; a test fails when it is stale).
  */
+import { TEMPLATE_FIELDS } from '../record/name-template.js';
 import { configJsonSchema } from './json-schema.js';
 
 type JsonSchema = {
@@ -57,6 +58,38 @@ A commented example is [\`config/example.yaml\`](../config/example.yaml); the JS
 - **Paths** (\`*_file\`, \`ca_file\`, the file sink's \`path\`) are relative to the folder of the configuration file.
 - **Units are in the key names**: \`_ms\` milliseconds, \`_bytes\` bytes.
 - Sections \`redis\`, \`server\`, \`log\` and \`pipeline\` may be left out entirely; their defaults apply.
+
+## Tenants
+
+A \`graph_security\` source may list \`tenants\` (one multi-tenant app registration, many customer tenants) instead of
+one \`tenant_id\`; each entry runs as a source of its own named \`{source}/{tenant}\`, and may override the polling
+fields listed under \`sources[].tenants\` below. How that works in operation:
+[docs/operations.md](operations.md#mssp-many-tenants).
+
+## Sink templates
+
+The settings that name where a record lands may be templates of the record's fields: Kafka \`topic\`
+(\`alerts.{tenant_id}\`), Splunk HEC \`index\` and \`sourcetype\` (\`cust_{tenant}\`), Event Hubs \`event_hub_name\`
+(\`{tenant}-alerts\`). A field is written \`{name}\`:
+
+| field | value |
+|---|---|
+${Object.entries(TEMPLATE_FIELDS)
+  .map(([name, what]) => `| \`{${name}}\` | ${what} |`)
+  .join('\n')}
+
+- At start, an unknown field is an error at the setting's path that lists these, and so is literal text the
+  destination cannot have (\`sinks[1].topic: "/" cannot be part of a Kafka topic (letters, digits, ".", "_", "-")\`).
+- Per record, the name is checked against the destination's rules: a Kafka topic has letters, digits, \`.\`, \`_\`,
+  \`-\` and at most 249 characters; a Splunk index lowercase letters, digits, \`_\`, \`-\`, not starting with \`_\` or
+  \`-\`, at most 80 (field values are lowercased for it); an event hub name letters, digits, \`.\`, \`_\`, \`-\`,
+  starting and ending with a letter or digit, at most 256. Values are never rewritten otherwise, so two tenants never
+  share a destination by accident: a record whose name breaks a rule (a tenant named by a domain in an index,
+  a legacy provider with spaces in a topic) is dead-lettered with the reason, and the rest of its batch is delivered.
+- Kafka sends a batch's records to all their topics in one produce request. Event Hubs keeps one producer client per
+  hub (at most \`max_hub_clients\`, the least recently used idle one closed first); a hub a template names that does
+  not exist dead-letters its records (replay them with \`alertbridge dlq replay\` once it is created), where a fixed
+  \`event_hub_name\` that does not exist pauses the sink. Splunk's token must allow every index a template names.
 `;
 
 export function renderConfigReference(): string {
@@ -89,6 +122,9 @@ function renderObject(
     if (opts.skip?.includes(key)) continue;
     if (child.type === 'object' && child.properties) {
       renderObject(out, Math.min(level + 1, 4), `${path}.${key}`, child, { note: opts.note });
+    } else if (child.type === 'array' && child.items?.type === 'object' && child.items.properties) {
+      // A list of mappings (a source's `tenants`): the keys of one entry.
+      renderObject(out, Math.min(level + 1, 4), `${path}.${key}`, child.items, { note: opts.note });
     }
   }
 }

@@ -182,9 +182,13 @@ export const GraphFilterSchema = z
 
 /** The fields of a `graph_security` source, apart from its `tenants` (built from some of them). */
 const graphSourceFields = {
-  type: z.literal('graph_security').describe('Polls the Microsoft Graph Security API of one tenant.'),
+  type: z
+    .literal('graph_security')
+    .describe('Polls the Microsoft Graph Security API of one tenant, or of each of its `tenants`.'),
   name: componentName('source'),
-  tenant_id: tenantId('Entra ID tenant to read alerts from: its GUID or a verified domain.'),
+  tenant_id: tenantId(
+    'Entra ID tenant to read alerts from: its GUID or a verified domain. Required, unless `tenants` lists them.',
+  ),
   ...entraShape(' (one app can serve many tenants once each has granted admin consent)'),
   graph_url: httpsUrl(
     'Microsoft Graph endpoint override. Default: from `cloud` (https://graph.microsoft.com for `global`).',

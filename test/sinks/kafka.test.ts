@@ -92,8 +92,9 @@ sinkConformance('kafka', {
     };
   },
   async permanentlyFailing(name) {
-    // A topic name Kafka can never accept: INVALID_TOPIC_EXCEPTION. (Refused credentials pause the sink instead.)
-    return { sink: kafkaSink({ name, topic: '..' }), delivered: async () => [] };
+    // A topic Kafka never lets a client write to, its internal one: INVALID_TOPIC_EXCEPTION. (Names it could never
+    // have, like "..", are refused by the config; refused credentials pause the sink instead.)
+    return { sink: kafkaSink({ name, topic: '__consumer_offsets' }), delivered: async () => [] };
   },
   async retryablyFailing(name) {
     // Nothing listens there (a broker that is down): connection refused, retried by the pipeline.
@@ -178,8 +179,8 @@ describe('kafka sink', () => {
     expect((await readAll(broker.brokers, [topic])).map(identOf)).toEqual(records(4).map(ident));
   });
 
-  it('classifies an invalid topic name as permanent', async () => {
-    const sink = open({ topic: '..' });
+  it('classifies a topic the broker refuses (its internal one) as permanent', async () => {
+    const sink = open({ topic: '__consumer_offsets' });
     await sink.start();
     const err = await sink.send(records(1)).then(
       () => null,
@@ -187,7 +188,7 @@ describe('kafka sink', () => {
     );
     expect(classify(err)).toBe('permanent');
     expect((err as Error).message).toMatch(
-      /^sending 1 record\(s\) to kafka 'kafka' \(topic \.\.\): .*\[INVALID_TOPIC_EXCEPTION\]$/,
+      /^sending 1 record\(s\) to kafka 'kafka' \(topic __consumer_offsets\): .*\[INVALID_TOPIC_EXCEPTION\]$/,
     );
   });
 
