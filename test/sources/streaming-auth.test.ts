@@ -65,6 +65,19 @@ const readyz = async () => {
   const res = await app.server.inject({ method: 'GET', url: '/readyz' });
   return { status: res.statusCode, body: res.body };
 };
+const alertInfo = (alertId: string) => ({
+  body: JSON.stringify({
+    records: [
+      {
+        time: new Date().toISOString(),
+        tenantId: T.tenantId,
+        operationName: 'Publish',
+        category: 'AdvancedHunting-AlertInfo',
+        properties: { Timestamp: new Date().toISOString(), AlertId: alertId },
+      },
+    ],
+  }),
+});
 const refusalLines = () => log.lines.filter((l) => String(l.msg).includes('refuses its credential'));
 
 describe('defender_streaming: the hub refuses the credential', () => {
@@ -77,21 +90,7 @@ describe('defender_streaming: the hub refuses the credential', () => {
         what: 'the first poll',
       });
       const alert = sim.create(T.tenantId, 'alerts_v2');
-      peer.enqueue(HUB, '0', [
-        {
-          body: JSON.stringify({
-            records: [
-              {
-                time: new Date().toISOString(),
-                tenantId: T.tenantId,
-                operationName: 'Publish',
-                category: 'AdvancedHunting-AlertInfo',
-                properties: { Timestamp: new Date().toISOString(), AlertId: String(alert.id) },
-              },
-            ],
-          }),
-        },
-      ]);
+      peer.enqueue(HUB, '0', [alertInfo(String(alert.id))]);
 
       const unready = await waitFor(
         async () => {
@@ -127,6 +126,31 @@ describe('defender_streaming: the hub refuses the credential', () => {
       const text = JSON.stringify(log.lines);
       expect(text).not.toContain(SOURCE_KEY);
       expect(text).not.toContain(HUB_KEY);
+    },
+  );
+  it(
+    'a key revoked while reading: unready at the next check, and reading again once it is back',
+    { timeout: 300_000 },
+    async () => {
+      const streamed = (id: unknown) => sink.received.some((r) => r.id === id && r.via === 'streaming');
+      const c = sim.create(T.tenantId, 'alerts_v2');
+      peer.enqueue(HUB, '1', [alertInfo(String(c.id))]);
+      await waitFor(() => streamed(c.id), { timeoutMs: 60_000, what: 'an alert read with the working key' });
+
+      // The namespace's key changes: the links already open keep working at the peer, the periodic check does not.
+      keys.RootManageSharedAccessKey = HUB_KEY;
+      await waitFor(async () => (await readyz()).status === 503, {
+        timeoutMs: 120_000,
+        what: '/readyz unready after the key was revoked',
+      });
+      expect(refusalLines()).toHaveLength(2);
+
+      const d = sim.create(T.tenantId, 'alerts_v2');
+      peer.enqueue(HUB, '0', [alertInfo(String(d.id))]);
+      keys.RootManageSharedAccessKey = SOURCE_KEY;
+      await waitFor(async () => (await readyz()).status === 200, { timeoutMs: 120_000, what: '/readyz ready again' });
+      await waitFor(() => streamed(d.id), { timeoutMs: 60_000, what: 'the alert sent while the key was refused' });
+      expect(sink.received.filter((r) => r.id === c.id)).toHaveLength(1);
     },
   );
 });
