@@ -5,12 +5,14 @@
  *   npm run bench -- --only kafka,hec --records 20000
  *   npm run bench -- --only latency --rates 100 --latency-seconds 10
  *
- * --only        any of: file kafka hec eventhubs (throughput; `throughput` = all four), latency, memory, replicas
+ * --only        any of: file kafka hec eventhubs (throughput; `throughput` = all four), latency, burst, memory, replicas
  * --records     records per throughput and replica run (default 50000)
  * --backlog     records backed up in the memory run (default 100000)
  * --steady-rate / --steady-seconds   the memory run's steady phase (default 1000 records/s for 30 s)
  * --rates       offered loads of the latency runs (default 100,1000); --latency-seconds (default 20);
- *               --latency-modes (default notification,poll,streaming; streaming only at rates ≤ 100)
+ *               --latency-modes (default notification,poll,streaming; streaming only at rates ≤ 100);
+ *               --latency-poll-ms (poll mode's interval, default 1000)
+ * --burst-alerts  alerts created at once in the streaming burst run, at Graph's budget of 150/min (default 500)
  * --replicas    replica counts (default 1,2,3)
  * --runtime     dist (default: compiled JavaScript, as deployed) or tsx, for daemons run as child processes
  * --daemon-node-options=FLAGS   node flags for those daemons; default the image's NODE_OPTIONS (Dockerfile), as
@@ -23,7 +25,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { latency, type LatencyMode, type LatencyRow } from './latency.js';
+import { burst, latency, type BurstResult, type LatencyMode, type LatencyRow } from './latency.js';
 import { ensureBuild, setDaemonNodeArgs, type Runtime } from './lib/daemon.js';
 import { LoadMonitor, loadText, machineInfo, type LoadSummary } from './lib/env.js';
 import { RESULTS_DIR, ROOT } from './lib/paths.js';
@@ -49,6 +51,8 @@ const { values: args } = parseArgs({
     rates: { type: 'string', default: '100,1000' },
     'latency-seconds': { type: 'string', default: '20' },
     'latency-modes': { type: 'string', default: 'notification,poll,streaming' },
+    'latency-poll-ms': { type: 'string', default: '1000' },
+    'burst-alerts': { type: 'string', default: '500' },
     replicas: { type: 'string', default: '1,2,3' },
     runtime: { type: 'string', default: 'dist' },
     'daemon-node-options': { type: 'string', default: imageNodeOptions() },
@@ -56,7 +60,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const SECTIONS = ['latency', 'memory', 'replicas'] as const;
+const SECTIONS = ['latency', 'burst', 'memory', 'replicas'] as const;
 const wanted = new Set(
   (args.only ?? [...THROUGHPUT_SINKS, ...SECTIONS].join(','))
     .split(',')
@@ -86,6 +90,7 @@ interface Results {
   data: { records: number; avg_record_bytes: number };
   throughput?: ThroughputResult;
   latency?: LatencyRow[];
+  burst?: BurstResult;
   memory?: MemoryResult;
   replicas?: ReplicaRow[];
   targets?: Array<{ target: string; figure: string; met: boolean | null }>;
@@ -143,11 +148,18 @@ async function main(): Promise<void> {
         rates: args.rates!.split(',').map(Number),
         seconds: Number(args['latency-seconds']),
         modes: args['latency-modes']!.split(',').map((m) => m.trim()) as LatencyMode[],
+        pollMs: Number(args['latency-poll-ms']),
         runtime,
         log,
       });
       results.load.latency = load.stop();
       log(loadText(results.load.latency));
+    }
+    if (wanted.has('burst')) {
+      const load = new LoadMonitor();
+      results.burst = await burst({ redis, alerts: Number(args['burst-alerts']), runtime, log });
+      results.load.burst = load.stop();
+      log(loadText(results.load.burst));
     }
     if (wanted.has('memory')) {
       const backlog = Number(args.backlog);
@@ -260,7 +272,7 @@ function report(r: Results): void {
             ? 'creation → notification → sink'
             : x.mode === 'streaming'
               ? `creation → stream → Graph read → sink (${fixed(x.graph_requests_per_alert ?? Number.NaN, 2)} requests/alert)`
-              : 'creation → poll → sink',
+              : `creation → poll every ${fixed((x.poll_interval_ms ?? 1000) / 1000, 0)} s → sink (${fixed(x.graph_requests_per_alert ?? Number.NaN, 3)} requests/alert)`,
           x.offered_per_s,
           x.created_per_s,
           `${int(x.delivered)}/${int(x.created)}`,
@@ -276,6 +288,28 @@ function report(r: Results): void {
     );
     console.log(
       '\n("never": not delivered within 30 s of the load ending; ingest→sink: from `ingested_at`, the moment the page was normalized)',
+    );
+    console.log();
+  }
+  if (r.burst) {
+    const b = r.burst;
+    console.log(`### A burst through the streaming path (${loadText(r.load.burst!)})\n`);
+    console.log(
+      table(
+        ['figure', 'value'],
+        [
+          ['alerts created at once', int(b.alerts)],
+          ['budget, poll interval', `${b.budget_per_minute} requests/min, ${b.poll_interval_ms / 1000} s`],
+          [
+            'all in the sink after',
+            `${ms(b.all_in_sink_ms)} (p50 ${ms(b.p50_ms)}; one read by id each: ${b.one_get_each_s} s)`,
+          ],
+          ['delivered, by path', `${int(b.delivered)}: ${JSON.stringify(b.via)}`],
+          ['Graph requests for the burst', `${b.reads_by_id} reads by id, ${b.list_requests} list requests`],
+          ['most Graph requests in any 60 s', `${b.max_requests_per_60s} (budget ${b.budget_per_minute})`],
+          ['CPU %', pct(b.cpu)],
+        ],
+      ),
     );
     console.log();
   }
