@@ -36,6 +36,7 @@ import { CpuMeter } from './lib/proc.js';
 import type { BenchRedis } from './lib/redis.js';
 import { percentile, sleep, until } from './lib/stats.js';
 import { NdjsonTail } from './lib/tail.js';
+import { maxInWindow } from '../test/helpers/window.js';
 
 const TENANT: TenantCredentials = {
   tenantId: '5c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f',
@@ -388,15 +389,4 @@ export async function burst(o: {
     await o.redis.flush();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The most timestamps in any window of `windowMs` (sorted or not). */
-export function maxInWindow(times: number[], windowMs: number): number {
-  const t = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (t[i]! - t[j]! >= windowMs) j++;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }

@@ -129,11 +129,14 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
   }
 }
 
-/** Records in by path (`via`: poll, streaming, …), before dedup: which path brought what. */
-async function byPath(metrics: Metrics): Promise<Record<string, number>> {
-  const m = await metrics.registry.getSingleMetric('alertbridge_records_ingested_total')?.get();
+/**
+ * A counter's values summed by one label: records in by path (`via`: poll, streaming; before dedup), and what the
+ * streamed events became (`outcome`: a read queued, coalesced into one, or a poll asked for in a burst).
+ */
+async function byLabel(metrics: Metrics, name: string, label: string): Promise<Record<string, number>> {
+  const m = await metrics.registry.getSingleMetric(name)?.get();
   const out: Record<string, number> = {};
-  for (const v of m?.values ?? []) out[String(v.labels.via)] = (out[String(v.labels.via)] ?? 0) + v.value;
+  for (const v of m?.values ?? []) out[String(v.labels[label])] = (out[String(v.labels[label])] ?? 0) + v.value;
   return out;
 }
 
@@ -145,7 +148,8 @@ async function progress(metrics: Metrics, log: Logger): Promise<void> {
   log.info(
     {
       ingested: await value('alertbridge_records_ingested_total'),
-      by_path: await byPath(metrics),
+      by_path: await byLabel(metrics, 'alertbridge_records_ingested_total', 'via'),
+      stream_triggers: await byLabel(metrics, 'alertbridge_streaming_triggers_total', 'outcome'),
       duplicates: await value('alertbridge_records_duplicate_total'),
       delivered: await delivered(metrics),
       graph_requests: await value('alertbridge_graph_requests_total'),
