@@ -152,7 +152,13 @@ export async function graphSourceChecks(s: GraphSourceConfig, deps: SourceCheckD
       out.push({ check: 'permissions', status: 'skip', detail: 'no token' });
       return out;
     }
-    out.push(rolesCheck(s, token));
+    const roles = tokenRoles(token);
+    out.push(rolesCheck(s, roles));
+    /** A read the token cannot make (its role is missing, said above) is not tried: one cause, one ✗. */
+    const lacks = (resource: Resource): boolean =>
+      roles !== undefined &&
+      !roles.includes(RESOURCES[resource].read) &&
+      !roles.includes(WRITE_OF[RESOURCES[resource].read]!);
 
     // Budget headroom, before the reads take from it.
     let headroom = s.request_budget_per_minute;
@@ -181,6 +187,14 @@ export async function graphSourceChecks(s: GraphSourceConfig, deps: SourceCheckD
     let skew: { ms: number } | undefined;
     for (const resource of s.resources) {
       const spec = RESOURCES[resource];
+      if (lacks(resource)) {
+        out.push({
+          check: `read ${resource}`,
+          status: 'skip',
+          detail: `not tried: the token lacks ${RESOURCES[resource].read} (see permissions)`,
+        });
+        continue;
+      }
       if (headroom <= 0) {
         out.push({
           check: `read ${resource}`,
@@ -231,8 +245,7 @@ export async function graphSourceChecks(s: GraphSourceConfig, deps: SourceCheckD
   }
 }
 
-function rolesCheck(s: GraphSourceConfig, token: string): ProbeResult {
-  const roles = tokenRoles(token);
+function rolesCheck(s: GraphSourceConfig, roles: string[] | undefined): ProbeResult {
   if (roles === undefined)
     return { check: 'permissions', status: 'skip', detail: 'the access token is not a JWT: its roles cannot be read' };
   const need = neededRoles(s);

@@ -189,6 +189,11 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     caFile,
     caPem: tls.caPem,
     tenants,
+    consent: (tenantId, roles) => {
+      const tenant = tenants.find((t) => t.tenantId === tenantId);
+      if (!tenant) throw new Error(`no tenant ${tenantId} in the simulator`);
+      tenant.roles = roles && [...roles];
+    },
     requestLog,
     deliveryLog,
     clearLog: () => {

@@ -259,6 +259,11 @@ export interface Simulator {
   readonly caFile: string;
   readonly caPem: string;
   readonly tenants: readonly TenantCredentials[];
+  /**
+   * The tenant's admin changes what the app is consented to (its application permissions): tokens issued from now
+   * on carry these `roles` (undefined: every security permission); tokens already issued keep theirs, as in Entra ID.
+   */
+  consent(tenantId: string, roles: string[] | undefined): void;
   /** Every request answered, oldest first (the same array for the simulator's life). */
   readonly requestLog: RequestLogEntry[];
   /** Every validation, notification and lifecycle call made to subscribers. */
