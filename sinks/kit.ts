@@ -20,6 +20,7 @@ export { classifyHttpStatus, parseRetryAfter, PermanentError, RetryableError } f
 export { AuthPause, type AuthPauseOptions } from './kit/auth-pause.js';
 export { Lifecycle } from './kit/lifecycle.js';
 export { readSecretFile } from './kit/secret-file.js';
+export { probeNames, type ProbeNames, type ProbeSample } from './kit/probe-names.js';
 export {
   EVENT_HUB_NAME,
   KAFKA_TOPIC,

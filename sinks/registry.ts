@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Encoder, Formatter } from '../src/record/format.js';
-import type { ProbeResult, SendResult, Sink, SinkFactory, SinkProbe } from './types.js';
+import type { ProbeResult, ProbeSample, SendResult, Sink, SinkFactory, SinkProbe } from './types.js';
 
 /** A sink type: its config schema (with a `type` literal) and the lazy loader of its factory. */
 interface SinkEntry<S extends z.ZodType> {
@@ -115,7 +115,7 @@ export function createSink(
 export async function probeSink(
   config: { name: string; type: string },
   logger: Logger,
-  o: { timeoutMs: number; resources: readonly string[] },
+  o: { timeoutMs: number; samples: readonly ProbeSample[] },
 ): Promise<ProbeResult[]> {
   const entry = (SINKS as Record<string, SinkEntry<z.ZodType> | undefined>)[config.type];
   if (!entry?.probe) return [{ check: 'checks', status: 'skip', detail: `no checks for sinks of type ${config.type}` }];

@@ -70,6 +70,9 @@ export interface ProbeResult {
   fix?: string;
 }
 
+/** The fields of a record that come from the configuration (a doctor probe fills destination templates with them). */
+export type ProbeSample = Pick<AlertRecord, 'source' | 'tenant_id' | 'resource'>;
+
 /**
  * `alertbridge doctor` for one sink: is the peer reachable, does it take the credentials, does the destination
  * exist — each through a harmless call that writes nothing (the sink's `probe.ts`). Every call is bounded by
@@ -79,6 +82,9 @@ export type SinkProbe<C> = (ctx: {
   config: C;
   logger: Logger;
   timeoutMs: number;
-  /** The Graph resources whose records can reach the sink (to fill a topic or index template). */
-  resources: readonly string[];
+  /**
+   * What the configuration says of the records that can reach the sink: one per Graph source and resource (their
+   * `source`, `tenant_id`, `resource`), to fill a templated destination name in (kit/probe-names.ts).
+   */
+  samples: readonly ProbeSample[];
 }) => Promise<ProbeResult[]>;

@@ -10,7 +10,7 @@
  * (`skip`) if that ever changes.
  */
 import kafkajs, { type Kafka } from 'kafkajs';
-import { redactUrlsIn, withTimeout, type ProbeResult, type SinkProbe } from '../kit.js';
+import { KAFKA_TOPIC, probeNames, redactUrlsIn, withTimeout, type ProbeResult, type SinkProbe } from '../kit.js';
 import { kafkaLogCreator, saslOptions, tlsOptions } from './client.js';
 import type { KafkaSinkConfig } from './config.js';
 
@@ -86,7 +86,7 @@ async function writeCheck(kafka: Kafka, topic: string, timeoutMs: number): Promi
   }
 }
 
-export const probe: SinkProbe<KafkaSinkConfig> = async ({ config, logger, timeoutMs, resources }) => {
+export const probe: SinkProbe<KafkaSinkConfig> = async ({ config, logger, timeoutMs, samples }) => {
   const kafka = new KafkaClient({
     clientId: config.client_id,
     brokers: config.brokers,
@@ -124,22 +124,19 @@ export const probe: SinkProbe<KafkaSinkConfig> = async ({ config, logger, timeou
       });
       return out;
     }
-    const topics = [...new Set(topicsOf(config.topic, resources))];
-    if (!topics.length)
+    const names = probeNames(config.topic, KAFKA_TOPIC, samples);
+    if ('skip' in names) {
+      out.push({ check: 'topic', status: 'skip', detail: names.skip });
+      return out;
+    }
+    for (const reason of names.invalid)
       out.push({
         check: 'topic',
-        status: 'skip',
-        detail: `${config.topic} is templated; no configured source fills it`,
+        status: 'fail',
+        detail: reason,
+        fix: "change topic so that every source's records name a valid topic",
       });
-    for (const topic of topics) {
-      if (topic.includes('{')) {
-        out.push({
-          check: `topic ${topic}`,
-          status: 'skip',
-          detail: 'templated by record fields: checked at delivery',
-        });
-        continue;
-      }
+    for (const topic of names.names) {
       try {
         const meta = await withTimeout(
           admin.fetchTopicMetadata({ topics: [topic] }),
@@ -190,8 +187,3 @@ export const probe: SinkProbe<KafkaSinkConfig> = async ({ config, logger, timeou
     await admin.disconnect().catch(() => undefined);
   }
 };
-
-/** The topic names the sink writes to: `{resource}` filled with each resource the sink can receive. */
-function topicsOf(topic: string, resources: readonly string[]): string[] {
-  return topic.includes('{resource}') ? resources.map((r) => topic.replaceAll('{resource}', r)) : [topic];
-}

@@ -8,10 +8,9 @@
  */
 import type { Logger } from 'pino';
 import { probeSink } from '../../sinks/registry.js';
-import type { ProbeResult } from '../../sinks/types.js';
+import type { ProbeResult, ProbeSample } from '../../sinks/types.js';
 import type { Config } from '../config/schema.js';
 import { connect, describeRedisFailure } from '../pipeline/redis.js';
-import { RESOURCES } from '../record/types.js';
 import { withTimeout } from '../util/timeout.js';
 import { CliExit, EXIT } from './common.js';
 import { redisChecks } from './doctor-redis.js';
@@ -126,13 +125,13 @@ export async function runDoctor(config: Readonly<Config>, log: Logger, opts: Doc
       }
     if (checkSinks)
       for (const k of sinks) {
-        const resources = sinkResources(config, k);
+        const samples = sinkSamples(config, k);
         add(
           `sink ${k.name}`,
           await guarded(
             'checks',
-            () => probeSink(k, log, { timeoutMs, resources }),
-            timeoutMs * (resources.length * 2 + 3),
+            () => probeSink(k, log, { timeoutMs, samples }),
+            timeoutMs * (samples.length * 2 + 3),
           ),
         );
       }
@@ -145,13 +144,19 @@ export async function runDoctor(config: Readonly<Config>, log: Logger, opts: Doc
   return lines.map((l) => ({ ...l, detail: mask(l.detail)!, ...(l.fix !== undefined ? { fix: mask(l.fix) } : {}) }));
 }
 
-/** The Graph resources whose records can reach a sink: those of the sources it takes, within its filter. */
-function sinkResources(config: Readonly<Config>, sink: Config['sinks'][number]): string[] {
+/**
+ * What the configuration says of the records that can reach a sink (its filter's `sources` and `resources`): one
+ * sample per Graph source and resource, to fill templated destination names in.
+ */
+function sinkSamples(config: Readonly<Config>, sink: Config['sinks'][number]): ProbeSample[] {
   const f = sink.filter;
-  const sources = config.sources.filter((s) => !f?.sources || f.sources.includes(s.name));
-  const from = new Set<string>();
-  for (const s of sources) for (const r of s.type === 'graph_security' ? s.resources : RESOURCES) from.add(r);
-  return [...from].filter((r) => !f?.resources || (f.resources as readonly string[]).includes(r));
+  return config.sources.flatMap((s) =>
+    s.type !== 'graph_security' || (f?.sources && !f.sources.includes(s.name))
+      ? []
+      : s.resources
+          .filter((r) => !f?.resources || (f.resources as readonly string[]).includes(r))
+          .map((resource) => ({ source: s.name, tenant_id: s.tenant_id, resource })),
+  );
 }
 
 export function renderTable(lines: readonly DoctorLine[]): string {

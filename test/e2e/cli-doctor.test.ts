@@ -53,7 +53,7 @@ beforeAll(async () => {
     startRedisServer(),
     startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] }),
   ]);
-  await createTopics(broker.brokers, [TOPIC], 2);
+  await createTopics(broker.brokers, [TOPIC, `alerts.${FULL.tenantId}`], 2);
   // bob may see the topic but not write to it.
   const admin = new Kafka({ clientId: 'test-admin', brokers: broker.brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -124,7 +124,9 @@ ${graphSourceYaml(sim, FULL, { name: 'contoso', resources: ['alerts_v2', 'incide
     type: defender_streaming
     connection_string: "${eh.connectionString('defender-stream')}"
     graph_source: contoso
-${sinkYaml({ hecUrl: hec.url, hecToken: HEC_TOKEN, topic: TOPIC })}`,
+${sinkYaml({ hecUrl: hec.url, hecToken: HEC_TOKEN, topic: TOPIC })}  - { name: per-tenant, type: kafka, brokers: [${broker.brokers.join(', ')}], topic: "alerts.{tenant_id}" }
+  - { name: per-provider, type: kafka, brokers: [${broker.brokers.join(', ')}], topic: "alerts.{provider}" }
+`,
     );
     const hecBefore = hec.indexed.length;
     const ehBefore = eh.received.length;
@@ -156,8 +158,12 @@ ${sinkYaml({ hecUrl: hec.url, hecToken: HEC_TOKEN, topic: TOPIC })}`,
       `sink kafka/topic ${TOPIC}`,
       `sink kafka/write ${TOPIC}`,
       'sink eventhubs/hub',
+      // A template of the sources' fields names one topic per tenant, each checked; a record field is checked at delivery.
+      `sink per-tenant/topic alerts.${FULL.tenantId}`,
+      `sink per-tenant/write alerts.${FULL.tenantId}`,
     ])
       expect(checks, text).toContain(c);
+    expect(lines.find((l) => l.component === 'sink per-provider' && l.check === 'topic')!.status).toBe('skip');
     // Harmless: nothing indexed, produced or sent anywhere.
     expect(hec.indexed.length).toBe(hecBefore);
     expect(eh.received.length).toBe(ehBefore);
