@@ -184,7 +184,8 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     token: config.server.status.token,
     tokenFile: config.server.status.token_file,
     listenHost: parseListen(config.server.listen).host,
-    collect: () => collectStatus(config, redis, queueRedis),
+    // The command connection: its commands are bounded by redis.command_timeout_ms, so a silent Redis is a 503.
+    collect: () => collectStatus(config, redis),
   });
   // Tells `alertbridge status` (from any pod) that this replica is alive and in what state its sinks are.
   const heartbeat = new HeartbeatWriter(

@@ -22,10 +22,12 @@ export async function statusCommand(config: Readonly<Config>, opts: StatusOption
   redis.on('error', (err: Error) => (lastError = err)); // a failing command says why
   try {
     const report = await collectStatus(config, redis).catch((err: Error) => {
-      throw new CliExit(
-        EXIT.runtime,
-        `alertbridge status: reading Redis failed: ${err.message}${lastError && lastError.message !== err.message ? ` (${lastError.message})` : ''}`,
-      );
+      const why = /timed out/i.test(err.message)
+        ? ` (no answer within redis.command_timeout_ms, ${config.redis.command_timeout_ms} ms)`
+        : lastError && lastError.message !== err.message
+          ? ` (${lastError.message})`
+          : '';
+      throw new CliExit(EXIT.runtime, `alertbridge status: reading Redis failed: ${err.message}${why}`);
     });
     out(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderText(report));
   } finally {

@@ -13,6 +13,7 @@ import type { TenantCredentials } from '../../src/simulator/types.js';
 import type { StatusReport } from '../../src/status/collect.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { startHecPeer, type HecPeer } from '../peers/hec/server.js';
+import { startBlackhole } from '../helpers/blackhole.js';
 import { runCli, spawnCli, type Daemon } from '../helpers/cli.js';
 import { chromiumPath, dumpDom, screenshot } from '../helpers/chromium.js';
 import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
@@ -77,6 +78,27 @@ async function status(): Promise<StatusReport> {
 }
 
 const sink = (r: StatusReport, name: string) => r.sinks.find((s) => s.name === name)!;
+
+describe('alertbridge status, Redis silent', () => {
+  it('exits 2 saying Redis did not answer, instead of waiting forever', async () => {
+    const hole = await startBlackhole();
+    try {
+      const cfg = join(dir, 'blackhole.yaml');
+      writeFileSync(
+        cfg,
+        `redis: { url: "${hole.url}", key_prefix: "${prefix}", command_timeout_ms: 2000 }\nsinks:\n  - { name: out, type: file, path: /dev/null }\n`,
+      );
+      const res = await runCli(['status', '--config', cfg, '--json']);
+      expect(res.code).toBe(2);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toMatch(
+        /^alertbridge status: reading Redis failed: .*timed out \(no answer within redis.command_timeout_ms, 2000 ms\)/i,
+      );
+    } finally {
+      await hole.close();
+    }
+  }, 60_000);
+});
 
 describe('alertbridge status', () => {
   let report: StatusReport;

@@ -7,11 +7,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import { keysFor } from '../../src/pipeline/keys.js';
+import { mountStatusPage } from '../../src/server/status-page.js';
 import type { Heartbeat } from '../../src/pipeline/heartbeat.js';
 import { STATUS_SCHEMA, type StatusReport } from '../../src/status/collect.js';
 import { escapeHtml, renderHtml } from '../../src/status/html.js';
@@ -116,6 +118,21 @@ describe('status page access', () => {
     ({ app } = await startApp('{ listen: "127.0.0.1:0" }'));
     expect((await app.server.inject('/status')).statusCode).toBe(200);
     expect((await app.server.inject('/status.json')).statusCode).toBe(200);
+  });
+
+  it('Redis failing: 503 saying why (the command connection bounds each read by redis.command_timeout_ms)', async () => {
+    const server = Fastify();
+    mountStatusPage(server, {
+      enabled: true,
+      listenHost: '127.0.0.1',
+      collect: () => Promise.reject(new Error('Command timed out')),
+    });
+    for (const url of ['/status', '/status.json']) {
+      const res = await server.inject(url);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toEqual({ error: 'reading the status from Redis failed: Command timed out' });
+    }
+    await server.close();
   });
 
   it('enabled: false removes both routes', async () => {
