@@ -43,7 +43,20 @@ export function plaintextSecrets(config: unknown): PlaintextSecret[] {
 
   const redis = isRecord(config.redis) ? config.redis : {};
   const sentinel = isRecord(redis.sentinel) ? redis.sentinel : undefined;
-  if (sentinel) {
+  const cluster = isRecord(redis.cluster) ? redis.cluster : undefined;
+  if (cluster) {
+    const remote = [
+      ...new Set(
+        (Array.isArray(cluster.nodes) ? cluster.nodes : [])
+          .filter((n): n is string => typeof n === 'string')
+          .map(hostOfHostPort)
+          .filter((h) => !isLoopbackHost(h)),
+      ),
+    ];
+    if (cluster.tls !== true && remote.length > 0 && has(redis, 'password')) {
+      add(['redis', 'cluster', 'tls'], 'redis', remote.join(', '), 'the Redis password', 'set redis.cluster.tls: true');
+    }
+  } else if (sentinel) {
     const remote = [
       ...new Set(
         (Array.isArray(sentinel.nodes) ? sentinel.nodes : [])

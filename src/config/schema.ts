@@ -53,7 +53,7 @@ export const RedisSchema = z
       .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' })
       .default(DEFAULT_REDIS_URL)
       .describe(
-        'Redis holding the queues, dedup state and cursors: `redis://[user:password@]host:port/db`, or `rediss://` for TLS. Not used with `sentinel`.',
+        'Redis holding the queues, dedup state and cursors: `redis://[user:password@]host:port/db`, or `rediss://` for TLS. Not used with `sentinel` or `cluster`.',
       ),
     key_prefix: z
       .string()
@@ -101,6 +101,23 @@ export const RedisSchema = z
       .describe(
         'Redis Sentinel: alertbridge asks these sentinels for the current primary and follows it after a failover (every connection, the queues included). Leave `url` out when this is set. See docs/redis-ha.md.',
       ),
+    cluster: z
+      .strictObject({
+        nodes: z
+          .array(hostPort('A cluster node, `host:port`.', 'redis-0.redis:6379'))
+          .min(1, { error: 'at least one cluster node is required' })
+          .describe(
+            'Some nodes of the Redis Cluster, `host:port` each (a few primaries is enough: the others are learnt from `CLUSTER SLOTS`). For a managed service, its cluster endpoint.',
+          ),
+        tls: z
+          .boolean()
+          .default(false)
+          .describe('Use TLS to every node (with `redis.tls` for the CA and verification).'),
+      })
+      .optional()
+      .describe(
+        'Redis Cluster (OSS cluster protocol: self-hosted, Azure Managed Redis with the OSS cluster policy, ElastiCache or MemoryDB in cluster mode). `redis.username` and `redis.password` authenticate to every node. Leave `url` and `sentinel` out when this is set. Key layout and what `durability.replicas` means here: docs/redis-ha.md.',
+      ),
     connect_timeout_ms: millis(10_000, 'How long opening a connection to Redis may take before it is retried.', {
       min: 100,
       max: 600_000,
@@ -112,11 +129,13 @@ export const RedisSchema = z
     ),
     tls: z
       .strictObject({
-        ca_file: filePath('Extra trusted CA certificates (PEM) for a `rediss://` URL or `sentinel.tls`.').optional(),
+        ca_file: filePath(
+          'Extra trusted CA certificates (PEM) for a `rediss://` URL, `sentinel.tls` or `cluster.tls`.',
+        ).optional(),
         reject_unauthorized: z.boolean().default(true).describe('Verify the Redis server certificate.'),
       })
       .prefault({})
-      .describe('TLS settings, used with a `rediss://` URL or `sentinel.tls: true`.'),
+      .describe('TLS settings, used with a `rediss://` URL, `sentinel.tls: true` or `cluster.tls: true`.'),
     durability: z
       .strictObject({
         replicas: count(
@@ -147,11 +166,27 @@ export const RedisSchema = z
       if (sentinel && typeof value.url === 'string' && value.url !== DEFAULT_REDIS_URL) {
         addIssue(['url'], 'not used with redis.sentinel (the sentinels name the primary): remove one of the two');
       }
-      const tlsOn = sentinel
-        ? sentinel.tls === true
-        : typeof value.url === 'string' && value.url.startsWith('rediss://');
+      const cluster = isRecord(value.cluster) ? value.cluster : undefined;
+      if (cluster && typeof value.url === 'string' && value.url !== DEFAULT_REDIS_URL) {
+        addIssue(['url'], 'not used with redis.cluster (the cluster nodes are the servers): remove one of the two');
+      }
+      if (cluster && sentinel) {
+        addIssue(['cluster'], 'redis.cluster and redis.sentinel exclude each other: keep the one your Redis is');
+      }
+      const tlsOn = cluster
+        ? cluster.tls === true
+        : sentinel
+          ? sentinel.tls === true
+          : typeof value.url === 'string' && value.url.startsWith('rediss://');
       if (!tlsOn && isRecord(tls) && tls.ca_file !== undefined) {
-        addIssue(['tls', 'ca_file'], sentinel ? 'only used with sentinel.tls: true' : 'only used with a rediss:// url');
+        addIssue(
+          ['tls', 'ca_file'],
+          cluster
+            ? 'only used with cluster.tls: true'
+            : sentinel
+              ? 'only used with sentinel.tls: true'
+              : 'only used with a rediss:// url',
+        );
       }
       const durability = isRecord(value.durability) ? value.durability : {};
       const waitMs = typeof durability.timeout_ms === 'number' ? durability.timeout_ms : 1000;

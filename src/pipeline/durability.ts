@@ -10,9 +10,17 @@
  * when the primary died) WAIT says nothing about a write made on the old one, which may be lost with it. ioredis
  * would send the wait there on its own (a command queued while reconnecting, or resent after the drop), so the
  * connection's drops are counted (`mark()` before the write, `wait(mark)` after it).
+ *
+ * **Redis Cluster**: WAIT is per node (each primary counts its own replicas' acknowledgements of the writes made on
+ * that connection). The cluster client holds one connection per node, so the wait is sent on the connection of each
+ * primary that was written: the primaries owning the slots of the keys given (an emit names one key per inbox shard
+ * it staged in), or every primary when none are given (a cursor move). A drop of any node connection in between
+ * refuses the acknowledgement, as a drop of the one connection does elsewhere. No Lua, no extra key.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { clusterSlot } from './keys.js';
+import { isCluster } from './redis.js';
 
 export interface DurabilityConfig {
   replicas: number;
@@ -60,6 +68,17 @@ export class Durability {
     private readonly log: Logger,
   ) {
     redis.on('close', () => this.drops++);
+    if (isCluster(redis)) {
+      const cluster = redis as unknown as Cluster;
+      const counted = new WeakSet<Redis>();
+      const count = (node: Redis) => {
+        if (counted.has(node)) return;
+        counted.add(node);
+        node.on('close', () => this.drops++);
+      };
+      cluster.on('+node', count);
+      for (const node of cluster.nodes('all')) count(node);
+    }
   }
 
   /** Taken before a write, given to `wait` after it: the wait then refuses when the connection dropped in between. */
@@ -127,7 +146,38 @@ export class Durability {
    * Waits until the writes made on the connection since `since` (a `mark()`; default: now) are as durable as
    * configured; throws DurabilityError if not, or if the connection dropped since then.
    */
-  async wait(since: number = this.drops): Promise<void> {
+  async wait(since: number = this.drops, keys: readonly string[] = []): Promise<void> {
+    if (isCluster(this.redis)) {
+      const nodes = this.primariesOf(keys);
+      sameConnectionOr(this.drops, since);
+      await Promise.all(nodes.map((node) => this.waitOn(node, since)));
+      return;
+    }
+    await this.waitOn(this.redis, since);
+  }
+
+  /** Redis Cluster: the primaries owning these keys' slots (every primary when no key is given). */
+  private primariesOf(keys: readonly string[]): Redis[] {
+    const cluster = this.redis as unknown as Cluster;
+    const masters = cluster.nodes('master');
+    if (!keys.length) return masters;
+    const byAddress = new Map(masters.map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    const out = new Set<Redis>();
+    for (const key of keys) {
+      const owner = cluster.slots[clusterSlot(key)]?.[0];
+      const node = owner === undefined ? undefined : byAddress.get(owner);
+      // A slot whose owner is not known right now (a failover under way): the wait cannot be confirmed.
+      if (!node) {
+        throw new DurabilityError(
+          'written to Redis, but the Redis Cluster primary of a written slot is not known right now (a failover?): not acknowledged',
+        );
+      }
+      out.add(node);
+    }
+    return [...out];
+  }
+
+  private async waitOn(redis: Redis, since: number): Promise<void> {
     const { replicas, timeout_ms: timeout } = this.config;
     const sameConnection = () => {
       if (this.drops !== since) {
@@ -138,7 +188,7 @@ export class Durability {
     };
     sameConnection();
     if (replicas > 0) {
-      const acked = Number(await this.redis.call('WAIT', replicas, timeout));
+      const acked = Number(await redis.call('WAIT', replicas, timeout));
       sameConnection();
       if (acked < replicas) {
         throw new DurabilityError(
@@ -147,7 +197,7 @@ export class Durability {
       }
     }
     if (this.config.aof_fsync && this.waitaof) {
-      const [local] = (await this.redis.call('WAITAOF', 1, 0, timeout)) as number[];
+      const [local] = (await redis.call('WAITAOF', 1, 0, timeout)) as number[];
       sameConnection();
       if (Number(local) < 1) {
         throw new DurabilityError(
@@ -170,4 +220,12 @@ function describe(g: RedisGuarantees, c: DurabilityConfig): string {
     .filter(Boolean)
     .join(' and ');
   return `${disk}; ${g.replicas} replica(s) connected; acknowledging after ${wait || "the primary's reply"}`;
+}
+
+function sameConnectionOr(drops: number, since: number): void {
+  if (drops !== since) {
+    throw new DurabilityError(
+      'written to Redis, but a connection dropped before the replicas and the fsync could be confirmed (a failover?): not acknowledged',
+    );
+  }
 }

@@ -1,7 +1,7 @@
 /** Redis connections and the start-up check of what alertbridge needs from the server. */
 import { readFileSync } from 'node:fs';
 import { backoffDelay } from '../util/backoff.js';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { withSystemRoots } from '../util/tls.js';
 
@@ -18,6 +18,7 @@ export interface RedisConnectionConfig {
     password?: string;
     tls?: boolean;
   };
+  cluster?: { nodes: readonly string[]; tls?: boolean };
   connect_timeout_ms?: number;
   command_timeout_ms?: number;
 }
@@ -32,8 +33,43 @@ export interface RedisConnectionConfig {
  * can answer 503 and its sender retries.
  */
 export function connect(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string } = {}): Redis {
+  if (cfg.cluster) return connectCluster(cfg, opts);
   const options = redisOptions(cfg, opts);
   return cfg.sentinel ? new Redis(options) : new Redis(cfg.url, options);
+}
+
+/**
+ * A Redis Cluster client (`redis.cluster`): ioredis' Cluster learns the slots from the seed nodes, sends each command
+ * to the primary of its key's slot, follows MOVED/ASK, and refreshes the slots after a failover. It is handed out
+ * typed as a `Redis`: it answers the same commands (those with keys, routed by key; the others to one primary),
+ * BullMQ takes it as its connection, and every multi-key script and MULTI of alertbridge keeps its keys in one slot
+ * (keys.ts). What differs is said where it matters: `WAIT` (durability.ts), per node.
+ */
+function connectCluster(cfg: RedisConnectionConfig, opts: { blocking?: boolean; name?: string }): Redis {
+  const { retryStrategy, reconnectOnError, ...node } = redisOptions({ ...cfg, sentinel: undefined }, opts);
+  void retryStrategy; // (a node's reconnection is the cluster's business: clusterRetryStrategy, slot refreshes)
+  void reconnectOnError; // (a demoted primary answers MOVED, which the cluster client follows)
+  if (!cfg.cluster!.tls) delete node.tls;
+  else if (!node.tls) node.tls = { rejectUnauthorized: cfg.tls?.reject_unauthorized ?? true };
+  const options: ClusterOptions = {
+    redisOptions: node,
+    clusterRetryStrategy: (times) => backoffDelay(RECONNECT_BACKOFF, times),
+    enableReadyCheck: true,
+    // A failover takes the cluster a few seconds (cluster-node-timeout, then the replica's election): commands wait
+    // for it (retried every 300 ms, up to the per-request retries) instead of failing at the first CLUSTERDOWN.
+    retryDelayOnFailover: 300,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 300,
+    slotsRefreshTimeout: cfg.connect_timeout_ms ?? 10_000,
+    // TLS certificates name the hosts the nodes were reached by, not the addresses CLUSTER SLOTS announces.
+    ...(cfg.cluster!.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
+  };
+  return new Cluster(cfg.cluster!.nodes.map(parseHostPort), options) as unknown as Redis;
+}
+
+/** Whether a connection (connect()'s) is a Redis Cluster client. */
+export function isCluster(redis: Redis): boolean {
+  return (redis as unknown as { isCluster?: boolean }).isCluster === true;
 }
 
 /** Reconnection attempts: 0.2 s, doubling, at most 5 s (with jitter, so replicas do not reconnect in step). */
@@ -100,6 +136,7 @@ function parseHostPort(value: string): { host: string; port: number } {
 
 /** Where alertbridge looks for Redis, for messages (no password). */
 export function describeRedisTarget(cfg: string | RedisConnectionConfig): string {
+  if (typeof cfg !== 'string' && cfg.cluster) return `the Redis Cluster of ${cfg.cluster.nodes.join(', ')}`;
   if (typeof cfg !== 'string' && cfg.sentinel) {
     return `the Redis primary "${cfg.sentinel.master_name}" of the sentinels ${cfg.sentinel.nodes.join(', ')}`;
   }
