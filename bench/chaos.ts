@@ -6,12 +6,13 @@
  *   npm run chaos -- --only kill9,redis --records 20000
  *   npm run chaos -- --quick                        # the sizes of the CI slice (test/chaos/)
  *
- * --only      any of: kill9 redis empty replays sinks graph fuzz sentinel
+ * --only      any of: kill9 redis empty replays sinks graph fuzz sentinel cluster
  *             (empty: Redis restarted with its data wiped; replays: two `dlq replay` runs of one sink at once;
  *             sentinel: kill -9 of the Redis primary behind Sentinel, with and without durability.replicas, with
- *             replicas in sync and lagging 1 s)
+ *             replicas in sync and lagging 1 s; cluster: kill -9 of a primary of a 3-primary / 3-replica Redis
+ *             Cluster, with and without durability.replicas)
  * --records   records streamed in the kill -9 and Redis runs, dead letters in the replays run (default 50000, 20000;
- *             sentinel: 20000)
+ *             sentinel and cluster: 20000)
  * --kills     kill -9 moments (default 5)
  * --outage-s  how long each sink stays down (default 60)
  * --sinks     sinks taken down (default hec,eventhubs,kafka; kafka needs Java and Maven)
@@ -31,7 +32,7 @@ import { killNine } from './chaos/kill9.js';
 import { dlqReplays } from './chaos/dlq-replays.js';
 import { redisEmpty } from './chaos/redis-empty.js';
 import { redisRestart } from './chaos/redis-restart.js';
-import { sentinelFailover } from './chaos/sentinel-failover.js';
+import { clusterFailover, sentinelFailover } from './chaos/sentinel-failover.js';
 import { kafkaAvailable, sinksDown, type DownSink } from './chaos/sinks-down.js';
 import type { Runtime } from './lib/daemon.js';
 import { LoadMonitor, loadText, machineInfo } from './lib/env.js';
@@ -40,7 +41,7 @@ import { int, table } from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
-    only: { type: 'string', default: 'kill9,redis,empty,replays,sinks,graph,fuzz,sentinel' },
+    only: { type: 'string', default: 'kill9,redis,empty,replays,sinks,graph,fuzz,sentinel,cluster' },
     quick: { type: 'boolean', default: false },
     records: { type: 'string' },
     kills: { type: 'string', default: '5' },
@@ -88,6 +89,14 @@ const SCENARIOS: Record<string, () => Promise<ChaosResult[]>> = {
       for (const replicas of [1, 0])
         runs.push(await sentinelFailover({ records: n, replicas, lagMs, perSecond, runtime, log, seed }));
     }
+    return runs;
+  },
+  cluster: async () => {
+    const n = Number(args.records ?? (quick ? 2000 : 20_000));
+    const perSecond = quick ? 150 : 500;
+    const runs: ChaosResult[] = [];
+    for (const replicas of [1, 0])
+      runs.push(await clusterFailover({ records: n, replicas, perSecond, runtime, log, seed }));
     return runs;
   },
   fuzz: async () => [

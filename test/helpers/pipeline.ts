@@ -6,7 +6,7 @@ import { Pipeline, type PipelineSink } from '../../src/pipeline/pipeline.js';
 import { connect } from '../../src/pipeline/redis.js';
 import type { Sink } from '../../sinks/types.js';
 import type { RecordFilter } from '../../src/pipeline/filter.js';
-import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
+import { deletePrefix, testRedisConfig, uniquePrefix } from './redis.js';
 import { mintReplicaId } from '../../src/pipeline/replica.js';
 import type { Keys } from '../../src/pipeline/keys.js';
 
@@ -43,7 +43,8 @@ export async function startTestPipeline(
   } = {},
 ): Promise<TestPipeline> {
   const prefix = opts.prefix ?? uniquePrefix('pipe');
-  const cfg = { url: opts.redisUrl ?? redisUrl() };
+  // A test's own server when it names one; else the run's Redis (the cluster with ALERTBRIDGE_TEST_REDIS=cluster).
+  const cfg = opts.redisUrl ? { url: opts.redisUrl } : testRedisConfig();
   const redis = connect(cfg);
   const queueRedis = connect(cfg, { blocking: true });
   const dispatchRedis = connect(cfg, { blocking: true });

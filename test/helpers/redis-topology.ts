@@ -191,6 +191,11 @@ export interface ClusterTopology {
   killPrimary(which?: Address): Promise<Address>;
   /** Waits until a replica of `old` took over its slots and the cluster answers `cluster_state:ok` again. */
   waitForFailover(old: Address, timeoutMs?: number): Promise<Address>;
+  /**
+   * Starts a killed node again on its port and folder (its `nodes.conf`): it rejoins the cluster as a replica of the
+   * one promoted in its place (as a restarted pod would). Resolves once its replication link is up.
+   */
+  restartNode(addr: Address, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -201,21 +206,18 @@ export async function startClusterTopology(opts: { nodeTimeoutMs?: number } = {}
     await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
   };
   try {
-    for (let i = 0; i < 6; i++) {
-      servers.push(
-        await startRedisServer({
-          args: [
-            ...FAST_SYNC,
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            'nodes.conf',
-            '--cluster-node-timeout',
-            String(opts.nodeTimeoutMs ?? 2000),
-          ],
-        }),
-      );
-    }
+    const args = [
+      ...FAST_SYNC,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      String(opts.nodeTimeoutMs ?? 2000),
+    ];
+    /** Folders of restarted nodes (a server started on a given folder leaves it in place when stopped). */
+    const dirs: string[] = [];
+    for (let i = 0; i < 6; i++) servers.push(await startRedisServer({ args }));
     const nodes = servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
     await run(
       'redis-cli',
@@ -282,7 +284,23 @@ export async function startClusterTopology(opts: { nodeTimeoutMs?: number } = {}
           { timeoutMs, intervalMs: 200, what: `a replica of ${hostPort(old)} to take over its slots` },
         );
       },
-      stop,
+      async restartNode(addr, timeoutMs = 60_000) {
+        const at = servers.findIndex((s) => s.port === addr.port);
+        const old = servers[at];
+        if (!old) throw new Error(`${hostPort(addr)} is not one of this cluster's nodes`);
+        if (old.process.exitCode === null && old.process.signalCode === null) throw new Error(`${hostPort(addr)} runs`);
+        dirs.push(old.dir);
+        servers[at] = await startRedisServer({ port: old.port, dir: old.dir, args });
+        await waitFor(async () => linksUp([servers[at]!], undefined), {
+          timeoutMs,
+          intervalMs: 200,
+          what: `${hostPort(addr)} to rejoin as a replica`,
+        });
+      },
+      async stop() {
+        await stop();
+        for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      },
     };
   } catch (err) {
     await stop();

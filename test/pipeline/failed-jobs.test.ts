@@ -8,6 +8,7 @@ import type { AlertRecord, SendResult } from '../../sinks/types.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { inboxLength, pipelinesPerTest, type TestPipeline } from '../helpers/pipeline.js';
 import { records, recordsInOneShard } from '../helpers/records.js';
+import { scanKeys } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 const start = pipelinesPerTest();
@@ -24,10 +25,7 @@ const failedJobs = (tp: TestPipeline, sink: string) =>
   tp.redis.zcard(`${tp.prefix}:${tp.pipeline.keys.sinkQueue(sink)}:failed`);
 /** Keys left of staged batches: inbox entries, record lists and reference sets. */
 async function staged(tp: TestPipeline): Promise<number> {
-  const [batches, refs] = await Promise.all([
-    tp.redis.keys(`${tp.prefix}:batch:*`),
-    tp.redis.keys(`${tp.prefix}:refs:*`),
-  ]);
+  const [batches, refs] = await Promise.all([scanKeys(`${tp.prefix}:batch:*`), scanKeys(`${tp.prefix}:refs:*`)]);
   return batches.length + refs.length + (await inboxLength(tp.redis, tp.pipeline.keys));
 }
 

@@ -9,7 +9,7 @@ import { normalize } from '../../src/record/normalize.js';
 import { decodeRoute, encodeRoute } from '../../src/pipeline/inbox.js';
 import type { AlertRecord } from '../../src/record/types.js';
 import { alertV2, record, records } from '../helpers/records.js';
-import { redisUrl } from '../helpers/redis.js';
+import { scanKeys, testRedisConfig } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
 // The inbox keeps each accepted record once (a batch list) and the sink jobs refer to it (src/pipeline/inbox.ts).
@@ -19,16 +19,7 @@ const start = pipelinesPerTest();
 
 /** Staging state left under a prefix: batch lists, reference sets, inbox entries. */
 async function leftovers(tp: TestPipeline): Promise<{ batches: number; refs: number; inbox: number }> {
-  const count = async (pattern: string) => {
-    let cursor = '0';
-    let n = 0;
-    do {
-      const [next, keys] = await tp.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      n += keys.length;
-    } while (cursor !== '0');
-    return n;
-  };
+  const count = async (pattern: string) => (await scanKeys(pattern)).length;
   return {
     batches: await count(`${tp.prefix}:batch:*`),
     refs: await count(`${tp.prefix}:refs:*`),
@@ -87,7 +78,7 @@ describe('inbox', () => {
     await producer.pipeline.emit(batch);
     // A dispatcher reads the entry and registers a member for a job it never queues, then dies.
     const keys = keysFor(producer.prefix);
-    const redis = connect({ url: redisUrl() });
+    const redis = connect(testRedisConfig());
     try {
       const read = (await redis.xreadgroup(
         'GROUP',
@@ -115,7 +106,7 @@ describe('inbox', () => {
   it('completes a job whose records were already released (taken over after it finished) without sending', async () => {
     const sink = new RecordingSink('s');
     const tp = await start([{ sink }]);
-    const connection = connect({ url: redisUrl() }, { blocking: true });
+    const connection = connect(testRedisConfig(), { blocking: true });
     const queue = new Queue(tp.pipeline.keys.sinkQueue('s'), { connection, prefix: tp.prefix });
     try {
       await queue.add(
