@@ -335,6 +335,39 @@ function checkReferences(value: Record<string, unknown>, addIssue: AddIssue): vo
     });
   });
 
+  // Streamed tables and the sinks that opt in to them: a table no sink takes, or a sink naming a table no source
+  // passes through, is a mistake (rows read for nothing, a sink waiting for nothing).
+  const tables = new Set<string>();
+  elements(value.sources).forEach((source) => {
+    if (isRecord(source) && source.type === 'defender_streaming')
+      for (const t of elements(source.tables)) if (typeof t === 'string') tables.add(`streaming/${t}`);
+  });
+  const wanted = new Set<string>();
+  elements(value.sinks).forEach((sink, i) => {
+    const resources = isRecord(sink) && isRecord(sink.filter) ? elements(sink.filter.resources) : [];
+    resources.forEach((resource, j) => {
+      if (typeof resource !== 'string' || !resource.startsWith('streaming/')) return;
+      wanted.add(resource);
+      if (resource !== 'streaming/*' && !tables.has(resource)) {
+        addIssue(
+          ['sinks', i, 'filter', 'resources', j],
+          `no defender_streaming source lists ${resource.slice('streaming/'.length)} in tables (${[...tables].map((t) => t.slice('streaming/'.length)).join(', ') || 'none'})`,
+        );
+      }
+    });
+  });
+  elements(value.sources).forEach((source, i) => {
+    if (!isRecord(source) || source.type !== 'defender_streaming') return;
+    elements(source.tables).forEach((t, j) => {
+      if (typeof t === 'string' && !wanted.has('streaming/*') && !wanted.has(`streaming/${t}`)) {
+        addIssue(
+          ['sources', i, 'tables', j],
+          `no sink takes its rows: name streaming/${t} (or streaming/*) in a sink's filter.resources`,
+        );
+      }
+    });
+  });
+
   // OCSF has no class for a raw Advanced Hunting row: a sink in that format cannot opt in to streamed tables.
   elements(value.sinks).forEach((sink, i) => {
     if (!isRecord(sink) || sink.format !== 'ocsf' || !isRecord(sink.filter)) return;

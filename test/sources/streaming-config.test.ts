@@ -103,6 +103,16 @@ describe('defender_streaming config', () => {
       'sinks[0].filter.resources[1]: format ocsf has no class for rows of streamed tables (streaming/DeviceProcessEvents): give them a sink with format envelope or graph',
     ],
     [
+      'a table no sink takes',
+      '  - { name: o, type: file, path: /dev/null, filter: { resources: [alerts_v2] } }',
+      "sources[1].tables[0]: no sink takes its rows: name streaming/DeviceProcessEvents (or streaming/*) in a sink's filter.resources",
+    ],
+    [
+      'a sink naming a table no source passes through',
+      '  - { name: o, type: file, path: /dev/null, filter: { resources: [streaming/DeviceProcessEvents, streaming/EmailEvents] } }',
+      'sinks[0].filter.resources[1]: no defender_streaming source lists EmailEvents in tables (DeviceProcessEvents)',
+    ],
+    [
       'a streamed resource that is no table',
       '  - { name: o, type: file, path: /dev/null, filter: { resources: [streaming/Device.Events] } }',
       'sinks[0].filter.resources[0]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, streaming/<Table> or streaming/* (got "streaming/Device.Events")',
