@@ -275,8 +275,6 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
         });
         return;
       }
-      // A streamed table's resource (`streaming/DeviceProcessEvents`) names the topic `streaming.DeviceProcessEvents`:
-      // Kafka topic names have no `/`.
       const rendered = topicTemplate.render(r);
       if (!rendered.ok) {
         failed.push({
