@@ -120,6 +120,7 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
   const compression = CODECS[compressionName];
   /** The topic of each record (the same for all unless `topic` is a template of their fields). */
   const topicTemplate = NameTemplate.of(topic, KAFKA_TOPIC);
+  const templated = topicTemplate.fields.length > 0;
   let kafka: Kafka | undefined;
   const lanes: Lane[] = Array.from({ length: config.concurrency }, () => ({
     connected: undefined,
@@ -225,6 +226,11 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     return new RetryableError(message, { cause: err });
   };
 
+  /** With a template, a missing topic is one destination among many: the caller dead-letters its records. */
+  class MissingTopic extends Error {
+    override name = 'MissingTopic';
+  }
+
   const produce = async (lane: Lane, topicMessages: TopicMessages[], count: number): Promise<void> => {
     const topics = topicMessages.map((t) => t.topic);
     const what = `sending ${count} record(s) to kafka '${config.name}' (topic ${topics.join(', ')})`;
@@ -236,13 +242,45 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
       missingTopic.accepted();
     } catch (err) {
       reset(lane);
+      if (templated && rootCause(err).type === 'UNKNOWN_TOPIC_OR_PARTITION')
+        throw new MissingTopic(`${what}: topic does not exist [UNKNOWN_TOPIC_OR_PARTITION]`, { cause: err });
       throw classify(err, what, topics);
+    }
+  };
+
+  /**
+   * Sends a batch's topics in one request. With a template, when a topic does not exist (a new tenant's, with
+   * auto-create off) the topics are sent one by one, and the records of a missing one are dead-lettered with the
+   * reason (replay them once it exists) instead of pausing the sink for every tenant.
+   */
+  const produceAll = async (
+    lane: Lane,
+    groups: Array<TopicMessages & { indices: number[] }>,
+    failed: SendResult['failed'],
+  ): Promise<void> => {
+    const count = (list: TopicMessages[]) => list.reduce((n, g) => n + g.messages.length, 0);
+    try {
+      return await produce(lane, groups, count(groups));
+    } catch (err) {
+      if (!(err instanceof MissingTopic)) throw err;
+    }
+    for (const group of groups) {
+      try {
+        await produce(lane, [group], group.messages.length);
+      } catch (err) {
+        if (!(err instanceof MissingTopic)) throw err;
+        const error = new PermanentError(
+          `kafka '${config.name}': topic ${group.topic} does not exist (are topics auto-created on the brokers?); create it and replay the dead letters`,
+          { cause: err },
+        );
+        for (const index of group.indices) failed.push({ index, error });
+      }
     }
   };
 
   const deliver = async (records: readonly AlertRecord[]): Promise<void | SendResult> => {
     const failed: SendResult['failed'] = [];
-    const byTopic = new Map<string, TopicMessages>();
+    const byTopic = new Map<string, TopicMessages & { indices: number[] }>();
     records.forEach((r, index) => {
       let value: Buffer;
       try {
@@ -284,8 +322,9 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
         return;
       }
       const name = rendered.name;
-      const group = byTopic.get(name) ?? { topic: name, messages: [] };
+      const group = byTopic.get(name) ?? { topic: name, messages: [], indices: [] };
       group.messages.push({ key: r.key, value, headers: headers as IHeaders });
+      group.indices.push(index);
       byTopic.set(name, group);
     });
     if (byTopic.size > 0) {
@@ -293,11 +332,11 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
       // the least busy lane and queue behind its send in progress.
       const lane = lanes.reduce((a, b) => (b.pending < a.pending ? b : a));
       lane.pending++;
-      const run = lane.tail.then(() => produce(lane, [...byTopic.values()], records.length - failed.length));
+      const run = lane.tail.then(() => produceAll(lane, [...byTopic.values()], failed));
       lane.tail = run.catch(() => undefined).finally(() => lane.pending--);
       await run;
     }
-    return failed.length ? { failed } : undefined;
+    return failed.length ? { failed: failed.sort((a, b) => a.index - b.index) } : undefined;
   };
 
   const sink: KafkaSink = {

@@ -87,9 +87,11 @@ ${Object.entries(TEMPLATE_FIELDS)
   share a destination by accident: a record whose name breaks a rule (a tenant named by a domain in an index,
   a legacy provider with spaces in a topic) is dead-lettered with the reason, and the rest of its batch is delivered.
 - Kafka sends a batch's records to all their topics in one produce request. Event Hubs keeps one producer client per
-  hub (at most \`max_hub_clients\`, the least recently used idle one closed first); a hub a template names that does
-  not exist dead-letters its records (replay them with \`alertbridge dlq replay\` once it is created), where a fixed
-  \`event_hub_name\` that does not exist pauses the sink. Splunk's token must allow every index a template names.
+  hub (at most \`max_hub_clients\`, the least recently used idle one closed first).
+- A topic or hub a template names that does not exist (a new tenant's) dead-letters its records with the reason
+  (replay them with \`alertbridge dlq replay\` once it is created) and the other destinations go on, where a fixed
+  \`topic\` or \`event_hub_name\` that does not exist pauses the sink. Splunk's token must allow every index a
+  template names.
 `;
 
 export function renderConfigReference(): string {

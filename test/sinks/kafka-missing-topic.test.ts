@@ -12,7 +12,7 @@ import { classify } from '../../src/pipeline/retry.js';
 import { sinkFormat } from '../../src/record/format.js';
 import { captureLogger } from '../helpers/graph.js';
 import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
-import { records } from '../helpers/records.js';
+import { record, records } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { startKafkaBroker, type KafkaBroker } from '../peers/kafka/broker.js';
 import { createTopics, readAll } from '../peers/kafka/reader.js';
@@ -78,6 +78,26 @@ describe('kafka sink, topic missing (auto-create off)', () => {
     expect(lines.some((l) => l.level === 30 && String(l.msg) === "kafka 'kafka' resumed: its topic exists")).toBe(true);
     expect(await readAll(broker.brokers, [topic])).toHaveLength(3);
   }, 120_000);
+
+  it('with a topic template, a missing topic fails its records alone (dead-lettered with the reason), not the sink', async () => {
+    const prefix = uniqueTopic('tpl');
+    await createTopics(broker.brokers, [`${prefix}.contoso`], 1);
+    const sink = open({ topic: `${prefix}.{tenant}` });
+    await sink.start();
+    const batch = [
+      record(1, { source: 'mssp/contoso' }),
+      record(2, { source: 'mssp/fabrikam' }),
+      record(3, { source: 'mssp/contoso' }),
+    ];
+    const res = await sink.send(batch);
+    expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[1, 'permanent']]);
+    expect(res!.failed[0]!.error.message).toBe(
+      `kafka 'kafka': topic ${prefix}.fabrikam does not exist (are topics auto-created on the brokers?); create it and replay the dead letters`,
+    );
+    expect(sink.ready()).toBe(true);
+    const read = await readAll(broker.brokers, [`${prefix}.contoso`]);
+    expect(read.map((m) => m.key)).toEqual([batch[0]!.key, batch[2]!.key]);
+  });
 
   it('through the pipeline: nothing is dead-lettered and no attempt is spent while paused; all arrive once the topic exists', async () => {
     const topic = uniqueTopic('held');
