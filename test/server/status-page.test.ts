@@ -264,6 +264,21 @@ describe('status page escaping', () => {
   });
 
   it.skipIf(!chromiumPath())(
+    'in headless chromium, with a token: refused without it, shown with Basic credentials',
+    async () => {
+      const port = await freePort();
+      await startApp(`{ listen: "127.0.0.1:${port}", status: { token: br0wser-token } }`, { listen: true });
+      // (A 401 with a Basic challenge: headless chromium has nobody to ask, and shows nothing of the page.)
+      const refused = await dumpDom(`http://127.0.0.1:${port}/status`);
+      expect(refused).not.toContain('<title>alertbridge status</title>');
+      const shown = await dumpDom(`http://anyone:br0wser-token@127.0.0.1:${port}/status`);
+      expect(shown).toContain('<title>alertbridge status</title>');
+      expect(shown).toMatch(/<tr data-sink="out">/);
+    },
+    90_000,
+  );
+
+  it.skipIf(!chromiumPath())(
     'in headless chromium, hostile values stay text: no element comes from them',
     async () => {
       const port = await freePort();
