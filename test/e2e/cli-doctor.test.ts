@@ -196,6 +196,8 @@ ${graphSourceYaml(sim, NO_INCIDENTS, { name: 'no-incidents', resources: ['alerts
 ${sinkYaml({ hecUrl: hec.url, hecToken: 'wrong-hec-token', topic: 'no-such-topic' })}
   - { name: dead-hec, type: splunk_hec, url: "${deadHec}", token: ${HEC_TOKEN} }
   - { name: kafka-bob, type: kafka, brokers: [${broker.saslBrokers.join(', ')}], topic: ${TOPIC}, sasl: { mechanism: plain, username: bob, password: ${KAFKA_USERS.bob.password} } }
+  - { name: eh-wrong-key, type: azure_event_hubs, connection_string: "${eh.connectionString('alerts', { key: 'd3Jvbmcta2V5LWRvY3Rvcg==' })}" }
+  - { name: eh-no-hub, type: azure_event_hubs, connection_string: "${eh.connectionString('no-such-hub')}" }
 `,
     );
     const { code, lines, text } = await doctor(config);
@@ -228,10 +230,18 @@ ${sinkYaml({ hecUrl: hec.url, hecToken: 'wrong-hec-token', topic: 'no-such-topic
     expect(failed('sink kafka-bob', `write ${TOPIC}`).detail).toContain('TOPIC_AUTHORIZATION_FAILED');
     expect(lines.find((l) => l.component === 'sink kafka-bob' && l.check === `topic ${TOPIC}`)!.status).toBe('pass');
     expect(failed('redis', 'maxmemory-policy').fix).toContain('noeviction');
+    expect(failed('sink eh-wrong-key', 'hub').fix).toContain('Send');
+    expect(failed('sink eh-no-hub', 'hub').fix).toContain('create event hub no-such-hub');
     expect(failed('source stream', 'consumer group no-such-group').fix).toContain(
       'create consumer group no-such-group',
     );
-    for (const secret of ['wrong-secret-5678', 'wrong-hec-token', KAFKA_USERS.bob.password, NO_INCIDENTS.clientSecret])
+    for (const secret of [
+      'wrong-secret-5678',
+      'wrong-hec-token',
+      KAFKA_USERS.bob.password,
+      NO_INCIDENTS.clientSecret,
+      'd3Jvbmcta2V5LWRvY3Rvcg==',
+    ])
       expect(text).not.toContain(secret);
 
     // The table a person reads: a ✗ line and its fix under it.
