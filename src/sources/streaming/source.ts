@@ -24,6 +24,11 @@
  * sees it at its next tick, the lease holder polls once), and one list request brings them all, with `via: poll`.
  * Their markers are set, so the rest of the burst's events add nothing. At most the window's first alerts (those
  * that did not yet exceed it) are read by id.
+ *
+ * Raw tables: rows of the tables `tables:` lists become `streaming/<Table>` records (message.ts `rowRecord`), emitted
+ * with the batch before its checkpoint moves, their dedup state lasting `tables_dedup_ttl_ms`.
+ *
+ * A refused credential: see `run` (the SDK's processor does not report it; the source checks, and is unready).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenCredential } from '@azure/identity';
