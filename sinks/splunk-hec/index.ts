@@ -110,6 +110,7 @@ export const createSplunkHecSink = ({
 
   /** `index` and `sourcetype` of each record (the same for all unless they are templates of its fields). */
   const indexTemplate = config.index !== undefined ? NameTemplate.of(config.index, SPLUNK_INDEX) : undefined;
+  const indexTemplated = (indexTemplate?.fields.length ?? 0) > 0;
   const sourcetypeTemplate = NameTemplate.of(config.sourcetype, SPLUNK_SOURCETYPE);
   const rendered = (template: NameTemplate, r: AlertRecord): string => {
     const out = template.render(r);
@@ -204,7 +205,8 @@ export const createSplunkHecSink = ({
           ),
         );
       }
-      if (reply.code === 7) return void fail(idx.slice(n), bad); // the index is the same for every event
+      // Incorrect index: the same for every event of a fixed `index`; with a template, the named event's only.
+      if (reply.code === 7 && !indexTemplated) return void fail(idx.slice(n), bad);
       fail([idx[n]!], bad);
       return void fail(
         idx.slice(n + 1),

@@ -190,6 +190,38 @@ describe('splunk_hec: an index per tenant', () => {
   });
 });
 
+describe('splunk_hec: an index Splunk does not have', () => {
+  let peer: HecPeer;
+  beforeAll(async () => {
+    peer = await startHecPeer({ indexes: ['cust_contoso', 'cust_corp'] });
+  });
+  afterAll(() => peer.close());
+
+  it('dead-letters the events of the missing index only; the others are indexed or resent', async () => {
+    const sink = hecSink(peer, { index: 'cust_{tenant}', ack: { enabled: false } });
+    await sink.start();
+    const batch = mixed();
+    const first = await sink.send(batch);
+    // HEC stops at the first event of an unknown index (fabrikam's, event 1): it alone is refused for good; the
+    // events after it were not indexed and are retried, not dead-lettered with it.
+    expect(first?.failed.map((f) => [f.index, f.error.name])).toEqual([
+      [1, 'PermanentError'],
+      [2, 'RetryableError'],
+      [3, 'RetryableError'],
+      [4, 'RetryableError'],
+    ]);
+    expect(first!.failed[0]!.error.message).toContain('code 7');
+    const again = await sink.send([batch[2]!, batch[3]!, batch[4]!]);
+    expect(again?.failed.map((f) => [f.index, f.error.name])).toEqual([[2, 'PermanentError']]);
+    expect(peer.indexed.map((e) => [(e.event.event as AlertRecord).id, e.event.index])).toEqual([
+      [record(1).id, 'cust_contoso'],
+      [record(3).id, 'cust_contoso'],
+      [record(4).id, 'cust_corp'],
+    ]);
+    await sink.close();
+  });
+});
+
 describe('azure_event_hubs: a hub per tenant', () => {
   let peer: EventHubsPeer;
   beforeAll(async () => {
