@@ -5,7 +5,9 @@
  * (spawned on a free port when REDIS_URL is unset), and the daemon with config/demo.yaml: a `defender_streaming`
  * source reads the hub and has each new alert read from Graph at once (`via: streaming`), while the `graph_security`
  * source polls the simulator every minute like a real tenant (the backlog at start, incidents, updates). Records flow
- * to stdout as NDJSON; logs and a progress line every 5 s (records in by path) go to stderr.
+ * to stdout as NDJSON; logs and a progress line every 5 s (records in by path) go to stderr. On a terminal
+ * (stdout a TTY) the view of demo-view.ts shows one line per record and a live footer instead, the records going to a
+ * file it names.
  *
  * Ctrl-C signals the terminal's whole process group: the redis-server child runs in its own group, so that it is
  * still there while the daemon drains into it, and is stopped after the daemon. It is watched too (see
@@ -14,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/load.js';
@@ -25,6 +27,7 @@ import { startSimulator } from '../simulator/server.js';
 import { DEMO_TENANT } from '../simulator/types.js';
 import { freePort, RedisNotInstalledError, startRedisServer, type RedisServer } from '../util/redis-server.js';
 import { CliExit, EXIT } from './common.js';
+import { openDemoView } from './demo-view.js';
 import type { StopResult } from '../app.js';
 import { exitAfterStop, startDaemon, stopOnSignals } from './run.js';
 
@@ -49,7 +52,10 @@ async function delivered(metrics: Metrics): Promise<number> {
 }
 
 export async function demoCommand(opts: DemoOptions): Promise<void> {
-  const log = createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
+  // On a terminal, one line per record and a live footer (demo-view.ts); elsewhere NDJSON on stdout.
+  const out = opts.out ? resolve(opts.out) : undefined;
+  const view = openDemoView(out);
+  const log = view?.log ?? createLogger({ level: process.env.LOG_LEVEL ?? 'info' });
   let redis: RedisServer | undefined;
   let redisUrl = process.env.REDIS_URL;
   if (!redisUrl) {
@@ -89,7 +95,7 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
       ...process.env,
       REDIS_URL: redisUrl,
       ALERTBRIDGE_PORT: String(await freePort()),
-      ALERTBRIDGE_DEMO_OUT: opts.out ?? '-',
+      ALERTBRIDGE_DEMO_OUT: view?.recordsPath ?? out ?? '-',
       SIM_URL: sim.url,
       SIM_CA_FILE: sim.caFile,
       SIM_TENANT_ID: DEMO_TENANT.tenantId,
@@ -101,6 +107,7 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     if (!loaded.ok) throw new CliExit(EXIT.usage, loaded.errors.join('\n'));
     const app = await startDaemon(loaded.config, log);
     const stopped = stopOnSignals(app, log);
+    view?.watch(app);
     const report = setInterval(() => void progress(app.metrics, log), 5000);
     let result: StopResult;
     try {
@@ -126,6 +133,7 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     await hub?.close();
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
+    await view?.close();
   }
 }
 

@@ -12,6 +12,9 @@ describe('alertbridge demo', () => {
     delete env.REDIS_URL;
     const res = await runCli(['demo', '--count', '30', '--rate', '5'], { ...env, REDIS_URL: '' });
     expect(res.code).toBe(0);
+    // stdout is not a terminal here: NDJSON only, none of the terminal view (cli-demo-tty.test.ts).
+    expect(res.stdout).not.toContain('\x1b');
+    expect(res.stdout).not.toContain('records (NDJSON)');
     const records = res.stdout
       .trim()
       .split('\n')
