@@ -137,7 +137,7 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
     expect(t.screen(true)).toMatch(/\x1b\[3[136]m(?:\x1b\[\d+m)*(?:high|medium|low) /);
   }, 150_000);
 
-  it('NO_COLOR, a narrow window that narrows further (SIGWINCH), Ctrl-C, and --out relative to the working directory', async () => {
+  it('NO_COLOR, a warning, a narrow window that narrows further (SIGWINCH), Ctrl-C, --out relative to the working directory', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'alertbridge-tty-cwd-'));
     outputDirs.push(cwd);
     const cli = `${process.execPath} --import ${import.meta.resolve('tsx')} ${join(ROOT, 'src/main.ts')} demo`;
@@ -147,6 +147,27 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
       intervalMs: 250,
       what: 'a record line',
     });
+    // A warning (a push with a wrong token) is printed above the footer as one line; the log file has it in full.
+    const logPath = t
+      .lines()
+      .find((l) => l.startsWith('log: '))!
+      .slice('log: '.length)
+      .trim();
+    const listen = await waitFor(() => /"listen":"([^"]+)"/.exec(readFileSync(logPath, 'utf8'))?.[1], {
+      what: 'the daemon to listen',
+    });
+    const refused = await fetch(`http://${listen}/ingest/demo-push`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer wrong-token', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(refused.status).toBe(401);
+    await waitFor(() => t.lines().some((l) => /^\d\d:\d\d:\d\d WARN +\[push\/demo-push\] push refused/.test(l)), {
+      what: 'the warning on screen',
+    });
+    expect(readFileSync(logPath, 'utf8')).toContain('"msg":"push refused: authentication"');
+    expect(t.screen()).not.toContain('"level"');
+
     t.tmux(['resize-window', '-x', '45']);
     // Records keep coming after the resize; then Ctrl-C drains and stops.
     await waitFor(() => t.lines().filter((l) => RECORD_LINE.test(l)).length > shownBefore + 2, {
