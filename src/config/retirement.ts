@@ -13,18 +13,29 @@ export const LEGACY_ALERTS_RETIREMENT = '2026-10-15';
 export function retirementWarnings(config: Readonly<Config>, now: Date = new Date()): string[] {
   const retired = now.getTime() >= Date.parse(`${LEGACY_ALERTS_RETIREMENT}T00:00:00Z`);
   const out: string[] = [];
-  config.sources.forEach((source, i) => {
+  // A source's `tenants` run as sources of their own (tenants.ts): one warning for the source as written, at its
+  // index in the file.
+  let i = -1;
+  let group: string | undefined;
+  const warned = new Set<string>();
+  config.sources.forEach((source) => {
+    const of = source.type === 'graph_security' ? source.tenant_of?.source : undefined;
+    if (of === undefined || of !== group) i++;
+    group = of;
     if (source.type !== 'graph_security' || source.cloud !== 'global') return;
+    const name = of ?? source.name;
+    if (warned.has(name)) return;
     const asks = [
       ...(source.resources.includes('alerts') ? ['legacy `alerts`'] : []),
       ...(source.webhook.enabled ? ['Graph webhooks (webhook.enabled)'] : []),
     ];
     if (asks.length === 0) return;
+    warned.add(name);
     const when = retired
       ? `was retired on ${LEGACY_ALERTS_RETIREMENT} and stops returning data in the global cloud`
       : `is retired on ${LEGACY_ALERTS_RETIREMENT}, after which it stops returning data in the global cloud`;
     out.push(
-      `warning: sources[${i}] (${source.name}): ${asks.join(' and ')} use Microsoft's legacy security alerts API, which ${when}. ` +
+      `warning: sources[${i}] (${name}): ${asks.join(' and ')} use Microsoft's legacy security alerts API, which ${when}. ` +
         'Use alerts_v2 and incidents (see README, "Legacy alerts retirement"); keep alerts only for clouds and tenants where it still answers.',
     );
   });

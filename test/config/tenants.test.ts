@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseConfig, summarizeConfig, type LoadResult } from '../../src/config/load.js';
+import { retirementWarnings } from '../../src/config/retirement.js';
 import type { Config, GraphSourceConfig } from '../../src/config/schema.js';
 
 const A = '11111111-2222-3333-4444-555555555555';
@@ -184,6 +185,33 @@ describe('tenants: validation, every problem by path', () => {
     ).toEqual([
       'sources[1].graph_source: its tenant_id "contoso.example.com" is a domain; streamed events name the tenant by GUID: give that source its tenant GUID',
       'sinks[0].filter.sources[0]: unknown source "mssp/nobody" (configured sources: mssp, stream)',
+    ]);
+  });
+});
+
+describe('tenants: legacy alerts retirement warning', () => {
+  it('warns once for the source as written, at its index, whichever tenants read legacy alerts', () => {
+    const c = ok(
+      parse(
+        `
+sources:
+  - { name: partner, type: webhook, token: t }
+  - name: mssp
+    type: graph_security
+    client_id: ${CLIENT}
+    client_secret: s
+    tenants:
+      - { name: a, tenant_id: ${A}, resources: [alerts] }
+      - { name: b, tenant_id: ${B}, resources: [alerts, alerts_v2] }
+      - { name: c, tenant_id: c.example.com }
+  - { name: solo, type: graph_security, tenant_id: ${A}, client_id: ${CLIENT}, client_secret: s, resources: [alerts] }
+sinks: [{ name: out, type: file, path: "-" }]
+`,
+      ),
+    );
+    expect(retirementWarnings(c, new Date('2026-01-01T00:00:00Z')).map((w) => w.slice(0, w.indexOf(' use ')))).toEqual([
+      'warning: sources[1] (mssp): legacy `alerts`',
+      'warning: sources[2] (solo): legacy `alerts`',
     ]);
   });
 });
