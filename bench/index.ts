@@ -13,7 +13,7 @@
  *               --latency-modes (default notification,poll,streaming; streaming only at rates ≤ 100);
  *               --latency-poll-ms (poll mode's interval, default 1000)
  * --burst-alerts  alerts created at once in the streaming burst run, at Graph's budget of 150/min (default 500)
- * --replicas    replica counts (default 1,2,3)
+ * --replicas    replica counts (default 1,2,3,3c; `3c`: 3 replicas on a 3-primary / 3-replica Redis Cluster)
  * --runtime     dist (default: compiled JavaScript, as deployed) or tsx, for daemons run as child processes
  * --daemon-node-options=FLAGS   node flags for those daemons; default the image's NODE_OPTIONS (Dockerfile), as
  *               deployed. --daemon-node-options="" measures Node's own heap sizing
@@ -53,7 +53,7 @@ const { values: args } = parseArgs({
     'latency-modes': { type: 'string', default: 'notification,poll,streaming' },
     'latency-poll-ms': { type: 'string', default: '1000' },
     'burst-alerts': { type: 'string', default: '500' },
-    replicas: { type: 'string', default: '1,2,3' },
+    replicas: { type: 'string', default: '1,2,3,3c' },
     runtime: { type: 'string', default: 'dist' },
     'daemon-node-options': { type: 'string', default: imageNodeOptions() },
     seed: { type: 'string', default: '1' },
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
           redis,
           alerts: graphAlerts(N + 1000, seed).slice(0, N),
           bytes,
-          counts: args.replicas!.split(',').map(Number),
+          counts: args.replicas!.split(',').map((c) => c.trim()),
           runtime,
           log,
         });
@@ -348,11 +348,14 @@ function report(r: Results): void {
     console.log();
   }
   if (r.replicas) {
-    console.log(`### Replicas on one Redis, partner push in, file sinks out (${loadText(r.load.replicas!)})\n`);
+    console.log(
+      `### Replicas on one Redis and on a Redis Cluster, partner push in, file sinks out (${loadText(r.load.replicas!)})\n`,
+    );
     console.log(
       table(
         [
           'replicas',
+          'Redis',
           'records/s end to end',
           'MiB/s',
           'ingest (push acknowledged)/s',
@@ -361,6 +364,7 @@ function report(r: Results): void {
         ],
         r.replicas.map((x) => [
           x.replicas,
+          x.topology === 'cluster' ? '3-primary cluster' : 'one server',
           int(x.records_per_s),
           fixed(x.mib_per_s),
           int(x.ingest_per_s),

@@ -4,6 +4,9 @@
  * 200 per request), spread evenly over the replicas, one request in flight per replica; each replica ingests
  * (parse, normalize, dedup + stage) and every replica's dispatcher and sink worker take part in delivery. The clock
  * runs from the first push until the replicas' /metrics add up to every record delivered.
+ *
+ * A count written `3c` runs that many replicas on a 3-primary / 3-replica Redis Cluster (`redis.cluster`, started
+ * from redis-server binaries as the tests do) instead of the one Redis: the same load, side by side.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +16,8 @@ import type { GraphObject } from '../src/simulator/generate.js';
 import { metricSum, startDaemon, type Daemon, type Runtime } from './lib/daemon.js';
 import { CpuMeter } from './lib/proc.js';
 import type { BenchRedis } from './lib/redis.js';
+import { Redis } from 'ioredis';
+import { hostPort, startClusterTopology, type ClusterTopology } from '../test/helpers/redis-topology.js';
 import { MiB, sleep } from './lib/stats.js';
 
 const TOKEN = 'bench-replica-token';
@@ -20,6 +25,8 @@ const PER_REQUEST = 200;
 
 export interface ReplicaRow {
   replicas: number;
+  /** `redis` (one server) or `cluster` (3 primaries, 3 replicas). */
+  topology: 'redis' | 'cluster';
   records: number;
   seconds: number;
   records_per_s: number;
@@ -60,7 +67,8 @@ export async function replicas(o: {
   redis: BenchRedis;
   alerts: readonly GraphObject[];
   bytes: number;
-  counts: number[];
+  /** Replica counts; `3c` is 3 replicas on a Redis Cluster. */
+  counts: string[];
   runtime: Runtime;
   log: (l: string) => void;
 }): Promise<ReplicaRow[]> {
@@ -70,11 +78,21 @@ export async function replicas(o: {
     JSON.stringify(o.alerts.slice(i * PER_REQUEST, (i + 1) * PER_REQUEST)),
   );
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-bench-replicas-'));
+  let cluster: ClusterTopology | undefined;
   try {
-    for (const k of o.counts) {
-      o.log(`replicas: ${k} × alertbridge run, ${n.toLocaleString('en-US')} records pushed over ${k} connection(s)`);
+    for (const count of o.counts) {
+      const onCluster = count.endsWith('c');
+      const k = Number.parseInt(count, 10);
+      if (onCluster) cluster ??= await startClusterTopology();
+      o.log(
+        `replicas: ${k} × alertbridge run${onCluster ? ' on a 3-primary Redis Cluster' : ''}, ${n.toLocaleString('en-US')} records pushed over ${k} connection(s)`,
+      );
+      const redisLine =
+        cluster && onCluster
+          ? `redis: { cluster: { nodes: [${cluster.nodes.map(hostPort).join(', ')}] }, key_prefix: "rep${k}" }`
+          : `redis: { url: "${o.redis.url}", key_prefix: "rep${k}" }`;
       const config = `
-redis: { url: "${o.redis.url}", key_prefix: "rep${k}" }
+${redisLine}
 server: { listen: "127.0.0.1:\${PORT}", max_body_bytes: 16777216 }
 log: { level: warn, format: json }
 sources:
@@ -96,9 +114,13 @@ sinks:
             delivered: sum('alertbridge_records_delivered_total'),
           };
         };
+        const redisPids =
+          cluster && onCluster
+            ? Object.fromEntries(cluster.servers.map((srv, i) => [`redis${i + 1}`, srv.process.pid]))
+            : { redis: o.redis.pid() };
         const meter = new CpuMeter({
           self: undefined,
-          redis: o.redis.pid(),
+          ...redisPids,
           ...Object.fromEntries(daemons.map((d, i) => [`replica${i + 1}`, d.pid])),
         });
         const t0 = performance.now();
@@ -123,6 +145,7 @@ sinks:
         const cpu = meter.stop('bench');
         const row: ReplicaRow = {
           replicas: k,
+          topology: onCluster ? 'cluster' : 'redis',
           records: n,
           seconds: Math.round(ms) / 1000,
           records_per_s: Math.round(n / (ms / 1000)),
@@ -132,15 +155,21 @@ sinks:
           stale: s.dropped,
         };
         o.log(
-          `  ${k} replica(s): ${row.records_per_s.toLocaleString('en-US')} records/s end to end (${row.seconds} s; ingest ${row.ingest_per_s}/s; ${s.dropped} stale revisions dropped); CPU % ${JSON.stringify(cpu)}`,
+          `  ${k} replica(s)${onCluster ? ' on the cluster' : ''}: ${row.records_per_s.toLocaleString('en-US')} records/s end to end (${row.seconds} s; ingest ${row.ingest_per_s}/s; ${s.dropped} stale revisions dropped); CPU % ${JSON.stringify(cpu)}`,
         );
         rows.push(row);
       } finally {
         await Promise.all(daemons.map((d) => d.stop()));
-        await o.redis.flush();
+        if (cluster && onCluster) {
+          for (const p of await cluster.primaries()) {
+            const r = new Redis({ host: p.host, port: p.port });
+            await r.flushall().finally(() => r.disconnect());
+          }
+        } else await o.redis.flush();
       }
     }
   } finally {
+    await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return rows;

@@ -224,7 +224,7 @@ describe('values', () => {
   it('keeps a Redis URL the user set, and needs one without the chart Redis', () => {
     const own = helmTemplate(['--set', 'config.redis.url=rediss://cache.example.com:6380/2']);
     expect(renderedConfig(own).redis.url).toBe('rediss://cache.example.com:6380/2');
-    expect(templateFails(['--set', 'redis.enabled=false'])).toContain('config.redis.url or config.redis.sentinel is required when redis.enabled is false');
+    expect(templateFails(['--set', 'redis.enabled=false'])).toContain('config.redis.url, config.redis.sentinel or config.redis.cluster is required when redis.enabled is false');
     const external = helmTemplate(['--set', 'redis.enabled=false', '--set', 'config.redis.url=redis://redis-sentinel.example:6379/0']);
     expect(has(external, 'StatefulSet')).toBe(false);
     expect(kindOf(external, 'Deployment').spec.template.spec.initContainers).toBeUndefined();
@@ -270,6 +270,34 @@ config:
       expect(`${res.stdout}${res.stderr}`).toContain('config OK');
       expect(templateFails(['-f', values, '--set', 'redis.enabled=true'])).toContain(
         "config.redis.sentinel points alertbridge at an external Sentinel: set redis.enabled to false (the chart's own Redis is a single node)",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('points at an external Redis Cluster, and refuses it beside the chart Redis', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-helm-cluster-'));
+    try {
+      const values = join(dir, 'values.yaml');
+      writeFileSync(values, `
+redis: { enabled: false }
+existingSecret: alertbridge-secrets
+config:
+  redis:
+    password_file: /etc/alertbridge/secrets/redis-password
+    cluster: { nodes: [redis-cluster-0.redis-cluster-headless:6379, redis-cluster-1.redis-cluster-headless:6379] }
+    durability: { replicas: 1 }
+`);
+      const ms = helmTemplate(['-f', values]);
+      expect(has(ms, 'StatefulSet')).toBe(false);
+      const redis = renderedConfig(ms).redis;
+      expect(redis.url).toBeUndefined();
+      expect(redis.cluster).toEqual({
+        nodes: ['redis-cluster-0.redis-cluster-headless:6379', 'redis-cluster-1.redis-cluster-headless:6379'],
+      });
+      expect(templateFails(['-f', values, '--set', 'redis.enabled=true'])).toContain(
+        "config.redis.cluster points alertbridge at an external Redis Cluster: set redis.enabled to false (the chart's own Redis is a single node)",
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

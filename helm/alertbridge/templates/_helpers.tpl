@@ -99,14 +99,17 @@ true
 
 {{/*
 The configuration file: .Values.config as written, plus the chart's Redis (URL, password) when redis.enabled and
-config.redis does not say otherwise. An external Redis (redis.enabled false) is config.redis.url or
-config.redis.sentinel, with its secrets as `*_file` keys read from existingSecret's files.
+config.redis does not say otherwise. An external Redis (redis.enabled false) is config.redis.url,
+config.redis.sentinel or config.redis.cluster, with its secrets as `*_file` keys read from existingSecret's files.
 */}}
 {{- define "alertbridge.config" -}}
 {{- $config := deepCopy (.Values.config | default dict) -}}
 {{- $redis := deepCopy (get $config "redis" | default dict) -}}
 {{- if and .Values.redis.enabled (get $redis "sentinel") -}}
 {{- fail "config.redis.sentinel points alertbridge at an external Sentinel: set redis.enabled to false (the chart's own Redis is a single node)" -}}
+{{- end -}}
+{{- if and .Values.redis.enabled (get $redis "cluster") -}}
+{{- fail "config.redis.cluster points alertbridge at an external Redis Cluster: set redis.enabled to false (the chart's own Redis is a single node)" -}}
 {{- end -}}
 {{- if .Values.redis.enabled -}}
 {{- if not (get $redis "url") -}}
@@ -116,8 +119,8 @@ config.redis.sentinel, with its secrets as `*_file` keys read from existingSecre
 {{- $_ := set $redis "password_file" "/etc/alertbridge/redis/password" -}}
 {{- end -}}
 {{- $_ := set $config "redis" $redis -}}
-{{- else if not (or (get $redis "url") (get $redis "sentinel")) -}}
-{{- fail "config.redis.url or config.redis.sentinel is required when redis.enabled is false: point it at your Redis (redis://host:6379/0, rediss:// for TLS) or at its sentinels (docs/redis-ha.md)" -}}
+{{- else if not (or (get $redis "url") (get $redis "sentinel") (get $redis "cluster")) -}}
+{{- fail "config.redis.url, config.redis.sentinel or config.redis.cluster is required when redis.enabled is false: point it at your Redis (redis://host:6379/0, rediss:// for TLS), its sentinels or its cluster nodes (docs/redis-ha.md)" -}}
 {{- end -}}
 {{- toYaml $config -}}
 {{- end -}}
