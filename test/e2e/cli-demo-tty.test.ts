@@ -4,7 +4,6 @@
  * redirected (from the same terminal), NDJSON as before.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +19,13 @@ const RECORD_LINE =
 const FOOTER = '▌ ingested';
 const CLI = `${process.execPath} --import tsx src/main.ts demo`;
 
-/** One tmux server of its own (its own socket), whose pane stays after the command exits (to read its status). */
+/**
+ * One tmux server of its own (its socket in a temp folder, removed with it), whose pane stays after the command exits
+ * (to read the screen then).
+ */
 class Terminal {
-  readonly socket = `alertbridge-test-${randomBytes(4).toString('hex')}`;
   readonly dir = mkdtempSync(join(tmpdir(), 'alertbridge-tty-'));
+  readonly socket = join(this.dir, 'tmux.sock');
 
   constructor(
     command: string,
@@ -44,7 +46,7 @@ class Terminal {
   }
 
   tmux(args: string[], env: NodeJS.ProcessEnv = process.env): string {
-    return execFileSync('tmux', ['-L', this.socket, ...args], { env, encoding: 'utf8' });
+    return execFileSync('tmux', ['-S', this.socket, ...args], { env, encoding: 'utf8' });
   }
 
   /** Everything the pane printed (scrollback included), wrapped lines joined; `escapes`: with its SGR sequences. */
@@ -72,7 +74,7 @@ class Terminal {
   }
 
   close(): void {
-    spawnSync('tmux', ['-L', this.socket, 'kill-server']);
+    spawnSync('tmux', ['-S', this.socket, 'kill-server']);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
