@@ -23,6 +23,8 @@ import { collectStatus } from './status/collect.js';
 import { createSources, findSource, type SourceOfType } from './sources/registry.js';
 import type { Source } from './sources/types.js';
 import { withTimeout } from './util/timeout.js';
+import { HealthReporter } from './health/reporter.js';
+import { SinkHealth } from './health/sinks.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -111,6 +113,15 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
       deadLetterMax: s.dead_letter.max_entries,
     },
   }));
+  // Health conditions become records through the pipeline like any other (dedup, then the sinks that opt in).
+  const health = new HealthReporter({
+    redis,
+    keys: keysFor(config.redis.key_prefix),
+    emit: (records): Promise<unknown> => pipeline.emit(records),
+    logger: log,
+  });
+  const reportWindows = new Map(config.sinks.map((s) => [s.name, s.dead_letter.report_window_ms]));
+  const sinkHealth = new SinkHealth(health, reportWindows);
   const durability = new Durability(redis, config.redis.durability, log.child({ component: 'redis' }));
   const durable = durability.active ? durability : undefined;
   const pipeline = new Pipeline({
@@ -127,6 +138,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     consume: opts.consume,
     takeoverMs,
     replicaId,
+    sinkHealth,
   });
 
   // Sources come from their registry; each mounts its routes and reports readiness and warnings through the contract.
@@ -147,6 +159,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     replicaId,
     waitDurable: durable && (() => durable.wait()),
     publicUrl: config.server.public_url,
+    health,
   });
   const components = [...sources.configured, ...sources.shared];
 
@@ -234,6 +247,7 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
     // Stop ingesting first: pollers finish or abandon their window (the cursor stays), the server stops accepting.
     const stopEach = (list: Source[]) =>
       Promise.all(list.map((c) => c.stop().catch((err) => log.warn({ err, source: c.name }, 'closing source'))));
+    sinkHealth.close();
     let drained = await bounded(async () => {
       // First: a replica on its way out is no longer listed by `alertbridge status`.
       await heartbeat.stop();
@@ -294,7 +308,10 @@ export function buildApp(config: Readonly<Config>, opts: AppOptions): App {
         );
       }
       await pipeline.start();
-      if (opts.consume !== false) await Promise.all(components.map((c) => c.start()));
+      if (opts.consume !== false) {
+        await Promise.all(components.map((c) => c.start()));
+        sinkHealth.start(Math.min(15_000, Math.max(500, Math.min(...reportWindows.values()) / 2)));
+      }
       started = true;
       if (opts.consume !== false) heartbeat.start();
       if (config.server.enabled && startOpts.listen !== false) {

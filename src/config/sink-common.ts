@@ -3,9 +3,9 @@
  * shared by the sinks' own schemas (sinks/<type>/config.ts, through sinks/kit.ts) and src/config/sinks.ts.
  */
 import { z } from 'zod';
-import { RESOURCES, STREAMING_RESOURCE, SYNC_OUTCOMES } from '../record/types.js';
+import { HEALTH, RESOURCES, STREAMING_RESOURCE, SYNC_OUTCOMES } from '../record/types.js';
 
-const FILTER_RESOURCES = [...RESOURCES, SYNC_OUTCOMES] as const;
+const FILTER_RESOURCES = [...RESOURCES, SYNC_OUTCOMES, HEALTH] as const;
 const unknownResource = (issue: { input?: unknown }): string =>
   `must be one of ${FILTER_RESOURCES.join(', ')}, streaming/<Table> or streaming/* (got ${typeof issue.input === 'string' ? JSON.stringify(issue.input) : typeof issue.input})`;
 import { componentName, count, crossCheck, millis } from './fields.js';
@@ -26,7 +26,7 @@ export const SinkFilterSchema = z
       .min(1)
       .optional()
       .describe(
-        'Only records of these Graph resources. `sync_outcomes` opts the sink in to write-back outcome records (`schema: alertbridge.sync_outcome/v1`, docs/sync.md), and `streaming/<Table>` (or `streaming/*`) to rows of streamed Advanced Hunting tables (`defender_streaming` `tables:`), which no sink receives otherwise.',
+        'Only records of these Graph resources. `sync_outcomes` opts the sink in to write-back outcome records (`schema: alertbridge.sync_outcome/v1`, docs/sync.md), `health` to health records (`schema: alertbridge.health/v1`, docs/health.md), and `streaming/<Table>` (or `streaming/*`) to rows of streamed Advanced Hunting tables (`defender_streaming` `tables:`), which no sink receives otherwise.',
       ),
     providers: z
       .array(z.string().min(1))
@@ -77,6 +77,11 @@ export const sinkCommonShape = {
         1,
         100_000_000,
         'Most dead letters kept. Nothing is ever dropped: once full, records that fail for good stay in the sink queue (tried again at least 30 s apart), `alertbridge_dead_letter_full_total` counts it and an error is logged, until `alertbridge dlq replay` or `purge` makes room.',
+      ),
+      report_window_ms: millis(
+        300_000,
+        'Dead letters as health records (docs/health.md): the first dead letter raises a `dead_letters` condition for this sink, and once none was added for this long it is cleared with the count; one pair of records per burst, never one per dead letter.',
+        { min: 1000 },
       ),
     })
     .prefault({})

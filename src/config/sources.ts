@@ -232,6 +232,19 @@ const graphSourceFields = {
     'A window whose every poll has failed this long (Graph answering 500 for hours) is reported as stuck: an error log naming the window at each failed poll, `alertbridge_poll_stuck_seconds`, and a readiness detail. `alertbridge cursor skip` moves past it.',
     { min: 1000 },
   ),
+  expect_alerts_within_ms: z
+    .number()
+    .int()
+    .min(60_000)
+    .optional()
+    .describe(
+      'A tenant silent this long is a health condition (`tenant_silent`, docs/health.md): no new record of an alert or incident resource since the later of its watermark and the first poll. Off when unset.',
+    ),
+  budget_exhausted_alert_ms: millis(
+    600_000,
+    'The request budget exhausted this long (every request of the tenant waiting for a slot) is a health condition (`budget_exhausted`, docs/health.md).',
+    { min: 1000 },
+  ),
   page_size: count(500, 1, 1000, 'Objects requested per page (`$top`). Legacy alerts apply it per provider.'),
   request_budget_per_minute: count(
     150,

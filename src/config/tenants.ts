@@ -31,6 +31,7 @@ export const TENANT_OVERRIDES = [
   'initial_lookback_ms',
   'overlap_ms',
   'stuck_window_alert_ms',
+  'expect_alerts_within_ms',
   'page_size',
   'request_budget_per_minute',
   'filter',
@@ -65,6 +66,7 @@ export function graphTenantSchema(f: GraphSourceFields) {
       initial_lookback_ms: f.initial_lookback_ms.unwrap().optional().describe(overrides('`initial_lookback_ms`')),
       overlap_ms: f.overlap_ms.unwrap().optional().describe(overrides('`overlap_ms`')),
       stuck_window_alert_ms: f.stuck_window_alert_ms.unwrap().optional().describe(overrides('`stuck_window_alert_ms`')),
+      expect_alerts_within_ms: f.expect_alerts_within_ms.describe(overrides('`expect_alerts_within_ms`')),
       page_size: f.page_size.unwrap().optional().describe(overrides('`page_size`')),
       request_budget_per_minute: f.request_budget_per_minute
         .unwrap()

@@ -52,6 +52,7 @@
  * | `{p}:eh:{ns}/{hub}/{group}:checkpoints`      | hash   | Event Hubs checkpoints per partition (same)             |
  * | `{p}:replicas`                               | zset   | replica ids by last heartbeat (ms), for `status` (untagged) |
  * | `{p}:replica:{replicaId}`                    | string | a replica's heartbeat (JSON: its sinks' state), TTL (untagged) |
+ * | `{p}:health`                                | hash   | health conditions by stable key (src/health/; one key) |
  *
  * In this table `{iN}`, `{sink-S}`, `{notify}`, `{source:resource}` and the write-back `{source}` are literal
  * braces (the hash tags); the other `{…}` are placeholders.
@@ -140,6 +141,8 @@ export interface Keys {
    * time ms), over every partition and replica: the burst rule counts them (sources/streaming/source.ts).
    */
   streamingBurst(source: string): string;
+  /** Health conditions (src/health/): one field per stable key, its state as JSON, cleared ones as tombstones. */
+  health: string;
 }
 
 const eventHubPath = (namespace: string, hub: string, group: string): string =>
@@ -201,6 +204,7 @@ export function keysFor(prefix: string): Keys {
     replicas: `${prefix}:replicas`,
     replicaHeartbeat: (replicaId) => `${prefix}:replica:${replicaId}`,
     streamingBurst: (source) => `${prefix}:streaming-burst:{notify}:${source}`,
+    health: `${prefix}:health`,
   };
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Sink } from '../../sinks/types.js';
 import type { AlertRecord } from '../record/types.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { SinkHealth } from '../health/sinks.js';
 import { DeadLetterStore, type DeadLetterReplay } from './dead-letter.js';
 import { Deduplicator, type Verdict } from './dedup.js';
 import { Dispatcher } from './dispatcher.js';
@@ -72,6 +73,8 @@ export interface PipelineOptions {
    * scrapes in between get the last figures. @defaultValue 10000
    */
   depthRefreshMs?: number;
+  /** Health records of sink pauses and dead letters (src/health/sinks.ts). */
+  sinkHealth?: SinkHealth;
 }
 
 export interface EmitResult {
@@ -123,6 +126,7 @@ export class Pipeline {
           this.deadLetters,
           opts.metrics,
           opts.logger.child({ component: 'sink', sink: s.sink.name }),
+          opts.sinkHealth,
         ),
       );
     }
@@ -132,7 +136,7 @@ export class Pipeline {
       opts.sinks.map((s) => ({
         name: s.sink.name,
         queue: this.queues.get(s.sink.name)!,
-        accepts: compileFilter(s.filter),
+        accepts: compileFilter(s.filter, s.sink.name),
         maxRecords: s.maxRecords,
       })),
       {

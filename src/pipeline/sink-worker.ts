@@ -14,6 +14,7 @@ import { DeadLetterFullError, type DeadLetter, type DeadLetterStore } from './de
 import { jobMember, releaseBatches } from './batch-lifetime.js';
 import { loadBatches, narrowRefs, type BatchRef, type LoadedRecords } from './inbox.js';
 import type { Keys } from './keys.js';
+import type { SinkHealth } from '../health/sinks.js';
 import { backoffMs, classify, errorMessage, type RetryPolicy } from './retry.js';
 
 /** A job refers to staged records (`refs`, see inbox.ts), or carries them (`records`: replays of dead letters). */
@@ -56,6 +57,8 @@ export class SinkWorker {
     private readonly deadLetters: DeadLetterStore,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** Health records of the sink's pauses and dead letters (src/health/sinks.ts). */
+    private readonly health?: SinkHealth,
   ) {}
 
   start(): void {
@@ -133,6 +136,7 @@ export class SinkWorker {
         await this.deadLetters.add(this.sink.name, dead, this.opts.deadLetterMax);
         this.metrics.deadLettered.inc({ sink: this.sink.name }, dead.length);
         this.log.warn({ records: dead.length, jobId: job.id, error }, 'dead-lettered the records of a failed job');
+        await this.health?.deadLettered(this.sink.name, dead.length, error);
       }
       if (refs) await releaseBatches(this.connection, this.keys, shard, jobMember(this.sink.name, job.id!), refs);
       await job.remove();
@@ -163,6 +167,8 @@ export class SinkWorker {
     const paused = this.sink.ready?.() === false;
     let nextAttempt = paused ? attempt : attempt + 1;
     this.metrics.sinkReady.set({ sink: name }, paused ? 0 : 1);
+    if (paused) this.health?.paused(name, this.sink.notReadyReason?.());
+    else if (outcome.delivered.length) this.health?.delivered(name);
     if (retry.length) {
       const kind = classify(outcome.retryError);
       this.metrics.deliveryErrors.inc({ sink: name, kind }, retry.length);
@@ -184,6 +190,7 @@ export class SinkWorker {
         await this.deadLetters.add(name, dead, this.opts.deadLetterMax);
         this.metrics.deadLettered.inc({ sink: name }, dead.length);
         this.log.warn({ records: dead.length, error: dead[0]?.error }, 'dead-lettered');
+        await this.health?.deadLettered(name, dead.length, dead[0]?.error);
       } catch (err) {
         if (!(err instanceof DeadLetterFullError)) throw err;
         // Never silent loss: keep the records in the queue and try again later, loudly.

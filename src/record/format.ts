@@ -1,10 +1,12 @@
 /**
  * Output formats a sink can be configured with (`format`). `envelope` is the record itself; `graph` is the Graph
- * object verbatim; `ocsf` is an OCSF Detection Finding (see `ocsf.ts`).
+ * object verbatim; `ocsf` is an OCSF Detection Finding (see `ocsf.ts`). Health records (src/health/) are their
+ * condition object in `graph` and an OCSF Application Error in `ocsf`.
  */
+import { healthToOcsf } from '../health/ocsf.js';
 import { toOcsf } from './ocsf.js';
 import { dataJson, recordJson } from './stored.js';
-import type { AlertRecord } from './types.js';
+import { HEALTH, type AlertRecord } from './types.js';
 
 export type FormatName = 'envelope' | 'graph' | 'ocsf';
 /** A record as a JSON-serializable value in the sink's format. */
@@ -25,8 +27,13 @@ interface Format {
 const FORMATS: Record<FormatName, Format> = {
   envelope: { format: (record) => record, encode: recordJson },
   graph: { format: (record) => record.data, encode: dataJson },
-  ocsf: { format: (record) => toOcsf(record), encode: (record) => JSON.stringify(toOcsf(record)) },
+  ocsf: { format: (record) => ocsf(record), encode: (record) => JSON.stringify(ocsf(record)) },
 };
+
+/** Health records (src/health/) are OCSF Application Errors; the rest Detection Findings. */
+function ocsf(record: AlertRecord): unknown {
+  return (record.resource as string) === HEALTH ? healthToOcsf(record) : toOcsf(record);
+}
 
 function lookup(name: FormatName): Format {
   const f = FORMATS[name] as Format | undefined;

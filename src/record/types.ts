@@ -27,12 +27,18 @@ export const SYNC_OUTCOMES = 'sync_outcomes';
 export const STREAMING_RESOURCE = /^streaming\/(?:\*|[A-Za-z][A-Za-z0-9]{0,99})$/;
 export const isStreamingResource = (resource: string): boolean => resource.startsWith('streaming/');
 
+/**
+ * The `resource` of health records (src/health/, `schema: alertbridge.health/v1`): not a Graph resource. Sinks receive
+ * them only when their filter names it (`filter.resources: [..., health]`).
+ */
+export const HEALTH = 'health';
+
 /** Normalized severities, ordered from least to most severe (`unknown` sorts lowest for filtering). */
 export const SEVERITIES = ['unknown', 'informational', 'low', 'medium', 'high'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** How a record entered alertbridge. */
-export type Via = 'poll' | 'webhook' | 'push' | 'streaming' | 'sync';
+export type Via = 'poll' | 'webhook' | 'push' | 'streaming' | 'sync' | 'health';
 
 import type { FieldChange } from './changes.js';
 

@@ -6,6 +6,7 @@
  * A source never reaches into the app, and the app never reaches into a source: routes, readiness and warnings are
  * collected through this interface, Redis connections through the context.
  */
+import type { HealthReporter } from '../health/reporter.js';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -85,6 +86,8 @@ export interface SourceContext {
   waitDurable?: () => Promise<void>;
   /** `server.public_url`, when set: the URL peers reach this deployment at (Graph subscriptions' notification URL). */
   publicUrl?: string;
+  /** Health conditions as records for the sinks that opt in (src/health/). */
+  health?: HealthReporter;
   /**
    * One component shared by several sources, created on first use under `key` and returned to every later caller
    * (the OpenTelemetry Collector's sharedcomponent): the route family all push sources answer on, the Graph

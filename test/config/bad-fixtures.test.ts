@@ -27,7 +27,7 @@ const EXPECTED: Record<string, string[]> = {
     'log.level: must be one of trace, debug, info, warn, error, fatal (got "verbose")',
     'sinks[0].format: must be one of envelope, graph, ocsf (got "xml")',
     'sinks[0].filter.min_severity: must be one of informational, low, medium, high (got "critical")',
-    'sinks[0].filter.resources[1]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, streaming/<Table> or streaming/* (got "alerts_v3")',
+    'sinks[0].filter.resources[1]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, health, streaming/<Table> or streaming/* (got "alerts_v3")',
   ],
   'bad_missing_required.yaml': [
     'sources[0].tenant_id: required (or list the customer tenants in tenants)',

@@ -21,14 +21,26 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window - now)
 `;
 
+/** Told how long this process's requests have found the budget exhausted, and when they find a slot again. */
+export interface BudgetWatch {
+  /** Every request since `ms` ago had to wait for a slot (called at each wait). */
+  exhausted(ms: number): void;
+  /** A request found a slot without waiting, after waits (and at most once a minute otherwise). */
+  available(): void;
+}
+
 export class RequestBudget {
   private seq = 0;
+  /** Since when every request of this process had to wait; undefined while slots are found at once. */
+  private exhaustedSince?: number;
+  private availableSaidAt = 0;
 
   constructor(
     private readonly redis: Redis,
     private readonly key: string,
     private readonly perMinute: number,
     private readonly windowMs = 60_000,
+    private readonly watch?: BudgetWatch,
   ) {}
 
   /** Waits for a slot; the wait is reported so callers can log and count it. Aborts with the signal. */
@@ -38,11 +50,24 @@ export class RequestBudget {
       signal?.throwIfAborted();
       const member = `${process.pid}:${Date.now()}:${this.seq++}:${Math.random()}`;
       const wait = (await this.redis.eval(TAKE, 1, this.key, this.perMinute, this.windowMs, member)) as number;
-      if (wait === 0) return waited;
+      if (wait === 0) {
+        if (waited === 0) this.found();
+        return waited;
+      }
+      this.exhaustedSince ??= Date.now();
+      this.watch?.exhausted(Date.now() - this.exhaustedSince);
       const ms = Math.min(wait + Math.floor(Math.random() * 50), this.windowMs);
       waited += ms;
       await sleep(ms, signal);
     }
+  }
+
+  private found(): void {
+    const now = Date.now();
+    if (this.exhaustedSince === undefined && now - this.availableSaidAt < 60_000) return;
+    this.exhaustedSince = undefined;
+    this.availableSaidAt = now;
+    this.watch?.available();
   }
 }
 

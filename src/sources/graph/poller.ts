@@ -12,7 +12,9 @@ import { revisionOrder } from '../../record/revision.js';
 import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { keysFor } from '../../pipeline/keys.js';
-import type { GraphClient } from './client.js';
+import { GraphRequestError, type GraphClient } from './client.js';
+import { POLL_KINDS, sourceWide, type Condition, type Subject } from '../../health/conditions.js';
+import type { HealthReporter } from '../../health/reporter.js';
 import type { Fetcher, GraphObject, Overflow, WindowState } from './fetchers.js';
 import { Lease } from './lease.js';
 import { noteLegacyPoll } from './legacy-silence.js';
@@ -46,7 +48,14 @@ export interface PollerOptions {
   takeoverMs: number;
   /** `redis.durability`'s wait, after a cursor move: a move it refuses fails the poll (logged, retried). */
   afterCursorMove?: () => Promise<void>;
+  /** Health conditions seen by the polls (gaps, overflow, failures, refusals, silence): src/health/. */
+  health?: HealthReporter;
+  /** `expect_alerts_within_ms`: alert and incident resources silent this long are a health condition. */
+  expectAlertsWithinMs?: number;
 }
+
+/** The resources whose silence says something (secure scores change daily at best). */
+const SILENCE_MATTERS = new Set(['alerts_v2', 'alerts', 'incidents']);
 
 export interface PollSummary {
   pages: number;
@@ -270,6 +279,7 @@ export class Poller {
     if (reread.requests) summary.reread = reread;
     if (fetcher.resource === 'alerts') await noteLegacyPoll(this.opts, this.log, summary.fetched);
     await this.succeeded(cursor);
+    await this.reportHealth(summary, Object.keys(lagging), watermark);
     // The lag is that of the oldest bound still held: a provider in a gap shows as lag.
     const oldest = [watermark, ...Object.values(lagging)].filter((w): w is string => !!w).sort()[0];
     if (oldest)
@@ -387,6 +397,7 @@ export class Poller {
     }
     const failingMs = Date.now() - since;
     metrics.pollStuck.set({ source, resource: fetcher.resource }, failingMs >= this.stuckMs ? failingMs / 1000 : 0);
+    await this.reportFailure(err, message, failingMs >= this.stuckMs ? { since, watermark } : undefined);
     if (failingMs < this.stuckMs) {
       this.log.error({ err: message }, `${what} failed; cursor unchanged, retried at the next poll`);
       return;
@@ -422,6 +433,105 @@ export class Poller {
         `an operator skipped this window (alertbridge cursor skip); polling went on from ${before.watermark}: alertbridge cursor list shows what was skipped`,
       );
     }
+  }
+
+  private get subject(): Subject {
+    return { source: this.opts.source, tenant_id: this.opts.tenantId, resource: this.opts.fetcher.resource };
+  }
+
+  /**
+   * After a poll that went through: the providers still missing (a 206) with the window they left out, alerts the
+   * paging passed over, and silence are this poll's conditions; the others of the resource (a failing window, a
+   * refused permission) and the source's refused credentials end.
+   */
+  private async reportHealth(summary: PollSummary, lagging: string[], watermark: string | undefined): Promise<void> {
+    const { health, source, fetcher, expectAlertsWithinMs } = this.opts;
+    if (!health) return;
+    const subject = this.subject;
+    const what = `${fetcher.resource} of source '${source}' (tenant ${this.opts.tenantId})`;
+    const seen: Condition[] = [];
+    for (const provider of new Set([...summary.gaps, ...lagging])) {
+      const windows = summary.gap_windows.filter((w) => w.provider === provider);
+      const window = windows.length
+        ? {
+            from: windows.map((w) => w.from).sort()[0],
+            to: windows
+              .map((w) => w.to)
+              .sort()
+              .at(-1),
+          }
+        : undefined;
+      seen.push({
+        kind: 'provider_gap',
+        subject,
+        provider,
+        message: `${what}: provider '${provider}' missing from Graph's answer (206)${window ? ` for ${window.from} to ${window.to}` : ''}; its alerts are re-read once it answers`,
+        detail: { window: window ?? null },
+      });
+    }
+    for (const o of summary.overflow) {
+      const provider = o.provider ?? 'window';
+      if (seen.some((c) => c.kind === 'paging_overflow' && c.provider === provider)) continue;
+      seen.push({
+        kind: 'paging_overflow',
+        subject,
+        provider,
+        message: `${what}: Graph's paging could not reach every object updated at ${o.at}${o.provider ? ` (provider '${o.provider}')` : ''}; ${o.read} read, the rest passed over`,
+        detail: { window: { from: o.at, to: o.to ?? o.at }, read: o.read, expected: o.expected ?? null },
+      });
+    }
+    if (expectAlertsWithinMs !== undefined && SILENCE_MATTERS.has(fetcher.resource) && watermark) {
+      const silentMs = Date.now() - Date.parse(watermark);
+      if (silentMs >= expectAlertsWithinMs)
+        seen.push({
+          kind: 'tenant_silent',
+          subject,
+          message: `${what}: nothing new since ${watermark} (expected within ${Math.round(expectAlertsWithinMs / 60_000)} min)`,
+          detail: { since: watermark, expect_alerts_within_ms: expectAlertsWithinMs },
+        });
+    }
+    await health.observe(subject, seen, { clears: POLL_KINDS });
+    await health.observe(sourceWide(source, this.opts.tenantId), [], { clears: ['credentials_refused'] });
+  }
+
+  /** After a failed poll: refused credentials or permission at once; a window failing once it is stuck. */
+  private async reportFailure(
+    err: unknown,
+    message: string,
+    stuck: { since: number; watermark?: string } | undefined,
+  ): Promise<void> {
+    const { health, source, tenantId, fetcher } = this.opts;
+    if (!health) return;
+    const what = `${fetcher.resource} of source '${source}' (tenant ${tenantId})`;
+    const status = err instanceof GraphRequestError ? err.status : undefined;
+    const error = message.slice(0, 500);
+    if (err instanceof GraphRequestError && (status === 401 || err.code === 'auth_error')) {
+      const subject = sourceWide(source, tenantId);
+      await health.observe(subject, [
+        {
+          kind: 'credentials_refused',
+          subject,
+          message: `source '${source}' (tenant ${tenantId}): the credentials are refused; nothing is read until they are fixed`,
+          detail: { error, resource: fetcher.resource },
+        },
+      ]);
+    }
+    const seen: Condition[] = [];
+    if (status === 403)
+      seen.push({
+        kind: 'permission_refused',
+        subject: this.subject,
+        message: `${what}: Graph refuses the read (403); the app lacks the permission or its admin consent`,
+        detail: { error },
+      });
+    if (stuck)
+      seen.push({
+        kind: 'window_failing',
+        subject: this.subject,
+        message: `${what}: every poll since ${new Date(stuck.since).toISOString()} failed; the window from ${stuck.watermark ?? 'the initial lookback'} is stuck`,
+        detail: { failing_since: new Date(stuck.since).toISOString(), watermark: stuck.watermark ?? null, error },
+      });
+    await health.observe(this.subject, seen);
   }
 
   /** Normalizes and emits what Graph returned; the counts go into `summary`. */

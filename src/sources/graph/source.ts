@@ -13,7 +13,7 @@ import type { AlertRecord } from '../../record/types.js';
 import type { EmitResult } from '../../pipeline/pipeline.js';
 import { keysFor } from '../../pipeline/keys.js';
 import type { Source, SourceFactory } from '../types.js';
-import { RequestBudget } from './budget.js';
+import { RequestBudget, type BudgetWatch } from './budget.js';
 import { GraphClient } from './client.js';
 import { createCredential, trustedCa } from '../../entra/credential.js';
 import { fetcherFor } from './fetchers.js';
@@ -22,6 +22,8 @@ import { graphNotifications } from './notification-hub.js';
 import { outcomeRecord } from '../../sync/outcome-record.js';
 import { SyncService } from '../../sync/service.js';
 import { Poller } from './poller.js';
+import { sourceWide } from '../../health/conditions.js';
+import type { HealthReporter } from '../../health/reporter.js';
 import { SubscriptionManager } from './subscriptions.js';
 
 /** What a Graph source takes from its `SourceContext` (tests build it directly, without an app). */
@@ -37,6 +39,8 @@ export interface GraphSourceDeps {
   replicaId: string;
   /** `redis.durability`'s wait after a cursor move (see Poller). */
   waitDurable?: () => Promise<void>;
+  /** Health conditions (src/health/): coverage gaps, refusals, silence, an exhausted budget. */
+  health?: HealthReporter;
   /** `server.public_url`: with `webhook.enabled`, the subscription's notification URL is built from it. */
   publicUrl?: string;
 }
@@ -58,6 +62,8 @@ export class GraphSource implements Source {
       deps.redis,
       keysFor(deps.prefix).budget(config.tenant_id, config.client_id ?? 'managed'),
       config.request_budget_per_minute,
+      60_000,
+      deps.health && budgetWatch(deps.health, config),
     );
     this.client = new GraphClient({
       source: config.name,
@@ -94,6 +100,8 @@ export class GraphSource implements Source {
           rereadAfterMs: config.late_evidence.reread_after_ms,
           takeoverMs: deps.takeoverMs,
           afterCursorMove: deps.waitDurable,
+          health: deps.health,
+          expectAlertsWithinMs: config.expect_alerts_within_ms,
         }),
     );
     if (config.webhook.enabled && deps.publicUrl && config.webhook.client_state) {
@@ -134,6 +142,33 @@ export class GraphSource implements Source {
     }
     return out;
   }
+}
+
+/**
+ * `budget_exhausted`: raised once the tenant's requests have all waited for a slot for `budget_exhausted_alert_ms`
+ * (told at most every 10 s), cleared when one finds a slot at once.
+ */
+function budgetWatch(health: HealthReporter, config: GraphSourceConfig): BudgetWatch {
+  const subject = sourceWide(config.name, config.tenant_id);
+  let toldAt = 0;
+  return {
+    exhausted(ms) {
+      if (ms < config.budget_exhausted_alert_ms || Date.now() - toldAt < 10_000) return;
+      toldAt = Date.now();
+      void health.observe(subject, [
+        {
+          kind: 'budget_exhausted',
+          subject,
+          message: `source '${config.name}' (tenant ${config.tenant_id}): the request budget (${config.request_budget_per_minute}/min) has been exhausted for ${Math.round(ms / 60_000)} min; polls fall behind`,
+          detail: { request_budget_per_minute: config.request_budget_per_minute, exhausted_ms: ms },
+        },
+      ]);
+    },
+    available() {
+      toldAt = 0;
+      void health.observe(subject, [], { clears: ['budget_exhausted'] });
+    },
+  };
 }
 
 export const graphSecuritySource: SourceFactory<GraphSourceConfig, GraphSource> = {
