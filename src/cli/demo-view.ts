@@ -88,27 +88,62 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
 }
 
-/** Characters a terminal shows of a line of `fit`: its SGR sequences take none. */
+/** Combining marks, zero-width joiner, variation selectors: they take no column of their own. */
+const ZERO_WIDTH = /^(?:\p{Mn}|\p{Me}|\u200d|[\ufe00-\ufe0f])$/u;
+/** East Asian wide and fullwidth characters, and emoji: two columns (counting a rare narrow one as two only cuts early). */
+const WIDE =
+  /^(?:[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]|[\u{1f300}-\u{1faff}\u{20000}-\u{3fffd}])$/u;
+
+/** Terminal columns one character takes. */
+function cells(ch: string): number {
+  return ZERO_WIDTH.test(ch) ? 0 : WIDE.test(ch) ? 2 : 1;
+}
+
+function width(text: string): number {
+  let w = 0;
+  for (const ch of text) w += cells(ch);
+  return w;
+}
+
+/** Columns a terminal gives a line of `fit`: its SGR sequences take none. */
 export function visibleLength(line: string): number {
   // eslint-disable-next-line no-control-regex
-  return [...line.replace(/\x1b\[[0-9;]*m/g, '')].length;
+  return width(line.replace(/\x1b\[[0-9;]*m/g, ''));
 }
 
-function pad(text: string, width: number): string {
-  const chars = [...text];
-  return chars.length >= width ? chars.slice(0, width).join('') : text + ' '.repeat(width - chars.length);
+/** The start of `text` that fits in `columns`, and its width. */
+function cut(text: string, columns: number): { text: string; width: number } {
+  let w = 0;
+  let out = '';
+  for (const ch of text) {
+    if (w + cells(ch) > columns) break;
+    out += ch;
+    w += cells(ch);
+  }
+  return { text: out, width: w };
 }
 
-/** Joins segments, cut to `columns - 1` characters (an ellipsis marks the cut), styled when colour is on. */
+function pad(text: string, columns: number): string {
+  const w = width(text);
+  return w >= columns ? cut(text, columns).text : text + ' '.repeat(columns - w);
+}
+
+/** Joins segments, cut to `columns - 1` columns (an ellipsis marks the cut), styled when colour is on. */
 export function fit(segs: Seg[], opts: LineOptions): string {
   let room = Math.max(1, opts.columns - 1);
   let out = '';
   for (const seg of segs) {
     if (room <= 0) break;
-    let chars = [...clean(seg.text)];
-    if (chars.length > room) chars = [...chars.slice(0, room - 1), '…'];
-    room -= chars.length;
-    const text = chars.join('');
+    let text = clean(seg.text);
+    let w = width(text);
+    if (w > room) {
+      const head = cut(text, room - 1);
+      text = `${head.text}…`;
+      w = head.width + 1;
+      room = 0;
+    } else {
+      room -= w;
+    }
     out += opts.color && seg.style ? `\x1b[${seg.style}m${text}\x1b[0m` : text;
   }
   return out;

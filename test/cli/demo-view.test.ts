@@ -61,6 +61,16 @@ describe('demo view lines', () => {
       }
     }
     expect(recordLine(hostile, { columns: 200, color: false })).toContain('bad [2J ]0;owned title  next');
+    // Wide characters (CJK, emoji) take two columns each; combining marks none.
+    const wide = { ...created, title: '不審なサインイン 🚨 activité suspecte (e\u0301)' };
+    for (const columns of [40, 60, 61, 62, 80]) {
+      const line = recordLine(wide, { columns, color: false });
+      expect(visibleLength(line)).toBeLessThanOrEqual(columns - 1);
+      // Cut (a wide character that would straddle the edge is left out): the room used up to one column.
+      if (line.endsWith('…')) expect(visibleLength(line)).toBeGreaterThanOrEqual(columns - 2);
+    }
+    expect(recordLine(wide, { columns: 61, color: false })).toMatch(/…$/);
+    expect(visibleLength('不審 🚨 e\u0301')).toBe(9);
     // Narrow: the product column goes first, the title stays.
     expect(recordLine(created, { columns: 60, color: false })).toContain("'Mimikatz'");
     expect(recordLine(created, { columns: 60, color: false })).not.toContain('Defender');
