@@ -226,10 +226,22 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     return new RetryableError(message, { cause: err });
   };
 
-  /** With a template, a missing topic is one destination among many: the caller dead-letters its records. */
-  class MissingTopic extends Error {
-    override name = 'MissingTopic';
+  /**
+   * With a template, a topic that is missing or that the authorizer refuses is one destination among many: the caller
+   * sends the topics one by one to find which. `classified` is what the error would be for the sink as a whole.
+   */
+  class TopicRefused extends Error {
+    override name = 'TopicRefused';
+    constructor(
+      readonly type: string,
+      readonly classified: () => Error,
+      message: string,
+      options: ErrorOptions,
+    ) {
+      super(message, options);
+    }
   }
+  const TOPIC_REFUSALS = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'TOPIC_AUTHORIZATION_FAILED']);
 
   const produce = async (lane: Lane, topicMessages: TopicMessages[], count: number): Promise<void> => {
     const topics = topicMessages.map((t) => t.topic);
@@ -242,16 +254,19 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
       missingTopic.accepted();
     } catch (err) {
       reset(lane);
-      if (templated && rootCause(err).type === 'UNKNOWN_TOPIC_OR_PARTITION')
-        throw new MissingTopic(`${what}: topic does not exist [UNKNOWN_TOPIC_OR_PARTITION]`, { cause: err });
+      const type = rootCause(err).type;
+      if (templated && type !== undefined && TOPIC_REFUSALS.has(type))
+        throw new TopicRefused(type, () => classify(err, what, topics), `${what} [${type}]`, { cause: err });
       throw classify(err, what, topics);
     }
   };
 
   /**
    * Sends a batch's topics in one request. With a template, when a topic does not exist (a new tenant's, with
-   * auto-create off) the topics are sent one by one, and the records of a missing one are dead-lettered with the
-   * reason (replay them once it exists) instead of pausing the sink for every tenant.
+   * auto-create off) or the authorizer refuses it (no ACL for it yet), the topics are sent one by one, and the records
+   * of a missing or refused one are dead-lettered with the reason (replay them once it is fixed) instead of pausing
+   * the sink for every tenant. When the authorizer refuses every topic, the credentials are the problem: the sink
+   * pauses as without a template.
    */
   const produceAll = async (
     lane: Lane,
@@ -262,19 +277,30 @@ export const createKafkaSink = ({ config, logger, encode }: SinkContext<KafkaSin
     try {
       return await produce(lane, groups, count(groups));
     } catch (err) {
-      if (!(err instanceof MissingTopic)) throw err;
+      if (!(err instanceof TopicRefused)) throw err;
+      if (groups.length === 1 && err.type === 'TOPIC_AUTHORIZATION_FAILED') throw err.classified();
     }
+    const refused: Array<{ group: (typeof groups)[number]; err: TopicRefused }> = [];
     for (const group of groups) {
       try {
         await produce(lane, [group], group.messages.length);
       } catch (err) {
-        if (!(err instanceof MissingTopic)) throw err;
-        const error = new PermanentError(
-          `kafka '${config.name}': topic ${group.topic} does not exist (are topics auto-created on the brokers?); create it and replay the dead letters`,
-          { cause: err },
-        );
-        for (const index of group.indices) failed.push({ index, error });
+        if (!(err instanceof TopicRefused)) throw err;
+        refused.push({ group, err });
       }
+    }
+    const denied = refused.filter((r) => r.err.type === 'TOPIC_AUTHORIZATION_FAILED');
+    if (denied.length === groups.length) throw denied[0]!.err.classified();
+    for (const { group, err } of refused) {
+      const why =
+        err.type === 'TOPIC_AUTHORIZATION_FAILED'
+          ? 'the authorizer refuses writes to it (add an ACL)'
+          : 'it does not exist (are topics auto-created on the brokers?)';
+      const error = new PermanentError(
+        `kafka '${config.name}': topic ${group.topic}: ${why}; fix it and replay the dead letters [${err.type}]`,
+        { cause: err },
+      );
+      for (const index of group.indices) failed.push({ index, error });
     }
   };
 

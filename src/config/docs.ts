@@ -88,10 +88,11 @@ ${Object.entries(TEMPLATE_FIELDS)
   a legacy provider with spaces in a topic) is dead-lettered with the reason, and the rest of its batch is delivered.
 - Kafka sends a batch's records to all their topics in one produce request. Event Hubs keeps one producer client per
   hub (at most \`max_hub_clients\`, the least recently used idle one closed first).
-- A topic or hub a template names that does not exist (a new tenant's) dead-letters its records with the reason
-  (replay them with \`alertbridge dlq replay\` once it is created) and the other destinations go on, where a fixed
-  \`topic\` or \`event_hub_name\` that does not exist pauses the sink. Splunk's token must allow every index a
-  template names.
+- A topic or hub a template names that does not exist (a new tenant's), or a Kafka topic the authorizer refuses
+  while others are allowed, dead-letters its records with the reason (replay them with \`alertbridge dlq replay\`
+  once it is fixed) and the other destinations go on, where a fixed \`topic\` or \`event_hub_name\` that does not
+  exist pauses the sink. Splunk's token must allow every index a template names; an index Splunk does not have fails
+  only the events that name it.
 `;
 
 export function renderConfigReference(): string {

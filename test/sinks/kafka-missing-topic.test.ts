@@ -92,7 +92,7 @@ describe('kafka sink, topic missing (auto-create off)', () => {
     const res = await sink.send(batch);
     expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[1, 'permanent']]);
     expect(res!.failed[0]!.error.message).toBe(
-      `kafka 'kafka': topic ${prefix}.fabrikam does not exist (are topics auto-created on the brokers?); create it and replay the dead letters`,
+      `kafka 'kafka': topic ${prefix}.fabrikam: it does not exist (are topics auto-created on the brokers?); fix it and replay the dead letters [UNKNOWN_TOPIC_OR_PARTITION]`,
     );
     expect(sink.ready()).toBe(true);
     const read = await readAll(broker.brokers, [`${prefix}.contoso`]);

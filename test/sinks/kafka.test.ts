@@ -303,6 +303,44 @@ describe('kafka sink', () => {
     });
   });
 
+  describe('topic templates and ACLs', () => {
+    it('dead-letters the records of a topic the authorizer refuses when others are allowed; pauses when all are refused', async () => {
+      await createTopics(broker.brokers, ['bob-only'], 1).catch(() => undefined);
+      const before = (await readAll(broker.brokers, ['bob-only'])).length;
+      const sink = open({
+        brokers: broker.saslBrokers,
+        topic: 'bob-{tenant}',
+        sasl: { mechanism: 'plain', ...KAFKA_USERS.bob },
+      });
+      await sink.start();
+      const batch = [
+        record(1, { source: 'mssp/only' }),
+        record(2, { source: 'mssp/other' }),
+        record(3, { source: 'mssp/only' }),
+      ];
+      const res = await sink.send(batch);
+      expect(res?.failed.map((f) => [f.index, classify(f.error)])).toEqual([[1, 'permanent']]);
+      expect(res!.failed[0]!.error.message).toBe(
+        "kafka 'kafka': topic bob-other: the authorizer refuses writes to it (add an ACL); fix it and replay the dead letters [TOPIC_AUTHORIZATION_FAILED]",
+      );
+      expect(sink.ready()).toBe(true);
+      expect((await readAll(broker.brokers, ['bob-only'])).slice(before).map((m) => m.key)).toEqual([
+        batch[0]!.key,
+        batch[2]!.key,
+      ]);
+      // Every topic refused: the credentials, not a destination, are wrong — the sink pauses as without a template.
+      const err = await sink.send([record(4, { source: 'mssp/x' }), record(5, { source: 'mssp/y' })]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(classify(err)).toBe('retryable');
+      expect((err as Error).message).toMatch(
+        /\[TOPIC_AUTHORIZATION_FAILED\]; sink paused until the credentials are fixed$/,
+      );
+      expect(sink.ready()).toBe(false);
+    });
+  });
+
   describe('TLS', () => {
     it('produces over mutual TLS with ca_file, cert_file and key_file', async () => {
       const topic = uniqueTopic('tls');
