@@ -1,7 +1,7 @@
 /**
  * The one way health conditions become records. Each component that detects a condition hands what it sees now to
- * {@link HealthReporter.observe}; one Lua script per observation keeps the state of every condition in one Redis hash
- * (`{prefix}:health`) and tells which conditions this observation raised (not active before) and which it cleared
+ * {@link HealthReporter.observe}; one Lua script per observation keeps the state of the subject's conditions in its
+ * Redis hash (`{prefix}:health:{health}:{scope}`) and tells which conditions this observation raised (not active before) and which it cleared
  * (active before, no longer seen). Only those changes become records, so a condition seen on every poll, by every
  * replica, is one record when it starts and one when it ends. The state change happens once, atomically, whichever
  * replica makes it; a repeat of a record anyway (a retried emit) is absorbed by dedup: the key is the condition's
@@ -45,7 +45,7 @@ export interface ConditionState {
   cleared_at?: number;
 }
 
-// KEYS[1] = the health hash. ARGV[1] = scope (key prefix), ARGV[2] = JSON list of the kinds this observation may
+// KEYS[1] = the subject's health hash, KEYS[2] = the set of subjects. ARGV[1] = scope (key prefix), ARGV[2] = JSON list of the kinds this observation may
 // clear, ARGV[3] = JSON list of the conditions seen now (states without times), ARGV[4] = quiet ms (a condition is
 // cleared only once unseen for this long). Returns JSON {raised = [...], cleared = [...]}.
 const OBSERVE = `
@@ -76,6 +76,7 @@ for _, c in ipairs(cjson.decode(ARGV[3])) do
     raised[#raised + 1] = s
   end
   redis.call('HSET', KEYS[1], c.key, cjson.encode(s))
+  redis.call('SADD', KEYS[2], ARGV[1])
 end
 local quiet = tonumber(ARGV[4])
 for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -124,8 +125,9 @@ export class HealthReporter {
       const out = JSON.parse(
         (await this.opts.redis.eval(
           OBSERVE,
-          1,
-          this.opts.keys.health,
+          2,
+          this.opts.keys.health(scopeOf(subject)),
+          this.opts.keys.healthScopes,
           scopeOf(subject),
           JSON.stringify(opts.clears ?? []),
           JSON.stringify(states),
@@ -212,8 +214,10 @@ export function healthRecord(s: ConditionState, status: 'raised' | 'cleared', no
 
 /** The conditions active now (for `alertbridge status` and the like): read from Redis, so any replica sees them. */
 export async function currentConditions(redis: Redis, keys: Keys): Promise<ConditionState[]> {
-  const all = await redis.hgetall(keys.health);
-  return Object.values(all)
+  const scopes = await redis.smembers(keys.healthScopes);
+  const hashes = await Promise.all(scopes.map((scope) => redis.hvals(keys.health(scope))));
+  return hashes
+    .flat()
     .map((v) => JSON.parse(v) as ConditionState)
     .filter((s) => s.cleared_at === undefined)
     .sort((a, b) => a.first_seen - b.first_seen);

@@ -52,7 +52,8 @@
  * | `{p}:eh:{ns}/{hub}/{group}:checkpoints`      | hash   | Event Hubs checkpoints per partition (same)             |
  * | `{p}:replicas`                               | zset   | replica ids by last heartbeat (ms), for `status` (untagged) |
  * | `{p}:replica:{replicaId}`                    | string | a replica's heartbeat (JSON: its sinks' state), TTL (untagged) |
- * | `{p}:health`                                | hash   | health conditions by stable key (src/health/; one key) |
+ * | `{p}:health:{health}:{scope}`               | hash   | health conditions of one subject, by stable key (src/health/) |
+ * | `{p}:health-scopes:{health}`                 | set    | the subjects that have a health hash                    |
  *
  * In this table `{iN}`, `{sink-S}`, `{notify}`, `{source:resource}` and the write-back `{source}` are literal
  * braces (the hash tags); the other `{…}` are placeholders.
@@ -141,8 +142,13 @@ export interface Keys {
    * time ms), over every partition and replica: the burst rule counts them (sources/streaming/source.ts).
    */
   streamingBurst(source: string): string;
-  /** Health conditions (src/health/): one field per stable key, its state as JSON, cleared ones as tombstones. */
-  health: string;
+  /**
+   * Health conditions of one subject (src/health/: a source's resource, a source, a sink): one field per stable key,
+   * its state as JSON, cleared ones as tombstones. One hash per subject, so an observation reads only its own.
+   */
+  health(scope: string): string;
+  /** The subjects that have a {@link health} hash (a set), for reading every current condition. */
+  healthScopes: string;
 }
 
 const eventHubPath = (namespace: string, hub: string, group: string): string =>
@@ -204,7 +210,8 @@ export function keysFor(prefix: string): Keys {
     replicas: `${prefix}:replicas`,
     replicaHeartbeat: (replicaId) => `${prefix}:replica:${replicaId}`,
     streamingBurst: (source) => `${prefix}:streaming-burst:{notify}:${source}`,
-    health: `${prefix}:health`,
+    health: (scope) => `${prefix}:health:{health}:${scope}`,
+    healthScopes: `${prefix}:health-scopes:{health}`,
   };
 }
 

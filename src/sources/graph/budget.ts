@@ -54,11 +54,12 @@ export class RequestBudget {
         if (waited === 0) this.found();
         return waited;
       }
-      this.exhaustedSince ??= Date.now();
-      this.watch?.exhausted(Date.now() - this.exhaustedSince);
+      const since = (this.exhaustedSince ??= Date.now());
+      this.watch?.exhausted(Date.now() - since);
       const ms = Math.min(wait + Math.floor(Math.random() * 50), this.windowMs);
       waited += ms;
       await sleep(ms, signal);
+      if (this.exhaustedSince !== undefined) this.watch?.exhausted(Date.now() - this.exhaustedSince);
     }
   }
 

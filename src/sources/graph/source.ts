@@ -148,7 +148,10 @@ export class GraphSource implements Source {
  * `budget_exhausted`: raised once the tenant's requests have all waited for a slot for `budget_exhausted_alert_ms`
  * (told at most every 10 s), cleared when one finds a slot at once.
  */
-function budgetWatch(health: HealthReporter, config: GraphSourceConfig): BudgetWatch {
+export function budgetWatch(
+  health: HealthReporter,
+  config: Pick<GraphSourceConfig, 'name' | 'tenant_id' | 'budget_exhausted_alert_ms' | 'request_budget_per_minute'>,
+): BudgetWatch {
   const subject = sourceWide(config.name, config.tenant_id);
   let toldAt = 0;
   return {
