@@ -60,7 +60,7 @@ function connectCluster(cfg: RedisConnectionConfig, opts: { blocking?: boolean; 
     retryDelayOnFailover: 300,
     retryDelayOnClusterDown: 300,
     retryDelayOnTryAgain: 300,
-    slotsRefreshTimeout: cfg.connect_timeout_ms ?? 10_000,
+    slotsRefreshTimeout: cfg.connect_timeout_ms,
     // TLS certificates name the hosts the nodes were reached by, not the addresses CLUSTER SLOTS announces.
     ...(cfg.cluster!.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
   };

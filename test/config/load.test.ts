@@ -68,7 +68,7 @@ describe('defaults', () => {
       batch: { max_records: 500 },
       retry: { max_attempts: 10, initial_backoff_ms: 1000, max_backoff_ms: 300_000 },
       concurrency: 1,
-      dead_letter: { max_entries: 100_000 },
+      dead_letter: { max_entries: 100_000, report_window_ms: 300_000 },
     });
   });
 
