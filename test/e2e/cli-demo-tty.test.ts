@@ -144,7 +144,7 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
     outputDirs.push(cwd);
     const cli = `${process.execPath} --import ${import.meta.resolve('tsx')} ${join(ROOT, 'src/main.ts')} demo`;
     const t = terminal(`${cli} --rate 5 --out out/records.ndjson`, { x: 60, y: 20 }, { NO_COLOR: '1' }, cwd);
-    const shownBefore = await waitFor(() => t.lines().filter((l) => RECORD_LINE.test(l)).length, {
+    await waitFor(() => t.lines().filter((l) => RECORD_LINE.test(l)).length, {
       timeoutMs: 90_000,
       intervalMs: 250,
       what: 'a record line',
@@ -171,8 +171,16 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
     expect(t.screen()).not.toContain('"level"');
 
     t.tmux(['resize-window', '-x', '45']);
-    // Records keep coming after the resize; then Ctrl-C drains and stops.
-    await waitFor(() => t.lines().filter((l) => RECORD_LINE.test(l)).length > shownBefore + 2, {
+    // The demo has seen the new width once its footer fits it; records keep coming after that. Then Ctrl-C.
+    const recordLines = () => t.lines().filter((l) => RECORD_LINE.test(l)).length;
+    const afterResize = await waitFor(
+      () => {
+        const footer = t.lines().find((l) => l.startsWith(FOOTER));
+        return footer && [...footer].length <= 45 ? recordLines() + 1 : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250, what: 'the footer redrawn at the new width' },
+    );
+    await waitFor(() => recordLines() > afterResize, {
       timeoutMs: 90_000,
       intervalMs: 250,
       what: 'record lines after the resize',
