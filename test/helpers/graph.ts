@@ -1,4 +1,5 @@
 /** A Graph source wired to a real test pipeline, pointed at a simulator, with its config built by the real loader. */
+import type { HealthReporter } from '../../src/health/reporter.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach } from 'vitest';
@@ -62,7 +63,8 @@ export function captureLogger(): { logger: pino.Logger; lines: Array<Record<stri
 export interface GraphHarness {
   tp: TestPipeline;
   sink: RecordingSink;
-  source(cfg: GraphSourceConfig, logger?: pino.Logger): GraphSource;
+  /** `health`: a reporter for the source's health conditions (src/health/), when the test looks at them. */
+  source(cfg: GraphSourceConfig, logger?: pino.Logger, health?: HealthReporter): GraphSource;
   close(): Promise<void>;
 }
 
@@ -73,7 +75,7 @@ export async function graphHarness(opts: { prefix?: string } = {}): Promise<Grap
   return {
     tp,
     sink,
-    source(cfg, logger) {
+    source(cfg, logger, health) {
       const s = new GraphSource(cfg, {
         redis: tp.redis,
         prefix: tp.prefix,
@@ -82,6 +84,7 @@ export async function graphHarness(opts: { prefix?: string } = {}): Promise<Grap
         logger: logger ?? pino({ level: 'silent' }),
         takeoverMs: 5000,
         replicaId: mintReplicaId(),
+        health,
       });
       sources.push(s);
       return s;

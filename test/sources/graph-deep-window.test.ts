@@ -4,6 +4,8 @@
  * `eq` and `$skip`; what Graph will not hand out is logged and counted, never passed silently.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { HealthReporter } from '../../src/health/reporter.js';
+import type { AlertRecord } from '../../src/record/types.js';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/index.js';
 import { metricValue } from '../helpers/pipeline.js';
@@ -62,6 +64,7 @@ describe('deep alerts_v2 windows', () => {
   it('logs and counts a window Graph counts but will not page through, with its bounds, and moves on', async () => {
     h = await harness();
     const { logger, lines } = captureLogger();
+    const health: AlertRecord[] = [];
     const cluster = sim.createMany(B.tenantId, 'alerts_v2', 700, { sameTime: true });
     const after = Array.from({ length: 20 }, () => sim.create(B.tenantId, 'alerts_v2'));
     // Graph answers nothing past $skip 400 (as past its depth limit), though its count says there is more
@@ -70,12 +73,30 @@ describe('deep alerts_v2 windows', () => {
       const src = h.source(
         graphSourceConfig(sim, { name: 'fabrikam', ...B, graphUrl: mangler.url, extra: '    page_size: 200' }),
         logger,
+        new HealthReporter({
+          redis: h.tp.redis,
+          keys: h.tp.pipeline.keys,
+          emit: async (r) => health.push(...r),
+          logger,
+        }),
       );
       const summary = await pollNow(src.pollers[0]!);
       const at = summary!.overflow[0]?.at;
       expect(summary!.overflow).toEqual([{ provider: 'alerts_v2', at, to: at, read: 400, expected: 700 }]);
       expect(Date.parse(at!)).toBe(Date.parse(String(cluster[0]!.lastUpdateDateTime)));
       expect(summary!.accepted).toBe(420); // the first 400 of the cluster, and everything after it
+      // A health record for the SIEM, with the window passed over
+      expect(health.map((r) => [r.key, r.status, r.data.detail])).toEqual([
+        [
+          'health:fabrikam/alerts_v2/paging_overflow',
+          'raised',
+          { window: { from: at, to: at }, read: 400, expected: 700 },
+        ],
+      ]);
+      // the next poll reads past it without overflow: cleared
+      mangler.alter = undefined;
+      await pollNow(src.pollers[0]!);
+      expect(health.map((r) => r.status)).toEqual(['raised', 'cleared']);
     } finally {
       mangler.alter = undefined;
     }

@@ -470,13 +470,15 @@ export class Poller {
       });
     }
     for (const o of summary.overflow) {
-      const provider = o.provider ?? 'window';
+      // A legacy provider's alerts past the paging depth; or (alerts_v2, incidents) a window Graph counts but will not
+      // page through, which is the resource's own.
+      const provider = o.expected === undefined ? o.provider : undefined;
       if (seen.some((c) => c.kind === 'paging_overflow' && c.provider === provider)) continue;
       seen.push({
         kind: 'paging_overflow',
         subject,
         provider,
-        message: `${what}: Graph's paging could not reach every object updated at ${o.at}${o.provider ? ` (provider '${o.provider}')` : ''}; ${o.read} read, the rest passed over`,
+        message: `${what}: Graph's paging could not reach every object updated at ${o.at}${provider ? ` (provider '${provider}')` : ''}; ${o.read} read, the rest passed over`,
         detail: { window: { from: o.at, to: o.to ?? o.at }, read: o.read, expected: o.expected ?? null },
       });
     }
