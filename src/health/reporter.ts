@@ -45,9 +45,10 @@ export interface ConditionState {
   cleared_at?: number;
 }
 
-// KEYS[1] = the subject's health hash, KEYS[2] = the set of subjects. ARGV[1] = scope (key prefix), ARGV[2] = JSON list of the kinds this observation may
-// clear, ARGV[3] = JSON list of the conditions seen now (states without times), ARGV[4] = quiet ms (a condition is
-// cleared only once unseen for this long). Returns JSON {raised = [...], cleared = [...]}.
+// KEYS[1] = the subject's health hash, KEYS[2] = the set of subjects. ARGV[1] = scope (key prefix), ARGV[2] = JSON
+// list of the kinds this observation may clear, ARGV[3] = JSON list of the conditions seen now (states without
+// times), ARGV[4] = quiet ms (a condition is cleared only once unseen for this long). Returns JSON {raised, cleared,
+// undo}: undo = how to put back each change made (field, its previous text or false, its new text).
 const OBSERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -55,7 +56,7 @@ local prefix = ARGV[1]
 local authority = {}
 for _, k in ipairs(cjson.decode(ARGV[2])) do authority[k] = true end
 local seen = {}
-local raised, cleared = {}, {}
+local raised, cleared, undo = {}, {}, {}
 for _, c in ipairs(cjson.decode(ARGV[3])) do
   seen[c.key] = true
   local cur = redis.call('HGET', KEYS[1], c.key)
@@ -75,7 +76,9 @@ for _, c in ipairs(cjson.decode(ARGV[3])) do
     s.last = c.first
     raised[#raised + 1] = s
   end
-  redis.call('HSET', KEYS[1], c.key, cjson.encode(s))
+  local text = cjson.encode(s)
+  if s.observations == 1 then undo[#undo + 1] = {f = c.key, prev = cur or false, now = text} end
+  redis.call('HSET', KEYS[1], c.key, text)
   redis.call('SADD', KEYS[2], ARGV[1])
 end
 local quiet = tonumber(ARGV[4])
@@ -83,13 +86,27 @@ for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
   if not seen[f] and string.sub(f, 1, #prefix) == prefix then
     local s = cjson.decode(redis.call('HGET', KEYS[1], f))
     if authority[s.kind] and not s.cleared_at and now - s.last_seen >= quiet then
+      local prev = redis.call('HGET', KEYS[1], f)
       s.cleared_at = math.max(now, s.last_seen + 1)
-      redis.call('HSET', KEYS[1], f, cjson.encode(s))
+      local text = cjson.encode(s)
+      undo[#undo + 1] = {f = f, prev = prev, now = text}
+      redis.call('HSET', KEYS[1], f, text)
       cleared[#cleared + 1] = s
     end
   end
 end
-return cjson.encode({raised = raised, cleared = cleared})
+return cjson.encode({raised = raised, cleared = cleared, undo = undo})
+`;
+
+// KEYS[1] = the subject's health hash; ARGV[1] = the undo list of OBSERVE. Puts back each change that is still as
+// OBSERVE left it (a later observation's change stays).
+const UNDO = `
+for _, u in ipairs(cjson.decode(ARGV[1])) do
+  if redis.call('HGET', KEYS[1], u.f) == u.now then
+    if u.prev then redis.call('HSET', KEYS[1], u.f, u.prev) else redis.call('HDEL', KEYS[1], u.f) end
+  end
+end
+return 0
 `;
 
 export interface HealthReporterOptions {
@@ -120,23 +137,26 @@ export class HealthReporter {
    */
   async observe(subject: Subject, seen: readonly Condition[], opts: ObserveOptions = {}): Promise<void> {
     if (!seen.length && !opts.clears?.length) return;
+    const hash = this.opts.keys.health(scopeOf(subject));
+    let undo: unknown[] = [];
     try {
       const states = seen.map((c) => initialState(c));
       const out = JSON.parse(
         (await this.opts.redis.eval(
           OBSERVE,
           2,
-          this.opts.keys.health(scopeOf(subject)),
+          hash,
           this.opts.keys.healthScopes,
           scopeOf(subject),
           JSON.stringify(opts.clears ?? []),
           JSON.stringify(states),
           String(opts.quietMs ?? 0),
         )) as string,
-      ) as { raised: ConditionState[] | object; cleared: ConditionState[] | object };
+      ) as { raised: ConditionState[] | object; cleared: ConditionState[] | object; undo: unknown[] | object };
       // cjson encodes an empty list as {}.
       const raised = Array.isArray(out.raised) ? out.raised : [];
       const cleared = Array.isArray(out.cleared) ? out.cleared : [];
+      undo = Array.isArray(out.undo) ? out.undo : [];
       if (!raised.length && !cleared.length) return;
       const now = new Date();
       for (const s of raised) this.log.warn({ key: s.key, ...s.first }, `health condition raised: ${s.message}`);
@@ -146,7 +166,12 @@ export class HealthReporter {
         ...cleared.map((s) => healthRecord(s, 'cleared', now)),
       ]);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'could not record a health condition');
+      // The change is put back, so the next observation makes it again: a record is never lost to a failed emit.
+      if (undo.length) await this.opts.redis.eval(UNDO, 1, hash, JSON.stringify(undo)).catch(() => undefined);
+      this.log.warn(
+        { err: (err as Error).message },
+        'could not record a health condition; tried again at its next sighting',
+      );
     }
   }
 }

@@ -87,6 +87,34 @@ describe('health reporter', () => {
     expect(all()).toHaveLength(3);
   });
 
+  it('an emit that fails puts the change back: the next sighting raises it, once', async () => {
+    const emitted: AlertRecord[] = [];
+    let refuse = 1;
+    const reporter = new HealthReporter({
+      redis: conns[0]!,
+      keys,
+      // The pipeline refusing once (Redis failing over, a durability wait refused), then accepting.
+      emit: async (records) => {
+        if (refuse-- > 0) throw new Error('refused');
+        emitted.push(...records);
+      },
+      logger: silent,
+    });
+    const subject: Subject = { sink: 'splunk' };
+    const paused: Condition = { kind: 'sink_paused', subject, message: 'paused' };
+    await reporter.observe(subject, [paused]);
+    expect(emitted).toEqual([]);
+    expect((await currentConditions(conns[0]!, keys)).filter((c) => c.sink === 'splunk')).toEqual([]);
+    await reporter.observe(subject, [paused]);
+    await reporter.observe(subject, [paused]);
+    expect(emitted.map((r) => [r.key, r.status])).toEqual([['health:sink:splunk/sink_paused', 'raised']]);
+    // The same for a clearance.
+    refuse = 1;
+    await reporter.observe(subject, [], { clears: ['sink_paused'] });
+    await reporter.observe(subject, [], { clears: ['sink_paused'] });
+    expect(emitted.map((r) => r.status)).toEqual(['raised', 'cleared']);
+  });
+
   it('budget_exhausted: raised once every request has waited that long, cleared when one finds a slot at once', async () => {
     const r = replica(0);
     const cfg = { name: 'busy', tenant_id: 't2', budget_exhausted_alert_ms: 1000, request_budget_per_minute: 2 };
