@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { cleanup, metricValue, silentLogger, startTestPipeline, type TestPipeline } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
-import { record, records } from '../helpers/records.js';
+import { record, records, recordsInOneShard } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHecPeer, type HecPeer, type HecPeerOptions } from '../peers/hec/server.js';
 import { TOKEN, hecSink, ident, identOf } from '../peers/hec/sink.js';
@@ -86,7 +86,9 @@ describe('splunk_hec through the pipeline', () => {
     ['acks off: the 321 before it count as indexed, the 178 after it are resent', false],
     ['acks on: the 321 before it had no ack and are resent too (duplicates, never loss)', true],
   ])("dead-letters the one invalid event of a batch of 500 with HEC's reason (%s)", async (_what, acks) => {
-    const bad = record(321);
+    // One inbox shard: the 500 records are one staged batch, so one request of 500 (keys.ts).
+    const batch = recordsInOneShard(500);
+    const bad = batch[321]!;
     const hec = await peer({
       ack: acks,
       ackDelayMs: 5,
@@ -94,7 +96,6 @@ describe('splunk_hec through the pipeline', () => {
     });
     const sink = hecSink(hec, { ack: acks ? FAST_ACKS : { enabled: false }, max_events: 500 });
     tp = await startTestPipeline([{ sink, maxRecords: 500 }]);
-    const batch = records(500);
     await tp.pipeline.emit(batch);
     const want = new Set(batch.filter((r) => r.id !== bad.id).map(ident));
     // with acks on, a record counts once a copy of it was acknowledged
