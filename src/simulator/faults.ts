@@ -107,15 +107,8 @@ export class FaultState {
   intercept(req: SimRequest, tenantId: string, clientId: string): SimResponse | null {
     const budget = this.current.requestBudgetPerMinute;
     if (budget) {
-      const now = req.now.getTime();
-      const key = `${tenantId}/${clientId}`;
-      const times = (this.windows.get(key) ?? []).filter((t) => t > now - WINDOW_MS);
-      times.push(now);
-      this.windows.set(key, times);
-      if (times.length > budget) {
-        const waitS = Math.max(0.001, ((times[times.length - budget - 1] as number) + WINDOW_MS - now) / 1000);
-        return this.throttled(req, waitS, 'budget');
-      }
+      const waitS = this.countAgainstBudget(req.now.getTime(), `${tenantId}/${clientId}`, budget);
+      if (waitS !== undefined) return this.throttled(req, waitS, 'budget');
     }
     const status = this.current.errorStatus;
     if (status) {
@@ -141,6 +134,26 @@ export class FaultState {
       return { ...r, log: { fault: 'unavailable' } };
     }
     return null;
+  }
+
+  /**
+   * Counts a request arriving at `now` the way Graph's rolling minute does: the requests of the app and tenant that
+   * arrived in (now - 60 s, now], this one and throttled ones included. Over the budget: the seconds until a request
+   * would be let through again, else undefined. Times are kept in arrival order (requests are handled a few ms
+   * apart, not always in the order they arrived) and for two minutes, so a late-handled request is counted right.
+   */
+  private countAgainstBudget(now: number, key: string, budget: number): number | undefined {
+    const times = (this.windows.get(key) ?? []).filter((t) => t > now - 2 * WINDOW_MS);
+    let at = times.length;
+    while (at > 0 && (times[at - 1] as number) > now) at--;
+    times.splice(at, 0, now);
+    this.windows.set(key, times);
+    let first = at;
+    while (first > 0 && (times[first - 1] as number) > now - WINDOW_MS) first--;
+    const inWindow = at - first + 1;
+    if (inWindow <= budget) return undefined;
+    // Once the oldest `inWindow - budget` of them have left, this one and budget - 1 others remain: room for one.
+    return Math.max(0.001, ((times[first + inWindow - budget] as number) + WINDOW_MS - now) / 1000);
   }
 
   /** A 429 shaped like Graph's documented sample (`throttling-429-response.json`). */

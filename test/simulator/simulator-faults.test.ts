@@ -95,7 +95,15 @@ describe('simulator: fault knobs and the request log', () => {
     now += 40_001;
     // The first five left the window; the throttled one still counts: four more fit.
     for (let i = 0; i < 4; i++) expect((await alerts()).status).toBe(200);
+    const again = await alerts();
+    expect(again.status).toBe(429);
+    // Retry-After says when a request fits again: the throttled one of 20 s ago leaving is not enough (the four and
+    // this one, throttled, still count); all five of now leaving is.
+    expect(Number(again.headers['retry-after'])).toBeCloseTo(60, 3);
+    now += 59_999;
     expect((await alerts()).status).toBe(429);
+    now += 60_000;
+    expect((await alerts()).status).toBe(200);
   });
 
   it("revokes issued tokens (401 before expiry) with revokeTokens, and every token with 'all'", async () => {
