@@ -11,6 +11,8 @@ export interface Mangler {
   url: string;
   /** Changes a Graph JSON body before the client sees it; `path` is the request path with its query. */
   alter?: (body: Record<string, unknown>, path: string) => Record<string, unknown>;
+  /** Ms a Graph request is held before it is passed on (transit: Graph sees it that much later). */
+  delay?: (path: string) => number;
   close(): Promise<void>;
 }
 
@@ -24,6 +26,8 @@ export async function startMangler(sim: Simulator): Promise<Mangler> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       void (async () => {
+        const delay = m.delay?.(req.url ?? '/') ?? 0;
+        if (delay > 0) await new Promise((r) => setTimeout(r, delay));
         const headers = Object.fromEntries(
           Object.entries(req.headers).filter(([k]) => k !== 'host' && k !== 'connection'),
         ) as Record<string, string>;

@@ -4,6 +4,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { TenantCredentials } from '../../src/simulator/types.js';
 import { RequestBudget } from '../../src/sources/graph/budget.js';
 import { graphHarness, graphSourceConfig } from '../helpers/graph.js';
+import { startMangler } from '../helpers/graph-mangler.js';
 import { cleanup } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -22,8 +23,9 @@ describe('per-tenant request budget', () => {
     await Promise.all(
       replicas.map(async (budget) => {
         for (let i = 0; i < 12; i++) {
-          await budget.take();
+          const slot = await budget.take();
           times.push(Date.now());
+          await slot.release();
         }
       }),
     );
@@ -83,6 +85,64 @@ describe('per-tenant request budget', () => {
     }
   }, 25_000);
 
+  it('holds the budget in every 60 s of arrival times at Graph, however late requests arrive', async () => {
+    const T: TenantCredentials = {
+      tenantId: 'ffffffff-0000-4000-8000-0000000000d2',
+      clientId: 'app-budget-arrival',
+      clientSecret: 'secret-budget-arrival',
+    };
+    const BUDGET = 10;
+    const sim = await startSimulator({ tenants: [T], seed: 23 });
+    const mangler = await startMangler(sim);
+    const h = await graphHarness();
+    const ac = new AbortController();
+    try {
+      sim.create(T.tenantId, 'alerts_v2');
+      // Graph's own count: a 429 `budget` past it, by arrival time.
+      sim.setFaults({ requestBudgetPerMinute: BUDGET });
+      // The first minute's requests spend 5 s in transit (a slow network, a queue), so Graph counts them 5 s after
+      // their slots were taken; the next minute's arrive at once.
+      let sent = 0;
+      mangler.delay = () => (sent++ < BUDGET ? 5000 : 0);
+      const src = h.source(
+        graphSourceConfig(sim, {
+          name: 'eager',
+          ...T,
+          graphUrl: mangler.url,
+          extra: `    request_budget_per_minute: ${BUDGET}`,
+        }),
+      );
+      const callers = Array.from({ length: 4 }, async () => {
+        for (;;) await src.client.get('/security/alerts_v2?$top=1', 'alerts_v2', ac.signal);
+      });
+      const done = Promise.allSettled(callers);
+      const graph = () => sim.requestLog.filter((e) => e.path.startsWith('/v1.0/') && e.tenant === T.tenantId);
+      // Well past a minute: the second minute's slots are taken while the first minute's arrivals still count.
+      await waitFor(() => graph().length > 0 && Date.now() - Date.parse(graph()[0]!.at) > 75_000, {
+        timeoutMs: 180_000,
+        intervalMs: 500,
+        what: 'more than a minute of Graph requests',
+      });
+      ac.abort(new Error('test over'));
+      await done;
+      const log = graph();
+      const times = log.map((e) => Date.parse(e.at)).sort((x, y) => x - y);
+      // Graph counts a request when it arrives: no 60 s of arrivals holds more than the budget ...
+      expect(busiestWindow(times, 60_000)).toBeLessThanOrEqual(BUDGET);
+      // ... so Graph never refuses one for the budget while alertbridge thinks it is within it ...
+      expect(log.filter((e) => e.fault === 'budget' || e.status === 429)).toEqual([]);
+      // ... and the budget is still what limits the callers (they would make hundreds of requests a minute).
+      expect(busiestWindow(times, 60_000)).toBe(BUDGET);
+      expect(log.length).toBeGreaterThan(BUDGET);
+    } finally {
+      ac.abort(new Error('test over'));
+      await h.close();
+      await cleanup(h.tp);
+      await mangler.close();
+      await sim.close();
+    }
+  }, 240_000);
+
   it('stops waiting when aborted', async () => {
     const r = connect({ url: redisUrl() });
     const budget = new RequestBudget(r, `${prefix}:budget:abort`, 1, 60_000);
@@ -93,3 +153,13 @@ describe('per-tenant request budget', () => {
     r.disconnect();
   });
 });
+
+/** The most requests any window of `windowMs` holds (times sorted, ms): the window [t, t + windowMs) of each t. */
+function busiestWindow(times: number[], windowMs: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= windowMs) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}

@@ -298,24 +298,44 @@ export class GraphClient {
       // (seconds on a cold start or a refresh) between the two let Graph see more requests in its own 60 s window
       // than the budget allows.
       const { token, generation } = await this.token(signal);
-      const budgetWait = await this.opts.budget.take(signal);
-      if (budgetWait) {
+      // The slot is held until the answer's headers are here (Graph counts the request on arrival, somewhere in
+      // between; budget.ts). A request still unanswered `answerMs` after its take is abandoned, so that it cannot
+      // reach Graph after its slot's hold has ended (`answerMs` + 5 s: the 5 s for bytes already on their way).
+      const answerMs = 2 * this.opts.timeoutMs;
+      const slot = await this.opts.budget.take(signal, answerMs + 5_000);
+      if (slot.waited) {
         this.stats.throttled++;
-        this.stats.waitedMs += budgetWait;
+        this.stats.waitedMs += slot.waited;
       }
       let status: number;
       let text: string;
       let resHeaders: Record<string, string | string[] | undefined>;
       try {
-        const res = await request(url, {
-          method,
-          body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-          dispatcher: this.agent,
-          headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...headers },
-          headersTimeout: this.opts.timeoutMs,
-          bodyTimeout: this.opts.timeoutMs,
-          signal,
-        });
+        const deadline = new AbortController();
+        const timer = setTimeout(
+          () => deadline.abort(new Error(`no answer within ${answerMs} ms (twice request_timeout_ms)`)),
+          answerMs,
+        );
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await request(url, {
+            method,
+            body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+            dispatcher: this.agent,
+            headers: { authorization: `Bearer ${token}`, accept: 'application/json', ...headers },
+            headersTimeout: this.opts.timeoutMs,
+            bodyTimeout: this.opts.timeoutMs,
+            signal: signal ? AbortSignal.any([signal, deadline.signal]) : deadline.signal,
+          });
+        } catch (err) {
+          // No answer: what was sent may still reach Graph (bytes in transit when the connection failed or was
+          // abandoned), so the slot keeps its whole hold, unless the request never left.
+          if (neverSent(err)) await slot.release();
+          throw err;
+        } finally {
+          clearTimeout(timer);
+        }
+        await slot.release(); // answered: Graph has counted it by now
         status = res.statusCode;
         resHeaders = res.headers;
         text = await readCapped(res.body, res.headers['content-length'], this.opts.maxResponseBytes);
