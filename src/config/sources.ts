@@ -250,9 +250,12 @@ const graphSourceFields = {
     150,
     1,
     10_000,
-    'Graph requests per minute this source may make. Graph allows 150 per minute per app per tenant on security resources.',
+    'Graph requests per minute this source may make, counted in any 60 s by arrival at Graph (a request holds its slot until its answer is back). Graph allows 150 per minute per app per tenant on security resources.',
   ),
-  request_timeout_ms: millis(30_000, 'Timeout of one Graph or token request.'),
+  request_timeout_ms: millis(
+    30_000,
+    'Timeout of one Graph or token request. A Graph request still unanswered twice this long after taking its budget slot (a wait for a connection included) is abandoned and tried again.',
+  ),
   ...proxyUrlPair('Graph and the token endpoint of this source'),
   max_response_bytes: count(
     16_777_216,
