@@ -155,6 +155,7 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
       .find((l) => l.startsWith('log: '))!
       .slice('log: '.length)
       .trim();
+    outputDirs.push(join(logPath, '..'));
     const listen = await waitFor(() => /"listen":"([^"]+)"/.exec(readFileSync(logPath, 'utf8'))?.[1], {
       what: 'the daemon to listen',
     });
@@ -167,7 +168,10 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
     await waitFor(() => t.lines().some((l) => /^\d\d:\d\d:\d\d WARN +\[push\/demo-push\] push refused/.test(l)), {
       what: 'the warning on screen',
     });
-    expect(readFileSync(logPath, 'utf8')).toContain('"msg":"push refused: authentication"');
+    // The file gets it through a write stream: soon, not necessarily before the screen.
+    await waitFor(() => readFileSync(logPath, 'utf8').includes('"msg":"push refused: authentication"'), {
+      what: 'the warning in demo.log',
+    });
     expect(t.screen()).not.toContain('"level"');
 
     t.tmux(['resize-window', '-x', '45']);
@@ -191,11 +195,6 @@ describe.skipIf(!hasTmux)(`alertbridge demo on a terminal${hasTmux ? '' : ' (ski
     const lines = t.lines();
     const { path, records } = recordsNamedOn(lines);
     expect(path).toBe(join(cwd, 'out/records.ndjson'));
-    const log = lines
-      .find((l) => l.startsWith('log: '))!
-      .slice('log: '.length)
-      .trim();
-    outputDirs.push(join(log, '..'));
     // Paths are printed whole (to be copied); every other line fits the window it was printed in.
     for (const l of lines.filter((x) => !x.includes(path) && !x.includes('demo.log') && !x.startsWith('Pane is dead')))
       expect([...l].length, l).toBeLessThanOrEqual(60);
