@@ -105,13 +105,15 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function client(opts: { graphUrl?: string; metrics?: Metrics; maxResponseBytes?: number } = {}): GraphClient {
+function client(
+  opts: { graphUrl?: string; metrics?: Metrics; maxResponseBytes?: number; budgetKey?: string } = {},
+): GraphClient {
   const c = new GraphClient({
     source: 'contoso',
     tenantId: TENANT,
     graphUrl: opts.graphUrl ?? graph.url,
     credential: () => credential,
-    budget: new RequestBudget(redis, `${prefix}:budget`, 10_000),
+    budget: new RequestBudget(redis, opts.budgetKey ?? `${prefix}:budget`, 10_000),
     metrics: opts.metrics ?? new Metrics(),
     logger: pino({ level: 'silent' }),
     timeoutMs: 10_000,
@@ -316,5 +318,25 @@ describe('response bodies over max_response_bytes', () => {
     expect(err).toBeInstanceOf(ResponseTooLargeError);
     expect(err).toMatchObject({ top: 1 });
     expect(graph.requests.map((r) => new URL(r.url, graph.url).searchParams.get('$top'))).toEqual(['4', '2', '1']);
+  });
+});
+
+describe('the budget slot of a request', () => {
+  it('is held until the answer is back, and kept whole for a request that got no answer (it may still arrive)', async () => {
+    const key = `${prefix}:budget:hold`;
+    const c = client({ budgetKey: key });
+    const scores = async () =>
+      (await redis.zrange(key, '0', '-1', 'WITHSCORES')).filter((_, i) => i % 2 === 1).map(Number);
+    graph.handler = json({ value: [] });
+    await c.get('/security/alerts_v2', 'alerts_v2');
+    // Answered: the slot counts from its release, not from its hold's end (twice the 10 s timeout + 5 s ahead).
+    const [answered] = await scores();
+    expect(answered).toBeLessThanOrEqual(Date.now());
+    // The connection is lost once the request is in: Graph may have counted it, or may yet.
+    graph.handler = (req) => req.socket.destroy();
+    await expect(c.get('/security/alerts_v2', 'alerts_v2')).rejects.toThrow(GraphRequestError);
+    const all = await scores();
+    expect(all).toHaveLength(2);
+    expect(Math.max(...all)).toBeGreaterThan(Date.now() + 10_000);
   });
 });
