@@ -9,7 +9,8 @@
  * - secret files read again when a credential is refused ({@link readSecretFile});
  * - the credential pause ({@link AuthPause}), used the same way by every sink: `pause.run(deliver)`;
  * - templates of where a record lands (`topic: "alerts.{tenant_id}"`), the same fields and checks in every sink
- *   ({@link NameTemplate}, {@link nameTemplate} for the schema);
+ *   ({@link NameTemplate}, {@link nameTemplate} for the schema), and the one rule for a record whose rendered name
+ *   is invalid ({@link destinationOf});
  * - Entra ID credentials and refusal detection, TLS roots and the HTTP proxy dispatcher.
  *
  * A sink imports nothing from src/ directly (enforced by eslint's no-restricted-imports): what it needs from the
@@ -21,6 +22,7 @@ export { AuthPause, type AuthPauseOptions } from './kit/auth-pause.js';
 export { Lifecycle } from './kit/lifecycle.js';
 export { readSecretFile } from './kit/secret-file.js';
 export { probeNames, type ProbeNames, type ProbeSample } from './kit/probe-names.js';
+export { destinationOf } from './kit/destinations.js';
 export {
   EVENT_HUB_NAME,
   KAFKA_TOPIC,
