@@ -15,6 +15,7 @@ import { spawnCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
   tenantId: 'aaaaaaaa-0000-4000-8000-0000000042ea',
@@ -80,7 +81,7 @@ sinks:
       const h = await waitFor(
         async () => {
           if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          const state = await redis.hgetall(`${prefix}:sync:contoso:change:${changeId}`);
+          const state = await redis.hgetall(keysFor(prefix).syncChange('contoso', changeId));
           return state.outcome ? state : undefined;
         },
         { timeoutMs: 120_000, what: 'the change finished' },

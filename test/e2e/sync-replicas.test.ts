@@ -14,6 +14,7 @@ import { spawnCli, type Daemon } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
 import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
+import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
   tenantId: 'aaaaaaaa-0000-4000-8000-00000000e9e2',
@@ -101,7 +102,7 @@ describe('sync with two replicas', () => {
       await waitFor(
         async () => {
           const states = await Promise.all(
-            first.map((id) => redis.hget(`${prefix}:sync:contoso:change:${id}`, 'state')),
+            first.map((id) => redis.hget(keysFor(prefix).syncChange('contoso', id), 'state')),
           );
           return states.every((s) => s === 'applied');
         },
@@ -116,10 +117,10 @@ describe('sync with two replicas', () => {
         alerts.slice(6).map((x) => ({ resource: 'alerts_v2', id: x.id, status: 'inProgress' })),
       );
       await waitFor(
-        async () => (await redis.hget(`${prefix}:sync:contoso:change:${held[0]}`, 'state')) === 'applying',
+        async () => (await redis.hget(keysFor(prefix).syncChange('contoso', held[0]!), 'state')) === 'applying',
         { what: 'the held changes being applied' },
       );
-      const holder = await redis.get(`${prefix}:sync:contoso:lease`);
+      const holder = await redis.get(keysFor(prefix).syncLease('contoso'));
       const victim = daemons.find((d) => holder?.includes(`-${d.child.pid}-`));
       if (!victim) throw new Error(`no replica holds the sync lease (${holder})`);
       victim.child.kill('SIGKILL');
@@ -130,7 +131,7 @@ describe('sync with two replicas', () => {
         async () => {
           if (survivor.child.exitCode !== null) throw new Error(`replica exited: ${survivor.output()}`);
           const states = await Promise.all(
-            held.map((id) => redis.hget(`${prefix}:sync:contoso:change:${id}`, 'state')),
+            held.map((id) => redis.hget(keysFor(prefix).syncChange('contoso', id), 'state')),
           );
           return states.every((s) => s === 'applied');
         },
