@@ -130,7 +130,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     try {
       simReq.rawBody = await readBody(req);
       // Once the whole request is here: a test that kills the client from this hook still gets the request applied.
-      opts.onRequest?.({ method: simReq.method, path: simReq.path });
+      opts.onRequest?.({ method: simReq.method, path: simReq.path, body: simReq.rawBody });
       r = await route(simReq);
     } catch (err) {
       const status = err instanceof BodyTooLargeError ? 413 : 500;

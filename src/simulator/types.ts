@@ -239,9 +239,9 @@ export interface SimulatorOptions {
   /**
    * Called once each request has fully arrived (body read), before it is handled (the request log has it only once
    * answered): lets a test act at the moment a request reaches "Graph", e.g. kill the client while its PATCH is
-   * being applied.
+   * being applied. Throwing from it answers 500 without handling the request (it never reached Graph).
    */
-  onRequest?: (req: { method: string; path: string }) => void;
+  onRequest?: (req: { method: string; path: string; body: string }) => void;
   /**
    * Publish the Defender XDR Streaming API's AlertInfo/AlertEvidence events of each alerts_v2 the simulator creates
    * to this Event Hub (streaming.ts), for the `defender_streaming` source. @defaultValue none
