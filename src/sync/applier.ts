@@ -1,6 +1,11 @@
 /**
  * Applies one source's queued write-back changes to Graph. One replica at a time works a source's queue (a lease,
- * as for polling), one change after the other, so two changes to one alert land in the order they were accepted.
+ * as for polling), one change after the other in stream order, so two changes to one alert land in the order they
+ * were accepted — also across takeovers: the lease's holder first takes over every change read and not finished (by
+ * whichever replica), and a change waits while one before it is claimed by a replica that stopped (its claim runs
+ * out) or retried; claims, `patch_sent` records and reads are fenced by the lease (queue.ts), so a replica that lost
+ * it sends nothing more. A change that keeps failing ends `failed` after `max_attempts` (also when every attempt
+ * stopped the replica applying it), and the next one goes.
  *
  * Per change: a fresh GET of the object (the truth to compare with), then
  * - `conflict` when `expected_revision` is older than the object's revision — Graph's or the newest alertbridge has
@@ -32,7 +37,7 @@ import { sleep } from '../sources/graph/budget.js';
 import { GraphRequestError, type GraphClient } from '../sources/graph/client.js';
 import { Lease } from '../sources/graph/lease.js';
 import { changedFields, GRAPH_PROPERTY, hasComment, patchBody, type SyncChange } from './change.js';
-import { GROUP, SyncQueue, type ChangeRecord, type SyncOutcome, type SyncOutcomeKind } from './queue.js';
+import { SyncQueue, type ChangeRecord, type SyncOutcome, type SyncOutcomeKind } from './queue.js';
 
 export interface SyncApplierOptions {
   source: string;
@@ -56,16 +61,25 @@ export interface SyncApplierOptions {
   outcomeTtlMs: number;
   /** First wait before trying a failing change again (doubles, at most 5 min). @defaultValue 1000 */
   retryBaseMs?: number;
+  /**
+   * The Graph client's request timeout: a claim recorded as a request goes out lasts `takeoverMs` plus this, so a
+   * replica taking the change over does not act while that request may still reach Graph. @defaultValue 30000
+   */
+  requestTimeoutMs?: number;
 }
 
-type Entries = Array<[string, string[] | null]>;
+/**
+ * How a change's turn ended: finished (an outcome, or nothing left to do), another replica's claim on it still runs
+ * (it and every later change wait), or this replica no longer holds the source's lease.
+ */
+type Turn = 'done' | 'busy' | 'lost';
 
-/** Why a change cannot be applied however often it is tried. */
 /** Another replica took the change over (this one lost its lease and claim): stop without an outcome. */
 class ClaimLostError extends Error {
   override name = 'ClaimLostError';
 }
 
+/** Why a change cannot be applied however often it is tried. */
 class PermanentSyncError extends Error {
   override name = 'PermanentSyncError';
   constructor(
@@ -133,19 +147,30 @@ export class SyncApplier {
             this.log.warn('sync lease lost; another replica applies this source changes now');
           });
           await queue.ensureGroup();
-          // Entries another (dead) holder had read and not finished become ours, in order.
-          await this.claimAll();
         }
-        // Our own pending entries first (a change that failed and waits for its next attempt), then new ones.
-        const pending = await this.read('0', 0);
-        const entries = pending.length ? pending : await this.read('>', 1000);
-        for (const [entryId, fields] of entries) {
+        // Strictly in stream order (the order accepted): the oldest unfinished change first — whichever replica read
+        // it, and whether it waits for another attempt or was left by a replica that died or lost the lease — and a
+        // change never before the one ahead of it has an outcome. So a later change to an object cannot be applied
+        // before an earlier one, and an earlier one never overwrites a later one.
+        const took = await queue.take(this.opts.owner, 20);
+        if (took === 'lost') {
+          await this.lost();
+          continue;
+        }
+        if (took.entries.length === 0) await this.waitForNew(took.last);
+        for (const { entryId, changeId } of took.entries) {
           if (signal.aborted || !this.held) break;
-          // A pending entry whose message was deleted comes back without fields (XAUTOCLAIM drops most): nothing to do.
-          const at = fields ? fields.indexOf('c') : -1;
-          const changeId = at >= 0 ? fields![at + 1] : undefined;
-          if (changeId) await this.process(entryId, changeId);
-          else await queue.ack(entryId);
+          // A pending entry whose message was deleted has no change: nothing to do.
+          const turn: Turn = changeId ? await this.process(entryId, changeId) : await this.ackEmpty(entryId);
+          if (turn === 'busy') {
+            // Another replica (which held the lease before us) is applying it: its claim runs out, or it finishes.
+            await sleep(1000, signal);
+            break;
+          }
+          if (turn === 'lost') {
+            await this.lost();
+            break;
+          }
         }
         this.health.progressed();
       } catch (err) {
@@ -159,63 +184,65 @@ export class SyncApplier {
     }
   }
 
-  private async claimAll(): Promise<void> {
-    let cursor = '0-0';
-    do {
-      const res = (await this.opts.redis.xautoclaim(
-        this.opts.queue.keys.queue,
-        GROUP,
-        this.opts.owner,
-        0,
-        cursor,
-        'COUNT',
-        100,
-        'JUSTID',
-      )) as [string, string[]];
-      cursor = res[0];
-    } while (cursor !== '0-0');
+  /** The lease is another replica's (or expired): stop working the queue, and try to get the lease again. */
+  private async lost(): Promise<void> {
+    if (this.held) this.log.warn('sync lease lost; another replica applies this source changes now');
+    this.held = false;
+    await this.lease.release();
   }
 
-  private async read(from: '0' | '>', blockMs: number): Promise<Entries> {
-    const args: Array<string | number> = ['GROUP', GROUP, this.opts.owner, 'COUNT', 20];
-    if (blockMs > 0) args.push('BLOCK', blockMs);
-    args.push('STREAMS', this.opts.queue.keys.queue, from);
-    const res = (await (this.opts.blockingRedis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(
-      ...args,
-    )) as Array<[string, Entries]> | null;
-    return res?.[0]?.[1] ?? [];
+  private async ackEmpty(entryId: string): Promise<Turn> {
+    await this.opts.queue.ack(entryId);
+    return 'done';
   }
 
-  /** Applies one change to its end: an outcome, or (retryable failure) a wait and another attempt. */
-  private async process(entryId: string, changeId: string): Promise<void> {
+  /** Blocks (at most a second) until an entry newer than `last` is queued. */
+  private async waitForNew(last: string): Promise<void> {
+    await this.opts.blockingRedis.xread('COUNT', 1, 'BLOCK', 1000, 'STREAMS', this.opts.queue.keys.queue, last);
+  }
+
+  /**
+   * Applies one change to its end: an outcome, or (retryable failure) a wait and another attempt. `busy` and `lost`
+   * leave it pending for the lease's holder.
+   */
+  private async process(entryId: string, changeId: string): Promise<Turn> {
     const { queue } = this.opts;
     const signal = this.abort.signal;
     for (;;) {
       const before = await queue.claim(changeId, this.opts.owner, this.opts.takeoverMs);
-      if (before === 'busy') {
-        // Another replica is applying it (it held the lease before us): its claim runs out, or it finishes.
-        await sleep(1000, signal);
-        return;
-      }
+      if (before === 'busy' || before === 'lost') return before;
       if (before !== 'queued' && before !== 'applying') {
         await queue.ack(entryId); // gone (expired) or finished already
-        return;
+        return 'done';
       }
       const rec = (await queue.get(changeId))!;
       this.health.progressed();
+      if (rec.attempts > this.opts.maxAttempts) {
+        // Every attempt so far ended without an outcome (the replica applying it died or lost its lease each time):
+        // a change that stops every replica trying it must not hold the changes after it forever.
+        const reason =
+          `gave up after ${rec.attempts - 1} attempts that ended without an outcome (the replica applying it stopped or lost its lease each time)` +
+          (rec.patchSent || rec.commentSent ? '; a request had gone out, so Graph may carry the change' : '');
+        this.log.error(
+          { change_id: changeId },
+          `sync of change ${changeId} for source '${this.opts.source}': ${reason}`,
+        );
+        await this.finish(entryId, this.outcome(rec, 'failed', { reason }));
+        return 'done';
+      }
       try {
         await this.finish(entryId, await this.apply(rec));
-        return;
+        return 'done';
       } catch (err) {
         if (signal.aborted) throw err;
         if (err instanceof ClaimLostError) {
           this.log.warn({ change_id: changeId }, err.message);
-          return;
+          return 'lost';
         }
         if (err instanceof PermanentSyncError) {
           this.log.error({ change_id: changeId, resource: rec.change.resource, id: rec.change.id }, err.message);
           await this.finish(entryId, this.outcome(rec, 'failed', { graphStatus: err.status, reason: err.message }));
-          return;
+          return 'done';
         }
         const message = (err as Error).message;
         if (rec.attempts >= this.opts.maxAttempts) {
@@ -226,7 +253,7 @@ export class SyncApplier {
           );
           const status = err instanceof GraphRequestError ? err.status : null;
           await this.finish(entryId, this.outcome(rec, 'failed', { graphStatus: status, reason }));
-          return;
+          return 'done';
         }
         const wait = Math.min(300_000, (this.opts.retryBaseMs ?? 1000) * 2 ** (rec.attempts - 1));
         this.log.warn(
@@ -296,16 +323,17 @@ export class SyncApplier {
     let updated: Record<string, unknown> | undefined;
     let status = current.status;
     if (comment !== undefined) {
-      await this.mark(rec.id, 'comment_sent');
-      const r = await this.graph('POST', `${path}/comments`, change, {
-        '@odata.type': 'microsoft.graph.security.alertComment',
-        comment,
-      });
+      const r = await this.graph(
+        'POST',
+        `${path}/comments`,
+        change,
+        { '@odata.type': 'microsoft.graph.security.alertComment', comment },
+        () => this.mark(rec.id, 'comment_sent'),
+      );
       status = r.status;
     }
     if (Object.keys(body).length) {
-      await this.mark(rec.id, 'patch_sent');
-      const r = await this.graph('PATCH', path, change, body);
+      const r = await this.graph('PATCH', path, change, body, () => this.mark(rec.id, 'patch_sent'));
       status = r.status;
       updated = r.body;
     } else {
@@ -333,8 +361,10 @@ export class SyncApplier {
     });
   }
 
+  /** Right before each attempt of a request that writes: only while this replica's lease and claim hold. */
   private async mark(id: string, what: 'patch_sent' | 'comment_sent'): Promise<void> {
-    if (!(await this.opts.queue.mark(id, what, this.opts.owner, this.opts.takeoverMs)))
+    const claimMs = this.opts.takeoverMs + (this.opts.requestTimeoutMs ?? 30_000);
+    if (!(await this.opts.queue.mark(id, what, this.opts.owner, claimMs)))
       throw new ClaimLostError(`sync: change ${id} was taken over by another replica; not sending it from this one`);
   }
 
@@ -356,11 +386,13 @@ export class SyncApplier {
     path: string,
     change: SyncChange,
     body?: unknown,
+    beforeSend?: () => Promise<void>,
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     try {
       const r = await this.opts.client.request<Record<string, unknown>>(method, path, change.resource, {
         signal: this.abort.signal,
         body,
+        beforeSend,
         // A comment POST sent twice is two comments: after a 5xx the change is tried again from its GET, which shows
         // whether the comment arrived. A PATCH with the same fields is safe to resend.
         idempotent: method !== 'POST',

@@ -86,9 +86,11 @@ end
 return out
 `;
 
-// KEYS[1] = change hash. ARGV[1] = owner, ARGV[2] = claim ttl ms. Marks it `applying` by this owner for the ttl and
-// counts the attempt; returns the state it was in ('' if gone), or 'busy' while another owner's claim runs.
+// KEYS[1] = change hash, KEYS[2] = the source's lease. ARGV[1] = owner, ARGV[2] = claim ttl ms. Marks it `applying`
+// by this owner for the ttl and counts the attempt; returns the state it was in ('' if gone), 'busy' while another
+// owner's claim runs, or 'lost' when the lease is not this owner's (a replica that lost it starts nothing more).
 const CLAIM = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 'lost' end
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return '' end
 if state ~= 'queued' and state ~= 'applying' then return state end
@@ -102,14 +104,54 @@ redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 return state
 `;
 
-// KEYS[1] = change hash. ARGV[1] = owner, ARGV[2] = claim ttl ms, ARGV[3] = field. Records that a request is going
-// out, only while the claim is still this owner's (and extends it); 0 when another replica has taken the change.
+// KEYS[1] = change hash, KEYS[2] = the source's lease. ARGV[1] = owner, ARGV[2] = claim ttl ms, ARGV[3] = field.
+// Records that a request is going out, only while both the lease and the claim are still this owner's (and extends
+// the claim, so that it outlives the request); 0 when another replica has taken either.
 const MARK = `
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[1] then return 0 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('HSET', KEYS[1], ARGV[3], '1', 'claim_until', now + tonumber(ARGV[2]))
 return 1
+`;
+
+// KEYS[1] = the source's lease, KEYS[2] = stream. ARGV[1] = owner, ARGV[2] = count. Only for the lease's holder
+// ({'lost'} otherwise): every pending entry becomes this owner's (a replica that lost the lease may have read some
+// and can no longer apply them), then the oldest pending entries, else the next new ones, in stream order — so the
+// oldest unfinished change always comes first. Returns {'ok', last, id1, change1, id2, change2, …}: `last` (only
+// when there are no entries) is the id after which a new entry is to be waited for; a change '' is an entry whose
+// message was deleted.
+const TAKE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {'lost'} end
+local cursor = '0-0'
+repeat
+  cursor = redis.call('XAUTOCLAIM', KEYS[2], '${GROUP}', ARGV[1], 0, cursor, 'COUNT', 100, 'JUSTID')[1]
+until cursor == '0-0'
+local r = redis.call('XREADGROUP', 'GROUP', '${GROUP}', ARGV[1], 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '0')
+local entries = r and r[1][2] or {}
+if #entries == 0 then
+  r = redis.call('XREADGROUP', 'GROUP', '${GROUP}', ARGV[1], 'COUNT', ARGV[2], 'STREAMS', KEYS[2], '>')
+  entries = r and r[1][2] or {}
+end
+local out = {'ok', ''}
+if #entries == 0 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[2])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then out[2] = info[i + 1] end
+  end
+end
+for _, e in ipairs(entries) do
+  local c = ''
+  if e[2] then
+    for i = 1, #e[2], 2 do
+      if e[2][i] == 'c' then c = e[2][i + 1] end
+    end
+  end
+  out[#out + 1] = e[1]
+  out[#out + 1] = c
+end
+return out
 `;
 
 // KEYS[1] = change hash, KEYS[2] = stream, KEYS[3] = dead list. ARGV: state, outcome json, ttl ms, entry id, dead (1/0),
@@ -182,19 +224,37 @@ export class SyncQueue {
   }
 
   /**
-   * Claims the change for `owner` for `ttlMs`: the state it was in before ('' when the change no longer exists), or
-   * `busy` while another replica's claim on it runs.
+   * For the holder of the source's lease: the oldest unfinished entries (every pending one is taken over first, from
+   * whichever replica read it), else the next new ones, at most `count`, in stream order; `lost` when the lease is not
+   * `owner`'s. With no entries, `last` is the id to wait after for a new one.
    */
-  async claim(id: string, owner: string, ttlMs: number): Promise<SyncState | '' | 'busy'> {
-    return (await this.redis.eval(CLAIM, 1, this.keys.change(id), owner, ttlMs)) as SyncState | '' | 'busy';
+  async take(
+    owner: string,
+    count: number,
+  ): Promise<'lost' | { entries: Array<{ entryId: string; changeId: string }>; last: string }> {
+    const out = (await this.redis.eval(TAKE, 2, this.keys.lease, this.keys.queue, owner, count)) as string[];
+    if (out[0] === 'lost') return 'lost';
+    const entries: Array<{ entryId: string; changeId: string }> = [];
+    for (let i = 2; i + 1 < out.length; i += 2) entries.push({ entryId: out[i]!, changeId: out[i + 1]! });
+    return { entries, last: out[1]! };
   }
 
   /**
-   * Written before the request goes out, so that after a crash the next attempt knows Graph may have it already; and
-   * only while the change is still `owner`'s: false when another replica took it over (nothing must be sent then).
+   * Claims the change for `owner` for `ttlMs`: the state it was in before ('' when the change no longer exists),
+   * `busy` while another replica's claim on it runs, or `lost` when `owner` does not hold the source's lease.
+   */
+  async claim(id: string, owner: string, ttlMs: number): Promise<SyncState | '' | 'busy' | 'lost'> {
+    return (await this.redis.eval(CLAIM, 2, this.keys.change(id), this.keys.lease, owner, ttlMs)) as
+      SyncState | '' | 'busy' | 'lost';
+  }
+
+  /**
+   * Written right before a request goes out, so that after a crash the next attempt knows Graph may have it already;
+   * only while the source's lease and the change's claim are still `owner`'s (the claim then lasts `ttlMs`): false
+   * when another replica took either over (nothing must be sent then).
    */
   async mark(id: string, what: 'patch_sent' | 'comment_sent', owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.eval(MARK, 1, this.keys.change(id), owner, ttlMs, what)) === 1;
+    return (await this.redis.eval(MARK, 2, this.keys.change(id), this.keys.lease, owner, ttlMs, what)) === 1;
   }
 
   async finish(id: string, entryId: string, outcome: SyncOutcome, ttlMs: number): Promise<void> {

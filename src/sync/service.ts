@@ -84,6 +84,7 @@ export class SyncService implements Source {
         owner: this.opts.owner,
         takeoverMs: this.opts.takeoverMs,
         maxAttempts: config.sync.max_attempts,
+        requestTimeoutMs: config.request_timeout_ms,
         outcomeTtlMs: config.sync.outcome_ttl_ms,
       }),
     );

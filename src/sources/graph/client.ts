@@ -284,6 +284,11 @@ export class GraphClient {
        * instead, for the caller to look before it tries again. @defaultValue true
        */
       idempotent?: boolean;
+      /**
+       * Called right before each attempt goes out (after the token and the budget slot); when it throws, nothing is
+       * sent and the error is the request's. Write-back uses it to send only while its claim on the change holds.
+       */
+      beforeSend?: () => Promise<void>;
     } = {},
   ): Promise<GraphResponse<T>> {
     const idempotent = opts.idempotent ?? true;
@@ -307,6 +312,7 @@ export class GraphClient {
         this.stats.throttled++;
         this.stats.waitedMs += slot.waited;
       }
+      await opts.beforeSend?.();
       let status: number;
       let text: string;
       let resHeaders: Record<string, string | string[] | undefined>;
