@@ -62,8 +62,9 @@ export interface SyncApplierOptions {
   /** First wait before trying a failing change again (doubles, at most 5 min). @defaultValue 1000 */
   retryBaseMs?: number;
   /**
-   * The Graph client's request timeout: a claim recorded as a request goes out lasts `takeoverMs` plus this, so a
-   * replica taking the change over does not act while that request may still reach Graph. @defaultValue 30000
+   * The Graph client's request timeout: a claim recorded as a request goes out lasts twice this plus 5 s (at least
+   * `takeoverMs`), as long as the client may still send it, so a replica taking the change over does not act while
+   * that request may still reach Graph. @defaultValue 30000
    */
   requestTimeoutMs?: number;
 }
@@ -363,7 +364,9 @@ export class SyncApplier {
 
   /** Right before each attempt of a request that writes: only while this replica's lease and claim hold. */
   private async mark(id: string, what: 'patch_sent' | 'comment_sent'): Promise<void> {
-    const claimMs = this.opts.takeoverMs + (this.opts.requestTimeoutMs ?? 30_000);
+    // The client abandons a request that has no answer twice its timeout after it took its budget slot (+5 s for
+    // bytes on their way): until then, the request may still reach Graph.
+    const claimMs = Math.max(this.opts.takeoverMs, 2 * (this.opts.requestTimeoutMs ?? 30_000) + 5_000);
     if (!(await this.opts.queue.mark(id, what, this.opts.owner, claimMs)))
       throw new ClaimLostError(`sync: change ${id} was taken over by another replica; not sending it from this one`);
   }

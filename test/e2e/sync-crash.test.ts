@@ -46,7 +46,7 @@ sources:
 ${graphSourceYaml(sim, T, {
   name: 'contoso',
   resources: ['alerts_v2'],
-  extra: `    poll_interval_ms: 1000\n    request_timeout_ms: 20000\n    sync: { enabled: true, token: ${TOKEN} }\n`,
+  extra: `    poll_interval_ms: 1000\n    request_timeout_ms: 5000\n    sync: { enabled: true, token: ${TOKEN} }\n`,
 })}
 sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}" }

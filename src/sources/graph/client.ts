@@ -312,7 +312,14 @@ export class GraphClient {
         this.stats.throttled++;
         this.stats.waitedMs += slot.waited;
       }
-      await opts.beforeSend?.();
+      if (opts.beforeSend) {
+        try {
+          await opts.beforeSend();
+        } catch (err) {
+          await slot.release(); // nothing was sent
+          throw err;
+        }
+      }
       let status: number;
       let text: string;
       let resHeaders: Record<string, string | string[] | undefined>;
