@@ -8,7 +8,7 @@ import { inboxLength, pipelinesPerTest, type TestPipeline } from '../helpers/pip
 import { normalize } from '../../src/record/normalize.js';
 import { decodeRoute, encodeRoute } from '../../src/pipeline/inbox.js';
 import type { AlertRecord } from '../../src/record/types.js';
-import { alertV2, record, records } from '../helpers/records.js';
+import { alertV2, record, records, recordsInOneShard } from '../helpers/records.js';
 import { scanKeys, testRedisConfig } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -101,6 +101,23 @@ describe('inbox', () => {
     await waitFor(async () => (await leftovers(consumer)).batches === 0, { what: 'batch released', timeoutMs: 15_000 });
     expect(new Set(sink.keys()).size).toBe(300);
     expect(await leftovers(consumer)).toEqual({ batches: 0, refs: 0, inbox: 0 });
+  });
+
+  it('reads every shard: a backlog in one inbox shard does not hold up a record staged in another', async () => {
+    const sink = new RecordingSink('s');
+    // While no dispatcher runs: 300 entries in shard 0 (one per emit), then one record in shard 1.
+    const producer = await start([{ sink: new RecordingSink('s') }], { consume: false });
+    const backlog = recordsInOneShard(1500, {}, 0);
+    for (let i = 0; i < backlog.length; i += 5) await producer.pipeline.emit(backlog.slice(i, i + 5));
+    const [other] = recordsInOneShard(1, {}, 1);
+    await producer.pipeline.emit([other!]);
+    // A dispatcher reads 10 entries a round: shard 0's backlog takes 30 rounds, shard 1's record its first.
+    await start([{ sink, maxRecords: 100 }], { prefix: producer.prefix });
+    await waitFor(() => sink.received.length >= 1501, { what: 'everything', timeoutMs: 60_000 });
+    const at = sink.received.findIndex((r) => r.key === other!.key);
+    expect(at).toBeGreaterThanOrEqual(0);
+    // Delivered while most of shard 0's backlog still waited (a dispatcher draining shard 0 first: at 1500).
+    expect(at).toBeLessThan(750);
   });
 
   it('completes a job whose records were already released (taken over after it finished) without sending', async () => {
