@@ -221,7 +221,11 @@ sinks:
         await waitFor(() => hec.requests.filter((q) => q.code === 4).length >= 3, { what: 'refused probes' });
         expect(await readyz(wrong)).toEqual({
           status: 503,
-          body: { ready: false, checks: { started: true, redis: true, 'sink:hec': false, dispatcher: true } },
+          body: {
+            ready: false,
+            checks: { started: true, redis: true, 'sink:hec': false, dispatcher: true },
+            reasons: { 'sink:hec': '403 Invalid token (code 4)' },
+          },
         });
         expect(await sinkReadyMetric(wrong)).toBe('0');
         expect(hec.indexed).toHaveLength(0);

@@ -115,7 +115,7 @@ describe('defender_streaming config', () => {
     [
       'a streamed resource that is no table',
       '  - { name: o, type: file, path: /dev/null, filter: { resources: [streaming/Device.Events] } }',
-      'sinks[0].filter.resources[0]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, streaming/<Table> or streaming/* (got "streaming/Device.Events")',
+      'sinks[0].filter.resources[0]: must be one of alerts_v2, incidents, alerts, secure_scores, secure_score_control_profiles, sync_outcomes, health, streaming/<Table> or streaming/* (got "streaming/Device.Events")',
     ],
   ])('reports %s', (_, sinks, message) => {
     const res = parse(
