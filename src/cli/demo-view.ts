@@ -275,12 +275,20 @@ export class DemoView {
   private readonly onResize = (): void => this.redraw(true);
   /** The footer's width in characters, as drawn (to know how many rows a narrower terminal wrapped it into). */
   private footerChars = 0;
-  private readonly restoreCursor = (): void => void this.out.write('\x1b[?25h');
+  /** The terminal is gone (a write failed): nothing more is drawn; the log file still gets everything. */
+  private hungUp = false;
+  private write(text: string): void {
+    if (!this.hungUp && !this.out.destroyed) this.out.write(text);
+  }
+  private readonly restoreCursor = (): void => this.write('\x1b[?25h');
 
   constructor(
     private readonly out: NodeJS.WriteStream,
     opts: { records?: string; level?: string } = {},
   ) {
+    // A terminal that hangs up (window closed, `tmux kill-session`) fails the next write with EIO while the demo is
+    // still draining on its SIGHUP: stop drawing instead of crashing on an unhandled 'error'.
+    this.out.on('error', () => (this.hungUp = true));
     this.dir = mkdtempSync(join(tmpdir(), 'alertbridge-demo-out-'));
     this.recordsPath = opts.records ?? join(this.dir, 'records.ndjson');
     // The file sink appends: what `--out` held before this run is not shown.
@@ -299,7 +307,7 @@ export class DemoView {
     // Paths in full, even on a narrow terminal (they are to be copied): these lines may wrap, the footer never does.
     const head = (label: string, path: string) => `${fit([{ text: label, style: '1' }], o)}${path}`;
     const title = [{ text: 'alertbridge demo', style: '1' }, { text: ': one line per record; Ctrl-C stops.' }];
-    this.out.write(
+    this.write(
       `${fit(title, o)}\n${head('records (NDJSON): ', this.recordsPath)}\n${head('log:              ', this.logPath)}\n`,
     );
   }
@@ -310,7 +318,7 @@ export class DemoView {
 
   /** Prints `text` above the footer (as a line of its own), then the footer again. */
   private print(line: string): void {
-    this.out.write(`\r\x1b[2K${line}\n${this.footer}`);
+    this.write(`\r\x1b[2K${line}\n${this.footer}`);
   }
 
   private warnLine(text: string): void {
@@ -326,7 +334,7 @@ export class DemoView {
   /** After the daemon started: tails the records and keeps the footer current. */
   watch(app: App): void {
     this.app = app;
-    this.out.write('\x1b[?25l');
+    this.write('\x1b[?25l');
     process.on('exit', this.restoreCursor);
     this.out.on('resize', this.onResize);
     this.timer = setInterval(() => void this.tick(), 500);
@@ -343,7 +351,7 @@ export class DemoView {
     }
     if (this.stats) this.footer = footerLine(this.stats, this.opts);
     this.footerChars = visibleLength(this.footer);
-    this.out.write(`\r${up}${resized ? '\x1b[J' : '\x1b[2K'}${this.footer}`);
+    this.write(`\r${up}${resized ? '\x1b[J' : '\x1b[2K'}${this.footer}`);
   }
 
   private async tick(): Promise<void> {
@@ -405,7 +413,7 @@ export class DemoView {
       `${fit([{ text: `${this.shown} records (NDJSON) in ` }], o)}${this.recordsPath}`,
       `${fit([{ text: 'log: ' }], o)}${this.logPath}`,
     ];
-    this.out.write(`${this.app ? '\n' : ''}${lines.join('\n')}\n\x1b[?25h`);
+    this.write(`${this.app ? '\n' : ''}${lines.join('\n')}\n\x1b[?25h`);
     process.off('exit', this.restoreCursor);
     await new Promise<void>((resolve) => this.logFile.end(resolve));
   }

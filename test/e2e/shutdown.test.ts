@@ -123,11 +123,18 @@ describe('alertbridge demo in a terminal that closes', () => {
         stdio: ['pipe', 'pipe', 'ignore'],
         detached: true,
       });
-      term.stdout.resume();
+      // On a terminal the demo shows its view and writes its logs to the demo.log the view names.
+      let screen = '';
+      term.stdout.on('data', (b: Buffer) => (screen += b.toString('utf8')));
+      const demoLog = (): string | undefined =>
+        /log:\s+(\S+demo\.log)/.exec(
+          screen.replaceAll(String.fromCharCode(27), '').replace(/\[[0-9;?]*[A-Za-z]/g, ''),
+        )?.[1];
+      const logText = (): string => readFileSafe(log) + (demoLog() ? readFileSafe(demoLog()!) : '');
       let demoPid: number | undefined;
       let redisPid: number | undefined;
       try {
-        await waitFor(() => readFileSafe(log).includes('demo progress'), {
+        await waitFor(() => logText().includes('demo progress'), {
           timeoutMs: 90_000,
           what: 'the demo running',
         });
@@ -137,7 +144,7 @@ describe('alertbridge demo in a terminal that closes', () => {
         process.kill(term.pid!, 'SIGKILL');
         await waitFor(() => !alive(demoPid!), { timeoutMs: 60_000, what: 'the demo to stop' });
         await waitFor(() => !alive(redisPid!), { timeoutMs: 10_000, what: 'redis-server gone' });
-        const out = readFileSafe(log);
+        const out = logText();
         expect(out).toContain('"signal":"SIGHUP"');
         expect(out).toContain('"drained":true');
         expect(out).not.toContain('Assertion failed');
