@@ -1,12 +1,14 @@
 /**
  * Output formats a sink can be configured with (`format`). `envelope` is the record itself; `graph` is the Graph
  * object verbatim; `ocsf` is an OCSF Detection Finding (see `ocsf.ts`). Health records (src/health/) are their
- * condition object in `graph` and an OCSF Application Error in `ocsf`.
+ * condition object in `graph` and an OCSF Application Error in `ocsf`; write-back outcome records (src/sync/) their
+ * outcome object in `graph` and an OCSF API Activity in `ocsf`.
  */
 import { healthToOcsf } from '../health/ocsf.js';
+import { outcomeToOcsf } from '../sync/ocsf.js';
 import { toOcsf } from './ocsf.js';
 import { dataJson, recordJson } from './stored.js';
-import { HEALTH, type AlertRecord } from './types.js';
+import { HEALTH, SYNC_OUTCOMES, type AlertRecord } from './types.js';
 
 export type FormatName = 'envelope' | 'graph' | 'ocsf';
 /** A record as a JSON-serializable value in the sink's format. */
@@ -30,9 +32,15 @@ const FORMATS: Record<FormatName, Format> = {
   ocsf: { format: (record) => ocsf(record), encode: (record) => JSON.stringify(ocsf(record)) },
 };
 
-/** Health records (src/health/) are OCSF Application Errors; the rest Detection Findings. */
+/**
+ * Health records (src/health/) are OCSF Application Errors, write-back outcomes (src/sync/) API Activity; the rest
+ * Detection Findings.
+ */
 function ocsf(record: AlertRecord): unknown {
-  return (record.resource as string) === HEALTH ? healthToOcsf(record) : toOcsf(record);
+  const resource = record.resource as string;
+  if (resource === HEALTH) return healthToOcsf(record);
+  if (resource === SYNC_OUTCOMES) return outcomeToOcsf(record);
+  return toOcsf(record);
 }
 
 function lookup(name: FormatName): Format {

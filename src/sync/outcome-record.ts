@@ -2,7 +2,7 @@
  * A write-back outcome as a pipeline record, for the sinks that opt in (`filter.resources: [sync_outcomes]`): the
  * envelope's routing fields, `schema: alertbridge.sync_outcome/v1` (consumers tell kinds apart by `schema`), and the
  * outcome itself as `data`. Keyed by source and change id and revised by its finishing time, so dedup delivers each
- * outcome once. Formats: `envelope` and `graph` (the outcome object); `ocsf` has no class for it.
+ * outcome once. Formats: `envelope`, `graph` (the outcome object) and `ocsf` (an API Activity, ocsf.ts).
  */
 import { SYNC_OUTCOMES, type AlertRecord } from '../record/types.js';
 import type { SyncOutcome } from './queue.js';
