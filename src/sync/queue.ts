@@ -11,6 +11,10 @@
  *
  * A change and its stream entry are written by one script: a 202 means both exist. A change sent again with the same
  * `change_id` is not queued twice.
+ *
+ * Reading the stream (`take`), claiming a change and recording a request going out are fenced by the source's lease
+ * (`{prefix}:sync:{source}:lease`, in the same slot): only its holder does them, so a replica that lost the lease
+ * reads, starts and sends nothing more, and the holder always gets the oldest unfinished entries first.
  */
 import type { Redis } from 'ioredis';
 import { keysFor } from '../pipeline/keys.js';
