@@ -44,7 +44,7 @@ export const sinkCommonShape = {
     .enum(['envelope', 'graph', 'ocsf'])
     .default('envelope')
     .describe(
-      'Record format: `envelope` (alertbridge.record/v1 JSON), `graph` (the Graph object verbatim) or `ocsf` (OCSF Detection Finding, class 2004).',
+      'Record format: `envelope` (alertbridge.record/v1 JSON), `graph` (the Graph object verbatim) or `ocsf` (OCSF Detection Finding, class 2004; write-back outcomes as API Activity 6003, health records as Application Error 6008).',
     ),
   filter: SinkFilterSchema.optional(),
   batch: z
