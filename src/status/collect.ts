@@ -10,6 +10,8 @@ import type { Config, DefenderStreamingSourceConfig, GraphSourceConfig } from '.
 import { readHeartbeats, type Heartbeat } from '../pipeline/heartbeat.js';
 import { keysFor, type Keys } from '../pipeline/keys.js';
 import { readCursor } from '../sources/graph/cursor.js';
+import { CONDITION_SEVERITY, type ConditionKind } from '../health/conditions.js';
+import { currentConditions } from '../health/reporter.js';
 
 export const STATUS_SCHEMA = 'alertbridge.status/v1';
 
@@ -22,6 +24,35 @@ export interface StatusReport {
   replicas: ReplicaStatus[];
   sources: SourceStatus[];
   sinks: SinkStatus[];
+  /**
+   * The health conditions active now (docs/health.md), oldest first: what src/health/ keeps in Redis, the same
+   * conditions the `alertbridge.health/v1` records announce. Sources and sinks name theirs in `conditions`.
+   */
+  active_conditions: ActiveCondition[];
+}
+
+/** A health condition that is raised and not yet cleared; the fields are those of the health record's `data`. */
+export interface ActiveCondition {
+  /** The condition's stable key (`health:{source}/{resource}/{kind}[/{provider}]`, `health:sink:{sink}/{kind}`). */
+  key: string;
+  kind: ConditionKind;
+  severity: (typeof CONDITION_SEVERITY)[ConditionKind];
+  /** The subject: a source (its tenant, one resource or `*` for all), or a sink. */
+  source: string | null;
+  tenant_id: string | null;
+  resource: string | null;
+  sink: string | null;
+  /** A gap's or an overflow's provider. */
+  provider: string | null;
+  message: string;
+  first_seen: string;
+  last_seen: string;
+  observations: number;
+  /** Dead letters: how many so far; null for other kinds. */
+  count: number | null;
+  /** What the first sighting saw, and the latest. */
+  detail: Record<string, unknown> | null;
+  last_detail: Record<string, unknown> | null;
 }
 
 export interface ReplicaStatus {
@@ -44,6 +75,8 @@ export interface SourceStatus {
   write_back: { queued: number; failed: number } | null;
   /** defender_streaming: partition ownership and checkpoints (null for other types). */
   partitions: PartitionStatus[] | null;
+  /** The kinds of the active conditions of this source (any resource, or all of them), as in `active_conditions`. */
+  conditions: ConditionKind[];
 }
 
 export type ResourceState = 'ok' | 'failing' | 'stuck' | 'never_polled';
@@ -67,6 +100,8 @@ export interface ResourceStatus {
   polling: string | null;
   /** Windows skipped with `alertbridge cursor skip`. */
   skips: number;
+  /** The kinds of the active conditions of this resource, or of all the source's resources (credentials). */
+  conditions: ConditionKind[];
 }
 
 export interface PartitionStatus {
@@ -95,6 +130,8 @@ export interface SinkStatus {
   /** Age of the oldest queued job (waiting or active; among delayed, the 100 due first), null when none. */
   oldest_queued_age_seconds: number | null;
   dead_letters: number;
+  /** The kinds of the active conditions of this sink (`sink_paused`, `dead_letters`). */
+  conditions: ConditionKind[];
 }
 
 /** Delayed jobs inspected for the oldest queued age (a delayed set is ordered by when it is due, not by age). */
@@ -113,6 +150,10 @@ export async function collectStatus(
   const now = await redisNow(redis);
   const heartbeats = await readHeartbeats(redis, keys);
   const live = new Set(heartbeats.map((h) => h.replica));
+  const active = (await currentConditions(redis, keys)).map(activeCondition);
+  const kinds = (match: (c: ActiveCondition) => boolean): ConditionKind[] => [
+    ...new Set(active.filter(match).map((c) => c.kind)),
+  ];
   const sources: SourceStatus[] = [];
   for (const s of config.sources) {
     const base: SourceStatus = {
@@ -122,14 +163,20 @@ export async function collectStatus(
       budget: null,
       write_back: null,
       partitions: null,
+      conditions: kinds((c) => c.source === s.name),
     };
     if (s.type === 'graph_security') Object.assign(base, await graphStatus(s, redis, keys, now));
     if (s.type === 'defender_streaming') base.partitions = await partitionStatus(s, redis, keys, live);
+    for (const res of base.resources)
+      res.conditions = kinds((c) => c.source === s.name && (c.resource === res.resource || c.resource === '*'));
     sources.push(base);
   }
   const sinks: SinkStatus[] = [];
   for (const s of config.sinks)
-    sinks.push(await sinkStatus(s.name, s.type, redis, queueConnection, keys, heartbeats, now));
+    sinks.push({
+      ...(await sinkStatus(s.name, s.type, redis, queueConnection, keys, heartbeats, now)),
+      conditions: kinds((c) => c.sink === s.name),
+    });
   return {
     schema: STATUS_SCHEMA,
     generated_at: new Date(now).toISOString(),
@@ -144,6 +191,27 @@ export async function collectStatus(
     })),
     sources,
     sinks,
+    active_conditions: active,
+  };
+}
+
+function activeCondition(s: Awaited<ReturnType<typeof currentConditions>>[number]): ActiveCondition {
+  return {
+    key: s.key,
+    kind: s.kind,
+    severity: CONDITION_SEVERITY[s.kind],
+    source: s.source ?? null,
+    tenant_id: s.tenant_id ?? null,
+    resource: s.resource ?? null,
+    sink: s.sink ?? null,
+    provider: s.provider ?? null,
+    message: s.message,
+    first_seen: new Date(s.first_seen).toISOString(),
+    last_seen: new Date(s.last_seen).toISOString(),
+    observations: s.observations,
+    count: s.count ?? null,
+    detail: s.first ?? null,
+    last_detail: s.last ?? null,
   };
 }
 
@@ -190,6 +258,7 @@ async function graphStatus(
       lagging_providers: lagging,
       polling: await redis.get(keys.pollLease(s.name, resource)),
       skips: await redis.llen(keys.cursorSkips(s.name, resource)),
+      conditions: [],
     });
   }
   // The budget window as budget.ts keeps it: request times (Redis's clock) in a sorted set, trimmed when taken.
@@ -248,7 +317,7 @@ async function sinkStatus(
   keys: Keys,
   heartbeats: Heartbeat[],
   now: number,
-): Promise<SinkStatus> {
+): Promise<Omit<SinkStatus, 'conditions'>> {
   const replicas = heartbeats.flatMap((h) => {
     const s = h.sinks?.[name];
     return s ? [{ replica: h.replica, ready: s.ready === true, reason: s.reason ? String(s.reason) : null }] : [];

@@ -4,7 +4,7 @@
  * them from Graph or a peer (untrusted). Cells carry `data-field` so checks can read the figures back.
  */
 import type { StatusReport } from './collect.js';
-import { duration } from './text.js';
+import { duration, subject } from './text.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -21,6 +21,7 @@ h1{font-size:1.3em;margin:0 0 .2em}h2{font-size:1.1em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25em .6em;border-bottom:1px solid #ddd;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right}.muted{color:#666}
 .s-ok,.s-ready{color:#17602a}.s-failing,.s-paused{color:#9a5b00;font-weight:600}.s-stuck,.s-no_replica{color:#a11;font-weight:600}
+.warn{color:#a11;font-weight:600}
 .err{font-family:ui-monospace,monospace;font-size:.9em;white-space:pre-wrap;word-break:break-word;max-width:40em}
 `;
 
@@ -49,7 +50,7 @@ export function renderHtml(r: StatusReport, opts: { refreshSeconds?: number } = 
   }
 
   h.push('<h2>Sources</h2><table id="sources"><tr><th>Source</th><th>Resource</th><th>State</th><th>Last poll</th>');
-  h.push('<th>Lag</th><th>Budget used / min</th><th>Polling now</th><th>Last error</th></tr>');
+  h.push('<th>Lag</th><th>Budget used / min</th><th>Polling now</th><th>Health</th><th>Last error</th></tr>');
   for (const s of r.sources) {
     const budget = s.budget ? `${s.budget.used_last_minute} / ${s.budget.limit_per_minute}` : '–';
     const rows = s.resources.length ? s.resources : [undefined];
@@ -66,6 +67,7 @@ export function renderHtml(r: StatusReport, opts: { refreshSeconds?: number } = 
             `<td data-field="lag_seconds" data-value="${res.lag_seconds ?? ''}"${res.watermark ? ` title="watermark ${escapeHtml(res.watermark)}"` : ''}>${escapeHtml(duration(res.lag_seconds))}</td>`,
             td('budget', budget),
             td('polling', res.polling ?? '–'),
+            conditionsCell(res.conditions),
             `<td data-field="last_error" class="err">${escapeHtml(res.last_error ?? '')}${
               Object.keys(res.lagging_providers).length
                 ? `<br>lagging providers: ${Object.entries(res.lagging_providers)
@@ -81,6 +83,7 @@ export function renderHtml(r: StatusReport, opts: { refreshSeconds?: number } = 
             td('lag_seconds', '–'),
             td('budget', budget),
             td('polling', '–'),
+            conditionsCell(s.conditions),
             td('last_error', ''),
           ];
       h.push(
@@ -111,15 +114,37 @@ export function renderHtml(r: StatusReport, opts: { refreshSeconds?: number } = 
   }
 
   h.push('<h2>Sinks</h2><table id="sinks"><tr><th>Sink</th><th>Type</th><th>State</th><th>Queued batches</th>');
-  h.push('<th>Oldest queued</th><th>Dead letters</th><th>Reason</th></tr>');
+  h.push('<th>Oldest queued</th><th>Dead letters</th><th>Health</th><th>Reason</th></tr>');
   for (const s of r.sinks) {
     h.push(
       `<tr data-sink="${escapeHtml(s.name)}">${td('sink', s.name)}${td('type', s.type)}<td data-field="state" class="s-${escapeHtml(s.state)}">${escapeHtml(s.state)}</td>` +
         `<td class="n" data-field="queue_total" title="${escapeHtml(`waiting ${s.queue.waiting}, active ${s.queue.active}, delayed ${s.queue.delayed}, prioritized ${s.queue.prioritized}, failed ${s.queue.failed}`)}">${s.queue.total}</td>` +
         `${td('oldest_queued', duration(s.oldest_queued_age_seconds))}<td class="n" data-field="dead_letters">${s.dead_letters}</td>` +
-        `<td data-field="reason" class="err">${escapeHtml(s.reason ?? '')}</td></tr>`,
+        `${conditionsCell(s.conditions)}<td data-field="reason" class="err">${escapeHtml(s.reason ?? '')}</td></tr>`,
     );
   }
-  h.push('</table></body></html>');
+  h.push('</table>');
+
+  h.push(`<h2>Health conditions (<span data-field="condition_count">${r.active_conditions.length}</span> active)</h2>`);
+  if (!r.active_conditions.length) h.push('<p>None active.</p>');
+  else {
+    h.push('<table id="conditions"><tr><th>Kind</th><th>Severity</th><th>Subject</th><th>Since</th>');
+    h.push('<th>Last seen</th><th>Seen</th><th>Detail</th></tr>');
+    for (const c of r.active_conditions)
+      h.push(
+        `<tr data-condition="${escapeHtml(c.key)}">${td('kind', c.kind)}${td('severity', c.severity)}${td('subject', subject(c))}` +
+          `${td('first_seen', c.first_seen)}${td('last_seen', c.last_seen)}<td class="n" data-field="observations">${escapeHtml(c.observations)}</td>` +
+          `<td data-field="detail" class="err">${escapeHtml(c.message)}${c.last_detail ? `<br>${escapeHtml(JSON.stringify(c.last_detail))}` : ''}</td></tr>`,
+      );
+    h.push('</table>');
+  }
+  h.push('</body></html>');
   return h.join('\n');
+}
+
+/** The Health cell of a source, resource or sink row: the kinds of its active conditions (see the table below). */
+function conditionsCell(kinds: readonly string[]): string {
+  return kinds.length
+    ? `<td data-field="conditions" class="warn">⚠ ${escapeHtml(kinds.join(', '))}</td>`
+    : '<td data-field="conditions">–</td>';
 }

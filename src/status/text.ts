@@ -1,5 +1,5 @@
 /** `alertbridge status` for people: the report as one screen of aligned tables. */
-import type { StatusReport } from './collect.js';
+import type { ActiveCondition, StatusReport } from './collect.js';
 
 /** `3s`, `4m05s`, `2h10m`, `3d4h`: short enough for a column. */
 export function duration(seconds: number | null): string {
@@ -39,7 +39,7 @@ export function renderText(r: StatusReport): string {
   const srcRows: string[][] = [];
   for (const s of r.sources) {
     const budget = s.budget ? `${s.budget.used_last_minute}/${s.budget.limit_per_minute}` : '-';
-    if (!s.resources.length) srcRows.push([s.name, s.type, '-', '-', budget, '-', '']);
+    if (!s.resources.length) srcRows.push([s.name, s.type, '-', '-', budget, '-', marker(s.conditions), '']);
     for (const res of s.resources) {
       srcRows.push([
         `${s.name}/${res.resource}`,
@@ -48,11 +48,14 @@ export function renderText(r: StatusReport): string {
         duration(res.lag_seconds),
         budget,
         res.polling ? clean(res.polling, 40) : '-',
+        marker(res.conditions),
         res.last_error ? clean(res.last_error) : '',
       ]);
     }
   }
-  out.push(...table(['SOURCE', 'STATE', 'LAST POLL', 'LAG', 'BUDGET/MIN', 'POLLING NOW', 'LAST ERROR'], srcRows));
+  out.push(
+    ...table(['SOURCE', 'STATE', 'LAST POLL', 'LAG', 'BUDGET/MIN', 'POLLING NOW', 'HEALTH', 'LAST ERROR'], srcRows),
+  );
   for (const s of r.sources) {
     if (s.write_back) out.push(`  ${s.name} write-back: ${s.write_back.queued} queued, ${s.write_back.failed} failed`);
     for (const res of s.resources) {
@@ -80,7 +83,7 @@ export function renderText(r: StatusReport): string {
   out.push('');
   out.push(
     ...table(
-      ['SINK', 'TYPE', 'STATE', 'QUEUED', 'OLDEST', 'DEAD LETTERS', 'REASON'],
+      ['SINK', 'TYPE', 'STATE', 'QUEUED', 'OLDEST', 'DEAD LETTERS', 'HEALTH', 'REASON'],
       r.sinks.map((s) => [
         s.name,
         s.type,
@@ -88,9 +91,39 @@ export function renderText(r: StatusReport): string {
         String(s.queue.total),
         duration(s.oldest_queued_age_seconds),
         String(s.dead_letters),
+        marker(s.conditions),
         s.reason ? clean(s.reason) : '',
       ]),
     ),
   );
+  out.push('');
+  if (!r.active_conditions.length) out.push('Health conditions: none active');
+  else {
+    out.push(`Health conditions (${r.active_conditions.length} active, docs/health.md):`);
+    out.push(
+      ...table(
+        ['KIND', 'SEVERITY', 'SUBJECT', 'SINCE', 'LAST SEEN', 'DETAIL'],
+        r.active_conditions.map((c) => [
+          clean(c.kind, 30),
+          clean(c.severity, 15),
+          clean(subject(c), 60),
+          clean(c.first_seen, 30),
+          clean(c.last_seen, 30),
+          clean(c.message + (c.last_detail ? ` ${JSON.stringify(c.last_detail)}` : ''), 120),
+        ]),
+      ),
+    );
+  }
   return out.join('\n') + '\n';
+}
+
+/** The HEALTH column: the kinds of the conditions that apply, `-` when none. */
+function marker(kinds: readonly string[]): string {
+  return kinds.length ? `! ${kinds.map((k) => clean(k, 30)).join(',')}` : '-';
+}
+
+/** `source/resource` (`*`: all its resources), with the provider of a gap; `sink:name`. */
+export function subject(c: ActiveCondition): string {
+  if (c.sink !== null) return `sink:${c.sink}`;
+  return `${c.source ?? '?'}/${c.resource ?? '*'}${c.provider ? ` (${c.provider})` : ''}`;
 }

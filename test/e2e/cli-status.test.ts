@@ -25,9 +25,15 @@ const T: TenantCredentials = {
   clientId: 'app-status',
   clientSecret: 'secret-status',
 };
+/** Known to the simulated Entra ID with another secret than the one configured: its health condition shows. */
+const W: TenantCredentials = {
+  tenantId: 'aaaaaaaa-0000-4000-8000-000000000019',
+  clientId: 'app-wrong',
+  clientSecret: 'secret-the-admin-set',
+};
 const INITIAL = 6;
 const { dir, prefix } = e2eWorkspace('status');
-const sim = await startSimulator({ tenants: [T], seed: 18, initial: { alerts_v2: INITIAL, incidents: 0 } });
+const sim = await startSimulator({ tenants: [T, W], seed: 18, initial: { alerts_v2: INITIAL, incidents: 0 } });
 let hec: HecPeer;
 let daemon: Daemon | undefined;
 let port = 0;
@@ -48,6 +54,7 @@ log: { format: json }
 pipeline: { takeover_ms: 3000 }
 sources:
 ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2', 'incidents'], extra: '    poll_interval_ms: 1000\n    request_budget_per_minute: 150' })}
+${graphSourceYaml(sim, { ...W, clientSecret: 'not-the-secret' }, { name: 'wrong-secret', resources: ['alerts_v2'], extra: '    poll_interval_ms: 1000' })}
 sinks:
   - { name: good, type: file, path: "${good}" }
   - { name: junk, type: file, path: "${join(dir, 'a-folder')}", retry: { max_attempts: 1 } }
@@ -152,6 +159,54 @@ describe('alertbridge status', () => {
     expect(paused.queue.total).toBeGreaterThan(0);
     expect(paused.oldest_queued_age_seconds).toEqual(expect.any(Number));
     expect(paused.dead_letters).toBe(0);
+  }, 180_000);
+
+  it('lists the health conditions the daemon raised, and marks the source and sinks they apply to', async () => {
+    // Written by the daemon's own health reporter: the refused secret, the paused sink and the dead letters.
+    report = await waitFor(
+      async () => {
+        const r = await status();
+        const kinds = r.active_conditions.map((c) => c.kind);
+        return ['credentials_refused', 'sink_paused', 'dead_letters'].every((k) => kinds.includes(k as never))
+          ? r
+          : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: 'the three conditions in the status' },
+    );
+    const refused = report.active_conditions.find((c) => c.kind === 'credentials_refused')!;
+    expect(refused).toMatchObject({
+      key: 'health:wrong-secret/*/credentials_refused',
+      severity: 'high',
+      source: 'wrong-secret',
+      tenant_id: W.tenantId,
+      resource: '*',
+      sink: null,
+    });
+    expect(Date.parse(refused.last_seen)).toBeGreaterThanOrEqual(Date.parse(refused.first_seen));
+    expect(refused.observations).toBeGreaterThanOrEqual(1);
+    expect(report.active_conditions.find((c) => c.kind === 'sink_paused')).toMatchObject({ sink: 'hec', source: null });
+    expect(report.active_conditions.find((c) => c.kind === 'dead_letters')).toMatchObject({ sink: 'junk' });
+    const wrong = report.sources.find((s) => s.name === 'wrong-secret')!;
+    expect(wrong.conditions).toContain('credentials_refused');
+    expect(wrong.resources[0]!.conditions).toContain('credentials_refused');
+    expect(report.sources.find((s) => s.name === 'contoso')!.conditions).toEqual([]);
+    expect(sink(report, 'hec').conditions).toEqual(['sink_paused']);
+    expect(sink(report, 'junk').conditions).toEqual(['dead_letters']);
+    expect(sink(report, 'good').conditions).toEqual([]);
+
+    const text = (await runCli(['status', '--config', config])).stdout.split('\n');
+    expect(text.find((l) => l.startsWith('wrong-secret/alerts_v2'))).toMatch(/\s! credentials_refused(\s|$)/);
+    expect(text.find((l) => l.startsWith('hec '))).toMatch(/\s! sink_paused\s/);
+    expect(text.find((l) => l.startsWith('contoso/alerts_v2'))).not.toContain('!');
+    expect(text).toContain(`Health conditions (${report.active_conditions.length} active, docs/health.md):`);
+    expect(text.find((l) => l.startsWith('credentials_refused '))).toMatch(
+      /^credentials_refused\s+high\s+wrong-secret\/\*\s+\d{4}-/,
+    );
+    const html = await (await fetch(`http://127.0.0.1:${port}/status`)).text();
+    expect(html).toContain('<tr data-condition="health:wrong-secret/*/credentials_refused">');
+    expect(/<tr data-source="wrong-secret" data-resource="alerts_v2">.*?<\/tr>/s.exec(html)?.[0]).toContain(
+      '<td data-field="conditions" class="warn">⚠ credentials_refused</td>',
+    );
   }, 180_000);
 
   it('prints the same as a table for people', async () => {

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
+import { HealthReporter } from '../../src/health/reporter.js';
 import { keysFor } from '../../src/pipeline/keys.js';
 import { mountStatusPage } from '../../src/server/status-page.js';
 import type { Heartbeat } from '../../src/pipeline/heartbeat.js';
@@ -177,6 +178,17 @@ async function writeHostileState(prefix: string): Promise<void> {
   };
   await redis.set(keys.replicaHeartbeat(HOSTILE_REPLICA), JSON.stringify(hb), 'PX', 60_000);
   await redis.zadd(keys.replicas, Date.now(), HOSTILE_REPLICA);
+  // A provider gap as the real reporter records it, of a provider whose name and error are hostile.
+  const reporter = new HealthReporter({ redis, keys, emit: async () => undefined, logger: silentLogger });
+  await reporter.observe({ source: 'contoso', tenant_id: TENANT, resource: 'alerts' }, [
+    {
+      kind: 'provider_gap',
+      subject: { source: 'contoso', tenant_id: TENANT, resource: 'alerts' },
+      provider: HOSTILE_PROVIDER,
+      message: `provider ${HOSTILE_PROVIDER} missing`,
+      detail: { error: HOSTILE_ERROR },
+    },
+  ]);
 }
 
 describe('status page escaping', () => {
@@ -197,6 +209,26 @@ describe('status page escaping', () => {
     });
     expect(json.sinks[0]).toMatchObject({ state: 'paused', reason: HOSTILE_REASON });
     expect(json.replicas.map((r) => r.id)).toEqual([HOSTILE_REPLICA]);
+    // The health condition: listed with its subject and detail verbatim, and marked on its source's row, escaped.
+    expect(json.active_conditions).toEqual([
+      expect.objectContaining({
+        kind: 'provider_gap',
+        source: 'contoso',
+        resource: 'alerts',
+        provider: HOSTILE_PROVIDER,
+        detail: { error: HOSTILE_ERROR },
+      }),
+    ]);
+    expect(json.sources[0]!.conditions).toEqual(['provider_gap']);
+    expect(json.sources[0]!.resources[0]!.conditions).toEqual(['provider_gap']);
+    expect(json.sinks[0]!.conditions).toEqual([]);
+    const row = /<tr data-condition="[^"]*">.*?<\/tr>/s.exec(html)?.[0] ?? '';
+    expect(row).toContain(`<td data-field="kind">provider_gap</td>`);
+    expect(row).toContain(escapeHtml(`contoso/alerts (${HOSTILE_PROVIDER})`));
+    expect(row).toContain(escapeHtml(JSON.stringify({ error: HOSTILE_ERROR })));
+    expect(html).toMatch(
+      /<tr data-source="contoso" data-resource="alerts">.*?<td data-field="conditions" class="warn">⚠ provider_gap<\/td>/s,
+    );
   });
 
   it('escapes a hostile source or sink name too (the renderer does not rely on config validation)', () => {
@@ -222,6 +254,7 @@ describe('status page escaping', () => {
               lagging_providers: {},
               polling: null,
               skips: 0,
+              conditions: ['credentials_refused'],
             },
           ],
           budget: { used_last_minute: 7, limit_per_minute: 150 },
@@ -235,6 +268,7 @@ describe('status page escaping', () => {
               checkpoint_sequence_number: 5,
             },
           ],
+          conditions: ['credentials_refused'],
         },
       ],
       sinks: [
@@ -247,6 +281,26 @@ describe('status page escaping', () => {
           queue: { waiting: 0, active: 0, delayed: 0, prioritized: 0, failed: 0, total: 0 },
           oldest_queued_age_seconds: null,
           dead_letters: 0,
+          conditions: [],
+        },
+      ],
+      active_conditions: [
+        {
+          key: 'health:<script>/*/credentials_refused',
+          kind: 'credentials_refused',
+          severity: 'high',
+          source: '<script>alert("source")</script>',
+          tenant_id: TENANT,
+          resource: '*',
+          sink: null,
+          provider: null,
+          message: '<i>refused</i>',
+          first_seen: '2026-12-03T04:00:00.000Z',
+          last_seen: '2026-12-03T05:00:00.000Z',
+          observations: 3,
+          count: null,
+          detail: null,
+          last_detail: { error: '<svg onload=alert(2)>\u001b[2J' },
         },
       ],
     };
@@ -256,11 +310,15 @@ describe('status page escaping', () => {
     expect(html).toContain('&#39;&gt;&lt;svg onload=alert(1)&gt;');
     expect(html).toContain('<span data-field="write_back_queued">2</span>');
     expect(html).toContain('7 / 150');
+    expect(html).toContain('<tr data-condition="health:&lt;script&gt;/*/credentials_refused">');
     // The terminal: control characters of a hostile error cannot drive the terminal.
     report.sources[0]!.resources[0]!.last_error = 'bad\u001b[2J\u001b]0;title\u0007 end';
     const text = renderText(report);
     expect([...text].filter((c) => c !== '\n' && c.charCodeAt(0) < 0x20)).toEqual([]);
     expect(text).toContain('bad [2J ]0;title  end');
+    expect(text).toMatch(
+      /^credentials_refused\s+high\s+<script>alert\("source"\)<\/script>\/\*\s+2026-12-03T04:00:00.000Z/m,
+    );
   });
 
   it.skipIf(!chromiumPath())(

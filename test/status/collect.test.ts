@@ -6,11 +6,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { HealthReporter } from '../../src/health/reporter.js';
 import { keysFor } from '../../src/pipeline/keys.js';
 import { RequestBudget } from '../../src/sources/graph/budget.js';
 import { skipCursor } from '../../src/sources/graph/cursor.js';
 import { collectStatus } from '../../src/status/collect.js';
 import { SyncQueue, syncKeys } from '../../src/sync/queue.js';
+import { silentLogger } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 
 const prefix = uniquePrefix('status-collect');
@@ -113,6 +115,7 @@ describe('collectStatus', () => {
       budget: null,
       write_back: null,
       partitions: null,
+      conditions: [],
     });
     expect(r.sinks[0]).toMatchObject({
       name: 'out',
@@ -120,5 +123,65 @@ describe('collectStatus', () => {
       dead_letters: 0,
       oldest_queued_age_seconds: null,
     });
+  });
+
+  it('lists the active health conditions the reporter keeps, and marks the source, resource or sink of each', async () => {
+    const emitted: unknown[] = [];
+    const reporter = new HealthReporter({
+      redis,
+      keys,
+      emit: async (records) => emitted.push(...records),
+      logger: silentLogger,
+    });
+    const contoso = { source: 'mssp/contoso', tenant_id: B, resource: '*' };
+    await reporter.observe(contoso, [
+      { kind: 'credentials_refused', subject: contoso, message: 'secret refused', detail: { error: 'AADSTS7000215' } },
+    ]);
+    const triage = { source: 'triage', tenant_id: C, resource: 'incidents' };
+    await reporter.observe(triage, [
+      { kind: 'tenant_silent', subject: triage, message: 'nothing new', detail: { since: 'x' } },
+    ]);
+    await reporter.observe(triage, [
+      { kind: 'tenant_silent', subject: triage, message: 'nothing new', detail: { since: 'y' } },
+    ]);
+    await reporter.observe({ sink: 'out' }, [
+      { kind: 'dead_letters', subject: { sink: 'out' }, message: '2 dead letters', count: 2 },
+    ]);
+    expect(emitted).toHaveLength(3); // raised once each: the reporter really recorded them
+
+    let r = await collectStatus(config, redis);
+    expect(r.active_conditions.map((c) => [c.kind, c.source ?? c.sink, c.resource])).toEqual([
+      ['credentials_refused', 'mssp/contoso', '*'],
+      ['tenant_silent', 'triage', 'incidents'],
+      ['dead_letters', 'out', null],
+    ]);
+    const silent = r.active_conditions[1]!;
+    expect(silent).toMatchObject({
+      key: 'health:triage/incidents/tenant_silent',
+      severity: 'medium',
+      tenant_id: C,
+      sink: null,
+      provider: null,
+      message: 'nothing new',
+      observations: 2,
+      count: null,
+      detail: { since: 'x' },
+      last_detail: { since: 'y' },
+    });
+    expect(Date.parse(silent.last_seen)).toBeGreaterThanOrEqual(Date.parse(silent.first_seen));
+    expect(r.active_conditions[2]!.count).toBe(2);
+    const src = (name: string) => r.sources.find((s) => s.name === name)!;
+    // A source-wide condition marks the source and each of its resources; others stay unmarked.
+    expect(src('mssp/contoso').conditions).toEqual(['credentials_refused']);
+    expect(src('mssp/contoso').resources[0]!.conditions).toEqual(['credentials_refused']);
+    expect(src('mssp/fabrikam').conditions).toEqual([]);
+    expect(src('triage').resources[0]!.conditions).toEqual(['tenant_silent']);
+    expect(r.sinks[0]!.conditions).toEqual(['dead_letters']);
+
+    // Cleared: gone from the list and from the markers.
+    await reporter.observe(contoso, [], { clears: ['credentials_refused'] });
+    r = await collectStatus(config, redis);
+    expect(r.active_conditions.map((c) => c.kind)).toEqual(['tenant_silent', 'dead_letters']);
+    expect(r.sources.find((s) => s.name === 'mssp/contoso')!.conditions).toEqual([]);
   });
 });
