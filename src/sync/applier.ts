@@ -64,9 +64,9 @@ export interface SyncApplierOptions {
   /**
    * The Graph client's request timeout: a claim recorded as a request goes out lasts twice this plus 5 s (at least
    * `takeoverMs`), as long as the client may still send it, so a replica taking the change over does not act while
-   * that request may still reach Graph. @defaultValue 30000
+   * that request may still reach Graph (the source's `request_timeout_ms`).
    */
-  requestTimeoutMs?: number;
+  requestTimeoutMs: number;
 }
 
 /**
@@ -366,7 +366,7 @@ export class SyncApplier {
   private async mark(id: string, what: 'patch_sent' | 'comment_sent'): Promise<void> {
     // The client abandons a request that has no answer twice its timeout after it took its budget slot (+5 s for
     // bytes on their way): until then, the request may still reach Graph.
-    const claimMs = Math.max(this.opts.takeoverMs, 2 * (this.opts.requestTimeoutMs ?? 30_000) + 5_000);
+    const claimMs = Math.max(this.opts.takeoverMs, 2 * this.opts.requestTimeoutMs + 5_000);
     if (!(await this.opts.queue.mark(id, what, this.opts.owner, claimMs)))
       throw new ClaimLostError(`sync: change ${id} was taken over by another replica; not sending it from this one`);
   }
