@@ -13,7 +13,6 @@
  * still there while the daemon drains into it, and is stopped after the daemon. It is watched too (see
  * util/redis-server.ts): should this process die without stopping it, it stops by itself.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,9 +21,9 @@ import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/load.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createLogger } from '../observability/logger.js';
-import { startEventHubsPeer, type EventHubsPeer } from '../simulator/eventhubs/server.js';
-import { startSimulator } from '../simulator/server.js';
-import { DEMO_TENANT } from '../simulator/types.js';
+import type { EventHubsPeer } from '../simulator/eventhubs/server.js';
+import { DEMO_TENANT, type Simulator } from '../simulator/types.js';
+import { startSimulatorWithEventHub } from '../simulator/with-event-hub.js';
 import { freePort, RedisNotInstalledError, startRedisServer, type RedisServer } from '../util/redis-server.js';
 import { CliExit, EXIT } from './common.js';
 import { openDemoView } from './demo-view.js';
@@ -70,22 +69,18 @@ export async function demoCommand(opts: DemoOptions): Promise<void> {
     log.info({ redis: redisUrl, pid: redis.process.pid }, 'started a local redis-server for the demo');
   }
   const dir = mkdtempSync(join(tmpdir(), 'alertbridge-demo-'));
-  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined;
+  let sim: Simulator | undefined;
   let hub: EventHubsPeer | undefined;
   try {
-    // A hub of its own per run: with a shared REDIS_URL, an earlier run's checkpoints (kept in Redis by namespace,
-    // hub and consumer group) would point past the end of this fresh, empty hub.
-    const hubName = `defender-stream-${randomBytes(4).toString('hex')}`;
-    hub = await startEventHubsPeer({ hubs: { [hubName]: 2 } });
-    const streamConnection = hub.connectionString(hubName);
-    sim = await startSimulator({
+    const started = await startSimulatorWithEventHub({
       dir,
       rate: opts.rate,
       initial: 10,
       seed: Date.now() % 100_000,
       updateRatio: 0.3,
-      streaming: { connectionString: streamConnection },
     });
+    ({ sim, hub } = started);
+    const { hubName, connectionString: streamConnection } = started;
     log.info({ graph: sim.url, ca_file: sim.caFile, rate: opts.rate }, 'started the Graph simulator');
     log.info(
       { event_hub: `127.0.0.1:${hub.port}/${hubName}` },

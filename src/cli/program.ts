@@ -84,6 +84,10 @@ export function buildCli(): Command {
     )
     .option('--max-depth <n>', 'graph-like: no nextLink once the next page starts this deep', positiveInt)
     .option('--updates-per-page <n>', 'graph-like: objects of the window updated after each page', positiveInt)
+    .option(
+      '--event-hub',
+      "also serve the bundled Event Hubs endpoint `alertbridge demo` uses, with each new alert's AlertInfo/AlertEvidence events (for a defender_streaming source; prints its connection string)",
+    )
     .action(
       async (o: {
         port: number;
@@ -95,6 +99,7 @@ export function buildCli(): Command {
         graphLike?: boolean;
         maxDepth?: number;
         updatesPerPage?: number;
+        eventHub?: boolean;
       }) => {
         const graphLike =
           o.graphLike || o.maxDepth !== undefined || o.updatesPerPage !== undefined
@@ -113,6 +118,7 @@ export function buildCli(): Command {
           initial: o.initial,
           dir: o.dir,
           graphLike,
+          eventHub: o.eventHub,
         });
       },
     );
