@@ -1,7 +1,8 @@
 /**
- * `alertbridge doctor`'s Redis checks: the server answers, is recent enough (6.2), keeps what it holds across a
- * restart (AOF, or at least RDB snapshots) and never evicts keys (`maxmemory-policy noeviction`: BullMQ's queues
- * and the dedup state must not vanish under memory pressure). Also the request budget's headroom, read from its zset.
+ * `alertbridge doctor`'s Redis checks: the server (Redis or Valkey) answers, is recent enough (6.2), keeps what it
+ * holds across a restart (AOF, or at least RDB snapshots) and never evicts keys (`maxmemory-policy noeviction`:
+ * BullMQ's queues and the dedup state must not vanish under memory pressure). Also the request budget's headroom,
+ * read from its zset.
  */
 import type { Redis } from 'ioredis';
 import type { ProbeResult } from '../../sinks/types.js';
@@ -32,11 +33,13 @@ export async function redisChecks(
       },
     ];
   }
+  // Valkey reports the Redis version it is compatible with (7.2.4) as redis_version, and its own as valkey_version.
   const version = infoField(server, 'redis_version') ?? '0.0.0';
+  const valkey = infoField(server, 'valkey_version');
   const [major = 0, minor = 0] = version.split('.').map(Number);
   out.push(
     major > 6 || (major === 6 && minor >= 2)
-      ? { check: 'version', status: 'pass', detail: `Redis ${version}` }
+      ? { check: 'version', status: 'pass', detail: valkey ? `Valkey ${valkey}` : `Redis ${version}` }
       : {
           check: 'version',
           status: 'fail',

@@ -50,6 +50,11 @@ export interface StartRedisOptions {
    * instead of a data server. Tests only (test/helpers/redis-topology.ts).
    */
   sentinelConfig?: string;
+  /**
+   * The data server's binary: `redis-server` on PATH unless ALERTBRIDGE_TEST_REDIS_SERVER names another (a path to
+   * `valkey-server`, which takes the same options and speaks the same protocol: `npm run test:valkey`).
+   */
+  binary?: string;
 }
 
 /** Persistence as in production (AOF, fsync every second), nothing evicted. Later `--name value` arguments win. */
@@ -71,7 +76,10 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
     ...(sentinel ? [] : dataArgs),
     ...(opts.args ?? []),
   ];
-  const child = spawn(sentinel ? 'redis-sentinel' : 'redis-server', args, {
+  const binary = sentinel
+    ? 'redis-sentinel'
+    : (opts.binary ?? (process.env.ALERTBRIDGE_TEST_REDIS_SERVER || 'redis-server'));
+  const child = spawn(binary, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -90,6 +98,7 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
   });
   if (spawnError) {
     if ((spawnError as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (binary !== 'redis-server') throw new RedisNotInstalledError(`${binary} was not found`);
       throw new RedisNotInstalledError(`redis-server is not installed; install it with: ${REDIS_INSTALL_HINT}`);
     }
     throw spawnError;
@@ -99,11 +108,11 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
   const deadline = Date.now() + 10_000;
   const ready = sentinel ? /\+monitor master/ : /Ready to accept connections/;
   while (!ready.test(output)) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output.slice(-500)}`);
+    if (child.exitCode !== null) throw new Error(`${binary} exited (${child.exitCode}): ${output.slice(-500)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       watcher.kill('SIGKILL');
-      throw new Error(`redis-server did not become ready: ${output.slice(-500)}`);
+      throw new Error(`${binary} did not become ready: ${output.slice(-500)}`);
     }
     await sleep(20);
   }
