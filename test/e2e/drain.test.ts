@@ -9,7 +9,7 @@ import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect } from '../../src/pipeline/redis.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli } from '../helpers/cli.js';
+import { startDaemon } from '../helpers/e2e.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
 import { alertsInOneShard } from '../helpers/records.js';
 import { waitFor } from '../helpers/wait.js';
@@ -41,18 +41,9 @@ sinks:
   - { name: hec, type: splunk_hec, url: "${peer.url}", token: test-token, ack: { enabled: true, poll_interval_ms: 100 } }
 `,
     );
-    const daemon = spawnCli(['run', '--config', config]);
+    const daemon = startDaemon(config, port);
     try {
-      await waitFor(
-        async () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          return fetch(`http://127.0.0.1:${port}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-        },
-        { timeoutMs: 60_000, what: 'daemon ready' },
-      );
+      await daemon.ready();
       // One inbox shard: one staged batch, one job, one delivery in flight when the daemon is stopped.
       const alerts = alertsInOneShard(200, 'feed', 'push');
       const res = await fetch(`http://127.0.0.1:${port}/ingest/feed`, {

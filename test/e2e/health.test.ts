@@ -10,9 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli, type Daemon } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
+import { e2eWorkspace, graphSourceYaml, ndjsonLines, startDaemon, type StartedDaemon } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const GAP: TenantCredentials = {
@@ -35,7 +34,7 @@ const NOPERM: TenantCredentials = {
 };
 const { dir, prefix } = e2eWorkspace('health');
 let sim: Simulator;
-let daemon: Daemon;
+let daemon: StartedDaemon;
 const optedIn = join(dir, 'health.ndjson');
 const ocsfOut = join(dir, 'health-ocsf.ndjson');
 const plain = join(dir, 'plain.ndjson');
@@ -72,10 +71,6 @@ const of = (condition: string, source: string) =>
 /** Token requests and Graph reads of one app, as the simulator logged them. */
 const requestsOf = (t: TenantCredentials) => sim.requestLog.filter((e) => e.tenant === t.tenantId).length;
 
-function alive(): void {
-  if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-}
-
 beforeAll(async () => {
   sim = await startSimulator({ tenants: [GAP, WRONG, NOPERM], seed: 18 });
   const port = await freePort();
@@ -101,12 +96,11 @@ sinks:
   const created = Array.from({ length: 40 }, () => sim.create(GAP.tenantId, 'alerts'));
   const missing = (created[0]!.vendorInformation as { provider: string }).provider;
   sim.setFaults({ partialProvider: missing });
-  daemon = spawnCli(['run', '--config', config]);
+  daemon = startDaemon(config, port);
 }, 90_000);
 
 afterAll(async () => {
-  daemon?.child.kill('SIGTERM');
-  await daemon?.exited;
+  await daemon?.stop();
   await sim?.close();
 });
 
@@ -115,7 +109,7 @@ describe('health records through alertbridge run', () => {
     const missing = sim.faults.partialProvider as string;
     await waitFor(
       () => {
-        alive();
+        daemon.alive();
         return (
           of('provider_gap', 'gappy').length &&
           of('credentials_refused', 'wrongsecret').length &&
@@ -129,7 +123,7 @@ describe('health records through alertbridge run', () => {
     const before = { gap: requestsOf(GAP), wrong: requestsOf(WRONG) };
     await waitFor(
       () => {
-        alive();
+        daemon.alive();
         return requestsOf(GAP) >= before.gap + 5 && requestsOf(WRONG) >= before.wrong + 5;
       },
       { timeoutMs: 60_000, what: 'five more polls of each source' },
@@ -172,7 +166,7 @@ describe('health records through alertbridge run', () => {
       'secret-configured';
     await waitFor(
       () => {
-        alive();
+        daemon.alive();
         return (
           of('provider_gap', 'gappy').length === 2 &&
           of('credentials_refused', 'wrongsecret').length === 2 &&
@@ -182,7 +176,10 @@ describe('health records through alertbridge run', () => {
       { timeoutMs: 90_000, what: 'the gap and the refusal cleared' },
     );
     const before = requestsOf(GAP);
-    await waitFor(() => alive() ?? requestsOf(GAP) >= before + 5, { timeoutMs: 60_000, what: 'five more polls' });
+    await waitFor(() => daemon.alive() ?? requestsOf(GAP) >= before + 5, {
+      timeoutMs: 60_000,
+      what: 'five more polls',
+    });
     for (const [condition, source] of [
       ['provider_gap', 'gappy'],
       ['credentials_refused', 'wrongsecret'],

@@ -10,9 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
+import { e2eWorkspace, graphSourceYaml, ndjsonLines, startDaemon } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = {
@@ -59,7 +58,7 @@ sinks:
   - { name: out, type: file, path: "${out}" }
 `,
     );
-    const daemon = spawnCli(['run', '--config', config]);
+    const daemon = startDaemon(config, port);
     const push = (body: unknown) =>
       fetch(`http://127.0.0.1:${port}/ingest/partner`, {
         method: 'POST',
@@ -69,7 +68,7 @@ sinks:
     try {
       await waitFor(
         () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+          daemon.alive();
           return lines(out).some((l) => l.id === id);
         },
         { timeoutMs: 60_000, what: 'the alert polled and delivered' },
@@ -105,8 +104,7 @@ sinks:
         [key, 'contoso', 'poll', updated.lastUpdateDateTime],
       ]);
     } finally {
-      if (daemon.child.exitCode === null) daemon.child.kill('SIGTERM');
-      await daemon.exited;
+      await daemon.stop();
     }
   }, 120_000);
 });

@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
+import { e2eWorkspace, graphSourceYaml, postSync, startDaemon } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = {
@@ -60,23 +59,15 @@ sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}" }
 `,
     );
-    const daemon = spawnCli(['run', '--config', config]);
+    const daemon = startDaemon(config, port);
     try {
-      await waitFor(
-        async () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          return fetch(`http://127.0.0.1:${port}/healthz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-        },
-        { timeoutMs: 60_000, what: 'the daemon listening' },
+      await daemon.ready('/healthz');
+      const res = await postSync(
+        port,
+        'contoso',
+        TOKEN,
+        alerts.map((a) => ({ resource: 'alerts_v2', id: a.id, status: 'resolved' })),
       );
-      const res = await fetch(`http://127.0.0.1:${port}/sync/contoso`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify(alerts.map((a) => ({ resource: 'alerts_v2', id: a.id, status: 'resolved' }))),
-      });
       expect(res.status).toBe(202);
       // Each change costs a GET and a PATCH; with polls wanting a request a second, they wait for budget slots.
       await waitFor(
@@ -103,8 +94,7 @@ sinks:
       expect(busiestWindow(times, 60_000)).toBe(BUDGET);
       expect(log.every((e) => e.fault !== 'budget' && e.status !== 429)).toBe(true);
     } finally {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
+      await daemon.stop();
     }
   }, 480_000);
 });

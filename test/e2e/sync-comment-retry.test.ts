@@ -11,10 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
-import { waitFor } from '../helpers/wait.js';
+import { e2eWorkspace, graphSourceYaml, postSync, startDaemon, waitForOutcome } from '../helpers/e2e.js';
 import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
@@ -57,35 +55,18 @@ sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}" }
 `,
     );
-    const daemon = spawnCli(['run', '--config', config]);
+    const daemon = startDaemon(config, port);
     try {
-      await waitFor(
-        async () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          return fetch(`http://127.0.0.1:${port}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-        },
-        { timeoutMs: 60_000, what: 'the daemon ready' },
-      );
+      await daemon.ready();
       sim.setFaults({ commitThenFail: 1 });
       const text = 'Benign: the admin ran the tool on purpose (ticket 4711).';
-      const res = await fetch(`http://127.0.0.1:${port}/sync/contoso`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ resource: 'alerts_v2', id, comment: text }),
-      });
+      const res = await postSync(port, 'contoso', TOKEN, { resource: 'alerts_v2', id, comment: text });
       expect(res.status).toBe(202);
       const changeId = ((await res.json()) as { ids: string[] }).ids[0]!;
-      const h = await waitFor(
-        async () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          const state = await redis.hgetall(keysFor(prefix).syncChange('contoso', changeId));
-          return state.outcome ? state : undefined;
-        },
-        { timeoutMs: 120_000, what: 'the change finished' },
-      );
+      const h = await waitForOutcome(redis, keysFor(prefix), 'contoso', changeId, {
+        daemon,
+        what: 'the change finished',
+      });
       expect(sim.faults.commitThenFail).toBe(0); // the fault fired
       const posts = sim.requestLog.filter((e) => e.method === 'POST' && e.path.endsWith(`/alerts_v2/${id}/comments`));
       expect(posts.map((e) => e.status)).toEqual([500]);
@@ -94,8 +75,7 @@ sinks:
       expect(comments).toHaveLength(1);
       expect(JSON.parse(h.outcome!)).toMatchObject({ outcome: 'applied' });
     } finally {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
+      await daemon.stop();
     }
   }, 180_000);
 });

@@ -10,9 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli, type Daemon } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
+import {
+  e2eWorkspace,
+  graphSourceYaml,
+  ndjsonLines,
+  postSync,
+  startDaemon,
+  type StartedDaemon,
+} from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = {
@@ -23,7 +29,7 @@ const T: TenantCredentials = {
 const TOKEN = 'sync-ocsf-token';
 const { dir, prefix } = e2eWorkspace('sync-ocsf');
 let sim: Simulator;
-let daemon: Daemon;
+let daemon: StartedDaemon;
 let port: number;
 const config = join(dir, 'config.yaml');
 const ocsfFile = join(dir, 'outcomes-ocsf.ndjson');
@@ -50,22 +56,12 @@ sinks:
   - { name: outcomes, type: file, path: "${ocsfFile}", format: ocsf, filter: { resources: [sync_outcomes] } }
 `,
   );
-  daemon = spawnCli(['run', '--config', config]);
-  await waitFor(
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-      return fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    { timeoutMs: 60_000, what: 'the daemon ready' },
-  );
+  daemon = startDaemon(config, port);
+  await daemon.ready();
 }, 90_000);
 
 afterAll(async () => {
-  daemon?.child.kill('SIGTERM');
-  await daemon?.exited;
+  await daemon?.stop();
   await sim?.close();
 });
 
@@ -73,10 +69,11 @@ describe('write-back outcomes at a format: ocsf sink', () => {
   it('an applied change arrives as an OCSF API Activity: Update of the alert, and only outcomes arrive', async () => {
     const alert = sim.create(T.tenantId, 'alerts_v2', { status: 'new', classification: null, assignedTo: null });
     const id = String(alert.id);
-    const res = await fetch(`http://127.0.0.1:${port}/sync/contoso`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ resource: 'alerts_v2', id, status: 'resolved', classification: 'truePositive' }),
+    const res = await postSync(port, 'contoso', TOKEN, {
+      resource: 'alerts_v2',
+      id,
+      status: 'resolved',
+      classification: 'truePositive',
     });
     expect(res.status).toBe(202);
     const [changeId] = ((await res.json()) as { ids: string[] }).ids;
@@ -84,7 +81,7 @@ describe('write-back outcomes at a format: ocsf sink', () => {
     const events = (): ApiActivity[] => ndjsonLines(ocsfFile).map((l) => JSON.parse(l) as ApiActivity);
     const event = await waitFor(
       () => {
-        if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+        daemon.alive();
         return events().find((e) => e.api?.request?.uid === changeId);
       },
       { timeoutMs: 60_000, what: 'the outcome at the ocsf sink' },

@@ -10,10 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { spawnCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml } from '../helpers/e2e.js';
-import { waitFor } from '../helpers/wait.js';
+import { e2eWorkspace, graphSourceYaml, postSync, startDaemon, waitForOutcome } from '../helpers/e2e.js';
 import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
@@ -56,34 +54,17 @@ sinks:
   - { name: out, type: file, path: "${join(dir, 'out.ndjson')}" }
 `,
     );
-    const daemon = spawnCli(['run', '--config', config]);
+    const daemon = startDaemon(config, port);
     try {
-      await waitFor(
-        async () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          return fetch(`http://127.0.0.1:${port}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-        },
-        { timeoutMs: 60_000, what: 'the daemon ready' },
-      );
+      await daemon.ready();
       sim.setFaults({ throttleRate: 1, retryAfterS: 0.3 });
-      const res = await fetch(`http://127.0.0.1:${port}/sync/contoso`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ resource: 'alerts_v2', id, status: 'resolved' }),
-      });
+      const res = await postSync(port, 'contoso', TOKEN, { resource: 'alerts_v2', id, status: 'resolved' });
       expect(res.status).toBe(202);
       const changeId = ((await res.json()) as { ids: string[] }).ids[0]!;
-      const h = await waitFor(
-        async () => {
-          if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-          const state = await redis.hgetall(keysFor(prefix).syncChange('contoso', changeId));
-          return state.outcome ? state : undefined;
-        },
-        { timeoutMs: 120_000, what: 'the change given up on' },
-      );
+      const h = await waitForOutcome(redis, keysFor(prefix), 'contoso', changeId, {
+        daemon,
+        what: 'the change given up on',
+      });
       sim.setFaults({ throttleRate: null, retryAfterS: null });
       const outcome = JSON.parse(h.outcome!) as { outcome: string; reason: string; attempts: number };
       expect(outcome).toMatchObject({ outcome: 'failed', attempts: 2, graph_status: 429 });
@@ -97,8 +78,7 @@ sinks:
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(300);
       expect(sim.list(T.tenantId, 'alerts_v2').find((a) => a.id === id)!.status).toBe('new');
     } finally {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
+      await daemon.stop();
     }
   }, 180_000);
 });

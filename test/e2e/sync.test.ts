@@ -10,9 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { runCli, spawnCli, type Daemon } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml, ndjsonLines } from '../helpers/e2e.js';
+import {
+  e2eWorkspace,
+  graphSourceYaml,
+  ndjsonLines,
+  postSync,
+  startDaemon,
+  type StartedDaemon,
+} from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 import { keysFor } from '../../src/pipeline/keys.js';
 
@@ -31,7 +38,7 @@ const RO: TenantCredentials = {
 const TOKEN = 'sync-test-token';
 const { dir, prefix } = e2eWorkspace('sync');
 let sim: Simulator;
-let daemon: Daemon;
+let daemon: StartedDaemon;
 let port: number;
 const out = join(dir, 'out.ndjson');
 const config = join(dir, 'config.yaml');
@@ -52,11 +59,7 @@ interface Line {
 const lines = (): Line[] => ndjsonLines(out).map((l) => JSON.parse(l) as Line);
 
 async function post(source: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`http://127.0.0.1:${port}/sync/${source}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const res = await postSync(port, source, TOKEN, body);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -70,7 +73,7 @@ interface Outcome {
 async function outcomeOf(source: string, id: string): Promise<Outcome> {
   return waitFor(
     async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
+      daemon.alive();
       const res = await fetch(`http://127.0.0.1:${port}/sync/${source}/changes/${id}`, {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
@@ -103,22 +106,12 @@ sinks:
   - { name: outcomes, type: file, path: "${outcomesFile}", filter: { resources: [sync_outcomes] } }
 `,
   );
-  daemon = spawnCli(['run', '--config', config]);
-  await waitFor(
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited: ${daemon.output()}`);
-      return fetch(`http://127.0.0.1:${port}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    { timeoutMs: 60_000, what: 'the daemon ready' },
-  );
+  daemon = startDaemon(config, port);
+  await daemon.ready();
 }, 90_000);
 
 afterAll(async () => {
-  daemon?.child.kill('SIGTERM');
-  await daemon?.exited;
+  await daemon?.stop();
   await sim?.close();
 });
 
