@@ -14,6 +14,7 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { silentLogger } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { graphTenantsSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHecPeer, type HecPeer } from '../peers/hec/server.js';
 import { startKafkaBroker, type KafkaBroker } from '../peers/kafka/broker.js';
@@ -71,20 +72,12 @@ describe('MSSP: 50 tenants under one app registration', () => {
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 sources:
-  - name: mssp
-    type: graph_security
-    client_id: ${APP.clientId}
-    client_secret: ${APP.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2]
-    poll_interval_ms: 5000
-    late_evidence: { reread_after_ms: [] }
-    tenants:
-${[...tenants, { name: 'refusing', tenantId: refusing.tenantId }]
-  .map((t) => `      - { name: ${t.name}, tenant_id: ${t.tenantId} }`)
-  .join('\n')}
+${graphTenantsSourceYaml(sim, APP, {
+  name: 'mssp',
+  resources: ['alerts_v2'],
+  extra: '    poll_interval_ms: 5000\n    late_evidence: { reread_after_ms: [] }\n',
+  tenants: [...tenants, { name: 'refusing', tenantId: refusing.tenantId }],
+})}
 sinks:
   - { name: splunk, type: splunk_hec, url: "${hec.url}", token: test-token, index: "cust_{tenant}" }
   - { name: kafka, type: kafka, brokers: [${broker.brokers.join(', ')}], topic: "${topicPrefix}.{tenant}" }

@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml, postSync, startDaemon } from '../helpers/e2e.js';
+import { daemonConfigHead, e2eWorkspace, graphSourceYaml, postSync, startDaemon } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T: TenantCredentials = {
@@ -46,10 +45,7 @@ describe('sync and polling share the tenant budget', () => {
     writeFileSync(
       config,
       `
-redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
-server: { listen: "127.0.0.1:${port}" }
-log: { level: info, format: json }
-sources:
+${daemonConfigHead(prefix, port)}sources:
 ${graphSourceYaml(sim, T, {
   name: 'contoso',
   resources: ['alerts_v2'],

@@ -12,7 +12,14 @@ import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
 import { redisUrl } from '../helpers/redis.js';
-import { e2eWorkspace, graphSourceYaml, postSync, startDaemon, waitForOutcome } from '../helpers/e2e.js';
+import {
+  daemonConfigHead,
+  e2eWorkspace,
+  graphSourceYaml,
+  postSync,
+  startDaemon,
+  waitForOutcome,
+} from '../helpers/e2e.js';
 import { keysFor } from '../../src/pipeline/keys.js';
 
 const T: TenantCredentials = {
@@ -42,10 +49,7 @@ describe('sync of a comment Graph committed and answered 500', () => {
     writeFileSync(
       config,
       `
-redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
-server: { listen: "127.0.0.1:${port}" }
-log: { level: info, format: json }
-sources:
+${daemonConfigHead(prefix, port)}sources:
 ${graphSourceYaml(sim, T, {
   name: 'contoso',
   resources: ['alerts_v2'],

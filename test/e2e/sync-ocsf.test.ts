@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/server.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { freePort } from '../../src/util/redis-server.js';
-import { redisUrl } from '../helpers/redis.js';
 import {
+  daemonConfigHead,
   e2eWorkspace,
   graphSourceYaml,
   ndjsonLines,
@@ -47,10 +47,7 @@ beforeAll(async () => {
   writeFileSync(
     config,
     `
-redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
-server: { listen: "127.0.0.1:${port}" }
-log: { level: info, format: json }
-sources:
+${daemonConfigHead(prefix, port)}sources:
 ${graphSourceYaml(sim, T, { name: 'contoso', resources: ['alerts_v2'], extra: `    poll_interval_ms: 1000\n    sync: { enabled: true, token: ${TOKEN} }\n` })}
 sinks:
   - { name: outcomes, type: file, path: "${ocsfFile}", format: ocsf, filter: { resources: [sync_outcomes] } }

@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Keys } from '../../src/pipeline/keys.js';
 import type { Simulator, TenantCredentials } from '../../src/simulator/types.js';
 import { spawnCli, type Daemon } from './cli.js';
-import { deletePrefix, uniquePrefix } from './redis.js';
+import { deletePrefix, redisUrl, uniquePrefix } from './redis.js';
 import { waitFor } from './wait.js';
 
 /** A scratch folder and a Redis key prefix for one test file, both removed after it. */
@@ -53,6 +53,42 @@ export function graphSourceYaml(
     ca_file: ${sim.caFile}
     resources: [${o.resources.join(', ')}]
 ${o.extra ?? ''}`;
+}
+
+/**
+ * A `graph_security` source of several tenants under one app registration (YAML, indented for `sources:`) at the
+ * simulator. `extra` lines (ending in a newline) go before `tenants:`; a tenant's `extra` is added to its entry.
+ */
+export function graphTenantsSourceYaml(
+  sim: Simulator,
+  app: { clientId: string; clientSecret: string },
+  o: {
+    name: string;
+    resources: string[];
+    extra?: string;
+    tenants: Array<{ name: string; tenantId: string; extra?: string }>;
+  },
+): string {
+  const entry = (t: { name: string; tenantId: string; extra?: string }) =>
+    `      - { name: ${t.name}, tenant_id: ${t.tenantId}${t.extra ? `, ${t.extra}` : ''} }`;
+  return `  - name: ${o.name}
+    type: graph_security
+    client_id: ${app.clientId}
+    client_secret: ${app.clientSecret}
+    graph_url: ${sim.url}
+    authority_url: ${sim.authorityHost}
+    ca_file: ${sim.caFile}
+    resources: [${o.resources.join(', ')}]
+${o.extra ?? ''}    tenants:
+${o.tenants.map(entry).join('\n')}`;
+}
+
+/** The top lines of an `alertbridge run` config: the test Redis under `prefix`, the HTTP server on `port`, JSON logs. */
+export function daemonConfigHead(prefix: string, port: number): string {
+  return `redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
+server: { listen: "127.0.0.1:${port}" }
+log: { level: info, format: json }
+`;
 }
 
 /** A daemon `alertbridge run` started from a config file, listening on `port`. */

@@ -13,6 +13,7 @@ import type { TenantCredentials } from '../../src/simulator/types.js';
 import { RecordingSink } from '../peers/recording-sink.js';
 import { metricValue, silentLogger } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { graphTenantsSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const APP = { clientId: 'c0ffee00-0000-4000-8000-00000000a990', clientSecret: 'mssp-secret' };
@@ -45,20 +46,16 @@ describe('graph_security tenants', () => {
       `
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 sources:
-  - name: mssp
-    type: graph_security
-    client_id: ${APP.clientId}
-    client_secret: ${APP.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2, incidents]
-    poll_interval_ms: 1000
-    sync: { enabled: true, token: ${TOKEN} }
-    tenants:
-      - { name: contoso, tenant_id: ${A.tenantId} }
-      - { name: fabrikam, tenant_id: ${B.tenantId}, resources: [alerts_v2], request_budget_per_minute: 100 }
-      - { name: northwind, tenant_id: ${C.tenantId} }
+${graphTenantsSourceYaml(sim, APP, {
+  name: 'mssp',
+  resources: ['alerts_v2', 'incidents'],
+  extra: `    poll_interval_ms: 1000\n    sync: { enabled: true, token: ${TOKEN} }\n`,
+  tenants: [
+    { name: 'contoso', tenantId: A.tenantId },
+    { name: 'fabrikam', tenantId: B.tenantId, extra: 'resources: [alerts_v2], request_budget_per_minute: 100' },
+    { name: 'northwind', tenantId: C.tenantId },
+  ],
+})}
 sinks:
   - { name: out, type: file, path: /dev/null }
 `,

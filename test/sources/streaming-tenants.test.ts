@@ -12,6 +12,7 @@ import { RecordingSink } from '../peers/recording-sink.js';
 import { startEventHubsPeer, type EventHubsPeer } from '../peers/eventhubs/server.js';
 import { silentLogger } from '../helpers/pipeline.js';
 import { deletePrefix, redisUrl, uniquePrefix } from '../helpers/redis.js';
+import { graphTenantsSourceYaml } from '../helpers/e2e.js';
 import { waitFor } from '../helpers/wait.js';
 
 const APP = { clientId: 'c0ffee00-0000-4000-8000-00000000a990', clientSecret: 'mssp-secret' };
@@ -56,18 +57,15 @@ describe('defender_streaming with a source of tenants', () => {
 redis: { url: "${redisUrl()}", key_prefix: "${prefix}" }
 server: { enabled: false }
 sources:
-  - name: mssp
-    type: graph_security
-    client_id: ${APP.clientId}
-    client_secret: ${APP.clientSecret}
-    graph_url: ${sim.url}
-    authority_url: ${sim.authorityHost}
-    ca_file: ${sim.caFile}
-    resources: [alerts_v2]
-    poll_interval_ms: 3600000
-    tenants:
-      - { name: contoso, tenant_id: ${A.tenantId} }
-      - { name: fabrikam, tenant_id: ${B.tenantId} }
+${graphTenantsSourceYaml(sim, APP, {
+  name: 'mssp',
+  resources: ['alerts_v2'],
+  extra: '    poll_interval_ms: 3600000\n',
+  tenants: [
+    { name: 'contoso', tenantId: A.tenantId },
+    { name: 'fabrikam', tenantId: B.tenantId },
+  ],
+})}
   - name: stream
     type: defender_streaming
     connection_string: "${peer.connectionString(HUB)}"
