@@ -122,14 +122,16 @@ describe('health reporter', () => {
     const budget = new RequestBudget(conns[0]!, `${prefix}:budget:busy`, 2, 300, budgetWatch(r.reporter, cfg));
     await waitFor(
       async () => {
-        await Promise.all([budget.take(), budget.take(), budget.take(), budget.take()]); // more than it allows
+        // more than it allows; each request is answered at once (its slot then counts for one window from its answer)
+        const answered = () => budget.take().then((slot) => slot.release());
+        await Promise.all([answered(), answered(), answered(), answered()]);
         return r.emitted.length;
       },
       { what: 'budget_exhausted raised', timeoutMs: 30_000, intervalMs: 0 },
     );
     expect(r.emitted.map((e) => [e.key, e.status])).toEqual([['health:busy/*/budget_exhausted', 'raised']]);
     await new Promise((resolve) => setTimeout(resolve, 700)); // nobody asks: the window empties
-    await budget.take();
+    await (await budget.take()).release();
     await waitFor(() => r.emitted.length === 2, { what: 'budget_exhausted cleared' });
     expect(r.emitted[1]).toMatchObject({ key: 'health:busy/*/budget_exhausted', status: 'cleared' });
   });
