@@ -150,12 +150,19 @@ describe('collectStatus', () => {
     expect(emitted).toHaveLength(3); // raised once each: the reporter really recorded them
 
     let r = await collectStatus(config, redis);
-    expect(r.active_conditions.map((c) => [c.kind, c.source ?? c.sink, c.resource])).toEqual([
+    // Oldest first; conditions first seen in the same millisecond may come in either order.
+    expect(
+      r.active_conditions
+        .map((c) => [c.kind, c.source ?? c.sink, c.resource])
+        .sort((a, b) => a[0]!.localeCompare(b[0]!)),
+    ).toEqual([
       ['credentials_refused', 'mssp/contoso', '*'],
-      ['tenant_silent', 'triage', 'incidents'],
       ['dead_letters', 'out', null],
+      ['tenant_silent', 'triage', 'incidents'],
     ]);
-    const silent = r.active_conditions[1]!;
+    const seen = r.active_conditions.map((c) => Date.parse(c.first_seen));
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    const silent = r.active_conditions.find((c) => c.kind === 'tenant_silent')!;
     expect(silent).toMatchObject({
       key: 'health:triage/incidents/tenant_silent',
       severity: 'medium',
@@ -169,7 +176,7 @@ describe('collectStatus', () => {
       last_detail: { since: 'y' },
     });
     expect(Date.parse(silent.last_seen)).toBeGreaterThanOrEqual(Date.parse(silent.first_seen));
-    expect(r.active_conditions[2]!.count).toBe(2);
+    expect(r.active_conditions.find((c) => c.kind === 'dead_letters')!.count).toBe(2);
     const src = (name: string) => r.sources.find((s) => s.name === name)!;
     // A source-wide condition marks the source and each of its resources; others stay unmarked.
     expect(src('mssp/contoso').conditions).toEqual(['credentials_refused']);
@@ -181,7 +188,7 @@ describe('collectStatus', () => {
     // Cleared: gone from the list and from the markers.
     await reporter.observe(contoso, [], { clears: ['credentials_refused'] });
     r = await collectStatus(config, redis);
-    expect(r.active_conditions.map((c) => c.kind)).toEqual(['tenant_silent', 'dead_letters']);
+    expect(r.active_conditions.map((c) => c.kind).sort()).toEqual(['dead_letters', 'tenant_silent']);
     expect(r.sources.find((s) => s.name === 'mssp/contoso')!.conditions).toEqual([]);
   });
 });
